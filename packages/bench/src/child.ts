@@ -1,0 +1,34 @@
+/**
+ * The frame of a workload process: one workload, one fresh process. Runs it, then prints
+ * `RESULT {json}` with the process's own CPU time and peak RSS (`process.resourceUsage().maxRSS`).
+ * Each client has its own entry (`workloads/*.ts` end with `runChild(run)`), so a process loads only
+ * the client it measures.
+ */
+import { resultPrefix, type ProcessReport, type RunSpec, type WorkloadOutcome } from "./internal/spec.js"
+
+const report = (outcome: WorkloadOutcome, workMs: number): void => {
+  const cpu = process.cpuUsage()
+  const line: ProcessReport = {
+    ...outcome,
+    workMs: Math.round(workMs),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    peakRssMb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
+    node: process.version
+  }
+  process.stdout.write(`${resultPrefix}${JSON.stringify(line)}\n`)
+}
+
+/** Run the workload named in argv[2] (a `RunSpec`) and report. */
+export const runChild = (run: (spec: RunSpec) => Promise<WorkloadOutcome>): void => {
+  const spec = JSON.parse(process.argv[2] ?? "{}") as RunSpec
+  const t0 = performance.now()
+  run(spec)
+    .catch((e: unknown): WorkloadOutcome => {
+      const err = e as Error
+      return { ok: false, rows: 0, detail: `${err?.name ?? "Error"}: ${err?.message ?? String(e)}`.slice(0, 600) }
+    })
+    .then((outcome) => {
+      report(outcome, performance.now() - t0)
+      process.exit(0)
+    })
+}

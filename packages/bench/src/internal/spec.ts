@@ -1,0 +1,61 @@
+/**
+ * What the harness tells a workload process (argv[2], JSON) and what the process answers (its last
+ * stdout line, `RESULT {json}`).
+ */
+
+/** Clients measured side by side. */
+export type ClientName = "sfbulk" | "jsforce" | "floor"
+
+/** Workload names. */
+export const workloadNames = [
+  "ingest-2.0",
+  "ingest-1.0",
+  "query-2.0",
+  "query-2.0-parallel",
+  "query-1.0-pk",
+  "floor"
+] as const
+export type WorkloadName = (typeof workloadNames)[number]
+
+/** Input of one workload process. */
+export interface RunSpec {
+  readonly workload: WorkloadName
+  readonly client: ClientName
+  readonly rows: number
+  readonly instanceUrl: string
+  readonly accessToken: string
+  readonly apiVersion: string
+  /** Poll interval both clients use while a job/batch runs (ms). */
+  readonly pollMs: number
+  /** Bulk 1.0 batches in flight / 2.0 pages downloaded in parallel. */
+  readonly concurrency: number
+  /** Rows per 1.0 ingest batch and per PK chunk. */
+  readonly batchRows: number
+  /** Rows per PK chunk (Bulk 1.0 query). */
+  readonly chunkSize: number
+}
+
+/** What a workload reports (its own view; the harness checks it against the org). */
+export interface WorkloadOutcome {
+  readonly ok: boolean
+  /** Rows the client reports done (successful results / records received). */
+  readonly rows: number
+  /** Order-independent digest of ids (ingest) or of id+values (query); see `digest.ts`. */
+  readonly digest?: string
+  /** Failed or mismatched rows the client saw. */
+  readonly failures?: number
+  readonly detail?: string
+}
+
+/** The `RESULT` line. */
+export interface ProcessReport extends WorkloadOutcome {
+  /** Time spent in the workload itself (after module loading), ms. */
+  readonly workMs: number
+  /** User + system CPU of the whole process, ms. */
+  readonly cpuMs: number
+  /** Peak resident set size of the process, MB. */
+  readonly peakRssMb: number
+  readonly node: string
+}
+
+export const resultPrefix = "RESULT "

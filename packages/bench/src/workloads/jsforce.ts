@@ -1,0 +1,117 @@
+/**
+ * jsforce 3 workloads, written the way a jsforce user moving millions of rows would: records
+ * streamed through csv-stringify into `bulk2` uploads (one job per million rows, under the 150 MB
+ * upload limit), Bulk 1.0 batches of 10,000 records with several in flight, `bulk2.query` /
+ * `bulk.query` record streams. jsforce has no parallel result download and no PK chunking: those
+ * workloads run its only query path and say so in `detail`.
+ */
+import { stringify } from "csv-stringify"
+import jsforce from "jsforce"
+import type { Connection } from "jsforce"
+import { Readable } from "node:stream"
+import { accountColumns, accountRow, accountRows, querySoql } from "../internal/data.js"
+import { Digest, queryRowKey } from "../internal/digest.js"
+import { runChild } from "../child.js"
+import type { RunSpec, WorkloadOutcome } from "../internal/spec.js"
+
+const connect = (spec: RunSpec): Connection => {
+  const conn = new jsforce.Connection({
+    instanceUrl: spec.instanceUrl,
+    accessToken: spec.accessToken,
+    version: spec.apiVersion
+  })
+  conn.bulk.pollInterval = spec.pollMs
+  conn.bulk.pollTimeout = 3_600_000
+  conn.bulk2.pollInterval = spec.pollMs
+  conn.bulk2.pollTimeout = 3_600_000
+  return conn
+}
+
+const ingest2 = async (conn: Connection, spec: RunSpec): Promise<WorkloadOutcome> => {
+  const digest = new Digest()
+  let failures = 0
+  const perJob = 1_000_000
+  for (let lo = 0; lo < spec.rows; lo += perJob) {
+    const hi = Math.min(spec.rows, lo + perJob)
+    const input = Readable.from(accountRows(lo, hi)).pipe(stringify({ header: true, columns: [...accountColumns] }))
+    const res = await conn.bulk2.loadAndWaitForResults({
+      object: "Account",
+      operation: "insert",
+      lineEnding: "LF",
+      input,
+      pollInterval: spec.pollMs,
+      pollTimeout: 3_600_000
+    })
+    for (const r of res.successfulResults) digest.add(String(r.sf__Id).slice(0, 15))
+    failures += res.failedResults.length + res.unprocessedRecords.length
+  }
+  return { ok: failures === 0 && digest.count === spec.rows, rows: digest.count, digest: digest.toString(), failures }
+}
+
+const ingest1 = async (conn: Connection, spec: RunSpec): Promise<WorkloadOutcome> => {
+  const digest = new Digest()
+  let failures = 0
+  const job = conn.bulk.createJob("Account", "insert")
+  await job.open()
+  let next = 0
+  const worker = async () => {
+    for (;;) {
+      const lo = next
+      if (lo >= spec.rows) return
+      next = Math.min(spec.rows, lo + spec.batchRows)
+      const records: Array<Record<string, string>> = []
+      for (let i = lo; i < next; i++) records.push({ ...accountRow(i) })
+      const batch = job.createBatch()
+      batch.on("queue", () => batch.poll(spec.pollMs, 3_600_000))
+      const results = await batch.execute(records)
+      for (const r of results) {
+        if (r.success && r.id) digest.add(r.id.slice(0, 15))
+        else failures++
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: spec.concurrency }, worker))
+  await job.close()
+  return { ok: failures === 0 && digest.count === spec.rows, rows: digest.count, digest: digest.toString(), failures }
+}
+
+const drain = (stream: NodeJS.EventEmitter): Promise<Digest> =>
+  new Promise((resolve, reject) => {
+    const digest = new Digest()
+    stream.on("record", (r: Record<string, string>) => digest.add(queryRowKey(r)))
+    stream.on("end", () => resolve(digest))
+    stream.on("error", reject)
+  })
+
+const query = async (conn: Connection, spec: RunSpec): Promise<WorkloadOutcome> => {
+  const stream =
+    spec.workload === "query-1.0-pk"
+      ? await conn.bulk.query(querySoql)
+      : await conn.bulk2.query(querySoql, { pollInterval: spec.pollMs, pollTimeout: 3_600_000 })
+  const digest = await drain(stream)
+  const detail =
+    spec.workload === "query-1.0-pk"
+      ? "jsforce has no PK chunking: bulk.query, one batch"
+      : spec.workload === "query-2.0-parallel"
+        ? "jsforce has no parallel page download: bulk2.query, sequential"
+        : undefined
+  return { ok: digest.count === spec.rows, rows: digest.count, digest: digest.toString(), ...(detail ? { detail } : {}) }
+}
+
+export const run = async (spec: RunSpec): Promise<WorkloadOutcome> => {
+  const conn = connect(spec)
+  switch (spec.workload) {
+    case "ingest-2.0":
+      return ingest2(conn, spec)
+    case "ingest-1.0":
+      return ingest1(conn, spec)
+    case "query-2.0":
+    case "query-2.0-parallel":
+    case "query-1.0-pk":
+      return query(conn, spec)
+    case "floor":
+      throw new Error("the floor is not a jsforce workload")
+  }
+}
+
+runChild(run)

@@ -1,0 +1,72 @@
+/**
+ * sfbulk workloads: the public `BulkClient` API as its README shows it, rows given as a lazy
+ * iterable, query rows consumed as a `Stream`. Same poll interval and concurrency as jsforce.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { BulkClient, SalesforceAuth } from "@sfbulk/client"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import { runChild } from "../child.js"
+import { accountColumns, accountRows, querySoql } from "../internal/data.js"
+import { Digest, queryRowKey } from "../internal/digest.js"
+import type { RunSpec, WorkloadOutcome } from "../internal/spec.js"
+
+const layerFor = (spec: RunSpec) =>
+  BulkClient.layer.pipe(
+    Layer.provide(
+      SalesforceAuth.fromSession({ instanceUrl: spec.instanceUrl, accessToken: spec.accessToken, apiVersion: spec.apiVersion })
+    ),
+    Layer.provide(NodeHttpClient.layerUndici)
+  )
+
+const ingest = (spec: RunSpec) =>
+  Effect.gen(function*() {
+    const outcome = yield* BulkClient.insert("Account", accountRows(0, spec.rows), {
+      api: spec.workload === "ingest-1.0" ? "1.0" : "2.0",
+      columns: [...accountColumns],
+      concurrency: spec.concurrency,
+      pollSchedule: Schedule.spaced(Duration.millis(spec.pollMs)),
+      ...(spec.workload === "ingest-1.0" ? { maxBatchRecords: spec.batchRows } : {})
+    })
+    // The ids, as a user who keeps them would read them: one pass over the successes.
+    const digest = new Digest()
+    yield* Stream.runForEach(outcome.successes, (s) => Effect.sync(() => digest.add(s.id.slice(0, 15))))
+    const s = outcome.summary
+    const failures = s.failed + s.unprocessed
+    return {
+      ok: failures === 0 && s.succeeded === spec.rows && digest.count === spec.rows,
+      rows: digest.count,
+      digest: digest.toString(),
+      failures,
+      ...(failures > 0 ? { detail: `${s.failed} failed, ${s.unprocessed} unprocessed` } : {})
+    } satisfies WorkloadOutcome
+  })
+
+const query = (spec: RunSpec) =>
+  Effect.gen(function*() {
+    const digest = new Digest()
+    const options =
+      spec.workload === "query-1.0-pk"
+        ? { api: "1.0" as const, pkChunking: spec.chunkSize }
+        : { api: "2.0" as const, concurrency: spec.workload === "query-2.0-parallel" ? spec.concurrency : 1 }
+    yield* Stream.runForEach(
+      BulkClient.query(querySoql, { ...options, pollSchedule: Schedule.spaced(Duration.millis(spec.pollMs)) }),
+      (row) => Effect.sync(() => digest.add(queryRowKey(row)))
+    )
+    return { ok: digest.count === spec.rows, rows: digest.count, digest: digest.toString() } satisfies WorkloadOutcome
+  })
+
+export const run = (spec: RunSpec): Promise<WorkloadOutcome> => {
+  const program = spec.workload.startsWith("ingest-") ? ingest(spec) : query(spec)
+  return Effect.runPromise(
+    program.pipe(
+      Effect.provide(layerFor(spec)),
+      Effect.catchAll((e) => Effect.succeed<WorkloadOutcome>({ ok: false, rows: 0, detail: `${e._tag}: ${e.message}`.slice(0, 600) }))
+    )
+  )
+}
+
+runChild(run)

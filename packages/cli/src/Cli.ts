@@ -1,0 +1,382 @@
+/**
+ * The `sfbulk` command tree (built with `@effect/cli`) and `run`, which executes a command line and
+ * turns every outcome into an exit code and a one-line "what to do" message.
+ *
+ * @since 0.1.0
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { BulkClient } from "@sfbulk/client"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { ExitCode, fromTag } from "./ExitCode.js"
+import * as EmulatorCmd from "./internal/commands/emulator.js"
+import * as Export from "./internal/commands/export.js"
+import * as Ingest from "./internal/commands/ingest.js"
+import * as Jobs from "./internal/commands/jobs.js"
+import * as Connection from "./internal/connection.js"
+import * as Argv from "./internal/argv.js"
+import * as Flags from "./internal/flags.js"
+import { hint } from "./internal/hints.js"
+
+const help = (summary: string, ...examples: ReadonlyArray<string>): HelpDoc.HelpDoc =>
+  HelpDoc.blocks([
+    HelpDoc.p(summary),
+    HelpDoc.p(examples.length > 1 ? "Examples:" : "Example:"),
+    ...examples.map((e) => HelpDoc.p(`  $ ${e}`))
+  ])
+
+const withClient = <A, E>(conn: Connection.Connection, effect: Effect.Effect<A, E, BulkClient.BulkClient>) =>
+  Effect.provide(effect, BulkClient.layer.pipe(Layer.provide(Connection.authLayer(conn))))
+
+// ---------------------------------------------------------------------------------------------
+// ingest
+// ---------------------------------------------------------------------------------------------
+
+const ingestOptions = {
+  object: Args.text({ name: "object" }).pipe(Args.withDescription("sObject API name, e.g. Account or My_Object__c")),
+  file: Options.text("file").pipe(
+    Options.withAlias("f"),
+    Options.withDescription("CSV file with a header row of field names (- reads standard input)")
+  ),
+  api: Flags.api,
+  serial: Options.boolean("serial").pipe(
+    Options.withDescription("Process one batch (1.0) or job (2.0) at a time: avoids lock contention on parent records")
+  ),
+  batchSize: Flags.positive("batch-size", "Records per batch (1.0, at most 10000) or per job (2.0)"),
+  concurrency: Flags.positive("concurrency", "Batches (1.0) or jobs (2.0) in flight at once (default 4)"),
+  wait: Flags.wait,
+  async: Options.boolean("async").pipe(
+    Options.withDescription("Upload, print the job id and exit without waiting; finish with `sfbulk resume <job-id>`")
+  ),
+  ...Flags.results,
+  ...Flags.output,
+  connection: Connection.options
+}
+
+const ingestCommand = (
+  name: string,
+  operation: BulkClient.Operation,
+  summary: string,
+  example: string,
+  extra: { readonly externalId?: boolean } = {}
+) =>
+  Command.make(
+    name,
+    {
+      ...ingestOptions,
+      externalId: extra.externalId
+        ? Options.text("external-id").pipe(
+          Options.withDescription("The External ID field (or Id) that matches rows to records"),
+          Options.optional
+        )
+        : Options.none.pipe(Options.map(() => Option.none<string>()))
+    },
+    (a) => {
+      const args: Ingest.IngestArgs = {
+        command: name,
+        operation,
+        object: a.object,
+        file: a.file,
+        externalId: a.externalId,
+        api: a.api,
+        serial: a.serial,
+        batchSize: a.batchSize,
+        concurrency: a.concurrency,
+        wait: a.wait,
+        resultsDir: a.resultsDir,
+        formulaGuard: !a.noFormulaGuard,
+        allowPartial: a.allowPartial,
+        json: a.json,
+        quiet: a.quiet
+      }
+      return withClient(a.connection, a.async ? Jobs.submitAsync(args) : Ingest.run(args))
+    }
+  ).pipe(Command.withDescription(help(summary, example)))
+
+const importCmd = ingestCommand(
+  "import",
+  "insert",
+  "Insert the records of a CSV file (Bulk API 2.0 by default). Writes <job>-success.csv, <job>-failed.csv and " +
+    "<job>-unprocessed.csv beside the input (or into --results-dir) and exits 3 if any row failed.",
+  "sfbulk import Account --file accounts.csv"
+)
+const updateCmd = ingestCommand(
+  "update",
+  "update",
+  "Update records by Id from a CSV file (an Id column is required).",
+  "sfbulk update Contact --file contacts.csv --api 1 --serial"
+)
+const upsertCmd = ingestCommand(
+  "upsert",
+  "upsert",
+  "Insert or update records matched on an External ID field (or Id).",
+  "sfbulk upsert Account --external-id ExternalId__c --file accounts.csv",
+  { externalId: true }
+)
+const deleteCmd = ingestCommand(
+  "delete",
+  "delete",
+  "Delete records (to the recycle bin) by Id: the CSV has a single Id column.",
+  "sfbulk delete Account --file ids.csv"
+)
+const hardDeleteCmd = ingestCommand(
+  "hard-delete",
+  "hardDelete",
+  "Delete records permanently by Id (needs the Bulk API Hard Delete permission).",
+  "sfbulk hard-delete Account --file ids.csv"
+)
+
+// ---------------------------------------------------------------------------------------------
+// export
+// ---------------------------------------------------------------------------------------------
+
+const exportCmd = Command.make(
+  "export",
+  {
+    soql: Args.text({ name: "soql" }).pipe(Args.withDescription("The SOQL query"), Args.optional),
+    queryFile: Options.text("query-file").pipe(Options.withDescription("Read the SOQL query from this file"), Options.optional),
+    all: Options.boolean("all").pipe(Options.withDescription("queryAll: include deleted and archived records")),
+    format: Options.choice("format", ["csv", "json", "ndjson"]).pipe(
+      Options.withDescription("Output format (default: from the -o extension, else csv)"),
+      Options.optional
+    ),
+    output: Options.text("output").pipe(
+      Options.withAlias("o"),
+      Options.withDescription("Output file (default: standard output)"),
+      Options.withDefault("-")
+    ),
+    api: Flags.api,
+    pkChunking: Flags.positive("pk-chunking", "Bulk API 1.0 PK chunking; `--pk-chunking` alone uses 100000 records per chunk"),
+    parallel: Flags.positive("parallel", "Download result pages in parallel (2.0); `--parallel` alone uses 4"),
+    wait: Flags.wait,
+    formulaGuard: Options.boolean("formula-guard").pipe(
+      Options.withDescription("Prefix CSV cells starting with = + - @ with ' so spreadsheets show them as text")
+    ),
+    ...Flags.output,
+    connection: Connection.options
+  },
+  (a) =>
+    withClient(
+      a.connection,
+      Export.run({
+        soql: a.soql,
+        queryFile: a.queryFile,
+        all: a.all,
+        format: a.format,
+        output: a.output,
+        api: a.api,
+        pkChunking: a.pkChunking,
+        parallel: a.parallel,
+        wait: a.wait,
+        formulaGuard: a.formulaGuard,
+        json: a.json,
+        quiet: a.quiet
+      })
+    )
+).pipe(
+  Command.withDescription(
+    help(
+      "Export the rows of a SOQL query as CSV, JSON or NDJSON, streamed to a file or standard output.",
+      `sfbulk export "SELECT Id, Name, Account.Name FROM Contact" -o contacts.csv`,
+      `sfbulk export --all --format ndjson "SELECT Id FROM Account WHERE IsDeleted = true"`
+    )
+  )
+)
+
+// ---------------------------------------------------------------------------------------------
+// job, resume
+// ---------------------------------------------------------------------------------------------
+
+const jobId = Args.text({ name: "job-id" }).pipe(Args.withDescription("The job id (750...)"))
+
+const jobList = Command.make(
+  "list",
+  { ...Flags.output, connection: Connection.options },
+  (a) => withClient(a.connection, Jobs.list(a))
+).pipe(Command.withDescription(help("List the Bulk API jobs of the org (ingest and query).", "sfbulk job list --json")))
+
+const jobStatus = Command.make(
+  "status",
+  { jobId, ...Flags.output, connection: Connection.options },
+  (a) => withClient(a.connection, Jobs.status(a.jobId, a))
+).pipe(Command.withDescription(help("Show a job's state and counters (Bulk API 1.0 or 2.0, ingest or query).", "sfbulk job status 7504x000004lYxAAAU")))
+
+const jobAbort = Command.make(
+  "abort",
+  { jobId, ...Flags.output, connection: Connection.options },
+  (a) => withClient(a.connection, Jobs.abort(a.jobId, a))
+).pipe(Command.withDescription(help("Abort a job: records not yet processed stay unprocessed.", "sfbulk job abort 7504x000004lYxAAAU")))
+
+const resultOptions = {
+  jobId,
+  ...Flags.results,
+  output: Options.text("output").pipe(
+    Options.withAlias("o"),
+    Options.withDescription("Query jobs: output file (default: standard output)"),
+    Options.withDefault("-")
+  ),
+  format: Options.choice("format", ["csv", "json", "ndjson"]).pipe(
+    Options.withDescription("Query jobs: output format (default: from the -o extension, else csv)"),
+    Options.optional
+  ),
+  ...Flags.output,
+  connection: Connection.options
+}
+
+const jobResults = Command.make(
+  "results",
+  resultOptions,
+  (a) =>
+    withClient(
+      a.connection,
+      Jobs.results(a.jobId, {
+        wait: false,
+        timeout: Option.none(),
+        resultsDir: a.resultsDir,
+        formulaGuard: !a.noFormulaGuard,
+        allowPartial: a.allowPartial,
+        output: a.output,
+        format: a.format,
+        json: a.json,
+        quiet: a.quiet
+      })
+    )
+).pipe(
+  Command.withDescription(
+    help(
+      "Write a finished job's result files (ingest) or rows (query) without uploading anything.",
+      "sfbulk job results 7504x000004lYxAAAU --results-dir out/"
+    )
+  )
+)
+
+const jobCmd = Command.make("job").pipe(
+  Command.withDescription(help("Inspect and control Bulk API jobs.", "sfbulk job status <job-id>")),
+  Command.withSubcommands([jobList, jobStatus, jobAbort, jobResults])
+)
+
+const resumeCmd = Command.make(
+  "resume",
+  { ...resultOptions, wait: Flags.wait },
+  (a) =>
+    withClient(
+      a.connection,
+      Jobs.results(a.jobId, {
+        wait: true,
+        timeout: a.wait,
+        resultsDir: a.resultsDir,
+        formulaGuard: !a.noFormulaGuard,
+        allowPartial: a.allowPartial,
+        output: a.output,
+        format: a.format,
+        json: a.json,
+        quiet: a.quiet
+      })
+    )
+).pipe(
+  Command.withDescription(
+    help(
+      "Finish a job started with --async (or whose wait timed out): wait for it, then write its result files. Nothing is uploaded again.",
+      "sfbulk resume 7504x000004lYxAAAU"
+    )
+  )
+)
+
+// ---------------------------------------------------------------------------------------------
+// emulator, root
+// ---------------------------------------------------------------------------------------------
+
+const emulatorCmd = Command.make("emulator", EmulatorCmd.options, EmulatorCmd.run).pipe(
+  Command.withDescription(
+    help(
+      "Start a local Salesforce emulator (Bulk API 1.0 and 2.0, OAuth and SOAP login) and print its connection facts as one JSON line. Runs until Ctrl-C.",
+      "sfbulk emulator --port 8787 --latency 50"
+    )
+  )
+)
+
+/**
+ * The root `sfbulk` command.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make("sfbulk").pipe(
+  Command.withDescription(
+    help(
+      "Move data in and out of Salesforce with the Bulk APIs. Credentials come from flags or the SF_* environment; " +
+        "--emulator runs any command against an embedded emulator.",
+      "sfbulk import Account --file accounts.csv --emulator",
+      `sfbulk export "SELECT Id, Name FROM Account" -o accounts.json`
+    )
+  ),
+  Command.withSubcommands([importCmd, updateCmd, upsertCmd, deleteCmd, hardDeleteCmd, exportCmd, jobCmd, resumeCmd, emulatorCmd])
+)
+
+const VERSION = "0.1.0"
+
+/**
+ * Fills in the default value of flags whose value is optional (`--pk-chunking [size]`,
+ * `--parallel [n]`), since `@effect/cli` needs one.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const normalizeArgs: (argv: ReadonlyArray<string>) => Array<string> = Argv.normalize
+
+const errorMessage = (error: unknown): string => {
+  if (ValidationError.isValidationError(error)) {
+    return "error" in error ? HelpDoc.toAnsiText(error.error as HelpDoc.HelpDoc).trim() : String(error)
+  }
+  return (error as { message?: string }).message ?? String(error)
+}
+
+/**
+ * Runs a command line (`process.argv` shape: node, script, args...) and resolves with the exit
+ * code. Failures are printed as one line (`sfbulk: <what happened> <what to do>`) on stderr, and
+ * with `--json` also as a JSON object on stdout; `--verbose` adds the full cause.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
+  const args = normalizeArgs(argv)
+  const json = args.includes("--json")
+  const verbose = args.includes("--verbose")
+  const cli = Command.run(command, { name: "sfbulk", version: VERSION })
+  return cli(args).pipe(
+    Effect.provide(NodeContext.layer),
+    Effect.exit,
+    Effect.map((exit) => {
+      if (Exit.isSuccess(exit)) return ExitCode.Ok
+      if (Cause.isInterruptedOnly(exit.cause)) return ExitCode.Interrupted
+      const failure = Cause.failureOption(exit.cause)
+      const error: unknown = Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
+      const tag = Option.isSome(failure) ? (error as { _tag?: string })._tag ?? "" : "Defect"
+      const code = ValidationError.isValidationError(error) ? ExitCode.Usage : fromTag(tag)
+      // @effect/cli prints its own parse errors (with the usage) already.
+      const printed = ValidationError.isValidationError(error)
+      const message = errorMessage(error)
+      const advice = hint(error)
+      if (!printed || json) {
+        if (tag !== "RowsFailed" || !json) {
+          process.stderr.write(`sfbulk: ${message}${advice ? `\n  ${advice}` : ""}\n`)
+        }
+      }
+      if (json && tag !== "RowsFailed") {
+        process.stdout.write(`${JSON.stringify({ ok: false, error: { _tag: tag || "Defect", message, ...(advice ? { hint: advice } : {}) }, exitCode: code })}\n`)
+      }
+      if (verbose) process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
+      else if (code === ExitCode.Unexpected) process.stderr.write("  (this looks like a bug: rerun with --verbose and report the output)\n")
+      return code
+    })
+  )
+}

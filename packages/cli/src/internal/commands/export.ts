@@ -1,0 +1,112 @@
+/**
+ * `sfbulk export "<SOQL>"`: run a bulk query and stream its rows as CSV, JSON or NDJSON to a file or
+ * standard output. Rows flow from Salesforce to the output chunk by chunk: a ten-million-row export
+ * runs in the memory of a small one.
+ */
+import { BulkClient, type BulkError } from "@sfbulk/client"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import { UsageError } from "../errors.js"
+import { csvText, jsonText, ndjsonText, writeText } from "../output.js"
+import * as Progress from "../progress.js"
+import { type OutputFlags, printJson, printText } from "../report.js"
+
+/** Output formats. */
+export type Format = "csv" | "json" | "ndjson"
+
+/** The flags of `export`, parsed. */
+export interface ExportArgs extends OutputFlags {
+  readonly soql: Option.Option<string>
+  readonly queryFile: Option.Option<string>
+  readonly all: boolean
+  readonly format: Option.Option<Format>
+  readonly output: string
+  readonly api: "1.0" | "2.0"
+  readonly pkChunking: Option.Option<number>
+  readonly parallel: Option.Option<number>
+  readonly wait: Option.Option<Duration.Duration>
+  readonly formulaGuard: boolean
+}
+
+/** The format: `--format`, else from the output file's extension, else CSV. */
+export const formatOf = (format: Option.Option<Format>, output: string): Format =>
+  Option.getOrElse(format, () => (/\.ndjson$|\.jsonl$/i.test(output) ? "ndjson" : /\.json$/i.test(output) ? "json" : "csv"))
+
+/** Encodes rows in `format`. */
+export const encode = <E, R>(
+  rows: Stream.Stream<Readonly<Record<string, unknown>>, E, R>,
+  format: Format,
+  formulaGuard: boolean
+): Stream.Stream<string, E, R> =>
+  format === "json" ? jsonText(rows) : format === "ndjson" ? ndjsonText(rows) : csvText(rows, { formulaGuard })
+
+const readQuery = (a: ExportArgs): Effect.Effect<string, UsageError | BulkError.InvalidInputError> =>
+  Effect.gen(function*() {
+    if (Option.isSome(a.soql) && Option.isSome(a.queryFile)) {
+      return yield* new UsageError({ message: "give the query either as an argument or with --query-file, not both" })
+    }
+    if (Option.isSome(a.queryFile)) {
+      const path = a.queryFile.value
+      return yield* Effect.try({
+        try: () => Fs.readFileSync(path, "utf8").trim(),
+        catch: (e) =>
+          new UsageError({
+            message: (e as { code?: string }).code === "ENOENT"
+              ? `the query file ${path} does not exist`
+              : `cannot read the query file ${path}: ${(e as Error).message}`
+          })
+      })
+    }
+    if (Option.isSome(a.soql) && a.soql.value.trim().length > 0) return a.soql.value.trim()
+    return yield* new UsageError({ message: 'give a SOQL query: sfbulk export "SELECT Id, Name FROM Account" (or --query-file q.soql)' })
+  })
+
+/** Runs `export`. */
+export const run = (a: ExportArgs): Effect.Effect<void, BulkError.BulkError | UsageError, BulkClient.BulkClient> =>
+  Effect.gen(function*() {
+    const soql = yield* readQuery(a)
+    if (Option.isSome(a.pkChunking) && a.api !== "1.0") {
+      return yield* new UsageError({ message: "--pk-chunking is a Bulk API 1.0 feature: add --api 1 (Bulk API 2.0 chunks large queries by itself)" })
+    }
+    const format = formatOf(a.format, a.output)
+    const client = yield* BulkClient.BulkClient
+    const options: BulkClient.QueryOptions = {
+      api: a.api,
+      ...(Option.isSome(a.pkChunking) ? { pkChunking: a.pkChunking.value } : {}),
+      ...(Option.isSome(a.parallel) ? { concurrency: a.parallel.value } : {}),
+      ...(Option.isSome(a.wait) ? { timeout: a.wait.value } : {})
+    }
+    // Progress goes to stderr; when the data itself goes to the terminal, progress would garble it.
+    const mode = Progress.modeFor({ json: a.json, quiet: a.quiet || (a.output === "-" && process.stdout.isTTY === true) })
+    const progress = Progress.reporter(mode, a.all ? "queryAll" : "query")
+    let count = 0
+    const started = Date.now()
+    const rows = (a.all ? client.queryAll(soql, options) : client.query(soql, options)).pipe(
+      Stream.mapChunks((chunk) => {
+        count += chunk.length
+        progress.rows(count)
+        return chunk
+      })
+    )
+    yield* writeText(a.output, encode(rows, format, a.formulaGuard)).pipe(Effect.ensuring(Effect.sync(progress.done)))
+    const elapsedMs = Date.now() - started
+    const summary = {
+      ok: true,
+      command: "export",
+      api: a.api,
+      format,
+      output: a.output === "-" ? "-" : a.output,
+      rows: count,
+      elapsedMs,
+      rowsPerSecond: elapsedMs <= 0 ? 0 : Math.round((count * 1000) / elapsedMs),
+      exitCode: 0
+    }
+    // Data owns standard output when writing to it; the summary then goes to stderr.
+    if (a.output === "-") {
+      if (!a.quiet) process.stderr.write(`${a.json ? JSON.stringify(summary) : `exported ${count.toLocaleString("en-US")} rows in ${(elapsedMs / 1000).toFixed(1)}s`}\n`)
+    } else if (a.json) printJson(summary)
+    else printText(a, `exported ${count.toLocaleString("en-US")} rows to ${a.output} (${format}) in ${(elapsedMs / 1000).toFixed(1)}s (${summary.rowsPerSecond.toLocaleString("en-US")} rows/s)`)
+  })

@@ -1,0 +1,70 @@
+/**
+ * What the CLI prints when a command ends: a short human summary on standard output, or with
+ * `--json` exactly one JSON object (one line) for scripts.
+ */
+import type { ResultFiles } from "./results.js"
+
+/** Output flags shared by every command. */
+export interface OutputFlags {
+  readonly json: boolean
+  readonly quiet: boolean
+}
+
+/** The summary of an ingest operation (also the `--json` shape). */
+export interface IngestSummary {
+  readonly ok: boolean
+  readonly command: string
+  readonly object: string
+  readonly operation: string
+  readonly api: string
+  readonly jobIds: ReadonlyArray<string>
+  readonly batchIds?: ReadonlyArray<string> | undefined
+  readonly rowsRead: number
+  readonly processed: number
+  readonly succeeded: number
+  readonly created: number
+  readonly failed: number
+  readonly unprocessed: number
+  readonly elapsedMs: number
+  readonly rowsPerSecond: number
+  readonly errorsByCode: Readonly<Record<string, number>>
+  readonly files?: ResultFiles | undefined
+  readonly exitCode: number
+}
+
+const n = (x: number) => x.toLocaleString("en-US")
+
+/** Prints one JSON line on standard output. */
+export const printJson = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value)}\n`)
+}
+
+/** Prints text on standard output (nothing with `--quiet`). */
+export const printText = (flags: OutputFlags, text: string): void => {
+  if (!flags.quiet) process.stdout.write(text.endsWith("\n") ? text : `${text}\n`)
+}
+
+/** Human form of an ingest summary. */
+export const ingestText = (s: IngestSummary): string => {
+  const lines = [
+    `${s.operation} ${s.object} (Bulk API ${s.api}): ${n(s.rowsRead)} rows -> ${n(s.succeeded)} succeeded` +
+    (s.operation === "insert" || s.operation === "upsert" ? ` (${n(s.created)} created)` : "") +
+    `, ${n(s.failed)} failed, ${n(s.unprocessed)} unprocessed in ${(s.elapsedMs / 1000).toFixed(1)}s (${n(s.rowsPerSecond)} rows/s)`,
+    `  job${s.jobIds.length === 1 ? "" : "s"}: ${s.jobIds.join(", ")}`
+  ]
+  const codes = Object.entries(s.errorsByCode).sort((a, b) => b[1] - a[1])
+  if (codes.length > 0) lines.push(`  failures: ${codes.map(([c, k]) => `${c} x${n(k)}`).join(", ")}`)
+  if (s.files) {
+    lines.push(`  success:     ${s.files.success}`)
+    lines.push(`  failed:      ${s.files.failed}`)
+    lines.push(`  unprocessed: ${s.files.unprocessed}`)
+  }
+  return lines.join("\n")
+}
+
+/** Renders rows as an aligned text table. */
+export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
+  const line = (r: ReadonlyArray<string>) => r.map((c, i) => (c ?? "").padEnd(widths[i]!)).join("  ").trimEnd()
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")
+}

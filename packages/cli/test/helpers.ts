@@ -1,0 +1,80 @@
+/**
+ * Test helpers: spawn the real `sfbulk` executable (bin/sfbulk.js) and collect what it prints.
+ */
+import { spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { parse } from "csv-parse/sync"
+
+/** The executable users run. */
+export const BIN = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../bin/sfbulk.js")
+
+/** What a run printed and how it exited. */
+export interface RunResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Environment without any `SF_*` variable of the machine running the tests. */
+export const cleanEnv = (extra: Record<string, string> = {}): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("SF_") && v !== undefined) env[k] = v
+  return { ...env, NO_COLOR: "1", ...extra }
+}
+
+/** Runs `sfbulk args...` with `env`, optional standard input, in `cwd`. */
+export const sfbulk = (
+  args: ReadonlyArray<string>,
+  options: { readonly env?: Record<string, string>; readonly input?: string; readonly cwd?: string; readonly timeoutMs?: number } = {}
+): Promise<RunResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: options.env ?? cleanEnv(),
+      cwd: options.cwd ?? process.cwd(),
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d))
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`sfbulk ${args.join(" ")} timed out\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, options.timeoutMs ?? 45_000)
+    child.on("error", reject)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code: code ?? -1, stdout, stderr })
+    })
+    child.stdin.end(options.input ?? "")
+  })
+
+/** A fresh temporary directory. */
+export const tempDir = (): string => Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-e2e-"))
+
+/** Writes `text` to `dir/name` and returns the path. */
+export const writeFile = (dir: string, name: string, text: string): string => {
+  const path = Path.join(dir, name)
+  Fs.writeFileSync(path, text)
+  return path
+}
+
+/** Reads a CSV file as records. */
+export const readCsv = (path: string): Array<Record<string, string>> =>
+  parse(Fs.readFileSync(path, "utf8"), { columns: true, skip_empty_lines: true })
+
+/** The header row of a CSV file. */
+export const csvHeader = (path: string): Array<string> => {
+  const first = Fs.readFileSync(path, "utf8").split("\n")[0] ?? ""
+  return first.length === 0 ? [] : (parse(first) as Array<Array<string>>)[0]!
+}
+
+/** The last JSON line of `text`. */
+export const lastJson = (text: string): any => {
+  const lines = text.trim().split("\n").filter((l) => l.startsWith("{"))
+  if (lines.length === 0) throw new Error(`no JSON line in:\n${text}`)
+  return JSON.parse(lines[lines.length - 1]!)
+}

@@ -1,0 +1,427 @@
+/**
+ * `BulkClient`: the face of the library. Any stream of records in (array, `Iterable`,
+ * `AsyncIterable` or `Stream`, optionally typed with a `Schema`), split within Salesforce's limits
+ * while it flows, uploaded with bounded concurrency through Bulk API 2.0 (default) or 1.0, waited on
+ * with a `Schedule`, and every record's outcome out as `Stream`s.
+ *
+ * @example
+ * import { BulkClient } from "@sfbulk/client"
+ * const outcome = await Effect.runPromise(BulkClient.insert("Account", rows).pipe(Effect.provide(layer)))
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Schedule from "effect/Schedule"
+import type * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { AuthenticationError, BulkError } from "./BulkError.js"
+import type { RecordError } from "./internal/outcome.js"
+import type { Progress } from "./internal/progress.js"
+import type { ColumnDelimiter, LineEnding, Rows } from "./internal/rows.js"
+import * as internal from "./internal/bulkClient.js"
+import type { SalesforceAuth } from "./SalesforceAuth.js"
+
+export type {
+  /**
+   * Column delimiters (2.0 only; 1.0 is always COMMA).
+   * @since 0.1.0
+   */
+  ColumnDelimiter,
+  /**
+   * A progress snapshot passed to `onProgress`.
+   * @since 0.1.0
+   */
+  Progress,
+  /**
+   * One per-record error parsed from Salesforce's `CODE:message:fields --` text.
+   * @since 0.1.0
+   */
+  RecordError,
+  /**
+   * Line endings (2.0).
+   * @since 0.1.0
+   */
+  LineEnding,
+  /**
+   * Rows accepted by the ingest operations: an array, `Iterable`, `AsyncIterable` or `Stream`.
+   * @since 0.1.0
+   */
+  Rows
+}
+
+/**
+ * A plain input record: field name -> value. `null` sets the field to null (`#N/A`), `undefined`
+ * leaves it unchanged; nested objects are relationship lookups (`{ Account: { Ext__c: "A-1" } }`
+ * is the column `Account.Ext__c`); dates are written as ISO-8601.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Row = Readonly<Record<string, unknown>>
+
+/**
+ * Ingest operations.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Operation = "insert" | "update" | "upsert" | "delete" | "hardDelete"
+
+/**
+ * Options shared by every operation.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CommonOptions {
+  /** Bulk API generation: `"2.0"` (default) or `"1.0"`. */
+  readonly api?: "1.0" | "2.0" | undefined
+  /** How often to poll jobs/batches. Default: 0.5 s growing to every 5 s. */
+  readonly pollSchedule?: Schedule.Schedule<unknown, unknown> | undefined
+  /** Overall limit on waiting for one job/batch; `PollTimeoutError` (job left running) after it. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Column delimiter of the CSV exchanged (2.0; 1.0 supports COMMA only). */
+  readonly columnDelimiter?: ColumnDelimiter | undefined
+  /** Line ending of the CSV exchanged (2.0). */
+  readonly lineEnding?: LineEnding | undefined
+  /** Called with a snapshot each time the operation progresses (for progress bars). */
+  readonly onProgress?: ((progress: Progress) => void) | undefined
+}
+
+/**
+ * Options of `insert`, `update`, `upsert`, `delete` and `hardDelete`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IngestOptions<A = Row> extends CommonOptions {
+  /** Typed rows: the Schema fixes the columns (its Struct fields) and encodes the values. */
+  readonly schema?: Schema.Schema<A, any, never> | undefined
+  /** Columns to write, in order. Default: the Schema's fields, else the first row's fields. */
+  readonly columns?: ReadonlyArray<string> | undefined
+  /** Jobs (2.0) or batches (1.0) in flight at once. Default 4 (1 with `serial`). */
+  readonly concurrency?: number | undefined
+  /** Records per piece: 1.0 batch size (≤ 10,000), 2.0 records per job. */
+  readonly batchSize?: number | undefined
+  /** 1.0: `concurrencyMode=Serial` (batches processed one at a time); 2.0: one job at a time. */
+  readonly serial?: boolean | undefined
+  /** 2.0: raw CSV bytes per job, header included. Default 100,000,000 (Salesforce's limit is 100 MB). */
+  readonly maxJobBytes?: number | undefined
+  /** 1.0: records per batch (≤ 10,000, the default). */
+  readonly maxBatchRecords?: number | undefined
+  /** 1.0: characters per batch (≤ 10,000,000, the default; counted as UTF-8 bytes). */
+  readonly maxBatchChars?: number | undefined
+  /** 2.0: Case/Lead assignment rule id. */
+  readonly assignmentRuleId?: string | undefined
+}
+
+/**
+ * Options of `query` and `queryAll`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface QueryOptions<A = QueryRow> extends CommonOptions {
+  /** Decode rows with this Schema (numbers, booleans, dates, nulls, nested relationships). */
+  readonly schema?: Schema.Schema<A, any, never> | undefined
+  /** 2.0: result pages downloaded at once through `/resultPages` (API 58.0+). Default 1 (sequential). */
+  readonly concurrency?: number | undefined
+  /** 2.0: rows per result page (`maxRecords`). */
+  readonly maxRecords?: number | undefined
+  /** 1.0: PK chunking (`true` or a chunk size). */
+  readonly pkChunking?: boolean | number | undefined
+}
+
+/**
+ * An untyped query row: column -> text as Salesforce sent it (`Account.Name` keys; empty for null).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type QueryRow = Readonly<Record<string, string>>
+
+/**
+ * Where an outcome comes from: its job, its batch (1.0) and, on 1.0, the row's 0-based position
+ * in the input. 2.0 results come back in no guaranteed order, so they carry no position.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Origin {
+  readonly jobId: string
+  readonly batchId?: string | undefined
+  readonly position?: number | undefined
+  /**
+   * The row as sent, column -> CSV text. 1.0: re-read from the batch's request, exactly as
+   * uploaded. 2.0: the uploaded columns echoed by Salesforce (values as Salesforce normalised them).
+   */
+  readonly row: Readonly<Record<string, string>>
+}
+
+/**
+ * A record that was saved.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Success extends Origin {
+  readonly _tag: "Success"
+  readonly id: string
+  /** True for an insert (or an upsert that inserted), false for an update/delete. */
+  readonly created: boolean
+}
+
+/**
+ * A record Salesforce rejected, with its parsed error(s); `code`/`message`/`fields` are the first.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Failure extends Origin {
+  readonly _tag: "Failure"
+  readonly id?: string | undefined
+  readonly code: string
+  readonly message: string
+  readonly fields: ReadonlyArray<string>
+  readonly errors: ReadonlyArray<RecordError>
+}
+
+/**
+ * A record Salesforce never attempted (job aborted or failed part way).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Unprocessed extends Origin {
+  readonly _tag: "Unprocessed"
+}
+
+/**
+ * The counts of one operation. Invariant, checked on every run:
+ * `succeeded + failed + unprocessed === rowsRead`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Summary {
+  readonly api: "1.0" | "2.0"
+  readonly object: string
+  readonly operation: Operation
+  readonly jobIds: ReadonlyArray<string>
+  /** 1.0 batch ids, in input order (empty on 2.0). */
+  readonly batchIds: ReadonlyArray<string>
+  readonly rowsRead: number
+  /** succeeded + failed. */
+  readonly processed: number
+  readonly succeeded: number
+  /** Successes that created a record. */
+  readonly created: number
+  readonly failed: number
+  readonly unprocessed: number
+  readonly elapsed: Duration.Duration
+}
+
+/**
+ * What an ingest operation returns: the summary, computed by reading every result once, and
+ * streams of outcomes that re-read the results from Salesforce each time they run (so no outcome
+ * is held in memory). The streams carry their own transport: run them any time after the
+ * operation, while the jobs exist (7 days).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Outcome {
+  readonly summary: Summary
+  readonly successes: Stream.Stream<Success, BulkError>
+  readonly failures: Stream.Stream<Failure, BulkError>
+  readonly unprocessed: Stream.Stream<Unprocessed, BulkError>
+}
+
+/**
+ * The BulkClient service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly insert: <A = Row, E = never, R = never>(
+    object: string,
+    rows: Rows<A, E, R>,
+    options?: IngestOptions<A>
+  ) => Effect.Effect<Outcome, BulkError | E, R>
+  readonly update: <A = Row, E = never, R = never>(
+    object: string,
+    rows: Rows<A, E, R>,
+    options?: IngestOptions<A>
+  ) => Effect.Effect<Outcome, BulkError | E, R>
+  readonly upsert: <A = Row, E = never, R = never>(
+    object: string,
+    externalIdField: string,
+    rows: Rows<A, E, R>,
+    options?: IngestOptions<A>
+  ) => Effect.Effect<Outcome, BulkError | E, R>
+  /** Deletes records by id (strings, or rows with an `Id`). */
+  readonly delete: <E = never, R = never>(
+    object: string,
+    ids: Rows<string | { readonly Id: string }, E, R>,
+    options?: IngestOptions<{ readonly Id: string }>
+  ) => Effect.Effect<Outcome, BulkError | E, R>
+  /** Deletes records by id bypassing the recycle bin (needs the "Bulk API Hard Delete" permission). */
+  readonly hardDelete: <E = never, R = never>(
+    object: string,
+    ids: Rows<string | { readonly Id: string }, E, R>,
+    options?: IngestOptions<{ readonly Id: string }>
+  ) => Effect.Effect<Outcome, BulkError | E, R>
+  readonly query: {
+    <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, BulkError>
+    (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, BulkError>
+  }
+  /** Like `query`, including deleted and archived records. */
+  readonly queryAll: {
+    <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, BulkError>
+    (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, BulkError>
+  }
+}
+
+/**
+ * The BulkClient service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class BulkClient extends Context.Tag("@sfbulk/client/BulkClient")<BulkClient, Service>() {}
+
+/**
+ * Builds the service over the `Transport` in context (every request authenticated, retried and
+ * renewed by it).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, import("./internal/transport.js").Transport> = internal.make
+
+/**
+ * The service from `SalesforceAuth` and an `HttpClient` (the transport is built inside).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<BulkClient, never, SalesforceAuth | HttpClient.HttpClient> = internal.layer
+
+/**
+ * The service configured from the environment (`SalesforceAuth.layerConfig`) over undici.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<BulkClient, AuthenticationError | ConfigError.ConfigError> = internal.layerConfig
+
+/**
+ * Inserts rows; an `Effect` requiring `BulkClient`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const insert = <A = Row, E = never, R = never>(
+  object: string,
+  rows: Rows<A, E, R>,
+  options?: IngestOptions<A>
+): Effect.Effect<Outcome, BulkError | E, BulkClient | R> => Effect.flatMap(BulkClient, (c) => c.insert(object, rows, options))
+
+/**
+ * Updates rows by `Id`; an `Effect` requiring `BulkClient`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const update = <A = Row, E = never, R = never>(
+  object: string,
+  rows: Rows<A, E, R>,
+  options?: IngestOptions<A>
+): Effect.Effect<Outcome, BulkError | E, BulkClient | R> => Effect.flatMap(BulkClient, (c) => c.update(object, rows, options))
+
+/**
+ * Inserts or updates rows matched on `externalIdField`; an `Effect` requiring `BulkClient`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const upsert = <A = Row, E = never, R = never>(
+  object: string,
+  externalIdField: string,
+  rows: Rows<A, E, R>,
+  options?: IngestOptions<A>
+): Effect.Effect<Outcome, BulkError | E, BulkClient | R> =>
+  Effect.flatMap(BulkClient, (c) => c.upsert(object, externalIdField, rows, options))
+
+/**
+ * Deletes records by id; an `Effect` requiring `BulkClient`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+const delete_ = <E = never, R = never>(
+  object: string,
+  ids: Rows<string | { readonly Id: string }, E, R>,
+  options?: IngestOptions<{ readonly Id: string }>
+): Effect.Effect<Outcome, BulkError | E, BulkClient | R> => Effect.flatMap(BulkClient, (c) => c.delete(object, ids, options))
+
+export {
+  /**
+   * Deletes records by id; an `Effect` requiring `BulkClient`.
+   *
+   * @since 0.1.0
+   * @category accessors
+   */
+  delete_ as delete
+}
+
+/**
+ * Hard-deletes records by id; an `Effect` requiring `BulkClient`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const hardDelete = <E = never, R = never>(
+  object: string,
+  ids: Rows<string | { readonly Id: string }, E, R>,
+  options?: IngestOptions<{ readonly Id: string }>
+): Effect.Effect<Outcome, BulkError | E, BulkClient | R> =>
+  Effect.flatMap(BulkClient, (c) => c.hardDelete(object, ids, options))
+
+/**
+ * Runs a SOQL query; a `Stream` of rows requiring `BulkClient` (typed with `schema`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const query: {
+  <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, BulkError, BulkClient>
+  (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, BulkError, BulkClient>
+} = (soql: string, options?: QueryOptions<any>) =>
+  Stream.unwrap(Effect.map(BulkClient, (c) => c.query(soql, options as QueryOptions)))
+
+/**
+ * Runs a SOQL query including deleted and archived records; a `Stream` requiring `BulkClient`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const queryAll: {
+  <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, BulkError, BulkClient>
+  (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, BulkError, BulkClient>
+} = (soql: string, options?: QueryOptions<any>) =>
+  Stream.unwrap(Effect.map(BulkClient, (c) => c.queryAll(soql, options as QueryOptions)))
+
+/**
+ * Builds the service from its operations (used by the mock layer and for custom backends).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromService = (service: Service): Layer.Layer<BulkClient> => Layer.succeed(BulkClient, service)

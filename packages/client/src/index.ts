@@ -1,0 +1,47 @@
+/**
+ * `@sfbulk/client`: a Salesforce Bulk API 1.0 and 2.0 client for Effect.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The tagged-error family every operation fails with.
+ *
+ * @since 0.1.0
+ */
+export * as BulkError from "./BulkError.js"
+
+/**
+ * Sessions and the layers for every way to log in.
+ *
+ * @since 0.1.0
+ */
+export * as SalesforceAuth from "./SalesforceAuth.js"
+
+/**
+ * The low-level Bulk API 2.0: ingest and query jobs, uploads, results as streams.
+ *
+ * @since 0.1.0
+ */
+export * as Bulk2 from "./Bulk2.js"
+
+/**
+ * The high-level service: any stream of records in, every outcome out, on Bulk API 2.0 or 1.0.
+ *
+ * @since 0.1.0
+ */
+export * as BulkClient from "./BulkClient.js"
+
+/**
+ * Safe SOQL: escaped literals and LIKE patterns, and the `soql` tagged template.
+ *
+ * @since 0.1.0
+ */
+export * as Soql from "./Soql.js"
+
+/**
+ * Builds a SOQL statement with every interpolated value escaped.
+ *
+ * @since 0.1.0
+ */
+export { soql } from "./Soql.js"

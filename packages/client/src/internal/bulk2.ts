@@ -1,0 +1,158 @@
+/**
+ * Bulk API 2.0 wire details: JobInfo schemas, JSON/CSV response handling, polling.
+ */
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { PollTimeoutError, TransportError, type BulkError } from "../BulkError.js"
+import { parseRecords } from "./csvParse.js"
+import { delimiterChar, type ColumnDelimiter } from "./rows.js"
+import { Transport, type TransportRequest } from "./transport.js"
+
+const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
+
+/** Fields shared by ingest and query JobInfo. */
+export const JobInfo = Schema.Struct({
+  id: Schema.String,
+  operation: Schema.String,
+  object: Schema.String,
+  state: Schema.String,
+  createdById: Schema.optional(Schema.String),
+  createdDate: Schema.optional(Schema.String),
+  systemModstamp: Schema.optional(Schema.String),
+  concurrencyMode: Schema.optional(Schema.String),
+  contentType: Schema.optional(Schema.String),
+  apiVersion: Schema.optional(Num),
+  jobType: Schema.optional(Schema.NullOr(Schema.String)),
+  contentUrl: Schema.optional(Schema.NullOr(Schema.String)),
+  lineEnding: Schema.optional(Schema.String),
+  columnDelimiter: Schema.optional(Schema.String),
+  externalIdFieldName: Schema.optional(Schema.NullOr(Schema.String)),
+  assignmentRuleId: Schema.optional(Schema.NullOr(Schema.String)),
+  numberRecordsProcessed: Schema.optional(Num),
+  numberRecordsFailed: Schema.optional(Num),
+  retries: Schema.optional(Num),
+  totalProcessingTime: Schema.optional(Num),
+  apiActiveProcessingTime: Schema.optional(Num),
+  apexProcessingTime: Schema.optional(Num),
+  errorMessage: Schema.optional(Schema.NullOr(Schema.String)),
+  isPkChunkingSupported: Schema.optional(Schema.Boolean)
+})
+
+/** A decoded JobInfo. */
+export type JobInfo = typeof JobInfo.Type
+
+/** The job list envelope. */
+export const JobList = Schema.Struct({
+  done: Schema.Boolean,
+  records: Schema.Array(JobInfo),
+  nextRecordsUrl: Schema.optional(Schema.NullOr(Schema.String))
+})
+
+/** The `/resultPages` envelope. */
+export const ResultPages = Schema.Struct({
+  resultPages: Schema.Array(Schema.Struct({ resultUrl: Schema.String })),
+  nextRecordsUrl: Schema.optional(Schema.NullOr(Schema.String)),
+  done: Schema.optional(Schema.Boolean)
+})
+
+const describe = (req: TransportRequest) => ({
+  method: req.method,
+  url: req.path,
+  ...(req.jobId === undefined ? {} : { jobId: req.jobId })
+})
+
+/** A body that could not be read or did not have the expected shape. */
+export const unreadable = (req: TransportRequest, what: string) =>
+  new TransportError({ ...describe(req), description: what, mayHaveReachedServer: true })
+
+/** Sends `req` and decodes its JSON answer with `schema`. */
+export const requestJson = <A, I>(req: TransportRequest, schema: Schema.Schema<A, I>) =>
+  Effect.flatMap(Transport, (t) => t.request(req)).pipe(
+    Effect.flatMap((res) => Effect.mapError(res.json, (e) => unreadable(req, `cannot read the JSON answer: ${e.message}`))),
+    Effect.flatMap((body) =>
+      Effect.mapError(
+        Schema.decodeUnknown(schema)(body),
+        (e) => unreadable(req, `unexpected answer: ${ParseResult.TreeFormatter.formatErrorSync(e)}`)
+      )
+    )
+  )
+
+/** Sends `req`, ignoring the answer body. */
+export const requestVoid = (req: TransportRequest) =>
+  Effect.flatMap(Transport, (t) => t.request(req)).pipe(
+    Effect.flatMap((res) => Effect.ignore(res.text)),
+    Effect.asVoid
+  )
+
+/** The answer body as a stream of parsed CSV records. */
+export const csvRecords = (req: TransportRequest, res: HttpClientResponse.HttpClientResponse, delimiter: string) =>
+  parseRecords(res.stream, delimiter).pipe(
+    Stream.mapError((e) =>
+      e._tag === "CsvParseFailure"
+        ? unreadable(req, `the CSV answer cannot be parsed: ${e.message}`)
+        : unreadable(req, `the answer was cut off: ${e.message}`)
+    )
+  )
+
+/** Delimiter character for a job's `columnDelimiter` (COMMA when unknown). */
+export const delimiterOf = (name: string | undefined): string =>
+  delimiterChar[(name ?? "COMMA") as ColumnDelimiter] ?? ","
+
+/** Splits an absolute path with a query string into transport path + params. */
+export const splitUrl = (url: string): { path: string; urlParams: Record<string, string> } => {
+  const u = new URL(url, "http://x")
+  const urlParams: Record<string, string> = {}
+  u.searchParams.forEach((v, k) => (urlParams[k] = v))
+  return { path: u.pathname, urlParams }
+}
+
+/** Default polling: 0.5 s growing by 1.5x up to every 5 s, forever (bound it with `timeout`). */
+export const defaultPollSchedule: Schedule.Schedule<unknown> = Schedule.exponential("500 millis", 1.5).pipe(
+  Schedule.union(Schedule.spaced("5 seconds"))
+)
+
+/** Terminal states of 2.0 jobs. */
+export const isTerminal = (state: string) => state === "JobComplete" || state === "Failed" || state === "Aborted"
+
+/** Options for waiting on a job. */
+export interface WaitOptions {
+  readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly onPoll?: ((info: JobInfo) => void) | undefined
+}
+
+/**
+ * Polls `get` until a terminal state. Ends with `PollTimeoutError` (job left running) when the
+ * schedule is exhausted or `timeout` passes.
+ */
+export const waitFor = (
+  jobId: string,
+  get: Effect.Effect<JobInfo, BulkError, Transport>,
+  options: WaitOptions | undefined
+): Effect.Effect<JobInfo, BulkError, Transport> =>
+  Effect.gen(function*() {
+    const driver = yield* Schedule.driver(options?.schedule ?? defaultPollSchedule)
+    while (true) {
+      const info = yield* get.pipe(Effect.withSpan("Bulk2.poll", { attributes: { "sfbulk.job_id": jobId } }))
+      options?.onPoll?.(info)
+      if (isTerminal(info.state)) return info
+      const next = yield* Effect.option(driver.next(info))
+      if (Option.isNone(next)) return yield* new PollTimeoutError({ jobId })
+    }
+  }).pipe(
+    (self) => {
+      const timeout = options?.timeout
+      if (timeout === undefined) return self
+      return Effect.timeoutFail(self, {
+        duration: timeout,
+        onTimeout: () => new PollTimeoutError({ jobId, timeoutMillis: Duration.toMillis(Duration.decode(timeout)) })
+      })
+    },
+    Effect.withSpan("Bulk2.wait", { attributes: { "sfbulk.job_id": jobId } })
+  )

@@ -1,0 +1,100 @@
+/**
+ * The BulkClient service over a `Transport`: dispatches each operation to the 2.0 or 1.0 pipeline.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import type * as BulkClient from "../BulkClient.js"
+import { BulkClient as Tag } from "../BulkClient.js"
+import { InvalidInputError, type BulkError } from "../BulkError.js"
+import * as SalesforceAuth from "../SalesforceAuth.js"
+import { ingest1 } from "./ingest1.js"
+import { ingest2 } from "./ingest2.js"
+import { query1 } from "./query1.js"
+import { decodeRows, query2 } from "./query2.js"
+import { toStream, type Rows } from "./rows.js"
+import * as Transport from "./transport.js"
+
+/** Rejects option combinations the chosen API cannot honour, before anything is sent. */
+export const validate = (options: BulkClient.IngestOptions<any> | BulkClient.QueryOptions<any>): Effect.Effect<void, InvalidInputError> => {
+  const o = options as BulkClient.IngestOptions<any> & BulkClient.QueryOptions<any>
+  const bad = (what: string) => Effect.fail(new InvalidInputError({ what }))
+  if (o.api === "1.0" && o.columnDelimiter !== undefined && o.columnDelimiter !== "COMMA") {
+    return bad("Bulk API 1.0 only accepts comma-delimited CSV: drop columnDelimiter or use api \"2.0\"")
+  }
+  if (o.api !== "1.0" && o.pkChunking !== undefined && o.pkChunking !== false) {
+    return bad("PK chunking is a Bulk API 1.0 option: use api \"1.0\" (Bulk API 2.0 chunks queries by itself)")
+  }
+  if (o.maxBatchRecords !== undefined && (o.maxBatchRecords < 1 || o.maxBatchRecords > 10_000)) {
+    return bad(`maxBatchRecords must be between 1 and 10,000 (got ${o.maxBatchRecords})`)
+  }
+  if (o.api === "1.0" && o.batchSize !== undefined && (o.batchSize < 1 || o.batchSize > 10_000)) {
+    return bad(`batchSize must be between 1 and 10,000 on Bulk API 1.0 (got ${o.batchSize})`)
+  }
+  if (o.maxBatchChars !== undefined && (o.maxBatchChars < 1 || o.maxBatchChars > 10_000_000)) {
+    return bad(`maxBatchChars must be between 1 and 10,000,000 (got ${o.maxBatchChars})`)
+  }
+  if (o.maxJobBytes !== undefined && (o.maxJobBytes < 1 || o.maxJobBytes > 100_000_000)) {
+    return bad(`maxJobBytes must be between 1 and 100,000,000 (got ${o.maxJobBytes})`)
+  }
+  if (o.concurrency !== undefined && !(o.concurrency >= 1)) {
+    return bad(`concurrency must be at least 1 (got ${o.concurrency})`)
+  }
+  return Effect.void
+}
+
+const idRow = (x: string | { readonly Id: string }) => (typeof x === "string" ? { Id: x } : x)
+
+/** The service, built over the Transport in context. */
+export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport> = Effect.gen(function*() {
+  const transport = yield* Transport.Transport
+  const provide = Effect.provideService(Transport.Transport, transport)
+
+  const ingest = <A, E, R>(
+    operation: BulkClient.Operation,
+    object: string,
+    rows: Rows<A, E, R>,
+    options: BulkClient.IngestOptions<A> = {},
+    externalIdFieldName?: string
+  ): Effect.Effect<BulkClient.Outcome, BulkError | E, R> =>
+    Effect.zipRight(
+      validate(options),
+      Effect.suspend(() => {
+        const params = { object, operation, externalIdFieldName, rows: toStream(rows), options }
+        return options.api === "1.0" ? ingest1(params) : ingest2(params)
+      })
+    ).pipe(provide)
+
+  const deleteWith = (operation: "delete" | "hardDelete") =>
+  <E, R>(object: string, ids: Rows<string | { readonly Id: string }, E, R>, options: BulkClient.IngestOptions<{ readonly Id: string }> = {}) =>
+    ingest(operation, object, Stream.map(toStream(ids), idRow), { columns: ["Id"], ...options })
+
+  const runQuery = (all: boolean) => (soql: string, options: BulkClient.QueryOptions<any> = {}): Stream.Stream<any, BulkError> => {
+    const rows = Stream.provideService(
+      Stream.unwrap(Effect.as(validate(options), options.api === "1.0" ? query1(soql, all, options) : query2(soql, all, options))),
+      Transport.Transport,
+      transport
+    )
+    return options.schema ? decodeRows(rows, options.schema) : rows
+  }
+
+  return {
+    insert: (object, rows, options) => ingest("insert", object, rows, options),
+    update: (object, rows, options) => ingest("update", object, rows, options),
+    upsert: (object, externalIdField, rows, options) => ingest("upsert", object, rows, options, externalIdField),
+    delete: deleteWith("delete"),
+    hardDelete: deleteWith("hardDelete"),
+    query: runQuery(false),
+    queryAll: runQuery(true)
+  } as BulkClient.Service
+})
+
+/** From SalesforceAuth + HttpClient. */
+export const layer = Layer.effect(Tag, make).pipe(Layer.provide(Transport.layer()))
+
+/** From the environment, over undici. */
+export const layerConfig = layer.pipe(
+  Layer.provide(SalesforceAuth.layerConfig),
+  Layer.provide(NodeHttpClient.layerUndici)
+)

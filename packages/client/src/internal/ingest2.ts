@@ -1,0 +1,225 @@
+/**
+ * The Bulk API 2.0 ingest pipeline: rows -> CSV lines -> pieces spooled to temp files (each at most
+ * `maxJobBytes`) -> one job per piece (create, upload from the file, close, poll) with bounded
+ * concurrency -> per-job counts read from the results -> summary + lazy outcome streams.
+ *
+ * Why spool to disk: a 2.0 upload is one PUT of up to 100 MB that cannot be resumed; keeping the
+ * piece in a file lets a failed upload be retried on a fresh job without holding 100 MB in memory.
+ * Files are deleted as soon as their job is uploaded; the temp directory is removed when the
+ * operation ends, whatever the exit.
+ */
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs/promises"
+import * as Bulk2 from "../Bulk2.js"
+import type * as BulkClient from "../BulkClient.js"
+import { isRetryable, JobFailedError, ResultMismatchError, type BulkError, type InvalidInputError } from "../BulkError.js"
+import { parseErrors } from "./outcome.js"
+import { tracker } from "./progress.js"
+import { lineEncoder, type LineEncoder } from "./rows.js"
+import { fileWriter, split, tempDir, type FilePiece } from "./split.js"
+import type { Transport } from "./transport.js"
+
+/** Default 2.0 piece size: raw CSV bytes per job, just under Salesforce's 100 MB. */
+export const DEFAULT_MAX_JOB_BYTES = 100_000_000
+
+/** One finished job's counts. */
+export interface JobCounts {
+  readonly jobId: string
+  readonly records: number
+  readonly succeeded: number
+  readonly created: number
+  readonly failed: number
+  readonly unprocessed: number
+}
+
+/** What the 2.0 pipeline needs. */
+export interface Ingest2Params<A, E, R> {
+  readonly object: string
+  readonly operation: BulkClient.Operation
+  readonly externalIdFieldName?: string | undefined
+  readonly rows: Stream.Stream<A, E, R>
+  readonly options: BulkClient.IngestOptions<A>
+}
+
+const SF_COLUMNS = new Set(["sf__Id", "sf__Created", "sf__Error"])
+
+/** The uploaded columns of a result row (without Salesforce's `sf__` columns). */
+export const rowOf = (r: Readonly<Record<string, string>>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const k of Object.keys(r)) if (!SF_COLUMNS.has(k)) out[k] = r[k]!
+  return out
+}
+
+/** Encodes rows chunk by chunk; the first row fixes the columns unless given. */
+export const encodeLines = <A, E, R>(
+  rows: Stream.Stream<A, E, R>,
+  options: BulkClient.IngestOptions<A>,
+  onRead: (n: number) => void
+) => {
+  const state: { encoder: LineEncoder | undefined; read: number } = { encoder: undefined, read: 0 }
+  // Sources that emit one row per chunk (async iterables, unfolds) are regrouped so encoding and
+  // file writes happen per thousand rows, not per row.
+  const lines = Stream.mapChunksEffect(Stream.rechunk(rows, 1024), (chunk): Effect.Effect<Chunk.Chunk<Uint8Array>, InvalidInputError> =>
+    Effect.gen(function*() {
+      if (Chunk.isEmpty(chunk)) return Chunk.empty()
+      if (!state.encoder) state.encoder = yield* lineEncoder(options, Chunk.unsafeHead(chunk))
+      const out = yield* state.encoder.encode(chunk, state.read)
+      state.read += chunk.length
+      onRead(chunk.length)
+      return Chunk.unsafeFromArray(out)
+    }))
+  return { lines, state }
+}
+
+const uploadRetry = Schedule.exponential("1 second").pipe(Schedule.intersect(Schedule.recurs(2)))
+
+/** Runs the pipeline; the outcome streams need the same `Transport`. */
+export const ingest2 = <A, E, R>(
+  params: Ingest2Params<A, E, R>
+): Effect.Effect<BulkClient.Outcome, BulkError | E, R | Transport> =>
+  Effect.gen(function*() {
+    const started = yield* Clock.currentTimeMillis
+    const context = yield* Effect.context<Transport>()
+    const { options } = params
+    const progress = tracker(options.onProgress)
+    const dir = yield* tempDir
+    const { lines, state } = encodeLines(params.rows, options, progress.read)
+    const header = () => state.encoder!.header
+    const maxBytes = options.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES
+    const pieces = split(
+      lines,
+      () => header().length,
+      { maxBytes, maxRecords: options.batchSize ?? Number.MAX_SAFE_INTEGER },
+      fileWriter(dir, header)
+    )
+    const columnDelimiter = options.columnDelimiter ?? "COMMA"
+    const waitOptions = (jobId: string) => ({
+      schedule: options.pollSchedule,
+      timeout: options.timeout,
+      onPoll: (info: Bulk2.JobInfo) =>
+        progress.polled(jobId, info.state, {
+          processed: Number(info.numberRecordsProcessed ?? 0),
+          failed: Number(info.numberRecordsFailed ?? 0)
+        })
+    })
+
+    const runJob = (piece: FilePiece): Effect.Effect<JobCounts, BulkError, Transport> =>
+      Effect.gen(function*() {
+        const submit = Effect.gen(function*() {
+          const job = yield* Bulk2.createIngestJob({
+            object: params.object,
+            operation: params.operation,
+            externalIdFieldName: params.externalIdFieldName,
+            assignmentRuleId: options.assignmentRuleId,
+            columnDelimiter,
+            lineEnding: options.lineEnding
+          })
+          yield* Effect.gen(function*() {
+            yield* Bulk2.uploadFile(job.id, piece.path)
+            yield* Bulk2.closeIngestJob(job.id)
+          }).pipe(Effect.tapError(() => Effect.ignore(Bulk2.abortIngestJob(job.id))))
+          return job.id
+        }).pipe(Effect.retry({ schedule: uploadRetry, while: isRetryable }))
+        const jobId = yield* submit
+        yield* Effect.promise(() => Fs.rm(piece.path, { force: true }))
+        progress.uploaded(jobId, piece.records)
+        const info = yield* Bulk2.waitForIngestJob(jobId, waitOptions(jobId))
+        const processed = Number(info.numberRecordsProcessed ?? 0)
+        if (info.state === "Failed" && processed === 0) {
+          return yield* new JobFailedError({ jobId, state: info.state, stateMessage: info.errorMessage ?? "" })
+        }
+        const ro = { columnDelimiter }
+        const [succeeded, created] = yield* Stream.runFold(
+          Bulk2.successfulResults(jobId, ro),
+          [0, 0] as [number, number],
+          ([n, c], r) => [n + 1, r.sf__Created === "true" ? c + 1 : c] as [number, number]
+        )
+        const failed = yield* Stream.runCount(Bulk2.failedResults(jobId, ro))
+        const unprocessed = info.state === "JobComplete" ? 0 : yield* Stream.runCount(Bulk2.unprocessedRecords(jobId, ro))
+        if (succeeded + failed + unprocessed !== piece.records) {
+          return yield* new ResultMismatchError({ jobId, expected: piece.records, got: succeeded + failed + unprocessed })
+        }
+        if (processed !== succeeded + failed) {
+          return yield* new ResultMismatchError({ jobId, expected: processed, got: succeeded + failed })
+        }
+        if (Number(info.numberRecordsFailed ?? 0) !== failed) {
+          return yield* new ResultMismatchError({ jobId, expected: Number(info.numberRecordsFailed ?? 0), got: failed })
+        }
+        progress.done(jobId, info.state)
+        return { jobId, records: piece.records, succeeded, created, failed, unprocessed }
+      }).pipe(Effect.withSpan("BulkClient.job", { attributes: { "sfbulk.piece": piece.index, "sfbulk.records": piece.records } }))
+
+    const concurrency = options.serial ? 1 : options.concurrency ?? 4
+    const jobs = Chunk.toReadonlyArray(
+      yield* pieces.pipe(Stream.mapEffect(runJob, { concurrency }), Stream.runCollect)
+    )
+    const ended = yield* Clock.currentTimeMillis
+    return outcome2(params.object, params.operation, jobs, state.read, Duration.millis(ended - started), columnDelimiter, context)
+  }).pipe(
+    Effect.scoped,
+    Effect.withSpan("BulkClient.ingest", { attributes: { "sfbulk.api": "2.0", "sfbulk.object": params.object, "sfbulk.operation": params.operation } })
+  )
+
+/** Summary + lazy streams over the jobs' results. */
+export const outcome2 = (
+  object: string,
+  operation: BulkClient.Operation,
+  jobs: ReadonlyArray<JobCounts>,
+  rowsRead: number,
+  elapsed: Duration.Duration,
+  columnDelimiter: Bulk2.ColumnDelimiter,
+  context: import("effect/Context").Context<Transport>
+): BulkClient.Outcome => {
+  const sum = (f: (j: JobCounts) => number) => jobs.reduce((n, j) => n + f(j), 0)
+  const ro = { columnDelimiter }
+  const over = <X>(f: (jobId: string) => Stream.Stream<X, BulkError, Transport>) =>
+    Stream.fromIterable(jobs).pipe(Stream.flatMap((j) => f(j.jobId)), Stream.provideContext(context))
+  return {
+    summary: {
+      api: "2.0",
+      object,
+      operation,
+      jobIds: jobs.map((j) => j.jobId),
+      batchIds: [],
+      rowsRead,
+      processed: sum((j) => j.succeeded + j.failed),
+      succeeded: sum((j) => j.succeeded),
+      created: sum((j) => j.created),
+      failed: sum((j) => j.failed),
+      unprocessed: sum((j) => j.unprocessed),
+      elapsed
+    },
+    successes: over((jobId) =>
+      Stream.map(Bulk2.successfulResults(jobId, ro), (r): BulkClient.Success => ({
+        _tag: "Success",
+        jobId,
+        id: r.sf__Id ?? "",
+        created: r.sf__Created === "true",
+        row: rowOf(r)
+      }))
+    ),
+    failures: over((jobId) =>
+      Stream.map(Bulk2.failedResults(jobId, ro), (r): BulkClient.Failure => {
+        const errors = parseErrors(r.sf__Error ?? "")
+        return {
+          _tag: "Failure",
+          jobId,
+          ...(r.sf__Id ? { id: r.sf__Id } : {}),
+          code: errors[0]!.code,
+          message: errors[0]!.message,
+          fields: errors[0]!.fields,
+          errors,
+          row: rowOf(r)
+        }
+      })
+    ),
+    unprocessed: over((jobId) =>
+      Stream.map(Bulk2.unprocessedRecords(jobId, ro), (r): BulkClient.Unprocessed => ({ _tag: "Unprocessed", jobId, row: rowOf(r) }))
+    )
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Bulk API 2.0 queries for the high-level client: create, wait, stream the rows (page by page or
+ * several pages at once), check the row count against Salesforce's, decode with a Schema.
+ */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Bulk2 from "../Bulk2.js"
+import type * as BulkClient from "../BulkClient.js"
+import { JobFailedError, ResultMismatchError, type BulkError } from "../BulkError.js"
+import { rowDecoder } from "./decode.js"
+import { tracker } from "./progress.js"
+import type { Transport } from "./transport.js"
+
+/**
+ * Appends a row-count check to `rows`: fewer or more rows than `expected` is a
+ * `ResultMismatchError` at the end of the stream.
+ */
+export const checkCount = <A, E, R>(
+  rows: Stream.Stream<A, E, R>,
+  jobId: string,
+  expected: number | undefined,
+  onRows?: (n: number) => void
+): Stream.Stream<A, E | ResultMismatchError, R> =>
+  Stream.suspend(() => {
+    let got = 0
+    const counted = Stream.mapChunks(rows, (c) => {
+      got += c.length
+      onRows?.(c.length)
+      return c
+    })
+    return Stream.concat(
+      counted,
+      Stream.fromEffect(
+        Effect.suspend(() =>
+          expected === undefined || expected === got ? Effect.void : Effect.fail(new ResultMismatchError({ jobId, expected, got }))
+        )
+      ).pipe(Stream.drain)
+    )
+  })
+
+/** Decodes rows with the Schema (row positions counted across the whole stream). */
+export const decodeRows = <A, R>(
+  rows: Stream.Stream<Readonly<Record<string, string>>, BulkError, R>,
+  schema: Schema.Schema<A, any, never>,
+  jobId?: string
+): Stream.Stream<A, BulkError, R> =>
+  Stream.suspend(() => {
+    const decode = rowDecoder(schema, jobId)
+    let index = 0
+    return Stream.mapChunksEffect(rows, (chunk) => {
+      const out: Array<A> = []
+      for (const r of chunk) {
+        const d = decode(r as Record<string, string>, index++)
+        if (Either.isLeft(d)) return Effect.fail(d.left)
+        out.push(d.right)
+      }
+      return Effect.succeed(Chunk.unsafeFromArray(out))
+    })
+  })
+
+/** A 2.0 query as a stream of untyped rows. */
+export const query2 = (
+  soql: string,
+  all: boolean,
+  options: BulkClient.QueryOptions<any>
+): Stream.Stream<BulkClient.QueryRow, BulkError, Transport> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const progress = tracker(options.onProgress)
+    const columnDelimiter = options.columnDelimiter ?? "COMMA"
+    const job = yield* Bulk2.createQueryJob({
+      query: soql,
+      operation: all ? "queryAll" : "query",
+      columnDelimiter,
+      lineEnding: options.lineEnding
+    })
+    const info = yield* Bulk2.waitForQueryJob(job.id, {
+      schedule: options.pollSchedule,
+      timeout: options.timeout,
+      onPoll: (i) => progress.polled(job.id, i.state, { processed: Number(i.numberRecordsProcessed ?? 0), failed: 0 })
+    })
+    if (info.state !== "JobComplete") {
+      return yield* new JobFailedError({ jobId: job.id, state: info.state, stateMessage: info.errorMessage ?? "" })
+    }
+    const concurrency = options.concurrency ?? 1
+    const rows = concurrency > 1
+      ? Bulk2.queryResultsParallel(job.id, { concurrency, columnDelimiter })
+      : Bulk2.queryResults(job.id, { columnDelimiter, maxRecords: options.maxRecords })
+    const expected = info.numberRecordsProcessed === undefined ? undefined : Number(info.numberRecordsProcessed)
+    return checkCount(rows, job.id, expected, progress.read).pipe(
+      Stream.ensuring(Effect.sync(() => progress.done(job.id, "Downloaded")))
+    )
+  })).pipe(Stream.withSpan("BulkClient.query", { attributes: { "sfbulk.api": "2.0" } }))

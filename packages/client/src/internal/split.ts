@@ -1,0 +1,178 @@
+/**
+ * Cutting a stream of CSV lines into pieces (1.0 batches, 2.0 jobs) within Salesforce's limits as
+ * the lines flow. A `PieceWriter` decides where a piece lives while it is being filled: in memory
+ * (1.0 batches, at most 10 MB) or in a temp file (2.0 jobs, up to 100 MB); the splitter never holds
+ * more than the lines of one input chunk.
+ */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs/promises"
+import * as Path from "node:path"
+import * as Os from "node:os"
+import { InvalidInputError } from "../BulkError.js"
+
+/** Limits of one piece, counting the header row in `maxBytes`. */
+export interface Limits {
+  readonly maxBytes: number
+  readonly maxRecords: number
+}
+
+/** Where a piece is written while it fills. */
+export interface PieceWriter<P, E> {
+  readonly open: (index: number, firstRow: number) => Effect.Effect<void, E>
+  readonly write: (lines: ReadonlyArray<Uint8Array>) => Effect.Effect<void, E>
+  readonly close: (records: number, bytes: number) => Effect.Effect<P, E>
+  /** Frees what an unfinished piece holds (the stream failed or was interrupted). */
+  readonly release?: Effect.Effect<void> | undefined
+}
+
+/**
+ * Splits `lines` (one CSV row each) into pieces. A piece is closed as soon as the next line would
+ * break a limit; a single row larger than `maxBytes` is an `InvalidInputError` naming the row.
+ */
+export const split = <P, E1, E2, R>(
+  lines: Stream.Stream<Uint8Array, E1, R>,
+  headerBytes: () => number,
+  limits: Limits,
+  makeWriter: () => PieceWriter<P, E2>
+): Stream.Stream<P, E1 | E2 | InvalidInputError, R> =>
+  Stream.suspend(() => {
+    const writer = makeWriter()
+    let isOpen = false
+    let index = 0
+    let row = 0
+    let records = 0
+    let bytes = 0
+    const body = lines.pipe(
+      Stream.mapChunksEffect((chunk) =>
+        Effect.gen(function*() {
+          const out: Array<P> = []
+          let pending: Array<Uint8Array> = []
+          for (const line of chunk) {
+            if (headerBytes() + line.length > limits.maxBytes) {
+              return yield* new InvalidInputError({
+                what: `the row is ${line.length} bytes as CSV, more than a piece may hold (${limits.maxBytes} bytes with the header)`,
+                row
+              })
+            }
+            if (isOpen && (records + 1 > limits.maxRecords || bytes + line.length > limits.maxBytes)) {
+              if (pending.length > 0) yield* writer.write(pending)
+              pending = []
+              out.push(yield* writer.close(records, bytes))
+              isOpen = false
+            }
+            if (!isOpen) {
+              yield* writer.open(index++, row)
+              isOpen = true
+              records = 0
+              bytes = headerBytes()
+            }
+            pending.push(line)
+            records++
+            bytes += line.length
+            row++
+          }
+          if (pending.length > 0) yield* writer.write(pending)
+          return Chunk.unsafeFromArray(out)
+        })
+      )
+    )
+    return Stream.concat(
+      body,
+      Stream.suspend(() => (isOpen ? Stream.fromEffect(writer.close(records, bytes)) : Stream.empty))
+    ).pipe(Stream.ensuring(writer.release ?? Effect.void))
+  })
+
+/** A piece held in memory (1.0 batch). */
+export interface MemoryPiece {
+  readonly index: number
+  readonly firstRow: number
+  readonly records: number
+  readonly bytes: number
+  readonly body: Uint8Array
+}
+
+/** Collects each piece in memory: header + lines as one buffer. */
+export const memoryWriter = (header: () => Uint8Array) => (): PieceWriter<MemoryPiece, never> => {
+  let parts: Array<Uint8Array> = []
+  let index = 0
+  let firstRow = 0
+  return {
+    open: (i, first) =>
+      Effect.sync(() => {
+        parts = [header()]
+        index = i
+        firstRow = first
+      }),
+    write: (lines) => Effect.sync(() => void parts.push(...lines)),
+    close: (records, bytes) =>
+      Effect.sync(() => {
+        const body = Buffer.concat(parts, bytes)
+        parts = []
+        return { index, firstRow, records, bytes, body }
+      })
+  }
+}
+
+/** A piece spooled to a temp file (2.0 job). Delete the file once uploaded. */
+export interface FilePiece {
+  readonly index: number
+  readonly firstRow: number
+  readonly records: number
+  readonly bytes: number
+  readonly path: string
+}
+
+/**
+ * A scoped temp directory for spool files, removed with everything in it when the scope closes
+ * (success, failure or interruption).
+ */
+export const tempDir: Effect.Effect<string, InvalidInputError, import("effect/Scope").Scope> = Effect.acquireRelease(
+  Effect.tryPromise({
+    try: () => Fs.mkdtemp(Path.join(Os.tmpdir(), "sfbulk-")),
+    catch: (e) => new InvalidInputError({ what: `cannot create a temp directory to spool uploads: ${String(e)}` })
+  }),
+  (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+)
+
+/** Writes each piece to `<dir>/piece-<index>.csv`, header first. */
+export const fileWriter = (dir: string, header: () => Uint8Array) => (): PieceWriter<FilePiece, InvalidInputError> => {
+  let handle: Fs.FileHandle | undefined
+  let index = 0
+  let firstRow = 0
+  let path = ""
+  const fail = (e: unknown) => new InvalidInputError({ what: `cannot write the spool file ${path}: ${String(e)}` })
+  return {
+    open: (i, first) =>
+      Effect.tryPromise({
+        try: async () => {
+          index = i
+          firstRow = first
+          path = Path.join(dir, `piece-${i}.csv`)
+          handle = await Fs.open(path, "w")
+          await handle.write(header())
+        },
+        catch: fail
+      }),
+    write: (lines) =>
+      Effect.tryPromise({
+        try: async () => void (await handle!.write(Buffer.concat(lines as Array<Uint8Array>))),
+        catch: fail
+      }),
+    close: (records, bytes) =>
+      Effect.tryPromise({
+        try: async () => {
+          await handle!.close()
+          handle = undefined
+          return { index, firstRow, records, bytes, path }
+        },
+        catch: fail
+      }),
+    release: Effect.promise(async () => {
+      const h = handle
+      handle = undefined
+      await h?.close().catch(() => undefined)
+    })
+  }
+}

@@ -1,0 +1,612 @@
+/**
+ * The HTTP transport shared by Bulk API 1.0 and 2.0: signs requests with the session, renews an
+ * expired session once and replays, retries transient failures on a replaceable `Schedule`,
+ * decompresses gzip answers, and turns every non-2xx answer into a `BulkError`.
+ *
+ * @internal
+ */
+import * as Headers from "@effect/platform/Headers"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
+import * as Stream from "effect/Stream"
+import { CompressionStream, DecompressionStream } from "node:stream/web"
+import * as Zlib from "node:zlib"
+import {
+  ApiError,
+  type BulkError,
+  InvalidInputError,
+  isSessionInvalid,
+  LimitExceededError,
+  SessionExpiredError,
+  TransportError
+} from "../BulkError.js"
+import { SalesforceAuth, type Session } from "../SalesforceAuth.js"
+
+/** A request relative to the session's instance. */
+export interface TransportRequest {
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+  /** Relative to the instance URL, e.g. `/services/async/66.0/job`. */
+  readonly path: string
+  /** Auth header style + error body parsing. */
+  readonly api: "1.0" | "2.0"
+  readonly urlParams?: Record<string, string> | undefined
+  readonly headers?: Record<string, string> | undefined
+  /** Uint8Array/string bodies are replayable; Stream bodies are sent once. */
+  readonly body?: HttpBody.HttpBody | undefined
+  /** Default true for GET/PUT/PATCH/DELETE, false for POST. */
+  readonly idempotent?: boolean | undefined
+  /** Carried into errors and span attributes. */
+  readonly jobId?: string | undefined
+  readonly batchId?: string | undefined
+  /** Per-request timeout until the response headers arrive (default from TransportOptions). */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Gzip this request's body (default: TransportOptions.gzipRequests). */
+  readonly gzip?: boolean | undefined
+}
+
+/** Options of the transport layer. */
+export interface TransportOptions {
+  /**
+   * When to retry a transient failure. Its input is the failure; only failures that are retryable
+   * and safe to re-send reach it. Default {@link defaultRetrySchedule}.
+   */
+  readonly retrySchedule?: Schedule.Schedule<unknown, BulkError> | undefined
+  /** Time allowed until response headers arrive; default 2 minutes. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Gzip request bodies: `true` for bodies of at least 64 KiB (and every streamed body), or a
+   * minimum size. Default false.
+   */
+  readonly gzipRequests?: boolean | { readonly minBytes: number } | undefined
+  /** Sent as `Sforce-Call-Options: client=<callOptionsClient>`; default `sfbulk`. */
+  readonly callOptionsClient?: string | undefined
+}
+
+/** The transport service. */
+export class Transport extends Context.Tag("@sfbulk/client/Transport")<Transport, {
+  /** e.g. "66.0" (from the session). */
+  readonly apiVersion: string
+  readonly request: (req: TransportRequest) => Effect.Effect<HttpClientResponse.HttpClientResponse, BulkError>
+}>() {}
+
+// ---------------------------------------------------------------------------------------------
+// retry policy
+// ---------------------------------------------------------------------------------------------
+
+/** Delay the server asked for, if the error carries one. */
+export const retryAfterOf = (error: BulkError): Duration.Duration | undefined =>
+  (error._tag === "LimitExceededError" || error._tag === "ApiError") && error.retryAfterMillis !== undefined
+    ? Duration.millis(error.retryAfterMillis)
+    : undefined
+
+/**
+ * Exponential backoff with "equal jitter" (each delay uniformly in [d/2, d]), capped at `maxDelay`,
+ * never shorter than a server's Retry-After, stopping after `maxRetries` or when the next delay
+ * would exceed the total `budget` measured from the first failure.
+ */
+export const defaultRetrySchedule = (options?: {
+  readonly initialDelay?: Duration.DurationInput | undefined
+  readonly factor?: number | undefined
+  readonly maxDelay?: Duration.DurationInput | undefined
+  readonly maxRetries?: number | undefined
+  readonly budget?: Duration.DurationInput | undefined
+}): Schedule.Schedule<number, BulkError> => {
+  const initial = Duration.toMillis(options?.initialDelay ?? "500 millis")
+  const factor = options?.factor ?? 2
+  const maxDelay = Duration.toMillis(options?.maxDelay ?? "30 seconds")
+  const maxRetries = options?.maxRetries ?? 8
+  const budget = Duration.toMillis(options?.budget ?? "2 minutes")
+  return Schedule.makeWithState<{ readonly start: number | undefined; readonly attempt: number }, BulkError, number>(
+    { start: undefined, attempt: 0 },
+    (now, error, state) =>
+      Effect.gen(function*() {
+        const start = state.start ?? now
+        if (state.attempt >= maxRetries) {
+          return [state, state.attempt, ScheduleDecision.done] as const
+        }
+        const ceiling = Math.min(maxDelay, initial * Math.pow(factor, state.attempt))
+        const jitter = yield* Random.next
+        let delay = ceiling / 2 + (ceiling / 2) * jitter
+        const retryAfter = retryAfterOf(error)
+        if (retryAfter !== undefined) delay = Math.max(delay, Duration.toMillis(retryAfter))
+        if (now - start + delay > budget) {
+          return [state, state.attempt, ScheduleDecision.done] as const
+        }
+        const next = { start, attempt: state.attempt + 1 }
+        return [next, next.attempt, ScheduleDecision.continueWith(ScheduleInterval.after(now + delay))] as const
+      })
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------
+
+const isLoopback = (hostname: string): boolean =>
+  hostname === "localhost" || hostname === "[::1]" || hostname === "::1" || /^127(\.\d{1,3}){3}$/.test(hostname)
+
+/**
+ * Validate an instance or login URL: https, or http on loopback only (the emulator). Returns the
+ * origin.
+ */
+export const checkSecureUrl = (url: string, what: string): Effect.Effect<URL, InvalidInputError> =>
+  Effect.suspend(() => {
+    let parsed: URL
+    try {
+      parsed = new URL(url)
+    } catch {
+      return Effect.fail(new InvalidInputError({ what: `${what} "${url}" is not a valid URL` }))
+    }
+    if (parsed.protocol === "https:" || (parsed.protocol === "http:" && isLoopback(parsed.hostname))) {
+      return Effect.succeed(parsed)
+    }
+    return Effect.fail(
+      new InvalidInputError({
+        what: `${what} "${parsed.origin}" must use https (plain http is only allowed for localhost); ` +
+          `credentials are never sent over an insecure connection`
+      })
+    )
+  })
+
+const errorCodes = (error: unknown): Array<string> => {
+  const codes: Array<string> = []
+  let current: unknown = error
+  for (let depth = 0; depth < 6 && typeof current === "object" && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === "string") codes.push(code)
+    const name = (current as { name?: unknown }).name
+    if (typeof name === "string") codes.push(name)
+    current = (current as { cause?: unknown }).cause
+  }
+  return codes
+}
+
+// Failures that happen before any byte of the request can have left the machine.
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH"])
+
+const describe = (error: unknown): string => {
+  const codes = errorCodes(error)
+  let msg = ""
+  let current: unknown = error
+  for (let depth = 0; depth < 6 && typeof current === "object" && current !== null; depth++) {
+    const m = (current as { message?: unknown }).message
+    if (typeof m === "string" && m.length > 0 && !msg.includes(m)) msg = msg ? `${msg}: ${m}` : m
+    current = (current as { cause?: unknown }).cause
+  }
+  const code = codes.find((c) => /^[A-Z_]+$/.test(c))
+  return code !== undefined && !msg.includes(code) ? `${msg} (${code})` : msg || "connection failed"
+}
+
+/** Strip the query string (which may carry SOQL or other caller data) from a URL for errors. */
+const safeUrl = (url: URL): string => `${url.origin}${url.pathname}`
+
+/** Parse `Retry-After` (seconds or HTTP date) into milliseconds. */
+export const parseRetryAfter = (value: string | undefined, nowMillis: number): number | undefined => {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000)
+  const date = Date.parse(trimmed)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMillis)
+}
+
+const xmlTag = (text: string, tag: string): string | undefined => {
+  const m = new RegExp(`<(?:[\\w-]+:)?${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[\\w-]+:)?${tag}>`).exec(text)
+  return m === null ? undefined : decodeXmlEntities(m[1]!.trim())
+}
+
+/** Decode the five predefined XML entities and numeric character references. */
+export const decodeXmlEntities = (text: string): string =>
+  text.indexOf("&") === -1 ? text : text.replace(/&(#x[0-9a-fA-F]+|#\d+|lt|gt|amp|quot|apos);/g, (_, e: string) => {
+    switch (e) {
+      case "lt":
+        return "<"
+      case "gt":
+        return ">"
+      case "amp":
+        return "&"
+      case "quot":
+        return "\""
+      case "apos":
+        return "'"
+      default:
+        return String.fromCodePoint(e[1] === "x" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10))
+    }
+  })
+
+/**
+ * Extract Salesforce's error code and message from any of its error body shapes: Bulk 1.0 XML
+ * `<error>` or JSON `{exceptionCode}`, Bulk 2.0/REST `[{errorCode,message}]`, OAuth
+ * `{error,error_description}`, SOAP faults.
+ */
+export const parseErrorBody = (
+  text: string,
+  status: number
+): { readonly code: string; readonly message: string } => {
+  const trimmed = text.trim()
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    try {
+      const json: unknown = JSON.parse(trimmed)
+      const first: unknown = Array.isArray(json) ? json[0] : json
+      if (typeof first === "object" && first !== null) {
+        const o = first as Record<string, unknown>
+        const code = o.exceptionCode ?? o.errorCode ?? o.error
+        const message = o.exceptionMessage ?? o.message ?? o.error_description
+        if (typeof code === "string") {
+          return { code, message: typeof message === "string" ? message : "" }
+        }
+      }
+    } catch {
+      // fall through to the generic shape
+    }
+  }
+  if (trimmed.startsWith("<")) {
+    const code = xmlTag(trimmed, "exceptionCode") ?? xmlTag(trimmed, "errorCode") ?? xmlTag(trimmed, "faultcode")
+    const message = xmlTag(trimmed, "exceptionMessage") ?? xmlTag(trimmed, "message") ??
+      xmlTag(trimmed, "faultstring")
+    if (code !== undefined) return { code: code.replace(/^[\w-]+:/, ""), message: message ?? "" }
+  }
+  return {
+    code: status === 429 ? "REQUEST_LIMIT_EXCEEDED" : status >= 500 ? "InternalServerError" : `HTTP_${status}`,
+    message: trimmed.length > 0 ? trimmed.slice(0, 500) : `HTTP ${status} with no body`
+  }
+}
+
+/** Map a non-2xx answer to a BulkError. */
+export const errorFromResponse = (
+  req: TransportRequest,
+  status: number,
+  headers: Headers.Headers,
+  text: string,
+  nowMillis: number
+): BulkError => {
+  const { code, message } = parseErrorBody(text, status)
+  const retryAfterMillis = parseRetryAfter(headers["retry-after"], nowMillis)
+  const common = {
+    errorCode: code,
+    status,
+    description: message,
+    method: req.method,
+    path: req.path,
+    ...(req.jobId !== undefined ? { jobId: req.jobId } : {}),
+    ...(req.batchId !== undefined ? { batchId: req.batchId } : {}),
+    ...(retryAfterMillis !== undefined ? { retryAfterMillis } : {})
+  }
+  if (status === 429 || code === "REQUEST_LIMIT_EXCEEDED" || code === "ExceededQuota") {
+    return new LimitExceededError(common)
+  }
+  return new ApiError(common)
+}
+
+/**
+ * Whether a failed attempt may be sent again: the error is transient, and either the request is
+ * idempotent or the server certainly did not act on it.
+ */
+const safeToResend = (error: BulkError, idempotent: boolean, replayable: boolean): boolean => {
+  if (!replayable || !error.isRetryable) return false
+  switch (error._tag) {
+    case "LimitExceededError":
+      return true // the server refused the request without acting on it
+    case "ApiError":
+      return idempotent || error.status === 503 || error.status === 429
+    case "TransportError":
+      return idempotent || !error.mayHaveReachedServer
+    default:
+      return false
+  }
+}
+
+const isGzipMagic = (chunk: Uint8Array): boolean => chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b
+
+/**
+ * Gunzip a body stream if it is gzip. Decided on the magic bytes rather than on Content-Encoding
+ * because some HTTP clients (fetch) decompress and keep the header while others (undici.request)
+ * hand over the raw bytes.
+ */
+const maybeGunzip = (source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> => {
+  const reader = source.getReader()
+  let inner: ReadableStreamDefaultReader<Uint8Array> | undefined
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (inner === undefined) {
+        const first = await reader.read()
+        if (first.done) {
+          controller.close()
+          return
+        }
+        const raw = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(first.value)
+          },
+          async pull(c) {
+            const r = await reader.read()
+            if (r.done) c.close()
+            else c.enqueue(r.value)
+          },
+          cancel(reason) {
+            return reader.cancel(reason)
+          }
+        })
+        const decoded = isGzipMagic(first.value)
+          ? (raw.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>))
+          : raw
+        inner = decoded.getReader()
+      }
+      const r = await inner.read()
+      if (r.done) controller.close()
+      else controller.enqueue(r.value)
+    },
+    cancel(reason) {
+      return inner !== undefined ? inner.cancel(reason) : reader.cancel(reason)
+    }
+  })
+}
+
+const decodeResponse = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse
+): HttpClientResponse.HttpClientResponse => {
+  const encoding = response.headers["content-encoding"]
+  if (encoding === undefined || !/gzip/i.test(encoding) || response.status === 204) return response
+  const headers = new globalThis.Headers()
+  for (const [k, v] of Object.entries(response.headers)) {
+    if (k !== "content-encoding" && k !== "content-length") headers.set(k, v)
+  }
+  const body = maybeGunzip(Stream.toReadableStream(response.stream))
+  return HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
+}
+
+const gzipBytes = (bytes: Uint8Array): Effect.Effect<Uint8Array> =>
+  Effect.async<Uint8Array>((resume) => {
+    Zlib.gzip(bytes, { level: 6 }, (err, out) => {
+      // gzip of an in-memory buffer cannot fail except on allocation failure
+      if (err) resume(Effect.die(err))
+      else resume(Effect.succeed(new Uint8Array(out.buffer, out.byteOffset, out.byteLength)))
+    })
+  })
+
+/** Gzip a byte stream on the fly (constant memory). */
+export const gzipStream = <E>(stream: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array, E> =>
+  Stream.unwrapScoped(
+    Effect.map(Effect.runtime<never>(), () => {
+      const compressed = Stream.toReadableStream(stream).pipeThrough(
+        new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>
+      )
+      return Stream.fromReadableStream(() => compressed, (e) => e as E)
+    })
+  )
+
+const DEFAULT_GZIP_MIN = 64 * 1024
+
+const redactedNames = ["x-sfdc-session", "authorization"]
+
+// ---------------------------------------------------------------------------------------------
+// service
+// ---------------------------------------------------------------------------------------------
+
+/** Build the transport from SalesforceAuth and an HttpClient. */
+export const make = (options?: TransportOptions) =>
+  Effect.gen(function*() {
+    const auth = yield* SalesforceAuth
+    const client = yield* HttpClient.HttpClient
+    const schedule = options?.retrySchedule ?? defaultRetrySchedule()
+    const defaultTimeout = options?.timeout ?? "2 minutes"
+    const gzipMin = options?.gzipRequests === undefined || options.gzipRequests === false
+      ? undefined
+      : options.gzipRequests === true
+      ? DEFAULT_GZIP_MIN
+      : options.gzipRequests.minBytes
+    const callOptions = `client=${options?.callOptionsClient ?? "sfbulk"}`
+
+    const prepareBody = (req: TransportRequest): Effect.Effect<{
+      readonly body: HttpBody.HttpBody | undefined
+      readonly gzipped: boolean
+    }> => {
+      const body = req.body
+      const wantGzip = req.gzip ?? gzipMin !== undefined
+      if (body === undefined || !wantGzip) return Effect.succeed({ body, gzipped: false })
+      switch (body._tag) {
+        case "Uint8Array":
+          if (req.gzip !== true && body.body.length < (gzipMin ?? DEFAULT_GZIP_MIN)) {
+            return Effect.succeed({ body, gzipped: false })
+          }
+          return Effect.map(gzipBytes(body.body), (bytes) => ({
+            body: HttpBody.uint8Array(bytes, body.contentType),
+            gzipped: true
+          }))
+        case "Stream":
+          return Effect.succeed({
+            body: HttpBody.stream(gzipStream(body.stream), body.contentType),
+            gzipped: true
+          })
+        default:
+          return Effect.succeed({ body, gzipped: false })
+      }
+    }
+
+    const send = (
+      req: TransportRequest,
+      session: Session,
+      body: HttpBody.HttpBody | undefined,
+      gzipped: boolean
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, BulkError> =>
+      Effect.gen(function*() {
+        const instance = yield* checkSecureUrl(session.instanceUrl, "Instance URL")
+        if (!req.path.startsWith("/") || req.path.startsWith("//")) {
+          return yield* new InvalidInputError({
+            what: `request path "${req.path}" must be relative to the instance (start with a single "/")`
+          })
+        }
+        const url = new URL(req.path, instance.origin)
+        if (url.origin !== instance.origin) {
+          return yield* new InvalidInputError({
+            what: `refusing to send the session to ${url.origin}: credentials only go to ${instance.origin}`
+          })
+        }
+        const authHeaders: Record<string, string> = req.api === "1.0"
+          ? { "x-sfdc-session": Redacted.value(session.accessToken) }
+          : { authorization: `Bearer ${Redacted.value(session.accessToken)}` }
+        let request = HttpClientRequest.make(req.method)(url.toString()).pipe(
+          HttpClientRequest.setHeaders({
+            "accept-encoding": "gzip",
+            "sforce-call-options": callOptions,
+            ...lowerCaseWithout(req.headers)
+          }),
+          HttpClientRequest.setHeaders(authHeaders)
+        )
+        if (req.urlParams !== undefined) request = HttpClientRequest.setUrlParams(request, req.urlParams)
+        if (body !== undefined) {
+          request = HttpClientRequest.setBody(request, body)
+          if (gzipped) request = HttpClientRequest.setHeader(request, "content-encoding", "gzip")
+        }
+        const timeout = req.timeout ?? defaultTimeout
+        const transportError = (description: string, mayHaveReachedServer: boolean) =>
+          new TransportError({
+            description,
+            method: req.method,
+            url: safeUrl(url),
+            mayHaveReachedServer,
+            ...(req.jobId !== undefined ? { jobId: req.jobId } : {}),
+            ...(req.batchId !== undefined ? { batchId: req.batchId } : {})
+          })
+        const raw = yield* client.execute(request).pipe(
+          Effect.timeoutFail({
+            duration: timeout,
+            onTimeout: () =>
+              transportError(`no response within ${Duration.format(Duration.decode(timeout))}`, true)
+          }),
+          Effect.catchTag("RequestError", (e: HttpClientError.RequestError) =>
+            Effect.fail(
+              e.reason === "Transport"
+                ? transportError(describe(e.cause ?? e), !errorCodes(e.cause).some((c) => NOT_SENT.has(c)))
+                : transportError(`${e.reason}: ${describe(e.cause ?? e)}`, false)
+            )
+          ),
+          Effect.catchTag("ResponseError", (e: HttpClientError.ResponseError) =>
+            Effect.fail(transportError(describe(e.cause ?? e), true))
+          )
+        )
+        const response = decodeResponse(request, raw)
+        if (response.status >= 200 && response.status < 300) return response
+        const text = yield* response.text.pipe(
+          Effect.catchAll((e) => Effect.fail(transportError(`reading the error body: ${describe(e.cause ?? e)}`, true)))
+        )
+        const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        return yield* Effect.fail(errorFromResponse(req, response.status, response.headers, text, now))
+      }).pipe(Effect.locally(Headers.currentRedactedNames, [...redactedNames, "cookie", "set-cookie"]))
+
+    const request = (req: TransportRequest): Effect.Effect<HttpClientResponse.HttpClientResponse, BulkError> =>
+      Effect.gen(function*() {
+        const idempotent = req.idempotent ?? req.method !== "POST"
+        const prepared = yield* prepareBody(req)
+        const replayable = prepared.body === undefined || prepared.body._tag !== "Stream"
+        const attempt = Effect.gen(function*() {
+          const session = yield* auth.session
+          return yield* send(req, session, prepared.body, prepared.gzipped).pipe(
+            Effect.catchIf(isSessionInvalid, () =>
+              Effect.gen(function*() {
+                const fresh = yield* auth.renew(session)
+                if (!replayable) {
+                  return yield* new TransportError({
+                    description: "the session expired and was renewed, but a streamed body cannot be replayed",
+                    method: req.method,
+                    url: `${fresh.instanceUrl}${req.path}`,
+                    mayHaveReachedServer: false,
+                    ...(req.jobId !== undefined ? { jobId: req.jobId } : {}),
+                    ...(req.batchId !== undefined ? { batchId: req.batchId } : {})
+                  })
+                }
+                return yield* send(req, fresh, prepared.body, prepared.gzipped).pipe(
+                  Effect.catchIf(isSessionInvalid, (e) =>
+                    Effect.fail(
+                      new SessionExpiredError({
+                        instanceUrl: fresh.instanceUrl,
+                        description: `Salesforce rejected the renewed session too (${e._tag === "ApiError" ? e.errorCode : ""})`
+                      })
+                    ))
+                )
+              }))
+          )
+        })
+        return yield* Effect.retry(attempt, {
+          schedule,
+          while: (e: BulkError) => safeToResend(e, idempotent, replayable)
+        })
+      }).pipe(
+        Effect.withSpan("sfbulk.request", {
+          kind: "client",
+          attributes: {
+            "http.request.method": req.method,
+            "url.path": req.path,
+            "sfbulk.api": req.api,
+            ...(req.jobId !== undefined ? { "sfbulk.job_id": req.jobId } : {}),
+            ...(req.batchId !== undefined ? { "sfbulk.batch_id": req.batchId } : {})
+          }
+        })
+      )
+
+    return Transport.of({ apiVersion: auth.apiVersion, request })
+  })
+
+const lowerCaseWithout = (headers: Record<string, string> | undefined): Record<string, string> => {
+  const out: Record<string, string> = {}
+  if (headers === undefined) return out
+  for (const [k, v] of Object.entries(headers)) {
+    const key = k.toLowerCase()
+    // the session is only ever set by the transport itself
+    if (key === "authorization" || key === "x-sfdc-session") continue
+    out[key] = v
+  }
+  return out
+}
+
+/** The transport layer. */
+export const layer = (
+  options?: TransportOptions
+): Layer.Layer<Transport, never, SalesforceAuth | HttpClient.HttpClient> => Layer.effect(Transport, make(options))
+
+// ---------------------------------------------------------------------------------------------
+// reading bodies with typed errors
+// ---------------------------------------------------------------------------------------------
+
+const bodyError = (req: TransportRequest, e: unknown): TransportError =>
+  new TransportError({
+    description: `reading the response body: ${describe(e)}`,
+    method: req.method,
+    url: req.path,
+    mayHaveReachedServer: true,
+    ...(req.jobId !== undefined ? { jobId: req.jobId } : {}),
+    ...(req.batchId !== undefined ? { batchId: req.batchId } : {})
+  })
+
+/** Send and read the whole (small) body as text. */
+export const requestText = (
+  transport: Transport["Type"],
+  req: TransportRequest
+): Effect.Effect<{ readonly text: string; readonly contentType: string }, BulkError> =>
+  Effect.flatMap(transport.request(req), (response) =>
+    Effect.map(
+      Effect.mapError(response.text, (e) => bodyError(req, e.cause ?? e)),
+      (text) => ({ text, contentType: response.headers["content-type"] ?? "" })
+    ))
+
+/** Send and stream the body (large results). */
+export const requestStream = (
+  transport: Transport["Type"],
+  req: TransportRequest
+): Stream.Stream<Uint8Array, BulkError> =>
+  Stream.unwrap(
+    Effect.map(transport.request(req), (response) =>
+      Stream.mapError(response.stream, (e) => bodyError(req, e.cause ?? e)))
+  )

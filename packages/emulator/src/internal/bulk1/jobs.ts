@@ -1,0 +1,180 @@
+/**
+ * Bulk API 1.0 job and batch records, kept per emulator instance. Job counters are derived from
+ * the batch list at read time, so every read sees a consistent picture.
+ */
+import type { EmulatorState } from "../context.js"
+import type { IngestOperation, QueryResult, RowOutcome } from "../model.js"
+
+export type ContentType = "CSV" | "XML" | "JSON" | "ZIP_CSV" | "ZIP_XML" | "ZIP_JSON"
+export type Operation = IngestOperation | "query" | "queryAll"
+export type JobState = "Open" | "Closed" | "Aborted" | "Failed"
+export type BatchState = "Queued" | "InProgress" | "Completed" | "Failed" | "NotProcessed"
+export type ConcurrencyMode = "Parallel" | "Serial"
+
+export const CONTENT_TYPES: ReadonlyArray<ContentType> = ["CSV", "XML", "JSON", "ZIP_CSV", "ZIP_XML", "ZIP_JSON"]
+export const OPERATIONS: ReadonlyArray<Operation> = [
+  "insert",
+  "update",
+  "upsert",
+  "delete",
+  "hardDelete",
+  "query",
+  "queryAll"
+]
+
+export interface PkChunking {
+  readonly chunkSize: number
+  readonly parent?: string
+  readonly startRow?: string
+}
+
+/** One query result file: rows `[start, end)` of the batch's query result. */
+export interface ResultFile {
+  readonly id: string
+  readonly start: number
+  readonly end: number
+}
+
+export interface Batch {
+  readonly id: string
+  readonly jobId: string
+  state: BatchState
+  stateMessage?: string
+  readonly createdDate: number
+  systemModstamp: number
+  numberRecordsProcessed: number
+  numberRecordsFailed: number
+  totalProcessingTime: number
+  apiActiveProcessingTime: number
+  apexProcessingTime: number
+  /** The body as received (after gunzip); served by `/request`. */
+  readonly payload: Buffer
+  /** Content-Type the batch was posted with (for `/request`). */
+  readonly payloadType: string
+  /** PK-chunk batches: the Id range and the SOQL shown by `/request`. */
+  readonly chunk?: { readonly lo: string; readonly hi?: string; readonly soql: string; readonly request: string }
+  /** Ingest outcomes in input order. */
+  results?: Array<RowOutcome>
+  /** Query outcome: the snapshot and its split into result files. */
+  query?: { readonly result: QueryResult; readonly files: ReadonlyArray<ResultFile> }
+}
+
+export interface Job {
+  readonly id: string
+  readonly operation: Operation
+  readonly object: string
+  readonly createdById: string
+  readonly createdDate: number
+  systemModstamp: number
+  state: JobState
+  readonly externalIdFieldName?: string
+  readonly concurrencyMode: ConcurrencyMode
+  readonly contentType: ContentType
+  readonly apiVersion: string
+  readonly assignmentRuleId?: string
+  readonly pkChunking?: PkChunking
+  readonly batches: Array<Batch>
+  readonly batchIndex: Map<string, Batch>
+  /** Serial mode: batches waiting their turn, and whether one is running. */
+  readonly serialQueue: Array<Batch>
+  serialBusy: boolean
+}
+
+export interface JobCounters {
+  readonly numberBatchesQueued: number
+  readonly numberBatchesInProgress: number
+  readonly numberBatchesCompleted: number
+  readonly numberBatchesFailed: number
+  readonly numberBatchesTotal: number
+  readonly numberRecordsProcessed: number
+  readonly numberRecordsFailed: number
+  readonly totalProcessingTime: number
+  readonly apiActiveProcessingTime: number
+  readonly apexProcessingTime: number
+}
+
+/** Counters as Salesforce reports them: NotProcessed batches are not counted. */
+export const counters = (job: Job): JobCounters => {
+  let queued = 0
+  let inProgress = 0
+  let completed = 0
+  let failed = 0
+  let processed = 0
+  let recFailed = 0
+  let total = 0
+  let active = 0
+  let apex = 0
+  for (const b of job.batches) {
+    switch (b.state) {
+      case "Queued":
+        queued++
+        break
+      case "InProgress":
+        inProgress++
+        break
+      case "Completed":
+        completed++
+        break
+      case "Failed":
+        failed++
+        break
+      case "NotProcessed":
+        continue
+    }
+    processed += b.numberRecordsProcessed
+    recFailed += b.numberRecordsFailed
+    total += b.totalProcessingTime
+    active += b.apiActiveProcessingTime
+    apex += b.apexProcessingTime
+  }
+  return {
+    numberBatchesQueued: queued,
+    numberBatchesInProgress: inProgress,
+    numberBatchesCompleted: completed,
+    numberBatchesFailed: failed,
+    numberBatchesTotal: queued + inProgress + completed + failed,
+    numberRecordsProcessed: processed,
+    numberRecordsFailed: recFailed,
+    totalProcessingTime: total,
+    apiActiveProcessingTime: active,
+    apexProcessingTime: apex
+  }
+}
+
+/** Ids are matched on their case-sensitive 15-character form. */
+export const idKey = (id: string): string | undefined => (id.length === 15 || id.length === 18 ? id.slice(0, 15) : undefined)
+
+export interface Store {
+  readonly jobs: Map<string, Job>
+  /** Injected batch failures so far (alternates the failure message). */
+  faults: number
+}
+
+const stores = new WeakMap<EmulatorState, Store>()
+
+/** The Bulk 1.0 store of one emulator instance. */
+export const storeOf = (state: EmulatorState): Store => {
+  let s = stores.get(state)
+  if (!s) {
+    s = { jobs: new Map(), faults: 0 }
+    stores.set(state, s)
+  }
+  return s
+}
+
+export const findJob = (state: EmulatorState, id: string): Job | undefined => {
+  const key = idKey(id)
+  return key === undefined ? undefined : storeOf(state).jobs.get(key)
+}
+
+export const findBatch = (job: Job, id: string): Batch | undefined => {
+  const key = idKey(id)
+  return key === undefined ? undefined : job.batchIndex.get(key)
+}
+
+export const addBatch = (job: Job, batch: Batch): void => {
+  job.batches.push(batch)
+  job.batchIndex.set(batch.id.slice(0, 15), batch)
+}
+
+export const isQuery = (op: Operation): op is "query" | "queryAll" => op === "query" || op === "queryAll"

@@ -1,0 +1,147 @@
+/**
+ * BulkClient end to end against the emulator over real HTTP, on both API generations: every
+ * operation, per-record failures mapped back to their rows, typed queries with relationship fields,
+ * and the invariant (succeeded + failed + unprocessed = rows read) on every run.
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { BulkClient, SalesforceAuth } from "@sfbulk/client"
+import { Emulator } from "@sfbulk/emulator"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+
+let emu: Awaited<ReturnType<typeof Emulator.start>>
+let layer: Layer.Layer<BulkClient.BulkClient>
+
+beforeAll(async () => {
+  emu = await Emulator.start({ latencyMs: 5, pageSize: 500 })
+  layer = BulkClient.layer.pipe(
+    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
+    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.orDie
+  )
+})
+afterAll(async () => {
+  await emu?.close()
+})
+
+const fast = { pollSchedule: Schedule.spaced("20 millis") }
+const collect = <A, E>(s: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
+const invariant = (s: BulkClient.Summary) => expect(s.succeeded + s.failed + s.unprocessed).toBe(s.rowsRead)
+const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.runPromise(Effect.provide(effect, layer))
+
+for (const api of ["2.0", "1.0"] as const) {
+  describe(`BulkClient on Bulk API ${api}`, () => {
+    const tag = `e2e${api.replace(".", "")}`
+
+    it("insert, update, upsert, query, delete, hardDelete, queryAll: records land, every outcome accounted for", () =>
+      run(Effect.gen(function*() {
+        const rows = Array.from({ length: 25 }, (_, i) => ({ Name: `${tag} Acct ${i}`, ExternalId__c: `${tag}-${i}`, NumberOfEmployees: i }))
+        const inserted = yield* BulkClient.insert("Account", rows, { ...fast, api })
+        invariant(inserted.summary)
+        expect(inserted.summary).toMatchObject({ api, rowsRead: 25, succeeded: 25, created: 25, failed: 0, unprocessed: 0 })
+        const ok = yield* collect(inserted.successes)
+        expect(ok).toHaveLength(25)
+        for (const s of ok) expect(emu.org.get(s.id)?.values.Name).toBe(s.row.Name)
+        if (api === "1.0") expect(ok.map((s) => s.position)).toEqual(rows.map((_, i) => i))
+
+        const byName = new Map(ok.map((s) => [s.row.Name!, s.id]))
+        const updated = yield* BulkClient.update("Account", rows.slice(0, 10).map((r) => ({ Id: byName.get(r.Name)!, NumberOfEmployees: 1000 + r.NumberOfEmployees })), { ...fast, api })
+        invariant(updated.summary)
+        expect(updated.summary).toMatchObject({ succeeded: 10, created: 0, failed: 0 })
+        expect(emu.org.get(byName.get(`${tag} Acct 3`)!)?.values.NumberOfEmployees).toBe(1003)
+
+        const upserted = yield* BulkClient.upsert("Account", "ExternalId__c", [
+          { ExternalId__c: `${tag}-1`, Name: `${tag} Renamed 1` },
+          { ExternalId__c: `${tag}-new`, Name: `${tag} New` }
+        ], { ...fast, api })
+        invariant(upserted.summary)
+        expect(upserted.summary).toMatchObject({ succeeded: 2, created: 1, failed: 0 })
+        expect(emu.org.get(byName.get(`${tag} Acct 1`)!)?.values.Name).toBe(`${tag} Renamed 1`)
+
+        const found = yield* collect(BulkClient.query(`SELECT Id, Name FROM Account WHERE Name LIKE '${tag} %'`, { ...fast, api }))
+        expect(found).toHaveLength(26)
+
+        const deleted = yield* BulkClient.delete("Account", ok.slice(0, 5).map((s) => s.id), { ...fast, api })
+        invariant(deleted.summary)
+        expect(deleted.summary.succeeded).toBe(5)
+        expect(emu.org.get(ok[0]!.id)?.deleted).toBe(true)
+        const withDeleted = yield* collect(BulkClient.queryAll(`SELECT Id FROM Account WHERE Name LIKE '${tag} %'`, { ...fast, api }))
+        const live = yield* collect(BulkClient.query(`SELECT Id FROM Account WHERE Name LIKE '${tag} %'`, { ...fast, api }))
+        expect(withDeleted.length - live.length).toBe(5)
+
+        const hard = yield* BulkClient.hardDelete("Account", ok.slice(5, 8).map((s) => ({ Id: s.id })), { ...fast, api })
+        invariant(hard.summary)
+        expect(hard.summary.succeeded).toBe(3)
+        const afterHard = yield* collect(BulkClient.queryAll(`SELECT Id FROM Account WHERE Name LIKE '${tag} %'`, { ...fast, api }))
+        expect(afterHard.length).toBe(withDeleted.length - 3)
+      })))
+
+    it("per-record failures come back with code, message, fields and the row as sent", () =>
+      run(Effect.gen(function*() {
+        const rows = [
+          { LastName: `${tag} Ok 1`, Email: "ok1@example.com" },
+          { LastName: "", Email: "missing@example.com" },
+          { LastName: `${tag} Ok 2`, Email: "ok2@example.com" },
+          { LastName: `${tag} Bad Email`, Email: "not-an-email" }
+        ]
+        const outcome = yield* BulkClient.insert("Contact", rows, { ...fast, api })
+        invariant(outcome.summary)
+        expect(outcome.summary).toMatchObject({ rowsRead: 4, succeeded: 2, failed: 2, unprocessed: 0 })
+        const failures = yield* collect(outcome.failures)
+        const missing = failures.find((f) => f.row.Email === "missing@example.com")!
+        expect(missing.code).toBe("REQUIRED_FIELD_MISSING")
+        expect(missing.fields).toEqual(["LastName"])
+        const bad = failures.find((f) => f.row.Email === "not-an-email")!
+        expect(bad.code).toBe("INVALID_EMAIL_ADDRESS")
+        expect(bad.row.LastName).toBe(`${tag} Bad Email`)
+        if (api === "1.0") {
+          expect(missing.position).toBe(1)
+          expect(bad.position).toBe(3)
+        }
+        expect(yield* collect(outcome.unprocessed)).toEqual([])
+      })))
+
+    it("a typed query decodes numbers, booleans, dates, nulls and nested relationship fields", () =>
+      run(Effect.gen(function*() {
+        const acct = yield* BulkClient.insert("Account", [{ Name: `${tag} Parent`, ExternalId__c: `${tag}-parent`, NumberOfEmployees: 42 }], { ...fast, api })
+        invariant(acct.summary)
+        const contacts = yield* BulkClient.insert("Contact", [
+          { LastName: `${tag} Typed A`, Birthdate: "1990-05-06", HasOptedOutOfEmail: true, Account: { ExternalId__c: `${tag}-parent` } },
+          { LastName: `${tag} Typed B`, HasOptedOutOfEmail: false }
+        ], { ...fast, api, columns: ["LastName", "Birthdate", "HasOptedOutOfEmail", "Account.ExternalId__c"] })
+        invariant(contacts.summary)
+        expect(contacts.summary.failed).toBe(0)
+        const Contact = Schema.Struct({
+          LastName: Schema.String,
+          Birthdate: Schema.NullOr(Schema.Date),
+          HasOptedOutOfEmail: Schema.Boolean,
+          Account: Schema.NullOr(Schema.Struct({ Name: Schema.String, NumberOfEmployees: Schema.NullOr(Schema.Number) }))
+        })
+        const rows = yield* collect(BulkClient.query(
+          `SELECT LastName, Birthdate, HasOptedOutOfEmail, Account.Name, Account.NumberOfEmployees FROM Contact WHERE LastName LIKE '${tag} Typed%' ORDER BY LastName`,
+          { ...fast, api, schema: Contact }
+        ))
+        expect(rows).toEqual([
+          { LastName: `${tag} Typed A`, Birthdate: new Date("1990-05-06"), HasOptedOutOfEmail: true, Account: { Name: `${tag} Parent`, NumberOfEmployees: 42 } },
+          { LastName: `${tag} Typed B`, Birthdate: null, HasOptedOutOfEmail: false, Account: null }
+        ])
+        const Wrong = Schema.Struct({ LastName: Schema.Number })
+        const err = yield* Effect.flip(Stream.runDrain(BulkClient.query(`SELECT LastName FROM Contact WHERE LastName LIKE '${tag} Typed%'`, { ...fast, api, schema: Wrong })))
+        expect(err._tag).toBe("RowDecodeError")
+        expect((err as any).field).toBe("LastName")
+        expect((err as any).row).toBe(0)
+      })))
+
+    it("an unknown column fails the whole job with a typed error saying which field", () =>
+      run(Effect.gen(function*() {
+        const err = yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x", Nope__c: "y" }], { ...fast, api }))
+        expect(err._tag).toBe(api === "2.0" ? "JobFailedError" : "BatchFailedError")
+        expect(err.message).toContain("Nope__c")
+      })))
+  })
+}

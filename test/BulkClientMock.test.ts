@@ -4,8 +4,8 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { BulkClient, BulkClientMock, SalesforceAuth } from "@sfbulk/client"
-import { Emulator, Org } from "@sfbulk/emulator"
+import { BulkClient, BulkClientMock, SalesforceAuth } from "../packages/client/src/index.js"
+import { Emulator, Org } from "../packages/emulator/src/index.js"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -79,6 +79,13 @@ describe("BulkClientMock", () => {
     // and the scenario itself did what it says
     expect(viaMock.summaries[0]).toEqual({ succeeded: 2, failed: 2, unprocessed: 0, rowsRead: 4, created: 2 })
     expect(viaMock.rows.map((r) => r.Name)).toEqual(["Mock A2", "Mock D", "Mock E"])
+    expect(viaMock.failures.map((fs) => fs.map((f) => f.split(" ").slice(-2, -1)[0]))).toEqual([
+      ["REQUIRED_FIELD_MISSING", "DUPLICATE_VALUE"],
+      ["REQUIRED_FIELD_MISSING"],
+      ["INVALID_FIELD"],
+      ["INVALID_CROSS_REFERENCE_KEY"]
+    ])
+    expect(viaMock.joined).toEqual([{ LastName: "Child", "Account.Name": "Mock D" }])
     expect(org.count("Account")).toBe(3)
   })
 })

@@ -10,7 +10,7 @@ import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { BulkClient } from "@sfbulk/client"
+import { Bulk1, BulkClient } from "@sfbulk/client"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -33,8 +33,15 @@ const help = (summary: string, ...examples: ReadonlyArray<string>): HelpDoc.Help
     ...examples.map((e) => HelpDoc.p(`  $ ${e}`))
   ])
 
-const withClient = <A, E>(conn: Connection.Connection, effect: Effect.Effect<A, E, BulkClient.BulkClient>) =>
-  Effect.provide(effect, BulkClient.layer.pipe(Layer.provide(Connection.authLayer(conn))))
+// One transport (auth, retries, renewal) shared by the high-level client and the low-level job calls.
+const withClient = <A, E>(conn: Connection.Connection, effect: Effect.Effect<A, E, BulkClient.BulkClient | Bulk1.Transport>) =>
+  Effect.provide(
+    effect,
+    Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(
+      Layer.provideMerge(Bulk1.layerWithoutHttpClient()),
+      Layer.provide(Connection.authLayer(conn))
+    )
+  )
 
 // ---------------------------------------------------------------------------------------------
 // ingest
@@ -309,7 +316,7 @@ const emulatorCmd = Command.make("emulator", EmulatorCmd.options, EmulatorCmd.ru
  * @since 0.1.0
  * @category commands
  */
-export const command = Command.make("sfbulk").pipe(
+export const command: Command.Command<"sfbulk", never, unknown, any> = Command.make("sfbulk").pipe(
   Command.withDescription(
     help(
       "Move data in and out of Salesforce with the Bulk APIs. Credentials come from flags or the SF_* environment; " +

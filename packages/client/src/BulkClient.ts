@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -24,7 +25,8 @@ import type { RecordError } from "./internal/outcome.js"
 import type { Progress } from "./internal/progress.js"
 import type { ColumnDelimiter, LineEnding, Rows } from "./internal/rows.js"
 import * as internal from "./internal/bulkClient.js"
-import type { SalesforceAuth } from "./SalesforceAuth.js"
+import * as Transport from "./internal/transport.js"
+import * as SalesforceAuth from "./SalesforceAuth.js"
 
 export type {
   /**
@@ -303,7 +305,7 @@ export class BulkClient extends Context.Tag("@sfbulk/client/BulkClient")<BulkCli
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Service, never, import("./internal/transport.js").Transport> = internal.make
+export const make: Effect.Effect<Service, never, Transport.Transport> = internal.make
 
 /**
  * The service from `SalesforceAuth` and an `HttpClient` (the transport is built inside).
@@ -311,7 +313,10 @@ export const make: Effect.Effect<Service, never, import("./internal/transport.js
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<BulkClient, never, SalesforceAuth | HttpClient.HttpClient> = internal.layer
+export const layer: Layer.Layer<BulkClient, never, SalesforceAuth.SalesforceAuth | HttpClient.HttpClient> = Layer.effect(
+  BulkClient,
+  internal.make
+).pipe(Layer.provide(Transport.layer()))
 
 /**
  * The service configured from the environment (`SalesforceAuth.layerConfig`) over undici.
@@ -319,7 +324,10 @@ export const layer: Layer.Layer<BulkClient, never, SalesforceAuth | HttpClient.H
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: Layer.Layer<BulkClient, AuthenticationError | ConfigError.ConfigError> = internal.layerConfig
+export const layerConfig: Layer.Layer<BulkClient, AuthenticationError | ConfigError.ConfigError> = layer.pipe(
+  Layer.provide(SalesforceAuth.layerConfig),
+  Layer.provide(NodeHttpClient.layerUndici)
+)
 
 /**
  * Inserts rows; an `Effect` requiring `BulkClient`.

@@ -212,11 +212,11 @@ export class LimitExceededError extends Schema.TaggedError<LimitExceededError>(
   readonly [TypeId]: TypeId = TypeId
   /**
    * The daily allocations (`ExceededQuota`, "TotalRequests Limit exceeded") do not free up within a
-   * retry budget; throttling and concurrent-request limits do.
+   * retry budget; throttling (HTTP 429) and concurrent-request limits do.
    * @since 0.1.0
    */
   get isRetryable(): boolean {
-    return this.errorCode !== "ExceededQuota" && !/TotalRequests/i.test(this.description)
+    return this.status === 429 || (this.errorCode !== "ExceededQuota" && !/TotalRequests/i.test(this.description))
   }
   /** @since 0.1.0 */
   get retryAfter(): Duration.Duration | undefined {

@@ -33,6 +33,13 @@ export * as Bulk2 from "./Bulk2.js"
 export * as BulkClient from "./BulkClient.js"
 
 /**
+ * `BulkClient` backed by an in-memory org, for an application's own tests (no HTTP).
+ *
+ * @since 0.1.0
+ */
+export * as BulkClientMock from "./BulkClientMock.js"
+
+/**
  * Safe SOQL: escaped literals and LIKE patterns, and the `soql` tagged template.
  *
  * @since 0.1.0
@@ -45,3 +52,17 @@ export * as Soql from "./Soql.js"
  * @since 0.1.0
  */
 export { soql } from "./Soql.js"
+
+/**
+ * Record streams to CSV bytes and back.
+ *
+ * @since 0.1.0
+ */
+export * as Csv from "./Csv.js"
+
+/**
+ * The complete Bulk API 1.0: jobs, batches, waits, result streams.
+ *
+ * @since 0.1.0
+ */
+export * as Bulk1 from "./Bulk1.js"

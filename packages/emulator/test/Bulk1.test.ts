@@ -1,6 +1,7 @@
 /**
  * Bulk API 1.0 protocol tests over real HTTP against a started emulator.
  */
+import { gzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeZip, startEmulator, type Started } from "./bulk1Support.js"
 
@@ -8,7 +9,7 @@ const V = "66.0"
 let emu: Started
 
 beforeAll(async () => {
-  emu = await startEmulator({ latencyMs: 5, resultFileRows: 1_000 })
+  emu = await startEmulator({ latencyMs: 5, resultFileRows: 1_000, processingChunk: 500 })
 })
 afterAll(async () => {
   await emu?.stop()
@@ -210,6 +211,22 @@ describe("Bulk 1.0 jobs", () => {
       "Content-Type": "application/json"
     })
     expect(JSON.parse(j.text)).toMatchObject({ concurrencyMode: "Parallel", contentType: "XML" })
+  })
+
+  it("answers job creation in the request's format, later calls in the job's format", async () => {
+    const r = await call("POST", "/job", jobXml({ operation: "insert", object: "Account", contentType: "JSON" }), {
+      "Content-Type": "application/xml"
+    })
+    expect(r.type).toBe("application/xml")
+    const id = tag(r.text, "id")!
+    const got = await call("GET", `/job/${id}`, undefined, { "Content-Type": "application/xml" })
+    expect(got.type).toBe("application/json")
+    // WSC's closeJob sends the id along with the state.
+    const closed = await call("POST", `/job/${id}`, `<jobInfo xmlns="${NS}"><id>${id}</id><state>Closed</state></jobInfo>`, {
+      "Content-Type": "application/xml"
+    })
+    expect(closed.status).toBe(200)
+    expect(JSON.parse(closed.text)).toMatchObject({ id, state: "Closed" })
   })
 
   it("rejects invalid job definitions with InvalidJob / InvalidXML in the request's format", async () => {
@@ -564,6 +581,61 @@ describe("Bulk 1.0 ingest", () => {
     expect(maxInProgress).toBeLessThanOrEqual(1)
   })
 
+  it("runs Parallel batches concurrently", async () => {
+    const jobId = await createJob({ operation: "insert", object: "Account", contentType: "CSV" })
+    const prefix = uniq()
+    const batches: Array<string> = []
+    for (let k = 0; k < 3; k++) {
+      const rows = ["Name", ...Array.from({ length: 10_000 }, (_, i) => `${prefix}-${k}-${i}`)]
+      batches.push(await addBatch(jobId, rows.join("\n"), "text/csv"))
+    }
+    let maxInProgress = 0
+    for (;;) {
+      const info = await jobInfoXml(jobId)
+      maxInProgress = Math.max(maxInProgress, Number(tag(info, "numberBatchesInProgress")))
+      // Counters always add up.
+      const parts = ["Queued", "InProgress", "Completed", "Failed"].map((s) => Number(tag(info, `numberBatches${s}`)))
+      expect(parts.reduce((a, b) => a + b, 0)).toBe(Number(tag(info, "numberBatchesTotal")))
+      if (tag(info, "numberBatchesCompleted") === "3") {
+        expect(tag(info, "numberRecordsProcessed")).toBe("30000")
+        break
+      }
+      await new Promise((r) => setTimeout(r, 1))
+    }
+    expect(maxInProgress).toBeGreaterThanOrEqual(2)
+  })
+
+  it("accepts gzip-compressed batch bodies", async () => {
+    const jobId = await createJob({ operation: "insert", object: "Account", contentType: "CSV" })
+    const body = `Name\n${uniq()}\n`
+    const r = await call("POST", `/job/${jobId}/batch`, gzipSync(body), { "Content-Type": "text/csv", "Content-Encoding": "gzip" })
+    expect(r.status).toBe(201)
+    const id = tag(r.text, "id")!
+    expect(await waitBatch(jobId, id)).toMatchObject({ state: "Completed", numberRecordsProcessed: 1 })
+    expect((await call("GET", `/job/${jobId}/batch/${id}/request`)).text).toBe(body)
+  })
+
+  it("fails whole batches when the batch-fail fault fires, processing no rows", async () => {
+    const jobId = await createJob({ operation: "insert", object: "Account", contentType: "CSV" })
+    emu.handle.setFaults({ batchFail: 1 })
+    let b1: string, b2: string
+    try {
+      b1 = await addBatch(jobId, `Name\n${uniq()}\n`, "text/csv")
+      b2 = await addBatch(jobId, `Name\n${uniq()}\n`, "text/csv")
+      const f1 = await waitBatch(jobId, b1)
+      const f2 = await waitBatch(jobId, b2)
+      expect([f1.state, f2.state]).toEqual(["Failed", "Failed"])
+      expect([f1.numberRecordsProcessed, f2.numberRecordsProcessed]).toEqual([0, 0])
+      for (const f of [f1, f2]) expect(f.stateMessage).toMatch(/^(InternalServerError|TooManyLockFailure) : /)
+    } finally {
+      emu.handle.setFaults(undefined)
+    }
+    const ok = await addBatch(jobId, `Name\n${uniq()}\n`, "text/csv")
+    expect((await waitBatch(jobId, ok)).state).toBe("Completed")
+    const info = await jobInfoXml(jobId)
+    expect([tag(info, "numberBatchesFailed"), tag(info, "numberBatchesCompleted")]).toEqual(["2", "1"])
+  })
+
   it("aborting a job turns queued batches into NotProcessed and drops them from the totals", async () => {
     const slow = await startEmulator({ latencyMs: 400 })
     try {
@@ -762,6 +834,29 @@ describe("Bulk 1.0 PK chunking", () => {
     expect(info.stateMessage).toMatch(/^InvalidBatch : Failed to process query: MALFORMED_QUERY: /)
     const job = JSON.parse((await call("GET", `/job/${jobId}`)).text) as Record<string, unknown>
     expect(job).toMatchObject({ state: "Failed", numberBatchesFailed: 1, numberBatchesTotal: 1 })
+  })
+
+  it("starts chunking at startRow and honours chunkSize (options case-insensitive)", async () => {
+    const prefix = uniq()
+    const ids = await insertAccounts(prefix, 300)
+    const jobId = await createJob(
+      { operation: "query", object: "Account", contentType: "JSON" },
+      { "Sforce-Enable-PKChunking": `CHUNKSIZE=100; startrow=${ids[150]}` }
+    )
+    const original = await addBatch(jobId, `SELECT Id FROM Account WHERE Name LIKE '${prefix}-%'`, "application/json")
+    expect((await waitBatch(jobId, original)).state).toBe("NotProcessed")
+    const list = JSON.parse((await call("GET", `/job/${jobId}/batch`)).text) as { batchInfo: Array<{ id: string }> }
+    const got: Array<string> = []
+    for (const { id } of list.batchInfo.slice(1)) {
+      const b = await waitBatch(jobId, id)
+      expect(b.state).toBe("Completed")
+      expect(b.numberRecordsProcessed).toBeLessThanOrEqual(100)
+      for (const rid of JSON.parse((await call("GET", `/job/${jobId}/batch/${id}/result`)).text) as Array<string>) {
+        const recs = JSON.parse((await call("GET", `/job/${jobId}/batch/${id}/result/${rid}`)).text) as Array<{ Id: string }>
+        got.push(...recs.map((r) => r.Id))
+      }
+    }
+    expect(got.sort()).toEqual(ids.slice(150).sort())
   })
 
   it("validates the PK chunking header", async () => {

@@ -1,3 +1,4 @@
+import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { checksum, decodeBase62, encodeBase62, IdGenerator, isValidId, keyPrefix, to15, to18 } from "../src/internal/ids.js"
 
@@ -53,5 +54,16 @@ describe("Salesforce ids", () => {
   it("rejects bad key prefixes", () => {
     expect(() => new IdGenerator().next("75")).toThrow(RangeError)
     expect(() => new IdGenerator("5-0")).toThrow(RangeError)
+  })
+
+  it("orders encoded counters like the numbers (property)", () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 2 ** 45 }), fc.nat({ max: 2 ** 45 }), (a, b) => {
+        const ea = encodeBase62(a, 9)
+        const eb = encodeBase62(b, 9)
+        expect(ea < eb).toBe(a < b)
+        expect(decodeBase62(ea)).toBe(a)
+      })
+    )
   })
 })

@@ -1,4 +1,5 @@
 import { it as effectIt } from "@effect/vitest"
+import * as fc from "fast-check"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { mkdtempSync, writeFileSync } from "node:fs"
@@ -69,6 +70,7 @@ describe("Org definition", () => {
     expect(() =>
       Org.make({ objects: [{ name: "A", keyPrefix: "a01", fields: [] }, { name: "B", keyPrefix: "a01", fields: [] }] })
     ).toThrow(/share the key prefix/)
+    expect(() => Org.make({ objects: [{ name: "Job", keyPrefix: "750", fields: [] }] })).toThrow(/reserved for job ids/)
   })
 })
 
@@ -121,6 +123,9 @@ describe("insert", () => {
     const e1 = ok(custom.apply("insert", "Event__c", { At__c: "2026-01-02T03:04:05+02:00", On__c: "2026-01-02" }))
     const e2 = ok(custom.apply("insert", "Event__c", { At__c: "2026-01-02T03:04:05.123-0530" }))
     const e3 = ok(custom.apply("insert", "Event__c", { At__c: "2026-01-02T03:04:05Z" }))
+    const e4 = ok(custom.apply("insert", "Event__c", { At__c: "2026-01-02T03:04:05.29Z" }))
+    expect(custom.get(e4)!.values["At__c"]).toBe("2026-01-02T03:04:05.290Z")
+    expect(error(custom.apply("insert", "Event__c", { At__c: "2026-01-02T25:04:05Z" })).statusCode).toBe("INVALID_TYPE_ON_FIELD_IN_RECORD")
     expect(custom.get(e1)!.values["At__c"]).toBe("2026-01-02T01:04:05.000Z")
     expect(custom.get(e1)!.values["On__c"]).toBe("2026-01-02")
     expect(custom.get(e2)!.values["At__c"]).toBe("2026-01-02T08:34:05.123Z")
@@ -168,6 +173,8 @@ describe("insert", () => {
       fields: []
     })
     expect(org.count("Account")).toBe(1)
+    const accented = ok(org.apply("insert", "Account", { Name: "É", ExternalId__c: "ÉCOLE-\u212A" }))
+    expect(error(org.apply("insert", "Account", { Name: "B", ExternalId__c: "école-k" })).message).toContain(accented.slice(0, 15))
   })
 
   it("reports per-field type errors with Salesforce's codes", () => {
@@ -317,6 +324,17 @@ describe("relationship columns", () => {
     expect(org.get(boss)!.values["AccountId"]).toBe(null)
   })
 
+  it("refuses a lookup value shared by several parents, and keeps shared idLookup values cheap to maintain", () => {
+    const org = fresh()
+    const ids = Array.from({ length: 2000 }, (_, i) => ok(org.apply("insert", "Contact", { LastName: `C${i}`, Email: "same@example.com" })))
+    const e = error(org.apply("insert", "Contact", { LastName: "X", "ReportsTo.Email": "SAME@example.com" }))
+    expect(e.statusCode).toBe("DUPLICATE_EXTERNAL_ID")
+    expect(e.message).toContain(`[${ids.slice(0, 10).join(", ")}]`)
+    for (const id of ids.slice(1)) ok(org.apply("update", "Contact", { Id: id, Email: "other@example.com" }))
+    const boss = ok(org.apply("insert", "Contact", { LastName: "Y", "ReportsTo.Email": "same@example.com" }))
+    expect(org.get(boss)!.values["ReportsToId"]).toBe(ids[0])
+  })
+
   it("resolves polymorphic lookups with an object prefix", () => {
     const org = Org.make(
       Org.extend({
@@ -406,6 +424,32 @@ describe("chunkRanges", () => {
     // without queryAll the chunk holding the deleted id returns one row fewer
     const live = org.query("SELECT Id FROM Account", { idRange: { lo: ranges[0]!.lo, hi: ranges[0]!.hi! } })
     expect(live.ok && live.result.size).toBe(9)
+  })
+
+  it("partitions all stored ids exactly once for any data and chunk size (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 15 }), fc.array(fc.nat({ max: 59 }), { maxLength: 20 }), fc.boolean(), (n, size, deletes, hard) => {
+        const org = fresh()
+        const ids = Array.from({ length: n }, (_, i) => ok(org.apply("insert", "Account", { Name: `A${i}` })))
+        const gone = new Set<string>()
+        for (const d of deletes) {
+          if (d >= n) continue
+          const out = org.apply(hard ? "hardDelete" : "delete", "Account", { Id: ids[d]! })
+          if (hard && out.success) gone.add(ids[d]!)
+        }
+        const ranges = org.chunkRanges("Account", size)
+        const seen: Array<string> = []
+        for (const r of ranges) {
+          const res = org.query("SELECT Id FROM Account", { all: true, idRange: r.hi ? { lo: r.lo, hi: r.hi } : { lo: r.lo } })
+          if (!res.ok) throw new Error(res.error.message)
+          expect(res.result.size).toBeLessThanOrEqual(size)
+          for (let i = 0; i < res.result.size; i++) seen.push(res.result.id(i))
+        }
+        expect(seen).toEqual(ids.filter((id) => !gone.has(id)))
+        expect(ranges).toHaveLength(Math.max(1, Math.ceil((n - gone.size) / size)))
+      }),
+      { numRuns: 60 }
+    )
   })
 
   it("starts at startRow given as 15 or 18 characters", () => {

@@ -119,6 +119,16 @@ describe("WHERE", () => {
     expect(names(`SELECT Name FROM Account WHERE Id IN ('${acct["Acme"]}', '${acct["Gamma_1"]!.slice(0, 15)}')`)).toEqual(["Acme", "Gamma_1"])
   })
 
+  it("supports semi-join and anti-join sub-selects on id fields", () => {
+    expect(names("SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE LastName != 'Jones')")).toEqual(["Acme"])
+    expect(names("SELECT Name FROM Account WHERE Id NOT IN (SELECT AccountId FROM Contact) AND Industry = 'Banking'")).toEqual(["Gamma_1"])
+    expect(names("SELECT LastName FROM Contact WHERE AccountId IN (SELECT Id FROM Account WHERE Industry = 'Retail')")).toEqual(["Jones"])
+    expect(fails("SELECT Name FROM Account WHERE Name IN (SELECT AccountId FROM Contact)").errorCode).toBe("INVALID_FIELD")
+    expect(fails("SELECT Name FROM Account WHERE Id IN (SELECT LastName FROM Contact)").errorCode).toBe("INVALID_FIELD")
+    expect(fails("SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Nope__c)").errorCode).toBe("INVALID_TYPE")
+    expect(fails("SELECT Name FROM Account WHERE Id IN (SELECT AccountId, Id FROM Contact)").errorCode).toBe("MALFORMED_QUERY")
+  })
+
   it("combines AND, OR, NOT with parentheses", () => {
     expect(names("SELECT Name FROM Account WHERE (Industry = 'Banking' OR Industry = 'Retail') AND NumberOfEmployees < 200")).toEqual([
       "Acme",
@@ -150,6 +160,7 @@ describe("WHERE", () => {
     expect(names("SELECT Name FROM Opportunity WHERE CloseDate = LAST_N_DAYS:30")).toEqual(["Big", "Small"])
     expect(names("SELECT Name FROM Opportunity WHERE CloseDate < THIS_MONTH")).toEqual(["Small"])
     expect(fails("SELECT Name FROM Account WHERE CreatedDate > 2026-01-01")).toMatchObject({ errorCode: "INVALID_FIELD" })
+    expect(fails("SELECT LastName FROM Contact WHERE Birthdate > 2026-02-30").errorCode).toBe("MALFORMED_QUERY")
     expect(fails("SELECT Name FROM Account WHERE NumberOfEmployees > '5'").message).toContain(
       "value of filter criterion for field 'NumberOfEmployees' must be of type double and should not be enclosed in quotes"
     )

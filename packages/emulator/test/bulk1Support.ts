@@ -1,17 +1,26 @@
-/** Starting an emulator for the Bulk 1.0 protocol tests. */
+/** Support for the Bulk 1.0 protocol tests: starting an emulator, building zips. */
 import { deflateRawSync } from "node:zlib"
+import * as Emulator from "../src/Emulator.js"
+
 export interface Started {
   readonly instanceUrl: string
   readonly accessToken: string
   /** An External ID field of Account in the default org. */
   readonly externalIdField: string
+  readonly handle: Emulator.EmulatorHandle
   stop(): Promise<void>
 }
 
-export const startEmulator = async (options: { latencyMs?: number; resultFileRows?: number }): Promise<Started> => {
-  const fake = await import("/tmp/b1h/fake.js" as string)
-  const s = await fake.startFake(options)
-  return { ...s, externalIdField: "ExternalId__c" }
+/** Start an emulator on a free port. */
+export const startEmulator = async (options: Emulator.EmulatorOptions): Promise<Started> => {
+  const handle = await Emulator.start(options)
+  return {
+    instanceUrl: handle.instanceUrl,
+    accessToken: handle.accessToken,
+    externalIdField: "ExternalId__c",
+    handle,
+    stop: () => handle.close()
+  }
 }
 
 /** A zip archive (deflated entries) built in memory, for ZIP_* batch tests. */

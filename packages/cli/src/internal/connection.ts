@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 
 /** The connection flags every command that talks to Salesforce accepts. */
 export const options = Options.all({
@@ -136,6 +137,9 @@ export interface EmulatorFacts {
 
 type EmulatorModule = typeof import("@sfbulk/emulator")
 
+/** A running emulator. */
+export type EmulatorHandle = import("@sfbulk/emulator").Emulator.EmulatorHandle
+
 /** Options of `Emulator.start`. */
 export type EmulatorOptions = Parameters<EmulatorModule["Emulator"]["start"]>[0]
 
@@ -143,7 +147,7 @@ export type EmulatorOptions = Parameters<EmulatorModule["Emulator"]["start"]>[0]
  * Starts an emulator for the current scope (closed with it). Loaded on demand, so commands that do
  * not use it do not pay for loading it.
  */
-export const startEmulator = (settings: EmulatorOptions) =>
+export const startEmulator = (settings: EmulatorOptions): Effect.Effect<EmulatorHandle, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const { Emulator } = await import("@sfbulk/emulator")

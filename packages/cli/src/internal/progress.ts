@@ -40,12 +40,17 @@ export const reporter = (mode: Mode, label: string): Reporter => {
   let lastDraw = 0
   let lastState = ""
   let lastText = ""
-  let printed = ""
+  let lastKey = ""
+  let printedKey = ""
   let drawn = false
-  const draw = (text: string, state: string, force: boolean) => {
+  // `core` is the text without timings: the last line is repeated at the end only if it moved.
+  const draw = (core: string, state: string, force: boolean) => {
     if (mode === "off") return
     const now = Date.now()
+    const elapsed = now - started
+    const text = `${core} · ${seconds(elapsed)}`
     lastText = text
+    lastKey = core
     if (mode === "bar") {
       if (!force && now - lastDraw < 100) return
       lastDraw = now
@@ -57,7 +62,7 @@ export const reporter = (mode: Mode, label: string): Reporter => {
     if (!force && state === lastState && now - lastDraw < 1000) return
     lastDraw = now
     lastState = state
-    printed = text
+    printedKey = core
     process.stderr.write(`${text}\n`)
   }
   return {
@@ -66,17 +71,17 @@ export const reporter = (mode: Mode, label: string): Reporter => {
       const state = p.last?.state ?? "Reading"
       const total = Math.max(p.rowsUploaded, p.recordsProcessed)
       const text = p.recordsProcessed === 0 && p.piecesDone === 0
-        ? `${label}  ${bar(0)}  read ${n(p.rowsRead)} · uploaded ${n(p.rowsUploaded)} · ${state} · ${seconds(elapsed)} · ${rate(p.rowsRead, elapsed)}`
-        : `${label}  ${bar(total === 0 ? 0 : p.recordsProcessed / total)}  ${n(p.recordsProcessed)}/${n(total)} processed · ${n(p.recordsFailed)} failed · ${state} · ${seconds(elapsed)} · ${rate(p.recordsProcessed, elapsed)}`
+        ? `${label}  ${bar(0)}  read ${n(p.rowsRead)} · uploaded ${n(p.rowsUploaded)} · ${state} · ${rate(p.rowsRead, elapsed)}`
+        : `${label}  ${bar(total === 0 ? 0 : p.recordsProcessed / total)}  ${n(p.recordsProcessed)}/${n(total)} processed · ${n(p.recordsFailed)} failed · ${state} · ${rate(p.recordsProcessed, elapsed)}`
       draw(text, state, false)
     },
     rows: (count, state) => {
       const elapsed = Date.now() - started
-      draw(`${label}  ${n(count)} rows · ${state ?? "Downloading"} · ${seconds(elapsed)} · ${rate(count, elapsed)}`, state ?? "Downloading", false)
+      draw(`${label}  ${n(count)} rows · ${state ?? "Downloading"} · ${rate(count, elapsed)}`, state ?? "Downloading", false)
     },
     done: () => {
       if (mode === "bar" && drawn) process.stderr.write(`\r\x1b[K`)
-      else if (mode === "lines" && lastText !== "" && lastText !== printed) process.stderr.write(`${lastText}\n`)
+      else if (mode === "lines" && lastText !== "" && lastKey !== printedKey) process.stderr.write(`${lastText}\n`)
     }
   }
 }

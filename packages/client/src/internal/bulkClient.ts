@@ -1,14 +1,10 @@
 /**
  * The BulkClient service over a `Transport`: dispatches each operation to the 2.0 or 1.0 pipeline.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type * as BulkClient from "../BulkClient.js"
-import { BulkClient as Tag } from "../BulkClient.js"
 import { InvalidInputError, type BulkError } from "../BulkError.js"
-import * as SalesforceAuth from "../SalesforceAuth.js"
 import { ingest1 } from "./ingest1.js"
 import { ingest2 } from "./ingest2.js"
 import { query1 } from "./query1.js"
@@ -89,12 +85,3 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
     queryAll: runQuery(true)
   } as BulkClient.Service
 })
-
-/** From SalesforceAuth + HttpClient. */
-export const layer = Layer.effect(Tag, make).pipe(Layer.provide(Transport.layer()))
-
-/** From the environment, over undici. */
-export const layerConfig = layer.pipe(
-  Layer.provide(SalesforceAuth.layerConfig),
-  Layer.provide(NodeHttpClient.layerUndici)
-)

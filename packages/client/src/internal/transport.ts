@@ -27,6 +27,7 @@ import {
   ApiError,
   type BulkError,
   InvalidInputError,
+  isBulkError,
   isSessionInvalid,
   LimitExceededError,
   SessionExpiredError,
@@ -79,6 +80,8 @@ export class Transport extends Context.Tag("@sfbulk/client/Transport")<Transport
   /** e.g. "66.0" (from the session). */
   readonly apiVersion: string
   readonly request: (req: TransportRequest) => Effect.Effect<HttpClientResponse.HttpClientResponse, BulkError>
+  /** The retry policy in force, for callers that retry reading a body (see `requestText`). */
+  readonly retrySchedule?: Schedule.Schedule<unknown, BulkError> | undefined
 }>() {}
 
 // ---------------------------------------------------------------------------------------------
@@ -159,6 +162,16 @@ export const checkSecureUrl = (url: string, what: string): Effect.Effect<URL, In
       })
     )
   })
+
+/** A BulkError raised while producing the request body (e.g. bad input records), if any. */
+const bulkCause = (error: unknown): BulkError | undefined => {
+  let current: unknown = error
+  for (let depth = 0; depth < 6 && typeof current === "object" && current !== null; depth++) {
+    if (isBulkError(current)) return current
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
 
 const errorCodes = (error: unknown): Array<string> => {
   const codes: Array<string> = []
@@ -488,9 +501,10 @@ export const make = (options?: TransportOptions) =>
           }),
           Effect.catchTag("RequestError", (e: HttpClientError.RequestError) =>
             Effect.fail(
-              e.reason === "Transport"
+              bulkCause(e.cause) ??
+                (e.reason === "Transport"
                 ? transportError(describe(e.cause ?? e), !errorCodes(e.cause).some((c) => NOT_SENT.has(c)))
-                : transportError(`${e.reason}: ${describe(e.cause ?? e)}`, false)
+                  : transportError(`${e.reason}: ${describe(e.cause ?? e)}`, false))
             )
           ),
           Effect.catchTag("ResponseError", (e: HttpClientError.ResponseError) =>
@@ -556,7 +570,7 @@ export const make = (options?: TransportOptions) =>
         })
       )
 
-    return Transport.of({ apiVersion: auth.apiVersion, request })
+    return Transport.of({ apiVersion: auth.apiVersion, request, retrySchedule: schedule })
   })
 
 const lowerCaseWithout = (headers: Record<string, string> | undefined): Record<string, string> => {
@@ -580,9 +594,11 @@ export const layer = (
 // reading bodies with typed errors
 // ---------------------------------------------------------------------------------------------
 
+const BODY_ERROR = "reading the response body"
+
 const bodyError = (req: TransportRequest, e: unknown): TransportError =>
   new TransportError({
-    description: `reading the response body: ${describe(e)}`,
+    description: `${BODY_ERROR}: ${describe(e)}`,
     method: req.method,
     url: req.path,
     mayHaveReachedServer: true,
@@ -590,16 +606,27 @@ const bodyError = (req: TransportRequest, e: unknown): TransportError =>
     ...(req.batchId !== undefined ? { batchId: req.batchId } : {})
   })
 
-/** Send and read the whole (small) body as text. */
+/**
+ * Send and read the whole (small) body as text. When the connection drops while the body is read,
+ * an idempotent request is sent again on the transport's retry schedule.
+ */
 export const requestText = (
   transport: Transport["Type"],
   req: TransportRequest
-): Effect.Effect<{ readonly text: string; readonly contentType: string }, BulkError> =>
-  Effect.flatMap(transport.request(req), (response) =>
+): Effect.Effect<{ readonly text: string; readonly contentType: string }, BulkError> => {
+  const once = Effect.flatMap(transport.request(req), (response) =>
     Effect.map(
       Effect.mapError(response.text, (e) => bodyError(req, e.cause ?? e)),
       (text) => ({ text, contentType: response.headers["content-type"] ?? "" })
     ))
+  const idempotent = req.idempotent ?? req.method !== "POST"
+  const replayable = req.body === undefined || req.body._tag !== "Stream"
+  if (!idempotent || !replayable) return once
+  return Effect.retry(once, {
+    schedule: transport.retrySchedule ?? defaultRetrySchedule(),
+    while: (e: BulkError) => e._tag === "TransportError" && e.description.startsWith(BODY_ERROR)
+  })
+}
 
 /** Send and stream the body (large results). */
 export const requestStream = (

@@ -50,7 +50,7 @@ export const parseDateTime = (s: string): number | undefined => {
   const mm = m[5] ? +m[5] : 0
   const ss = m[6] ? +m[6] : 0
   if (hh > 23 || mm > 59 || ss > 59) return undefined
-  const ms = m[7] ? Math.floor(+`0.${m[7]}` * 1000) : 0
+  const ms = m[7] ? Number(m[7].padEnd(3, "0").slice(0, 3)) : 0
   let offset = 0
   const zone = m[8]
   if (zone && zone !== "Z") {

@@ -5,7 +5,6 @@
 import { convert, isError, recordError } from "./convert.js"
 import { IdGenerator, isValidId, to15, to18 } from "./ids.js"
 import type {
-  FieldDef,
   HeaderCheck,
   IngestOperation,
   InputValue,
@@ -21,6 +20,17 @@ import type {
 import { adminUser, systemFields } from "./objects.js"
 import { runQuery } from "./soql.js"
 import { DELETED, type FieldInfo, GONE, LIVE, render, Table, type Value } from "./store.js"
+
+/** Key prefixes the emulator uses for things that are not records. */
+const RESERVED_PREFIXES = new Map([
+  ["00D", "the organization id"],
+  ["750", "job ids"],
+  ["751", "batch ids"],
+  ["752", "query result ids"]
+])
+
+/** Matching records listed in a DUPLICATE_EXTERNAL_ID message. */
+const MAX_MATCHES = 10
 
 /** Options for a new org. */
 export interface OrgOptions {
@@ -78,6 +88,7 @@ export class Org implements OrgApi {
     for (const raw of definition.objects) {
       const t = new Table(normalize(raw))
       if (this.tables.has(t.lower)) throw new Error(`object ${t.name} is declared twice`)
+      if (RESERVED_PREFIXES.has(t.prefix)) throw new Error(`object ${t.name} uses the key prefix ${t.prefix}, reserved for ${RESERVED_PREFIXES.get(t.prefix)}`)
       const clash = this.byPrefix.get(t.prefix)
       if (clash) throw new Error(`objects ${clash.name} and ${t.name} share the key prefix ${t.prefix}`)
       this.tables.set(t.lower, t)
@@ -199,7 +210,7 @@ export class Org implements OrgApi {
     const text = String(input)
     if (field.storage === "id") return this.reference(spec.field, text)
     const key = convert(field, input)
-    const slots = isError(key) ? [] : table.lookup(field, key)
+    const slots = isError(key) ? [] : table.lookup(field, key, MAX_MATCHES)
     if (slots.length === 1) return table.ids[slots[0]!]!
     if (slots.length === 0) {
       return recordError("INVALID_FIELD", `Foreign key external ID: ${text} not found for field ${field.name} in entity ${table.name}`)
@@ -303,7 +314,7 @@ export class Org implements OrgApi {
     let value: Value = null
     for (let i = 0; i < n; i++) if (this.stagedFields[i] === key) value = this.stagedValues[i]!
     if (value === null) return fail(recordError("MISSING_ARGUMENT", `${key.name} not specified`))
-    const hits = t.lookup(key, value)
+    const hits = t.lookup(key, value, MAX_MATCHES)
     if (hits.length === 0) return this.insert(t, n)
     if (hits.length > 1) {
       return fail(
@@ -322,7 +333,7 @@ export class Org implements OrgApi {
       const f = this.stagedFields[i]!
       const v = this.stagedValues[i]!
       if (!f.unique || v === null) continue
-      for (const slot of t.lookup(f, v)) {
+      for (const slot of t.lookup(f, v, 2)) {
         if (slot !== self) {
           return recordError("DUPLICATE_VALUE", `duplicate value found: ${f.name} duplicates value on record with id: ${t.ids[slot]}`)
         }
@@ -401,8 +412,11 @@ export class Org implements OrgApi {
     for (let i = 0; i < n; i++) {
       const f = fields[i]!
       if (f.index) {
-        t.indexRemove(f, t.get(slot, f), slot)
-        t.indexAdd(f, values[i]!, slot)
+        const old = t.get(slot, f)
+        if (old !== values[i]) {
+          t.indexRemove(f, old, slot)
+          t.indexAdd(f, values[i]!, slot)
+        }
       }
       t.set(slot, f, values[i]!)
     }
@@ -428,6 +442,7 @@ export class Org implements OrgApi {
     const id = to18(t.ids[slot]!)
     if (hard) {
       t.state[slot] = GONE
+      t.gone++
     } else {
       t.state[slot] = DELETED
       this.touch(t, slot)
@@ -489,10 +504,7 @@ export class Org implements OrgApi {
   count(object: string, options?: { readonly all?: boolean }): number {
     const t = this.table(object)
     if (!t) return 0
-    if (!options?.all) return t.live
-    let n = 0
-    for (let s = 0; s < t.size; s++) if (t.state[s] !== GONE) n++
-    return n
+    return options?.all ? t.size - t.gone : t.live
   }
 
   get(id: string): { readonly object: string; readonly deleted: boolean; readonly values: Readonly<Record<string, QueryValue>> } | undefined {
@@ -518,6 +530,3 @@ export const mergeDefinitions = (base: OrgDefinition, extra: OrgDefinition): Org
     records
   }
 }
-
-/** Re-exported for definitions built in code. */
-export type { FieldDef, ObjectDef, OrgDefinition }

@@ -4,7 +4,7 @@
  * the Bulk APIs refuse them; syntax and schema errors carry Salesforce's codes and wording,
  * including the echoed query line and `ERROR at Row:r:Column:c` position.
  */
-import { parseDateTime } from "./convert.js"
+import { parseDate, parseDateTime } from "./convert.js"
 import { isValidId, to15, to18 } from "./ids.js"
 import type { FieldType, ModelError, QueryResult, QueryValue } from "./model.js"
 import type { Org } from "./org.js"
@@ -140,6 +140,7 @@ type Expr =
   | { readonly k: "cmp"; readonly field: PathRef; readonly op: string; readonly value: Literal }
   | { readonly k: "in"; readonly field: PathRef; readonly negate: boolean; readonly values: ReadonlyArray<Literal> }
   | { readonly k: "like"; readonly field: PathRef; readonly value: Literal }
+  | { readonly k: "semi"; readonly field: PathRef; readonly negate: boolean; readonly sub: Ast; readonly pos: number }
 
 interface OrderKey {
   readonly field: PathRef
@@ -183,7 +184,8 @@ class Parser {
     return t
   }
 
-  parse(): Ast {
+  /** A whole query, or (`nested`) a semi-join sub-select ending before its `)`. */
+  parse(nested = false): Ast {
     this.kw("SELECT")
     const fields: Array<PathRef> = []
     for (;;) {
@@ -241,7 +243,8 @@ class Parser {
     }
     if (this.isKw("OFFSET")) throw notInBulk("OFFSET", this.peek().pos)
     const end = this.peek()
-    if (end.k !== "eof") throw unexpected(end)
+    if (end.k !== (nested ? ")" : "eof")) throw unexpected(end)
+    if (nested && (orderBy.length > 0 || limit !== undefined || fields.length !== 1)) throw unexpected(this.toks[this.i - 1]!)
     return { fields, from, where, orderBy, limit }
   }
 
@@ -302,10 +305,10 @@ class Parser {
     if (op.k === "op") return { k: "cmp", field, op: op.text === "<>" ? "!=" : op.text, value: this.literal() }
     const word = op.k === "ident" ? op.text.toUpperCase() : ""
     if (word === "LIKE") return { k: "like", field, value: this.literal() }
-    if (word === "IN") return { k: "in", field, negate: false, values: this.list() }
+    if (word === "IN") return this.inOrSemi(field, false)
     if (word === "NOT" && this.isKw("IN")) {
       this.next()
-      return { k: "in", field, negate: true, values: this.list() }
+      return this.inOrSemi(field, true)
     }
     if (word === "INCLUDES" || word === "EXCLUDES") {
       throw new SoqlError("INVALID_QUERY_FILTER_OPERATOR", `includes or excludes operator only valid on multipicklist field`, op.pos)
@@ -313,9 +316,19 @@ class Parser {
     throw unexpected(op)
   }
 
+  private inOrSemi(field: PathRef, negate: boolean): Expr {
+    const open = this.peek()
+    if (open.k === "(" && this.isKw("SELECT", this.toks[this.i + 1])) {
+      this.next()
+      const sub = this.parse(true)
+      this.expect(")")
+      return { k: "semi", field, negate, sub, pos: open.pos + 1 }
+    }
+    return { k: "in", field, negate, values: this.list() }
+  }
+
   private list(): Array<Literal> {
     this.expect("(")
-    if (this.isKw("SELECT")) throw notInBulk("Semi-join sub-selects", this.peek().pos)
     const out: Array<Literal> = []
     for (;;) {
       out.push(this.literal())
@@ -517,6 +530,8 @@ class Compiler {
         return this.like(e.field, e.value)
       case "in":
         return this.inList(e.field, e.negate, e.values)
+      case "semi":
+        return this.semiJoin(e.field, e.negate, e.sub)
       case "cmp":
         return this.compare(e.field, e.op, e.value)
     }
@@ -551,7 +566,11 @@ class Compiler {
     }
     const today = Math.floor(this.org.now() / DAY)
     if (f.type === "date") {
-      if (lit.t === "date") return Date.parse(`${lit.v}T00:00:00Z`) / DAY
+      if (lit.t === "date") {
+        const days = parseDate(lit.v)
+        if (days === undefined) throw new SoqlError("MALFORMED_QUERY", `line 1:${lit.pos} no viable alternative at character '${lit.v}'`, lit.pos)
+        return days
+      }
       if (lit.t === "relative") return relativeRange(lit.v, today)
       throw this.mismatch(f, lit)
     }
@@ -672,6 +691,29 @@ class Compiler {
     return negate ? (s) => !has(s) : has
   }
 
+  /** `Field [NOT] IN (SELECT IdField FROM Object WHERE ...)`: the sub-select runs once, over live rows. */
+  private semiJoin(ref: PathRef, negate: boolean, sub: Ast): Predicate {
+    const a = this.access(ref)
+    if (a.field.type !== "id" && a.field.type !== "reference") {
+      throw new SoqlError("INVALID_FIELD", `Semi join sub-selects are only allowed on Id or reference fields, not on ${a.field.name}`, ref.pos)
+    }
+    const root = subRoot(this.org, sub)
+    const inner = new Compiler(this.org, root)
+    const selected = inner.access(sub.fields[0]!)
+    if (selected.field.type !== "id" && selected.field.type !== "reference") {
+      throw new SoqlError("INVALID_FIELD", `The selected field in a semi join sub-select must be an Id or reference field, not ${selected.canonical}`, sub.fields[0]!.pos)
+    }
+    const where = sub.where ? inner.predicate(sub.where) : undefined
+    const ids = new Set<Value>()
+    for (let s = 0; s < root.size; s++) {
+      if (root.state[s] !== LIVE || (where && !where(s))) continue
+      const v = selected.get(s)
+      if (v !== null) ids.add(v)
+    }
+    const get = a.get
+    return negate ? (s) => !ids.has(get(s)) : (s) => ids.has(get(s))
+  }
+
   private like(ref: PathRef, lit: Literal): Predicate {
     const a = this.access(ref)
     const f = a.field
@@ -716,12 +758,8 @@ export const runQuery = (
   }
 }
 
-const execute = (
-  org: Org,
-  soql: string,
-  options: { readonly all?: boolean; readonly idRange?: { readonly lo?: string; readonly hi?: string } }
-): QueryResult => {
-  const ast = new Parser(lex(soql)).parse()
+/** The table a (sub-)query selects from. */
+const subRoot = (org: Org, ast: Ast): Table => {
   const root = org.table(ast.from.path)
   if (!root) {
     throw new SoqlError(
@@ -730,6 +768,16 @@ const execute = (
       ast.from.pos
     )
   }
+  return root
+}
+
+const execute = (
+  org: Org,
+  soql: string,
+  options: { readonly all?: boolean; readonly idRange?: { readonly lo?: string; readonly hi?: string } }
+): QueryResult => {
+  const ast = new Parser(lex(soql)).parse()
+  const root = subRoot(org, ast)
   const compiler = new Compiler(org, root)
   const columns = ast.fields.map((f) => compiler.access(f))
   const seen = new Set<string>()

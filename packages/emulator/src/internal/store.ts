@@ -110,8 +110,11 @@ export class FieldInfo {
   readonly unique: boolean
   readonly length: number | undefined
   readonly picklist: ReadonlySet<string> | undefined
-  /** Lookup index (unique, external id or idLookup fields): normalized key -> slot(s). */
-  readonly index: Map<string, number | Array<number>> | undefined
+  /**
+   * Lookup index (unique, external id or idLookup fields): case-insensitive hash -> slot(s). Keys are
+   * numbers so a million external ids cost no extra strings; `Table.lookup` weeds out collisions.
+   */
+  readonly index: Map<number, number | Set<number>> | undefined
   /** Reference targets, resolved once every table exists. */
   refTables: Array<Table> = []
   constructor(readonly def: FieldDef, readonly position: number) {
@@ -131,10 +134,43 @@ export class FieldInfo {
   }
 }
 
-/** Index key for a stored value: text is matched case-insensitively. */
-export const indexKey = (v: Value): string => (typeof v === "string" ? v.toLowerCase() : String(v))
+const fnv = (text: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619)
+  return h | 0
+}
+
+/** Case-insensitive 32-bit FNV-1a hash of a stored value: `fnv(lower-case text)` (consistent with `sameKey`). */
+export const hashKey = (v: Value): number => {
+  const text = typeof v === "string" ? v : String(v)
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i)
+    if (c > 127) return fnv(text.toLowerCase())
+    if (c >= 65 && c <= 90) c += 32
+    h = Math.imul(h ^ c, 16777619)
+  }
+  return h | 0
+}
+
+/** Index equality: text case-insensitively, other values exactly. */
+const sameKey = (a: Value, b: Value): boolean => {
+  if (typeof a !== "string" || typeof b !== "string") return a === b || String(a) === String(b)
+  if (a.length !== b.length) return a.toLowerCase() === b.toLowerCase()
+  for (let i = 0; i < a.length; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x === y) continue
+    if (x > 127 || y > 127) return a.toLowerCase() === b.toLowerCase()
+    if (x >= 65 && x <= 90) x += 32
+    if (y >= 65 && y <= 90) y += 32
+    if (x !== y) return false
+  }
+  return true
+}
 
 const DAY = 86_400_000
+const NONE: ReadonlyArray<number> = []
 
 /** The query value of a stored value. */
 export const render = (f: FieldInfo, v: Value): QueryValue => {
@@ -184,6 +220,8 @@ export class Table {
   capacity = 1024
   size = 0
   live = 0
+  /** Hard-deleted slots. */
+  gone = 0
 
   constructor(readonly def: ObjectDef) {
     this.name = def.name
@@ -273,17 +311,17 @@ export class Table {
 
   indexAdd(f: FieldInfo, v: Value, slot: number): void {
     if (v === null) return
-    const key = indexKey(v)
+    const key = hashKey(v)
     const index = f.index!
     const hit = index.get(key)
     if (hit === undefined) index.set(key, slot)
-    else if (typeof hit === "number") index.set(key, [hit, slot])
-    else hit.push(slot)
+    else if (typeof hit === "number") index.set(key, new Set([hit, slot]))
+    else hit.add(slot)
   }
 
   indexRemove(f: FieldInfo, v: Value, slot: number): void {
     if (v === null) return
-    const key = indexKey(v)
+    const key = hashKey(v)
     const index = f.index!
     const hit = index.get(key)
     if (hit === undefined) return
@@ -291,17 +329,25 @@ export class Table {
       if (hit === slot) index.delete(key)
       return
     }
-    const at = hit.indexOf(slot)
-    if (at >= 0) hit.splice(at, 1)
-    if (hit.length === 1) index.set(key, hit[0]!)
-    else if (hit.length === 0) index.delete(key)
+    hit.delete(slot)
+    if (hit.size === 1) index.set(key, hit.values().next().value!)
+    else if (hit.size === 0) index.delete(key)
   }
 
-  /** Live slots whose indexed field matches `v`. */
-  lookup(f: FieldInfo, v: Value): ReadonlyArray<number> {
-    const hit = f.index!.get(indexKey(v))
-    if (hit === undefined) return []
-    return typeof hit === "number" ? [hit] : hit
+  /**
+   * Slots whose indexed field equals `v` (text case-insensitively), ascending; at most `max` of
+   * them, so a value shared by a million idLookup rows costs no more than the caller needs.
+   */
+  lookup(f: FieldInfo, v: Value, max: number): ReadonlyArray<number> {
+    const hit = f.index!.get(hashKey(v))
+    if (hit === undefined) return NONE
+    if (typeof hit === "number") return sameKey(this.get(hit, f), v) ? [hit] : NONE
+    const out: Array<number> = []
+    for (const s of hit) {
+      if (sameKey(this.get(s, f), v)) out.push(s)
+      if (out.length === max) break
+    }
+    return out.sort((a, b) => a - b)
   }
 
   /** First slot whose 15-character id is >= `id15` (binary search; ids ascend with slots). */

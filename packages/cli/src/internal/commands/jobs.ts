@@ -3,7 +3,7 @@
  * work on a job by id through the low-level Bulk API modules, so a job started elsewhere (or by an
  * earlier run) can be watched, finished and have its results written without uploading again.
  */
-import { Bulk2, BulkError, Transport } from "@sfbulk/client"
+import { Bulk1, Bulk2, BulkError, Csv } from "@sfbulk/client"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -15,29 +15,49 @@ import { csvText, writeText } from "../output.js"
 import * as Progress from "../progress.js"
 import { type OutputFlags, printJson, printText, table } from "../report.js"
 import * as Results from "../results.js"
+import { errorText } from "../results.js"
 import * as Export from "./export.js"
 import { finish, type IngestArgs, resultsDir, validate } from "./ingest.js"
 
-type Env = Transport.Transport
+type Env = Bulk1.Transport
 
 /** A job found by id: which API and kind it belongs to, and its current information. */
 export type Found =
   | { readonly api: "2.0"; readonly kind: "ingest" | "query"; readonly info: Bulk2.JobInfo }
+  | { readonly api: "1.0"; readonly kind: "ingest" | "query"; readonly info: Bulk1.JobInfo }
 
 const isNotFound = (e: BulkError.BulkError) =>
   e._tag === "ApiError" && (e.status === 404 || e.errorCode === "NOT_FOUND" || e.errorCode === "INVALIDJOB" || e.errorCode === "InvalidJob")
 
-/** Looks a job id up as a 2.0 ingest job, then a 2.0 query job. */
+const v1 = (info: Bulk1.JobInfo): Found => ({
+  api: "1.0",
+  kind: info.operation === "query" || info.operation === "queryAll" ? "query" : "ingest",
+  info
+})
+
+/** Looks a job id up as a 2.0 ingest job, a 2.0 query job, then a 1.0 job. */
 export const find = (jobId: string): Effect.Effect<Found, BulkError.BulkError, Env> =>
   Bulk2.getIngestJob(jobId).pipe(
-    Effect.map((info): Found => ({ api: "2.0", kind: "ingest", info })),
-    Effect.catchIf(isNotFound, () => Effect.map(Bulk2.getQueryJob(jobId), (info): Found => ({ api: "2.0", kind: "query", info })))
+    Effect.flatMap((info): Effect.Effect<Found, BulkError.BulkError, Env> =>
+      info.jobType === "Classic" ? Effect.map(Bulk1.jobInfo(jobId), v1) : Effect.succeed({ api: "2.0", kind: "ingest", info })
+    ),
+    Effect.catchIf(isNotFound, () => Effect.map(Bulk2.getQueryJob(jobId), (info): Found => ({ api: "2.0", kind: "query", info }))),
+    Effect.catchIf(isNotFound, () => Effect.map(Bulk1.jobInfo(jobId), v1))
   )
+
+/** Whether the job needs no more waiting. */
+const isDone = (f: Found) => (f.api === "2.0" ? Bulk2.isTerminal(f.info.state) : f.info.state !== "Open" && doneBatches(f.info))
+
+const doneBatches = (i: Bulk1.JobInfo) =>
+  i.state === "Aborted" || i.state === "Failed" || i.numberBatchesQueued + i.numberBatchesInProgress === 0
 
 const num = (v: number | undefined) => (v === undefined ? 0 : v)
 
 const jobJson = (f: Found) => ({
   api: f.api,
+  ...(f.api === "1.0"
+    ? { batches: { total: f.info.numberBatchesTotal, completed: f.info.numberBatchesCompleted, failed: f.info.numberBatchesFailed, queued: f.info.numberBatchesQueued, inProgress: f.info.numberBatchesInProgress } }
+    : { jobType: f.info.jobType ?? null }),
   kind: f.kind,
   id: f.info.id,
   object: f.info.object,
@@ -46,7 +66,7 @@ const jobJson = (f: Found) => ({
   recordsProcessed: num(f.info.numberRecordsProcessed),
   recordsFailed: num(f.info.numberRecordsFailed),
   createdDate: f.info.createdDate ?? null,
-  errorMessage: f.info.errorMessage ?? null
+  errorMessage: f.api === "2.0" ? f.info.errorMessage ?? null : null
 })
 
 /** `sfbulk job list`. */
@@ -82,6 +102,9 @@ const printJob = (flags: OutputFlags, f: Found) => {
       `  state:      ${j.state}`,
       `  processed:  ${j.recordsProcessed.toLocaleString("en-US")}`,
       `  failed:     ${j.recordsFailed.toLocaleString("en-US")}`,
+      ...("batches" in j && j.batches
+        ? [`  batches:    ${j.batches.completed}/${j.batches.total} completed, ${j.batches.failed} failed, ${j.batches.queued + j.batches.inProgress} pending`]
+        : []),
       ...(j.createdDate ? [`  created:    ${j.createdDate}`] : []),
       ...(j.errorMessage ? [`  error:      ${j.errorMessage}`] : [])
     ].join("\n")
@@ -96,9 +119,10 @@ export const status = (jobId: string, flags: OutputFlags): Effect.Effect<void, B
 export const abort = (jobId: string, flags: OutputFlags): Effect.Effect<void, BulkError.BulkError | UsageError, Env> =>
   Effect.gen(function*() {
     const f = yield* find(jobId)
-    if (Bulk2.isTerminal(f.info.state)) {
+    if (f.api === "2.0" ? Bulk2.isTerminal(f.info.state) : f.info.state === "Aborted" || f.info.state === "Failed") {
       return yield* new UsageError({ message: `job ${jobId} is already ${f.info.state}: nothing to abort` })
     }
+    if (f.api === "1.0") return printJob(flags, { ...f, info: yield* Bulk1.abortJob(jobId) })
     const info = f.kind === "ingest" ? yield* Bulk2.abortIngestJob(jobId) : yield* Bulk2.abortQueryJob(jobId)
     printJob(flags, { ...f, info })
   })
@@ -116,6 +140,76 @@ export interface ResultsArgs extends OutputFlags {
   readonly format: Option.Option<Export.Format>
 }
 
+/** Waits for a job to finish, drawing progress from each poll (2.0) or a line per state (1.0). */
+const waitFor = (found: Found, a: ResultsArgs): Effect.Effect<Found, BulkError.BulkError, Env> => {
+  const jobId = found.info.id
+  const timeout = Option.isSome(a.timeout) ? { timeout: a.timeout.value } : {}
+  const progress = Progress.reporter(Progress.modeFor(a), `${found.info.operation} ${found.info.object}`)
+  const onPoll = (i: Bulk2.JobInfo) =>
+    progress.ingest({
+      rowsRead: 0,
+      rowsUploaded: num(i.numberRecordsProcessed),
+      recordsProcessed: num(i.numberRecordsProcessed),
+      recordsFailed: num(i.numberRecordsFailed),
+      piecesSubmitted: 1,
+      piecesDone: Bulk2.isTerminal(i.state) ? 1 : 0,
+      last: { jobId, state: i.state }
+    })
+  const wait: Effect.Effect<Found, BulkError.BulkError, Env> = found.api === "2.0"
+    ? Effect.map(
+      found.kind === "ingest" ? Bulk2.waitForIngestJob(jobId, { onPoll, ...timeout }) : Bulk2.waitForQueryJob(jobId, { onPoll, ...timeout }),
+      (info): Found => ({ ...found, info })
+    )
+    : Effect.zipRight(
+      Effect.sync(() => progress.rows(found.info.numberRecordsProcessed, "Waiting for batches")),
+      Effect.zipRight(Bulk1.waitForJob(jobId, timeout), Effect.map(Bulk1.jobInfo(jobId), v1))
+    )
+  return Effect.ensuring(wait, Effect.sync(progress.done))
+}
+
+type Routed =
+  | { readonly _tag: "success"; readonly record: Readonly<Record<string, string>>; readonly created: boolean }
+  | { readonly _tag: "failure"; readonly record: Readonly<Record<string, string>>; readonly code: string }
+  | { readonly _tag: "unprocessed"; readonly record: Readonly<Record<string, string>> }
+
+/**
+ * Every input row of a 1.0 ingest job with its outcome, batch by batch in order: each batch's
+ * results zipped with the rows of its request (as uploaded); rows of batches never processed are
+ * unprocessed. A result without a row, or a row without a result, is still reported, never dropped.
+ */
+const v1Outcomes = (info: Bulk1.JobInfo): Stream.Stream<Routed, BulkError.BulkError, Env> =>
+  Stream.flatMap(
+    Stream.flatMap(Stream.fromEffect(Bulk1.listBatches(info.id)), Stream.fromIterable),
+    (batch) => {
+      const request: Stream.Stream<Record<string, string>, BulkError.BulkError, Env> = info.contentType === "CSV"
+        ? Csv.decode()(Bulk1.batchRequest(info, batch.id))
+        : Stream.empty
+      if (batch.state !== "Completed") {
+        return Stream.map(request, (record): Routed => ({ _tag: "unprocessed", record }))
+      }
+      return Stream.zipAllWith(Bulk1.batchResults(info, batch.id), {
+        other: request,
+        onSelf: (r) => route(r, {}),
+        onOther: (record): Routed => ({ _tag: "unprocessed", record }),
+        onBoth: (r, record) => route(r, record)
+      })
+    },
+    { concurrency: 1 }
+  )
+
+const route = (r: Bulk1.BatchResult, row: Readonly<Record<string, string>>): Routed =>
+  r.success
+    ? { _tag: "success", record: { sf__Id: r.id ?? "", sf__Created: String(r.created), ...row }, created: r.created }
+    : {
+      _tag: "failure",
+      record: {
+        sf__Id: r.id ?? "",
+        sf__Error: errorText(r.errors.map((e) => ({ code: e.statusCode, message: e.message, fields: e.fields }))),
+        ...row
+      },
+      code: r.errors[0]?.statusCode ?? "UNKNOWN"
+    }
+
 /** `sfbulk job results <id>` and `sfbulk resume <id>`. */
 export const results = (
   jobId: string,
@@ -123,67 +217,79 @@ export const results = (
 ): Effect.Effect<void, BulkError.BulkError | UsageError | RowsFailed, Env> =>
   Effect.gen(function*() {
     const started = Date.now()
-    const found = yield* find(jobId)
-    let info = found.info
-    if (!Bulk2.isTerminal(info.state)) {
+    let found = yield* find(jobId)
+    if (!isDone(found)) {
       if (!a.wait) {
-        return yield* new UsageError({
-          message: `job ${jobId} is still ${info.state}: wait for it with sfbulk resume ${jobId}`
-        })
+        return yield* new UsageError({ message: `job ${jobId} is still ${found.info.state}: wait for it with sfbulk resume ${jobId}` })
       }
-      const progress = Progress.reporter(Progress.modeFor(a), `${info.operation} ${info.object}`)
-      const onPoll = (i: Bulk2.JobInfo) =>
-        progress.ingest({
-          rowsRead: 0,
-          rowsUploaded: Math.max(num(i.numberRecordsProcessed), 0),
-          recordsProcessed: num(i.numberRecordsProcessed),
-          recordsFailed: num(i.numberRecordsFailed),
-          piecesSubmitted: 1,
-          piecesDone: Bulk2.isTerminal(i.state) ? 1 : 0,
-          last: { jobId, state: i.state }
-        })
-      const options: Bulk2.WaitOptions = { onPoll, ...(Option.isSome(a.timeout) ? { timeout: a.timeout.value } : {}) }
-      info = yield* (found.kind === "ingest" ? Bulk2.waitForIngestJob(jobId, options) : Bulk2.waitForQueryJob(jobId, options)).pipe(
-        Effect.ensuring(Effect.sync(progress.done))
-      )
+      found = yield* waitFor(found, a)
     }
+    const t = yield* Bulk1.Transport
+    const provide = <A>(stream: Stream.Stream<A, BulkError.BulkError, Env>) => Stream.provideService(stream, Bulk1.Transport, t)
+
     if (found.kind === "query") {
-      if (info.state !== "JobComplete") {
-        return yield* new BulkError.JobFailedError({ jobId, state: info.state, stateMessage: info.errorMessage ?? "" })
+      if (found.api === "2.0" && found.info.state !== "JobComplete") {
+        return yield* new BulkError.JobFailedError({ jobId, state: found.info.state, stateMessage: found.info.errorMessage ?? "" })
       }
       const format = Export.formatOf(a.format, a.output)
       let count = 0
-      const rows = Bulk2.queryResults(jobId).pipe(Stream.tap(() => Effect.sync(() => void count++)))
+      const source: Stream.Stream<Readonly<Record<string, unknown>>, BulkError.BulkError, Env> = found.api === "2.0"
+        ? Bulk2.queryResults(jobId)
+        : Bulk1.jobQueryResults(jobId)
+      const rows = provide(source).pipe(Stream.tap(() => Effect.sync(() => void count++)))
       yield* writeText(a.output, Export.encode(rows, format, false))
-      const summary = { ok: true, command: "results", jobId, kind: "query", rows: count, format, output: a.output, exitCode: 0 }
+      const summary = { ok: true, command: a.wait ? "resume" : "results", jobId, kind: "query", rows: count, format, output: a.output, exitCode: 0 }
       if (a.output === "-") {
         if (a.json) process.stderr.write(`${JSON.stringify(summary)}\n`)
       } else if (a.json) printJson(summary)
       else printText(a, `wrote ${count.toLocaleString("en-US")} rows of query job ${jobId} to ${a.output}`)
       return
     }
-    const t = yield* Transport.Transport
-    const withTransport = <A>(stream: Stream.Stream<A, BulkError.BulkError, Env>) => Stream.provideService(stream, Transport.Transport, t)
+
     let created = 0
-    const written = yield* Results.write(
-      {
-        columns: [],
-        successes: withTransport(Bulk2.successfulResults(jobId)).pipe(
-          Stream.tap((r) => Effect.sync(() => void (r["sf__Created"] === "true" && created++)))
-        ),
-        failures: Stream.map(withTransport(Bulk2.failedResults(jobId)), (r) => ({ record: r, code: firstCode(r["sf__Error"] ?? "") })),
-        unprocessed: withTransport(Bulk2.unprocessedRecords(jobId))
-      },
-      { dir: Option.getOrElse(a.resultsDir, () => process.cwd()), jobId, formulaGuard: a.formulaGuard }
-    )
-    if (info.state === "Failed" && written.succeeded + written.failed === 0 && written.unprocessed === 0) {
-      return yield* new BulkError.JobFailedError({ jobId, state: info.state, stateMessage: info.errorMessage ?? "" })
+    const dir = Option.getOrElse(a.resultsDir, () => process.cwd())
+    const written = found.api === "2.0"
+      ? yield* Results.write(
+        {
+          columns: [],
+          successes: provide(Bulk2.successfulResults(jobId)).pipe(
+            Stream.tap((r) => Effect.sync(() => void (r["sf__Created"] === "true" && created++)))
+          ),
+          failures: Stream.map(provide(Bulk2.failedResults(jobId)), (r) => ({ record: r, code: firstCode(r["sf__Error"] ?? "") })),
+          unprocessed: provide(Bulk2.unprocessedRecords(jobId))
+        },
+        { dir, jobId, formulaGuard: a.formulaGuard }
+      )
+      : yield* Effect.scoped(Effect.gen(function*() {
+        const info = found.info as Bulk1.JobInfo
+        const [s1, s2, s3] = yield* Stream.broadcast(provide(v1Outcomes(info)), 3, 256)
+        return yield* Results.write(
+          {
+            columns: [],
+            successes: Stream.filterMap(s1!, (o) => {
+              if (o._tag !== "success") return Option.none()
+              if (o.created) created++
+              return Option.some(o.record)
+            }),
+            failures: Stream.filterMap(s2!, (o) => (o._tag === "failure" ? Option.some({ record: o.record, code: o.code }) : Option.none())),
+            unprocessed: Stream.filterMap(s3!, (o) => (o._tag === "unprocessed" ? Option.some(o.record) : Option.none()))
+          },
+          { dir, jobId, formulaGuard: a.formulaGuard }
+        )
+      }))
+    const info = found.info
+    if (info.state === "Failed" && written.succeeded + written.failed + written.unprocessed === 0) {
+      return yield* new BulkError.JobFailedError({
+        jobId,
+        state: info.state,
+        stateMessage: found.api === "2.0" ? found.info.errorMessage ?? "" : ""
+      })
     }
     yield* finish(a, {
       command: a.wait ? "resume" : "results",
       object: info.object,
       operation: info.operation,
-      api: "2.0",
+      api: found.api,
       jobIds: [jobId],
       rowsRead: written.succeeded + written.failed + written.unprocessed,
       processed: written.succeeded + written.failed,

@@ -36,7 +36,7 @@ export const readRows = async (
   const limiter = new Limiter()
   const headers = new HeaderCache(org, object, operation)
   if (format === "CSV") {
-    const parser = Readable.from([payload]).pipe(parse({ bom: true, skip_empty_lines: true }))
+    const parser = Readable.from([payload]).pipe(parse({ bom: true, skip_empty_lines: true, relax_column_count: true }))
     let columns: ReadonlyArray<string> | undefined
     try {
       for await (const rec of parser as AsyncIterable<Array<string>>) {
@@ -45,7 +45,7 @@ export const readRows = async (
           columns = headers.check(rec)
           continue
         }
-        if (rec.length > columns.length) {
+        if (rec.length !== columns.length) {
           throw invalid(`Failed to parse CSV: row ${rows.length + 1} has ${rec.length} values but the header has ${columns.length} columns`)
         }
         const row: Row = {}

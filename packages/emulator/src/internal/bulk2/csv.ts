@@ -36,13 +36,6 @@ export const LIMITS = {
 /** A file-level failure; `message` is the job's `errorMessage` (`InvalidBatch : ...`). */
 export class CsvFailure extends Error {}
 
-/** An HTTP-level failure of the upload itself (size), passed through the parser unchanged. */
-export class UploadRejected extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message)
-  }
-}
-
 const invalid = (detail: string): CsvFailure => new CsvFailure(`InvalidBatch : ${detail}`)
 
 export interface CsvDialect {
@@ -53,59 +46,68 @@ export interface CsvDialect {
 /** A value quoted for a result file: `"a""b"`. */
 export const quote = (v: string): string => `"${v.replaceAll("\"", "\"\"")}"`
 
+/** Checks each parsed record (header first) against the limits; throws `CsvFailure`. */
+export class RowChecker {
+  width = -1
+  n = 0
+  check(rec: ReadonlyArray<string>): void {
+    this.n++
+    if (rec.length > LIMITS.fieldsPerRecord) {
+      throw invalid(`Exceeded max number of columns per record : ${LIMITS.fieldsPerRecord}`)
+    }
+    let chars = 0
+    for (const v of rec) {
+      if (v.length > LIMITS.charactersPerField) {
+        throw invalid(`Exceeded max field size: ${v.length} characters in row ${this.n} (limit ${LIMITS.charactersPerField})`)
+      }
+      chars += v.length
+    }
+    if (this.width < 0) {
+      chars += rec.length - 1
+      if (chars > LIMITS.headerCharacters) {
+        throw invalid(`The header row exceeds the maximum length of ${LIMITS.headerCharacters} characters: ${chars}`)
+      }
+      this.width = rec.length
+    } else {
+      if (chars > LIMITS.charactersPerRecord) {
+        throw invalid(`Exceeded max record size: ${chars} characters in row ${this.n} (limit ${LIMITS.charactersPerRecord})`)
+      }
+      if (rec.length > this.width) {
+        throw invalid(`Failed to parse CSV: row ${this.n} has ${rec.length} values but the header has ${this.width} columns`)
+      }
+    }
+  }
+}
+
+/** csv-parse options for a job's dialect. */
+export const parserOptions = (dialect: CsvDialect) => ({
+  bom: true,
+  delimiter: DELIMITERS[dialect.columnDelimiter],
+  record_delimiter: LINE_ENDINGS[dialect.lineEnding],
+  skip_empty_lines: true,
+  relax_column_count: true
+})
+
+/** A parser error as the job's `errorMessage`. */
+export const parseFailure = (e: unknown): CsvFailure =>
+  e instanceof CsvFailure ? e : invalid(`Failed to parse CSV: ${e instanceof Error ? e.message : String(e)}`)
+
 /**
- * Parse CSV bytes into rows (arrays of strings), the header first, checking the limits. Throws
- * `CsvFailure` with Salesforce's batch-level message on a limit or syntax problem.
+ * Parse stored CSV bytes into rows (arrays of strings), the header first, checking the limits.
+ * Throws `CsvFailure` with Salesforce's batch-level message on a limit or syntax problem.
  */
-export async function* rows(
-  source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
-  dialect: CsvDialect
-): AsyncGenerator<Array<string>> {
-  const parser = parse({
-    bom: true,
-    delimiter: DELIMITERS[dialect.columnDelimiter],
-    record_delimiter: LINE_ENDINGS[dialect.lineEnding],
-    skip_empty_lines: true,
-    relax_column_count: true,
-    relax_quotes: false
-  })
-  const input = Readable.from(source as Iterable<Buffer>, { objectMode: false })
-  input.on("error", (e) => parser.destroy(e))
+export async function* rows(source: ReadonlyArray<Buffer>, dialect: CsvDialect): AsyncGenerator<Array<string>> {
+  const parser = parse(parserOptions(dialect))
+  const input = Readable.from(source, { objectMode: false })
   input.pipe(parser)
-  let width = -1
-  let n = 0
+  const checker = new RowChecker()
   try {
     for await (const rec of parser as AsyncIterable<Array<string>>) {
-      n++
-      if (rec.length > LIMITS.fieldsPerRecord) {
-        throw invalid(`Exceeded max number of columns per record : ${LIMITS.fieldsPerRecord}`)
-      }
-      let chars = 0
-      for (const v of rec) {
-        if (v.length > LIMITS.charactersPerField) {
-          throw invalid(`Exceeded max field size: ${v.length} characters in row ${n} (limit ${LIMITS.charactersPerField})`)
-        }
-        chars += v.length
-      }
-      if (width < 0) {
-        chars += rec.length - 1
-        if (chars > LIMITS.headerCharacters) {
-          throw invalid(`The header row exceeds the maximum length of ${LIMITS.headerCharacters} characters: ${chars}`)
-        }
-        width = rec.length
-      } else {
-        if (chars > LIMITS.charactersPerRecord) {
-          throw invalid(`Exceeded max record size: ${chars} characters in row ${n} (limit ${LIMITS.charactersPerRecord})`)
-        }
-        if (rec.length > width) {
-          throw invalid(`Failed to parse CSV: row ${n} has ${rec.length} values but the header has ${width} columns`)
-        }
-      }
+      checker.check(rec)
       yield rec
     }
   } catch (e) {
-    if (e instanceof CsvFailure || e instanceof UploadRejected) throw e
-    throw invalid(`Failed to parse CSV: ${e instanceof Error ? e.message : String(e)}`)
+    throw parseFailure(e)
   } finally {
     input.unpipe(parser)
     input.destroy()

@@ -47,7 +47,7 @@ export interface IngestJob extends JobBase {
   rowCount: number
   /** Per data row: OUT_* code, the record id (or null), and error texts of failed rows. */
   outcome?: Uint8Array
-  ids?: Array<string | null>
+  ids?: IdColumn
   errors?: Map<number, string>
 }
 
@@ -59,6 +59,20 @@ export interface QueryJob extends JobBase {
 }
 
 export type Job = IngestJob | QueryJob
+
+/** Record ids of a job's rows, 18 latin-1 bytes each (blank = none): compact for millions of rows. */
+export class IdColumn {
+  private readonly buf: Buffer
+  constructor(size: number) {
+    this.buf = Buffer.alloc(size * 18, 0x20)
+  }
+  set(i: number, id: string | null): void {
+    if (id) this.buf.write(id.slice(0, 18), i * 18, 18, "latin1")
+  }
+  get(i: number): string {
+    return this.buf.toString("latin1", i * 18, i * 18 + 18).trimEnd()
+  }
+}
 
 export interface Store {
   readonly jobs: Map<string, Job>
@@ -159,7 +173,7 @@ export const jobInfo = (job: Job, view: View): Record<string, JsonValue> => {
   o["contentType"] = "CSV"
   o["apiVersion"] = decimal(job.apiVersion)
   if (view === "patch" && job.kind === "ingest") return o
-  if (view !== "create") o["jobType"] = job.kind === "ingest" ? "V2Ingest" : "V2Query"
+  if (view === "get" || view === "list") o["jobType"] = job.kind === "ingest" ? "V2Ingest" : "V2Query"
   if (job.kind === "ingest" && (view === "create" || view === "get") && job.state === "Open") {
     o["contentUrl"] = `services/data/v${job.apiVersion}/jobs/ingest/${job.id}/batches`
   }

@@ -1,0 +1,881 @@
+/**
+ * The complete Bulk API 1.0: jobs, batches, waits and result streams. Every function needs the
+ * `Transport` service (see `Bulk1.layer`), which signs requests with `SalesforceAuth`.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as Crypto from "node:crypto"
+import {
+  BatchFailedError,
+  type BulkError,
+  InvalidInputError,
+  JobFailedError,
+  PollTimeoutError
+} from "./BulkError.js"
+import type * as Csv from "./Csv.js"
+import * as internal from "./internal/bulk1.js"
+import * as Transport from "./internal/transport.js"
+import { Transport as TransportTag } from "./internal/transport.js"
+import type { SalesforceAuth } from "./SalesforceAuth.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Operation = "insert" | "update" | "upsert" | "delete" | "hardDelete" | "query" | "queryAll"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ContentType = "CSV" | "JSON" | "XML" | "ZIP_CSV" | "ZIP_JSON" | "ZIP_XML"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type JobState = "Open" | "Closed" | "Aborted" | "Failed"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type BatchState = "Queued" | "InProgress" | "Completed" | "Failed" | "NotProcessed"
+
+/**
+ * A job as Salesforce reports it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JobInfo {
+  readonly id: string
+  readonly operation: Operation
+  readonly object: string
+  readonly state: JobState
+  readonly contentType: ContentType
+  readonly concurrencyMode: "Parallel" | "Serial"
+  readonly externalIdFieldName?: string | undefined
+  readonly assignmentRuleId?: string | undefined
+  readonly apiVersion: string
+  readonly createdDate?: string | undefined
+  readonly numberBatchesQueued: number
+  readonly numberBatchesInProgress: number
+  readonly numberBatchesCompleted: number
+  readonly numberBatchesFailed: number
+  readonly numberBatchesTotal: number
+  readonly numberRecordsProcessed: number
+  readonly numberRecordsFailed: number
+  readonly numberRetries: number
+  readonly totalProcessingTime: number
+}
+
+/**
+ * A batch as Salesforce reports it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BatchInfo {
+  readonly id: string
+  readonly jobId: string
+  readonly state: BatchState
+  readonly stateMessage?: string | undefined
+  readonly createdDate?: string | undefined
+  readonly numberRecordsProcessed: number
+  readonly numberRecordsFailed: number
+  readonly totalProcessingTime: number
+}
+
+/**
+ * A job to act on: its id, or its `JobInfo` (saves a round trip to learn its content type).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JobRef = string | JobInfo
+
+/**
+ * One error of one record (structured form).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RecordError = internal.RecordError
+
+/**
+ * The outcome of one input record of an ingest batch (the seed's `UploadResult`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BatchResult = internal.BatchResult
+
+/**
+ * One query result record: CSV values are strings, JSON keeps JSON types (datetimes as epoch
+ * milliseconds, as Salesforce sends them), XML gives strings or null; relationship fields are
+ * flattened to `Account.Name`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type QueryRecord = internal.QueryRecord
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface CreateJobOptions {
+  readonly operation: Operation
+  readonly object: string
+  /** Default `CSV`. */
+  readonly contentType?: ContentType | undefined
+  /** Default `Parallel`. */
+  readonly concurrencyMode?: "Parallel" | "Serial" | undefined
+  /** Required for upsert. */
+  readonly externalIdFieldName?: string | undefined
+  readonly assignmentRuleId?: string | undefined
+  /** Query jobs only: `true` for defaults, or chunk size / parent / start row. */
+  readonly pkChunking?:
+    | boolean
+    | {
+      readonly chunkSize?: number | undefined
+      readonly parent?: string | undefined
+      readonly startRow?: string | undefined
+    }
+    | undefined
+  /** Sends `Sforce-Disable-Batch-Retry: TRUE`. */
+  readonly disableBatchRetry?: boolean | undefined
+}
+
+const num = (v: string | undefined): number => (v === undefined ? 0 : Number(v))
+
+const toJobInfo = (f: internal.Fields): JobInfo => ({
+  id: f.id ?? "",
+  operation: (f.operation ?? "insert") as Operation,
+  object: f.object ?? "",
+  state: (f.state ?? "Open") as JobState,
+  contentType: (f.contentType ?? "XML") as ContentType,
+  concurrencyMode: (f.concurrencyMode ?? "Parallel") as "Parallel" | "Serial",
+  externalIdFieldName: f.externalIdFieldName,
+  assignmentRuleId: f.assignmentRuleId,
+  apiVersion: f.apiVersion ?? "",
+  createdDate: f.createdDate,
+  numberBatchesQueued: num(f.numberBatchesQueued),
+  numberBatchesInProgress: num(f.numberBatchesInProgress),
+  numberBatchesCompleted: num(f.numberBatchesCompleted),
+  numberBatchesFailed: num(f.numberBatchesFailed),
+  numberBatchesTotal: num(f.numberBatchesTotal),
+  numberRecordsProcessed: num(f.numberRecordsProcessed),
+  numberRecordsFailed: num(f.numberRecordsFailed),
+  numberRetries: num(f.numberRetries),
+  totalProcessingTime: num(f.totalProcessingTime)
+})
+
+const toBatchInfo = (f: internal.Fields): BatchInfo => ({
+  id: f.id ?? "",
+  jobId: f.jobId ?? "",
+  state: (f.state === "Not Processed" ? "NotProcessed" : f.state ?? "Queued") as BatchState,
+  stateMessage: f.stateMessage,
+  createdDate: f.createdDate,
+  numberRecordsProcessed: num(f.numberRecordsProcessed),
+  numberRecordsFailed: num(f.numberRecordsFailed),
+  totalProcessingTime: num(f.totalProcessingTime)
+})
+
+const base = (t: Transport.Transport["Type"]) => `/services/async/${t.apiVersion}`
+
+const control = (
+  req: Omit<Transport.TransportRequest, "api">
+): Effect.Effect<string, BulkError, Transport.Transport> =>
+  Effect.flatMap(Transport.Transport, (t) =>
+    Effect.map(Transport.requestText(t, { ...req, api: "1.0", path: base(t) + req.path }), (r) => r.text))
+
+const idOf = (job: JobRef): string => (typeof job === "string" ? job : job.id)
+
+const resolve = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transport.Transport> =>
+  typeof job === "string" ? jobInfo(job) : Effect.succeed(job)
+
+const checkId = (what: string, id: string): Effect.Effect<void, InvalidInputError> =>
+  /^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/.test(id)
+    ? Effect.void
+    : Effect.fail(new InvalidInputError({ what: `${what} "${id}" is not a Salesforce id (15 or 18 letters/digits)` }))
+
+const pkChunkingHeader = (pk: CreateJobOptions["pkChunking"]): string | undefined => {
+  if (pk === undefined || pk === false) return undefined
+  if (pk === true) return "TRUE"
+  const parts: Array<string> = []
+  if (pk.chunkSize !== undefined) parts.push(`chunkSize=${pk.chunkSize}`)
+  if (pk.parent !== undefined) parts.push(`parent=${pk.parent}`)
+  if (pk.startRow !== undefined) parts.push(`startRow=${pk.startRow}`)
+  return parts.length === 0 ? "TRUE" : parts.join("; ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// layers
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Options of the transport under Bulk API 1.0 (retry schedule, timeout, gzip of uploads).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TransportOptions = Transport.TransportOptions
+
+/**
+ * The transport service every function here needs (provide it with {@link layer}).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export { TransportTag as Transport }
+
+/**
+ * The transport on a given `HttpClient`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithoutHttpClient: (
+  options?: TransportOptions
+) => Layer.Layer<Transport.Transport, never, SalesforceAuth | HttpClient.HttpClient> = Transport.layer
+
+/**
+ * The transport on Node's undici `HttpClient`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: TransportOptions): Layer.Layer<Transport.Transport, never, SalesforceAuth> =>
+  Transport.layer(options).pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+/**
+ * The default retry policy: exponential backoff with jitter honouring Retry-After, within a
+ * total budget.
+ *
+ * @since 0.1.0
+ * @category retries
+ */
+export const defaultRetrySchedule = Transport.defaultRetrySchedule
+
+// ---------------------------------------------------------------------------------------------
+// jobs
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Create a job.
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const createJob = (options: CreateJobOptions): Effect.Effect<JobInfo, BulkError, Transport.Transport> =>
+  Effect.gen(function*() {
+    if (!/^[A-Za-z][\w]*$/.test(options.object)) {
+      return yield* new InvalidInputError({ what: `"${options.object}" is not an sObject API name` })
+    }
+    if (options.operation === "upsert" && options.externalIdFieldName === undefined) {
+      return yield* new InvalidInputError({ what: "an upsert job needs externalIdFieldName", field: "externalIdFieldName" })
+    }
+    if (options.operation !== "upsert" && options.externalIdFieldName !== undefined) {
+      return yield* new InvalidInputError({
+        what: `externalIdFieldName is only valid for upsert, not ${options.operation}`,
+        field: "externalIdFieldName"
+      })
+    }
+    const isQuery = options.operation === "query" || options.operation === "queryAll"
+    const pk = pkChunkingHeader(options.pkChunking)
+    if (pk !== undefined && !isQuery) {
+      return yield* new InvalidInputError({ what: "PK chunking only applies to query and queryAll jobs", field: "pkChunking" })
+    }
+    const headers: Record<string, string> = {}
+    if (pk !== undefined) headers["sforce-enable-pkchunking"] = pk
+    if (options.disableBatchRetry === true) headers["sforce-disable-batch-retry"] = "TRUE"
+    const xml = internal.jobInfoXml([
+      ["operation", options.operation],
+      ["object", options.object],
+      ["externalIdFieldName", options.externalIdFieldName],
+      ["concurrencyMode", options.concurrencyMode],
+      ["contentType", options.contentType ?? "CSV"],
+      ["assignmentRuleId", options.assignmentRuleId]
+    ])
+    const text = yield* control({
+      method: "POST",
+      path: "/job",
+      headers,
+      body: HttpBody.text(xml, "application/xml; charset=UTF-8")
+    })
+    return toJobInfo(yield* internal.parseInfo(text, "jobInfo"))
+  }).pipe(Effect.withSpan("Bulk1.createJob", { attributes: { operation: options.operation, object: options.object } }))
+
+type ShortcutOptions = Omit<CreateJobOptions, "operation" | "object">
+
+/**
+ * @since 0.1.0
+ * @category jobs
+ */
+export const createInsertJob = (object: string, options?: ShortcutOptions) =>
+  createJob({ ...options, operation: "insert", object })
+
+/**
+ * @since 0.1.0
+ * @category jobs
+ */
+export const createUpdateJob = (object: string, options?: ShortcutOptions) =>
+  createJob({ ...options, operation: "update", object })
+
+/**
+ * @since 0.1.0
+ * @category jobs
+ */
+export const createUpsertJob = (
+  object: string,
+  externalIdFieldName: string,
+  options?: Omit<ShortcutOptions, "externalIdFieldName">
+) => createJob({ ...options, operation: "upsert", object, externalIdFieldName })
+
+/**
+ * @since 0.1.0
+ * @category jobs
+ */
+export const createDeleteJob = (object: string, options?: ShortcutOptions) =>
+  createJob({ ...options, operation: "delete", object })
+
+/**
+ * @since 0.1.0
+ * @category jobs
+ */
+export const createHardDeleteJob = (object: string, options?: ShortcutOptions) =>
+  createJob({ ...options, operation: "hardDelete", object })
+
+/**
+ * @since 0.1.0
+ * @category jobs
+ */
+export const createQueryJob = (object: string, options?: ShortcutOptions) =>
+  createJob({ ...options, operation: "query", object })
+
+/**
+ * @since 0.1.0
+ * @category jobs
+ */
+export const createQueryAllJob = (object: string, options?: ShortcutOptions) =>
+  createJob({ ...options, operation: "queryAll", object })
+
+/**
+ * The job's current state and counters (the seed's `job_status`).
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const jobInfo = (jobId: string): Effect.Effect<JobInfo, BulkError, Transport.Transport> =>
+  Effect.gen(function*() {
+    yield* checkId("job id", jobId)
+    const text = yield* control({ method: "GET", path: `/job/${jobId}`, jobId })
+    return toJobInfo(yield* internal.parseInfo(text, "jobInfo"))
+  })
+
+const setState = (job: JobRef, state: "Closed" | "Aborted") =>
+  Effect.gen(function*() {
+    const jobId = idOf(job)
+    yield* checkId("job id", jobId)
+    const text = yield* control({
+      method: "POST",
+      path: `/job/${jobId}`,
+      jobId,
+      idempotent: true, // setting the same state twice is harmless
+      body: HttpBody.text(internal.jobInfoXml([["state", state]]), "application/xml; charset=UTF-8")
+    })
+    return toJobInfo(yield* internal.parseInfo(text, "jobInfo"))
+  })
+
+/**
+ * Close a job: no more batches; queued ones still run.
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const closeJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transport.Transport> => setState(job, "Closed")
+
+/**
+ * Abort a job: queued batches become NotProcessed; finished work is not rolled back.
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const abortJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transport.Transport> => setState(job, "Aborted")
+
+/**
+ * Every batch of a job, PK-chunk batches included (the seed's `get_batch_list`).
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const listBatches = (job: JobRef): Effect.Effect<ReadonlyArray<BatchInfo>, BulkError, Transport.Transport> =>
+  Effect.gen(function*() {
+    const jobId = idOf(job)
+    yield* checkId("job id", jobId)
+    const text = yield* control({ method: "GET", path: `/job/${jobId}/batch`, jobId })
+    return (yield* internal.parseInfoList(text)).map(toBatchInfo)
+  })
+
+/**
+ * A batch's state and counters (the seed's `batch_status`).
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const batchInfo = (job: JobRef, batchId: string): Effect.Effect<BatchInfo, BulkError, Transport.Transport> =>
+  Effect.gen(function*() {
+    const jobId = idOf(job)
+    yield* checkId("job id", jobId)
+    yield* checkId("batch id", batchId)
+    const text = yield* control({ method: "GET", path: `/job/${jobId}/batch/${batchId}`, jobId, batchId })
+    return toBatchInfo(yield* internal.parseInfo(text, "batchInfo"))
+  })
+
+// ---------------------------------------------------------------------------------------------
+// adding batches
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Records to encode on the fly in the job's content type (CSV with csv-stringify, JSON or XML).
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export interface Records {
+  readonly _tag: "Records"
+  readonly records: Stream.Stream<Csv.Row, BulkError> | Iterable<Csv.Row>
+  readonly columns?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Wrap records (a `Stream` or an `Iterable`) as a batch body; `columns` fixes the CSV header
+ * (default: the first record's fields). A record with another field fails with `InvalidInputError`.
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const records = (
+  records: Stream.Stream<Csv.Row, BulkError> | Iterable<Csv.Row>,
+  options?: { readonly columns?: ReadonlyArray<string> | undefined }
+): Records => ({ _tag: "Records", records, columns: options?.columns })
+
+/**
+ * A batch body: bytes (`Stream`, `Uint8Array`), text (a CSV/JSON/XML document, or SOQL for query
+ * jobs), or records: `Bulk1.records(...)` or any iterable of records.
+ *
+ * A `Stream` body is pulled again if the batch has to be re-sent (after a lost answer or a session
+ * renewal), so give a stream that can be run more than once (files, generators, encoders do).
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export type BatchBody = string | Uint8Array | Stream.Stream<Uint8Array, BulkError> | Records | Iterable<Csv.Row>
+
+const isStream = (u: unknown): u is Stream.Stream<unknown, unknown> => Predicate.hasProperty(u, Stream.StreamTypeId)
+
+const toBytes = (
+  contentType: ContentType,
+  body: BatchBody
+): string | Uint8Array | Stream.Stream<Uint8Array, BulkError> => {
+  if (typeof body === "string" || body instanceof Uint8Array) return body
+  if (isStream(body)) return body as Stream.Stream<Uint8Array, BulkError>
+  const recs = Predicate.hasProperty(body, "_tag") && (body as Records)._tag === "Records"
+    ? body as Records
+    : records(body as Iterable<Csv.Row>)
+  const source = isStream(recs.records)
+    ? recs.records as Stream.Stream<Csv.Row, BulkError>
+    : Stream.fromIterable(recs.records as Iterable<Csv.Row>)
+  return internal.encodeRecords(contentType, source, recs.columns)
+}
+
+const sha256 = (data: string | Uint8Array): string => Crypto.createHash("sha256").update(data).digest("hex")
+
+const hashStream = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
+  Stream.runFold(stream, Crypto.createHash("sha256"), (h, chunk) => h.update(chunk)).pipe(
+    Effect.map((h) => h.digest("hex"))
+  )
+
+/**
+ * Options for adding a batch.
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export interface AddBatchOptions {
+  /** How often a batch whose answer was lost is checked and re-sent; default 3 times with backoff. */
+  readonly resendSchedule?: Schedule.Schedule<unknown, BulkError> | undefined
+  /** Gzip the upload (`Content-Encoding: gzip`). Default: the transport's setting. */
+  readonly gzip?: boolean | undefined
+}
+
+/**
+ * Add a batch to an open job (the seed's `post_batch` / `post_bulk_batch`). The body is streamed.
+ *
+ * A POST whose answer is lost (connection reset, timeout, 5xx) is never blindly re-sent: the job's
+ * batches are listed and every batch that appeared since is compared (by SHA-256 of its original
+ * request) with what was sent; only when none matches is the body sent again.
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const addBatch = (
+  job: JobRef,
+  body: BatchBody,
+  options?: AddBatchOptions
+): Effect.Effect<BatchInfo, BulkError, Transport.Transport> =>
+  Effect.gen(function*() {
+    const info = yield* resolve(job)
+    const jobId = info.id
+    const t = yield* Transport.Transport
+    const data = toBytes(info.contentType, body)
+    const before = new Set((yield* listBatches(jobId)).map((b) => b.id))
+    const post = Effect.gen(function*() {
+      // the hash of what was sent, computed while it streams out
+      let digest: Crypto.Hash | undefined
+      let complete = false
+      const fixedHash = typeof data === "string" || data instanceof Uint8Array ? sha256(data) : undefined
+      const sent = fixedHash !== undefined ? data : Stream.suspend(() => {
+        digest = Crypto.createHash("sha256")
+        complete = false
+        return (data as Stream.Stream<Uint8Array, BulkError>).pipe(
+          Stream.tap((chunk) => Effect.sync(() => digest!.update(chunk))),
+          Stream.ensuring(Effect.sync(() => {
+            complete = true
+          }))
+        )
+      })
+      const hash = () => fixedHash ?? (complete && digest !== undefined ? digest.copy().digest("hex") : undefined)
+      const attempt = Effect.flatMap(
+        Transport.requestText(t, {
+          method: "POST",
+          path: `${base(t)}/job/${jobId}/batch`,
+          api: "1.0",
+          jobId,
+          body: internal.bodyOf(info.contentType, sent as string | Uint8Array | Stream.Stream<Uint8Array, unknown>),
+          ...(options?.gzip !== undefined ? { gzip: options.gzip } : {})
+        }),
+        (r) => Effect.map(internal.parseInfo(r.text, "batchInfo"), toBatchInfo)
+      )
+      return yield* Effect.catchIf(attempt, (e) => e.isRetryable, (error) =>
+        Effect.gen(function*() {
+          // Did the batch arrive anyway? Compare every new batch's original request with ours.
+          const expected = hash()
+          const now = yield* Effect.either(listBatches(jobId))
+          if (now._tag === "Right" && expected !== undefined) {
+            for (const b of now.right) {
+              if (before.has(b.id)) continue
+              const got = yield* Effect.either(hashStream(batchRequest(jobId, b.id)))
+              if (got._tag === "Right" && got.right === expected) return b
+            }
+          }
+          return yield* Effect.fail(error)
+        }))
+    })
+    const schedule = options?.resendSchedule ??
+      Schedule.exponential("1 second").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
+    return yield* Effect.retry(post, { schedule, while: (e: BulkError) => e.isRetryable })
+  }).pipe(Effect.withSpan("Bulk1.addBatch", { attributes: { jobId: idOf(job) } }))
+
+/**
+ * Add a query batch (the SOQL) to a query or queryAll job (the seed's `query`).
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const addQueryBatch = (job: JobRef, soql: string): Effect.Effect<BatchInfo, BulkError, Transport.Transport> =>
+  soql.trim().length === 0
+    ? Effect.fail(new InvalidInputError({ what: "the SOQL query is empty" }))
+    : addBatch(job, soql)
+
+/**
+ * Create a query job, add the query and return both (the seed's `query` after `create_query_job`).
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const query = (
+  object: string,
+  soql: string,
+  options?: ShortcutOptions & { readonly all?: boolean | undefined }
+): Effect.Effect<{ readonly job: JobInfo; readonly batch: BatchInfo }, BulkError, Transport.Transport> =>
+  Effect.gen(function*() {
+    const { all, ...rest } = options ?? {}
+    const job = yield* createJob({ ...rest, operation: all === true ? "queryAll" : "query", object })
+    const batch = yield* addQueryBatch(job, soql)
+    return { job, batch }
+  })
+
+/**
+ * The batch's original payload, as bytes (for query batches, the SOQL; for PK-chunk batches, the
+ * SOQL with the chunk's id range).
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const batchRequest = (job: JobRef, batchId: string): Stream.Stream<Uint8Array, BulkError, Transport.Transport> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const jobId = idOf(job)
+    yield* checkId("job id", jobId)
+    yield* checkId("batch id", batchId)
+    const t = yield* Transport.Transport
+    return Transport.requestStream(t, {
+      method: "GET",
+      path: `${base(t)}/job/${jobId}/batch/${batchId}/request`,
+      api: "1.0",
+      jobId,
+      batchId
+    })
+  }))
+
+// ---------------------------------------------------------------------------------------------
+// waiting
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The default polling schedule: 500 ms, growing by 1.5x up to every 10 s.
+ *
+ * @since 0.1.0
+ * @category waiting
+ */
+export const defaultPollSchedule: Schedule.Schedule<unknown> = Schedule.exponential("500 millis", 1.5).pipe(
+  Schedule.either(Schedule.spaced("10 seconds"))
+)
+
+/**
+ * @since 0.1.0
+ * @category waiting
+ */
+export interface WaitOptions {
+  /** When to poll again; any schedule. When it ends, the wait fails with `PollTimeoutError`. */
+  readonly schedule?: Schedule.Schedule<unknown> | undefined
+  /** Give up after this long with `PollTimeoutError`; the job is left running. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+const poll = <A>(
+  check: Effect.Effect<Option.Option<A>, BulkError, Transport.Transport>,
+  options: WaitOptions | undefined,
+  timeoutError: (timeoutMillis?: number) => PollTimeoutError
+): Effect.Effect<A, BulkError, Transport.Transport> => {
+  const loop = Effect.gen(function*() {
+    const driver = yield* Schedule.driver(options?.schedule ?? defaultPollSchedule)
+    while (true) {
+      const done = yield* check
+      if (Option.isSome(done)) return done.value
+      const next = yield* Effect.either(driver.next(undefined))
+      if (next._tag === "Left") return yield* timeoutError()
+    }
+  })
+  if (options?.timeout === undefined) return loop
+  const millis = Duration.toMillis(Duration.decode(options.timeout))
+  return Effect.timeoutFail(loop, { duration: options.timeout, onTimeout: () => timeoutError(millis) })
+}
+
+const batchDone = (b: BatchInfo): Effect.Effect<boolean, BatchFailedError> =>
+  b.state === "Failed"
+    ? Effect.fail(new BatchFailedError({ jobId: b.jobId, batchId: b.id, stateMessage: b.stateMessage ?? "" }))
+    : Effect.succeed(b.state === "Completed" || b.state === "NotProcessed")
+
+/**
+ * Whether a batch is finished (the seed's `is_batch_done`): Completed or NotProcessed (the normal
+ * end of a PK-chunked query's original batch, or of a batch in an aborted job) are done, a Failed
+ * batch fails with `BatchFailedError` carrying its state message.
+ *
+ * @since 0.1.0
+ * @category waiting
+ */
+export const isBatchDone = (job: JobRef, batchId: string): Effect.Effect<boolean, BulkError, Transport.Transport> =>
+  Effect.flatMap(batchInfo(job, batchId), batchDone)
+
+/**
+ * Poll a batch until it is done (the seed's `wait_for_batch`).
+ *
+ * @since 0.1.0
+ * @category waiting
+ */
+export const waitForBatch = (
+  job: JobRef,
+  batchId: string,
+  options?: WaitOptions
+): Effect.Effect<BatchInfo, BulkError, Transport.Transport> =>
+  poll(
+    Effect.flatMap(batchInfo(job, batchId), (b) => Effect.map(batchDone(b), (done) => (done ? Option.some(b) : Option.none()))),
+    options,
+    (timeoutMillis) =>
+      new PollTimeoutError({
+        jobId: idOf(job),
+        batchId,
+        ...(timeoutMillis !== undefined ? { timeoutMillis } : {})
+      })
+  ).pipe(Effect.withSpan("Bulk1.waitForBatch", { attributes: { jobId: idOf(job), batchId } }))
+
+/**
+ * Poll until every batch of the job is done, PK-chunk batches included, and return them. A Failed
+ * batch fails with `BatchFailedError`; a Failed job with `JobFailedError`.
+ *
+ * @since 0.1.0
+ * @category waiting
+ */
+export const waitForJob = (
+  job: JobRef,
+  options?: WaitOptions
+): Effect.Effect<ReadonlyArray<BatchInfo>, BulkError, Transport.Transport> =>
+  poll(
+    Effect.gen(function*() {
+      const jobId = idOf(job)
+      const batches = yield* listBatches(jobId)
+      let done = true
+      for (const b of batches) if (!(yield* batchDone(b))) done = false
+      if (!done) return Option.none()
+      // A PK-chunked original goes NotProcessed once its chunks exist; make sure the job agrees.
+      const info = yield* jobInfo(jobId)
+      if (info.state === "Failed") {
+        return yield* new JobFailedError({ jobId, state: info.state, stateMessage: "the job failed" })
+      }
+      const counted = info.numberBatchesCompleted + info.numberBatchesFailed
+      return counted < info.numberBatchesTotal && info.state !== "Aborted" ? Option.none() : Option.some(batches)
+    }),
+    options,
+    (timeoutMillis) =>
+      new PollTimeoutError({ jobId: idOf(job), ...(timeoutMillis !== undefined ? { timeoutMillis } : {}) })
+  ).pipe(Effect.withSpan("Bulk1.waitForJob", { attributes: { jobId: idOf(job) } }))
+
+// ---------------------------------------------------------------------------------------------
+// results
+// ---------------------------------------------------------------------------------------------
+
+const resultPath = (t: Transport.Transport["Type"], jobId: string, batchId: string) =>
+  `${base(t)}/job/${jobId}/batch/${batchId}/result`
+
+/**
+ * Raw bytes of a batch's result: ingest results, or (with `resultId`) one query result file.
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export const rawResult = (
+  job: JobRef,
+  batchId: string,
+  resultId?: string
+): Stream.Stream<Uint8Array, BulkError, Transport.Transport> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const jobId = idOf(job)
+    yield* checkId("job id", jobId)
+    yield* checkId("batch id", batchId)
+    if (resultId !== undefined) yield* checkId("result id", resultId)
+    const t = yield* Transport.Transport
+    return Transport.requestStream(t, {
+      method: "GET",
+      path: resultPath(t, jobId, batchId) + (resultId === undefined ? "" : `/${resultId}`),
+      api: "1.0",
+      jobId,
+      batchId
+    })
+  }))
+
+/**
+ * A parsed result stream that survives a dropped download: on a transport failure it is fetched
+ * again and the records already emitted are skipped (results are deterministic and ordered).
+ */
+const resumable = <A, R>(
+  make: () => Stream.Stream<A, BulkError, R>
+): Stream.Stream<A, BulkError, R> =>
+  Stream.suspend(() => {
+    let emitted = 0
+    return Stream.suspend(() => Stream.drop(make(), emitted)).pipe(
+      Stream.mapChunks((chunk) => {
+        emitted += chunk.length
+        return chunk
+      }),
+      Stream.retry(
+        Schedule.recurWhile((e: BulkError) => e._tag === "TransportError").pipe(
+          Schedule.intersect(Schedule.exponential("200 millis")),
+          Schedule.intersect(Schedule.recurs(5))
+        )
+      )
+    )
+  })
+
+/**
+ * The per-record results of an ingest batch, in input order, parsed as they stream in from CSV,
+ * JSON or XML (the seed's `get_batch_results`).
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export const batchResults = (
+  job: JobRef,
+  batchId: string
+): Stream.Stream<BatchResult, BulkError, Transport.Transport> =>
+  Stream.unwrap(Effect.map(resolve(job), (info) =>
+    resumable(() => internal.parseBatchResults(info.contentType, rawResult(info, batchId)))))
+
+/**
+ * The result file ids of a completed query batch.
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export const queryResultIds = (job: JobRef, batchId: string): Stream.Stream<string, BulkError, Transport.Transport> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const jobId = idOf(job)
+    yield* checkId("job id", jobId)
+    yield* checkId("batch id", batchId)
+    const text = yield* control({ method: "GET", path: `/job/${jobId}/batch/${batchId}/result`, jobId, batchId })
+    return Stream.fromIterable(yield* internal.parseResultIds(text))
+  }))
+
+/**
+ * Every record of every result file of one query batch, as one stream (the seed's
+ * `get_all_results_for_query_batch`). CSV is parsed with csv-parse as it streams; JSON with a
+ * streaming array scanner; XML element by element.
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export const queryResults = (
+  job: JobRef,
+  batchId: string
+): Stream.Stream<QueryRecord, BulkError, Transport.Transport> =>
+  Stream.unwrap(Effect.map(resolve(job), (info) =>
+    Stream.flatMap(
+      queryResultIds(info, batchId),
+      (resultId) => resumable(() => internal.parseQueryResult(info.contentType, rawResult(info, batchId, resultId)))
+    )))
+
+/**
+ * Every record of a query job: waits for the job, then reads every result file of every completed
+ * batch (PK-chunk batches included; a chunked query's NotProcessed original is skipped), in batch
+ * order, as one stream.
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export const jobQueryResults = (
+  job: JobRef,
+  options?: WaitOptions
+): Stream.Stream<QueryRecord, BulkError, Transport.Transport> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const info = yield* resolve(job)
+    if (info.operation !== "query" && info.operation !== "queryAll") {
+      return yield* new InvalidInputError({ what: `job ${info.id} is a ${info.operation} job, not a query job` })
+    }
+    const batches = yield* waitForJob(info, options)
+    return Stream.fromIterable(batches.filter((b) => b.state === "Completed")).pipe(
+      Stream.flatMap((b) => queryResults(info, b.id))
+    )
+  }))
+

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as Wire from "../src/internal/bulk1.js"
+
+/** The text as a byte stream cut into pieces of `size` bytes (splitting multi-byte characters). */
+const bytes = (text: string, size: number) => {
+  const all = new TextEncoder().encode(text)
+  const out: Array<Uint8Array> = []
+  for (let i = 0; i < all.length; i += size) out.push(all.slice(i, i + size))
+  return Stream.fromIterable(out)
+}
+
+const collect = <A, E>(s: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
+
+describe("Bulk 1.0 wire format", () => {
+  it.effect("ingest results from CSV, JSON and XML agree, whatever the chunking", () =>
+    Effect.gen(function*() {
+      const csv = `"Id","Success","Created","Error"\n"001A","true","true",""\n"","false","false","REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --"\n"001B","true","false",""\n`
+      const json = `[{"success":true,"created":true,"id":"001A","errors":[]},{"success":false,"created":false,"id":null,"errors":[{"fields":["Name"],"message":"Required fields are missing: [Name]","statusCode":"REQUIRED_FIELD_MISSING"}]},{"success":true,"created":false,"id":"001B","errors":[]}]`
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><results xmlns="${Wire.NS}"><result><id>001A</id><success>true</success><created>true</created></result><result><errors><fields>Name</fields><message>Required fields are missing: [Name]</message><statusCode>REQUIRED_FIELD_MISSING</statusCode></errors><success>false</success><created>false</created></result><result><id>001B</id><success>true</success><created>false</created></result></results>`
+      const expected = [
+        { id: "001A", success: true, created: true, errors: [] },
+        { id: null, success: false, created: false, errors: [{ statusCode: "REQUIRED_FIELD_MISSING", message: "Required fields are missing: [Name]", fields: ["Name"] }] },
+        { id: "001B", success: true, created: false, errors: [] }
+      ]
+      for (const size of [1, 3, 7, 1000]) {
+        expect(yield* collect(Wire.parseBatchResults("CSV", bytes(csv, size)))).toEqual(expected)
+        expect(yield* collect(Wire.parseBatchResults("JSON", bytes(json, size)))).toEqual(expected)
+        expect(yield* collect(Wire.parseBatchResults("XML", bytes(xml, size)))).toEqual(expected)
+      }
+    }))
+
+  it("parses the CSV error text form", () => {
+    expect(Wire.parseErrorText("DUPLICATE_VALUE:duplicate value found: Code__c duplicates value on record with id: 001xx:--")).toEqual([
+      { statusCode: "DUPLICATE_VALUE", message: "duplicate value found: Code__c duplicates value on record with id: 001xx", fields: [] }
+    ])
+    expect(Wire.parseErrorText("X:a: [A, B]:A__c,B__c --")[0]!.fields).toEqual(["A__c", "B__c"])
+    expect(Wire.parseErrorText("")).toEqual([])
+  })
+
+  it.effect("query results: JSON without attributes, XML with relationships and nil, CSV empty marker", () =>
+    Effect.gen(function*() {
+      const json = `[{"attributes":{"type":"Contact","url":"/x"},"Id":"003A","Name":"Zo\u00eb \\"Z\\"","CreatedDate":1546659665000,"Account":{"attributes":{},"Name":"Acme"}},{"attributes":{"type":"Contact"},"Id":"003B","Name":null,"CreatedDate":1,"Account":null}]`
+      const fromJson = yield* collect(Wire.parseQueryResult("JSON", bytes(json, 5)))
+      expect(fromJson).toEqual([
+        { Id: "003A", Name: "Zo\u00eb \"Z\"", CreatedDate: 1546659665000, Account: { attributes: {}, Name: "Acme" } },
+        { Id: "003B", Name: null, CreatedDate: 1, Account: null }
+      ])
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><queryResult xmlns="${Wire.NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><records xsi:type="sObject"><type>Contact</type><Id>003A</Id><Id>003A</Id><Name>A &amp; B</Name><Account xsi:type="sObject"><type>Account</type><Id xsi:nil="true"/><Name>Acme</Name></Account><Email xsi:nil="true"/></records></queryResult>`
+      expect(yield* collect(Wire.parseQueryResult("XML", bytes(xml, 4)))).toEqual([
+        { Id: "003A", Name: "A & B", "Account.Id": null, "Account.Name": "Acme", Email: null }
+      ])
+      expect(yield* collect(Wire.parseQueryResult("CSV", bytes("Records not found for this query", 100)))).toEqual([])
+      expect(yield* collect(Wire.parseQueryResult("CSV", bytes(`"Id","Name"\n"003A","x"\n`, 2)))).toEqual([{ Id: "003A", Name: "x" }])
+    }))
+
+  it.effect("control documents in XML and JSON", () =>
+    Effect.gen(function*() {
+      const list = yield* Wire.parseInfoList(`<batchInfoList xmlns="${Wire.NS}"><batchInfo><id>751A</id><jobId>750A</jobId><state>Failed</state><stateMessage>InvalidBatch : Field name not found : X</stateMessage></batchInfo></batchInfoList>`)
+      expect(list).toEqual([{ id: "751A", jobId: "750A", state: "Failed", stateMessage: "InvalidBatch : Field name not found : X" }])
+      const one = yield* Wire.parseInfoList(`{"batchInfo":{"id":"751A","state":"Queued"}}`)
+      expect(one).toHaveLength(1)
+      const job = yield* Wire.parseInfo(`{"id":"750A","apiVersion":66.0,"state":"Open"}`, "jobInfo")
+      expect(job.apiVersion).toBe("66.0")
+      expect(yield* Wire.parseResultIds(`<result-list xmlns="${Wire.NS}"><result>752A</result><result>752B</result></result-list>`)).toEqual(["752A", "752B"])
+      expect(yield* Wire.parseResultIds(`["752A"]`)).toEqual(["752A"])
+    }))
+
+  it.effect("encodes records as JSON and XML batches", () =>
+    Effect.gen(function*() {
+      const rows = Stream.make({ Name: "A & <B>", Amount: 1.5, Gone: null })
+      const text = (ct: string) =>
+        Stream.runFold(Wire.encodeRecords(ct, rows, undefined), "", (a, b) => a + new TextDecoder().decode(b))
+      expect(JSON.parse(yield* text("JSON"))).toEqual([{ Name: "A & <B>", Amount: 1.5, Gone: null }])
+      const xml = yield* text("XML")
+      expect(xml).toContain("<sObject><Name>A &amp; &lt;B&gt;</Name><Amount>1.5</Amount><Gone xsi:nil=\"true\"/></sObject>")
+      expect(JSON.parse(yield* Stream.runFold(Wire.encodeRecords("JSON", Stream.empty, undefined), "", (a, b) => a + new TextDecoder().decode(b)))).toEqual([])
+    }))
+})

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+/**
+ * `pnpm emulator [--port N] [--host H] [--data org.json] [--latency ms] [--page-size rows]
+ * [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,..."] [--seed N] [--slow-ms ms]`
+ *
+ * Prints one line of JSON with the connection facts once listening, then serves until SIGINT/SIGTERM.
+ */
+import { parseArgs } from "node:util"
+import * as Emulator from "./Emulator.js"
+
+const USAGE = `Usage: pnpm emulator [--port N] [--host 127.0.0.1] [--data org.json] [--latency ms] [--page-size rows]
+                     [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,reset=0.02"] [--seed N]
+                     [--slow-ms ms] [--fault-login]`
+
+const fail = (message: string): never => {
+  process.stderr.write(`sfbulk-emulator: ${message}\n${USAGE}\n`)
+  process.exit(2)
+}
+
+const number = (name: string, raw: string | undefined): number | undefined => {
+  if (raw === undefined) return undefined
+  const n = Number(raw)
+  if (raw.trim() === "" || !Number.isFinite(n) || n < 0) fail(`--${name} must be a non-negative number, got '${raw}'`)
+  return n
+}
+
+const main = async () => {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        data: { type: "string" },
+        latency: { type: "string" },
+        "page-size": { type: "string" },
+        "result-file-rows": { type: "string" },
+        "session-ttl": { type: "string" },
+        faults: { type: "string" },
+        seed: { type: "string" },
+        "slow-ms": { type: "string" },
+        "fault-login": { type: "boolean" },
+        help: { type: "boolean", short: "h" }
+      },
+      strict: true,
+      allowPositionals: false
+    }).values
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e))
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  const str = (k: string) => values[k] as string | undefined
+  const options: { -readonly [K in keyof Emulator.EmulatorOptions]: Emulator.EmulatorOptions[K] } = {}
+  const set = <K extends keyof Emulator.EmulatorOptions>(k: K, v: Emulator.EmulatorOptions[K] | undefined) => {
+    if (v !== undefined) options[k] = v
+  }
+  set("port", number("port", str("port")))
+  set("host", str("host"))
+  set("data", str("data"))
+  set("latencyMs", number("latency", str("latency")))
+  set("pageSize", number("page-size", str("page-size")))
+  set("resultFileRows", number("result-file-rows", str("result-file-rows")))
+  set("sessionTtlSeconds", number("session-ttl", str("session-ttl")))
+  set("faults", str("faults"))
+  set("seed", number("seed", str("seed")))
+  set("slowMs", number("slow-ms", str("slow-ms")))
+  if (values["fault-login"]) options.faultLogin = true
+
+  let handle: Emulator.EmulatorHandle
+  try {
+    handle = await Emulator.start(options)
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e))
+  }
+  const facts = {
+    instanceUrl: handle.instanceUrl,
+    loginUrl: handle.loginUrl,
+    accessToken: handle.accessToken,
+    refreshToken: handle.refreshToken,
+    username: handle.username,
+    password: handle.password,
+    securityToken: handle.securityToken,
+    clientId: handle.clientId,
+    clientSecret: handle.clientSecret,
+    apiVersion: handle.apiVersion,
+    orgId: handle.orgId,
+    userId: handle.userId,
+    privateKeyPem: handle.privateKeyPem
+  }
+  let stopping = false
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    handle.close().then(() => process.exit(0), () => process.exit(0))
+  }
+  // Listen before printing: a supervisor may signal as soon as it reads the line.
+  process.on("SIGINT", stop)
+  process.on("SIGTERM", stop)
+  process.stdout.write(`${JSON.stringify(facts)}\n`)
+}
+
+main()

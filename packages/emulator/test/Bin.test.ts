@@ -1,0 +1,67 @@
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import { raw, tokenRequest } from "./httpSupport.js"
+
+const BIN = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
+
+const run = (args: ReadonlyArray<string>) => {
+  const child = spawn(process.execPath, ["--import", "tsx", BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+  const firstLine = new Promise<string>((resolve, reject) => {
+    const check = () => {
+      const nl = stdout.indexOf("\n")
+      if (nl >= 0) resolve(stdout.slice(0, nl))
+    }
+    child.stdout.on("data", check)
+    child.on("exit", () => reject(new Error(`exited before printing: ${stderr}`)))
+  })
+  firstLine.catch(() => undefined)
+  return { child, firstLine, exited, output: () => ({ stdout, stderr }) }
+}
+
+describe("bin", () => {
+  it("prints one JSON line of facts, serves them, and exits 0 on SIGTERM", async () => {
+    const p = run(["--port", "0", "--seed", "4", "--latency", "5", "--faults", "batch-fail=0.5"])
+    const facts = JSON.parse(await p.firstLine) as Record<string, string>
+    for (const k of ["instanceUrl", "loginUrl", "accessToken", "username", "password", "securityToken", "clientId", "clientSecret"]) {
+      expect(typeof facts[k]).toBe("string")
+    }
+    expect(facts.instanceUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    const login = await tokenRequest(facts.loginUrl!, {
+      grant_type: "password",
+      client_id: facts.clientId!,
+      client_secret: facts.clientSecret!,
+      username: facts.username!,
+      password: facts.password! + facts.securityToken!
+    })
+    expect(login.status).toBe(200)
+    const stats = JSON.parse((await raw(`${facts.instanceUrl}/__emulator/stats`)).text)
+    expect(stats.seed).toBe(4)
+    expect(stats.faultSpec).toBe("batch-fail=0.5")
+    p.child.kill("SIGTERM")
+    expect(await p.exited).toBe(0)
+    expect(p.output().stdout.trim().split("\n")).toHaveLength(1)
+  }, 20_000)
+
+  it("exits 0 on SIGINT", async () => {
+    const p = run(["--port", "0"])
+    await p.firstLine
+    p.child.kill("SIGINT")
+    expect(await p.exited).toBe(0)
+  }, 20_000)
+
+  it("rejects bad arguments with exit code 2 and a message", async () => {
+    const p = run(["--faults", "5xx=9"])
+    expect(await p.exited).toBe(2)
+    expect(p.output().stderr).toContain("'5xx' is a per-request rate")
+    const q = run(["--bogus"])
+    expect(await q.exited).toBe(2)
+    expect(q.output().stderr).toContain("bogus")
+    expect(q.output().stdout).toBe("")
+  }, 20_000)
+})

@@ -14,11 +14,12 @@ const arg = (name: string, fallback: string): string => {
 }
 
 const rows = arg("rows", "2500")
-// Small pages so jsforce has to follow Sforce-Locator across several result pages.
 const pageSize = arg("page-size", "1000")
 
 const main = async (): Promise<number> => {
-  const emulator = await startEmulator(["--page-size", pageSize])
+  // Small 2.0 result pages and 1.0 result files, so jsforce follows Sforce-Locator across 2.0 pages
+  // and reads several 1.0 result ids.
+  const emulator = await startEmulator(["--page-size", pageSize, "--result-file-rows", pageSize])
   try {
     console.log(`emulator pid ${emulator.pid} at ${emulator.facts.instanceUrl}`)
     const code = await new Promise<number | null>((resolve) => {

@@ -18,7 +18,7 @@ interface CheckLine {
 
 describe("jsforce 3 against the emulator", () => {
   it("every Bulk 1.0 and 2.0 step passes", { timeout: 180_000 }, async () => {
-    const emulator = await startEmulator(["--page-size", "500"])
+    const emulator = await startEmulator(["--page-size", "500", "--result-file-rows", "500"])
     try {
       const out = await new Promise<string>((resolve, reject) => {
         const child = spawn(

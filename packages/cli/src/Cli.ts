@@ -25,6 +25,7 @@ import * as Connection from "./internal/connection.js"
 import * as Argv from "./internal/argv.js"
 import * as Flags from "./internal/flags.js"
 import { hint } from "./internal/hints.js"
+import { rootHelp } from "./internal/rootHelp.js"
 
 const help = (summary: string, ...examples: ReadonlyArray<string>): HelpDoc.HelpDoc =>
   HelpDoc.blocks([
@@ -356,6 +357,13 @@ const errorMessage = (error: unknown): string => {
  */
 export const run = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
   const args = normalizeArgs(argv)
+  const rest = args.slice(2)
+  if (rest.length === 0 || (rest.length === 1 && (rest[0] === "--help" || rest[0] === "-h"))) {
+    return Effect.sync(() => {
+      process.stdout.write(rootHelp(VERSION))
+      return rest.length === 0 ? ExitCode.Usage : ExitCode.Ok
+    })
+  }
   const json = args.includes("--json")
   const verbose = args.includes("--verbose")
   const cli = Command.run(command, { name: "sfbulk", version: VERSION })

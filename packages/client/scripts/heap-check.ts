@@ -1,7 +1,7 @@
 /**
  * Memory check (not a timed test): insert 1,000,000 rows and query them back through BulkClient
- * against the emulator, sampling the client's heap. The emulator runs in a worker thread (its own
- * V8 heap), so `process.memoryUsage().heapUsed` here is the client's.
+ * against the emulator, sampling the client's heap. The emulator runs in a child process, so
+ * `process.memoryUsage().heapUsed` here is the client's alone.
  *
  *   cd packages/client && node --expose-gc --max-old-space-size=96 --import tsx scripts/heap-check.ts [rows] [api]
  */
@@ -10,19 +10,23 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { Worker } from "node:worker_threads"
+import { spawn } from "node:child_process"
 import { BulkClient, SalesforceAuth } from "../src/index.js"
 
 const N = Number(process.argv[2] ?? 1_000_000)
 const api = (process.argv[3] ?? "2.0") as "1.0" | "2.0"
-const workerUrl = new URL("./heap-emulator.ts", import.meta.url).href
-const worker = new Worker(
-  `import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(workerUrl)}) })`,
-  { eval: true, resourceLimits: { maxOldGenerationSizeMb: 6144 } }
-)
-const facts = await new Promise<{ instanceUrl: string; accessToken: string; apiVersion: string }>((resolve) =>
-  worker.once("message", resolve)
-)
+const bin = new URL("../../emulator/src/bin.ts", import.meta.url).pathname
+const emulator = spawn(process.execPath, ["--max-old-space-size=6144", "--import", "tsx", bin, "--latency", "5"], {
+  stdio: ["ignore", "pipe", "inherit"]
+})
+const facts = await new Promise<{ instanceUrl: string; accessToken: string; apiVersion: string }>((resolve) => {
+  let buf = ""
+  emulator.stdout!.on("data", (d) => {
+    buf += d
+    const nl = buf.indexOf("\n")
+    if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)))
+  })
+})
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
 let peak = 0
@@ -57,4 +61,4 @@ const count = await phase(`query ${N} rows (api ${api})`, () =>
   Effect.runPromise(Effect.provide(Stream.runCount(BulkClient.query("SELECT Id, Name, ExternalId__c, NumberOfEmployees, Description FROM Account", { ...poll, api })), layer)))
 console.log(`  rows streamed: ${count}`)
 clearInterval(timer)
-worker.postMessage("close")
+emulator.kill("SIGTERM")

@@ -1,8 +1,15 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as Bulk1 from "../src/Bulk1.js"
 import * as Wire from "../src/internal/bulk1.js"
+import * as SalesforceAuth from "../src/SalesforceAuth.js"
 
 /** The text as a byte stream cut into pieces of `size` bytes (splitting multi-byte characters). */
 const bytes = (text: string, size: number) => {
@@ -78,4 +85,77 @@ describe("Bulk 1.0 wire format", () => {
       expect(xml).toContain("<sObject><Name>A &amp; &lt;B&gt;</Name><Amount>1.5</Amount><Gone xsi:nil=\"true\"/></sObject>")
       expect(JSON.parse(yield* Stream.runFold(Wire.encodeRecords("JSON", Stream.empty, undefined), "", (a, b) => a + new TextDecoder().decode(b)))).toEqual([])
     }))
+})
+
+describe("addBatch when the answer to the POST is lost", () => {
+  const JOB = "750000000000001AAA"
+  const BATCH = "751000000000001AAA"
+  const xml = (root: string, body: string) => `<?xml version="1.0" encoding="UTF-8"?><${root} xmlns="${Wire.NS}">${body}</${root}>`
+  const batchXml = `<batchInfo><id>${BATCH}</id><jobId>${JOB}</jobId><state>Queued</state></batchInfo>`
+
+  /** A fake instance whose first POST stores the batch and then drops the connection (if `arrives`). */
+  const fakeInstance = (arrives: boolean) => {
+    const stored: Array<string> = []
+    let posts = 0
+    const client = HttpClient.make((request, url) =>
+      Effect.gen(function*() {
+        const path = url.pathname.replace("/services/async/66.0", "")
+        const respond = (body: string) => HttpClientResponse.fromWeb(request, new Response(body, { status: 200 }))
+        if (request.method === "GET" && path === `/job/${JOB}`) {
+          return respond(xml("jobInfo", `<id>${JOB}</id><operation>insert</operation><object>Account</object><state>Open</state><contentType>CSV</contentType>`))
+        }
+        if (request.method === "GET" && path === `/job/${JOB}/batch`) {
+          return respond(xml("batchInfoList", stored.length > 0 ? batchXml : ""))
+        }
+        if (request.method === "GET" && path === `/job/${JOB}/batch/${BATCH}/request`) return respond(stored[0]!)
+        if (request.method === "POST" && path === `/job/${JOB}/batch`) {
+          posts++
+          const body = request.body._tag === "Uint8Array"
+            ? new TextDecoder().decode(request.body.body)
+            : yield* Stream.runFold(request.body._tag === "Stream" ? request.body.stream : Stream.empty, "", (a, b) => a + new TextDecoder().decode(b as Uint8Array))
+          if (posts === 1) {
+            if (arrives) stored.push(body)
+            return yield* Effect.fail(new HttpClientError.RequestError({
+              request,
+              reason: "Transport",
+              cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
+            }))
+          }
+          stored.push(body)
+          return HttpClientResponse.fromWeb(request, new Response(xml("batchInfo", batchXml.slice(11, -12)), { status: 201 }))
+        }
+        return HttpClientResponse.fromWeb(request, new Response("", { status: 404 }))
+      }) as Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
+    )
+    const layer = Bulk1.layerWithoutHttpClient().pipe(
+      Layer.provide(Layer.orDie(SalesforceAuth.fromSession({ instanceUrl: "https://acme.my.salesforce.com", accessToken: "t" }))),
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+    )
+    return { layer, posts: () => posts, stored }
+  }
+
+  const options = { resendSchedule: Schedule.recurs(3) }
+
+  for (const [name, body] of [
+    ["a string", "Name\nAcme\n"],
+    ["a record stream", Bulk1.records(Stream.make({ Name: "Acme" }))]
+  ] as const) {
+    it.effect(`finds the batch that arrived instead of posting ${name} twice`, () =>
+      Effect.gen(function*() {
+        const fake = fakeInstance(true)
+        const batch = yield* Bulk1.addBatch(JOB, body, options).pipe(Effect.provide(fake.layer))
+        expect(batch.id).toBe(BATCH)
+        expect(fake.posts()).toBe(1)
+        expect(fake.stored).toEqual(["Name\nAcme\n"])
+      }))
+
+    it.effect(`re-sends ${name} when it did not arrive`, () =>
+      Effect.gen(function*() {
+        const fake = fakeInstance(false)
+        const batch = yield* Bulk1.addBatch(JOB, body, options).pipe(Effect.provide(fake.layer))
+        expect(batch.id).toBe(BATCH)
+        expect(fake.posts()).toBe(2)
+        expect(fake.stored).toEqual(["Name\nAcme\n"])
+      }))
+  }
 })

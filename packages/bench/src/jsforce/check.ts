@@ -137,7 +137,7 @@ const main = async () => {
     const err = String(res[1]!.errors[0] ?? "")
     expect(err.startsWith("REQUIRED_FIELD_MISSING"), `error text: ${err}`)
   })
-  await step("bulk.query (1.0) sees every inserted row with its values", async () => {
+  await step(`bulk.query (1.0) sees every inserted row with its values (result files of ${pageSize} rows)`, async () => {
     const got = await query1(conn, "SELECT Id, Name, ExternalId__c, NumberOfEmployees, BillingCity FROM Account WHERE ExternalId__c LIKE 'J1-%'")
     expect(got.size === n, `${got.size} rows, want ${n}`)
     for (const i of range(n)) {

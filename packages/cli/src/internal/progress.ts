@@ -44,11 +44,11 @@ export const reporter = (mode: Mode, label: string): Reporter => {
   let printedKey = ""
   let drawn = false
   // `core` is the text without timings: the last line is repeated at the end only if it moved.
-  const draw = (core: string, state: string, force: boolean) => {
+  const draw = (core: string, state: string, speed: string, force: boolean) => {
     if (mode === "off") return
     const now = Date.now()
     const elapsed = now - started
-    const text = `${core} · ${seconds(elapsed)}`
+    const text = `${core} · ${seconds(elapsed)} · ${speed}`
     lastText = text
     lastKey = core
     if (mode === "bar") {
@@ -71,13 +71,13 @@ export const reporter = (mode: Mode, label: string): Reporter => {
       const state = p.last?.state ?? "Reading"
       const total = Math.max(p.rowsUploaded, p.recordsProcessed)
       const text = p.recordsProcessed === 0 && p.piecesDone === 0
-        ? `${label}  ${bar(0)}  read ${n(p.rowsRead)} · uploaded ${n(p.rowsUploaded)} · ${state} · ${rate(p.rowsRead, elapsed)}`
-        : `${label}  ${bar(total === 0 ? 0 : p.recordsProcessed / total)}  ${n(p.recordsProcessed)}/${n(total)} processed · ${n(p.recordsFailed)} failed · ${state} · ${rate(p.recordsProcessed, elapsed)}`
-      draw(text, state, false)
+        ? `${label}  ${bar(0)}  read ${n(p.rowsRead)} · uploaded ${n(p.rowsUploaded)} · ${state}`
+        : `${label}  ${bar(total === 0 ? 0 : p.recordsProcessed / total)}  ${n(p.recordsProcessed)}/${n(total)} processed · ${n(p.recordsFailed)} failed · ${state}`
+      draw(text, state, rate(p.recordsProcessed === 0 ? p.rowsRead : p.recordsProcessed, elapsed), false)
     },
     rows: (count, state) => {
       const elapsed = Date.now() - started
-      draw(`${label}  ${n(count)} rows · ${state ?? "Downloading"} · ${rate(count, elapsed)}`, state ?? "Downloading", false)
+      draw(`${label}  ${n(count)} rows · ${state ?? "Downloading"}`, state ?? "Downloading", rate(count, elapsed), false)
     },
     done: () => {
       if (mode === "bar" && drawn) process.stderr.write(`\r\x1b[K`)

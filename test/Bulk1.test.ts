@@ -2,14 +2,15 @@
  * Bulk API 1.0 end to end against the emulator over real HTTP: one test per row of the parity table
  * with the Python `salesforce-bulk` seed, plus every content type.
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Bulk1, Csv, SalesforceAuth } from "../packages/client/src/index.js"
 import { Emulator } from "../packages/emulator/src/index.js"
+import { NodeHttpClient } from "@effect/platform-node"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 
@@ -96,6 +97,22 @@ describe("Bulk1 against the emulator (parity with salesforce-bulk)", () => {
       expect((yield* Bulk1.listBatches(job2)).length).toBe(0)
       expect(before).toBe(4)
       yield* Bulk1.abortJob(job2)
+    })))
+
+  it("addBatches splits a record stream into batches of batchSize, in order", () =>
+    run(Effect.gen(function*() {
+      const n = unique("split")
+      const job = yield* Bulk1.createInsertJob("Account")
+      const rows = Stream.range(0, 24).pipe(Stream.map((i) => ({ Name: `${n}-${i}` })))
+      const batches = yield* Bulk1.addBatches(job, rows, { batchSize: 10, concurrency: 2 })
+      expect(batches).toHaveLength(3)
+      yield* Bulk1.closeJob(job)
+      yield* Bulk1.waitForJob(job, wait)
+      const results = yield* collect(Stream.flatMap(Stream.fromIterable(batches), (b) => Bulk1.batchResults(job, b.id)))
+      expect(results).toHaveLength(25)
+      expect(results.map((r) => emu.org.get(r.id!)?.values.Name)).toEqual(Array.from({ length: 25 }, (_, i) => `${n}-${i}`))
+      const bad = yield* Effect.flip(Bulk1.addBatches(job, [], { batchSize: 20_000 }))
+      expect(bad._tag).toBe("InvalidInputError")
     })))
 
   it("Csv encoder (CsvDictsAdapter) feeds an upsert with created/updated results", () =>
@@ -228,4 +245,39 @@ describe("Bulk1 against the emulator (parity with salesforce-bulk)", () => {
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") expect(exit.cause.error._tag).toBe("InvalidInputError")
     }))
+})
+
+describe("README examples", () => {
+  it("query with result iteration, and insert from records, over SOAP login", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const n = unique("readme")
+      emu.org.apply("insert", "Contact", { LastName: n })
+      const rows: Array<Bulk1.QueryRecord> = []
+      const program = Effect.gen(function*() {
+        const job = yield* Bulk1.createQueryJob("Contact", { contentType: "CSV" })
+        const batch = yield* Bulk1.addQueryBatch(job, `SELECT Id, LastName FROM Contact WHERE LastName = '${n}'`)
+        yield* Bulk1.closeJob(job)
+        yield* Bulk1.waitForBatch(job, batch.id)
+        yield* Stream.runForEach(Bulk1.queryResults(job, batch.id), (row) => Effect.sync(() => rows.push(row)))
+      })
+      const results: Array<Bulk1.BatchResult> = []
+      const insert = Effect.gen(function*() {
+        const job = yield* Bulk1.createInsertJob("Account", { contentType: "CSV" })
+        const accounts = Stream.range(0, 4).pipe(Stream.map((i) => ({ Name: `${n}-Account${i}` })))
+        const batch = yield* Bulk1.addBatch(job, Bulk1.records(accounts, { columns: ["Name"] }))
+        yield* Bulk1.waitForBatch(job, batch.id)
+        yield* Bulk1.closeJob(job)
+        yield* Stream.runForEach(Bulk1.batchResults(job, batch.id), (result) => Effect.sync(() => results.push(result)))
+      })
+      const auth = SalesforceAuth.soapLogin({
+        loginUrl: emu.loginUrl,
+        username: emu.username,
+        password: Redacted.make(emu.password),
+        securityToken: Redacted.make(emu.securityToken)
+      }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      yield* Effect.zip(program, insert).pipe(Effect.provide(Bulk1.layer().pipe(Layer.provide(auth))))
+      expect(rows).toEqual([{ Id: expect.stringMatching(/^003/), LastName: n }])
+      expect(results).toHaveLength(5)
+      expect(results.every((r) => r.success && r.created)).toBe(true)
+    })))
 })

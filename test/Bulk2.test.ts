@@ -29,7 +29,7 @@ afterAll(async () => {
   await emu?.close()
 })
 
-const wait = { schedule: Schedule.spaced("20 millis"), timeout: "30 seconds" }
+const wait = { schedule: Schedule.spaced("20 millis"), timeout: "30 seconds" as const }
 const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
 const run = <A, E>(effect: Effect.Effect<A, E, Transport.Transport>) => Effect.runPromise(Effect.provide(effect, layer))
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
 import { Emulator } from "../packages/emulator/src/index.js"
 import * as Chunk from "effect/Chunk"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
@@ -30,7 +31,7 @@ afterAll(async () => {
 })
 
 const fast = { pollSchedule: Schedule.spaced("20 millis") }
-const collect = <A, E>(s: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
+const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
 const invariant = (s: BulkClient.Summary) => expect(s.succeeded + s.failed + s.unprocessed).toBe(s.rowsRead)
 const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.runPromise(Effect.provide(effect, layer))
 
@@ -145,3 +146,53 @@ for (const api of ["2.0", "1.0"] as const) {
       })))
   })
 }
+
+describe("BulkClient, Bulk API 1.0 specifics", () => {
+  it("a PK-chunked query returns the same rows as an unchunked one; progress reaches the end", () =>
+    run(Effect.gen(function*() {
+      const progress: Array<BulkClient.Progress> = []
+      const rows = Array.from({ length: 120 }, (_, i) => ({ Name: `pk ${String(i).padStart(3, "0")}` }))
+      const inserted = yield* BulkClient.insert("Account", rows, { ...fast, api: "1.0", batchSize: 25, onProgress: (p) => progress.push(p) })
+      invariant(inserted.summary)
+      expect(inserted.summary.batchIds).toHaveLength(5)
+      const last = progress[progress.length - 1]!
+      expect(last).toMatchObject({ rowsRead: 120, rowsUploaded: 120, recordsProcessed: 120, recordsFailed: 0, piecesSubmitted: 5, piecesDone: 5 })
+      expect(progress.some((p) => p.last?.state === "Completed")).toBe(true)
+
+      const soql = "SELECT Id, Name FROM Account WHERE Name LIKE 'pk %'"
+      const plain = yield* collect(BulkClient.query(soql, { ...fast, api: "1.0" }))
+      const chunked = yield* collect(BulkClient.query(soql, { ...fast, api: "1.0", pkChunking: 40 }))
+      expect(plain).toHaveLength(120)
+      const key = (r: { Id?: string }) => r.Id!
+      expect([...chunked].sort((a, b) => key(a).localeCompare(key(b)))).toEqual([...plain].sort((a, b) => key(a).localeCompare(key(b))))
+    })))
+
+  it("options 1.0 cannot honour are rejected before anything is sent", () =>
+    run(Effect.gen(function*() {
+      const before = emu.stats().requests
+      const e1 = yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }], { api: "1.0", columnDelimiter: "TAB" }))
+      const e2 = yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }], { api: "1.0", maxBatchRecords: 20_000 }))
+      const e3 = yield* Effect.flip(Stream.runDrain(BulkClient.query("SELECT Id FROM Account", { pkChunking: true })))
+      expect([e1._tag, e2._tag, e3._tag]).toEqual(["InvalidInputError", "InvalidInputError", "InvalidInputError"])
+      expect(emu.stats().requests).toBe(before)
+    })))
+})
+
+describe("BulkClient.layerConfig", () => {
+  it("logs in from the environment (OAuth password flow) and runs an operation over undici", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const outcome = yield* BulkClient.insert("Account", [{ Name: "from config" }], fast)
+      invariant(outcome.summary)
+      expect(outcome.summary.succeeded).toBe(1)
+    }).pipe(
+      Effect.provide(BulkClient.layerConfig),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([
+        ["SF_LOGIN_URL", emu.loginUrl],
+        ["SF_USERNAME", emu.username],
+        ["SF_PASSWORD", emu.password],
+        ["SF_SECURITY_TOKEN", emu.securityToken],
+        ["SF_CLIENT_ID", emu.clientId],
+        ["SF_CLIENT_SECRET", emu.clientSecret]
+      ])))
+    )))
+})

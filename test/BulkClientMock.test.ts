@@ -3,7 +3,7 @@
  * same per-row failures and the same query rows.
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { BulkClient, BulkClientMock, SalesforceAuth } from "../packages/client/src/index.js"
 import { Emulator, Org } from "../packages/emulator/src/index.js"
 import * as Chunk from "effect/Chunk"
@@ -13,26 +13,22 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 
-let emu: Awaited<ReturnType<typeof Emulator.start>>
-let http: Layer.Layer<BulkClient.BulkClient>
-
-beforeAll(async () => {
-  emu = await Emulator.start({ latencyMs: 5 })
-  http = BulkClient.layer.pipe(
+/** A fresh emulator (an empty org, like the mock's) and a BulkClient layer over it. */
+const fresh = async () => {
+  const emu = await Emulator.start({ latencyMs: 5 })
+  const http = BulkClient.layer.pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
     Layer.provide(NodeHttpClient.layerUndici),
     Layer.orDie
   )
-})
-afterAll(async () => {
-  await emu?.close()
-})
+  return { emu, http }
+}
 
-const collect = <A, E>(s: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
+const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
 
 /** A scenario run the same way against any BulkClient; returns what a user would observe. */
-const scenario = Effect.gen(function*() {
-  const fast = { pollSchedule: Schedule.spaced("20 millis") }
+const scenario = (api: "1.0" | "2.0") => Effect.gen(function*() {
+  const fast = { pollSchedule: Schedule.spaced("20 millis"), api }
   const accounts = yield* BulkClient.insert("Account", [
     { Name: "Mock A", ExternalId__c: "m-a", NumberOfEmployees: 10 },
     { Name: "", ExternalId__c: "m-b" },
@@ -68,10 +64,11 @@ const scenario = Effect.gen(function*() {
 })
 
 describe("BulkClientMock", () => {
-  it("gives the same outcomes and query rows as the emulator over HTTP", async () => {
+  it.each(["2.0", "1.0"] as const)("gives the same outcomes and query rows as the emulator over HTTP (api %s)", async (api) => {
     const org = Org.make()
-    const viaMock = await Effect.runPromise(Effect.provide(scenario, BulkClientMock.layer(org)))
-    const viaHttp = await Effect.runPromise(Effect.provide(scenario, http))
+    const viaMock = await Effect.runPromise(Effect.provide(scenario(api), BulkClientMock.layer(org)))
+    const { emu, http } = await fresh()
+    const viaHttp = await Effect.runPromise(Effect.provide(scenario(api), http)).finally(() => emu.close())
     expect(viaMock.summaries).toEqual(viaHttp.summaries)
     expect(viaMock.failures).toEqual(viaHttp.failures)
     expect(viaMock.rows).toEqual(viaHttp.rows)

@@ -1,6 +1,7 @@
 /**
  * `pnpm bench [--rows 1000000,5000000] [--runs 3] [--workloads a,b] [--clients sfbulk,jsforce,floor]
- *  [--poll-ms 100] [--concurrency 4] [--timeout-min 30] [--profile] [--out DIR]`
+ *  [--poll-ms 100] [--concurrency 4] [--batch-rows 10000] [--chunk-size 100000] [--timeout-min 30]
+ *  [--page-size N] [--result-file-rows N] [--profile] [--out DIR]`
  *
  * The emulator runs in its own process (latency 0); each workload runs in a fresh Node 22 process
  * per client and run. Every run is checked (row counts, ids, values) before its times count.
@@ -46,6 +47,11 @@ const batchRows = Number(opt("batch-rows", "10000"))
 const chunkSize = Number(opt("chunk-size", "100000"))
 const timeoutMs = Number(opt("timeout-min", "30")) * 60_000
 const profile = flag("profile")
+// Emulator knobs (its defaults when absent): 2.0 rows per result page, 1.0 rows per result file.
+const emulatorArgs = [
+  ...(argv.includes("--page-size") ? ["--page-size", opt("page-size", "")] : []),
+  ...(argv.includes("--result-file-rows") ? ["--result-file-rows", opt("result-file-rows", "")] : [])
+]
 const outDir = opt("out", benchDir)
 const profileDir = join(outDir, "profiles")
 
@@ -103,7 +109,9 @@ const runChild = async (spec: RunSpec, label: string): Promise<Measured> => {
         rows: r.rows,
         node: r.node,
         ...(r.digest !== undefined ? { digest: r.digest } : {}),
-        ...(r.ok ? (r.detail ? { detail: r.detail } : {}) : { detail: r.detail ?? `reported ${r.rows} rows, ${r.failures ?? 0} failures` })
+        ...(r.ok
+          ? (r.detail ? { detail: r.detail } : {})
+          : { detail: `${r.detail ?? `reported ${r.rows} rows, ${r.failures ?? 0} failures`} (after ${(wallMs / 1000).toFixed(1)} s)` })
       })
     })
   })
@@ -165,7 +173,7 @@ const write = () => {
       `emulator in its own process (--latency 0); one fresh process per client, workload and run; wall = spawn to exit; ` +
       `CPU = process.cpuUsage() of the whole client process; peak RSS = process.resourceUsage().maxRSS; ` +
       `poll interval ${pollMs} ms for both clients; ${concurrency} batches/pages in flight; 1.0 batches of ${batchRows} rows; ` +
-      `PK chunks of ${chunkSize}; every run checked (counts, ids, values) before its times count`
+      `PK chunks of ${chunkSize}; emulator ${emulatorArgs.length > 0 ? emulatorArgs.join(" ") : "default page size / result file size"}; every run checked (counts, ids, values) before its times count`
   }
   writeFileSync(join(outDir, "RESULTS.md"), renderMarkdown(results, env, profileNotes))
   writeFileSync(join(outDir, "chart.svg"), renderSvg(results))
@@ -228,7 +236,7 @@ const main = async () => {
       const cells = new Map<ClientName, Array<Measured>>(apiClients.map((c) => [c, []]))
       for (let k = 1; k <= runs; k++) {
         for (const c of apiClients) {
-          const emu = await startEmulator()
+          const emu = await startEmulator(emulatorArgs)
           try {
             const t = target(emu.facts)
             const m = await runChild(specFor(w, c, n, t), label(w, c, n, k))
@@ -251,7 +259,7 @@ const main = async () => {
     if (queryWorkloads.length > 0 && apiClients.length > 0) {
       let emu: EmulatorProcess | undefined
       try {
-        emu = await startEmulator()
+        emu = await startEmulator(emulatorArgs)
         const t = target(emu.facts)
         log(`seeding ${n} Accounts`)
         await seedAccounts(t, 0, n)

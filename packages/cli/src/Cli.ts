@@ -105,7 +105,11 @@ const ingestCommand = (
         json: a.json,
         quiet: a.quiet
       }
-      return withClient(a.connection, a.async ? Jobs.submitAsync(args) : Ingest.run(args))
+      // Flags and the input file are checked before logging in.
+      return Effect.zipRight(
+        Ingest.precheck(args),
+        withClient(a.connection, a.async ? Jobs.submitAsync(args) : Ingest.run(args))
+      )
     }
   ).pipe(Command.withDescription(help(summary, example)))
 
@@ -171,24 +175,23 @@ const exportCmd = Command.make(
     ...Flags.output,
     connection: Connection.options
   },
-  (a) =>
-    withClient(
-      a.connection,
-      Export.run({
-        soql: a.soql,
-        queryFile: a.queryFile,
-        all: a.all,
-        format: a.format,
-        output: a.output,
-        api: a.api,
-        pkChunking: a.pkChunking,
-        parallel: a.parallel,
-        wait: a.wait,
-        formulaGuard: a.formulaGuard,
-        json: a.json,
-        quiet: a.quiet
-      })
-    )
+  (a) => {
+    const args: Export.ExportArgs = {
+      soql: a.soql,
+      queryFile: a.queryFile,
+      all: a.all,
+      format: a.format,
+      output: a.output,
+      api: a.api,
+      pkChunking: a.pkChunking,
+      parallel: a.parallel,
+      wait: a.wait,
+      formulaGuard: a.formulaGuard,
+      json: a.json,
+      quiet: a.quiet
+    }
+    return Effect.flatMap(Export.precheck(args), (soql) => withClient(a.connection, Export.run(args, soql)))
+  }
 ).pipe(
   Command.withDescription(
     help(
@@ -344,7 +347,10 @@ const errorMessage = (error: unknown): string => {
   if (ValidationError.isValidationError(error)) {
     return "error" in error ? HelpDoc.toAnsiText(error.error as HelpDoc.HelpDoc).trim() : String(error)
   }
-  return (error as { message?: string }).message ?? String(error)
+  const e = error as { _tag?: string; flow?: string; description?: string; message?: string }
+  // Nothing was tried: the client's advice about login hosts and connected apps does not apply.
+  if (e._tag === "AuthenticationError" && e.flow === "none") return `no credentials: ${e.description}`
+  return e.message ?? String(error)
 }
 
 /**

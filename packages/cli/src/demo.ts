@@ -72,6 +72,9 @@ function* contacts(): Generator<Record<string, string>> {
   }
 }
 
+const UPSERT_COLUMNS = ["ExternalId__c", "Name", "Rating", "Industry"]
+
+// Existing Accounts get a new Rating and Industry (Name left unchanged); new ones are created.
 function* upserts(): Generator<Record<string, string>> {
   for (let i = 0; i < UPSERT_EXISTING; i++) {
     if (badAccount(i) !== undefined) continue
@@ -145,8 +148,8 @@ const program = Effect.gen(function*() {
   )
   yield* ingestStep(
     `upsert ${n(UPSERT_EXISTING + UPSERT_NEW)} Accounts (Serial)`,
-    client.upsert("Account", "ExternalId__c", upserts(), { api: "1.0", serial: true }),
-    ["ExternalId__c", "Rating", "Industry", "Name"]
+    client.upsert("Account", "ExternalId__c", upserts(), { api: "1.0", serial: true, columns: UPSERT_COLUMNS }),
+    UPSERT_COLUMNS
   )
 
   process.stderr.write(`  export Contacts (typed query)...\n`)

@@ -13,8 +13,10 @@ type Handle = Awaited<ReturnType<typeof Emulator.start>>
 
 let emu: Handle
 let slow: Handle
+let held: Handle
 let env: Record<string, string>
 let slowEnv: Record<string, string>
+let heldEnv: Record<string, string>
 
 const loginEnv = (h: Handle) =>
   cleanEnv({
@@ -28,15 +30,19 @@ const loginEnv = (h: Handle) =>
 
 beforeAll(async () => {
   emu = await Emulator.start({ latencyMs: 5 })
-  // Jobs on this one take seconds, so waits time out and jobs can be aborted while running.
-  slow = await Emulator.start({ latencyMs: 4_000 })
+  // Jobs here take seconds, so a short --wait times out and resume has something to wait for.
+  slow = await Emulator.start({ latencyMs: 5_000 })
+  // Jobs here are not processed within a test's lifetime: they can be looked at and aborted.
+  held = await Emulator.start({ latencyMs: 600_000 })
   env = loginEnv(emu)
   slowEnv = cleanEnv({ SF_INSTANCE_URL: slow.instanceUrl, SF_ACCESS_TOKEN: slow.accessToken })
+  heldEnv = cleanEnv({ SF_INSTANCE_URL: held.instanceUrl, SF_ACCESS_TOKEN: held.accessToken })
 })
 
 afterAll(async () => {
   await emu?.close()
   await slow?.close()
+  await held?.close()
 })
 
 const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/)
@@ -209,40 +215,78 @@ describe("sfbulk export", () => {
   })
 })
 
-describe("sfbulk --async, job, resume", () => {
-  it("submits without waiting, then status, list, resume and results write the result files", async () => {
+describe.concurrent("sfbulk --async, job, resume", () => {
+  it("submits without waiting; status, list and results see it running; abort leaves its rows unprocessed", async () => {
+    const dir = tempDir()
+    const file = writeFile(dir, "held.csv", "Name\nHeld One\nHeld Two\n")
+    const sub = await sfbulk(["import", "Account", "-f", file, "--async", "--json"], { env: heldEnv })
+    expect(sub.code, sub.stderr).toBe(0)
+    const job = lastJson(sub.stdout).jobIds[0] as string
+    expect(job).toMatch(/^750/)
+
+    const [status, early, list] = await Promise.all([
+      sfbulk(["job", "status", job, "--json"], { env: heldEnv }),
+      sfbulk(["job", "results", job], { env: heldEnv }),
+      sfbulk(["job", "list", "--json"], { env: heldEnv })
+    ])
+    expect(status.code, status.stderr).toBe(0)
+    expect(lastJson(status.stdout).job).toMatchObject({ id: job, object: "Account", operation: "insert", state: "UploadComplete" })
+    expect(early.code, early.stderr).toBe(2)
+    expect(early.stderr).toContain(`sfbulk resume ${job}`)
+    expect(list.code, list.stderr).toBe(0)
+    expect(lastJson(list.stdout).jobs.map((j: any) => j.id)).toContain(job)
+
+    const aborted = await sfbulk(["job", "abort", job, "--json"], { env: heldEnv })
+    expect(aborted.code, aborted.stderr).toBe(0)
+    expect(lastJson(aborted.stdout).job.state).toBe("Aborted")
+    const results = await sfbulk(["job", "results", job, "--results-dir", dir, "--json"], { env: heldEnv })
+    expect(results.code, results.stderr).toBe(3)
+    expect(lastJson(results.stdout)).toMatchObject({ succeeded: 0, failed: 0, unprocessed: 2 })
+    expect(readCsv(Path.join(dir, `${job}-unprocessed.csv`)).map((r) => r.Name)).toEqual(["Held One", "Held Two"])
+  })
+
+  it("resume waits for an --async job and writes its result files; job results rewrites them", async () => {
     const dir = tempDir()
     const file = writeFile(dir, "async.csv", "Name,Industry\nAsync One,Energy\nAsync Two,Spaceflight\n")
     const sub = await sfbulk(["import", "Account", "-f", file, "--async", "--json"], { env: slowEnv })
     expect(sub.code, sub.stderr).toBe(0)
     const job = lastJson(sub.stdout).jobIds[0] as string
-    expect(job).toMatch(/^750/)
-
-    const status = await sfbulk(["job", "status", job, "--json"], { env: slowEnv })
-    expect(status.code, status.stderr).toBe(0)
-    expect(lastJson(status.stdout).job).toMatchObject({ id: job, object: "Account", operation: "insert" })
-
-    const early = await sfbulk(["job", "results", job], { env: slowEnv })
-    expect(early.code).toBe(2)
-    expect(early.stderr).toContain(`sfbulk resume ${job}`)
-
-    const list = await sfbulk(["job", "list", "--json"], { env: slowEnv })
-    expect(list.code, list.stderr).toBe(0)
-    expect(lastJson(list.stdout).jobs.map((j: any) => j.id)).toContain(job)
-
     const resumed = await sfbulk(["resume", job, "--results-dir", dir, "--json"], { env: slowEnv })
     expect(resumed.code, resumed.stderr).toBe(3)
-    const s = lastJson(resumed.stdout)
-    expect(s).toMatchObject({ succeeded: 1, failed: 1, unprocessed: 0 })
+    expect(lastJson(resumed.stdout)).toMatchObject({ succeeded: 1, failed: 1, unprocessed: 0 })
     expect(readCsv(Path.join(dir, `${job}-success.csv`)).map((r) => r.Name)).toEqual(["Async One"])
     expect(readCsv(Path.join(dir, `${job}-failed.csv`)).map((r) => r.Name)).toEqual(["Async Two"])
 
-    const again = await sfbulk(["job", "results", job, "--results-dir", Path.join(dir, "again"), "--allow-partial", "--json"], { env: slowEnv })
+    const again = await sfbulk(["job", "results", job, "--results-dir", Path.join(dir, "again"), "--allow-partial", "--json"], {
+      env: slowEnv
+    })
     expect(again.code, again.stderr).toBe(0)
     expect(readCsv(Path.join(dir, "again", `${job}-success.csv`))).toHaveLength(1)
   })
 
-  it("--wait times out with exit 11 and a resume hint; abort leaves rows unprocessed", async () => {
+  it("job status and job results work on a Bulk API 1.0 job, rows matched to their results", async () => {
+    const dir = tempDir()
+    const file = writeFile(dir, "v1.csv", "Name,Industry\nV1 One,Energy\nV1 Two,Spaceflight\nV1 Three,Retail\n")
+    const run = await sfbulk(["import", "Account", "-f", file, "--api", "1", "--batch-size", "2", "--allow-partial", "--json"], { env })
+    expect(run.code, run.stderr).toBe(0)
+    const job = lastJson(run.stdout).jobIds[0] as string
+    const status = await sfbulk(["job", "status", job, "--json"], { env })
+    expect(status.code, status.stderr).toBe(0)
+    expect(lastJson(status.stdout).job).toMatchObject({ api: "1.0", id: job, recordsProcessed: 3, recordsFailed: 1 })
+    expect(lastJson(status.stdout).job.batches).toMatchObject({ total: 2, completed: 2 })
+    const out = Path.join(dir, "out")
+    const results = await sfbulk(["job", "results", job, "--results-dir", out, "--json"], { env })
+    expect(results.code, results.stderr).toBe(3)
+    expect(lastJson(results.stdout)).toMatchObject({ api: "1.0", succeeded: 2, created: 2, failed: 1, unprocessed: 0 })
+    const ok = readCsv(Path.join(out, `${job}-success.csv`))
+    expect(ok.map((r) => r.Name)).toEqual(["V1 One", "V1 Three"])
+    for (const r of ok) expect(emu.org.get(r.sf__Id!)?.values["Name"]).toBe(r.Name)
+    const failed = readCsv(Path.join(out, `${job}-failed.csv`))
+    expect(failed).toMatchObject([{ Name: "V1 Two", Industry: "Spaceflight" }])
+    expect(failed[0]!.sf__Error).toMatch(/^INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST:/)
+  })
+
+  it("--wait times out with exit 11 and a resume hint, and resume finishes the job", async () => {
     const dir = tempDir()
     const file = writeFile(dir, "w.csv", "Name\nWait One\n")
     const timed = await sfbulk(["import", "Account", "-f", file, "--wait", "1s"], { env: slowEnv })
@@ -253,13 +297,9 @@ describe("sfbulk --async, job, resume", () => {
     const resumed = await sfbulk(["resume", m![1]!, "--results-dir", dir, "--json"], { env: slowEnv })
     expect(resumed.code, resumed.stderr).toBe(0)
     expect(lastJson(resumed.stdout)).toMatchObject({ succeeded: 1 })
-
-    const sub = await sfbulk(["import", "Account", "-f", file, "--async", "--json"], { env: slowEnv })
-    const job = lastJson(sub.stdout).jobIds[0] as string
-    const aborted = await sfbulk(["job", "abort", job, "--json"], { env: slowEnv })
-    expect(aborted.code, aborted.stderr).toBe(0)
-    expect(lastJson(aborted.stdout).job.state).toBe("Aborted")
+    expect(readCsv(Path.join(dir, `${m![1]}-success.csv`)).map((r) => r.Name)).toEqual(["Wait One"])
   })
+
 })
 
 describe("bad input", () => {

@@ -312,6 +312,7 @@ export const createJob = (options: CreateJobOptions): Effect.Effect<JobInfo, Bul
     const text = yield* control({
       method: "POST",
       path: "/job",
+      idempotent: true, // a job created twice leaves an empty orphan job, never duplicate records
       headers,
       body: HttpBody.text(xml, "application/xml; charset=UTF-8")
     })
@@ -508,6 +509,16 @@ const hashStream = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
     Effect.map((h) => h.digest("hex"))
   )
 
+/** Clock skew tolerated between this machine and Salesforce when matching a lost batch. */
+const SKEW_MILLIS = 5 * 60 * 1000
+
+/** Whether a batch may be the one a POST sent at `sentAt` created (judged by its createdDate). */
+const mayBeFrom = (b: BatchInfo, sentAt: number): boolean => {
+  if (b.createdDate === undefined) return true
+  const created = Date.parse(b.createdDate.replace(/([+-]\d\d)(\d\d)$/, "$1:$2"))
+  return Number.isNaN(created) || created >= sentAt - SKEW_MILLIS
+}
+
 /**
  * Options for adding a batch.
  *
@@ -525,8 +536,11 @@ export interface AddBatchOptions {
  * Add a batch to an open job (the seed's `post_batch` / `post_bulk_batch`). The body is streamed.
  *
  * A POST whose answer is lost (connection reset, timeout, 5xx) is never blindly re-sent: the job's
- * batches are listed and every batch that appeared since is compared (by SHA-256 of its original
- * request) with what was sent; only when none matches is the body sent again.
+ * batches are listed and every batch created since shortly before the POST (5 minutes of clock skew
+ * allowed) is compared, by SHA-256 of its original request, with what was sent; only when none
+ * matches is the body sent again. The check is repeated after each backoff, so a slow request that
+ * lands late is still found. (Two identical payloads added at the same moment cannot be told apart
+ * this way.)
  *
  * @since 0.1.0
  * @category batches
@@ -540,9 +554,33 @@ export const addBatch = (
     const info = yield* resolve(job)
     const jobId = info.id
     const t = yield* Transport.Transport
+    const isBytes = typeof body === "string" || body instanceof Uint8Array || isStream(body)
+    if (!isBytes && info.contentType.startsWith("ZIP_")) {
+      return yield* new InvalidInputError({
+        what: `job ${jobId} takes ${info.contentType} batches: give the zip file as bytes, not records`
+      })
+    }
     const data = toBytes(info.contentType, body)
-    const before = new Set((yield* listBatches(jobId)).map((b) => b.id))
+    // Attempts whose answer was lost: what they sent (SHA-256) and when.
+    const unanswered: Array<{ readonly hash: string; readonly sentAt: number }> = []
+    // Did an unanswered attempt arrive after all? Compare each batch created since with what was sent.
+    const arrived = Effect.gen(function*() {
+      if (unanswered.length === 0) return Option.none<BatchInfo>()
+      const since = Math.min(...unanswered.map((u) => u.sentAt))
+      const now = yield* Effect.either(listBatches(jobId))
+      if (now._tag === "Left") return Option.none<BatchInfo>()
+      for (const b of now.right) {
+        if (!mayBeFrom(b, since)) continue
+        const got = yield* Effect.either(hashStream(batchRequest(jobId, b.id)))
+        if (got._tag === "Right" && unanswered.some((u) => u.hash === got.right)) return Option.some(b)
+      }
+      return Option.none<BatchInfo>()
+    })
     const post = Effect.gen(function*() {
+      // checked again on every retry, after the backoff: a slow request may land late
+      const landed = yield* arrived
+      if (Option.isSome(landed)) return landed.value
+      const sentAt = yield* Effect.clockWith((c) => c.currentTimeMillis)
       // the hash of what was sent, computed while it streams out
       let digest: Crypto.Hash | undefined
       let complete = false
@@ -571,23 +609,51 @@ export const addBatch = (
       )
       return yield* Effect.catchIf(attempt, (e) => e.isRetryable, (error) =>
         Effect.gen(function*() {
-          // Did the batch arrive anyway? Compare every new batch's original request with ours.
-          const expected = hash()
-          const now = yield* Effect.either(listBatches(jobId))
-          if (now._tag === "Right" && expected !== undefined) {
-            for (const b of now.right) {
-              if (before.has(b.id)) continue
-              const got = yield* Effect.either(hashStream(batchRequest(jobId, b.id)))
-              if (got._tag === "Right" && got.right === expected) return b
-            }
-          }
-          return yield* Effect.fail(error)
+          const h = hash()
+          if (h !== undefined) unanswered.push({ hash: h, sentAt })
+          const found = yield* arrived
+          return Option.isSome(found) ? found.value : yield* Effect.fail(error)
         }))
     })
     const schedule = options?.resendSchedule ??
       Schedule.exponential("1 second").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
     return yield* Effect.retry(post, { schedule, while: (e: BulkError) => e.isRetryable })
   }).pipe(Effect.withSpan("Bulk1.addBatch", { attributes: { jobId: idOf(job) } }))
+
+/**
+ * Split a stream of records into batches of `batchSize` (default 10,000, the Bulk API 1.0 maximum)
+ * and add each to the job, `concurrency` at a time (default 1). Holds at most one batch of records
+ * per concurrent upload, so memory stays bounded whatever the input size. Returns the batches in
+ * input order.
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const addBatches = (
+  job: JobRef,
+  rows: Stream.Stream<Csv.Row, BulkError> | Iterable<Csv.Row>,
+  options?: AddBatchOptions & {
+    readonly batchSize?: number | undefined
+    readonly columns?: ReadonlyArray<string> | undefined
+    readonly concurrency?: number | undefined
+  }
+): Effect.Effect<ReadonlyArray<BatchInfo>, BulkError, Transport.Transport> =>
+  Effect.gen(function*() {
+    const size = options?.batchSize ?? 10_000
+    if (!Number.isInteger(size) || size < 1 || size > 10_000) {
+      return yield* new InvalidInputError({ what: `batchSize must be a whole number from 1 to 10,000, got ${size}` })
+    }
+    const info = yield* resolve(job)
+    const source = isStream(rows) ? rows as Stream.Stream<Csv.Row, BulkError> : Stream.fromIterable(rows as Iterable<Csv.Row>)
+    const batches = yield* source.pipe(
+      Stream.grouped(size),
+      Stream.mapEffect((chunk) => addBatch(info, records(chunk, { columns: options?.columns }), options), {
+        concurrency: options?.concurrency ?? 1
+      }),
+      Stream.runCollect
+    )
+    return Array.from(batches)
+  })
 
 /**
  * Add a query batch (the SOQL) to a query or queryAll job (the seed's `query`).

@@ -7,13 +7,14 @@
  *
  * @since 0.1.0
  */
-import { NodeStream } from "@effect/platform-node"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as HttpBody from "@effect/platform/HttpBody"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Duration from "effect/Duration"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { InvalidInputError, type BulkError } from "./BulkError.js"
@@ -131,6 +132,7 @@ export const createIngestJob = (options: CreateIngestJob): Effect.Effect<JobInfo
       method: "POST",
       path: base(t, "ingest"),
       api: "2.0",
+      idempotent: true, // a job created twice leaves an empty orphan job, never duplicate records
       body: jsonBody({
         object: options.object,
         operation: options.operation,
@@ -146,8 +148,9 @@ export const createIngestJob = (options: CreateIngestJob): Effect.Effect<JobInfo
   }).pipe(Effect.withSpan("Bulk2.createIngestJob", { attributes: { "sfbulk.object": options.object, "sfbulk.operation": options.operation } }))
 
 /**
- * Uploads the job's CSV (one upload per job; Salesforce answers 201). A `Stream` body is sent once
- * and never replayed: to retry, abort the job and upload to a new one.
+ * Uploads the job's CSV (one upload per job; Salesforce answers 201). The upload is never re-sent
+ * once it may have reached Salesforce (a job takes one upload): to retry, abort the job and upload
+ * to a new one, as `BulkClient` does from its spool file.
  *
  * @since 0.1.0
  * @category ingest
@@ -164,7 +167,16 @@ export const uploadJobData = (
       : data instanceof Uint8Array
       ? HttpBody.uint8Array(data, "text/csv")
       : HttpBody.stream(data, "text/csv", options?.contentLength)
-    yield* internal.requestVoid({ method: "PUT", path: `${base(t, "ingest")}/${jobId}/batches`, api: "2.0", body, jobId })
+    // Not idempotent: a second PUT to a job is refused ("Found multipe contents"), so the transport
+    // must not re-send one that may have arrived; callers retry on a new job instead.
+    yield* internal.requestVoid({
+      method: "PUT",
+      path: `${base(t, "ingest")}/${jobId}/batches`,
+      api: "2.0",
+      body,
+      jobId,
+      idempotent: false
+    })
   }).pipe(span("upload", jobId))
 
 /**
@@ -323,8 +335,7 @@ const ingestResults = (
       headers: { accept: "text/csv" },
       jobId
     } as const
-    const res = yield* t.request(req)
-    return internal.csvRecords(req, res, delimiter)
+    return internal.resumable(() => Stream.unwrap(Effect.map(t.request(req), (res) => internal.csvRecords(req, res, delimiter))))
   })).pipe(Stream.withSpan(`Bulk2.${resource}`, { attributes: { "sfbulk.job_id": jobId } }))
 
 /**
@@ -385,6 +396,7 @@ export const createQueryJob = (options: CreateQueryJob): Effect.Effect<JobInfo, 
       method: "POST",
       path: base(t, "query"),
       api: "2.0",
+      idempotent: true, // a job created twice leaves an empty orphan job, never duplicate records
       body: jsonBody({
         operation: options.operation ?? "query",
         query: options.query,
@@ -490,7 +502,17 @@ export const queryResults = (jobId: string, options?: QueryResultOptions): Strea
         }),
         Effect.withSpan("Bulk2.download", { attributes: { "sfbulk.job_id": jobId, "sfbulk.page": page } })
       )
-    }).pipe(Stream.flatMap(({ req, res }) => internal.csvRecords(req, res, delimiter)))
+    }).pipe(Stream.flatMap(({ req, res }) => {
+      // a page cut off mid-body is fetched again (same locator) and its rows already emitted skipped
+      let first: HttpClientResponse.HttpClientResponse | undefined = res
+      return internal.resumable(() => {
+        const r = first
+        first = undefined
+        return r !== undefined
+          ? internal.csvRecords(req, r, delimiter)
+          : Stream.unwrap(Effect.map(t.request(req), (again) => internal.csvRecords(req, again, delimiter)))
+      })
+    }))
   })).pipe(Stream.withSpan("Bulk2.queryResults", { attributes: { "sfbulk.job_id": jobId } }))
 
 /**
@@ -542,6 +564,8 @@ export const queryResultsParallel = (
         const req = { method: "GET", path, urlParams, api: "2.0", headers: { accept: "text/csv" }, jobId } as const
         return t.request(req).pipe(
           Effect.flatMap((res) => Stream.runCollect(internal.csvRecords(req, res, delimiter))),
+          // a page cut off mid-body is fetched again whole (nothing of it was emitted yet)
+          Effect.retry({ schedule: Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(6))), while: (e) => e._tag === "TransportError" }),
           Effect.withSpan("Bulk2.download", { attributes: { "sfbulk.job_id": jobId, "sfbulk.page": page } })
         )
       }, { concurrency: options?.concurrency ?? 4 }),

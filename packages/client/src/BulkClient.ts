@@ -120,6 +120,23 @@ export interface IngestOptions<A = Row> extends CommonOptions {
   readonly maxBatchChars?: number | undefined
   /** 2.0: Case/Lead assignment rule id. */
   readonly assignmentRuleId?: string | undefined
+  /**
+   * Opt-in journal file: each uploaded piece is recorded in it, so re-running the same operation
+   * with the same journal (after a crash or a failure) resumes the jobs already uploaded and sends
+   * only the rows none of them holds, instead of duplicating them. See `resume` for job ids.
+   */
+  readonly journal?: string | undefined
+}
+
+/**
+ * Options of `resume`: the API the jobs were created with (default `"2.0"`), polling, and on 1.0
+ * the batches to finish (default: every batch of the job).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResumeOptions extends CommonOptions {
+  readonly batchIds?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -283,6 +300,11 @@ export interface Service {
     <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, BulkError>
     (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, BulkError>
   }
+  /**
+   * Finishes ingest jobs left behind (a killed process, or a typed error naming the job) without
+   * uploading again: open jobs are closed, running ones waited on, every outcome read back.
+   */
+  readonly resume: (jobIds: string | ReadonlyArray<string>, options?: ResumeOptions) => Effect.Effect<Outcome, BulkError>
   /** Like `query`, including deleted and archived records. */
   readonly queryAll: {
     <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, BulkError>
@@ -401,6 +423,18 @@ export const hardDelete = <E = never, R = never>(
   options?: IngestOptions<{ readonly Id: string }>
 ): Effect.Effect<Outcome, BulkError | E, BulkClient | R> =>
   Effect.flatMap(BulkClient, (c) => c.hardDelete(object, ids, options))
+
+/**
+ * Finishes ingest jobs left behind, given their ids, without uploading again; an `Effect`
+ * requiring `BulkClient`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const resume = (
+  jobIds: string | ReadonlyArray<string>,
+  options?: ResumeOptions
+): Effect.Effect<Outcome, BulkError, BulkClient> => Effect.flatMap(BulkClient, (c) => c.resume(jobIds, options))
 
 /**
  * Runs a SOQL query; a `Stream` of rows requiring `BulkClient` (typed with `schema`).

@@ -19,7 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as BulkClient from "./BulkClient.js"
-import { ApiError, JobFailedError, type BulkError } from "./BulkError.js"
+import { ApiError, InvalidInputError, JobFailedError, type BulkError } from "./BulkError.js"
 import { validate } from "./internal/bulkClient.js"
 import { tracker } from "./internal/progress.js"
 import { decodeRows } from "./internal/query2.js"
@@ -171,7 +171,8 @@ export const make = (org: OrgApi): BulkClient.Service => {
     delete: deleteWith("delete"),
     hardDelete: deleteWith("hardDelete"),
     query: runQuery(false),
-    queryAll: runQuery(true)
+    queryAll: runQuery(true),
+    resume: () => Effect.fail(new InvalidInputError({ what: "the in-memory BulkClient has no jobs to resume: its operations finish at once" }))
   } as BulkClient.Service
 }
 

@@ -4,9 +4,11 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import * as Bulk1 from "../src/Bulk1.js"
 import * as Wire from "../src/internal/bulk1.js"
 import * as SalesforceAuth from "../src/SalesforceAuth.js"
@@ -94,9 +96,10 @@ describe("addBatch when the answer to the POST is lost", () => {
   const batchXml = `<batchInfo><id>${BATCH}</id><jobId>${JOB}</jobId><state>Queued</state></batchInfo>`
 
   /** A fake instance whose first POST stores the batch and then drops the connection (if `arrives`). */
-  const fakeInstance = (arrives: boolean) => {
+  const fakeInstance = (arrives: boolean, hiddenForLists = 0) => {
     const stored: Array<string> = []
     let posts = 0
+    let lists = 0
     const client = HttpClient.make((request, url) =>
       Effect.gen(function*() {
         const path = url.pathname.replace("/services/async/66.0", "")
@@ -105,7 +108,8 @@ describe("addBatch when the answer to the POST is lost", () => {
           return respond(xml("jobInfo", `<id>${JOB}</id><operation>insert</operation><object>Account</object><state>Open</state><contentType>CSV</contentType>`))
         }
         if (request.method === "GET" && path === `/job/${JOB}/batch`) {
-          return respond(xml("batchInfoList", stored.length > 0 ? batchXml : ""))
+          // a slow request lands late: the batch shows up only after `hiddenForLists` listings
+          return respond(xml("batchInfoList", stored.length > 0 && ++lists > hiddenForLists ? batchXml : ""))
         }
         if (request.method === "GET" && path === `/job/${JOB}/batch/${BATCH}/request`) return respond(stored[0]!)
         if (request.method === "POST" && path === `/job/${JOB}/batch`) {
@@ -149,6 +153,14 @@ describe("addBatch when the answer to the POST is lost", () => {
         expect(fake.stored).toEqual(["Name\nAcme\n"])
       }))
 
+    it.effect(`finds ${name} that lands late, on the retry after the backoff, without re-sending`, () =>
+      Effect.gen(function*() {
+        const fake = fakeInstance(true, 1)
+        const batch = yield* Bulk1.addBatch(JOB, body, options).pipe(Effect.provide(fake.layer))
+        expect(batch.id).toBe(BATCH)
+        expect(fake.posts()).toBe(1)
+      }))
+
     it.effect(`re-sends ${name} when it did not arrive`, () =>
       Effect.gen(function*() {
         const fake = fakeInstance(false)
@@ -158,4 +170,61 @@ describe("addBatch when the answer to the POST is lost", () => {
         expect(fake.stored).toEqual(["Name\nAcme\n"])
       }))
   }
+})
+
+describe("waiting on a Schedule (TestClock)", () => {
+  const JOB = "750000000000002AAA"
+  const BATCH = "751000000000002AAA"
+  /** A batch that reports the given states, one per poll (the last one repeats). */
+  const polled = (states: ReadonlyArray<string>) => {
+    let polls = 0
+    const client = HttpClient.make((request) =>
+      Effect.sync(() => {
+        const state = states[Math.min(polls++, states.length - 1)]
+        return HttpClientResponse.fromWeb(request, new Response(
+          `<batchInfo xmlns="${Wire.NS}"><id>${BATCH}</id><jobId>${JOB}</jobId><state>${state}</state><stateMessage>InvalidBatch : Field name not found : Foo</stateMessage></batchInfo>`,
+          { status: 200 }
+        ))
+      })
+    )
+    const layer = Bulk1.layerWithoutHttpClient().pipe(
+      Layer.provide(Layer.orDie(SalesforceAuth.fromSession({ instanceUrl: "https://acme.my.salesforce.com", accessToken: "t" }))),
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+    )
+    return { layer, polls: () => polls }
+  }
+
+  it.effect("the default schedule polls at 500 ms growing by 1.5x", () =>
+    Effect.gen(function*() {
+      const fake = polled(["Queued", "InProgress", "InProgress", "Completed"])
+      const fiber = yield* Effect.fork(Bulk1.waitForBatch(JOB, BATCH).pipe(Effect.provide(fake.layer)))
+      yield* TestClock.adjust("499 millis")
+      expect(fake.polls()).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      expect(fake.polls()).toBe(2)
+      yield* TestClock.adjust("750 millis") // 500 * 1.5
+      expect(fake.polls()).toBe(3)
+      yield* TestClock.adjust("1125 millis")
+      const info = yield* Fiber.join(fiber)
+      expect(info.state).toBe("Completed")
+      expect(fake.polls()).toBe(4)
+    }))
+
+  it.effect("a timeout fails with PollTimeoutError carrying the ids; a Failed batch with BatchFailedError", () =>
+    Effect.gen(function*() {
+      const slow = polled(["Queued"])
+      const fiber = yield* Effect.fork(Effect.flip(
+        Bulk1.waitForBatch(JOB, BATCH, { timeout: "1 minute", schedule: Schedule.spaced("1 second") }).pipe(Effect.provide(slow.layer))
+      ))
+      yield* TestClock.adjust("61 seconds")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "PollTimeoutError", jobId: JOB, batchId: BATCH, timeoutMillis: 60_000 })
+      expect(slow.polls()).toBeGreaterThanOrEqual(60)
+      const failed = polled(["InProgress", "Failed"])
+      const f2 = yield* Effect.fork(Effect.flip(Bulk1.waitForBatch(JOB, BATCH).pipe(Effect.provide(failed.layer))))
+      yield* TestClock.adjust("1 second")
+      const e2 = yield* Fiber.join(f2)
+      expect(e2).toMatchObject({ _tag: "BatchFailedError", batchId: BATCH })
+      expect(e2.message).toContain("Field name not found : Foo")
+    }))
 })

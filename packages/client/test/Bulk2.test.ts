@@ -77,13 +77,15 @@ describe("Bulk2 ingest", () => {
     }).pipe(Effect.provide(fake.layer))
   })
 
-  it.effect("lists jobs", () => {
-    const fake = makeFake()
+  it.effect("lists jobs across every page", () => {
+    const fake = makeFake({ listPageSize: 2 })
     return Effect.gen(function*() {
-      yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
-      yield* Bulk2.createIngestJob({ object: "Contact", operation: "delete" })
+      for (const object of ["Account", "Contact", "Lead", "Case", "Task"]) {
+        yield* Bulk2.createIngestJob({ object, operation: "insert" })
+      }
       const all = Chunk.toReadonlyArray(yield* Stream.runCollect(Bulk2.listIngestJobs()))
-      expect(all.map((j) => j.object)).toEqual(["Account", "Contact"])
+      expect(all.map((j) => j.object)).toEqual(["Account", "Contact", "Lead", "Case", "Task"])
+      expect(fake.log.filter((l) => l.startsWith("GET ingest"))).toEqual(["GET ingest", "GET ingest?queryLocator=2", "GET ingest?queryLocator=4"])
     }).pipe(Effect.provide(fake.layer))
   })
 })

@@ -3,7 +3,9 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import * as BulkClient from "../src/BulkClient.js"
 import { makeFake, type FakeOptions } from "./fixtures/fakeBulk2.js"
 
@@ -11,6 +13,39 @@ const setup = (options: FakeOptions = {}) => {
   const fake = makeFake(options)
   const layer = Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(Layer.provide(fake.layer))
   return { fake, layer }
+}
+
+/** A tracer that records every span's name and attributes. */
+const recordingTracer = () => {
+  const spans: Array<{ name: string; attributes: Map<string, unknown> }> = []
+  let n = 0
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const attributes = new Map<string, unknown>()
+      spans.push({ name, attributes })
+      const id = String(++n)
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId: id,
+        traceId: "t",
+        parent,
+        context,
+        status: { _tag: "Started", startTime },
+        attributes,
+        links: [...links],
+        sampled: true,
+        kind,
+        end: () => {},
+        attribute: (k, v) => void attributes.set(k, v),
+        event: () => {},
+        addLinks: () => {}
+      }
+      return span
+    },
+    context: (f) => f()
+  })
+  return { tracer, spans }
 }
 
 const invariant = (s: BulkClient.Summary) => expect(s.succeeded + s.failed + s.unprocessed).toBe(s.rowsRead)
@@ -97,6 +132,26 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
       expect([...fake.jobs.values()][0]!.body).toBe("Id\n001A\n001B\n")
       expect((yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }], { api: "1.0", columnDelimiter: "PIPE" })))._tag).toBe("InvalidInputError")
       expect((yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }], { maxJobBytes: 200_000_000 })))._tag).toBe("InvalidInputError")
+      // a single id string is not a list of ids (a string is iterable, character by character)
+      expect((yield* Effect.flip(BulkClient.delete("Account", "001A" as any)))._tag).toBe("InvalidInputError")
+      expect(fake.jobs.size).toBe(1)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.live("a failed upload is retried on a fresh job from the spool file: nothing lost, nothing doubled", () => {
+    const { fake, layer } = setup({ failPuts: 1 })
+    const rows = Array.from({ length: 30 }, (_, i) => ({ Name: `R${i}` }))
+    return Effect.gen(function*() {
+      const outcome = yield* BulkClient.insert("Account", rows, { maxJobBytes: 60 })
+      invariant(outcome.summary)
+      expect(outcome.summary.succeeded).toBe(30)
+      // the job whose upload failed was aborted; its piece went to a new job
+      const states = [...fake.jobs.values()].map((j) => j.state)
+      expect(states.filter((s) => s === "Aborted")).toHaveLength(1)
+      const uploaded = [...fake.jobs.values()].filter((j) => j.body !== undefined).flatMap((j) => j.body!.trim().split("\n").slice(1))
+      const byNumber = (a: string, b: string) => Number(a.slice(1)) - Number(b.slice(1))
+      expect(uploaded.sort(byNumber)).toEqual(rows.map((r) => r.Name))
+      expect(outcome.summary.jobIds.every((id) => fake.jobs.get(id)!.state === "JobComplete")).toBe(true)
     }).pipe(Effect.provide(layer))
   })
 
@@ -122,5 +177,24 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
       expect(seq[2]!.Account).toBeNull()
       expect(par).toEqual(seq)
     }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("every job, upload, poll and download is a span carrying the job id", () => {
+    const { layer } = setup()
+    const { tracer, spans } = recordingTracer()
+    return Effect.gen(function*() {
+      const outcome = yield* BulkClient.insert("Account", [{ Name: "a" }, { Name: "" }], { maxJobBytes: 7 })
+      invariant(outcome.summary)
+      const [jobA, jobB] = outcome.summary.jobIds
+      const withJob = (name: string) =>
+        spans.filter((s) => s.name === name).map((s) => s.attributes.get("sfbulk.job_id")).sort()
+      expect(withJob("Bulk2.upload")).toEqual([jobA, jobB].sort())
+      expect(withJob("Bulk2.poll").length).toBeGreaterThanOrEqual(2)
+      expect(new Set(withJob("Bulk2.poll"))).toEqual(new Set([jobA, jobB]))
+      expect(withJob("Bulk2.createIngestJob")).toEqual([jobA, jobB].sort())
+      expect(withJob("Bulk2.successfulResults")).toEqual([jobA, jobB].sort())
+      expect(spans.some((s) => s.name === "BulkClient.ingest")).toBe(true)
+      expect(Option.isSome(Option.fromNullable(spans.find((s) => s.name === "BulkClient.job")))).toBe(true)
+    }).pipe(Effect.withTracer(tracer), Effect.provide(layer))
   })
 })

@@ -24,9 +24,8 @@ describe("row encoding", () => {
   it.effect("writes a header from the first row, quotes special values, null as #N/A", () =>
     Effect.gen(function*() {
       const { enc, lines } = yield* encodeAll([
-        { Name: "Acme, Inc", Note: "say \"hi\"\nthere", Count: 3, Active: true, Gone: null, Skip: undefined },
-        { Name: "B", Account: undefined }
-      ].slice(0, 1))
+        { Name: "Acme, Inc", Note: "say \"hi\"\nthere", Count: 3, Active: true, Gone: null, Skip: undefined }
+      ])
       expect(text(enc.header)).toBe("Name,Note,Count,Active,Gone,Skip\n")
       expect(text(lines[0]!)).toBe("\"Acme, Inc\",\"say \"\"hi\"\"\nthere\",3,true,#N/A,\n")
     }))

@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
 import * as Zlib from "node:zlib"
 import type { BulkError } from "../src/BulkError.js"
 import { SalesforceAuth, type Session } from "../src/SalesforceAuth.js"
@@ -279,6 +280,37 @@ describe("Transport", () => {
         t.request({ method: "POST", path: "/services/async/66.0/job/750x/batch", api: "1.0", body: HttpBody.text(csv, "text/csv") }))
       expect(seen[0]!.headers["content-encoding"]).toBe("gzip")
       expect(Zlib.gunzipSync(seen[0]!.body!).toString()).toBe(csv)
+    }))
+
+  it.effect("each request is a span with method, path, job and batch ids, and never the token", () =>
+    Effect.gen(function*() {
+      const spans: Array<{ name: string; attributes: Map<string, unknown> }> = []
+      let n = 0
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, _startTime, kind) => {
+          const attributes = new Map<string, unknown>()
+          spans.push({ name, attributes })
+          const span: Tracer.Span = {
+            _tag: "Span", name, spanId: `s${++n}`, traceId: "t", parent, context, links, kind, sampled: true,
+            status: { _tag: "Started", startTime: 0n }, attributes,
+            end: () => {}, attribute: (k, v) => void attributes.set(k, v), event: () => {}, addLinks: () => {}
+          }
+          return span
+        },
+        context: (f) => f()
+      })
+      const { layer } = build(() => ok())
+      yield* run(layer, (t) => t.request({ ...get1, batchId: "751y" })).pipe(Effect.withTracer(tracer))
+      const mine = spans.find((s) => s.name === "sfbulk.request")!
+      expect(Object.fromEntries(mine.attributes)).toMatchObject({
+        "http.request.method": "GET",
+        "url.path": "/services/async/66.0/job/750x",
+        "sfbulk.job_id": "750x",
+        "sfbulk.batch_id": "751y"
+      })
+      const everything = JSON.stringify(spans.map((s) => [s.name, Object.fromEntries(s.attributes)]), (_, v) => typeof v === "bigint" ? String(v) : v)
+      expect(everything).not.toContain("token-1")
+      expect(spans.length).toBeGreaterThan(1) // the HttpClient's own span is there too, headers redacted
     }))
 
   it.effect("never sends the token to another origin or over plain http", () =>

@@ -84,10 +84,24 @@ const collect = (stream: NodeJS.ReadableStream): Promise<Array<Rec>> =>
     stream.on("error", reject)
   })
 
-/** Records from jsforce's Bulk 1.0 query, by external id. */
-const query1 = async (conn: Connection, soql: string): Promise<Map<string, Rec>> => {
+/** A record that is really a CSV header line (every value equals its column name). */
+const isHeaderLine = (r: Rec) => Object.entries(r).every(([k, v]) => k === v)
+
+/**
+ * Records from jsforce's Bulk 1.0 query. When the result has several files, jsforce concatenates
+ * them into one CSV parser and the header lines of files 2..n come out as records (each file is a
+ * complete CSV with its header, as Salesforce sends it): `leaked` counts those.
+ */
+const query1Raw = async (conn: Connection, soql: string): Promise<{ recs: Array<Rec>; leaked: number }> => {
   const stream = await conn.bulk.query(soql)
-  const recs = await collect(stream as unknown as NodeJS.ReadableStream)
+  const all = await collect(stream as unknown as NodeJS.ReadableStream)
+  const recs = all.filter((r) => !isHeaderLine(r))
+  return { recs, leaked: all.length - recs.length }
+}
+
+/** Records from jsforce's Bulk 1.0 query by external id, leaked header lines dropped. */
+const query1 = async (conn: Connection, soql: string): Promise<Map<string, Rec>> => {
+  const { recs } = await query1Raw(conn, soql)
   return new Map(recs.map((r) => [r["ExternalId__c"]!, r]))
 }
 
@@ -137,17 +151,37 @@ const main = async () => {
     const err = String(res[1]!.errors[0] ?? "")
     expect(err.startsWith("REQUIRED_FIELD_MISSING"), `error text: ${err}`)
   })
-  await step(`bulk.query (1.0) sees every inserted row with its values (result files of ${pageSize} rows)`, async () => {
-    const got = await query1(conn, "SELECT Id, Name, ExternalId__c, NumberOfEmployees, BillingCity FROM Account WHERE ExternalId__c LIKE 'J1-%'")
-    expect(got.size === n, `${got.size} rows, want ${n}`)
-    for (const i of range(n)) {
-      const want = row("J1", i)
-      const r = got.get(want["ExternalId__c"]!)
-      expect(r !== undefined, `missing ${want["ExternalId__c"]}`)
-      expect(r!["Id"] === ids.get(want["ExternalId__c"]!), `Id ${r!["Id"]}`)
-      expect(r!["Name"] === want["Name"] && r!["NumberOfEmployees"] === want["NumberOfEmployees"] && r!["BillingCity"] === want["BillingCity"], `values ${JSON.stringify(r)}`)
+  const check1 = (recs: Array<Rec>, want: Array<number>) => {
+    expect(recs.length === want.length, `${recs.length} rows, want ${want.length}`)
+    const got = new Map(recs.map((r) => [r["ExternalId__c"]!, r]))
+    for (const i of want) {
+      const w = row("J1", i)
+      const r = got.get(w["ExternalId__c"]!)
+      expect(r !== undefined, `missing ${w["ExternalId__c"]}`)
+      expect(r!["Id"] === ids.get(w["ExternalId__c"]!), `Id ${r!["Id"]}`)
+      expect(r!["Name"] === w["Name"] && r!["NumberOfEmployees"] === w["NumberOfEmployees"] && r!["BillingCity"] === w["BillingCity"], `values ${JSON.stringify(r)}`)
     }
+  }
+  const soql1 = "SELECT Id, Name, ExternalId__c, NumberOfEmployees, BillingCity FROM Account WHERE ExternalId__c LIKE 'J1-%'"
+  const oneFile = Math.min(n, Math.floor(pageSize / 2))
+  await step(`bulk.query (1.0) ${oneFile} rows, one result file: every row with its values`, async () => {
+    const { recs, leaked } = await query1Raw(conn, `${soql1} AND NumberOfEmployees < ${oneFile}`)
+    expect(leaked === 0, `${leaked} header lines among the records`)
+    check1(recs, range(oneFile))
   })
+  const files = Math.ceil(n / pageSize)
+  await step(
+    `bulk.query (1.0) ${n} rows, ${files} result files of ${pageSize}: every row with its values`,
+    async () => {
+      const { recs, leaked } = await query1Raw(conn, soql1)
+      check1(recs, range(n))
+      if (leaked > 0) {
+        throw new Error(`all ${n} rows right, plus ${leaked} header line(s) of result files 2..${files} parsed as records`)
+      }
+    },
+    // jsforce pipes every result file into one parser (multistream): later files' header lines become records.
+    { knownBug: /header line\(s\) of result files/, issue: "jsforce bulk.query feeds all result files to one CSV parser (no filed issue found)" }
+  )
   const half = Math.floor(n / 2)
   await step(`bulk.load update ${half} (1.0)`, async () => {
     const input = range(half).map((i) => ({ Id: ids.get(`J1-${i}`)!, NumberOfEmployees: "7" }))

@@ -10,6 +10,7 @@ interface Tagged {
   readonly stateMessage?: string
   readonly jobId?: string
   readonly flow?: string
+  readonly url?: string
 }
 
 /** The hint for `error`, or undefined when the message says it all. */
@@ -34,7 +35,10 @@ export const hint = (error: unknown): string | undefined => {
       if (/MALFORMED_QUERY|unexpected token|malformed/i.test(text) || e.errorCode === "MALFORMED_QUERY") {
         return 'The SOQL query is malformed: check it, e.g. sfbulk export "SELECT Id, Name FROM Account WHERE Name LIKE \'A%\'".'
       }
-      if (e.errorCode === "InvalidEntity" || e.errorCode === "INVALID_TYPE" || /sObject type|Entity|InvalidEntity|not supported by the Bulk API/i.test(text)) {
+      if (
+        e.errorCode === "InvalidEntity" || e.errorCode === "INVALID_TYPE" ||
+        /find object|sObject type|Entity|InvalidEntity|not supported by the Bulk API/i.test(text)
+      ) {
         return "The object does not exist or is not supported by the Bulk API: check its API name (e.g. Account, My_Object__c)."
       }
       if (e.errorCode === "NOT_FOUND" || e.errorCode === "InvalidJob" || e.errorCode === "INVALIDJOB") {
@@ -43,7 +47,9 @@ export const hint = (error: unknown): string | undefined => {
       return undefined
     }
     case "TransportError":
-      return "Check --instance-url / SF_INSTANCE_URL (or --login-url) and the network; sfbulk job status <job-id> tells whether a job was created."
+      return /\/services\/(oauth2|Soap)\//.test(e.url ?? "")
+        ? "Check --login-url / SF_LOGIN_URL and the network."
+        : "Check --instance-url / SF_INSTANCE_URL and the network; sfbulk job list tells whether a job was created."
     case "LimitExceededError":
       return "Retry later, or lower --concurrency."
     default:

@@ -12,7 +12,7 @@ import * as Stream from "effect/Stream"
 import { PollTimeoutError, TransportError, type BulkError } from "../BulkError.js"
 import { parseRecords } from "./csvParse.js"
 import { delimiterChar, type ColumnDelimiter } from "./rows.js"
-import { Transport, type TransportRequest } from "./transport.js"
+import { requestText, Transport, type TransportRequest } from "./transport.js"
 
 const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
 
@@ -73,8 +73,14 @@ export const unreadable = (req: TransportRequest, what: string) =>
 
 /** Sends `req` and decodes its JSON answer with `schema`. */
 export const requestJson = <A, I>(req: TransportRequest, schema: Schema.Schema<A, I>) =>
-  Effect.flatMap(Transport, (t) => t.request(req)).pipe(
-    Effect.flatMap((res) => Effect.mapError(res.json, (e) => unreadable(req, `cannot read the JSON answer: ${e.message}`))),
+  // requestText sends an idempotent request again when its answer is cut off mid-body
+  Effect.flatMap(Transport, (t) => requestText(t, req)).pipe(
+    Effect.flatMap(({ text }) =>
+      Effect.try({
+        try: (): unknown => JSON.parse(text),
+        catch: (e) => unreadable(req, `cannot read the JSON answer: ${e instanceof Error ? e.message : String(e)}`)
+      })
+    ),
     Effect.flatMap((body) =>
       Effect.mapError(
         Schema.decodeUnknown(schema)(body),
@@ -99,6 +105,27 @@ export const csvRecords = (req: TransportRequest, res: HttpClientResponse.HttpCl
         : unreadable(req, `the answer was cut off: ${e.message}`)
     )
   )
+
+/**
+ * A parsed download that survives a dropped connection: on a `TransportError` it is fetched again
+ * and the records already emitted are skipped (result files are fixed once a job is done).
+ */
+export const resumable = <A, R>(make: () => Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>
+  Stream.suspend(() => {
+    let emitted = 0
+    return Stream.suspend(() => Stream.drop(make(), emitted)).pipe(
+      Stream.mapChunks((chunk) => {
+        emitted += chunk.length
+        return chunk
+      }),
+      Stream.retry(
+        Schedule.recurWhile((e: BulkError) => e._tag === "TransportError").pipe(
+          Schedule.intersect(Schedule.exponential("100 millis")),
+          Schedule.intersect(Schedule.recurs(6))
+        )
+      )
+    )
+  })
 
 /** Delimiter character for a job's `columnDelimiter` (COMMA when unknown). */
 export const delimiterOf = (name: string | undefined): string =>

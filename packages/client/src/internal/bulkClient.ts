@@ -7,6 +7,7 @@ import type * as BulkClient from "../BulkClient.js"
 import { InvalidInputError, type BulkError } from "../BulkError.js"
 import { ingest1 } from "./ingest1.js"
 import { ingest2 } from "./ingest2.js"
+import { resumeJobs, withJournal } from "./journal.js"
 import { query1 } from "./query1.js"
 import { decodeRows, query2 } from "./query2.js"
 import { toStream, type Rows } from "./rows.js"
@@ -57,8 +58,13 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
     Effect.zipRight(
       validate(options),
       Effect.suspend(() => {
-        const params = { object, operation, externalIdFieldName, rows: toStream(rows), options }
-        return options.api === "1.0" ? ingest1(params) : ingest2(params)
+        const run = (input: Stream.Stream<A, E | InvalidInputError, R>) => {
+          const params = { object, operation, externalIdFieldName, rows: input, options }
+          return options.api === "1.0" ? ingest1(params) : ingest2(params)
+        }
+        if (options.journal === undefined) return run(toStream(rows))
+        const header = { object, operation, api: options.api ?? "2.0", externalIdFieldName }
+        return withJournal(options.journal, header, toStream(rows), options, run)
       })
     ).pipe(provide)
 
@@ -81,6 +87,8 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
     upsert: (object, externalIdField, rows, options) => ingest("upsert", object, rows, options, externalIdField),
     delete: deleteWith("delete"),
     hardDelete: deleteWith("hardDelete"),
+    resume: (jobIds, options = {}) =>
+      provide(resumeJobs(typeof jobIds === "string" ? [jobIds] : jobIds, options)),
     query: runQuery(false),
     queryAll: runQuery(true)
   } as BulkClient.Service

@@ -10,14 +10,17 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Bulk1 from "../Bulk1.js"
 import type * as BulkClient from "../BulkClient.js"
 import { BatchFailedError, PollTimeoutError, ResultMismatchError, TransportError, type BulkError } from "../BulkError.js"
+import { resumable } from "./bulk2.js"
 import { parseRecords } from "./csvParse.js"
 import { encodeLines } from "./ingest2.js"
+import { currentListener, notify } from "./journalHook.js"
 import { tracker } from "./progress.js"
 import { memoryWriter, split, type MemoryPiece } from "./split.js"
 import type { Transport } from "./transport.js"
@@ -75,6 +78,7 @@ export const ingest1 = <A, E, R>(params: {
         const jobInfo = yield* job
         const jid = jobInfo.id
         const batch = yield* Bulk1.addBatch(jobInfo, piece.body)
+        yield* notify({ stage: "uploaded", jobId: jid, batchId: batch.id, firstRow: piece.firstRow, records: piece.records })
         progress.uploaded(jid, piece.records, batch.id)
         const info = yield* waitBatch(jid, batch.id)
         const processed = info.numberRecordsProcessed
@@ -114,7 +118,12 @@ export const ingest1 = <A, E, R>(params: {
       Stream.mapEffect(runBatch, { concurrency }),
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray),
-      Effect.onError(() => (jobId ? Effect.ignore(Bulk1.abortJob(jobId)) : Effect.void))
+      // journaled: the job is closed, not aborted, so that its batches finish and a re-run resumes them
+      Effect.onError(() =>
+        jobId
+          ? Effect.flatMap(FiberRef.get(currentListener), (l) => Effect.ignore(l ? Bulk1.closeJob(jobId!) : Bulk1.abortJob(jobId!)))
+          : Effect.void
+      )
     )
     if (jobId) yield* Bulk1.closeJob(jobId)
     const ended = yield* Clock.currentTimeMillis
@@ -127,7 +136,8 @@ type Paired = { readonly position: number; readonly row: Record<string, string>;
 
 /** The batch's request, exactly as uploaded, parsed back into rows. */
 const requestRows = (b: BatchCounts) =>
-  parseRecords(Bulk1.batchRequest(b.jobId, b.batchId), ",").pipe(
+  // a download cut off mid-body is fetched again, the rows already emitted skipped
+  resumable(() => parseRecords(Bulk1.batchRequest(b.jobId, b.batchId), ",").pipe(
     Stream.mapError((e) =>
       e._tag === "CsvParseFailure"
         ? new TransportError({
@@ -140,7 +150,7 @@ const requestRows = (b: BatchCounts) =>
         })
         : e
     )
-  )
+  ))
 
 /** A batch's request rows paired with its results (results are in input order on 1.0). */
 const paired = (b: BatchCounts): Stream.Stream<Paired, BulkError, Transport> =>

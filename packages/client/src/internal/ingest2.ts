@@ -18,6 +18,7 @@ import * as Fs from "node:fs/promises"
 import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { isRetryable, JobFailedError, ResultMismatchError, type BulkError, type InvalidInputError } from "../BulkError.js"
+import { notify } from "./journalHook.js"
 import { parseErrors } from "./outcome.js"
 import { tracker } from "./progress.js"
 import { lineEncoder, type LineEncoder } from "./rows.js"
@@ -119,9 +120,12 @@ export const ingest2 = <A, E, R>(
             columnDelimiter,
             lineEnding: options.lineEnding
           })
+          const where = { jobId: job.id, firstRow: piece.firstRow, records: piece.records }
+          yield* notify({ stage: "created", ...where })
           yield* Effect.gen(function*() {
             yield* Bulk2.uploadFile(job.id, piece.path)
             yield* Bulk2.closeIngestJob(job.id)
+            yield* notify({ stage: "uploaded", ...where })
           }).pipe(Effect.tapError(() => Effect.ignore(Bulk2.abortIngestJob(job.id))))
           return job.id
         }).pipe(Effect.retry({ schedule: uploadRetry, while: isRetryable }))

@@ -22,10 +22,20 @@ export type Rows<A, E = never, R = never> =
 
 /** Any supported rows value as one `Stream`. */
 export const toStream = <A, E, R>(rows: Rows<A, E, R>): Stream.Stream<A, E | InvalidInputError, R> => {
-  if (typeof rows === "object" && rows !== null && Stream.StreamTypeId in rows) {
+  // a string is iterable (its characters), never what a caller means by rows
+  if (typeof rows === "string") {
+    return Stream.fail(new InvalidInputError({ what: "rows must be an array, Iterable, AsyncIterable or Stream of records (or ids), not a string" }))
+  }
+  if (typeof rows !== "object" || rows === null) {
+    return Stream.fail(new InvalidInputError({ what: `rows must be an array, Iterable, AsyncIterable or Stream, not ${rows === null ? "null" : typeof rows}` }))
+  }
+  if (Stream.StreamTypeId in rows) {
     return rows as Stream.Stream<A, E, R>
   }
-  if (Symbol.iterator in (rows as object)) return Stream.fromIterable(rows as Iterable<A>)
+  if (Symbol.iterator in rows) return Stream.fromIterable(rows as Iterable<A>)
+  if (!(Symbol.asyncIterator in rows)) {
+    return Stream.fail(new InvalidInputError({ what: "rows must be an array, Iterable, AsyncIterable or Stream of records" }))
+  }
   return Stream.fromAsyncIterable(
     rows as AsyncIterable<A>,
     (cause) => new InvalidInputError({ what: `the input rows could not be read: ${String(cause)}` })

@@ -64,13 +64,21 @@ const readQuery = (a: ExportArgs): Effect.Effect<string, UsageError | BulkError.
     return yield* new UsageError({ message: 'give a SOQL query: sfbulk export "SELECT Id, Name FROM Account" (or --query-file q.soql)' })
   })
 
-/** Runs `export`. */
-export const run = (a: ExportArgs): Effect.Effect<void, BulkError.BulkError | UsageError, BulkClient.BulkClient> =>
+/** Checks the flags and reads the query, before logging in. */
+export const precheck = (a: ExportArgs): Effect.Effect<string, UsageError | BulkError.InvalidInputError> =>
   Effect.gen(function*() {
-    const soql = yield* readQuery(a)
     if (Option.isSome(a.pkChunking) && a.api !== "1.0") {
       return yield* new UsageError({ message: "--pk-chunking is a Bulk API 1.0 feature: add --api 1 (Bulk API 2.0 chunks large queries by itself)" })
     }
+    if (Option.isSome(a.parallel) && a.api === "1.0") {
+      return yield* new UsageError({ message: "--parallel downloads Bulk API 2.0 result pages: drop --api 1 (use --pk-chunking on 1.0)" })
+    }
+    return yield* readQuery(a)
+  })
+
+/** Runs `export` for the query `soql`. */
+export const run = (a: ExportArgs, soql: string): Effect.Effect<void, BulkError.BulkError | UsageError, BulkClient.BulkClient> =>
+  Effect.gen(function*() {
     const format = formatOf(a.format, a.output)
     const client = yield* BulkClient.BulkClient
     const options: BulkClient.QueryOptions = {

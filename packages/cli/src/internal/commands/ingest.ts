@@ -63,8 +63,8 @@ export const finish = (
   const bad = summary.failed + summary.unprocessed
   const exitCode = bad > 0 && !flags.allowPartial ? ExitCode.RowsFailed : ExitCode.Ok
   const full: IngestSummary = {
-    ...summary,
     ok: bad === 0,
+    ...summary,
     rowsPerSecond: summary.elapsedMs <= 0 ? 0 : Math.round((summary.processed * 1000) / summary.elapsedMs),
     exitCode
   }
@@ -79,6 +79,10 @@ export const finish = (
       })
     )
 }
+
+/** What can be checked before logging in: the flags and that the input file exists. */
+export const precheck = (a: IngestArgs): Effect.Effect<void, UsageError | BulkError.InvalidInputError> =>
+  Effect.zipRight(validate(a), checkReadable(a.file))
 
 /** Runs one ingest command. */
 export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | UsageError | RowsFailed, BulkClient.BulkClient> =>

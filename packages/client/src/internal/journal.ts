@@ -1,0 +1,310 @@
+/**
+ * Resume support: finish jobs left behind by a process that died (`resumeJobs`), and the opt-in
+ * journal file (`withJournal`) that makes re-running the same ingest operation resume the jobs it
+ * already uploaded and send only the rows they do not cover, instead of uploading everything again.
+ *
+ * The ingest pipelines report each piece through `notify` (a FiberRef listener, so the pipelines
+ * need no journal knowledge): 2.0 "created" right after the job exists and "uploaded" once it is
+ * closed; 1.0 "uploaded" once the batch is added.
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import * as Bulk1 from "../Bulk1.js"
+import * as Bulk2 from "../Bulk2.js"
+import type * as BulkClient from "../BulkClient.js"
+import { InvalidInputError, type BulkError } from "../BulkError.js"
+import { parseRecords } from "./csvParse.js"
+import { resumable } from "./bulk2.js"
+import { outcome1, type BatchCounts } from "./ingest1.js"
+import { outcome2, type JobCounts } from "./ingest2.js"
+import { currentListener, type PieceEvent } from "./journalHook.js"
+import type { Transport } from "./transport.js"
+
+// ---------------------------------------------------------------------------------------------
+// resuming jobs by id
+// ---------------------------------------------------------------------------------------------
+
+/** Options of `resumeJobs`. */
+export interface ResumeOptions extends BulkClient.CommonOptions {
+  /** 1.0 only: resume just these batches of the job (default: every batch). */
+  readonly batchIds?: ReadonlyArray<string> | undefined
+}
+
+const wait2 = (options: ResumeOptions) => ({ schedule: options.pollSchedule, timeout: options.timeout })
+
+/** Finishes one 2.0 ingest job: closes it if still open, waits, counts its results. */
+const resume2 = (jobId: string, options: ResumeOptions) =>
+  Effect.gen(function*() {
+    const first = yield* Bulk2.getIngestJob(jobId)
+    if (first.state === "Open") yield* Bulk2.closeIngestJob(jobId)
+    const info = yield* Bulk2.waitForIngestJob(jobId, wait2(options))
+    const ro = { columnDelimiter: (info.columnDelimiter ?? "COMMA") as Bulk2.ColumnDelimiter }
+    const [succeeded, created] = yield* Stream.runFold(
+      Bulk2.successfulResults(jobId, ro),
+      [0, 0] as [number, number],
+      ([n, c], r) => [n + 1, r.sf__Created === "true" ? c + 1 : c] as [number, number]
+    )
+    const failed = yield* Stream.runCount(Bulk2.failedResults(jobId, ro))
+    const unprocessed = info.state === "JobComplete" ? 0 : yield* Stream.runCount(Bulk2.unprocessedRecords(jobId, ro))
+    const counts: JobCounts = { jobId, records: succeeded + failed + unprocessed, succeeded, created, failed, unprocessed }
+    return { info, counts }
+  })
+
+const batchTerminal = (s: string) => s === "Completed" || s === "Failed" || s === "NotProcessed"
+
+/** Waits until every (selected) batch of a 1.0 job is terminal. */
+const waitBatches = (jobId: string, options: ResumeOptions) =>
+  Effect.gen(function*() {
+    const driver = yield* Schedule.driver(options.pollSchedule ?? Bulk1.defaultPollSchedule)
+    const wanted = options.batchIds === undefined ? undefined : new Set(options.batchIds)
+    while (true) {
+      const all = (yield* Bulk1.listBatches(jobId)).filter((b) => wanted === undefined || wanted.has(b.id))
+      if (all.every((b) => batchTerminal(b.state))) return all
+      const next = yield* Effect.option(driver.next(all))
+      if (Option.isNone(next)) return yield* Effect.fail(new InvalidInputError({ what: `job ${jobId}: the poll schedule ended before its batches finished; resume it again later` }))
+    }
+  })
+
+/** Finishes one 1.0 ingest job: waits for its batches, closes it if open, counts every batch. */
+const resume1 = (jobId: string, firstRow: number, options: ResumeOptions) =>
+  Effect.gen(function*() {
+    const job = yield* Bulk1.jobInfo(jobId)
+    const batches = yield* waitBatches(jobId, options).pipe(
+      (self) => options.timeout === undefined ? self : Effect.timeoutFail(self, {
+        duration: options.timeout,
+        onTimeout: () => new InvalidInputError({ what: `job ${jobId}: its batches did not finish within the timeout; resume it again later` })
+      })
+    )
+    if (job.state === "Open") yield* Bulk1.closeJob(jobId)
+    const counts: Array<BatchCounts> = []
+    let row = firstRow
+    for (const b of batches) {
+      const records = yield* Stream.runCount(resumable(() =>
+        parseRecords(Bulk1.batchRequest(jobId, b.id), ",").pipe(
+          Stream.mapError((e) => (e._tag === "CsvParseFailure" ? new InvalidInputError({ what: `batch ${b.id} request: ${e.message}` }) : e))
+        )
+      ))
+      let succeeded = 0
+      let created = 0
+      let failed = 0
+      if (b.state !== "NotProcessed" && !(b.state === "Failed" && b.numberRecordsProcessed === 0)) {
+        yield* Stream.runForEach(Bulk1.batchResults(job, b.id), (r) =>
+          Effect.sync(() => {
+            if (r.success) {
+              succeeded++
+              if (r.created) created++
+            } else failed++
+          }))
+      }
+      counts.push({ jobId, batchId: b.id, firstRow: row, records, succeeded, created, failed, unprocessed: records - succeeded - failed })
+      row += records
+    }
+    return { job, counts }
+  })
+
+/**
+ * Finishes ingest jobs left behind (by a killed process, or an operation that failed part way)
+ * without uploading anything: open jobs are closed, running ones waited on, and every record's
+ * outcome is read back. `api` must be the one the jobs were created with.
+ */
+export const resumeJobs = (
+  jobIds: ReadonlyArray<string>,
+  options: ResumeOptions = {}
+): Effect.Effect<BulkClient.Outcome, BulkError, Transport> =>
+  Effect.gen(function*() {
+    const started = yield* Clock.currentTimeMillis
+    const context = yield* Effect.context<Transport>()
+    if (jobIds.length === 0) return yield* new InvalidInputError({ what: "resume needs at least one job id" })
+    if (options.api === "1.0") {
+      const all: Array<BatchCounts> = []
+      let object = ""
+      let operation: BulkClient.Operation = "insert"
+      for (const id of jobIds) {
+        const first = all.reduce((n, b) => n + b.records, 0)
+        const { counts, job } = yield* resume1(id, first, options)
+        object = job.object
+        operation = job.operation as BulkClient.Operation
+        all.push(...counts)
+      }
+      const ended = yield* Clock.currentTimeMillis
+      return outcome1(object, operation, all, all.reduce((n, b) => n + b.records, 0), Duration.millis(ended - started), context)
+    }
+    const jobs: Array<JobCounts> = []
+    let object = ""
+    let operation: BulkClient.Operation = "insert"
+    let delimiter: Bulk2.ColumnDelimiter = "COMMA"
+    for (const id of jobIds) {
+      const { counts, info } = yield* resume2(id, options)
+      object = info.object
+      operation = info.operation as BulkClient.Operation
+      delimiter = (info.columnDelimiter ?? "COMMA") as Bulk2.ColumnDelimiter
+      jobs.push(counts)
+    }
+    const ended = yield* Clock.currentTimeMillis
+    return outcome2(object, operation, jobs, jobs.reduce((n, j) => n + j.records, 0), Duration.millis(ended - started), delimiter, context)
+  }).pipe(Effect.withSpan("BulkClient.resume", { attributes: { "sfbulk.api": options.api ?? "2.0" } }))
+
+// ---------------------------------------------------------------------------------------------
+// the journal file
+// ---------------------------------------------------------------------------------------------
+
+type Range = readonly [number, number]
+
+interface Header {
+  readonly v: 1
+  readonly object: string
+  readonly operation: string
+  readonly api: "1.0" | "2.0"
+  readonly externalIdFieldName?: string | undefined
+}
+
+interface PieceLine {
+  readonly stage: "created" | "uploaded"
+  readonly jobId: string
+  readonly batchId?: string | undefined
+  /** Input positions (of the original input) the piece holds. */
+  readonly ranges: ReadonlyArray<Range>
+}
+
+const readLines = (path: string): Array<unknown> => {
+  if (!Fs.existsSync(path)) return []
+  const out: Array<unknown> = []
+  for (const line of Fs.readFileSync(path, "utf8").split("\n")) {
+    if (line.trim() === "") continue
+    try {
+      out.push(JSON.parse(line))
+    } catch {
+      // a line cut short by a kill is ignored: the piece it described is found again below
+    }
+  }
+  return out
+}
+
+/** Maps positions of the filtered input (covered rows removed) back to the original input. */
+const positionMapper = (covered: ReadonlyArray<Range>) => {
+  const sorted = [...covered].sort((a, b) => a[0] - b[0])
+  const toOriginal = (k: number): number => {
+    let orig = k
+    for (const [s, e] of sorted) {
+      if (s <= orig) orig += e - s
+      else break
+    }
+    return orig
+  }
+  /** The original ranges of the filtered positions [first, first + n). */
+  const ranges = (first: number, n: number): Array<Range> => {
+    const out: Array<[number, number]> = []
+    for (let k = first; k < first + n; k++) {
+      const o = toOriginal(k)
+      const last = out[out.length - 1]
+      if (last !== undefined && last[1] === o) last[1] = o + 1
+      else out.push([o, o + 1])
+    }
+    return out
+  }
+  const isCovered = (i: number) => sorted.some(([s, e]) => i >= s && i < e)
+  return { ranges, isCovered }
+}
+
+/** Concatenates two outcomes (summary counts added, streams one after the other). */
+export const combine = (a: BulkClient.Outcome, b: BulkClient.Outcome): BulkClient.Outcome => ({
+  summary: {
+    ...b.summary,
+    jobIds: [...new Set([...a.summary.jobIds, ...b.summary.jobIds])],
+    batchIds: [...a.summary.batchIds, ...b.summary.batchIds],
+    rowsRead: a.summary.rowsRead + b.summary.rowsRead,
+    processed: a.summary.processed + b.summary.processed,
+    succeeded: a.summary.succeeded + b.summary.succeeded,
+    created: a.summary.created + b.summary.created,
+    failed: a.summary.failed + b.summary.failed,
+    unprocessed: a.summary.unprocessed + b.summary.unprocessed,
+    elapsed: Duration.sum(a.summary.elapsed, b.summary.elapsed)
+  },
+  successes: Stream.concat(a.successes, b.successes),
+  failures: Stream.concat(a.failures, b.failures),
+  unprocessed: Stream.concat(a.unprocessed, b.unprocessed)
+})
+
+/**
+ * Runs `run` (the ingest) journaled in `path`. A fresh journal records each piece as it is
+ * uploaded; a journal left by an earlier run of the same operation makes this run resume the jobs
+ * it lists and send only the input rows none of them holds; a finished journal just reads the
+ * outcomes back. The journal is kept afterwards (delete it to start over).
+ */
+export const withJournal = <A, E, R>(
+  path: string,
+  header: Omit<Header, "v">,
+  rows: Stream.Stream<A, E, R>,
+  options: BulkClient.CommonOptions,
+  run: (rows: Stream.Stream<A, E, R>) => Effect.Effect<BulkClient.Outcome, BulkError | E, R | Transport>
+): Effect.Effect<BulkClient.Outcome, BulkError | E, R | Transport> =>
+  Effect.gen(function*() {
+    const lines = readLines(path)
+    const head = lines[0] as Partial<Header> | undefined
+    const expected: Header = { v: 1, ...header }
+    if (head !== undefined) {
+      const same = head.v === 1 && head.object === header.object && head.operation === header.operation && head.api === header.api &&
+        (head.externalIdFieldName ?? undefined) === (header.externalIdFieldName ?? undefined)
+      if (!same) {
+        return yield* new InvalidInputError({
+          what: `the journal ${path} belongs to another operation (${head.api ?? "?"} ${head.operation ?? "?"} ${head.object ?? "?"}): ` +
+            `use a new journal file for ${header.api} ${header.operation} ${header.object}, or delete it to start over`
+        })
+      }
+    } else {
+      yield* Effect.sync(() => Fs.writeFileSync(path, JSON.stringify(expected) + "\n"))
+    }
+    const done = lines.some((l) => (l as { done?: boolean }).done === true)
+    // the latest stage of each piece
+    const pieces = new Map<string, PieceLine>()
+    for (const l of lines.slice(1)) {
+      const p = l as Partial<PieceLine>
+      if (typeof p.jobId === "string" && Array.isArray(p.ranges)) pieces.set(`${p.jobId}/${p.batchId ?? ""}`, p as PieceLine)
+    }
+    // 2.0 jobs created but not known to be closed: closed anyway (the process died after closing)
+    // or still open (the upload never finished: abort it, its rows are sent again)
+    const covered: Array<PieceLine> = []
+    for (const p of pieces.values()) {
+      if (p.stage === "uploaded") {
+        covered.push(p)
+        continue
+      }
+      const info = yield* Bulk2.getIngestJob(p.jobId)
+      if (info.state === "Open") yield* Effect.ignore(Bulk2.abortIngestJob(p.jobId))
+      else if (info.state !== "Aborted") covered.push(p)
+    }
+    const resumed = covered.length === 0 ? undefined : yield* resumeFromPieces(covered, header.api, options)
+    if (done) {
+      return resumed ?? (yield* new InvalidInputError({ what: `the journal ${path} is finished but lists no job` }))
+    }
+    const mapper = positionMapper(covered.flatMap((p) => p.ranges))
+    const remaining = rows.pipe(
+      Stream.zipWithIndex,
+      Stream.filter(([, i]) => !mapper.isCovered(i)),
+      Stream.map(([row]) => row)
+    )
+    const append = (line: unknown) => Fs.appendFileSync(path, JSON.stringify(line) + "\n")
+    const listener = (e: PieceEvent) =>
+      append({ stage: e.stage, jobId: e.jobId, ...(e.batchId ? { batchId: e.batchId } : {}), ranges: mapper.ranges(e.firstRow, e.records) })
+    const fresh = yield* Effect.locally(run(remaining), currentListener, listener)
+    yield* Effect.sync(() => append({ done: true }))
+    return resumed === undefined ? fresh : combine(resumed, fresh)
+  })
+
+const resumeFromPieces = (pieces: ReadonlyArray<PieceLine>, api: "1.0" | "2.0", options: BulkClient.CommonOptions) =>
+  Effect.gen(function*() {
+    if (api === "2.0") return yield* resumeJobs([...new Set(pieces.map((p) => p.jobId))], { ...options, api })
+    const byJob = new Map<string, Array<string>>()
+    for (const p of pieces) if (p.batchId) (byJob.get(p.jobId) ?? byJob.set(p.jobId, []).get(p.jobId)!).push(p.batchId)
+    let out: BulkClient.Outcome | undefined
+    for (const [jobId, batchIds] of byJob) {
+      const o = yield* resumeJobs([jobId], { ...options, api, batchIds })
+      out = out === undefined ? o : combine(out, o)
+    }
+    return out!
+  })

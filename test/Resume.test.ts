@@ -1,0 +1,160 @@
+/**
+ * Resume (issue 7): a process running a journaled insert is SIGKILLed at each stage (between
+ * uploads, right after the upload, while polling, after a job's results were read); re-running the
+ * same insert with the same journal finishes it without uploading any row twice, and
+ * `BulkClient.resume(jobIds)` finishes left-behind jobs given only their ids.
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
+import { Emulator } from "../packages/emulator/src/index.js"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Readline from "node:readline"
+import { accounts, collect, type Emu, storedByKey } from "./FaultsSupport.js"
+
+let emu: Emu
+let layer: Layer.Layer<BulkClient.BulkClient>
+const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-resume-"))
+const TSX = Path.join(__dirname, "..", "node_modules", ".bin", "tsx")
+const CHILD = Path.join(__dirname, "fixtures", "resumeChild.ts")
+
+beforeAll(async () => {
+  // jobs stay queued a while, so that a kill lands before processing ends
+  emu = await Emulator.start({ latencyMs: 250 })
+  layer = BulkClient.layer.pipe(
+    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken })),
+    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.orDie
+  )
+})
+afterAll(async () => {
+  await emu?.close()
+  Fs.rmSync(dir, { recursive: true, force: true })
+})
+
+type Stage = "between-uploads" | "after-upload" | "while-polling" | "mid-results"
+interface Snapshot {
+  readonly piecesSubmitted?: number
+  readonly piecesDone?: number
+  readonly last?: { readonly state: string }
+  readonly finished?: number
+}
+
+const shouldKill = (stage: Stage, p: Snapshot): boolean => {
+  switch (stage) {
+    case "between-uploads":
+    case "after-upload":
+      return p.last?.state === "Uploaded"
+    case "while-polling":
+      return p.last !== undefined && p.last.state !== "Uploaded" && (p.piecesDone ?? 0) === 0
+    case "mid-results":
+      return (p.piecesDone ?? 0) >= 1
+  }
+}
+
+/** Runs the child until `stage`, then SIGKILLs it; resolves with whether it was killed. */
+const runChildUntil = (stage: Stage, env: Record<string, string>): Promise<boolean> =>
+  new Promise((resolve, reject) => {
+    const child = ChildProcess.spawn(TSX, [CHILD], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    let killed = false
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += String(d)))
+    Readline.createInterface({ input: child.stdout }).on("line", (line) => {
+      if (killed) return
+      const p = JSON.parse(line) as Snapshot
+      if (shouldKill(stage, p)) {
+        killed = true
+        child.kill("SIGKILL")
+      }
+    })
+    child.on("exit", (code) => (killed || code === 0 ? resolve(killed) : reject(new Error(`child failed: ${stderr}`))))
+    child.on("error", reject)
+  })
+
+const N = 1_200
+const fast = { pollSchedule: Schedule.spaced("20 millis") }
+const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.runPromise(Effect.provide(effect, layer))
+
+const journalJobs = (journal: string): Array<string> =>
+  [...new Set(Fs.readFileSync(journal, "utf8").split("\n").filter((l) => l.includes("jobId")).map((l) => JSON.parse(l).jobId as string))]
+
+for (const api of ["2.0", "1.0"] as const) {
+  describe(`resume on Bulk API ${api}`, () => {
+    const stages: Array<Stage> = ["between-uploads", "after-upload", "while-polling", "mid-results"]
+    for (const stage of stages) {
+      it(`killed ${stage}: re-running with the journal finishes the insert, nothing uploaded twice`, async () => {
+        const tag = `r${api.replace(".", "")}${stage}`
+        const journal = Path.join(dir, `${tag}.jsonl`)
+        // one piece when killing right after the upload, else three
+        const piece = stage === "after-upload" ? N : 400
+        const killed = await runChildUntil(stage, {
+          SF_INSTANCE_URL: emu.instanceUrl,
+          SF_ACCESS_TOKEN: emu.accessToken,
+          API: api,
+          JOURNAL: journal,
+          TAG: tag,
+          ROWS: String(N),
+          PIECE: String(piece)
+        })
+        expect(killed).toBe(true)
+        const uploadedBefore = journalJobs(journal)
+        expect(uploadedBefore.length).toBeGreaterThan(0)
+        await run(Effect.gen(function*() {
+          const outcome = yield* BulkClient.insert("Account", accounts(tag, N).map(({ Name, ExternalId__c }) => ({ Name, ExternalId__c })), {
+            ...fast,
+            api,
+            journal,
+            concurrency: 1,
+            batchSize: piece
+          })
+          const s = outcome.summary
+          // a row uploaded twice would fail as a DUPLICATE_VALUE of ExternalId__c, or be stored twice
+          expect(s, JSON.stringify({ ...s, elapsed: 0 }) + Fs.readFileSync(journal, "utf8")).toMatchObject({ rowsRead: N, succeeded: N, failed: 0, unprocessed: 0 })
+          for (const id of uploadedBefore) expect(s.jobIds).toContain(id)
+          const stored = storedByKey(emu, tag)
+          expect(stored.size).toBe(N)
+          expect([...stored.values()].every((c) => c === 1)).toBe(true)
+          const names = new Set((yield* collect(outcome.successes)).map((o) => o.row.Name))
+          expect(names.size).toBe(N)
+          // a finished journal: running again reads the outcome back, sends nothing
+          const again = yield* BulkClient.insert("Account", accounts(tag, N), { ...fast, api, journal, concurrency: 1, batchSize: piece })
+          expect(again.summary, Fs.readFileSync(journal, "utf8")).toMatchObject({ rowsRead: N, succeeded: N, failed: 0 })
+          expect(storedByKey(emu, tag).size).toBe(N)
+        }))
+      }, 40_000)
+    }
+
+    it("BulkClient.resume(jobIds) finishes jobs left behind after the upload, given only their ids", async () => {
+      const tag = `rid${api.replace(".", "")}`
+      const journal = Path.join(dir, `${tag}.jsonl`)
+      const killed = await runChildUntil("after-upload", {
+        SF_INSTANCE_URL: emu.instanceUrl,
+        SF_ACCESS_TOKEN: emu.accessToken,
+        API: api,
+        JOURNAL: journal,
+        TAG: tag,
+        ROWS: String(N),
+        PIECE: String(N)
+      })
+      expect(killed).toBe(true)
+      const jobIds = journalJobs(journal)
+      await run(Effect.gen(function*() {
+        const outcome = yield* BulkClient.resume(jobIds, { ...fast, api })
+        expect(outcome.summary).toMatchObject({ rowsRead: N, succeeded: N, failed: 0, unprocessed: 0, jobIds })
+        const ok = yield* collect(outcome.successes)
+        expect(new Set(ok.map((o) => o.row.Name)).size).toBe(N)
+        expect(storedByKey(emu, tag).size).toBe(N)
+        if (api === "1.0") expect(ok.map((o) => o.position)).toEqual(Array.from({ length: N }, (_, i) => i))
+        // an unknown job id is a typed error naming it
+        const err = yield* Effect.flip(BulkClient.resume(api === "1.0" ? "750000000000000AAA" : "750000000000000AAA", { ...fast, api }))
+        expect(["ApiError", "InvalidInputError"]).toContain(err._tag)
+      }))
+    }, 40_000)
+  })
+}

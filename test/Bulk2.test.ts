@@ -3,25 +3,22 @@
  * aborted job's unprocessed records, job lists, and a multi-page query read page by page and in
  * parallel with identical results.
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk2, SalesforceAuth } from "../packages/client/src/index.js"
-import { Emulator } from "../packages/emulator/src/index.js"
+import { Bulk2, SalesforceAuth } from "@sfbulk/client"
+import { Emulator } from "@sfbulk/emulator"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import * as Transport from "../packages/client/src/internal/transport.js"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
-let layer: Layer.Layer<Transport.Transport>
+let layer: Layer.Layer<Bulk2.Transport>
 
 beforeAll(async () => {
   emu = await Emulator.start({ latencyMs: 5, pageSize: 700 })
-  layer = Transport.layer().pipe(
+  layer = Bulk2.layer().pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
-    Layer.provide(NodeHttpClient.layerUndici),
     Layer.orDie
   )
 })
@@ -31,7 +28,7 @@ afterAll(async () => {
 
 const wait = { schedule: Schedule.spaced("20 millis"), timeout: "30 seconds" as const }
 const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
-const run = <A, E>(effect: Effect.Effect<A, E, Transport.Transport>) => Effect.runPromise(Effect.provide(effect, layer))
+const run = <A, E>(effect: Effect.Effect<A, E, Bulk2.Transport>) => Effect.runPromise(Effect.provide(effect, layer))
 
 describe("Bulk2 against the emulator", () => {
   it("ingest lifecycle: create, stream upload, close, wait, results, list, delete", () =>

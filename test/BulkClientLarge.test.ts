@@ -4,8 +4,8 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
-import { Emulator } from "../packages/emulator/src/index.js"
+import { BulkClient, SalesforceAuth } from "@sfbulk/client"
+import { Emulator } from "@sfbulk/emulator"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"

@@ -4,8 +4,8 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { BulkClient, BulkClientMock, SalesforceAuth } from "../packages/client/src/index.js"
-import { Emulator, Org } from "../packages/emulator/src/index.js"
+import { BulkClient, BulkClientMock, SalesforceAuth } from "@sfbulk/client"
+import { Emulator, Org } from "@sfbulk/emulator"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

@@ -21,7 +21,6 @@ import { accounts, collect, type Emu, storedByKey } from "./FaultsSupport.js"
 let emu: Emu
 let layer: Layer.Layer<BulkClient.BulkClient>
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-resume-"))
-const TSX = Path.join(__dirname, "..", "node_modules", ".bin", "tsx")
 const CHILD = Path.join(__dirname, "fixtures", "resumeChild.ts")
 
 beforeAll(async () => {
@@ -61,7 +60,8 @@ const shouldKill = (stage: Stage, p: Snapshot): boolean => {
 /** Runs the child until `stage`, then SIGKILLs it; resolves with whether it was killed. */
 const runChildUntil = (stage: Stage, env: Record<string, string>): Promise<boolean> =>
   new Promise((resolve, reject) => {
-    const child = ChildProcess.spawn(TSX, [CHILD], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    // one process (node with the tsx loader, not the tsx wrapper that forks), so SIGKILL kills the run
+    const child = ChildProcess.spawn(process.execPath, ["--import", "tsx", CHILD], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let killed = false
     let stderr = ""
     child.stderr.on("data", (d) => (stderr += String(d)))

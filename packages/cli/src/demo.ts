@@ -16,9 +16,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as ChildProcess from "node:child_process"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Url from "node:url"
 import { ndjsonText, writeText } from "./internal/output.js"
 import { table } from "./internal/report.js"
 import * as Results from "./internal/results.js"
@@ -123,11 +126,13 @@ const program = Effect.gen(function*() {
       const outcome = yield* run
       const ms = Date.now() - started
       const s = outcome.summary
+      const writing = Date.now()
       const written = yield* Results.write(Results.fromOutcome(outcome, columns), {
         dir: OUT,
         jobId: s.jobIds[0]!,
         formulaGuard: true
       })
+      if (process.env.DEMO_DEBUG) process.stderr.write(`    results written in ${Date.now() - writing} ms\n`)
       for (const [code, count] of Object.entries(written.errorsByCode)) {
         const per = codes.get(code) ?? new Map<string, number>()
         per.set(name, (per.get(name) ?? 0) + count)
@@ -147,7 +152,7 @@ const program = Effect.gen(function*() {
     ["FirstName", "LastName", "Email", "Account.ExternalId__c", "MailingCity"]
   )
   yield* ingestStep(
-    `upsert ${n(UPSERT_EXISTING + UPSERT_NEW)} Accounts (Serial)`,
+    `upsert Accounts (Serial)`,
     client.upsert("Account", "ExternalId__c", upserts(), { api: "1.0", serial: true, columns: UPSERT_COLUMNS }),
     UPSERT_COLUMNS
   )
@@ -182,11 +187,8 @@ const program = Effect.gen(function*() {
 
 const main = Effect.gen(function*() {
   const wall = Date.now()
-  const emulator = yield* Effect.acquireRelease(
-    Effect.promise(() => Emulator.start({ latencyMs: 5 })),
-    (h) => Effect.promise(() => h.close())
-  )
-  process.stderr.write(`sfbulk demo: embedded emulator at ${emulator.instanceUrl}; results in ${OUT}\n`)
+  const emulator = yield* startEmulator
+  process.stderr.write(`sfbulk demo: emulator at ${emulator.instanceUrl} (${emulator.where}); results in ${OUT}\n`)
   const auth = SalesforceAuth.oauthPassword({
     loginUrl: emulator.loginUrl,
     clientId: emulator.clientId,
@@ -229,10 +231,53 @@ const main = Effect.gen(function*() {
   )
   out.push("")
   out.push(`result files: ${OUT}`)
-  out.push(`wall time: ${(wallMs / 1000).toFixed(1)}s (peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB, client and emulator in one process)`)
+  out.push(`wall time: ${(wallMs / 1000).toFixed(1)}s (client peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB)`)
   process.stdout.write(`${out.join("\n")}\n`)
   return Duration.millis(wallMs)
 })
+
+interface Facts {
+  readonly instanceUrl: string
+  readonly loginUrl: string
+  readonly username: string
+  readonly password: string
+  readonly securityToken: string
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly where: string
+}
+
+/**
+ * The emulator, started by the demo and stopped with it. By default it runs in a child process
+ * (the emulator package's own `bin`, same Node and loader), so the emulator and the client each
+ * get a CPU core; `DEMO_IN_PROCESS=1` runs it inside this process instead.
+ */
+const startEmulator: Effect.Effect<Facts, never, Scope.Scope> = process.env.DEMO_IN_PROCESS === "1"
+  ? Effect.map(
+    Effect.acquireRelease(Effect.promise(() => Emulator.start({ latencyMs: 5 })), (h) => Effect.promise(() => h.close())),
+    (h): Facts => ({ ...h, where: "in this process" })
+  )
+  : Effect.acquireRelease(
+    Effect.async<{ readonly facts: Facts; readonly child: ChildProcess.ChildProcess }>((resume) => {
+      const bin = Url.fileURLToPath(new URL("../../emulator/src/bin.ts", import.meta.url))
+      const child = ChildProcess.spawn(process.execPath, [...process.execArgv, bin, "--latency", "5"], {
+        stdio: ["ignore", "pipe", "inherit"]
+      })
+      let out = ""
+      child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+        out += d
+        const nl = out.indexOf("\n")
+        if (nl >= 0) resume(Effect.succeed({ facts: { ...JSON.parse(out.slice(0, nl)), where: `child process ${child.pid}` }, child }))
+      })
+      child.once("exit", (code) => resume(Effect.dieMessage(`the emulator exited (code ${code}) before listening`)))
+    }),
+    ({ child }) =>
+      Effect.async<void>((resume) => {
+        if (child.exitCode !== null) return resume(Effect.void)
+        child.once("exit", () => resume(Effect.void))
+        child.kill("SIGTERM")
+      })
+  ).pipe(Effect.map(({ facts }) => facts))
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0)
 

@@ -29,7 +29,8 @@ const loginEnv = (h: Handle) =>
   })
 
 beforeAll(async () => {
-  emu = await Emulator.start({ latencyMs: 5 })
+  // Two rows per query result page, so exports read several pages.
+  emu = await Emulator.start({ latencyMs: 5, pageSize: 2 })
   // Jobs here take seconds, so a short --wait times out and resume has something to wait for.
   slow = await Emulator.start({ latencyMs: 5_000 })
   // Jobs here are not processed within a test's lifetime: they can be looked at and aborted.
@@ -207,6 +208,9 @@ describe("sfbulk export", () => {
     const all = await sfbulk(["export", "--all", soql, "--format", "ndjson"], { env })
     expect(all.code, all.stderr).toBe(0)
     expect(all.stdout.trim().split("\n").map((l) => JSON.parse(l).Name)).toEqual(["Export One", "Export Two", "Export Three"])
+    const parallel = await sfbulk(["export", "--all", soql, "--format", "ndjson", "--parallel"], { env })
+    expect(parallel.code, parallel.stderr).toBe(0)
+    expect(parallel.stdout).toBe(all.stdout)
 
     const q = writeFile(dir, "q.soql", "SELECT Id, Name FROM Account WHERE Name LIKE 'Export%'")
     const chunked = await sfbulk(["export", "--query-file", q, "--api", "1", "--pk-chunking", "-o", Path.join(dir, "c.ndjson")], { env })
@@ -316,6 +320,16 @@ describe("bad input", () => {
     expect(r.stderr).toMatch(/authentication/i)
     expect(r.stderr).not.toContain(emu.password)
     noStack(r.stderr)
+  })
+
+  it("credentials from flags work without any SF_* variable, and flags win over the environment", async () => {
+    const flags = ["--login-url", emu.loginUrl, "--username", emu.username, "--password", emu.password, "--security-token", emu.securityToken]
+    const r = await sfbulk(["export", "SELECT Id FROM Account LIMIT 1", "--format", "ndjson", ...flags], { env: cleanEnv() })
+    expect(r.code, r.stderr).toBe(0)
+    const session = await sfbulk(["export", "SELECT Id FROM Account LIMIT 1", "--instance-url", emu.instanceUrl, "--access-token", emu.accessToken], {
+      env: cleanEnv({ SF_INSTANCE_URL: "http://127.0.0.1:9", SF_ACCESS_TOKEN: "stale" })
+    })
+    expect(session.code, session.stderr).toBe(0)
   })
 
   it("no credentials at all: exit 4 naming the variables and --emulator", async () => {

@@ -867,7 +867,8 @@ const resumable = <A, R>(
         return chunk
       }),
       Stream.retry(
-        Schedule.recurWhile((e: BulkError) => e._tag === "TransportError").pipe(
+        // a dropped connection, not an answer that cannot be parsed (that one would not change)
+        Schedule.recurWhile((e: BulkError) => e._tag === "TransportError" && !e.description.startsWith("unreadable result")).pipe(
           Schedule.intersect(Schedule.exponential("200 millis")),
           Schedule.intersect(Schedule.recurs(5))
         )

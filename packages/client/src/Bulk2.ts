@@ -7,12 +7,15 @@
  *
  * @since 0.1.0
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as HttpBody from "@effect/platform/HttpBody"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Duration from "effect/Duration"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -20,7 +23,9 @@ import * as Fs from "node:fs"
 import { InvalidInputError, type BulkError } from "./BulkError.js"
 import * as internal from "./internal/bulk2.js"
 import type { ColumnDelimiter, LineEnding } from "./internal/rows.js"
+import * as TransportModule from "./internal/transport.js"
 import { Transport } from "./internal/transport.js"
+import type { SalesforceAuth } from "./SalesforceAuth.js"
 
 export type {
   /**
@@ -34,6 +39,42 @@ export type {
    */
   LineEnding
 }
+
+/**
+ * The transport service every function here needs (provide it with {@link layer}); the same one
+ * `Bulk1` uses.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export { Transport }
+
+/**
+ * Options of the transport (retry schedule, timeout, gzip of uploads).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TransportOptions = TransportModule.TransportOptions
+
+/**
+ * The transport on Node's undici `HttpClient`, authenticated by `SalesforceAuth`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: TransportOptions): Layer.Layer<Transport, never, SalesforceAuth> =>
+  TransportModule.layer(options).pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+/**
+ * The transport on a given `HttpClient`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithoutHttpClient: (
+  options?: TransportOptions
+) => Layer.Layer<Transport, never, SalesforceAuth | HttpClient.HttpClient> = TransportModule.layer
 
 /**
  * Ingest operations.
@@ -565,7 +606,10 @@ export const queryResultsParallel = (
         return t.request(req).pipe(
           Effect.flatMap((res) => Stream.runCollect(internal.csvRecords(req, res, delimiter))),
           // a page cut off mid-body is fetched again whole (nothing of it was emitted yet)
-          Effect.retry({ schedule: Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(6))), while: (e) => e._tag === "TransportError" }),
+          Effect.retry({
+            schedule: Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(6))),
+            while: (e) => e._tag === "TransportError" && !e.description.includes("cannot be parsed")
+          }),
           Effect.withSpan("Bulk2.download", { attributes: { "sfbulk.job_id": jobId, "sfbulk.page": page } })
         )
       }, { concurrency: options?.concurrency ?? 4 }),

@@ -126,6 +126,13 @@ export interface IngestOptions<A = Row> extends CommonOptions {
    * only the rows none of them holds, instead of duplicating them. See `resume` for job ids.
    */
   readonly journal?: string | undefined
+  /**
+   * Rows are checked before upload (sizes, ids, shapes, encoding; see `InvalidInputError`). An
+   * array or other re-readable input is checked whole before the first request, so a bad row
+   * uploads nothing; `true` skips that first pass and checks rows as they are sent instead.
+   * (Streams and async iterables are always checked as they are sent.)
+   */
+  readonly allowPartialUpload?: boolean | undefined
 }
 
 /**

@@ -4,7 +4,8 @@
  * and run in milliseconds.
  *
  * Differences from the real client, by design: outcomes are kept in memory (test-sized data), every
- * outcome carries its input `position` (2.0 over HTTP cannot), and all rows go to one job.
+ * outcome carries its input `position` (2.0 over HTTP cannot), and all rows go to one job (one
+ * batch on 1.0), whatever the size limits.
  *
  * @example
  * const test = myProgram.pipe(Effect.provide(BulkClientMock.layer()))
@@ -19,7 +20,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as BulkClient from "./BulkClient.js"
-import { ApiError, InvalidInputError, JobFailedError, type BulkError } from "./BulkError.js"
+import { ApiError, BatchFailedError, InvalidInputError, JobFailedError, type BulkError } from "./BulkError.js"
 import { validate } from "./internal/bulkClient.js"
 import { tracker } from "./internal/progress.js"
 import { decodeRows } from "./internal/query2.js"
@@ -58,6 +59,7 @@ export const make = (org: OrgApi): BulkClient.Service => {
       yield* validate(options)
       const started = yield* Clock.currentTimeMillis
       const jobId = mockJobId()
+      const batchId = `751${jobId.slice(3)}`
       const progress = tracker(options.onProgress)
       const successes: Array<BulkClient.Success> = []
       const failures: Array<BulkClient.Failure> = []
@@ -71,7 +73,10 @@ export const make = (org: OrgApi): BulkClient.Service => {
             encoder = yield* lineEncoder(options, Chunk.unsafeHead(chunk))
             const check = org.checkHeader(object, operation, encoder.columns)
             if (!check.ok) {
-              return yield* new JobFailedError({ jobId, state: "Failed", stateMessage: `InvalidBatch : ${check.message}` })
+              const stateMessage = `InvalidBatch : ${check.message}`
+              return yield* (options.api === "1.0"
+                ? new BatchFailedError({ jobId, batchId, stateMessage })
+                : new JobFailedError({ jobId, state: "Failed", stateMessage }))
             }
           }
           const cells = yield* encoder.cells(chunk, read)
@@ -112,7 +117,7 @@ export const make = (org: OrgApi): BulkClient.Service => {
           object,
           operation,
           jobIds: read > 0 ? [jobId] : [],
-          batchIds: [],
+          batchIds: read > 0 && options.api === "1.0" ? [batchId] : [],
           rowsRead: read,
           processed: successes.length + failures.length,
           succeeded: successes.length,

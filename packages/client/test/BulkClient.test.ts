@@ -123,13 +123,13 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
     const { fake, layer } = setup()
     return Effect.gen(function*() {
       async function* ids() {
-        yield "001A"
-        yield "001B"
+        yield "001000000000001"
+        yield "001000000000002"
       }
       const outcome = yield* BulkClient.delete("Account", ids())
       invariant(outcome.summary)
       expect(outcome.summary.rowsRead).toBe(2)
-      expect([...fake.jobs.values()][0]!.body).toBe("Id\n001A\n001B\n")
+      expect([...fake.jobs.values()][0]!.body).toBe("Id\n001000000000001\n001000000000002\n")
       expect((yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }], { api: "1.0", columnDelimiter: "PIPE" })))._tag).toBe("InvalidInputError")
       expect((yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }], { maxJobBytes: 200_000_000 })))._tag).toBe("InvalidInputError")
       // a single id string is not a list of ids (a string is iterable, character by character)
@@ -183,7 +183,7 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
     const { layer } = setup()
     const { tracer, spans } = recordingTracer()
     return Effect.gen(function*() {
-      const outcome = yield* BulkClient.insert("Account", [{ Name: "a" }, { Name: "" }], { maxJobBytes: 7 })
+      const outcome = yield* BulkClient.insert("Account", [{ Name: "a" }, { Name: "" }], { maxJobBytes: 8 })
       invariant(outcome.summary)
       const [jobA, jobB] = outcome.summary.jobIds
       const withJob = (name: string) =>

@@ -110,6 +110,23 @@ describe("create", () => {
     expect(r.json().contentUrl).toBe(`services/data/v58.0/jobs/ingest/${r.json().id}/batches`)
   })
 
+  it("writes sf__Id in failedResults only for jobs of API 53.0 and later (doc: Get Job Failed Record Results)", async () => {
+    const csv = "Name,NumberOfEmployees\n,5\n"
+    for (const [version, header, row] of [
+      ["52.0", "\"sf__Error\",Name,NumberOfEmployees", "\"REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --\",\"\",\"5\""],
+      ["53.0", "\"sf__Id\",\"sf__Error\",Name,NumberOfEmployees", "\"\",\"REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --\",\"\",\"5\""]
+    ] as const) {
+      const v = { version }
+      const job = (await call("POST", "/jobs/ingest", { object: "Account", operation: "insert" }, v)).json()
+      expect((await call("PUT", `/jobs/ingest/${job.id}/batches`, csv, v)).status).toBe(201)
+      expect((await call("PATCH", `/jobs/ingest/${job.id}`, { state: "UploadComplete" }, v)).status).toBe(200)
+      const vcall: Call = (m, p, b, o = {}) => call(m, p, b, { ...o, version })
+      await waitFor(vcall, `/jobs/ingest/${job.id}`, ["JobComplete"])
+      const failed = await call("GET", `/jobs/ingest/${job.id}/failedResults`, undefined, v)
+      expect(failed.text).toBe(`${header}\n${row}\n`)
+    }
+  })
+
   it.each([
     [{ object: "Accountt", operation: "insert" }, "INVALIDJOB", "InvalidJob : Unable to find object: Accountt"],
     [

@@ -3,6 +3,7 @@
  * client's) and reads the one JSON line it prints once it listens.
  */
 import { spawn, type ChildProcess } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { createInterface } from "node:readline"
 import { emulatorBin, node22, repoDir, tsxLoader } from "./paths.js"
 
@@ -26,6 +27,20 @@ export interface EmulatorProcess {
   stop(graceMs?: number): Promise<number | null>
   /** The emulator's stderr so far (for diagnosing a failure). */
   stderr(): string
+  /** CPU time (user + system) the emulator process has used so far, ms (Linux; undefined elsewhere). */
+  cpuMs(): number | undefined
+}
+
+/** User + system CPU of a process from /proc (clock ticks of 10 ms), or undefined off Linux. */
+export const processCpuMs = (pid: number): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return undefined
+  }
 }
 
 /** Start the emulator with zero processing latency plus `extraArgs`. */
@@ -79,6 +94,7 @@ export const startEmulator = async (
     facts,
     pid: child.pid!,
     stderr: () => err,
+    cpuMs: () => processCpuMs(child.pid!),
     stop: async (graceMs = 10_000) => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       child.kill("SIGTERM")

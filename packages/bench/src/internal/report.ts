@@ -12,6 +12,8 @@ export interface Run {
   readonly cpuMs: number
   readonly peakRssMb: number
   readonly rows: number
+  /** CPU the emulator process spent during this run, ms (where measurable). */
+  readonly emulatorCpuMs?: number
   readonly detail?: string
 }
 
@@ -35,6 +37,8 @@ export interface ResultRow {
   readonly peakRssMb: number | null
   readonly min: { readonly wallMs: number; readonly cpuMs: number; readonly peakRssMb: number } | null
   readonly max: { readonly wallMs: number; readonly cpuMs: number; readonly peakRssMb: number } | null
+  /** Median CPU the emulator process spent per run (ms), to show when the server is the bottleneck. */
+  readonly emulatorCpuMs?: number
   /** Why the cell has no number, or what differs about how this client ran the workload. */
   readonly note?: string
   readonly runs: ReadonlyArray<Run>
@@ -68,11 +72,13 @@ export const aggregate = (
   })
   const failNote = runs.find((r) => !r.ok)?.detail
   const notes = [note, ok ? undefined : `failed: ${failNote ?? "no run completed"}`].filter((x) => x !== undefined)
+  const emuCpu = good.flatMap((r) => (r.emulatorCpuMs === undefined ? [] : [r.emulatorCpuMs]))
   return {
     workload,
     client,
     rows,
     ok,
+    ...(ok && emuCpu.length > 0 ? { emulatorCpuMs: round(median(emuCpu)) } : {}),
     wallMs: ok ? stat(median).wallMs : null,
     cpuMs: ok ? stat(median).cpuMs : null,
     peakRssMb: ok ? stat(median).peakRssMb : null,
@@ -121,15 +127,16 @@ const fmtRate = (rows: number, ms: number) => `${Math.round(rows / (ms / 1000)).
 
 /** The table cell text for a result. */
 const cells = (r: ResultRow | undefined): Array<string> => {
-  if (r === undefined) return ["not run", "", "", "", ""]
+  if (r === undefined) return ["not run", "", "", "", "", ""]
   if (!r.ok || r.wallMs === null || r.cpuMs === null || r.peakRssMb === null) {
-    return [`**${r.note ?? "failed"}**`, "", "", "", ""]
+    return [`**${r.note ?? "failed"}**`, "", "", "", "", `${r.runs.length}`]
   }
   return [
     `${fmtMs(r.wallMs)} (${fmtMs(r.min!.wallMs)}–${fmtMs(r.max!.wallMs)})`,
     fmtRate(r.rows, r.wallMs),
     `${fmtMs(r.cpuMs)} (${fmtMs(r.min!.cpuMs)}–${fmtMs(r.max!.cpuMs)})`,
     `${r.peakRssMb} (${r.min!.peakRssMb}–${r.max!.peakRssMb})`,
+    r.emulatorCpuMs === undefined ? "" : fmtMs(r.emulatorCpuMs),
     `${r.runs.length}`
   ]
 }
@@ -148,7 +155,7 @@ export const renderMarkdown = (rs: ReadonlyArray<ResultRow>, env: Environment, e
     const mine = rs.filter((r) => r.workload === w)
     if (mine.length === 0) continue
     out.push(`## ${w}`, "")
-    out.push("| rows | client | wall | rows/s | CPU | peak RSS MB | runs | notes |", "|---:|---|---|---:|---|---|---:|---|")
+    out.push("| rows | client | wall | rows/s | CPU | peak RSS MB | emulator CPU | runs | notes |", "|---:|---|---|---:|---|---|---:|---:|---|")
     for (const n of rowCounts) {
       for (const c of ["sfbulk", "jsforce", "floor"] as const) {
         const r = find(rs, w, c, n)

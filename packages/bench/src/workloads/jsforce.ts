@@ -11,7 +11,7 @@ import type { Connection } from "jsforce"
 import { Readable } from "node:stream"
 import { accountColumns, accountRow, accountRows, querySoql } from "../internal/data.js"
 import { Digest, queryRowKey } from "../internal/digest.js"
-import { runChild } from "../child.js"
+import { onStall, runChild } from "../child.js"
 import type { RunSpec, WorkloadOutcome } from "../internal/spec.js"
 
 const connect = (spec: RunSpec): Connection => {
@@ -84,6 +84,11 @@ const drain = (stream: NodeJS.EventEmitter): Promise<{ digest: Digest; leaked: n
   new Promise((resolve, reject) => {
     const digest = new Digest()
     let leaked = 0
+    onStall(
+      () =>
+        `${digest.count + leaked} records received; jsforce's record stream also pipes into an internal PassThrough ` +
+        `(highWaterMark 500,000 objects) that nothing reads, so it stops near 1M records (jsforce/jsforce#697)`
+    )
     stream.on("record", (r: Record<string, string>) => {
       if (r["Id"] === "Id") leaked++
       else digest.add(queryRowKey(r))

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { UsageError } from "./errors.js"
 import type * as Scope from "effect/Scope"
 
 /** The connection flags every command that talks to Salesforce accepts. */
@@ -91,7 +92,7 @@ const noCredentials = new BulkError.AuthenticationError({
  */
 export const authLayer = (
   c: Connection
-): Layer.Layer<SalesforceAuth.SalesforceAuth | import("@effect/platform/HttpClient").HttpClient, BulkError.BulkError> => {
+): Layer.Layer<SalesforceAuth.SalesforceAuth | import("@effect/platform/HttpClient").HttpClient, BulkError.BulkError | UsageError> => {
   const http = NodeHttpClient.layerUndici
   if (c.emulator) {
     const auth = Layer.unwrapScoped(
@@ -147,11 +148,14 @@ export type EmulatorOptions = Parameters<EmulatorModule["Emulator"]["start"]>[0]
  * Starts an emulator for the current scope (closed with it). Loaded on demand, so commands that do
  * not use it do not pay for loading it.
  */
-export const startEmulator = (settings: EmulatorOptions): Effect.Effect<EmulatorHandle, never, Scope.Scope> =>
+export const startEmulator = (settings: EmulatorOptions): Effect.Effect<EmulatorHandle, UsageError, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.promise(async () => {
-      const { Emulator } = await import("@sfbulk/emulator")
-      return Emulator.start(settings)
+    Effect.tryPromise({
+      try: async () => {
+        const { Emulator } = await import("@sfbulk/emulator")
+        return Emulator.start(settings)
+      },
+      catch: (e) => new UsageError({ message: `the emulator could not start: ${(e as Error)?.message ?? String(e)}` })
     }),
     (handle) => Effect.promise(() => handle.close())
   )

@@ -119,7 +119,8 @@ export const resumable = <A, R>(make: () => Stream.Stream<A, BulkError, R>): Str
         return chunk
       }),
       Stream.retry(
-        Schedule.recurWhile((e: BulkError) => e._tag === "TransportError").pipe(
+        // a dropped connection, not an answer that cannot be parsed (that one would not change)
+        Schedule.recurWhile((e: BulkError) => e._tag === "TransportError" && !e.description.includes("cannot be parsed")).pipe(
           Schedule.intersect(Schedule.exponential("100 millis")),
           Schedule.intersect(Schedule.recurs(6))
         )

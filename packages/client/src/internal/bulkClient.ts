@@ -8,6 +8,7 @@ import { InvalidInputError, type BulkError } from "../BulkError.js"
 import { ingest1 } from "./ingest1.js"
 import { ingest2 } from "./ingest2.js"
 import { resumeJobs, withJournal } from "./journal.js"
+import { checkAll, checkedRows, isReReadable } from "./validate.js"
 import { query1 } from "./query1.js"
 import { decodeRows, query2 } from "./query2.js"
 import { toStream, type Rows } from "./rows.js"
@@ -62,9 +63,15 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
           const params = { object, operation, externalIdFieldName, rows: input, options }
           return options.api === "1.0" ? ingest1(params) : ingest2(params)
         }
-        if (options.journal === undefined) return run(toStream(rows))
+        // pre-upload checks (validate.ts): typed rows (a Schema) are checked by their Schema instead
+        const ctx = { operation, externalIdFieldName, columns: options.columns }
+        const input = options.schema ? toStream(rows) : checkedRows(toStream(rows), ctx)
+        const before = !options.schema && options.allowPartialUpload !== true && isReReadable(rows)
+          ? checkAll(rows, ctx)
+          : Effect.void
+        if (options.journal === undefined) return Effect.zipRight(before, run(input))
         const header = { object, operation, api: options.api ?? "2.0", externalIdFieldName }
-        return withJournal(options.journal, header, toStream(rows), options, run)
+        return Effect.zipRight(before, withJournal(options.journal, header, input, options, run))
       })
     ).pipe(provide)
 

@@ -212,6 +212,9 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
           if (i > 0) text += delimiter
           text += q(cs[i]!)
         }
+        // a lone empty cell would be a blank line, which CSV readers (Salesforce's too) skip: the
+        // record would vanish, so it is written as an explicit empty quoted value
+        if (text === "") text = "\"\""
         return encoder.encode(text + eol)
       }
       const attempt = <X>(f: () => X) =>

@@ -6,6 +6,7 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { type EmulatorOptions, startEmulator } from "../connection.js"
+import type { UsageError } from "../errors.js"
 
 /** The flags of `sfbulk emulator` (those of `pnpm emulator`). */
 export const options = {
@@ -19,7 +20,10 @@ export const options = {
     Options.withDescription('Fault rates, e.g. "5xx=0.05,reset=0.02,slow=0.01,limit=0.02,expire-after=500,batch-fail=0.01"'),
     Options.optional
   ),
-  seed: Options.integer("seed").pipe(Options.withDescription("Seed that makes faults replayable"), Options.optional)
+  seed: Options.integer("seed").pipe(Options.withDescription("Seed that makes faults replayable"), Options.optional),
+  resultFileRows: Options.integer("result-file-rows").pipe(Options.withDescription("Rows per Bulk API 1.0 query result file"), Options.optional),
+  slowMs: Options.integer("slow-ms").pipe(Options.withDescription("How long a `slow` fault delays a request (ms)"), Options.optional),
+  faultLogin: Options.boolean("fault-login").pipe(Options.withDescription("Inject faults into the login endpoints too"))
 }
 
 type Args = { readonly [K in keyof typeof options]: (typeof options)[K] extends Options.Options<infer A> ? A : never }
@@ -27,7 +31,7 @@ type Args = { readonly [K in keyof typeof options]: (typeof options)[K] extends 
 const opt = <A>(key: string, o: Option.Option<A>) => (Option.isSome(o) ? { [key]: o.value } : {})
 
 /** Runs the emulator until the process is asked to stop. */
-export const run = (a: Args): Effect.Effect<void> =>
+export const run = (a: Args): Effect.Effect<void, UsageError> =>
   Effect.scoped(
     Effect.gen(function*() {
       const handle = yield* startEmulator({
@@ -38,9 +42,27 @@ export const run = (a: Args): Effect.Effect<void> =>
         ...opt("pageSize", a.pageSize),
         ...opt("sessionTtlSeconds", a.sessionTtl),
         ...opt("faults", a.faults),
-        ...opt("seed", a.seed)
+        ...opt("seed", a.seed),
+        ...opt("resultFileRows", a.resultFileRows),
+        ...opt("slowMs", a.slowMs),
+        ...(a.faultLogin ? { faultLogin: true } : {})
       } as EmulatorOptions)
-      const { org: _org, close: _close, ...facts } = handle as unknown as Record<string, unknown>
+      // The same facts, in the same order, as `pnpm emulator` prints.
+      const facts = {
+        instanceUrl: handle.instanceUrl,
+        loginUrl: handle.loginUrl,
+        accessToken: handle.accessToken,
+        refreshToken: handle.refreshToken,
+        username: handle.username,
+        password: handle.password,
+        securityToken: handle.securityToken,
+        clientId: handle.clientId,
+        clientSecret: handle.clientSecret,
+        apiVersion: handle.apiVersion,
+        orgId: handle.orgId,
+        userId: handle.userId,
+        privateKeyPem: handle.privateKeyPem
+      }
       process.stdout.write(`${JSON.stringify(facts)}\n`)
       yield* Effect.async<void>((resume) => {
         const stop = () => resume(Effect.void)

@@ -52,6 +52,8 @@ const doneBatches = (i: Bulk1.JobInfo) =>
   i.state === "Aborted" || i.state === "Failed" || i.numberBatchesQueued + i.numberBatchesInProgress === 0
 
 const num = (v: number | undefined) => (v === undefined ? 0 : v)
+// Job lists carry no counters: absent stays null (shown as "-"), not a misleading 0.
+const count = (v: number | undefined) => (v === undefined ? null : v)
 
 const jobJson = (f: Found) => ({
   api: f.api,
@@ -63,11 +65,13 @@ const jobJson = (f: Found) => ({
   object: f.info.object,
   operation: f.info.operation,
   state: f.info.state,
-  recordsProcessed: num(f.info.numberRecordsProcessed),
-  recordsFailed: num(f.info.numberRecordsFailed),
+  recordsProcessed: count(f.info.numberRecordsProcessed),
+  recordsFailed: count(f.info.numberRecordsFailed),
   createdDate: f.info.createdDate ?? null,
   errorMessage: f.api === "2.0" ? f.info.errorMessage ?? null : null
 })
+
+const dash = (v: number | null) => (v === null ? "-" : v.toLocaleString("en-US"))
 
 /** `sfbulk job list`. */
 export const list = (flags: OutputFlags): Effect.Effect<void, BulkError.BulkError, Env> =>
@@ -85,7 +89,7 @@ export const list = (flags: OutputFlags): Effect.Effect<void, BulkError.BulkErro
         ? "no jobs"
         : table(
           ["JOB", "KIND", "OBJECT", "OPERATION", "STATE", "PROCESSED", "FAILED", "CREATED"],
-          jobs.map((j) => [j.id, j.kind, j.object, j.operation, j.state, String(j.recordsProcessed), String(j.recordsFailed), String(j.createdDate ?? "")])
+          jobs.map((j) => [j.id, j.kind, j.object, j.operation, j.state, dash(j.recordsProcessed), dash(j.recordsFailed), String(j.createdDate ?? "")])
         )
     )
   })
@@ -100,8 +104,8 @@ const printJob = (flags: OutputFlags, f: Found) => {
       `  object:     ${j.object}`,
       `  operation:  ${j.operation}`,
       `  state:      ${j.state}`,
-      `  processed:  ${j.recordsProcessed.toLocaleString("en-US")}`,
-      `  failed:     ${j.recordsFailed.toLocaleString("en-US")}`,
+      `  processed:  ${dash(j.recordsProcessed)}`,
+      `  failed:     ${dash(j.recordsFailed)}`,
       ...("batches" in j && j.batches
         ? [`  batches:    ${j.batches.completed}/${j.batches.total} completed, ${j.batches.failed} failed, ${j.batches.queued + j.batches.inProgress} pending`]
         : []),

@@ -458,7 +458,13 @@ async function* resultLines(job: IngestJob, kind: ResultKind): AsyncGenerator<st
   const eol = LINE_ENDINGS[job.lineEnding as LineEnding]
   const header = job.header ?? []
   const echoed = header.join(d)
-  const prefix = kind === "successful" ? `"sf__Id"${d}"sf__Created"` : kind === "failed" ? `"sf__Id"${d}"sf__Error"` : ""
+  // failedResults carries sf__Id only from API 53.0 on (doc: Get Job Failed Record Results).
+  const failedId = Number(job.apiVersion) >= 53
+  const prefix = kind === "successful"
+    ? `"sf__Id"${d}"sf__Created"`
+    : kind === "failed"
+    ? `${failedId ? `"sf__Id"${d}` : ""}"sf__Error"`
+    : ""
   yield kind === "unprocessed" ? `${echoed}${eol}` : `${prefix}${header.length > 0 ? d : ""}${echoed}${eol}`
   if (job.upload === undefined || job.header === undefined) return
   const outcome = job.outcome
@@ -473,7 +479,7 @@ async function* resultLines(job: IngestJob, kind: ResultKind): AsyncGenerator<st
         if (kind === "successful" && (code === OUT_CREATED || code === OUT_UPDATED)) {
           line = `${quote(job.ids!.get(i))}${d}${code === OUT_CREATED ? "\"true\"" : "\"false\""}${d}`
         } else if (kind === "failed" && code === OUT_FAILED) {
-          line = `${quote(job.ids!.get(i))}${d}${quote(job.errors!.get(i) ?? "")}${d}`
+          line = `${failedId ? `${quote(job.ids!.get(i))}${d}` : ""}${quote(job.errors!.get(i) ?? "")}${d}`
         } else if (kind === "unprocessed" && code === OUT_NONE) {
           line = ""
         }

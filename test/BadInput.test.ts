@@ -178,7 +178,7 @@ for (const api of ["2.0", "1.0"] as const) {
 
 describe("bad raw CSV: typed error before upload", () => {
   const ctx = { operation: "insert" as const }
-  const csvCases: Array<[string, string | Uint8Array, RegExp, number?, string?]> = [
+  const csvCases: Array<[string, string | Uint8Array, RegExp, (number | undefined)?, string?]> = [
     ["empty input", "", /empty/],
     ["header only", "Name,Phone\n", /header but no record/],
     ["duplicate columns", "Name,Phone,NAME\na,b,c\n", /appears twice/, undefined, "NAME"],

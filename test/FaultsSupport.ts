@@ -25,8 +25,12 @@ export const SCENARIOS = {
   slow: "slow=0.1",
   limit: "limit=0.1",
   expiry: "expire-after=6",
-  mix: "5xx=0.03,reset=0.03,slow=0.02,limit=0.02,expire-after=25"
+  batchFail: "batch-fail=0.3",
+  mix: "5xx=0.03,reset=0.03,slow=0.02,limit=0.02,expire-after=25,batch-fail=0.05"
 } as const
+
+/** Scenarios whose faults cannot always be survived: typed errors, then a resume. */
+export const UNSURVIVABLE: ReadonlySet<string> = new Set(["limit", "batchFail", "mix"])
 
 /** Scenario name. */
 export type Scenario = keyof typeof SCENARIOS
@@ -36,10 +40,10 @@ export const startEmulator = (seed = 7): Promise<Emu> =>
   Emulator.start({ latencyMs: 2, pageSize: 700, resultFileRows: 900, slowMs: 600, retryAfterSeconds: 1, seed })
 
 /** Transport settings: a request timeout under the emulator's slow delay, a fast retry schedule. */
-export const transportOptions = {
+export const transportOptions: Bulk1.TransportOptions = {
   timeout: "300 millis",
   retrySchedule: Bulk1.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "300 millis", maxRetries: 12, budget: "30 seconds" })
-} as const
+}
 
 /** A renewable session (OAuth password flow) for the emulator. */
 export const authLayer = (emu: Emu) =>

@@ -25,7 +25,7 @@ const CHILD = Path.join(__dirname, "fixtures", "resumeChild.ts")
 
 beforeAll(async () => {
   // jobs stay queued a while, so that a kill lands before processing ends
-  emu = await Emulator.start({ latencyMs: 250 })
+  emu = await Emulator.start({ latencyMs: 150 })
   layer = BulkClient.layer.pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken })),
     Layer.provide(NodeHttpClient.layerUndici),
@@ -77,7 +77,7 @@ const runChildUntil = (stage: Stage, env: Record<string, string>): Promise<boole
     child.on("error", reject)
   })
 
-const N = 1_200
+const N = 900
 const fast = { pollSchedule: Schedule.spaced("20 millis") }
 const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.runPromise(Effect.provide(effect, layer))
 
@@ -92,7 +92,7 @@ for (const api of ["2.0", "1.0"] as const) {
         const tag = `r${api.replace(".", "")}${stage}`
         const journal = Path.join(dir, `${tag}.jsonl`)
         // one piece when killing right after the upload, else three
-        const piece = stage === "after-upload" ? N : 400
+        const piece = stage === "after-upload" ? N : 300
         const killed = await runChildUntil(stage, {
           SF_INSTANCE_URL: emu.instanceUrl,
           SF_ACCESS_TOKEN: emu.accessToken,

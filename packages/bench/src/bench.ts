@@ -213,6 +213,20 @@ const record = (workload: WorkloadName, client: ClientName, rows: number, cellRu
   write()
 }
 
+/** With --profile, the emulator is profiled too (written when it exits on SIGTERM). */
+const emulatorProfile = (name: string) =>
+  profile ? { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `emulator-${name}.cpuprofile`] } : {}
+
+const summarizeEmulatorProfiles = () => {
+  if (!profile) return
+  for (const f of readdirSync(profileDir).filter((f) => f.startsWith("emulator-") && f.endsWith(".cpuprofile"))) {
+    const txt = join(profileDir, f.replace(/\.cpuprofile$/, ".txt"))
+    const s = summarize(join(profileDir, f), 15)
+    writeFileSync(txt, s)
+    if (/run1|query-/.test(f) && !profileNotes.some((l) => l.includes(f))) profileNotes.push("```", s.trim(), "```", "")
+  }
+}
+
 const label = (w: string, c: string, n: number, k: number) => `${w}-${c}-${n}-run${k}`
 
 const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
@@ -260,7 +274,7 @@ const main = async () => {
       const cells = new Map<ClientName, Array<Measured>>(apiClients.map((c) => [c, []]))
       for (let k = 1; k <= runs; k++) {
         for (const c of apiClients) {
-          const emu = await startEmulator(emulatorArgs)
+          const emu = await startEmulator(emulatorArgs, emulatorProfile(label(w, c, n, k)))
           try {
             const t = target(emu.facts)
             const m = withEmulatorCpu(emu, await measureEmulator(emu, () => runChild(specFor(w, c, n, t), label(w, c, n, k))))
@@ -283,7 +297,7 @@ const main = async () => {
     if (queryWorkloads.length > 0 && apiClients.length > 0) {
       let emu: EmulatorProcess | undefined
       try {
-        emu = await startEmulator(emulatorArgs)
+        emu = await startEmulator(emulatorArgs, emulatorProfile(`query-${n}`))
         const t = target(emu.facts)
         log(`seeding ${n} Accounts`)
         await seedAccounts(t, 0, n)
@@ -317,6 +331,7 @@ const main = async () => {
       }
     }
   }
+  summarizeEmulatorProfiles()
   write()
   log(`wrote ${join(outDir, "results.json")}, RESULTS.md, chart.svg`)
 }

@@ -79,6 +79,18 @@ describe("writers", () => {
     }))
 })
 
+describe("writeText on failure", () => {
+  it.effect("leaves no file behind when the rows fail part way", () =>
+    Effect.gen(function*() {
+      const dir = tmp()
+      const file = Path.join(dir, "out.csv")
+      const rows = Stream.concat(Stream.make("a\n", "b\n"), Stream.fail("boom"))
+      const error = yield* Effect.flip(writeText(file, rows))
+      expect(error).toBe("boom")
+      expect(Fs.readdirSync(dir)).toEqual([])
+    }))
+})
+
 describe("input", () => {
   it.effect("reads records keyed by the header, with a BOM and CRLF", () =>
     Effect.gen(function*() {

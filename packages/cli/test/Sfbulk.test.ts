@@ -268,6 +268,22 @@ describe.concurrent("sfbulk --async, job, resume", () => {
     expect(readCsv(Path.join(dir, "again", `${job}-success.csv`))).toHaveLength(1)
   })
 
+  it("--async --api 1 submits a batch per --batch-size rows; resume rebuilds the result files", async () => {
+    const dir = tempDir()
+    const file = writeFile(dir, "async1.csv", "Name,Industry\nOne Async,Energy\nTwo Async,Spaceflight\nThree Async,Retail\n")
+    const sub = await sfbulk(["import", "Account", "-f", file, "--async", "--api", "1", "--batch-size", "2", "--json"], { env: slowEnv })
+    expect(sub.code, sub.stderr).toBe(0)
+    const submitted = lastJson(sub.stdout)
+    expect(submitted).toMatchObject({ api: "1.0", async: true, rowsUploaded: 3 })
+    expect(submitted.batchIds).toHaveLength(2)
+    const job = submitted.jobIds[0] as string
+    const resumed = await sfbulk(["resume", job, "--results-dir", dir, "--json"], { env: slowEnv })
+    expect(resumed.code, resumed.stderr).toBe(3)
+    expect(lastJson(resumed.stdout)).toMatchObject({ api: "1.0", succeeded: 2, failed: 1, unprocessed: 0 })
+    expect(readCsv(Path.join(dir, `${job}-success.csv`)).map((r) => r.Name)).toEqual(["One Async", "Three Async"])
+    expect(readCsv(Path.join(dir, `${job}-failed.csv`)).map((r) => r.Name)).toEqual(["Two Async"])
+  })
+
   it("job status and job results work on a Bulk API 1.0 job, rows matched to their results", async () => {
     const dir = tempDir()
     const file = writeFile(dir, "v1.csv", "Name,Industry\nV1 One,Energy\nV1 Two,Spaceflight\nV1 Three,Retail\n")
@@ -307,11 +323,21 @@ describe.concurrent("sfbulk --async, job, resume", () => {
 })
 
 describe("bad input", () => {
-  it("a missing file: exit 6, what to do, no stack trace", async () => {
+  it("a missing file, an empty file, a ragged row: exit 6, what to do, no stack trace; a header alone does nothing", async () => {
     const r = await sfbulk(["import", "Account", "--file", "/nonexistent/accounts.csv"], { env })
     expect(r.code).toBe(6)
     expect(r.stderr).toContain("does not exist")
     noStack(r.stderr)
+    const dir = tempDir()
+    const empty = await sfbulk(["import", "Account", "-f", writeFile(dir, "empty.csv", "")], { env })
+    expect(empty.code).toBe(6)
+    expect(empty.stderr).toContain("is empty")
+    const ragged = await sfbulk(["import", "Account", "-f", writeFile(dir, "ragged.csv", "Name,Industry\nA,Energy\nB,Energy,extra\n")], { env })
+    expect(ragged.code).toBe(6)
+    expect(ragged.stderr).toMatch(/row 3|line 3/)
+    const header = await sfbulk(["import", "Account", "-f", writeFile(dir, "header.csv", "Name\n"), "--json"], { env })
+    expect(header.code, header.stderr).toBe(0)
+    expect(lastJson(header.stdout)).toMatchObject({ rowsRead: 0, jobIds: [] })
   })
 
   it("bad credentials: exit 4", async () => {

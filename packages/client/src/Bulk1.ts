@@ -20,7 +20,8 @@ import {
   type BulkError,
   InvalidInputError,
   JobFailedError,
-  PollTimeoutError
+  PollTimeoutError,
+  TransportError
 } from "./BulkError.js"
 import type * as Csv from "./Csv.js"
 import * as internal from "./internal/bulk1.js"
@@ -876,6 +877,13 @@ const resumable = <A, R>(
     )
   })
 
+/** Names the job and batch in a result-parsing error that lacks them. */
+const naming = <A, R>(jobId: string, batchId: string, stream: Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>
+  Stream.mapError(stream, (e) =>
+    e._tag === "TransportError" && e.jobId === undefined
+      ? new TransportError({ ...e, url: `job/${jobId}/batch/${batchId}/${e.url}`, jobId, batchId })
+      : e)
+
 /**
  * The per-record results of an ingest batch, in input order, parsed as they stream in from CSV,
  * JSON or XML (the seed's `get_batch_results`).
@@ -888,7 +896,7 @@ export const batchResults = (
   batchId: string
 ): Stream.Stream<BatchResult, BulkError, Transport.Transport> =>
   Stream.unwrap(Effect.map(resolve(job), (info) =>
-    resumable(() => internal.parseBatchResults(info.contentType, rawResult(info, batchId)))))
+    naming(info.id, batchId, resumable(() => internal.parseBatchResults(info.contentType, rawResult(info, batchId))))))
 
 /**
  * The result file ids of a completed query batch.
@@ -920,7 +928,7 @@ export const queryResults = (
   Stream.unwrap(Effect.map(resolve(job), (info) =>
     Stream.flatMap(
       queryResultIds(info, batchId),
-      (resultId) => resumable(() => internal.parseQueryResult(info.contentType, rawResult(info, batchId, resultId)))
+      (resultId) => naming(info.id, batchId, resumable(() => internal.parseQueryResult(info.contentType, rawResult(info, batchId, resultId))))
     )))
 
 /**

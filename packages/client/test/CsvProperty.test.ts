@@ -34,7 +34,7 @@ const delimiterChar = { COMMA: ",", TAB: "\t", PIPE: "|", SEMICOLON: ";", CARET:
 
 let inputsTried = 0
 
-const collect = <A, E>(s: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
+const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
 const bytesOf = (chunks: ReadonlyArray<Uint8Array>) => Stream.fromIterable(chunks)
 
 describe("Csv.encode -> Csv.decode (pure)", () => {

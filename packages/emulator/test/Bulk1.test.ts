@@ -615,6 +615,14 @@ describe("Bulk 1.0 ingest", () => {
     expect((await call("GET", `/job/${jobId}/batch/${id}/request`)).text).toBe(body)
   })
 
+  it("answers 415 to a compression other than gzip and adds no batch (doc: Bulk API HTTP Status Codes)", async () => {
+    const jobId = await createJob({ operation: "insert", object: "Account", contentType: "CSV" })
+    const r = await call("POST", `/job/${jobId}/batch`, `Name\n${uniq()}\n`, { "Content-Type": "text/csv", "Content-Encoding": "br" })
+    expect(r.status).toBe(415)
+    expect(tag(r.text, "exceptionMessage")).toMatch(/gzip/)
+    expect((await call("GET", `/job/${jobId}/batch`)).text).not.toContain("<batchInfo>")
+  })
+
   it("fails whole batches when the batch-fail fault fires, processing no rows", async () => {
     const jobId = await createJob({ operation: "insert", object: "Account", contentType: "CSV" })
     emu.handle.setFaults({ batchFail: 1 })
@@ -771,6 +779,12 @@ describe("Bulk 1.0 query", () => {
     expect(f2.stateMessage).toBe(
       "InvalidBatch : Failed to process query: INVALID_TYPE_FOR_OPERATION: The root entity of the requested query (Contact) does not match the entity of the requested Bulk API Job (Account)."
     )
+    // Captured from a real org (jsforce#732): a subquery in a CSV query job.
+    const b3 = await addBatch(jobId, "SELECT Id, (SELECT Id FROM Contacts) FROM Account", "text/csv")
+    expect(await waitBatch(jobId, b3)).toMatchObject({
+      state: "Failed",
+      stateMessage: "FeatureNotEnabled : Aggregate Relationships not supported in Bulk Query with CSV content type"
+    })
     const r = await call("GET", `/job/${jobId}/batch/${b1}/result`)
     expect(tag(r.text, "exceptionCode")).toBe("InvalidBatch")
     expect((await call("GET", `/job/${jobId}/batch/${b1}/request`)).text).toBe("SELEC Id FROM Account")
@@ -823,7 +837,7 @@ describe("Bulk 1.0 PK chunking", () => {
     expect(tag(info, "numberRecordsProcessed")).toBe("25000")
   })
 
-  it("fails the original batch and the job when a PK-chunked query is malformed", async () => {
+  it("fails the original batch, not the job, when a PK-chunked query is malformed (doc: PK Chunking)", async () => {
     const jobId = await createJob(
       { operation: "query", object: "Account", contentType: "JSON" },
       { "Sforce-Enable-PKChunking": "true" }
@@ -833,7 +847,10 @@ describe("Bulk 1.0 PK chunking", () => {
     expect(info.state).toBe("Failed")
     expect(info.stateMessage).toMatch(/^InvalidBatch : Failed to process query: MALFORMED_QUERY: /)
     const job = JSON.parse((await call("GET", `/job/${jobId}`)).text) as Record<string, unknown>
-    expect(job).toMatchObject({ state: "Failed", numberBatchesFailed: 1, numberBatchesTotal: 1 })
+    expect(job).toMatchObject({ state: "Open", numberBatchesFailed: 1, numberBatchesTotal: 1 })
+    const closed = await call("POST", `/job/${jobId}`, JSON.stringify({ state: "Closed" }), { "Content-Type": "application/json" })
+    expect(closed.status).toBe(200)
+    expect(JSON.parse(closed.text)).toMatchObject({ state: "Closed" })
   })
 
   it("starts chunking at startRow and honours chunkSize (options case-insensitive)", async () => {

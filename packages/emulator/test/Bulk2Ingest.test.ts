@@ -304,12 +304,20 @@ describe("insert lifecycle", () => {
     const upd = await runJob({ object: "Account", operation: "update" }, `Id,Name\n${idA},Renamed\n${missing},Nobody\n`)
     expect(upd).toMatchObject({ numberRecordsProcessed: 2, numberRecordsFailed: 1 })
     const failed = (await resultsOf(upd.id, "failedResults")).split("\n")
-    expect(failed[1]).toMatch(new RegExp(`^"${missing}","[A-Z_]+:.*--","${missing}","Nobody"$`))
+    // Captured from real orgs: an unknown Id fails with a blank sf__Id.
+    expect(failed[1]).toBe(`"","INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--","${missing}","Nobody"`)
+    // A failure on a live record names it in sf__Id (doc: "ID of the record that had an error").
+    const blank = await runJob({ object: "Account", operation: "update" }, `Id,Name\n${idA},#N/A\n`)
+    expect((await resultsOf(blank.id, "failedResults")).split("\n")[1]).toMatch(new RegExp(`^"${idA}","REQUIRED_FIELD_MISSING:`))
     expect((await resultsOf(upd.id, "successfulResults")).split("\n")[1]).toBe(`"${idA}","false","${idA}","Renamed"`)
 
     const del = await runJob({ object: "Account", operation: "delete" }, `ID\n${idA}\n`)
     expect(del).toMatchObject({ state: "JobComplete", numberRecordsProcessed: 1, numberRecordsFailed: 0 })
     expect(await queryRows(`SELECT Name FROM Account WHERE ExternalId__c = '${a}'`)).toEqual([])
+    // Deleting it again: the captured real answer, blank sf__Id and the `:--` tail.
+    const again = await runJob({ object: "Account", operation: "delete" }, `Id\n${idA}\n`)
+    expect(again).toMatchObject({ state: "JobComplete", numberRecordsProcessed: 1, numberRecordsFailed: 1 })
+    expect(await resultsOf(again.id, "failedResults")).toBe(`"sf__Id","sf__Error",Id\n"","ENTITY_IS_DELETED:entity is deleted:--","${idA}"\n`)
   })
 })
 

@@ -104,6 +104,10 @@ describe("create and info", () => {
     const type = await call("POST", "/jobs/query", { operation: "query", query: "SELECT Id FROM Nothing__c" })
     expect(type.status).toBe(400)
     expect(type.json()[0].errorCode).toBe("INVALID_TYPE")
+    // Text captured from a real org for a parent-to-child subquery (OpenFn/adaptors#395).
+    const sub = await call("POST", "/jobs/query", { operation: "query", query: "SELECT Id, (SELECT Id FROM Contacts) FROM Account" })
+    expect(sub.status).toBe(400)
+    expect(sub.json()[0].message).toBe("Aggregate Relationships not supported in Bulk V2 Query with CSV content type.")
   })
 
   it.each([
@@ -141,6 +145,16 @@ describe("results", () => {
     // Locators are re-fetchable.
     const again = await call("GET", `/jobs/query/${job.id}/results?locator=MTAwMA&maxRecords=1000`)
     expect(again.text).toBe(pages[1]!.text)
+  })
+
+  it("uses numeric locators for jobs of API 48.0 and earlier (doc: Get Results for a Query Job)", async () => {
+    const v = { version: "48.0" }
+    const job = await completed({ query: SOQL }, "48.0")
+    const first = await call("GET", `/jobs/query/${job.id}/results?maxRecords=1000`, undefined, v)
+    expect(first.headers.get("sforce-locator")).toBe("1000")
+    const second = await call("GET", `/jobs/query/${job.id}/results?maxRecords=1000&locator=1000`, undefined, v)
+    expect(second.headers.get("sforce-locator")).toBe("2000")
+    expect(dataRows(second.text)[0]).toContain(`"Q ${TAG} 01000"`)
   })
 
   it("uses settings.pageSize when maxRecords is absent", async () => {

@@ -46,10 +46,16 @@ export const processCpuMs = (pid: number): number | undefined => {
 /** Start the emulator with zero processing latency plus `extraArgs`. */
 export const startEmulator = async (
   extraArgs: ReadonlyArray<string> = [],
-  options: { readonly maxOldSpaceMb?: number; readonly startTimeoutMs?: number } = {}
+  options: {
+    readonly maxOldSpaceMb?: number
+    readonly startTimeoutMs?: number
+    /** Extra Node flags, e.g. `--cpu-prof` to profile the emulator. */
+    readonly nodeArgs?: ReadonlyArray<string>
+  } = {}
 ): Promise<EmulatorProcess> => {
   const args = [
     `--max-old-space-size=${options.maxOldSpaceMb ?? 16384}`,
+    ...(options.nodeArgs ?? []),
     "--import",
     tsxLoader(),
     emulatorBin,

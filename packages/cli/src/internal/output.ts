@@ -37,18 +37,20 @@ const writeError = (target: string, e: unknown): InvalidInputError =>
 
 /**
  * Writes a stream of text pieces to `target` (`-` = standard output) respecting back-pressure;
- * resolves once everything is flushed (and the file closed).
+ * resolves once everything is flushed (and the file closed). A file is written under a temporary
+ * name and renamed when complete, so a file that exists is never a silently truncated one.
  */
 export const writeText = <E, R>(
   target: string,
   text: Stream.Stream<string, E, R>
-): Effect.Effect<void, E | InvalidInputError, R> =>
-  Effect.acquireUseRelease(
+): Effect.Effect<void, E | InvalidInputError, R> => {
+  const partial = `${target}.partial-${process.pid}`
+  const write = Effect.acquireUseRelease(
     Effect.try({
       try: (): Writable => {
         if (target === "-") return process.stdout
         Fs.mkdirSync(Path.dirname(Path.resolve(target)), { recursive: true })
-        return Fs.createWriteStream(target)
+        return Fs.createWriteStream(partial)
       },
       catch: (e) => writeError(target, e)
     }),
@@ -86,6 +88,12 @@ export const writeText = <E, R>(
           out.once("error", () => resume(Effect.void))
         })
   )
+  if (target === "-") return write
+  return write.pipe(
+    Effect.zipRight(Effect.try({ try: () => Fs.renameSync(partial, target), catch: (e) => writeError(target, e) })),
+    Effect.onError(() => Effect.sync(() => Fs.rmSync(partial, { force: true })))
+  )
+}
 
 /** Options of {@link csvText}. */
 export interface CsvOptions {

@@ -50,7 +50,9 @@ export const ingestText = (s: IngestSummary): string => {
     `${s.operation} ${s.object} (Bulk API ${s.api}): ${n(s.rowsRead)} rows -> ${n(s.succeeded)} succeeded` +
     (s.operation === "insert" || s.operation === "upsert" ? ` (${n(s.created)} created)` : "") +
     `, ${n(s.failed)} failed, ${n(s.unprocessed)} unprocessed in ${(s.elapsedMs / 1000).toFixed(1)}s (${n(s.rowsPerSecond)} rows/s)`,
-    `  job${s.jobIds.length === 1 ? "" : "s"}: ${s.jobIds.join(", ")}`
+    s.jobIds.length === 0
+      ? "  no job was created: the input has no rows"
+      : `  job${s.jobIds.length === 1 ? "" : "s"}: ${s.jobIds.join(", ")}`
   ]
   const codes = Object.entries(s.errorsByCode).sort((a, b) => b[1] - a[1])
   if (codes.length > 0) lines.push(`  failures: ${codes.map(([c, k]) => `${c} x${n(k)}`).join(", ")}`)

@@ -155,7 +155,8 @@ const requestRows = (b: BatchCounts) =>
 /** A batch's request rows paired with its results (results are in input order on 1.0). */
 const paired = (b: BatchCounts): Stream.Stream<Paired, BulkError, Transport> =>
   Stream.zipAll(Stream.zipWithIndex(requestRows(b)), {
-    other: Stream.map(Bulk1.batchResults(b.jobId, b.batchId), Option.some),
+    // a batch nothing of which was processed (Failed, NotProcessed) has no results to ask for
+    other: b.succeeded + b.failed === 0 ? Stream.empty : Stream.map(Bulk1.batchResults(b.jobId, b.batchId), Option.some),
     defaultSelf: [{} as Record<string, string>, -1] as const,
     defaultOther: Option.none<Bulk1.BatchResult>()
   }).pipe(

@@ -449,6 +449,12 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       const header = req.headers["x-sfdc-session"]
       const session = authenticate(Array.isArray(header) ? header[0] : header)
       if (session === undefined) return fail(res, 400, "InvalidSessionId", "Invalid session id")
+      // Bulk API "HTTP Status Codes": 415 when compression is set to an unsupported value (gzip only;
+      // deflate is an emulator extension). The exceptionCode is not documented.
+      const enc = String(req.headers["content-encoding"] ?? "").trim().toLowerCase()
+      if (enc !== "" && enc !== "identity" && enc !== "gzip" && enc !== "x-gzip" && enc !== "deflate") {
+        return fail(res, 415, "ClientInputError", `Unsupported Content-Encoding '${enc}'. The only supported compression is gzip`)
+      }
       const flags = { truncate: false }
       if (await applyFault(req, res, "bulk1", flags)) return
       return runHandler(handleBulk1, "bulk1", req, res, url, segments.slice(3), s2, session, flags.truncate)

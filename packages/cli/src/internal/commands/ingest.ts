@@ -2,7 +2,7 @@
  * `sfbulk import|update|upsert|delete|hard-delete <object> --file data.csv`: stream the CSV through
  * `BulkClient`, draw progress, write the result files, print the summary, exit 3 when rows failed.
  */
-import { BulkClient, type BulkError } from "@sfbulk/client"
+import { BulkClient, BulkError } from "@sfbulk/client"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -129,6 +129,11 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
       progress.done()
     })))
     const s = outcome.summary
+    if (s.rowsRead === 0 && input.header().length === 0) {
+      return yield* new BulkError.InvalidInputError({
+        what: `${a.file === "-" ? "standard input" : a.file} is empty: expected a header row of field names, then one row per record`
+      })
+    }
     const jobId = s.jobIds[0]
     let files: Results.ResultFiles | undefined
     let errorsByCode: Readonly<Record<string, number>> = {}

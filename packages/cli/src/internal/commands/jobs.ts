@@ -4,7 +4,8 @@
  * earlier run) can be watched, finished and have its results written without uploading again.
  */
 import { Bulk1, Bulk2, BulkError, Csv } from "@sfbulk/client"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -17,7 +18,7 @@ import { type OutputFlags, printJson, printText, table } from "../report.js"
 import * as Results from "../results.js"
 import { errorText } from "../results.js"
 import * as Export from "./export.js"
-import { finish, type IngestArgs, resultsDir, validate } from "./ingest.js"
+import { finish, type IngestArgs, validate } from "./ingest.js"
 
 type Env = Bulk1.Transport
 
@@ -164,11 +165,45 @@ const waitFor = (found: Found, a: ResultsArgs): Effect.Effect<Found, BulkError.B
       found.kind === "ingest" ? Bulk2.waitForIngestJob(jobId, { onPoll, ...timeout }) : Bulk2.waitForQueryJob(jobId, { onPoll, ...timeout }),
       (info): Found => ({ ...found, info })
     )
-    : Effect.zipRight(
-      Effect.sync(() => progress.rows(found.info.numberRecordsProcessed, "Waiting for batches")),
-      Effect.zipRight(Bulk1.waitForJob(jobId, timeout), Effect.map(Bulk1.jobInfo(jobId), v1))
-    )
+    : waitFor1(jobId, a.timeout, progress)
   return Effect.ensuring(wait, Effect.sync(progress.done))
+}
+
+/**
+ * Polls a 1.0 job until no batch is queued or in progress. Unlike `Bulk1.waitForJob` it does not
+ * stop at the first failed batch: the rows of failed batches become the unprocessed file.
+ */
+const waitFor1 = (
+  jobId: string,
+  timeout: Option.Option<Duration.Duration>,
+  progress: Progress.Reporter
+): Effect.Effect<Found, BulkError.BulkError, Env> => {
+  const poll = Bulk1.jobInfo(jobId).pipe(
+    Effect.tap((i) =>
+      Effect.sync(() =>
+        progress.ingest({
+          rowsRead: 0,
+          rowsUploaded: i.numberRecordsProcessed,
+          recordsProcessed: i.numberRecordsProcessed,
+          recordsFailed: i.numberRecordsFailed,
+          piecesSubmitted: i.numberBatchesTotal,
+          piecesDone: i.numberBatchesCompleted + i.numberBatchesFailed,
+          last: { jobId, state: `${i.numberBatchesCompleted + i.numberBatchesFailed}/${i.numberBatchesTotal} batches done` }
+        })
+      )
+    )
+  )
+  // 0.5 s, growing to every 5 s.
+  const loop = (delay: number): Effect.Effect<Bulk1.JobInfo, BulkError.BulkError, Env> =>
+    Effect.flatMap(poll, (i) => (doneBatches(i) ? Effect.succeed(i) : Effect.zipRight(Effect.sleep(delay), loop(Math.min(delay * 1.5, 5_000)))))
+  const polled = loop(500)
+  const bounded = Option.isNone(timeout)
+    ? polled
+    : Effect.timeoutFail(polled, {
+      duration: timeout.value,
+      onTimeout: () => new BulkError.PollTimeoutError({ jobId, timeoutMillis: Duration.toMillis(timeout.value) })
+    })
+  return Effect.map(bounded, v1)
 }
 
 type Routed =
@@ -312,14 +347,92 @@ const firstCode = (text: string) => {
   return m ? m[1]! : "UNKNOWN"
 }
 
+const printSubmitted = (a: IngestArgs, api: string, jobId: string, rows: number, state: string, batchIds?: ReadonlyArray<string>) => {
+  const summary = {
+    ok: true,
+    command: a.command,
+    async: true,
+    api,
+    object: a.object,
+    operation: a.operation,
+    jobIds: [jobId],
+    ...(batchIds ? { batchIds } : {}),
+    rowsUploaded: rows,
+    state,
+    exitCode: 0
+  }
+  if (a.json) return printJson(summary)
+  printText(
+    a,
+    `submitted job ${jobId} (Bulk API ${api}, ${a.operation} ${a.object}, ${rows.toLocaleString("en-US")} rows` +
+      `${batchIds ? ` in ${batchIds.length} batch${batchIds.length === 1 ? "" : "es"}` : ""}, ${state}).\n` +
+      `  follow it:  sfbulk job status ${jobId}\n  finish it:  sfbulk resume ${jobId}`
+  )
+}
+
+// Salesforce's 1.0 limits: 10,000 records and 10,000,000 characters per batch (kept with a margin).
+const MAX_BATCH_CHARS = 9_500_000
+
+const rowChars = (row: Readonly<Record<string, string>>) => {
+  let n = 1
+  for (const k in row) n += (row[k]?.length ?? 0) + 3
+  return n
+}
+
+/** Cuts a group of rows into batches within the character limit. */
+const byChars = (rows: ReadonlyArray<Record<string, string>>): Array<Array<Record<string, string>>> => {
+  const out: Array<Array<Record<string, string>>> = [[]]
+  let chars = 0
+  for (const row of rows) {
+    const c = rowChars(row)
+    if (chars + c > MAX_BATCH_CHARS && out[out.length - 1]!.length > 0) {
+      out.push([])
+      chars = 0
+    }
+    out[out.length - 1]!.push(row)
+    chars += c
+  }
+  return out.filter((b) => b.length > 0)
+}
+
+/** `--async --api 1`: one job, a batch per `--batch-size` rows (10,000 at most), then close it. */
+const submitAsync1 = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError, Env> =>
+  Effect.gen(function*() {
+    const input = openCsv(a.file)
+    const job = yield* Bulk1.createJob({
+      operation: a.operation,
+      object: a.object,
+      concurrencyMode: a.serial ? "Serial" : "Parallel",
+      externalIdFieldName: Option.getOrUndefined(a.externalId)
+    })
+    const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
+    const batchIds: Array<string> = []
+    let rows = 0
+    yield* input.records.pipe(
+      Stream.grouped(Math.min(10_000, Option.getOrElse(a.batchSize, () => 10_000))),
+      Stream.runForEach((group) =>
+        Effect.forEach(byChars(Chunk.toReadonlyArray(group)), (batch) =>
+          Effect.gen(function*() {
+            const columns = input.header()
+            const info = yield* Bulk1.addBatch(job, Bulk1.records(batch, columns.length > 0 ? { columns } : {}))
+            batchIds.push(info.id)
+            rows += batch.length
+            progress.ingest({ rowsRead: rows, rowsUploaded: rows, recordsProcessed: 0, recordsFailed: 0, piecesSubmitted: batchIds.length, piecesDone: 0, last: { jobId: job.id, batchId: info.id, state: "Queued" } })
+          }), { discard: true })
+      ),
+      Effect.onError(() => Effect.ignore(Bulk1.abortJob(job))),
+      Effect.ensuring(Effect.sync(progress.done))
+    )
+    const closed = yield* Bulk1.closeJob(job)
+    printSubmitted(a, "1.0", job.id, rows, closed.state, batchIds)
+  })
+
 /** `--async`: create the job, upload the rows, mark the upload complete, print the job id. */
 export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | UsageError, Env> =>
   Effect.gen(function*() {
     yield* validate(a)
-    if (a.api === "1.0") {
-      return yield* new UsageError({ message: "--async is supported on Bulk API 2.0 only: drop --api 1, or drop --async" })
-    }
     yield* checkReadable(a.file)
+    if (a.api === "1.0") return yield* submitAsync1(a)
     if (a.file !== "-" && Fs.statSync(a.file).size > 95_000_000) {
       return yield* new UsageError({
         message: `--async sends one Bulk API 2.0 job (at most 100 MB) and ${a.file} is larger: drop --async so sfbulk splits it into several jobs`
@@ -347,25 +460,5 @@ export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkEr
       Effect.ensuring(Effect.sync(progress.done))
     )
     const closed = yield* Bulk2.closeIngestJob(job.id)
-    const summary = {
-      ok: true,
-      command: a.command,
-      async: true,
-      api: "2.0",
-      object: a.object,
-      operation: a.operation,
-      jobIds: [job.id],
-      rowsUploaded: rows,
-      state: closed.state,
-      resultsDir: resultsDir(a.resultsDir, a.file),
-      exitCode: 0
-    }
-    if (a.json) printJson(summary)
-    else {
-      printText(
-        a,
-        `submitted job ${job.id} (${a.operation} ${a.object}, ${rows.toLocaleString("en-US")} rows, ${closed.state}).\n` +
-          `  follow it:  sfbulk job status ${job.id}\n  finish it:  sfbulk resume ${job.id}`
-      )
-    }
+    printSubmitted(a, "2.0", job.id, rows, closed.state)
   })

@@ -79,12 +79,9 @@ export const run = async (state: EmulatorState, job: Job, batch: Batch): Promise
     const message = e instanceof BatchFailure
       ? e.message
       : `InternalServerError : ${e instanceof Error ? e.message : String(e)}`
+    // A PK-chunked query that cannot be split fails its original batch only; the job keeps its
+    // state (doc: PK Chunking, "Interpret Batch State").
     finish(state, job, batch, started, "Failed", message)
-    // A PK-chunked query whose original batch cannot be split leaves the whole job unusable.
-    if (job.pkChunking && !batch.chunk && (job.state === "Open" || job.state === "Closed")) {
-      job.state = "Failed"
-      job.systemModstamp = state.now()
-    }
   }
 }
 
@@ -150,7 +147,13 @@ const runQuery = async (state: EmulatorState, job: Job, batch: Batch): Promise<v
     all,
     ...(batch.chunk ? { idRange: batch.chunk.hi !== undefined ? { lo: batch.chunk.lo, hi: batch.chunk.hi } : { lo: batch.chunk.lo } } : {})
   })
-  if (!res.ok) throw queryFailure(res.error.errorCode, res.error.message)
+  if (!res.ok) {
+    // Captured from a real org (jsforce#732): subqueries in a CSV query job.
+    if (job.contentType === "CSV" && res.error.message.endsWith("Aggregate Relationships not supported in Bulk Query")) {
+      throw new BatchFailure("FeatureNotEnabled : Aggregate Relationships not supported in Bulk Query with CSV content type")
+    }
+    throw queryFailure(res.error.errorCode, res.error.message)
+  }
   if (res.result.object.toLowerCase() !== job.object.toLowerCase()) {
     throw queryFailure(
       "INVALID_TYPE_FOR_OPERATION",

@@ -412,7 +412,11 @@ const run = async (state: EmulatorState, job: IngestJob): Promise<void> => {
         job.ids.set(i, out.id)
       } else {
         job.outcome[i] = OUT_FAILED
-        job.ids.set(i, out.id ?? (idColumn >= 0 && rec[idColumn] ? rec[idColumn]! : null))
+        // sf__Id names the record that failed; a deleted or unknown Id leaves it blank, as captured
+        // from real orgs (`"","ENTITY_IS_DELETED:entity is deleted:--"`).
+        const own = idColumn >= 0 && rec[idColumn] ? rec[idColumn]! : null
+        const live = own !== null && state.org.get(own)?.deleted === false
+        job.ids.set(i, out.id ?? (live ? own : null))
         job.errors.set(i, errorText(out.errors))
         job.numberRecordsFailed++
       }

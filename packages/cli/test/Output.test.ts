@@ -8,6 +8,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { ExitCode, fromTag } from "../src/ExitCode.js"
+import { encode, selectedColumns } from "../src/internal/commands/export.js"
 import { normalize } from "../src/internal/argv.js"
 import * as Dur from "../src/internal/duration.js"
 import { checkReadable, openCsv } from "../src/internal/input.js"
@@ -76,6 +77,22 @@ describe("writers", () => {
       const lines = Fs.readFileSync(file, "utf8").trim().split("\n")
       expect(lines.length).toBe(20_001)
       expect(lines[20_000]).toBe("20000")
+    }))
+})
+
+describe("export encoding", () => {
+  it("reads plain field lists off the query, nothing else", () => {
+    expect(selectedColumns("SELECT Id, Name, Account.Name FROM Contact WHERE Name = 'x'")).toEqual(["Id", "Name", "Account.Name"])
+    expect(selectedColumns("select id from account")).toEqual(["id"])
+    expect(selectedColumns("SELECT COUNT(Id) FROM Contact")).toBeUndefined()
+    expect(selectedColumns("SELECT Id, (SELECT Id FROM Contacts) FROM Account")).toBeUndefined()
+  })
+
+  it.effect("an empty CSV export has the header; a non-empty one uses the rows' columns", () =>
+    Effect.gen(function*() {
+      expect(yield* text(encode(Stream.empty, "csv", false, ["Id", "Name"]))).toBe("Id,Name\n")
+      expect(yield* text(encode(Stream.make({ Id: "1", Name: "a" }), "csv", false, ["Id", "Name"]))).toBe("Id,Name\n1,a\n")
+      expect(yield* text(encode(Stream.empty, "json", false, ["Id"]))).toBe("[]\n")
     }))
 })
 

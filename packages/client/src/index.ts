@@ -66,3 +66,10 @@ export * as Csv from "./Csv.js"
  * @since 0.1.0
  */
 export * as Bulk1 from "./Bulk1.js"
+
+/**
+ * The journal file of a resumable ingest: what it holds (job ids for `BulkClient.resume`).
+ *
+ * @since 0.1.0
+ */
+export * as Journal from "./Journal.js"

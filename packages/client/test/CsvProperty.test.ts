@@ -96,15 +96,16 @@ describe("encode -> upload -> query against the emulator", () => {
       await fc.assert(
         fc.asyncProperty(
           api === "2.0" ? fc.constantFrom(...delimiters) : fc.constant("COMMA" as const),
+          api === "2.0" ? fc.constantFrom("LF" as const, "CRLF" as const) : fc.constant("LF" as const),
           fc.array(fc.record({ name: maybeBad, description: fc.oneof(maybeBad, text(2_000)) }), { minLength: 1, maxLength: 6 }),
-          async (columnDelimiter, values) => {
+          async (columnDelimiter, lineEnding, values) => {
             inputsTried++
             const tag = `prop${api.replace(".", "")}-${++run}`
             const rows = values.map((v, i) => ({ ExternalId__c: `${tag}-${i}`, Name: `N${v.name}`, Description: v.description }))
             const isBad = (s: string) => s === "#N/A" || /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
             const firstBad = rows.findIndex((r) => isBad(r.Name) || isBad(r.Description))
             const exit = await Effect.runPromiseExit(
-              BulkClient.insert("Account", rows, { ...fast, api, columnDelimiter }).pipe(Effect.provide(layer))
+              BulkClient.insert("Account", rows, { ...fast, api, columnDelimiter, lineEnding }).pipe(Effect.provide(layer))
             )
             if (firstBad >= 0) {
               expect(Exit.isFailure(exit)).toBe(true)
@@ -123,7 +124,8 @@ describe("encode -> upload -> query against the emulator", () => {
               collect(BulkClient.query(`SELECT ExternalId__c, Name, Description FROM Account WHERE ExternalId__c LIKE '${tag}-%' ORDER BY ExternalId__c`, {
                 ...fast,
                 api,
-                columnDelimiter
+                columnDelimiter,
+                lineEnding
               })).pipe(Effect.provide(layer))
             )
             // an empty Description is stored as null and read back as ""

@@ -39,6 +39,8 @@ export interface ResultRow {
   readonly max: { readonly wallMs: number; readonly cpuMs: number; readonly peakRssMb: number } | null
   /** Median CPU the emulator process spent per run (ms), to show when the server is the bottleneck. */
   readonly emulatorCpuMs?: number
+  /** The command that measured this cell (results of several runs can be merged). */
+  readonly command?: string
   /** Why the cell has no number, or what differs about how this client ran the workload. */
   readonly note?: string
   readonly runs: ReadonlyArray<Run>
@@ -145,7 +147,8 @@ const cells = (r: ResultRow | undefined): Array<string> => {
 export const renderMarkdown = (rs: ReadonlyArray<ResultRow>, env: Environment, extra: ReadonlyArray<string> = []): string => {
   const out: Array<string> = []
   out.push("# Benchmark results: sfbulk vs jsforce 3 vs the CSV floor", "")
-  out.push(`- Date: ${env.date}`, `- Command: \`${env.command}\``, `- Node: ${env.node}`, `- Machine: ${env.machine}`)
+  const commands = [...new Set([...rs.flatMap((r) => (r.command ? [r.command] : [])), env.command])]
+  out.push(`- Date: ${env.date}`, ...commands.map((c) => `- Command: \`${c}\``), `- Node: ${env.node}`, `- Machine: ${env.machine}`)
   out.push(`- Method: ${env.method}`, "")
   out.push("Each cell: median (min–max) over the runs; throughput in rows/s from the median wall time.", "")
   out.push("![time and peak memory against rows](chart.svg)", "")

@@ -29,7 +29,8 @@ OUTPUT
   Result files <job>-success.csv, <job>-failed.csv, <job>-unprocessed.csv beside the input or in
   --results-dir. Progress on stderr; --json prints one JSON summary on stdout. Exit codes: 0 ok,
   2 usage, 3 rows failed (--allow-partial: 0), 4 auth, 5 session expired, 6 input, 7 API error,
-  8 limit, 9 job failed, 10 batch failed, 11 timeout (resumable), 12 network.
+  8 limit, 9 job failed, 10 batch failed, 11 timeout (resumable), 12 network, 13 result counts
+  disagree, 14 query row does not decode, 130 interrupted.
 
 EXAMPLES
   $ sfbulk import Account --file accounts.csv --emulator

@@ -6,6 +6,7 @@
  *
  * Memory: at most about two batches per unit of concurrency are held (1.0 batches are small).
  */
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -16,7 +17,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Bulk1 from "../Bulk1.js"
 import type * as BulkClient from "../BulkClient.js"
-import { BatchFailedError, PollTimeoutError, ResultMismatchError, TransportError, type BulkError } from "../BulkError.js"
+import { BatchFailedError, isBulkError, PollTimeoutError, ResultMismatchError, TransportError, type BulkError } from "../BulkError.js"
 import { resumable } from "./bulk2.js"
 import { parseRecords } from "./csvParse.js"
 import { encodeLines } from "./ingest2.js"
@@ -118,12 +119,15 @@ export const ingest1 = <A, E, R>(params: {
       Stream.mapEffect(runBatch, { concurrency }),
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray),
-      // journaled: the job is closed, not aborted, so that its batches finish and a re-run resumes them
-      Effect.onError(() =>
-        jobId
-          ? Effect.flatMap(FiberRef.get(currentListener), (l) => Effect.ignore(l ? Bulk1.closeJob(jobId!) : Bulk1.abortJob(jobId!)))
-          : Effect.void
-      )
+      // The job is aborted when the input failed or the run was interrupted. When Salesforce or the
+      // network failed (a typed error naming the job), or a journal is kept, it is closed instead:
+      // the batches already added finish, and `resume` (or the journal) picks them up.
+      Effect.onError((cause) => {
+        if (!jobId) return Effect.void
+        const serverSide = Chunk.some(Cause.failures(cause), (e) => isBulkError(e) && e._tag !== "InvalidInputError")
+        return Effect.flatMap(FiberRef.get(currentListener), (l) =>
+          Effect.ignore(l || serverSide ? Bulk1.closeJob(jobId!) : Bulk1.abortJob(jobId!)))
+      })
     )
     if (jobId) yield* Bulk1.closeJob(jobId)
     const ended = yield* Clock.currentTimeMillis

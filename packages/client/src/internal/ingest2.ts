@@ -124,7 +124,15 @@ export const ingest2 = <A, E, R>(
           yield* notify({ stage: "created", ...where })
           yield* Effect.gen(function*() {
             yield* Bulk2.uploadFile(job.id, piece.path)
-            yield* Bulk2.closeIngestJob(job.id)
+            // a close whose answer was lost may have been applied: if the job left Open, it is
+            // processing and must not be aborted and uploaded again (that would duplicate rows)
+            yield* Bulk2.closeIngestJob(job.id).pipe(
+              Effect.catchAll((error) =>
+                Effect.flatMap(Effect.either(Bulk2.getIngestJob(job.id)), (info) =>
+                  info._tag === "Right" && info.right.state !== "Open" && info.right.state !== "Aborted"
+                    ? Effect.void
+                    : Effect.fail(error)))
+            )
             yield* notify({ stage: "uploaded", ...where })
           }).pipe(Effect.tapError(() => Effect.ignore(Bulk2.abortIngestJob(job.id))))
           return job.id

@@ -35,13 +35,37 @@ export interface ExportArgs extends OutputFlags {
 export const formatOf = (format: Option.Option<Format>, output: string): Format =>
   Option.getOrElse(format, () => (/\.ndjson$|\.jsonl$/i.test(output) ? "ndjson" : /\.json$/i.test(output) ? "json" : "csv"))
 
-/** Encodes rows in `format`. */
+/**
+ * The columns a query selects, when they can be read off its text (plain field paths only), so an
+ * empty result still gets its CSV header.
+ */
+export const selectedColumns = (soql: string): ReadonlyArray<string> | undefined => {
+  const m = /^\s*select\s+(.+?)\s+from\s/is.exec(soql)
+  if (!m || /[()]/.test(m[1]!)) return undefined
+  const fields = m[1]!.split(",").map((f) => f.trim())
+  return fields.every((f) => /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(f)) ? fields : undefined
+}
+
+/** Encodes rows in `format`; `columns` is only used for the header of an empty CSV. */
 export const encode = <E, R>(
   rows: Stream.Stream<Readonly<Record<string, unknown>>, E, R>,
   format: Format,
-  formulaGuard: boolean
-): Stream.Stream<string, E, R> =>
-  format === "json" ? jsonText(rows) : format === "ndjson" ? ndjsonText(rows) : csvText(rows, { formulaGuard })
+  formulaGuard: boolean,
+  columns?: ReadonlyArray<string> | undefined
+): Stream.Stream<string, E, R> => {
+  if (format === "json") return jsonText(rows)
+  if (format === "ndjson") return ndjsonText(rows)
+  if (columns === undefined) return csvText(rows, { formulaGuard })
+  // The rows' own keys win (Salesforce's spelling); the declared columns only head an empty result.
+  return Stream.suspend(() => {
+    let any = false
+    const seen = Stream.tap(rows, () => Effect.sync(() => void (any = true)))
+    return Stream.concat(
+      csvText(seen, { formulaGuard }),
+      Stream.suspend(() => (any ? Stream.empty : csvText(Stream.empty, { formulaGuard, columns })))
+    )
+  })
+}
 
 const readQuery = (a: ExportArgs): Effect.Effect<string, UsageError | BulkError.InvalidInputError> =>
   Effect.gen(function*() {
@@ -99,7 +123,7 @@ export const run = (a: ExportArgs, soql: string): Effect.Effect<void, BulkError.
         return chunk
       })
     )
-    yield* writeText(a.output, encode(rows, format, a.formulaGuard)).pipe(Effect.ensuring(Effect.sync(progress.done)))
+    yield* writeText(a.output, encode(rows, format, a.formulaGuard, selectedColumns(soql))).pipe(Effect.ensuring(Effect.sync(progress.done)))
     const elapsedMs = Date.now() - started
     const summary = {
       ok: true,

@@ -1,0 +1,89 @@
+/**
+ * The journal file of a resumable ingest (`IngestOptions.journal`): one JSON line per piece
+ * uploaded (2.0: job created, then closed; 1.0: batch added), after a header naming the operation,
+ * and a last line once the operation finished. Re-running the same operation with the same journal
+ * resumes the jobs it lists and sends only the rows none of them holds; `read` tells what a journal
+ * holds (for example the job ids to give `BulkClient.resume`).
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Fs from "node:fs"
+import { InvalidInputError } from "./BulkError.js"
+
+/**
+ * One piece recorded in a journal: its job (and 1.0 batch), how far it got, and the input
+ * positions (0-based, `[start, end)`) it holds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Piece {
+  readonly stage: "created" | "uploaded"
+  readonly jobId: string
+  readonly batchId?: string | undefined
+  readonly ranges: ReadonlyArray<readonly [number, number]>
+}
+
+/**
+ * What a journal holds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Journal {
+  readonly object: string
+  readonly operation: string
+  readonly api: "1.0" | "2.0"
+  readonly externalIdFieldName?: string | undefined
+  /** The latest record of each piece, in the order they were first written. */
+  readonly pieces: ReadonlyArray<Piece>
+  /** Distinct job ids, in order. */
+  readonly jobIds: ReadonlyArray<string>
+  /** True once the operation finished (re-running it only reads the outcomes back). */
+  readonly finished: boolean
+}
+
+/**
+ * Reads a journal file. A line cut short by a crash is skipped; a file that is not a journal is an
+ * `InvalidInputError` naming it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const read = (path: string): Effect.Effect<Journal, InvalidInputError> =>
+  Effect.suspend(() => {
+    let text: string
+    try {
+      text = Fs.readFileSync(path, "utf8")
+    } catch (e) {
+      return Effect.fail(new InvalidInputError({ what: `cannot read the journal ${path}: ${(e as Error).message}` }))
+    }
+    const lines: Array<Record<string, unknown>> = []
+    for (const line of text.split("\n")) {
+      if (line.trim() === "") continue
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>)
+      } catch {
+        // a line cut short by a kill
+      }
+    }
+    const head = lines[0]
+    if (head === undefined || head.v !== 1 || typeof head.object !== "string" || (head.api !== "1.0" && head.api !== "2.0")) {
+      return Effect.fail(new InvalidInputError({ what: `${path} is not an sfbulk journal (no header line)` }))
+    }
+    const pieces = new Map<string, Piece>()
+    for (const l of lines.slice(1)) {
+      if (typeof l.jobId === "string" && Array.isArray(l.ranges)) pieces.set(`${l.jobId}/${l.batchId ?? ""}`, l as unknown as Piece)
+    }
+    const all = [...pieces.values()]
+    return Effect.succeed({
+      object: head.object,
+      operation: String(head.operation),
+      api: head.api,
+      ...(typeof head.externalIdFieldName === "string" ? { externalIdFieldName: head.externalIdFieldName } : {}),
+      pieces: all,
+      jobIds: [...new Set(all.map((p) => p.jobId))],
+      finished: lines.some((l) => l.done === true)
+    })
+  })

@@ -7,7 +7,8 @@
  *
  * Exits 1 if any row was lost or duplicated, or a run ended with an error it could not resume.
  */
-import { BulkClient } from "../packages/client/src/index.js"
+import { type BulkError, BulkClient } from "../packages/client/src/index.js"
+import type * as Stream from "effect/Stream"
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -54,13 +55,23 @@ const main = async () => {
           const q = yield* Effect.either(collect(BulkClient.query(`SELECT ExternalId__c FROM Account WHERE Name LIKE '${tag} %' ORDER BY ExternalId__c`, { ...poll, api })))
           if (q._tag === "Right") queried = q.right
         }
-        return { summary: outcome.summary, queried: queried ?? [], resumes }
+        // every input row must end exactly once as a success, failure or unprocessed record
+        const ends = new Map<string, number>()
+        for (const s of [outcome.successes, outcome.failures, outcome.unprocessed] as const) {
+          const got = yield* Effect.retry(collect(s as Stream.Stream<{ readonly row: Readonly<Record<string, string>> }, BulkError.BulkError>), { times: 10 })
+          for (const o of got) ends.set(o.row.Name!, (ends.get(o.row.Name!) ?? 0) + 1)
+        }
+        return { summary: outcome.summary, queried: queried ?? [], resumes, ends }
       }).pipe(Effect.provide(layer)))
       const after = injected(emu)
       const stored = storedByKey(emu, tag)
-      const duplicated = [...stored.values()].filter((n) => n > 1).length
-      const lost = rowsPerRun - stored.size
-      const inOrder = "queried" in result && result.queried.map((r) => r.ExternalId__c).join() === rows.map((r) => r.ExternalId__c).join()
+      // a row stored twice, or reported twice
+      const duplicated = [...stored.values()].filter((n) => n > 1).length +
+        ("ends" in result ? [...result.ends.values()].filter((n) => n > 1).length : 0)
+      // a row with no outcome at all, or a success that is not in the store
+      const lost = "ends" in result ? rowsPerRun - result.ends.size + Math.max(0, (result.summary?.succeeded ?? 0) - stored.size) : rowsPerRun
+      const landed = rows.filter((r) => stored.has(r.Name)).map((r) => r.ExternalId__c)
+      const inOrder = "queried" in result && result.queried.map((r) => r.ExternalId__c).join() === landed.join()
       totals.runs++
       totals.rowsMoved += rowsPerRun + ("queried" in result ? result.queried.length : 0)
       totals.retries += after.retries - before.retries
@@ -70,7 +81,7 @@ const main = async () => {
       totals.rowsDuplicated += duplicated
       if ("error" in result) totals.unresumable++
       console.log(
-        `run ${run} api ${api}: ${rowsPerRun} rows in ${Date.now() - t0} ms, retries ${after.retries - before.retries}, ` +
+        `run ${run} api ${api}: ${rowsPerRun} rows (${"summary" in result ? `${result.summary.succeeded} saved, ${result.summary.unprocessed} unprocessed` : "-"}) in ${Date.now() - t0} ms, retries ${after.retries - before.retries}, ` +
           `renewals ${after.renewals - before.renewals}, resumes ${result.resumes}, lost ${lost}, duplicated ${duplicated}, ` +
           `query ${inOrder ? "complete and in order" : "INCOMPLETE"}${"error" in result ? `, ERROR ${result.error}` : ""}`
       )

@@ -1,7 +1,8 @@
 /**
  * `pnpm bench [--rows 1000000,5000000] [--runs 3] [--workloads a,b] [--clients sfbulk,jsforce,floor]
  *  [--poll-ms 100] [--concurrency 4] [--batch-rows 10000] [--chunk-size 100000] [--timeout-min 30]
- *  [--page-size N] [--result-file-rows N] [--profile] [--merge] [--out DIR]`
+ *  [--page-size N] [--result-file-rows N] [--client-node-args "--max-old-space-size=128"] [--profile] [--merge]
+ *  [--out DIR]`
  *
  * The emulator runs in its own process (latency 0); each workload runs in a fresh Node 22 process
  * per client and run. Every run is checked (row counts, ids, values) before its times count.
@@ -47,6 +48,9 @@ const batchRows = Number(opt("batch-rows", "10000"))
 const chunkSize = Number(opt("chunk-size", "100000"))
 const timeoutMs = Number(opt("timeout-min", "30")) * 60_000
 const profile = flag("profile")
+// Extra Node flags for the client processes, e.g. "--max-old-space-size=128" to tell retained
+// memory from a heap V8 merely let grow.
+const clientNodeArgs = list(opt("client-node-args", "")).flatMap((a) => a.split(" ")).filter((a) => a !== "")
 // Emulator knobs. 2.0 rows per result page: the emulator's default unless given. 1.0 rows per
 // result file: Salesforce splits a 1.0 query result only above 1 GB, which these rows (~100 bytes
 // each) never reach, so the bench asks for one file per batch by default.
@@ -75,6 +79,7 @@ let entries: Record<ClientName, string> | undefined
 
 const runChild = async (spec: RunSpec, label: string): Promise<Measured> => {
   const args = [
+    ...clientNodeArgs,
     ...(profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${label}.cpuprofile`] : []),
     "--enable-source-maps",
     entries![spec.client],

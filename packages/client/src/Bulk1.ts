@@ -561,7 +561,22 @@ export const addBatch = (
         what: `job ${jobId} takes ${info.contentType} batches: give the zip file as bytes, not records`
       })
     }
-    const data = toBytes(info.contentType, body)
+    const encoded = toBytes(info.contentType, body)
+    // Records are encoded up front (a batch is at most 10 MB), so that the body can be sent again
+    // after a session renewal or a lost answer; a caller's own byte Stream is still sent once.
+    const data = typeof encoded === "string" || encoded instanceof Uint8Array || isStream(body)
+      ? encoded
+      : yield* Effect.map(Stream.runCollect(encoded), (chunks) => {
+        let size = 0
+        for (const c of chunks) size += c.length
+        const out = new Uint8Array(size)
+        let at = 0
+        for (const c of chunks) {
+          out.set(c, at)
+          at += c.length
+        }
+        return out
+      })
     // Attempts whose answer was lost: what they sent (SHA-256) and when.
     const unanswered: Array<{ readonly hash: string; readonly sentAt: number }> = []
     // Did an unanswered attempt arrive after all? Compare each batch created since with what was sent.

@@ -116,6 +116,8 @@ const runChild = async (spec: RunSpec, label: string): Promise<Measured> => {
         workMs: r.workMs,
         cpuMs: r.cpuMs,
         peakRssMb: r.peakRssMb,
+        peakHeapTotalMb: r.peakHeapTotalMb,
+        peakExternalMb: r.peakExternalMb,
         rows: r.rows,
         node: r.node,
         ...(r.digest !== undefined ? { digest: r.digest } : {}),
@@ -248,7 +250,7 @@ const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
 
 const afterRun = (w: string, c: string, n: number, k: number, m: Measured) => {
   const emu = m.emulatorCpuMs === undefined ? "" : `, emulator cpu ${m.emulatorCpuMs} ms`
-  log(`  ${c} ${w} ${n} run ${k}: ${m.ok ? `ok wall ${m.wallMs} ms, cpu ${m.cpuMs} ms, rss ${m.peakRssMb} MB${emu}` : `FAILED ${m.detail}`}`)
+  log(`  ${c} ${w} ${n} run ${k}: ${m.ok ? `ok wall ${m.wallMs} ms, cpu ${m.cpuMs} ms, rss ${m.peakRssMb} MB (heap ${m.peakHeapTotalMb}, external ${m.peakExternalMb})${emu}` : `FAILED ${m.detail}`}`)
   if (profile) {
     const file = readdirSync(profileDir).find((f) => f === `${label(w, c, n, k)}.cpuprofile`)
     if (file) {

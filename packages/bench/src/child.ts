@@ -6,10 +6,22 @@
  */
 import { resultPrefix, type ProcessReport, type RunSpec, type WorkloadOutcome } from "./internal/spec.js"
 
+// Where the peak RSS lives: the V8 heap, or memory outside it (Buffers, zlib, sockets).
+const peak = { heapTotalMb: 0, externalMb: 0 }
+const sample = () => {
+  const m = process.memoryUsage()
+  peak.heapTotalMb = Math.max(peak.heapTotalMb, Math.round(m.heapTotal / 2 ** 20))
+  peak.externalMb = Math.max(peak.externalMb, Math.round((m.external + m.arrayBuffers) / 2 ** 20))
+}
+setInterval(sample, 100).unref()
+
 const report = (outcome: WorkloadOutcome, workMs: number): void => {
+  sample()
   const cpu = process.cpuUsage()
   const line: ProcessReport = {
     ...outcome,
+    peakHeapTotalMb: peak.heapTotalMb,
+    peakExternalMb: peak.externalMb,
     workMs: Math.round(workMs),
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     peakRssMb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,

@@ -12,6 +12,9 @@ export interface Run {
   readonly cpuMs: number
   readonly peakRssMb: number
   readonly rows: number
+  /** Peak V8 heap and peak memory outside it, MB (sampled in the client every 100 ms). */
+  readonly peakHeapTotalMb?: number
+  readonly peakExternalMb?: number
   /** CPU the emulator process spent during this run, ms (where measurable). */
   readonly emulatorCpuMs?: number
   readonly detail?: string

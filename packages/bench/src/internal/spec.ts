@@ -55,6 +55,9 @@ export interface ProcessReport extends WorkloadOutcome {
   readonly cpuMs: number
   /** Peak resident set size of the process, MB. */
   readonly peakRssMb: number
+  /** Peak V8 heap size and peak memory outside it (external + array buffers), sampled every 100 ms. */
+  readonly peakHeapTotalMb: number
+  readonly peakExternalMb: number
   readonly node: string
 }
 

@@ -150,7 +150,7 @@ const cells = (r: ResultRow | undefined): Array<string> => {
 export const renderMarkdown = (rs: ReadonlyArray<ResultRow>, env: Environment, extra: ReadonlyArray<string> = []): string => {
   const out: Array<string> = []
   out.push("# Benchmark results: sfbulk vs jsforce 3 vs the CSV floor", "")
-  const commands = [...new Set([...rs.flatMap((r) => (r.command ? [r.command] : [])), env.command])]
+  const commands = [...new Set([...rs.flatMap((r) => (r.command ? [r.command] : [])), env.command])].filter((c) => c !== "")
   out.push(`- Date: ${env.date}`, ...commands.map((c) => `- Command: \`${c}\``), `- Node: ${env.node}`, `- Machine: ${env.machine}`)
   out.push(`- Method: ${env.method}`, "")
   out.push("Each cell: median (min–max) over the runs; throughput in rows/s from the median wall time.", "")
@@ -204,7 +204,8 @@ export const memoryGrowth = (
   const mine = rs.filter((r) => r.workload === w && r.client === "sfbulk" && r.ok && r.peakRssMb !== null)
   if (mine.length < 2) return null
   const sorted = [...mine].sort((a, b) => a.rows - b.rows)
-  const a = sorted[0]!
+  // Issue 6 compares 1,000,000 with 5,000,000 rows: prefer 1M as the small point when measured.
+  const a = sorted.find((r) => r.rows === 1_000_000 && r !== sorted[sorted.length - 1]) ?? sorted[0]!
   const b = sorted[sorted.length - 1]!
   return { small: a.rows, large: b.rows, fromMb: a.peakRssMb!, toMb: b.peakRssMb!, growth: round(b.peakRssMb! / a.peakRssMb!, 2) }
 }
@@ -281,7 +282,7 @@ export const renderSvg = (rs: ReadonlyArray<ResultRow>): string => {
     const y = top + H + 60 + Math.floor(i / 3) * 18
     const dash = dashes[workloads.indexOf(workload) % dashes.length]!
     parts.push(`<line x1="${x}" y1="${y - 4}" x2="${x + 30}" y2="${y - 4}" stroke="${palette[client]}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`)
-    parts.push(`<text x="${x + 36}" y="${y}">${esc(`${client} ${workload}`)}</text>`)
+    parts.push(`<text x="${x + 36}" y="${y}">${esc(client === "floor" ? "floor (CSV encode + parse)" : `${client} ${workload}`)}</text>`)
     i++
   }
   parts.push("</svg>")

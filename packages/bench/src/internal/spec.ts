@@ -31,6 +31,8 @@ export interface RunSpec {
   readonly concurrency: number
   /** Rows per 1.0 ingest batch and per PK chunk. */
   readonly batchRows: number
+  /** sfbulk ingest: read the ids back through `outcome.successes` (jsforce always returns them). */
+  readonly readIds: boolean
   /** Rows per PK chunk (Bulk 1.0 query). */
   readonly chunkSize: number
 }

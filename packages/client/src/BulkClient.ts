@@ -133,6 +133,14 @@ export interface IngestOptions<A = Row> extends CommonOptions {
    * (Streams and async iterables are always checked as they are sent.)
    */
   readonly allowPartialUpload?: boolean | undefined
+  /**
+   * Thorough check: before returning, download and count every result row of every job/batch
+   * against Salesforce's counters (and count `created` from the rows' `Created` flags). Default
+   * `false`: the summary comes from the job/batch counters and the rows sent, and results are
+   * downloaded only when the outcome streams are read (each stream still fails with
+   * `ResultMismatchError` at its end if the rows it read disagree with the counters).
+   */
+  readonly verifyResults?: boolean | undefined
 }
 
 /**
@@ -228,8 +236,12 @@ export interface Unprocessed extends Origin {
 }
 
 /**
- * The counts of one operation. Invariant, checked on every run:
- * `succeeded + failed + unprocessed === rowsRead`.
+ * The counts of one operation, from Salesforce's job/batch counters (`numberRecordsProcessed`,
+ * `numberRecordsFailed`; per batch on 1.0, per job on 2.0) and the rows the client sent to each:
+ * succeeded = processed − failed, unprocessed = sent − processed. Invariant, checked on every run:
+ * `succeeded + failed + unprocessed === rowsRead`; an impossible counter (negative, more processed
+ * than sent, more failed than processed, a completed job/batch that did not process every row) is a
+ * `ResultMismatchError`. With `verifyResults: true` every result row is also counted against them.
  *
  * @since 0.1.0
  * @category models
@@ -245,18 +257,25 @@ export interface Summary {
   /** succeeded + failed. */
   readonly processed: number
   readonly succeeded: number
-  /** Successes that created a record. */
-  readonly created: number
+  /**
+   * Successes that created a record. Known without reading results for insert (= `succeeded`) and
+   * update/delete/hardDelete (0). For upsert it takes the rows' `Created` flags: `undefined` unless
+   * `verifyResults: true` (then counted from the results) — otherwise count `created` on the
+   * `successes` stream.
+   */
+  readonly created: number | undefined
   readonly failed: number
   readonly unprocessed: number
   readonly elapsed: Duration.Duration
 }
 
 /**
- * What an ingest operation returns: the summary, computed by reading every result once, and
- * streams of outcomes that re-read the results from Salesforce each time they run (so no outcome
- * is held in memory). The streams carry their own transport: run them any time after the
- * operation, while the jobs exist (7 days).
+ * What an ingest operation returns: the summary, computed from the job/batch counters without
+ * downloading results (unless `verifyResults: true`), and streams of outcomes that download and
+ * parse the results from Salesforce each time they run (so no outcome is held in memory, and
+ * nothing is parsed unless read). Each stream checks, at the end of each job/batch, that it read as
+ * many rows as the counters say, else fails with `ResultMismatchError`. The streams carry their own
+ * transport: run them any time after the operation, while the jobs exist (7 days).
  *
  * @since 0.1.0
  * @category models

@@ -74,7 +74,12 @@ export const read = (path: string): Effect.Effect<Journal, InvalidInputError> =>
     }
     const pieces = new Map<string, Piece>()
     for (const l of lines.slice(1)) {
-      if (typeof l.jobId === "string" && Array.isArray(l.ranges)) pieces.set(`${l.jobId}/${l.batchId ?? ""}`, l as unknown as Piece)
+      if (typeof l.jobId === "string" && Array.isArray(l.ranges)) {
+        // a 1.0 batch is recorded "created" (before it is sent) under its first row, then "uploaded"
+        const first = (l.ranges as Array<[number, number]>)[0]?.[0]
+        if (l.batchId !== undefined) pieces.delete(`${l.jobId}/@${first}`)
+        pieces.set(`${l.jobId}/${l.batchId ?? `@${first}`}`, l as unknown as Piece)
+      }
     }
     const all = [...pieces.values()]
     return Effect.succeed({

@@ -78,6 +78,8 @@ export const ingest1 = <A, E, R>(params: {
       Effect.gen(function*() {
         const jobInfo = yield* job
         const jid = jobInfo.id
+        // recorded before the POST too: a journal must know a batch may have arrived if the process dies mid-send
+        yield* notify({ stage: "created", jobId: jid, firstRow: piece.firstRow, records: piece.records })
         const batch = yield* Bulk1.addBatch(jobInfo, piece.body)
         yield* notify({ stage: "uploaded", jobId: jid, batchId: batch.id, firstRow: piece.firstRow, records: piece.records })
         progress.uploaded(jid, piece.records, batch.id)

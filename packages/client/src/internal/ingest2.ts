@@ -1,7 +1,8 @@
 /**
  * The Bulk API 2.0 ingest pipeline: rows -> CSV lines -> pieces spooled to temp files (each at most
  * `maxJobBytes`) -> one job per piece (create, upload from the file, close, poll) with bounded
- * concurrency -> per-job counts read from the results -> summary + lazy outcome streams.
+ * concurrency -> per-job counts from the job's counters and the rows sent (every result row counted
+ * too with `verifyResults`) -> summary + lazy outcome streams.
  *
  * Why spool to disk: a 2.0 upload is one PUT of up to 100 MB that cannot be resumed; keeping the
  * piece in a file lets a failed upload be retried on a fresh job without holding 100 MB in memory.
@@ -19,7 +20,7 @@ import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { isRetryable, JobFailedError, ResultMismatchError, type BulkError, type InvalidInputError } from "../BulkError.js"
 import { notify } from "./journalHook.js"
-import { parseErrors } from "./outcome.js"
+import { counted, createdFor, fromCounters, parseErrors } from "./outcome.js"
 import { tracker } from "./progress.js"
 import { lineEncoder, type LineEncoder } from "./rows.js"
 import { fileWriter, split, tempDir, type FilePiece } from "./split.js"
@@ -33,7 +34,8 @@ export interface JobCounts {
   readonly jobId: string
   readonly records: number
   readonly succeeded: number
-  readonly created: number
+  /** `undefined` when only the results' `Created` flags tell (upsert, not verified). */
+  readonly created: number | undefined
   readonly failed: number
   readonly unprocessed: number
 }
@@ -76,6 +78,37 @@ export const encodeLines = <A, E, R>(
     }))
   return { lines, state }
 }
+
+/**
+ * The thorough count (`verifyResults`): reads every result row of a finished job and checks the
+ * rows sent and the job's counters against them.
+ */
+export const verifyJob = (
+  jobId: string,
+  info: Bulk2.JobInfo,
+  records: number,
+  ro: { readonly columnDelimiter: Bulk2.ColumnDelimiter }
+): Effect.Effect<JobCounts, BulkError, Transport> =>
+  Effect.gen(function*() {
+    const processed = Number(info.numberRecordsProcessed ?? 0)
+    const [succeeded, created] = yield* Stream.runFold(
+      Bulk2.successfulResults(jobId, ro),
+      [0, 0] as [number, number],
+      ([n, c], r) => [n + 1, r.sf__Created === "true" ? c + 1 : c] as [number, number]
+    )
+    const failed = yield* Stream.runCount(Bulk2.failedResults(jobId, ro))
+    const unprocessed = info.state === "JobComplete" ? 0 : yield* Stream.runCount(Bulk2.unprocessedRecords(jobId, ro))
+    if (succeeded + failed + unprocessed !== records) {
+      return yield* new ResultMismatchError({ jobId, expected: records, got: succeeded + failed + unprocessed })
+    }
+    if (processed !== succeeded + failed) {
+      return yield* new ResultMismatchError({ jobId, expected: processed, got: succeeded + failed })
+    }
+    if (Number(info.numberRecordsFailed ?? 0) !== failed) {
+      return yield* new ResultMismatchError({ jobId, expected: Number(info.numberRecordsFailed ?? 0), got: failed })
+    }
+    return { jobId, records, succeeded, created, failed, unprocessed }
+  })
 
 const uploadRetry = Schedule.exponential("1 second").pipe(Schedule.intersect(Schedule.recurs(2)))
 
@@ -145,25 +178,20 @@ export const ingest2 = <A, E, R>(
         if (info.state === "Failed" && processed === 0) {
           return yield* new JobFailedError({ jobId, state: info.state, stateMessage: info.errorMessage ?? "" })
         }
-        const ro = { columnDelimiter }
-        const [succeeded, created] = yield* Stream.runFold(
-          Bulk2.successfulResults(jobId, ro),
-          [0, 0] as [number, number],
-          ([n, c], r) => [n + 1, r.sf__Created === "true" ? c + 1 : c] as [number, number]
+        const counters = yield* fromCounters(
+          { jobId },
+          piece.records,
+          processed,
+          Number(info.numberRecordsFailed ?? 0),
+          info.state === "JobComplete"
         )
-        const failed = yield* Stream.runCount(Bulk2.failedResults(jobId, ro))
-        const unprocessed = info.state === "JobComplete" ? 0 : yield* Stream.runCount(Bulk2.unprocessedRecords(jobId, ro))
-        if (succeeded + failed + unprocessed !== piece.records) {
-          return yield* new ResultMismatchError({ jobId, expected: piece.records, got: succeeded + failed + unprocessed })
-        }
-        if (processed !== succeeded + failed) {
-          return yield* new ResultMismatchError({ jobId, expected: processed, got: succeeded + failed })
-        }
-        if (Number(info.numberRecordsFailed ?? 0) !== failed) {
-          return yield* new ResultMismatchError({ jobId, expected: Number(info.numberRecordsFailed ?? 0), got: failed })
+        if (options.verifyResults === true) {
+          const counts = yield* verifyJob(jobId, info, piece.records, { columnDelimiter })
+          progress.done(jobId, info.state)
+          return counts
         }
         progress.done(jobId, info.state)
-        return { jobId, records: piece.records, succeeded, created, failed, unprocessed }
+        return { jobId, records: piece.records, ...counters, created: createdFor(params.operation, counters.succeeded) }
       }).pipe(Effect.withSpan("BulkClient.job", { attributes: { "sfbulk.piece": piece.index, "sfbulk.records": piece.records } }))
 
     const concurrency = options.serial ? 1 : options.concurrency ?? 4
@@ -189,8 +217,13 @@ export const outcome2 = (
 ): BulkClient.Outcome => {
   const sum = (f: (j: JobCounts) => number) => jobs.reduce((n, j) => n + f(j), 0)
   const ro = { columnDelimiter }
-  const over = <X>(f: (jobId: string) => Stream.Stream<X, BulkError, Transport>) =>
-    Stream.fromIterable(jobs).pipe(Stream.flatMap((j) => f(j.jobId)), Stream.provideContext(context))
+  // each job's rows are counted against the counts the summary was built from, at its end
+  const over = <X>(expected: (j: JobCounts) => number, f: (j: JobCounts) => Stream.Stream<X, BulkError, Transport>) =>
+    Stream.fromIterable(jobs).pipe(
+      Stream.flatMap((j) => counted(f(j), { jobId: j.jobId }, expected(j))),
+      Stream.provideContext(context)
+    )
+  const created = jobs.every((j) => j.created !== undefined) ? sum((j) => j.created!) : undefined
   return {
     summary: {
       api: "2.0",
@@ -201,12 +234,12 @@ export const outcome2 = (
       rowsRead,
       processed: sum((j) => j.succeeded + j.failed),
       succeeded: sum((j) => j.succeeded),
-      created: sum((j) => j.created),
+      created,
       failed: sum((j) => j.failed),
       unprocessed: sum((j) => j.unprocessed),
       elapsed
     },
-    successes: over((jobId) =>
+    successes: over((j) => j.succeeded, ({ jobId }) =>
       Stream.map(Bulk2.successfulResults(jobId, ro), (r): BulkClient.Success => ({
         _tag: "Success",
         jobId,
@@ -215,7 +248,7 @@ export const outcome2 = (
         row: rowOf(r)
       }))
     ),
-    failures: over((jobId) =>
+    failures: over((j) => j.failed, ({ jobId }) =>
       Stream.map(Bulk2.failedResults(jobId, ro), (r): BulkClient.Failure => {
         const errors = parseErrors(r.sf__Error ?? "")
         return {
@@ -230,8 +263,9 @@ export const outcome2 = (
         }
       })
     ),
-    unprocessed: over((jobId) =>
-      Stream.map(Bulk2.unprocessedRecords(jobId, ro), (r): BulkClient.Unprocessed => ({ _tag: "Unprocessed", jobId, row: rowOf(r) }))
+    unprocessed: over((j) => j.unprocessed, ({ jobId, unprocessed }) =>
+      // a job that processed every row sent has none to download
+      unprocessed === 0 ? Stream.empty : Stream.map(Bulk2.unprocessedRecords(jobId, ro), (r): BulkClient.Unprocessed => ({ _tag: "Unprocessed", jobId, row: rowOf(r) }))
     )
   }
 }

@@ -5,7 +5,7 @@
  *
  * The ingest pipelines report each piece through `notify` (a FiberRef listener, so the pipelines
  * need no journal knowledge): 2.0 "created" right after the job exists and "uploaded" once it is
- * closed; 1.0 "uploaded" once the batch is added.
+ * closed; 1.0 "created" before the batch is sent and "uploaded" once it is added.
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -220,7 +220,7 @@ export const combine = (a: BulkClient.Outcome, b: BulkClient.Outcome): BulkClien
     rowsRead: a.summary.rowsRead + b.summary.rowsRead,
     processed: a.summary.processed + b.summary.processed,
     succeeded: a.summary.succeeded + b.summary.succeeded,
-    created: a.summary.created + b.summary.created,
+    created: a.summary.created === undefined || b.summary.created === undefined ? undefined : a.summary.created + b.summary.created,
     failed: a.summary.failed + b.summary.failed,
     unprocessed: a.summary.unprocessed + b.summary.unprocessed,
     elapsed: Duration.sum(a.summary.elapsed, b.summary.elapsed)
@@ -264,20 +264,29 @@ export const withJournal = <A, E, R>(
     const pieces = new Map<string, PieceLine>()
     for (const l of lines.slice(1)) {
       const p = l as Partial<PieceLine>
-      if (typeof p.jobId === "string" && Array.isArray(p.ranges)) pieces.set(`${p.jobId}/${p.batchId ?? ""}`, p as PieceLine)
+      // a 1.0 batch is first recorded "created" (before its POST) under its first row, then "uploaded"
+      if (typeof p.jobId === "string" && Array.isArray(p.ranges)) {
+        pieces.set(`${p.jobId}/${p.batchId ?? `@${p.ranges[0]?.[0] ?? ""}`}`, p as PieceLine)
+      }
     }
     // 2.0 jobs created but not known to be closed: closed anyway (the process died after closing)
     // or still open (the upload never finished: abort it, its rows are sent again)
     const covered: Array<PieceLine> = []
+    const sending1: Array<PieceLine> = []
     for (const p of pieces.values()) {
       if (p.stage === "uploaded") {
         covered.push(p)
+        continue
+      }
+      if (header.api === "1.0") {
+        sending1.push(p)
         continue
       }
       const info = yield* Bulk2.getIngestJob(p.jobId)
       if (info.state === "Open") yield* Effect.ignore(Bulk2.abortIngestJob(p.jobId))
       else if (info.state !== "Aborted") covered.push(p)
     }
+    covered.push(...(yield* arrivedBatches(sending1, covered)))
     const resumed = covered.length === 0 ? undefined : yield* resumeFromPieces(covered, header.api, options)
     if (done) {
       return resumed ?? (yield* new InvalidInputError({ what: `the journal ${path} is finished but lists no job` }))
@@ -294,6 +303,50 @@ export const withJournal = <A, E, R>(
     const fresh = yield* Effect.locally(run(remaining), currentListener, listener)
     yield* Effect.sync(() => append({ done: true }))
     return resumed === undefined ? fresh : combine(resumed, fresh)
+  })
+
+/**
+ * 1.0 batches recorded "created" but never "uploaded": the process died while their POST was in
+ * flight, so each may or may not have arrived. The job's batches that no uploaded piece claims are
+ * the ones that did; they are matched to the pieces by their record counts (read from each batch's
+ * request). Pieces that did not arrive are left out (their rows are sent again); when the counts
+ * cannot tell which pieces arrived, the run stops rather than risk sending rows twice.
+ */
+const arrivedBatches = (sending: ReadonlyArray<PieceLine>, uploaded: ReadonlyArray<PieceLine>) =>
+  Effect.gen(function*() {
+    const out: Array<PieceLine> = []
+    const rangeSize = (p: PieceLine) => p.ranges.reduce((n, [s, e]) => n + e - s, 0)
+    const byJob = new Map<string, Array<PieceLine>>()
+    for (const p of sending) {
+      if (uploaded.some((u) => u.jobId === p.jobId && u.ranges[0]?.[0] === p.ranges[0]?.[0])) continue
+      ;(byJob.get(p.jobId) ?? byJob.set(p.jobId, []).get(p.jobId)!).push(p)
+    }
+    for (const [jobId, pending] of byJob) {
+      const claimed = new Set(uploaded.filter((u) => u.jobId === jobId).map((u) => u.batchId))
+      const unclaimed = (yield* Bulk1.listBatches(jobId)).filter((b) => !claimed.has(b.id))
+      if (unclaimed.length === 0) continue
+      const sized = yield* Effect.forEach(unclaimed, (b) =>
+        Stream.runCount(parseRecords(Bulk1.batchRequest(jobId, b.id), ",")).pipe(
+          Effect.map((records) => ({ id: b.id, records })),
+          Effect.mapError((e) => e._tag === "CsvParseFailure" ? new InvalidInputError({ what: `the request of batch ${b.id} of job ${jobId} is not readable CSV: ${e.message}` }) : e)
+        ))
+      const left = [...pending]
+      const ambiguous = () =>
+        new InvalidInputError({
+          what: `the journal cannot tell which rows batches ${sized.map((b) => b.id).join(", ")} of job ${jobId} hold ` +
+            `(the process stopped while they were being sent): check them with Bulk1.batchRequest, then resume the job by id`
+        })
+      for (const b of sized) {
+        const same = left.filter((p) => rangeSize(p) === b.records)
+        if (same.length === 0) return yield* ambiguous()
+        // several pieces of the same size: only safe when every one of them arrived
+        if (same.length > 1 && sized.filter((x) => x.records === b.records).length !== same.length) return yield* ambiguous()
+        const piece = same[0]!
+        left.splice(left.indexOf(piece), 1)
+        out.push({ stage: "uploaded", jobId, batchId: b.id, ranges: piece.ranges })
+      }
+    }
+    return out
   })
 
 const resumeFromPieces = (pieces: ReadonlyArray<PieceLine>, api: "1.0" | "2.0", options: BulkClient.CommonOptions) =>

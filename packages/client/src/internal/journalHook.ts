@@ -1,7 +1,7 @@
 /**
  * The hook through which the ingest pipelines report each piece to a journal (see `journal.ts`):
- * 2.0 "created" right after the job exists and "uploaded" once it is closed; 1.0 "uploaded" once
- * the batch is added. A FiberRef, so the pipelines need no journal knowledge.
+ * 2.0 "created" right after the job exists and "uploaded" once it is closed; 1.0 "created" before
+ * the batch is sent and "uploaded" once it is added. A FiberRef, so the pipelines need no journal knowledge.
  */
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"

@@ -1,7 +1,14 @@
 /**
  * Parsing Salesforce's per-record error text (`sf__Error` in 2.0 results, `Error` in 1.0 CSV
  * results): `CODE:message:field1,field2 --`, several errors on one row written back to back.
+ *
+ * Also: the counts an outcome is built from (`fromCounters`) and the end-of-stream check of the
+ * outcome streams against them (`counted`).
  */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { ResultMismatchError } from "../BulkError.js"
 
 /** One per-record error. */
 export interface RecordError {
@@ -54,3 +61,71 @@ export const parseErrors = (text: string): ReadonlyArray<RecordError> => {
   if (parts.length === 0) return [{ code: "UNKNOWN", message: text, fields: [] }]
   return parts.map(parseOne)
 }
+
+/**
+ * `summary.created` without reading results, where the operation decides it: every successful
+ * insert creates a record, an update/delete/hardDelete never does. An upsert may do either, so only
+ * its per-row `Created` flags tell (`undefined` here: counted only when results are read).
+ */
+export const createdFor = (operation: string, succeeded: number): number | undefined =>
+  operation === "insert" ? succeeded : operation === "upsert" ? undefined : 0
+
+/** Where a count comes from, for `ResultMismatchError`. */
+export interface CountSource {
+  readonly jobId: string
+  readonly batchId?: string | undefined
+}
+
+/** The counts of one job/batch derived from Salesforce's counters and the rows the client sent. */
+export interface CounterCounts {
+  readonly succeeded: number
+  readonly failed: number
+  readonly unprocessed: number
+}
+
+const isCount = (n: number) => Number.isInteger(n) && n >= 0
+
+/**
+ * Counts from a job's/batch's counters (`numberRecordsProcessed`, `numberRecordsFailed`) and the
+ * rows sent to it, without reading any result: succeeded = processed − failed, unprocessed = sent −
+ * processed. A counter that cannot be right (negative, processed > sent, failed > processed, or a
+ * completed job/batch that did not process every row sent) is a `ResultMismatchError`.
+ */
+export const fromCounters = (
+  source: CountSource,
+  sent: number,
+  processed: number,
+  failed: number,
+  complete: boolean
+): Effect.Effect<CounterCounts, ResultMismatchError> => {
+  const mismatch = (expected: number, got: number) =>
+    Effect.fail(new ResultMismatchError({ jobId: source.jobId, ...(source.batchId ? { batchId: source.batchId } : {}), expected, got }))
+  if (!isCount(processed) || processed > sent) return mismatch(sent, processed)
+  if (!isCount(failed) || failed > processed) return mismatch(processed, failed)
+  if (complete && processed !== sent) return mismatch(sent, processed)
+  return Effect.succeed({ succeeded: processed - failed, failed, unprocessed: sent - processed })
+}
+
+/**
+ * `stream`, failing at its end with a `ResultMismatchError` when it did not yield exactly
+ * `expected` elements (the counters the summary was built from disagree with the rows read).
+ */
+export const counted = <A, E, R>(
+  stream: Stream.Stream<A, E, R>,
+  source: CountSource,
+  expected: number
+): Stream.Stream<A, E | ResultMismatchError, R> =>
+  Stream.suspend(() => {
+    let n = 0
+    return Stream.concat(
+      Stream.mapChunks(stream, (c) => {
+        n += Chunk.size(c)
+        return c
+      }),
+      Stream.suspend(() =>
+        n === expected
+          ? Stream.empty
+          : Stream.fail(new ResultMismatchError({ jobId: source.jobId, ...(source.batchId ? { batchId: source.batchId } : {}), expected, got: n }))
+      )
+    )
+  })

@@ -59,9 +59,14 @@ for (const api of ["2.0", "1.0"] as const) {
         const upserted = yield* BulkClient.upsert("Account", "ExternalId__c", [
           { ExternalId__c: `${tag}-1`, Name: `${tag} Renamed 1` },
           { ExternalId__c: `${tag}-new`, Name: `${tag} New` }
-        ], { ...fast, api })
+        ], { ...fast, api, verifyResults: true })
         invariant(upserted.summary)
         expect(upserted.summary).toMatchObject({ succeeded: 2, created: 1, failed: 0 })
+        // by default an upsert's created count is left to the results' Created flags
+        const again = yield* BulkClient.upsert("Account", "ExternalId__c", [{ ExternalId__c: `${tag}-2`, Name: `${tag} Acct 2` }], { ...fast, api })
+        invariant(again.summary)
+        expect(again.summary).toMatchObject({ succeeded: 1, created: undefined, failed: 0 })
+        expect((yield* collect(again.successes)).map((s) => s.created)).toEqual([false])
         expect(emu.org.get(byName.get(`${tag} Acct 1`)!)?.values.Name).toBe(`${tag} Renamed 1`)
 
         const found = yield* collect(BulkClient.query(`SELECT Id, Name FROM Account WHERE Name LIKE '${tag} %'`, { ...fast, api }))

@@ -103,11 +103,24 @@ describe("Bulk API 2.0 answers", () => {
       if (method === "GET" && path === `${v2}/ingest/${JOB}/failedResults`) return { body: "\"sf__Id\",\"sf__Error\",\"Name\"\n", type: "text/csv" }
       return undefined
     }
-    return expectTyped(
-      BulkClient.insert("Account", [{ Name: "a" }, { Name: "b" }, { Name: "c" }], fast).pipe(Effect.provide(clientOver(routes))),
-      "ResultMismatchError",
-      JOB
-    )
+    const rows = [{ Name: "a" }, { Name: "b" }, { Name: "c" }]
+    return Promise.all([
+      // verifyResults: the operation itself counts the results and fails
+      expectTyped(
+        BulkClient.insert("Account", rows, { ...fast, verifyResults: true }).pipe(Effect.provide(clientOver(routes))),
+        "ResultMismatchError",
+        JOB
+      ),
+      // default: the summary trusts the counters; the successes stream fails at the job's end
+      expectTyped(
+        BulkClient.insert("Account", rows, fast).pipe(
+          Effect.flatMap((o) => Stream.runCollect(o.successes)),
+          Effect.provide(clientOver(routes))
+        ),
+        "ResultMismatchError",
+        JOB
+      )
+    ])
   })
 
   it("low-level Bulk2: a JSON job list that is not a list", () =>

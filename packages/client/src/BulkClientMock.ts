@@ -22,6 +22,7 @@ import * as Stream from "effect/Stream"
 import * as BulkClient from "./BulkClient.js"
 import { ApiError, BatchFailedError, InvalidInputError, JobFailedError, type BulkError } from "./BulkError.js"
 import { validate } from "./internal/bulkClient.js"
+import { createdFor } from "./internal/outcome.js"
 import { tracker } from "./internal/progress.js"
 import { decodeRows } from "./internal/query2.js"
 import { lineEncoder, toStream, type LineEncoder, type Rows } from "./internal/rows.js"
@@ -121,7 +122,8 @@ export const make = (org: OrgApi): BulkClient.Service => {
           rowsRead: read,
           processed: successes.length + failures.length,
           succeeded: successes.length,
-          created,
+          // as the real client: an upsert's created count only with verifyResults
+          created: options.verifyResults === true ? created : createdFor(operation, successes.length),
           failed: failures.length,
           unprocessed: 0,
           elapsed: Duration.millis(ended - started)

@@ -90,10 +90,21 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("Salesforce counts that disagree with the results are a ResultMismatchError naming the gap", () => {
+  it.effect("an impossible counter (more processed than sent) is a ResultMismatchError without reading results", () => {
     const { layer } = setup({ processedSkew: 1 })
     return Effect.gen(function*() {
       const err = yield* Effect.flip(BulkClient.insert("Account", [{ Name: "a" }, { Name: "b" }]))
+      expect(err._tag).toBe("ResultMismatchError")
+      expect((err as any).jobId).toMatch(/^750/)
+      expect((err as any).expected).toBe(2)
+      expect((err as any).got).toBe(3)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("verifyResults: Salesforce counts that disagree with the results are a ResultMismatchError naming the gap", () => {
+    const { layer } = setup({ processedSkew: 1 })
+    return Effect.gen(function*() {
+      const err = yield* Effect.flip(BulkClient.insert("Account", [{ Name: "a" }, { Name: "b" }], { verifyResults: true }))
       expect(err._tag).toBe("ResultMismatchError")
       expect((err as any).expected).toBe(3)
       expect((err as any).got).toBe(2)
@@ -186,6 +197,9 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
       const outcome = yield* BulkClient.insert("Account", [{ Name: "a" }, { Name: "" }], { maxJobBytes: 8 })
       invariant(outcome.summary)
       const [jobA, jobB] = outcome.summary.jobIds
+      // results are downloaded only when an outcome stream is read
+      expect(spans.some((s) => s.name === "Bulk2.successfulResults")).toBe(false)
+      expect(Chunk.size(yield* Stream.runCollect(outcome.successes))).toBe(1)
       const withJob = (name: string) =>
         spans.filter((s) => s.name === name).map((s) => s.attributes.get("sfbulk.job_id")).sort()
       expect(withJob("Bulk2.upload")).toEqual([jobA, jobB].sort())

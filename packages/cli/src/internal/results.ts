@@ -21,6 +21,8 @@ export interface ResultFiles {
 export interface Written {
   readonly files: ResultFiles
   readonly succeeded: number
+  /** Successes whose `sf__Created` is `true`. */
+  readonly created: number
   readonly failed: number
   readonly unprocessed: number
   /** Failed rows per Salesforce error code (the first error of each row). */
@@ -66,14 +68,14 @@ export const write = <E>(
   Effect.gen(function*() {
     const files = filesFor(options.dir, options.jobId)
     const cols = (prefix: ReadonlyArray<string>) => (rows.columns.length === 0 ? undefined : [...prefix, ...rows.columns])
-    const counts = { succeeded: 0, failed: 0, unprocessed: 0 }
+    const counts = { succeeded: 0, created: 0, failed: 0, unprocessed: 0 }
     const byCode: Record<string, number> = {}
     const count = (key: keyof typeof counts) => <A, E1>(stream: Stream.Stream<A, E1>) =>
       Stream.tap(stream, () => Effect.sync(() => void counts[key]++))
     yield* Effect.all([
       writeText(
         files.success,
-        csvText(rows.successes.pipe(count("succeeded")), { columns: cols(["sf__Id", "sf__Created"]), formulaGuard: options.formulaGuard })
+        csvText(rows.successes.pipe(count("succeeded"), Stream.tap((r) => Effect.sync(() => void (r["sf__Created"] === "true" && counts.created++)))), { columns: cols(["sf__Id", "sf__Created"]), formulaGuard: options.formulaGuard })
       ),
       writeText(
         files.failed,

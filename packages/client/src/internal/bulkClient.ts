@@ -65,10 +65,10 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
         }
         // pre-upload checks (validate.ts): typed rows (a Schema) are checked by their Schema instead
         const ctx = { operation, externalIdFieldName, columns: options.columns }
-        const input = options.schema ? toStream(rows) : checkedRows(toStream(rows), ctx)
-        const before = !options.schema && options.allowPartialUpload !== true && isReReadable(rows)
-          ? checkAll(rows, ctx)
-          : Effect.void
+        const whole = !options.schema && options.allowPartialUpload !== true && isReReadable(rows)
+        const before = whole ? checkAll(rows, ctx) : Effect.void
+        // an array checked whole is not checked a second time as it is sent
+        const input = options.schema || (whole && Array.isArray(rows)) ? toStream(rows) : checkedRows(toStream(rows), ctx)
         if (options.journal === undefined) return Effect.zipRight(before, run(input))
         const header = { object, operation, api: options.api ?? "2.0", externalIdFieldName }
         return Effect.zipRight(before, withJournal(options.journal, header, input, options, run))

@@ -1,6 +1,7 @@
 /**
  * The Bulk API 1.0 ingest pipeline: rows -> CSV lines -> batches cut in memory (≤ 10,000 records,
- * ≤ 10,000,000 bytes) -> each batch added, waited on and counted with bounded concurrency -> job
+ * ≤ 10,000,000 bytes) -> each batch added, waited on and counted from its batchInfo counters and the
+ * rows sent (every result row counted too with `verifyResults`) with bounded concurrency -> job
  * closed -> summary + lazy outcome streams that pair each batch's results with its request, so
  * every outcome carries the row exactly as sent and its position in the input.
  *
@@ -22,6 +23,7 @@ import { resumable } from "./bulk2.js"
 import { parseRecords } from "./csvParse.js"
 import { encodeLines } from "./ingest2.js"
 import { currentListener, notify } from "./journalHook.js"
+import { counted, createdFor, fromCounters } from "./outcome.js"
 import { tracker } from "./progress.js"
 import { memoryWriter, split, type MemoryPiece } from "./split.js"
 import type { Transport } from "./transport.js"
@@ -33,10 +35,50 @@ export interface BatchCounts {
   readonly firstRow: number
   readonly records: number
   readonly succeeded: number
-  readonly created: number
+  /** `undefined` when only the results' `Created` flags tell (upsert, not verified). */
+  readonly created: number | undefined
   readonly failed: number
   readonly unprocessed: number
 }
+
+/**
+ * The thorough count (`verifyResults`): reads every result row of a finished batch and checks the
+ * rows sent and the batch's counters against them.
+ */
+const verifyBatch = (
+  jobInfo: Bulk1.JobInfo,
+  batchId: string,
+  info: Bulk1.BatchInfo,
+  records: number
+): Effect.Effect<Omit<BatchCounts, "firstRow">, BulkError, Transport> =>
+  Effect.gen(function*() {
+    const jid = jobInfo.id
+    let succeeded = 0
+    let created = 0
+    let failed = 0
+    if (info.state !== "NotProcessed") {
+      yield* Stream.runForEachChunk(Bulk1.batchResults(jobInfo, batchId), (chunk) =>
+        Effect.sync(() => {
+          for (const r of chunk) {
+            if (r.success) {
+              succeeded++
+              if (r.created) created++
+            } else failed++
+          }
+        }))
+    }
+    const unprocessed = records - succeeded - failed
+    if (unprocessed < 0 || (unprocessed > 0 && info.state === "Completed")) {
+      return yield* new ResultMismatchError({ jobId: jid, batchId, expected: records, got: succeeded + failed })
+    }
+    if (info.numberRecordsProcessed !== succeeded + failed) {
+      return yield* new ResultMismatchError({ jobId: jid, batchId, expected: info.numberRecordsProcessed, got: succeeded + failed })
+    }
+    if (info.numberRecordsFailed !== failed) {
+      return yield* new ResultMismatchError({ jobId: jid, batchId, expected: info.numberRecordsFailed, got: failed })
+    }
+    return { jobId: jid, batchId, records, succeeded, created, failed, unprocessed }
+  })
 
 /** Runs the 1.0 pipeline. */
 export const ingest1 = <A, E, R>(params: {
@@ -80,40 +122,34 @@ export const ingest1 = <A, E, R>(params: {
         const jid = jobInfo.id
         // recorded before the POST too: a journal must know a batch may have arrived if the process dies mid-send
         yield* notify({ stage: "created", jobId: jid, firstRow: piece.firstRow, records: piece.records })
-        const batch = yield* Bulk1.addBatch(jobInfo, piece.body)
-        yield* notify({ stage: "uploaded", jobId: jid, batchId: batch.id, firstRow: piece.firstRow, records: piece.records })
+        // a POST in flight when another batch fails is finished, not cut, so its batch is known
+        // (recorded as uploaded) rather than left "may have arrived" for the journal to guess
+        const batch = yield* Effect.uninterruptible(Effect.tap(
+          Bulk1.addBatch(jobInfo, piece.body),
+          (b) => notify({ stage: "uploaded", jobId: jid, batchId: b.id, firstRow: piece.firstRow, records: piece.records })
+        ))
         progress.uploaded(jid, piece.records, batch.id)
         const info = yield* waitBatch(jid, batch.id)
         const processed = info.numberRecordsProcessed
         if (info.state === "Failed" && processed === 0) {
           return yield* new BatchFailedError({ jobId: jid, batchId: batch.id, stateMessage: info.stateMessage ?? "" })
         }
-        let succeeded = 0
-        let created = 0
-        let failed = 0
-        if (info.state !== "NotProcessed") {
-          yield* Stream.runForEachChunk(Bulk1.batchResults(jobInfo, batch.id), (chunk) =>
-            Effect.sync(() => {
-              for (const r of chunk) {
-                if (r.success) {
-                  succeeded++
-                  if (r.created) created++
-                } else failed++
-              }
-            }))
+        const where = { jobId: jid, batchId: batch.id }
+        if (options.verifyResults === true) {
+          const counts = yield* verifyBatch(jobInfo, batch.id, info, piece.records)
+          progress.done(jid, info.state, batch.id)
+          return { ...counts, firstRow: piece.firstRow }
         }
-        const unprocessed = piece.records - succeeded - failed
-        if (unprocessed < 0 || (unprocessed > 0 && info.state === "Completed")) {
-          return yield* new ResultMismatchError({ jobId: jid, batchId: batch.id, expected: piece.records, got: succeeded + failed })
-        }
-        if (processed !== succeeded + failed) {
-          return yield* new ResultMismatchError({ jobId: jid, batchId: batch.id, expected: processed, got: succeeded + failed })
-        }
-        if (info.numberRecordsFailed !== failed) {
-          return yield* new ResultMismatchError({ jobId: jid, batchId: batch.id, expected: info.numberRecordsFailed, got: failed })
-        }
+        const counters = yield* fromCounters(where, piece.records, processed, info.numberRecordsFailed, info.state === "Completed")
         progress.done(jid, info.state, batch.id)
-        return { jobId: jid, batchId: batch.id, firstRow: piece.firstRow, records: piece.records, succeeded, created, failed, unprocessed }
+        return {
+          jobId: jid,
+          batchId: batch.id,
+          firstRow: piece.firstRow,
+          records: piece.records,
+          ...counters,
+          created: createdFor(params.operation, counters.succeeded)
+        }
       }).pipe(Effect.withSpan("BulkClient.batch", { attributes: { "sfbulk.piece": piece.index, "sfbulk.records": piece.records } }))
 
     const concurrency = options.serial ? 1 : options.concurrency ?? 4
@@ -169,6 +205,31 @@ const paired = (b: BatchCounts): Stream.Stream<Paired, BulkError, Transport> =>
     Stream.map(([[row, i], result]) => ({ position: b.firstRow + Number(i), row: row as Record<string, string>, result }))
   )
 
+/**
+ * `paired`, checked at the batch's end against the counts the summary was built from: as many
+ * request rows as were sent (results past the request count as extra rows), as many successful
+ * and failed results as the counters say.
+ */
+const checkedPaired = (b: BatchCounts): Stream.Stream<Paired, BulkError, Transport> => {
+  const where = { jobId: b.jobId, batchId: b.batchId }
+  return Stream.suspend(() => {
+    let succeeded = 0
+    let failed = 0
+    const rows = Stream.tap(counted(paired(b), where, b.records), (p) =>
+      Effect.sync(() => {
+        if (Option.isSome(p.result)) p.result.value.success ? succeeded++ : failed++
+      }))
+    const check = Stream.suspend(() =>
+      succeeded !== b.succeeded
+        ? Stream.fail(new ResultMismatchError({ ...where, expected: b.succeeded, got: succeeded }))
+        : failed !== b.failed
+        ? Stream.fail(new ResultMismatchError({ ...where, expected: b.failed, got: failed }))
+        : Stream.empty
+    )
+    return Stream.concat(rows, check)
+  })
+}
+
 /** Summary + lazy streams over the batches' requests and results. */
 export const outcome1 = (
   object: string,
@@ -181,7 +242,7 @@ export const outcome1 = (
   const sum = (f: (b: BatchCounts) => number) => batches.reduce((n, b) => n + f(b), 0)
   // Only the batches that have outcomes of the kind asked for are re-read.
   const all = (having: (b: BatchCounts) => number) =>
-    Stream.fromIterable(batches.filter((b) => having(b) > 0)).pipe(Stream.flatMap((b) => Stream.map(paired(b), (p) => ({ b, p }))))
+    Stream.fromIterable(batches.filter((b) => having(b) > 0)).pipe(Stream.flatMap((b) => Stream.map(checkedPaired(b), (p) => ({ b, p }))))
   const provide = <X>(s: Stream.Stream<X, BulkError, Transport>) => Stream.provideContext(s, context)
   return {
     summary: {
@@ -193,7 +254,7 @@ export const outcome1 = (
       rowsRead,
       processed: sum((b) => b.succeeded + b.failed),
       succeeded: sum((b) => b.succeeded),
-      created: sum((b) => b.created),
+      created: batches.every((b) => b.created !== undefined) ? sum((b) => b.created!) : undefined,
       failed: sum((b) => b.failed),
       unprocessed: sum((b) => b.unprocessed),
       elapsed

@@ -178,6 +178,11 @@ export const ingest2 = <A, E, R>(
         if (info.state === "Failed" && processed === 0) {
           return yield* new JobFailedError({ jobId, state: info.state, stateMessage: info.errorMessage ?? "" })
         }
+        if (options.verifyResults === true) {
+          const counts = yield* verifyJob(jobId, info, piece.records, { columnDelimiter })
+          progress.done(jobId, info.state)
+          return counts
+        }
         const counters = yield* fromCounters(
           { jobId },
           piece.records,
@@ -185,11 +190,6 @@ export const ingest2 = <A, E, R>(
           Number(info.numberRecordsFailed ?? 0),
           info.state === "JobComplete"
         )
-        if (options.verifyResults === true) {
-          const counts = yield* verifyJob(jobId, info, piece.records, { columnDelimiter })
-          progress.done(jobId, info.state)
-          return counts
-        }
         progress.done(jobId, info.state)
         return { jobId, records: piece.records, ...counters, created: createdFor(params.operation, counters.succeeded) }
       }).pipe(Effect.withSpan("BulkClient.job", { attributes: { "sfbulk.piece": piece.index, "sfbulk.records": piece.records } }))

@@ -193,8 +193,12 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
           value = r.right
         }
         if (!isPlainObject(value)) throw new InvalidInputError({ what: "a row must be a plain object of field values", row })
-        const flat = flatten(value)
-        for (const key of Object.keys(flat)) {
+        // a row without relationship objects is its own flat form: no copy per row
+        const keys = Object.keys(value)
+        let nested = false
+        for (let k = 0; k < keys.length && !nested; k++) nested = isPlainObject(value[keys[k]!])
+        const flat = nested ? flatten(value) : value
+        for (const key of nested ? Object.keys(flat) : keys) {
           if (!known.has(key)) {
             throw new InvalidInputError({
               what: `field ${JSON.stringify(key)} is not one of the columns (${columns.join(", ")}); declare it with the columns option or remove it`,
@@ -203,7 +207,9 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
             })
           }
         }
-        return columns.map((c) => cell(flat[c], row, c))
+        const out = new Array<string>(columns.length)
+        for (let c = 0; c < columns.length; c++) out[c] = cell(flat[columns[c]!], row, columns[c]!)
+        return out
       }
       const line = (input: unknown, row: number): Uint8Array => {
         const cs = cellsOf(input, row)
@@ -215,7 +221,9 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
         // a lone empty cell would be a blank line, which CSV readers (Salesforce's too) skip: the
         // record would vanish, so it is written as an explicit empty quoted value
         if (text === "") text = "\"\""
-        return encoder.encode(text + eol)
+        // Buffer.from takes small strings from Node's shared pool: cheaper than a TextEncoder
+        // allocation per row
+        return Buffer.from(text + eol, "utf8")
       }
       const attempt = <X>(f: () => X) =>
         Effect.try({

@@ -137,6 +137,8 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
     const jobId = s.jobIds[0]
     let files: Results.ResultFiles | undefined
     let errorsByCode: Readonly<Record<string, number>> = {}
+    // an upsert's summary leaves `created` to the results' Created flags, counted while writing them
+    let created = s.created ?? 0
     if (jobId !== undefined) {
       const written = yield* Results.write(Results.fromOutcome(outcome, input.header()), {
         dir: resultsDir(a.resultsDir, a.file),
@@ -145,6 +147,7 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
       })
       files = written.files
       errorsByCode = written.errorsByCode
+      created = s.created ?? written.created
     }
     yield* finish(a, {
       command: a.command,
@@ -156,7 +159,7 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
       rowsRead: s.rowsRead,
       processed: s.processed,
       succeeded: s.succeeded,
-      created: s.created,
+      created,
       failed: s.failed,
       unprocessed: s.unprocessed,
       elapsedMs: Duration.toMillis(s.elapsed) > 0 ? Duration.toMillis(s.elapsed) : Date.now() - started,

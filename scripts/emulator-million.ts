@@ -40,18 +40,16 @@ const secs = (from: number) => ((performance.now() - from) / 1000).toFixed(1)
 const t0 = t()
 const job = (await json(`${base}/ingest`, { method: "POST", body: JSON.stringify({ object: "Account", operation: "insert" }) })) as { id: string }
 const enc = new TextEncoder()
-const body = new ReadableStream<Uint8Array>({
-  i: 0,
-  start() {},
-  pull(controller) {
-    const self = this as unknown as { i: number }
-    if (self.i === 0) controller.enqueue(enc.encode("Name,ExternalId__c,NumberOfEmployees\n"))
+async function* csv() {
+  yield enc.encode("Name,ExternalId__c,NumberOfEmployees\n")
+  for (let i = 0; i < rows;) {
     let chunk = ""
-    for (let k = 0; k < 5000 && self.i < rows; k++, self.i++) chunk += `Account ${self.i},EXT-${self.i},${self.i % 5000}\n`
-    controller.enqueue(enc.encode(chunk))
-    if (self.i >= rows) controller.close()
+    for (let k = 0; k < 5000 && i < rows; k++, i++) chunk += `Account ${i},EXT-${i},${i % 5000}\n`
+    yield enc.encode(chunk)
   }
-} as UnderlyingDefaultSource<Uint8Array>)
+}
+// undici streams an async iterable as the request body
+const body = csv() as unknown as NonNullable<RequestInit["body"]>
 const put = await fetch(`${base}/ingest/${job.id}/batches`, { method: "PUT", headers: { ...headers, "Content-Type": "text/csv" }, body, duplex: "half" } as RequestInit)
 if (put.status !== 201) throw new Error(`PUT: ${put.status} ${await put.text()}`)
 const uploaded = secs(t0)

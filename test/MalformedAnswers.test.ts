@@ -157,6 +157,44 @@ describe("Bulk API 1.0 answers", () => {
   const query = (r: Routes) =>
     Stream.runCollect(BulkClient.query("SELECT Id, Name FROM Account", { ...fast, api: "1.0" })).pipe(Effect.provide(clientOver(r)))
 
+  it("ingest: a batch's results shorter than its counters fail the outcome stream (or verifyResults)", () => {
+    const insertJob = (state: string) =>
+      xml("jobInfo", { id: JOB, operation: "insert", object: "Account", state, contentType: "CSV", concurrencyMode: "Parallel", apiVersion: "66.0" })
+    const r: Routes = (method, path) => {
+      if (method === "POST" && path === `${v1}/job`) return { body: insertJob("Open"), type: "application/xml" }
+      if (method === "POST" && path === `${v1}/job/${JOB}`) return { body: insertJob("Closed"), type: "application/xml" }
+      if (method === "GET" && path === `${v1}/job/${JOB}`) return { body: insertJob("Open"), type: "application/xml" }
+      if (method === "GET" && path === `${v1}/job/${JOB}/batch`) return { body: xml("batchInfoList", {}), type: "application/xml" }
+      if (method === "POST" && path === `${v1}/job/${JOB}/batch`) return { body: batch("Queued", 0), type: "application/xml" }
+      if (method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}`) return { body: batch(), type: "application/xml" }
+      if (method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}/request`) return { body: "Name\na\nb\nc\n", type: "text/csv" }
+      if (method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}/result`) {
+        return { body: "\"Id\",\"Success\",\"Created\",\"Error\"\n\"001A\",\"true\",\"true\",\"\"\n", type: "text/csv" }
+      }
+      return undefined
+    }
+    const rows = [{ Name: "a" }, { Name: "b" }, { Name: "c" }]
+    return Promise.all([
+      expectTyped(
+        BulkClient.insert("Account", rows, { ...fast, api: "1.0", verifyResults: true }).pipe(Effect.provide(clientOver(r))),
+        "ResultMismatchError",
+        JOB
+      ),
+      expectTyped(
+        BulkClient.insert("Account", rows, { ...fast, api: "1.0" }).pipe(
+          Effect.flatMap((o) => Stream.runCollect(o.successes)),
+          Effect.provide(clientOver(r))
+        ),
+        "ResultMismatchError",
+        JOB
+      ),
+      // the operation itself succeeds from the counters, without reading the results
+      Effect.runPromise(BulkClient.insert("Account", rows, { ...fast, api: "1.0" }).pipe(Effect.provide(clientOver(r)))).then((o) =>
+        expect(o.summary).toMatchObject({ rowsRead: 3, succeeded: 3, created: 3, failed: 0, unprocessed: 0 })
+      )
+    ])
+  })
+
   it("a well-formed answer reads fine (the fake is faithful)", async () => {
     const rows = await Effect.runPromise(query(routes({})))
     expect(Chunk.toReadonlyArray(rows).map((r) => r.Name)).toEqual(["a", "b", "c"])

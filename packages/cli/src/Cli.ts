@@ -12,6 +12,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Bulk1, BulkClient } from "@sfbulk/client"
 import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -242,24 +243,31 @@ const resultOptions = {
   connection: Connection.options
 }
 
+type ResultArgs = {
+  readonly [K in keyof typeof resultOptions]: (typeof resultOptions)[K] extends Options.Options<infer A> | Args.Args<infer A> ? A : never
+}
+
+/** `job results` (no wait) and `resume` (wait up to `wait`): the same download of a job's results. */
+const writeResults = (a: ResultArgs, wait: boolean, timeout: Option.Option<Duration.Duration>) =>
+  withClient(
+    a.connection,
+    Jobs.results(a.jobId, {
+      wait,
+      timeout,
+      resultsDir: a.resultsDir,
+      formulaGuard: !a.noFormulaGuard,
+      allowPartial: a.allowPartial,
+      output: a.output,
+      format: a.format,
+      json: a.json,
+      quiet: a.quiet
+    })
+  )
+
 const jobResults = Command.make(
   "results",
   resultOptions,
-  (a) =>
-    withClient(
-      a.connection,
-      Jobs.results(a.jobId, {
-        wait: false,
-        timeout: Option.none(),
-        resultsDir: a.resultsDir,
-        formulaGuard: !a.noFormulaGuard,
-        allowPartial: a.allowPartial,
-        output: a.output,
-        format: a.format,
-        json: a.json,
-        quiet: a.quiet
-      })
-    )
+  (a) => writeResults(a, false, Option.none())
 ).pipe(
   Command.withDescription(
     help(
@@ -277,21 +285,7 @@ const jobCmd = Command.make("job").pipe(
 const resumeCmd = Command.make(
   "resume",
   { ...resultOptions, wait: Flags.wait },
-  (a) =>
-    withClient(
-      a.connection,
-      Jobs.results(a.jobId, {
-        wait: true,
-        timeout: a.wait,
-        resultsDir: a.resultsDir,
-        formulaGuard: !a.noFormulaGuard,
-        allowPartial: a.allowPartial,
-        output: a.output,
-        format: a.format,
-        json: a.json,
-        quiet: a.quiet
-      })
-    )
+  (a) => writeResults(a, true, a.wait)
 ).pipe(
   Command.withDescription(
     help(

@@ -122,6 +122,29 @@ export interface EmulatorHandle {
 }
 
 /**
+ * The connection facts of a running emulator as one plain object, in the order `sfbulk-emulator`
+ * and `sfbulk emulator` print them (one JSON line).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const connectionFacts = (handle: EmulatorHandle) => ({
+  instanceUrl: handle.instanceUrl,
+  loginUrl: handle.loginUrl,
+  accessToken: handle.accessToken,
+  refreshToken: handle.refreshToken,
+  username: handle.username,
+  password: handle.password,
+  securityToken: handle.securityToken,
+  clientId: handle.clientId,
+  clientSecret: handle.clientSecret,
+  apiVersion: handle.apiVersion,
+  orgId: handle.orgId,
+  userId: handle.userId,
+  privateKeyPem: handle.privateKeyPem
+})
+
+/**
  * The emulator could not start (bad options, unreadable org file, port in use).
  *
  * @since 0.1.0

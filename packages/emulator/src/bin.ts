@@ -75,21 +75,7 @@ const main = async () => {
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e))
   }
-  const facts = {
-    instanceUrl: handle.instanceUrl,
-    loginUrl: handle.loginUrl,
-    accessToken: handle.accessToken,
-    refreshToken: handle.refreshToken,
-    username: handle.username,
-    password: handle.password,
-    securityToken: handle.securityToken,
-    clientId: handle.clientId,
-    clientSecret: handle.clientSecret,
-    apiVersion: handle.apiVersion,
-    orgId: handle.orgId,
-    userId: handle.userId,
-    privateKeyPem: handle.privateKeyPem
-  }
+  const facts = Emulator.connectionFacts(handle)
   let stopping = false
   const stop = () => {
     if (stopping) return

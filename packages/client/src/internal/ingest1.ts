@@ -215,10 +215,10 @@ const checkedPaired = (b: BatchCounts): Stream.Stream<Paired, BulkError, Transpo
   return Stream.suspend(() => {
     let succeeded = 0
     let failed = 0
-    const rows = Stream.tap(counted(paired(b), where, b.records), (p) =>
-      Effect.sync(() => {
-        if (Option.isSome(p.result)) p.result.value.success ? succeeded++ : failed++
-      }))
+    const rows = Stream.mapChunks(counted(paired(b), where, b.records), (chunk) => {
+      for (const p of chunk) if (Option.isSome(p.result)) p.result.value.success ? succeeded++ : failed++
+      return chunk
+    })
     const check = Stream.suspend(() =>
       succeeded !== b.succeeded
         ? Stream.fail(new ResultMismatchError({ ...where, expected: b.succeeded, got: succeeded }))

@@ -47,22 +47,10 @@ export const run = (a: Args): Effect.Effect<void, UsageError> =>
         ...opt("slowMs", a.slowMs),
         ...(a.faultLogin ? { faultLogin: true } : {})
       } as EmulatorOptions)
-      // The same facts, in the same order, as `pnpm emulator` prints.
-      const facts = {
-        instanceUrl: handle.instanceUrl,
-        loginUrl: handle.loginUrl,
-        accessToken: handle.accessToken,
-        refreshToken: handle.refreshToken,
-        username: handle.username,
-        password: handle.password,
-        securityToken: handle.securityToken,
-        clientId: handle.clientId,
-        clientSecret: handle.clientSecret,
-        apiVersion: handle.apiVersion,
-        orgId: handle.orgId,
-        userId: handle.userId,
-        privateKeyPem: handle.privateKeyPem
-      }
+      // The same facts, in the same order, as `pnpm emulator` prints (one shared function).
+      // Loaded lazily, like startEmulator: other commands never load the emulator.
+      const { Emulator } = yield* Effect.promise(() => import("@sfbulk/emulator"))
+      const facts = Emulator.connectionFacts(handle)
       process.stdout.write(`${JSON.stringify(facts)}\n`)
       yield* Effect.async<void>((resume) => {
         const stop = () => resume(Effect.void)

@@ -25,6 +25,7 @@ import {
   findJob,
   isQuery,
   type Job,
+  newBatch,
   type Operation,
   OPERATIONS,
   type PkChunking,
@@ -398,20 +399,7 @@ const createBatch = async (ctx: RequestContext, state: EmulatorState, job: Job):
     throw new Bulk1Error("ClientInputError", "Failed to read request. A batch must contain some content")
   }
   const now = state.now()
-  const batch: Batch = {
-    id: state.newId("751"),
-    jobId: job.id,
-    state: "Queued",
-    createdDate: now,
-    systemModstamp: now,
-    numberRecordsProcessed: 0,
-    numberRecordsFailed: 0,
-    totalProcessingTime: 0,
-    apiActiveProcessingTime: 0,
-    apexProcessingTime: 0,
-    payload,
-    payloadType: expected
-  }
+  const batch = newBatch(state, job, now, payload, expected)
   addBatch(job, batch)
   job.systemModstamp = now
   schedule(state, job, batch)

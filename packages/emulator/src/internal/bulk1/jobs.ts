@@ -172,6 +172,30 @@ export const findBatch = (job: Job, id: string): Batch | undefined => {
   return key === undefined ? undefined : job.batchIndex.get(key)
 }
 
+/** A fresh `Queued` batch of `job` with zeroed counters (not yet added: see `addBatch`). */
+export const newBatch = (
+  state: EmulatorState,
+  job: Job,
+  now: number,
+  payload: Buffer,
+  payloadType: string,
+  chunk?: Batch["chunk"]
+): Batch => ({
+  id: state.newId("751"),
+  jobId: job.id,
+  state: "Queued",
+  createdDate: now,
+  systemModstamp: now,
+  numberRecordsProcessed: 0,
+  numberRecordsFailed: 0,
+  totalProcessingTime: 0,
+  apiActiveProcessingTime: 0,
+  apexProcessingTime: 0,
+  payload,
+  payloadType,
+  ...(chunk !== undefined ? { chunk } : {})
+})
+
 export const addBatch = (job: Job, batch: Batch): void => {
   job.batches.push(batch)
   job.batchIndex.set(batch.id.slice(0, 15), batch)

@@ -4,7 +4,7 @@
  */
 import type { EmulatorState } from "../context.js"
 import type { IngestOperation, RowOutcome } from "../model.js"
-import { addBatch, type Batch, isQuery, type Job, type ResultFile, storeOf } from "./jobs.js"
+import { addBatch, type Batch, isQuery, type Job, newBatch, type ResultFile, storeOf } from "./jobs.js"
 import { BatchFailure, readRows, type Row, yieldNow } from "./records.js"
 import { readZip } from "./zip.js"
 
@@ -187,21 +187,12 @@ const splitIntoChunks = (state: EmulatorState, job: Job, original: Batch, soql: 
   const ranges = state.org.chunkRanges(pk.parent ?? job.object, pk.chunkSize, pk.startRow)
   const now = state.now()
   for (const r of ranges) {
-    const chunk: Batch = {
-      id: state.newId("751"),
-      jobId: job.id,
-      state: "Queued",
-      createdDate: now,
-      systemModstamp: now,
-      numberRecordsProcessed: 0,
-      numberRecordsFailed: 0,
-      totalProcessingTime: 0,
-      apiActiveProcessingTime: 0,
-      apexProcessingTime: 0,
-      payload: original.payload,
-      payloadType: original.payloadType,
-      chunk: { lo: r.lo, ...(r.hi !== undefined ? { hi: r.hi } : {}), soql, request: withRange(soql, r.lo, r.hi) }
-    }
+    const chunk = newBatch(state, job, now, original.payload, original.payloadType, {
+      lo: r.lo,
+      ...(r.hi !== undefined ? { hi: r.hi } : {}),
+      soql,
+      request: withRange(soql, r.lo, r.hi)
+    })
     addBatch(job, chunk)
     schedule(state, job, chunk)
   }

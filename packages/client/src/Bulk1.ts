@@ -25,6 +25,7 @@ import {
 } from "./BulkError.js"
 import type * as Csv from "./Csv.js"
 import * as internal from "./internal/bulk1.js"
+import { resumable } from "./internal/resumable.js"
 import * as Transport from "./internal/transport.js"
 import { Transport as TransportTag } from "./internal/transport.js"
 import type { SalesforceAuth } from "./SalesforceAuth.js"
@@ -867,30 +868,6 @@ export const rawResult = (
       batchId
     })
   }))
-
-/**
- * A parsed result stream that survives a dropped download: on a transport failure it is fetched
- * again and the records already emitted are skipped (results are deterministic and ordered).
- */
-const resumable = <A, R>(
-  make: () => Stream.Stream<A, BulkError, R>
-): Stream.Stream<A, BulkError, R> =>
-  Stream.suspend(() => {
-    let emitted = 0
-    return Stream.suspend(() => Stream.drop(make(), emitted)).pipe(
-      Stream.mapChunks((chunk) => {
-        emitted += chunk.length
-        return chunk
-      }),
-      Stream.retry(
-        // a dropped connection, not an answer that cannot be parsed (that one would not change)
-        Schedule.recurWhile((e: BulkError) => e._tag === "TransportError" && !e.description.startsWith("unreadable result")).pipe(
-          Schedule.intersect(Schedule.exponential("200 millis")),
-          Schedule.intersect(Schedule.recurs(5))
-        )
-      )
-    )
-  })
 
 /** Names the job and batch in a result-parsing error that lacks them. */
 const naming = <A, R>(jobId: string, batchId: string, stream: Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>

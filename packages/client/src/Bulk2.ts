@@ -23,6 +23,7 @@ import * as Fs from "node:fs"
 import { InvalidInputError, type BulkError } from "./BulkError.js"
 import * as internal from "./internal/bulk2.js"
 import type { ColumnDelimiter, LineEnding } from "./internal/rows.js"
+import { isDroppedDownload, resumable } from "./internal/resumable.js"
 import * as TransportModule from "./internal/transport.js"
 import { Transport } from "./internal/transport.js"
 import type { SalesforceAuth } from "./SalesforceAuth.js"
@@ -376,7 +377,7 @@ const ingestResults = (
       headers: { accept: "text/csv" },
       jobId
     } as const
-    return internal.resumable(() => Stream.unwrap(Effect.map(t.request(req), (res) => internal.csvRecords(req, res, delimiter))))
+    return resumable(() => Stream.unwrap(Effect.map(t.request(req), (res) => internal.csvRecords(req, res, delimiter))))
   })).pipe(Stream.withSpan(`Bulk2.${resource}`, { attributes: { "sfbulk.job_id": jobId } }))
 
 /**
@@ -546,7 +547,7 @@ export const queryResults = (jobId: string, options?: QueryResultOptions): Strea
     }).pipe(Stream.flatMap(({ req, res }) => {
       // a page cut off mid-body is fetched again (same locator) and its rows already emitted skipped
       let first: HttpClientResponse.HttpClientResponse | undefined = res
-      return internal.resumable(() => {
+      return resumable(() => {
         const r = first
         first = undefined
         return r !== undefined
@@ -608,7 +609,7 @@ export const queryResultsParallel = (
           // a page cut off mid-body is fetched again whole (nothing of it was emitted yet)
           Effect.retry({
             schedule: Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(6))),
-            while: (e) => e._tag === "TransportError" && !e.description.includes("cannot be parsed")
+            while: isDroppedDownload
           }),
           Effect.withSpan("Bulk2.download", { attributes: { "sfbulk.job_id": jobId, "sfbulk.page": page } })
         )

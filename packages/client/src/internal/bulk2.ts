@@ -106,27 +106,6 @@ export const csvRecords = (req: TransportRequest, res: HttpClientResponse.HttpCl
     )
   )
 
-/**
- * A parsed download that survives a dropped connection: on a `TransportError` it is fetched again
- * and the records already emitted are skipped (result files are fixed once a job is done).
- */
-export const resumable = <A, R>(make: () => Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>
-  Stream.suspend(() => {
-    let emitted = 0
-    return Stream.suspend(() => Stream.drop(make(), emitted)).pipe(
-      Stream.mapChunks((chunk) => {
-        emitted += chunk.length
-        return chunk
-      }),
-      Stream.retry(
-        // a dropped connection, not an answer that cannot be parsed (that one would not change)
-        Schedule.recurWhile((e: BulkError) => e._tag === "TransportError" && !e.description.includes("cannot be parsed")).pipe(
-          Schedule.intersect(Schedule.exponential("100 millis")),
-          Schedule.intersect(Schedule.recurs(6))
-        )
-      )
-    )
-  })
 
 /** Delimiter character for a job's `columnDelimiter` (COMMA when unknown). */
 export const delimiterOf = (name: string | undefined): string =>

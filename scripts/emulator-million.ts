@@ -17,9 +17,10 @@ const child = ChildProcess.spawn(
 )
 let stderr = ""
 child.stderr.on("data", (d) => (stderr += String(d)))
-const facts = await new Promise<{ instanceUrl: string; accessToken: string }>((resolve) =>
+const facts = await new Promise<{ instanceUrl: string; accessToken: string }>((resolve, reject) => {
   Readline.createInterface({ input: child.stdout }).once("line", (l) => resolve(JSON.parse(l)))
-)
+  child.once("exit", (code) => reject(new Error(`the emulator exited (code ${code}) before it listened:\n${stderr}`)))
+})
 const base = `${facts.instanceUrl}/services/data/v66.0/jobs`
 const headers = { Authorization: `Bearer ${facts.accessToken}` }
 const json = async (url: string, init: RequestInit = {}) => {
@@ -67,7 +68,7 @@ do {
   const r = await fetch(url, { headers: { ...headers, Accept: "text/csv" } })
   const text = await r.text()
   read += Number(r.headers.get("Sforce-NumberOfRecords"))
-  if (text.split("\n").length < 2) throw new Error("empty page")
+  if (!text.includes("\n")) throw new Error("empty page")
   locator = r.headers.get("Sforce-Locator")
   if (locator === "null") locator = null
 } while (locator)

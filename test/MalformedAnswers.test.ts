@@ -84,6 +84,19 @@ describe("Bulk API 2.0 answers", () => {
     expectTyped(query(queryRoutes({ body: "", type: "text/csv" })), "ResultMismatchError", JOB))
   it("a row with more fields than the header", () =>
     expectTyped(query(queryRoutes({ body: "Id,Name\n001A,a,extra\n001B,b\n001C,c\n", type: "text/csv" })), /TransportError|ResultMismatchError/, JOB))
+  it("a CSV answer that arrived whole but cannot be parsed is not fetched again", async () => {
+    let gets = 0
+    const routes = queryRoutes({ body: "Id,Name\n001A,a,extra\n001B,b\n001C,c\n", type: "text/csv" })
+    await expectTyped(
+      query((m, p) => {
+        if (m === "GET" && p === `${v2}/query/${JOB}/results`) gets++
+        return routes(m, p)
+      }),
+      "TransportError",
+      JOB
+    )
+    expect(gets).toBe(1)
+  })
   it("invalid JSON job info", () =>
     expectTyped(query((m, p) => (m === "POST" && p === `${v2}/query` ? { body: "{\"id\": \"750" } : undefined)), "TransportError"))
   it("JSON job info without a state", () =>

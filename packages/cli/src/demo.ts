@@ -255,7 +255,7 @@ interface Facts {
  */
 const startEmulator: Effect.Effect<Facts, never, Scope.Scope> = process.env.DEMO_IN_PROCESS === "1"
   ? Effect.map(
-    Effect.acquireRelease(Effect.promise(() => Emulator.start({ latencyMs: 5 })), (h) => Effect.promise(() => h.close())),
+    Effect.orDie(Emulator.make({ latencyMs: 5 })),
     (h): Facts => ({ ...h, where: "in this process" })
   )
   : Effect.acquireRelease(

@@ -363,7 +363,9 @@ export class TransportError extends Schema.TaggedError<TransportError>("@sfbulk/
     url: Schema.String,
     mayHaveReachedServer: Schema.Boolean,
     jobId: Schema.optional(Schema.String),
-    batchId: Schema.optional(Schema.String)
+    batchId: Schema.optional(Schema.String),
+    /** The answer arrived whole but cannot be parsed: fetching it again would not change it. */
+    unparseable: Schema.optional(Schema.Boolean)
   }
 ) {
   /** @since 0.1.0 */

@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { UsageError } from "./errors.js"
 import type * as Scope from "effect/Scope"
+import type { Emulator } from "@sfbulk/emulator"
 
 /** The connection flags every command that talks to Salesforce accepts. */
 export const options = Options.all({
@@ -124,38 +125,18 @@ export const authLayer = (
   return Layer.provideMerge(auth, http)
 }
 
-/** Facts of a started emulator that the CLI uses. */
-export interface EmulatorFacts {
-  readonly instanceUrl: string
-  readonly loginUrl: string
-  readonly accessToken: string
-  readonly username: string
-  readonly password: string
-  readonly securityToken: string
-  readonly clientId: string
-  readonly clientSecret: string
-}
-
-type EmulatorModule = typeof import("@sfbulk/emulator")
-
 /** A running emulator. */
-export type EmulatorHandle = import("@sfbulk/emulator").Emulator.EmulatorHandle
+export type EmulatorHandle = Emulator.EmulatorHandle
 
 /** Options of `Emulator.start`. */
-export type EmulatorOptions = Parameters<EmulatorModule["Emulator"]["start"]>[0]
+export type EmulatorOptions = Emulator.EmulatorOptions
 
 /**
  * Starts an emulator for the current scope (closed with it). Loaded on demand, so commands that do
  * not use it do not pay for loading it.
  */
 export const startEmulator = (settings: EmulatorOptions): Effect.Effect<EmulatorHandle, UsageError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const { Emulator } = await import("@sfbulk/emulator")
-        return Emulator.start(settings)
-      },
-      catch: (e) => new UsageError({ message: `the emulator could not start: ${(e as Error)?.message ?? String(e)}` })
-    }),
-    (handle) => Effect.promise(() => handle.close())
+  Effect.promise(() => import("@sfbulk/emulator")).pipe(
+    Effect.flatMap((m) => m.Emulator.make(settings)),
+    Effect.mapError((e) => new UsageError({ message: `the emulator could not start: ${e.reason}` }))
   )

@@ -14,7 +14,7 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import { AuthenticationError, type BulkError, SessionExpiredError, TransportError } from "../BulkError.js"
 import { SalesforceAuth, type Service, type Session } from "../SalesforceAuth.js"
-import { checkSecureUrl, decodeXmlEntities, parseErrorBody } from "./transport.js"
+import { checkSecureUrl, escapeXml, parseErrorBody, xmlTag as soapTag } from "./transport.js"
 
 export const defaultApiVersion = "66.0"
 
@@ -314,13 +314,6 @@ export const clientCredentials = (options: {
 // SOAP login
 // ---------------------------------------------------------------------------------------------
 
-const escapeXml = (s: string): string =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;")
-
-const soapTag = (xml: string, tag: string): string | undefined => {
-  const m = new RegExp(`<(?:[\\w-]+:)?${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[\\w-]+:)?${tag}>`).exec(xml)
-  return m === null ? undefined : decodeXmlEntities(m[1]!.trim())
-}
 
 /** Parse a SOAP login answer into a session, or the fault into an AuthenticationError. */
 export const parseSoapLogin = (

@@ -12,12 +12,9 @@ import { InvalidInputError, TransportError } from "../BulkError.js"
 import * as Csv from "../Csv.js"
 import { parseRecords } from "./csvParse.js"
 import { isNil, jsonArrayElements, parseFragment, ScanError, type XmlNode, xmlElements } from "./scan.js"
-import { decodeXmlEntities } from "./transport.js"
+import { escapeXml } from "./transport.js"
 
 export const NS = "http://www.force.com/2009/06/asyncapi/dataload"
-
-export const escapeXml = (s: string): string =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
 /** The flat fields of a control document (jobInfo/batchInfo), as strings. */
 export type Fields = Readonly<Record<string, string | undefined>>
@@ -280,7 +277,8 @@ const scanFailure = (e: unknown) =>
       description: `unreadable result: ${(e as { message: string }).message}`,
       method: "GET",
       url: "result",
-      mayHaveReachedServer: true
+      mayHaveReachedServer: true,
+      unparseable: true
     })
     : e
 
@@ -398,4 +396,3 @@ export const parseQueryResult = <E, R>(
   }
 }
 
-export { decodeXmlEntities }

@@ -68,8 +68,8 @@ const describe = (req: TransportRequest) => ({
 })
 
 /** A body that could not be read or did not have the expected shape. */
-export const unreadable = (req: TransportRequest, what: string) =>
-  new TransportError({ ...describe(req), description: what, mayHaveReachedServer: true })
+export const unreadable = (req: TransportRequest, what: string, unparseable?: true) =>
+  new TransportError({ ...describe(req), description: what, mayHaveReachedServer: true, ...(unparseable ? { unparseable } : {}) })
 
 /** Sends `req` and decodes its JSON answer with `schema`. */
 export const requestJson = <A, I>(req: TransportRequest, schema: Schema.Schema<A, I>) =>
@@ -101,7 +101,7 @@ export const csvRecords = (req: TransportRequest, res: HttpClientResponse.HttpCl
   parseRecords(res.stream, delimiter).pipe(
     Stream.mapError((e) =>
       e._tag === "CsvParseFailure"
-        ? unreadable(req, `the CSV answer cannot be parsed: ${e.message}`)
+        ? unreadable(req, `the CSV answer cannot be parsed: ${e.message}`, true)
         : unreadable(req, `the answer was cut off: ${e.message}`)
     )
   )

@@ -188,7 +188,8 @@ const requestRows = (b: BatchCounts) =>
           url: `batch/${b.batchId}/request`,
           mayHaveReachedServer: true,
           jobId: b.jobId,
-          batchId: b.batchId
+          batchId: b.batchId,
+          unparseable: true
         })
         : e
     )

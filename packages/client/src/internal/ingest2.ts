@@ -80,6 +80,26 @@ export const encodeLines = <A, E, R>(
 }
 
 /**
+ * Counts a finished job by reading every row of its result files (success rows, with how many were
+ * created; failed rows; unprocessed rows unless the job completed).
+ */
+export const countResults = (
+  jobId: string,
+  info: Bulk2.JobInfo,
+  ro: { readonly columnDelimiter: Bulk2.ColumnDelimiter }
+): Effect.Effect<JobCounts, BulkError, Transport> =>
+  Effect.gen(function*() {
+    const [succeeded, created] = yield* Stream.runFold(
+      Bulk2.successfulResults(jobId, ro),
+      [0, 0] as [number, number],
+      ([n, c], r) => [n + 1, r.sf__Created === "true" ? c + 1 : c] as [number, number]
+    )
+    const failed = yield* Stream.runCount(Bulk2.failedResults(jobId, ro))
+    const unprocessed = info.state === "JobComplete" ? 0 : yield* Stream.runCount(Bulk2.unprocessedRecords(jobId, ro))
+    return { jobId, records: succeeded + failed + unprocessed, succeeded, created, failed, unprocessed }
+  })
+
+/**
  * The thorough count (`verifyResults`): reads every result row of a finished job and checks the
  * rows sent and the job's counters against them.
  */
@@ -91,13 +111,7 @@ export const verifyJob = (
 ): Effect.Effect<JobCounts, BulkError, Transport> =>
   Effect.gen(function*() {
     const processed = Number(info.numberRecordsProcessed ?? 0)
-    const [succeeded, created] = yield* Stream.runFold(
-      Bulk2.successfulResults(jobId, ro),
-      [0, 0] as [number, number],
-      ([n, c], r) => [n + 1, r.sf__Created === "true" ? c + 1 : c] as [number, number]
-    )
-    const failed = yield* Stream.runCount(Bulk2.failedResults(jobId, ro))
-    const unprocessed = info.state === "JobComplete" ? 0 : yield* Stream.runCount(Bulk2.unprocessedRecords(jobId, ro))
+    const { created, failed, succeeded, unprocessed } = yield* countResults(jobId, info, ro)
     if (succeeded + failed + unprocessed !== records) {
       return yield* new ResultMismatchError({ jobId, expected: records, got: succeeded + failed + unprocessed })
     }

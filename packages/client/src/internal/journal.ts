@@ -21,7 +21,7 @@ import { InvalidInputError, type BulkError } from "../BulkError.js"
 import { parseRecords } from "./csvParse.js"
 import { resumable } from "./resumable.js"
 import { outcome1, type BatchCounts } from "./ingest1.js"
-import { outcome2, type JobCounts } from "./ingest2.js"
+import { countResults, outcome2, type JobCounts } from "./ingest2.js"
 import { currentListener, type PieceEvent } from "./journalHook.js"
 import type { Transport } from "./transport.js"
 
@@ -44,14 +44,7 @@ const resume2 = (jobId: string, options: ResumeOptions) =>
     if (first.state === "Open") yield* Bulk2.closeIngestJob(jobId)
     const info = yield* Bulk2.waitForIngestJob(jobId, wait2(options))
     const ro = { columnDelimiter: (info.columnDelimiter ?? "COMMA") as Bulk2.ColumnDelimiter }
-    const [succeeded, created] = yield* Stream.runFold(
-      Bulk2.successfulResults(jobId, ro),
-      [0, 0] as [number, number],
-      ([n, c], r) => [n + 1, r.sf__Created === "true" ? c + 1 : c] as [number, number]
-    )
-    const failed = yield* Stream.runCount(Bulk2.failedResults(jobId, ro))
-    const unprocessed = info.state === "JobComplete" ? 0 : yield* Stream.runCount(Bulk2.unprocessedRecords(jobId, ro))
-    const counts: JobCounts = { jobId, records: succeeded + failed + unprocessed, succeeded, created, failed, unprocessed }
+    const counts = yield* countResults(jobId, info, ro)
     return { info, counts }
   })
 

@@ -8,7 +8,7 @@ import type { BulkError } from "../BulkError.js"
 
 /** An answer that arrived whole but cannot be parsed: fetching it again would not change it. */
 export const isUnparseable = (e: BulkError): boolean =>
-  e._tag === "TransportError" && (e.description.startsWith("unreadable result") || e.description.includes("cannot be parsed"))
+  e._tag === "TransportError" && e.unparseable === true
 
 /** Whether a failed download is worth fetching again: a dropped connection, not a bad answer. */
 export const isDroppedDownload = (e: BulkError): boolean => e._tag === "TransportError" && !isUnparseable(e)

@@ -214,7 +214,12 @@ export const parseRetryAfter = (value: string | undefined, nowMillis: number): n
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMillis)
 }
 
-const xmlTag = (text: string, tag: string): string | undefined => {
+/** Escape text for an XML element's content. */
+export const escapeXml = (s: string): string =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;")
+
+/** The decoded text of the first `<tag>` (any namespace prefix) in an XML document. */
+export const xmlTag = (text: string, tag: string): string | undefined => {
   const m = new RegExp(`<(?:[\\w-]+:)?${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[\\w-]+:)?${tag}>`).exec(text)
   return m === null ? undefined : decodeXmlEntities(m[1]!.trim())
 }

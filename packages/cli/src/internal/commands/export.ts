@@ -130,7 +130,7 @@ export const run = (a: ExportArgs, soql: string): Effect.Effect<void, BulkError.
       command: "export",
       api: a.api,
       format,
-      output: a.output === "-" ? "-" : a.output,
+      output: a.output,
       rows: count,
       elapsedMs,
       rowsPerSecond: elapsedMs <= 0 ? 0 : Math.round((count * 1000) / elapsedMs),

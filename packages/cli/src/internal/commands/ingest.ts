@@ -36,7 +36,7 @@ export const resultsDir = (resultsDir: Option.Option<string>, file: string): str
   Option.getOrElse(resultsDir, () => (file === "-" ? process.cwd() : Path.dirname(Path.resolve(file))))
 
 /** Checks flag combinations the parser cannot express. */
-export const validate = (a: IngestArgs): Effect.Effect<void, UsageError> => {
+const validate = (a: IngestArgs): Effect.Effect<void, UsageError> => {
   if (a.operation === "upsert" && Option.isNone(a.externalId)) {
     return Effect.fail(new UsageError({ message: "upsert needs --external-id <Field> (an External ID field of the object, or Id)" }))
   }
@@ -84,11 +84,9 @@ export const finish = (
 export const precheck = (a: IngestArgs): Effect.Effect<void, UsageError | BulkError.InvalidInputError> =>
   Effect.zipRight(validate(a), checkReadable(a.file))
 
-/** Runs one ingest command. */
+/** Runs one ingest command (after {@link precheck}, which the CLI runs before logging in). */
 export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | UsageError | RowsFailed, BulkClient.BulkClient> =>
   Effect.gen(function*() {
-    yield* validate(a)
-    yield* checkReadable(a.file)
     const input = openCsv(a.file)
     const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
     const client = yield* BulkClient.BulkClient

@@ -11,14 +11,13 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { UsageError, type RowsFailed } from "../errors.js"
-import { checkReadable, openCsv } from "../input.js"
+import { openCsv } from "../input.js"
 import { csvText, writeText } from "../output.js"
 import * as Progress from "../progress.js"
 import { type OutputFlags, printJson, printText, table } from "../report.js"
 import * as Results from "../results.js"
-import { errorText } from "../results.js"
 import * as Export from "./export.js"
-import { finish, type IngestArgs, validate } from "./ingest.js"
+import { finish, type IngestArgs } from "./ingest.js"
 
 type Env = Bulk1.Transport
 
@@ -243,7 +242,7 @@ const route = (r: Bulk1.BatchResult, row: Readonly<Record<string, string>>): Rou
       _tag: "failure",
       record: {
         sf__Id: r.id ?? "",
-        sf__Error: errorText(r.errors.map((e) => ({ code: e.statusCode, message: e.message, fields: e.fields }))),
+        sf__Error: Results.errorText(r.errors.map((e) => ({ code: e.statusCode, message: e.message, fields: e.fields }))),
         ...row
       },
       code: r.errors[0]?.statusCode ?? "UNKNOWN"
@@ -427,11 +426,12 @@ const submitAsync1 = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError, E
     printSubmitted(a, "1.0", job.id, rows, closed.state, batchIds)
   })
 
-/** `--async`: create the job, upload the rows, mark the upload complete, print the job id. */
+/**
+ * `--async`: create the job, upload the rows, mark the upload complete, print the job id (after
+ * `precheck`, which the CLI runs before logging in).
+ */
 export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | UsageError, Env> =>
   Effect.gen(function*() {
-    yield* validate(a)
-    yield* checkReadable(a.file)
     if (a.api === "1.0") return yield* submitAsync1(a)
     if (a.file !== "-" && Fs.statSync(a.file).size > 95_000_000) {
       return yield* new UsageError({

@@ -4,11 +4,11 @@
 import type { RequestContext } from "../context.js"
 import type { RecordError, RowOutcome } from "../model.js"
 import { type Batch, counters, type ContentType, type Job } from "./jobs.js"
+import { ASYNC_NS as NS, PROLOG } from "../xml.js"
 import { escapeXml } from "./xml.js"
 
-export const NS = "http://www.force.com/2009/06/asyncapi/dataload"
+export { NS, PROLOG }
 export const XSI = "http://www.w3.org/2001/XMLSchema-instance"
-export const PROLOG = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
 
 /** The control-document format: XML or JSON. */
 export type DocFormat = "xml" | "json"
@@ -35,15 +35,10 @@ export const docFormatOfRequest = (ctx: RequestContext): DocFormat => {
   return ct.includes("json") ? "json" : "xml"
 }
 
-const pad = (n: number, w = 2): string => String(n).padStart(w, "0")
-
 /** `2026-03-02T10:15:01.000Z` (XML) or `2026-03-02T10:15:01.000+0000` (JSON). */
 export const formatDate = (ms: number, format: DocFormat): string => {
-  const d = new Date(ms)
-  const base = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${
-    pad(d.getUTCMinutes())
-  }:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`
-  return format === "xml" ? `${base}Z` : `${base}+0000`
+  const iso = new Date(ms).toISOString()
+  return format === "xml" ? iso : `${iso.slice(0, -1)}+0000`
 }
 
 /** API versions print as doubles: `66.0`. */
@@ -51,14 +46,18 @@ export const versionText = (v: string): string => (v.includes(".") ? v : `${v}.0
 
 type Field = readonly [string, string | number | undefined]
 
-const xmlDoc = (root: string, fields: ReadonlyArray<Field>): string => {
-  let out = `${PROLOG}<${root} xmlns="${NS}">`
+/** `<k>v</k>` for each field in order, skipping undefined values. */
+const xmlFields = (fields: ReadonlyArray<Field>): string => {
+  let out = ""
   for (const [k, v] of fields) {
     if (v === undefined) continue
     out += `<${k}>${escapeXml(String(v))}</${k}>`
   }
-  return `${out}</${root}>`
+  return out
 }
+
+const xmlDoc = (root: string, fields: ReadonlyArray<Field>): string =>
+  `${PROLOG}<${root} xmlns="${NS}">${xmlFields(fields)}</${root}>`
 
 /** JSON object with keys sorted (as in Salesforce's samples) and raw numeric `apiVersion`. */
 const jsonDoc = (fields: ReadonlyArray<Field>): string => {
@@ -115,14 +114,7 @@ const batchFields = (b: Batch, format: DocFormat): ReadonlyArray<Field> => [
   ["apexProcessingTime", b.apexProcessingTime]
 ]
 
-const batchXmlBody = (b: Batch): string => {
-  let out = ""
-  for (const [k, v] of batchFields(b, "xml")) {
-    if (v === undefined) continue
-    out += `<${k}>${escapeXml(String(v))}</${k}>`
-  }
-  return out
-}
+const batchXmlBody = (b: Batch): string => xmlFields(batchFields(b, "xml"))
 
 /** batchInfo (XML in XSD order, or JSON). */
 export const renderBatch = (b: Batch, format: DocFormat): string =>

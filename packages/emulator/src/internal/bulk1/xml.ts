@@ -3,6 +3,7 @@
  * Namespace prefixes are dropped from element names: Bulk 1.0 documents use one default namespace,
  * and clients differ in whether they repeat it.
  */
+import { unescapeXml } from "../xml.js"
 
 /** One parsed element. `text` is the concatenated character data directly inside it. */
 export interface XmlElement {
@@ -19,29 +20,6 @@ const localName = (qname: string): string => {
   const i = qname.indexOf(":")
   return i < 0 ? qname : qname.slice(i + 1)
 }
-
-const ENTITY = /&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);/g
-
-/** Decode the five predefined entities and numeric character references. */
-export const unescapeXml = (s: string): string =>
-  s.indexOf("&") < 0
-    ? s
-    : s.replace(ENTITY, (_m, e: string) => {
-        switch (e) {
-          case "lt":
-            return "<"
-          case "gt":
-            return ">"
-          case "amp":
-            return "&"
-          case "quot":
-            return "\""
-          case "apos":
-            return "'"
-          default:
-            return String.fromCodePoint(e[1] === "x" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10))
-        }
-      })
 
 /** Escape text for element content or attribute values. */
 export const escapeXml = (s: string): string =>

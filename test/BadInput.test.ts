@@ -2,26 +2,38 @@
  * Bad input corpus (issue 7): each bad input gets its expected typed error naming the row and
  * field, and nothing is uploaded (the emulator sees no request at all) unless the caller opts in
  * to a partial upload. The bad row sits deep in the input (row 700 of 1,000, past the first
- * pieces), so "nothing uploaded" proves the whole input was checked first.
+ * pieces; row 950, in the last piece, for every kind of input: array, lazy iterable, generator,
+ * Stream, AsyncIterable), so "nothing uploaded" proves the whole input was read and checked before
+ * the first request. Empty input is a typed error too (unless `allowEmpty`), raw CSV given to the
+ * low-level Bulk1/Bulk2 uploads is checked before it is sent, and the mock client behaves the same.
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
-import { checkCsv } from "../packages/client/src/internal/validate.js"
-import { Emulator } from "../packages/emulator/src/index.js"
+import { Bulk1, Bulk2, BulkClient, BulkClientMock, SalesforceAuth } from "../packages/client/src/index.js"
+import { checkCsv, csvChecker } from "../packages/client/src/internal/validate.js"
+import { Emulator, Org } from "../packages/emulator/src/index.js"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
 let layer: Layer.Layer<BulkClient.BulkClient>
+let raw: Layer.Layer<Bulk2.Transport>
 
 beforeAll(async () => {
   emu = await Emulator.start({ latencyMs: 2 })
   layer = BulkClient.layer.pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken })),
     Layer.provide(NodeHttpClient.layerUndici),
+    Layer.orDie
+  )
+  raw = Bulk2.layer().pipe(
+    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken })),
     Layer.orDie
   )
 })
@@ -204,4 +216,274 @@ describe("bad raw CSV: typed error before upload", () => {
       // and a good CSV (BOM, quotes, CRLF) passes
       yield* checkCsv("\uFEFFName,Phone\r\n\"a, \"\"b\"\"\",1\r\n", ctx)
     })))
+})
+
+// ---------------------------------------------------------------------------------------------
+// all or nothing, whatever the kind of input
+// ---------------------------------------------------------------------------------------------
+
+const ROWS = 2_500
+const LAST = 2_450
+const SLOW_AT = 2_048
+type Kind = "array" | "lazy iterable" | "generator" | "Stream" | "AsyncIterable"
+const KINDS: ReadonlyArray<Kind> = ["array", "lazy iterable", "generator", "Stream", "AsyncIterable"]
+/**
+ * The same rows as each kind of input (each read at most once by the client). The one-shot
+ * streaming kinds deliver the rows in small chunks and pause before row 2,048, as a slow source
+ * would: a client that uploaded pieces while reading would have sent the first ones by then.
+ */
+const asKind = <A>(kind: Kind, make: () => ReadonlyArray<A>): BulkClient.Rows<A> => {
+  switch (kind) {
+    case "array":
+      return make()
+    case "lazy iterable":
+      return { [Symbol.iterator]: () => make()[Symbol.iterator]() }
+    case "generator":
+      return (function*() {
+        yield* make()
+      })()
+    case "Stream": {
+      const rows = make()
+      return Stream.concat(
+        Stream.rechunk(Stream.fromIterable(rows.slice(0, SLOW_AT)), 64),
+        Stream.unwrap(Effect.as(Effect.sleep(rows.length > SLOW_AT ? "400 millis" : 0), Stream.fromIterable(rows.slice(SLOW_AT))))
+      )
+    }
+    case "AsyncIterable":
+      return (async function*() {
+        const rows = make()
+        for (let i = 0; i < rows.length; i++) {
+          if (i === SLOW_AT) await new Promise((r) => setTimeout(r, 400))
+          yield rows[i]!
+        }
+      })()
+  }
+}
+
+for (const api of ["2.0", "1.0"] as const) {
+  describe(`all or nothing on Bulk API ${api}: a bad row in the last piece uploads nothing`, () => {
+    for (const kind of KINDS) {
+      it(`${kind}: typed error naming row ${LAST} (last piece), no request sent, no record created; the good input lands whole`, () =>
+        Effect.runPromise(Effect.gen(function*() {
+          const tag = `aon${api.replace(".", "")}-${kind.replace(/ /g, "")}`
+          const rows = (bad: boolean) => () =>
+            Array.from({ length: ROWS }, (_, i) => ({ Name: bad && i === LAST ? `${tag} \uD800` : `${tag} ${i}`, Phone: "1" }))
+          const requests = emu.stats().requests
+          const accounts = emu.org.count("Account")
+          const options = { ...fast, batchSize: 500, api }
+          const err = yield* Effect.flip(BulkClient.insert("Account", asKind(kind, rows(true)), options))
+          expect(err).toMatchObject({ _tag: "InvalidInputError", row: LAST, field: "Name" })
+          expect((err as { what: string }).what).toMatch(/not valid Unicode/)
+          // not a job, not a batch, not a login: nothing at all reached the emulator
+          expect(emu.stats().requests).toBe(requests)
+          expect(emu.org.count("Account")).toBe(accounts)
+          // the same kind of input without the bad row: every row lands exactly once
+          const outcome = yield* BulkClient.insert("Account", asKind(kind, rows(false)), options)
+          expect(outcome.summary).toMatchObject({ rowsRead: ROWS, succeeded: ROWS, failed: 0, unprocessed: 0 })
+          expect(api === "1.0" ? outcome.summary.batchIds.length : outcome.summary.jobIds.length).toBe(5)
+          expect(emu.org.count("Account") - accounts).toBe(ROWS)
+        }).pipe(Effect.provide(layer))), 30_000)
+    }
+
+    it("a bad row in the last piece of a Stream with allowPartialUpload: the pieces before it are uploaded, the error still typed", () =>
+      Effect.runPromise(Effect.gen(function*() {
+        const tag = `aonpartial${api.replace(".", "")}`
+        const rows = Array.from({ length: 3_000 }, (_, i) => ({ Name: i === 2_950 ? `${tag} \u0000` : `${tag} ${i}`, Phone: "1" }))
+        const requests = emu.stats().requests
+        const accounts = emu.org.count("Account")
+        // the rows after the first 2,048 come a second later: by then the first pieces are out
+        const input = Stream.concat(
+          Stream.fromIterable(rows.slice(0, 2_048)),
+          Stream.unwrap(Effect.as(Effect.sleep("1 second"), Stream.fromIterable(rows.slice(2_048))))
+        )
+        const err = yield* Effect.flip(BulkClient.insert("Account", input, { ...fast, api, allowPartialUpload: true, concurrency: 1 }))
+        expect(err).toMatchObject({ _tag: "InvalidInputError", row: 2_950, field: "Name" })
+        // the mode streams: pieces went out before the bad row was read (never the bad row's)
+        expect(emu.stats().requests).toBeGreaterThan(requests)
+        yield* Effect.sleep("300 millis")
+        expect(emu.org.count("Account") - accounts).toBeLessThanOrEqual(2_800)
+      }).pipe(Effect.provide(layer))), 30_000)
+  })
+
+  describe(`spool files on Bulk API ${api}`, () => {
+    it("the temp dir is removed whatever the exit: a bad last row, an interrupted read, a success", () =>
+      Effect.runPromise(Effect.gen(function*() {
+        const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-h4-tmp-"))
+        const saved = process.env.TMPDIR
+        // os.tmpdir() reads TMPDIR at each call: this test's spool dirs go to `tmp`
+        process.env.TMPDIR = tmp
+        const left = () => Fs.readdirSync(tmp)
+        try {
+          const rows = (n: number, bad?: number) => Array.from({ length: n }, (_, i) => ({ Name: i === bad ? "x\u0000" : `spool${api} ${i}`, Phone: "1" }))
+          const options = { ...fast, batchSize: 500, api }
+          yield* Effect.flip(BulkClient.insert("Account", Stream.rechunk(Stream.fromIterable(rows(2_500, 2_450)), 100), options))
+          expect(left()).toEqual([])
+          // a source that stalls after 1,200 rows, interrupted while pieces sit in the spool
+          const stalled = Stream.concat(Stream.rechunk(Stream.fromIterable(rows(1_200)), 100), Stream.never)
+          const fiber = yield* Effect.fork(BulkClient.insert("Account", stalled, options))
+          yield* Effect.sleep("300 millis")
+          expect(left().length).toBe(1)
+          yield* Fiber.interrupt(fiber)
+          expect(left()).toEqual([])
+          yield* BulkClient.insert("Account", rows(1_200), options)
+          expect(left()).toEqual([])
+        } finally {
+          if (saved === undefined) delete process.env.TMPDIR
+          else process.env.TMPDIR = saved
+          Fs.rmSync(tmp, { recursive: true, force: true })
+        }
+      }).pipe(Effect.provide(layer))), 30_000)
+  })
+
+  describe(`empty input on Bulk API ${api}`, () => {
+    for (const kind of KINDS) {
+      it(`${kind}: no rows is a typed error before any request; allowEmpty gives the all-zero outcome, no job`, () =>
+        Effect.runPromise(Effect.gen(function*() {
+          const requests = emu.stats().requests
+          const err = yield* Effect.flip(BulkClient.insert("Account", asKind(kind, () => []), { ...fast, api }))
+          expect(err).toMatchObject({ _tag: "InvalidInputError" })
+          expect((err as { what: string }).what).toMatch(/the input has no rows: nothing to upload/)
+          const ok = yield* BulkClient.insert("Account", asKind(kind, () => []), { ...fast, api, allowEmpty: true })
+          expect(ok.summary).toMatchObject({ rowsRead: 0, processed: 0, succeeded: 0, failed: 0, unprocessed: 0, jobIds: [], batchIds: [] })
+          expect(emu.stats().requests).toBe(requests)
+        }).pipe(Effect.provide(layer))), 20_000)
+    }
+    it("delete with no ids is refused the same way", () =>
+      Effect.runPromise(Effect.gen(function*() {
+        const requests = emu.stats().requests
+        expect(yield* Effect.flip(BulkClient.delete("Account", [], { ...fast, api }))).toMatchObject({ _tag: "InvalidInputError" })
+        expect(emu.stats().requests).toBe(requests)
+      }).pipe(Effect.provide(layer))))
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// raw CSV through the low-level modules: checked before it is sent
+// ---------------------------------------------------------------------------------------------
+
+const enc = (s: string) => new TextEncoder().encode(s)
+/** Raw CSV cases: data, the error's text, and where it is. */
+const rawCases: Array<{ name: string; data: string | Uint8Array; what: RegExp; row?: number; field?: string; operation?: "delete" }> = [
+  { name: "empty input", data: "", what: /empty/ },
+  { name: "blank lines only", data: "\n\r\n\n", what: /empty/ },
+  { name: "header only", data: "Name,Phone\n", what: /header but no record/ },
+  { name: "duplicate columns", data: "Name,Phone,NAME\na,b,c\n", what: /appears twice/, field: "NAME" },
+  { name: "mixed record shapes", data: "Name,Phone\na,b\nc\n", what: /fields but the header has/, row: 1 },
+  { name: "invalid UTF-8", data: new Uint8Array([...enc("Name\nok\n"), 0x61, 0xff, 0xfe, 0x0a]), what: /not valid UTF-8 \(bad byte near offset 9\)/ },
+  { name: "a field over 131,072 characters", data: `Name,Phone\nok,1\n${"x".repeat(131_073)},1\n`, what: /131,072/, row: 1, field: "Name" },
+  { name: "a record over 400,000 characters", data: `A__c,B__c,C__c,D__c\n${["a", "b", "c", "d"].map((c) => c.repeat(100_001)).join(",")}\n`, what: /400,000/, row: 0 },
+  { name: "more than 5,000 columns", data: `${Array.from({ length: 5_001 }, (_, i) => `F${i}__c`).join(",")}\n${"x,".repeat(5_000)}x\n`, what: /5,000/ },
+  { name: "an id of the wrong length", data: "Id,Name\n001000000000001AAA,x\n001abc,y\n", what: /15 or 18/, row: 1, field: "Id" },
+  { name: "a NUL in a value", data: "Name\nok\n\"a\u0000b\"\n", what: /NUL/, row: 1, field: "Name" },
+  { name: "an unclosed quote", data: "Name,Phone\n\"open,1\n", what: /closing quote/ },
+  { name: "delete rows with columns other than Id", data: "Id,Name\n001000000000001AAA,x\n", what: /only the Id column/, field: "Name", operation: "delete" }
+]
+
+/** The data as a stream of small chunks (so every check works across chunk boundaries). */
+const chunked = (data: string | Uint8Array, size = 7): Stream.Stream<Uint8Array> => {
+  const bytes = typeof data === "string" ? enc(data) : data
+  return Stream.fromIterable(Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size)))
+}
+
+const expectBad = (err: unknown, c: (typeof rawCases)[number]) => {
+  expect(err).toMatchObject({ _tag: "InvalidInputError" })
+  const e = err as { what: string; row?: number; field?: string }
+  expect(e.what).toMatch(c.what)
+  if (c.row !== undefined) expect(e.row).toBe(c.row)
+  if (c.field !== undefined) expect(e.field).toBe(c.field)
+}
+
+describe("bad raw CSV given to Bulk2.uploadJobData / uploadFile: typed error, nothing sent", () => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-badinput-"))
+  afterAll(() => Fs.rmSync(dir, { recursive: true, force: true }))
+  for (const c of rawCases) {
+    it(c.name, () =>
+      Effect.runPromise(Effect.gen(function*() {
+        const job = yield* Bulk2.createIngestJob({ object: "Account", operation: c.operation ?? "insert" })
+        const file = Path.join(dir, `${job.id}.csv`)
+        Fs.writeFileSync(file, c.data)
+        const requests = emu.stats().requests
+        // in memory, as a stream of small chunks (checked while spooled), and from a file
+        expectBad(yield* Effect.flip(Bulk2.uploadJobData(job, c.data)), c)
+        expectBad(yield* Effect.flip(Bulk2.uploadJobData(job, chunked(c.data))), c)
+        expectBad(yield* Effect.flip(Bulk2.uploadFile(job, file)), c)
+        expect(emu.stats().requests).toBe(requests)
+        // the job never got data: it is still open, and can be aborted
+        expect((yield* Bulk2.getIngestJob(job.id)).state).toBe("Open")
+        yield* Bulk2.abortIngestJob(job.id)
+      }).pipe(Effect.provide(raw))), 20_000)
+  }
+  it("good CSV (a BOM, quotes, CRLF, a multi-byte character split across chunks) is checked and uploaded from a stream", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert", columnDelimiter: "SEMICOLON", lineEnding: "CRLF" })
+      yield* Bulk2.uploadJobData(job, chunked("\uFEFFName;Phone\r\n\"raw; \"\"q\"\"\";1\r\nraw é 😀;2\r\n", 3))
+      yield* Bulk2.closeIngestJob(job.id)
+      const done = yield* Bulk2.waitForIngestJob(job.id, { schedule: Schedule.spaced("20 millis"), timeout: "20 seconds" })
+      expect(done, JSON.stringify(done)).toMatchObject({ state: "JobComplete", numberRecordsProcessed: 2, numberRecordsFailed: 0 })
+    }).pipe(Effect.provide(raw))), 20_000)
+})
+
+describe("bad raw CSV given to Bulk1.addBatch: typed error, no batch", () => {
+  for (const c of rawCases) {
+    it(c.name, () =>
+      Effect.runPromise(Effect.gen(function*() {
+        const job = yield* Bulk1.createJob({ object: "Account", operation: c.operation ?? "insert", contentType: "CSV" })
+        const requests = emu.stats().requests
+        expectBad(yield* Effect.flip(Bulk1.addBatch(job, c.data)), c)
+        expectBad(yield* Effect.flip(Bulk1.addBatch(job, chunked(c.data))), c)
+        expect(emu.stats().requests).toBe(requests)
+        expect(yield* Bulk1.listBatches(job.id)).toEqual([])
+        yield* Bulk1.abortJob(job.id)
+      }).pipe(Effect.provide(raw))), 20_000)
+  }
+  it("a good CSV stream is checked, spooled and added (and can be re-sent from the spool file)", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const job = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
+      const batch = yield* Bulk1.addBatch(job, chunked("Name,Phone\nraw1 é,1\nraw2,2\n", 5))
+      const done = yield* Bulk1.waitForBatch(job, batch.id, { schedule: Schedule.spaced("20 millis") })
+      expect(done).toMatchObject({ numberRecordsProcessed: 2, numberRecordsFailed: 0 })
+      yield* Bulk1.closeJob(job.id)
+    }).pipe(Effect.provide(raw))), 20_000)
+})
+
+describe("the incremental CSV checker", () => {
+  it("gives the same verdict whatever the chunking (one byte at a time, or whole)", () => {
+    for (const c of rawCases) {
+      const bytes = typeof c.data === "string" ? enc(c.data) : c.data
+      const whole = csvChecker({ operation: c.operation ?? "insert" })
+      const w = whole.push(bytes) ?? whole.end()
+      const bytewise = csvChecker({ operation: c.operation ?? "insert" })
+      let b: unknown
+      for (let i = 0; i < bytes.length && b === undefined; i++) b = bytewise.push(bytes.subarray(i, i + 1))
+      b = b ?? bytewise.end()
+      expect(w, c.name).toBeDefined()
+      expect({ what: (b as any)?.what, row: (b as any)?.row, field: (b as any)?.field }, c.name)
+        .toEqual({ what: w!.what, row: w!.row, field: w!.field })
+    }
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// the mock client behaves the same
+// ---------------------------------------------------------------------------------------------
+
+describe("BulkClientMock: same errors, nothing applied", () => {
+  for (const api of ["2.0", "1.0"] as const) {
+    for (const kind of KINDS) {
+      it(`${api} ${kind}: a bad last row changes nothing in the org; no rows is a typed error unless allowEmpty`, () => {
+        const org = Org.make()
+        return Effect.runPromise(Effect.gen(function*() {
+          const rows = () => Array.from({ length: ROWS }, (_, i) => ({ Name: i === LAST ? "bad \uDC00" : `mock ${i}`, Phone: "1" }))
+          const err = yield* Effect.flip(BulkClient.insert("Account", asKind(kind, rows), { api }))
+          expect(err).toMatchObject({ _tag: "InvalidInputError", row: LAST, field: "Name" })
+          expect(org.count("Account")).toBe(0)
+          const empty = yield* Effect.flip(BulkClient.insert("Account", asKind(kind, () => []), { api }))
+          expect((empty as { what: string }).what).toMatch(/the input has no rows/)
+          const zero = yield* BulkClient.insert("Account", asKind(kind, () => []), { api, allowEmpty: true })
+          expect(zero.summary).toMatchObject({ rowsRead: 0, processed: 0, jobIds: [], batchIds: [] })
+          expect(org.count("Account")).toBe(0)
+        }).pipe(Effect.provide(BulkClientMock.layer(org))))
+      })
+    }
+  }
 })

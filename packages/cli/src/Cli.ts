@@ -62,6 +62,9 @@ const ingestOptions = {
   batchSize: Flags.positive("batch-size", "Records per batch (1.0, at most 10000) or per job (2.0)"),
   concurrency: Flags.positive("concurrency", "Batches (1.0) or jobs (2.0) in flight at once (default 4)"),
   wait: Flags.wait,
+  allowEmpty: Options.boolean("allow-empty").pipe(
+    Options.withDescription("A file with a header and no rows does nothing and exits 0 (by default it is an input error, exit 6)")
+  ),
   async: Options.boolean("async").pipe(
     Options.withDescription("Upload, print the job id and exit without waiting; finish with `sfbulk resume <job-id>`")
   ),
@@ -103,6 +106,7 @@ const ingestCommand = (
         resultsDir: a.resultsDir,
         formulaGuard: !a.noFormulaGuard,
         allowPartial: a.allowPartial,
+        allowEmpty: a.allowEmpty,
         json: a.json,
         quiet: a.quiet
       }

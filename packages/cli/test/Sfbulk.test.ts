@@ -327,7 +327,7 @@ describe.concurrent("sfbulk --async, job, resume", () => {
 })
 
 describe("bad input", () => {
-  it("a missing file, an empty file, a ragged row: exit 6, what to do, no stack trace; a header alone does nothing", async () => {
+  it("a missing file, an empty file, a ragged row, a header alone: exit 6, what to do, no stack trace; --allow-empty lets a header alone pass", async () => {
     const r = await sfbulk(["import", "Account", "--file", "/nonexistent/accounts.csv"], { env })
     expect(r.code).toBe(6)
     expect(r.stderr).toContain("does not exist")
@@ -339,9 +339,14 @@ describe("bad input", () => {
     const ragged = await sfbulk(["import", "Account", "-f", writeFile(dir, "ragged.csv", "Name,Industry\nA,Energy\nB,Energy,extra\n")], { env })
     expect(ragged.code).toBe(6)
     expect(ragged.stderr).toMatch(/row 3|line 3/)
-    const header = await sfbulk(["import", "Account", "-f", writeFile(dir, "header.csv", "Name\n"), "--json"], { env })
-    expect(header.code, header.stderr).toBe(0)
-    expect(lastJson(header.stdout)).toMatchObject({ rowsRead: 0, jobIds: [] })
+    const headerFile = writeFile(dir, "header.csv", "Name\n")
+    const header = await sfbulk(["import", "Account", "-f", headerFile, "--json"], { env })
+    expect(header.code).toBe(6)
+    expect(header.stderr).toContain("has a header row but no records")
+    noStack(header.stderr)
+    const allowed = await sfbulk(["import", "Account", "-f", headerFile, "--allow-empty", "--json"], { env })
+    expect(allowed.code, allowed.stderr).toBe(0)
+    expect(lastJson(allowed.stdout)).toMatchObject({ rowsRead: 0, jobIds: [] })
   })
 
   it("bad credentials: exit 4", async () => {

@@ -14,7 +14,9 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
 import {
   BatchFailedError,
   type BulkError,
@@ -26,6 +28,8 @@ import {
 import type * as Csv from "./Csv.js"
 import * as internal from "./internal/bulk1.js"
 import { resumable } from "./internal/resumable.js"
+import { spoolToFile, tempDir } from "./internal/split.js"
+import { checkCsv, checkedCsvStream } from "./internal/validate.js"
 import * as Transport from "./internal/transport.js"
 import { Transport as TransportTag } from "./internal/transport.js"
 import type { SalesforceAuth } from "./SalesforceAuth.js"
@@ -487,6 +491,15 @@ export const records = (
  */
 export type BatchBody = string | Uint8Array | Stream.Stream<Uint8Array, BulkError> | Records | Iterable<Csv.Row>
 
+const INGEST = new Set<string>(["insert", "update", "upsert", "delete", "hardDelete"])
+type IngestOperation = "insert" | "update" | "upsert" | "delete" | "hardDelete"
+
+const fileBytes = (path: string): Stream.Stream<Uint8Array, BulkError> =>
+  NodeStream.fromReadable(
+    () => Fs.createReadStream(path, { highWaterMark: 256 * 1024 }),
+    (e) => new InvalidInputError({ what: `cannot read the spool file ${path}: ${String(e)}` })
+  )
+
 const isStream = (u: unknown): u is Stream.Stream<unknown, unknown> => Predicate.hasProperty(u, Stream.StreamTypeId)
 
 const toBytes = (
@@ -532,6 +545,13 @@ export interface AddBatchOptions {
   readonly resendSchedule?: Schedule.Schedule<unknown, BulkError> | undefined
   /** Gzip the upload (`Content-Encoding: gzip`). Default: the transport's setting. */
   readonly gzip?: boolean | undefined
+  /**
+   * Check a CSV body given as text, bytes or a `Stream` before anything is sent (default `true`, on
+   * CSV ingest jobs): valid UTF-8, a header and at least one record, unique column names, every
+   * record as wide as the header, field and record sizes, ids, the operation's columns (see
+   * `InvalidInputError`). `false` skips it (the data was checked already).
+   */
+  readonly check?: boolean | undefined
 }
 
 /**
@@ -543,6 +563,10 @@ export interface AddBatchOptions {
  * matches is the body sent again. The check is repeated after each backoff, so a slow request that
  * lands late is still found. (Two identical payloads added at the same moment cannot be told apart
  * this way.)
+ *
+ * A raw CSV body of an ingest job is checked first (see `AddBatchOptions.check`): bad data is an
+ * `InvalidInputError` and nothing is sent. A `Stream` body is checked while it is spooled to a temp
+ * file (constant memory), and sent (and re-sent if need be) from that file.
  *
  * @since 0.1.0
  * @category batches
@@ -562,10 +586,19 @@ export const addBatch = (
         what: `job ${jobId} takes ${info.contentType} batches: give the zip file as bytes, not records`
       })
     }
-    const encoded = toBytes(info.contentType, body)
+    const raw = toBytes(info.contentType, body)
+    const checkRaw = isBytes && options?.check !== false && info.contentType === "CSV" && INGEST.has(info.operation)
+    const ctx = { operation: info.operation as IngestOperation, externalIdFieldName: info.externalIdFieldName }
+    if (checkRaw && (typeof raw === "string" || raw instanceof Uint8Array)) yield* checkCsv(raw, ctx)
+    const encoded = checkRaw && isStream(raw)
+      ? yield* Effect.map(
+        spoolToFile(checkedCsvStream(raw as Stream.Stream<Uint8Array, BulkError>, ctx), yield* tempDir, "batch.csv"),
+        ({ path }) => fileBytes(path)
+      )
+      : raw
     // Records are encoded up front (a batch is at most 10 MB), so that the body can be sent again
     // after a session renewal or a lost answer; a caller's own byte Stream is still sent once.
-    const data = typeof encoded === "string" || encoded instanceof Uint8Array || isStream(body)
+    const data = typeof encoded === "string" || encoded instanceof Uint8Array || isStream(body) || checkRaw
       ? encoded
       : yield* Effect.map(Stream.runCollect(encoded), (chunks) => {
         let size = 0
@@ -635,7 +668,7 @@ export const addBatch = (
     const schedule = options?.resendSchedule ??
       Schedule.exponential("1 second").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
     return yield* Effect.retry(post, { schedule, while: (e: BulkError) => e.isRetryable })
-  }).pipe(Effect.withSpan("Bulk1.addBatch", { attributes: { jobId: idOf(job) } }))
+  }).pipe(Effect.scoped, Effect.withSpan("Bulk1.addBatch", { attributes: { jobId: idOf(job) } }))
 
 /**
  * Split a stream of records into batches of `batchSize` (default 10,000, the Bulk API 1.0 maximum)

@@ -20,9 +20,11 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
-import { InvalidInputError, type BulkError } from "./BulkError.js"
+import { InvalidInputError, isBulkError, type BulkError } from "./BulkError.js"
 import * as internal from "./internal/bulk2.js"
-import type { ColumnDelimiter, LineEnding } from "./internal/rows.js"
+import { delimiterChar, type ColumnDelimiter, type LineEnding } from "./internal/rows.js"
+import { spoolToFile, tempDir } from "./internal/split.js"
+import { checkCsv, checkedCsvStream } from "./internal/validate.js"
 import { isDroppedDownload, resumable } from "./internal/resumable.js"
 import * as TransportModule from "./internal/transport.js"
 import { Transport } from "./internal/transport.js"
@@ -190,17 +192,79 @@ export const createIngestJob = (options: CreateIngestJob): Effect.Effect<JobInfo
   }).pipe(Effect.withSpan("Bulk2.createIngestJob", { attributes: { "sfbulk.object": options.object, "sfbulk.operation": options.operation } }))
 
 /**
+ * Options of `uploadJobData` and `uploadFile`.
+ *
+ * @since 0.1.0
+ * @category ingest
+ */
+export interface UploadOptions {
+  /** The byte length of a `Stream` body, when known (sent as `Content-Length`). */
+  readonly contentLength?: number | undefined
+  /**
+   * Check the CSV before anything is sent (default `true`): valid UTF-8, a header and at least one
+   * record, unique column names, every record as wide as the header, field and record sizes, ids
+   * (see `InvalidInputError`). `false` skips it (the data was checked already).
+   */
+  readonly check?: boolean | undefined
+  /** The CSV's column delimiter for the check, when `job` is an id (default: the job's, else COMMA). */
+  readonly columnDelimiter?: ColumnDelimiter | undefined
+}
+
+const checkContext = (job: string | JobInfo, options?: UploadOptions) => {
+  const info = typeof job === "string" ? undefined : job
+  const name = options?.columnDelimiter ?? (info?.columnDelimiter as ColumnDelimiter | undefined) ?? "COMMA"
+  return {
+    delimiter: delimiterChar[name] ?? ",",
+    ...(info?.operation !== undefined ? { operation: info.operation as Operation } : {}),
+    ...(info?.externalIdFieldName ? { externalIdFieldName: info.externalIdFieldName } : {})
+  }
+}
+
+/**
  * Uploads the job's CSV (one upload per job; Salesforce answers 201). The upload is never re-sent
  * once it may have reached Salesforce (a job takes one upload): to retry, abort the job and upload
  * to a new one, as `BulkClient` does from its spool file.
+ *
+ * The CSV is checked before the upload (see `UploadOptions.check`), so bad data is an
+ * `InvalidInputError` and nothing is sent: text and bytes in memory directly, a `Stream` while it is
+ * spooled to a temp file (constant memory; the upload is then sent from the file, the file deleted
+ * afterwards). Pass the job's `JobInfo` (or `columnDelimiter`) when the job is not comma-delimited.
  *
  * @since 0.1.0
  * @category ingest
  */
 export const uploadJobData = (
+  job: string | JobInfo,
+  data: Uint8Array | string | Stream.Stream<Uint8Array, unknown>,
+  options?: UploadOptions
+): Effect.Effect<void, BulkError, Transport> =>
+  Effect.gen(function*() {
+    const jobId = typeof job === "string" ? job : job.id
+    const check = options?.check !== false
+    if (check && (typeof data === "string" || data instanceof Uint8Array)) yield* checkCsv(data, checkContext(job, options))
+    if (check && !(typeof data === "string" || data instanceof Uint8Array)) {
+      // a stream is checked while it is spooled, then sent from the file
+      return yield* Effect.scoped(Effect.gen(function*() {
+        const dir = yield* tempDir
+        const spooled = yield* spoolToFile(
+          checkedCsvStream(data, checkContext(job, options)).pipe(
+            Stream.mapError((e) => (isBulkError(e) ? e : new InvalidInputError({ what: `the upload data could not be read: ${String(e)}` })))
+          ),
+          dir,
+          "upload.csv"
+        )
+        yield* putJobData(jobId, fileBytes(spooled.path), spooled.size)
+      }))
+    }
+    yield* putJobData(jobId, data, options?.contentLength)
+  }).pipe(span("upload", typeof job === "string" ? job : job.id))
+
+const fileBytes = (path: string) => NodeStream.fromReadable(() => Fs.createReadStream(path, { highWaterMark: 256 * 1024 }), (e) => e)
+
+const putJobData = (
   jobId: string,
   data: Uint8Array | string | Stream.Stream<Uint8Array, unknown>,
-  options?: { readonly contentLength?: number | undefined }
+  contentLength: number | undefined
 ): Effect.Effect<void, BulkError, Transport> =>
   Effect.gen(function*() {
     const t = yield* Transport
@@ -208,7 +272,7 @@ export const uploadJobData = (
       ? HttpBody.text(data, "text/csv")
       : data instanceof Uint8Array
       ? HttpBody.uint8Array(data, "text/csv")
-      : HttpBody.stream(data, "text/csv", options?.contentLength)
+      : HttpBody.stream(data, "text/csv", contentLength)
     // Not idempotent: a second PUT to a job is refused ("Found multipe contents"), so the transport
     // must not re-send one that may have arrived; callers retry on a new job instead.
     yield* internal.requestVoid({
@@ -219,23 +283,35 @@ export const uploadJobData = (
       jobId,
       idempotent: false
     })
-  }).pipe(span("upload", jobId))
+  })
 
 /**
- * Uploads a CSV file from disk as the job's data, streamed from the file.
+ * Uploads a CSV file from disk as the job's data, streamed from the file. The file is checked first
+ * (read once more, streamed: constant memory) unless `check: false`; bad data is an
+ * `InvalidInputError` and nothing is sent.
  *
  * @since 0.1.0
  * @category ingest
  */
-export const uploadFile = (jobId: string, path: string): Effect.Effect<void, BulkError, Transport> =>
+export const uploadFile = (job: string | JobInfo, path: string, options?: UploadOptions): Effect.Effect<void, BulkError, Transport> =>
   Effect.gen(function*() {
+    const jobId = typeof job === "string" ? job : job.id
     const size = yield* Effect.try({
       try: () => Fs.statSync(path).size,
       catch: (e) => new InvalidInputError({ what: `cannot read ${path}: ${String(e)}` })
     })
-    const bytes = NodeStream.fromReadable(() => Fs.createReadStream(path, { highWaterMark: 256 * 1024 }), (e) => e)
-    yield* uploadJobData(jobId, bytes, { contentLength: size })
-  })
+    if (options?.check !== false) {
+      yield* Stream.runDrain(checkedCsvStream(fileBytes(path), checkContext(job, options))).pipe(
+        Effect.mapError((e) => (isBulkError(e) ? e : new InvalidInputError({ what: `cannot read ${path}: ${String(e)}` }))),
+        Effect.mapError((e) => (e._tag === "InvalidInputError" ? new InvalidInputError({
+          what: `${path}: ${e.what}`,
+          ...(e.row !== undefined ? { row: e.row } : {}),
+          ...(e.field !== undefined ? { field: e.field } : {})
+        }) : e))
+      )
+    }
+    yield* putJobData(jobId, fileBytes(path), size)
+  }).pipe(span("upload", typeof job === "string" ? job : job.id))
 
 const patchState = (kind: "ingest" | "query", jobId: string, state: "UploadComplete" | "Aborted") =>
   Effect.flatMap(Transport, (t) =>

@@ -127,12 +127,24 @@ export interface IngestOptions<A = Row> extends CommonOptions {
    */
   readonly journal?: string | undefined
   /**
-   * Rows are checked before upload (sizes, ids, shapes, encoding; see `InvalidInputError`). An
-   * array or other re-readable input is checked whole before the first request, so a bad row
-   * uploads nothing; `true` skips that first pass and checks rows as they are sent instead.
-   * (Streams and async iterables are always checked as they are sent.)
+   * All or nothing (the default, `false`): every row is checked once as it is read (sizes, ids,
+   * shapes, encoding; see `InvalidInputError`), encoded and spooled to temp files, and only when the
+   * whole input has been read without error are the jobs (2.0) or batches (1.0) created and
+   * uploaded, each file deleted once its piece is uploaded. A bad row anywhere is an
+   * `InvalidInputError` naming the row and field, and nothing at all is sent to Salesforce. Cost:
+   * temp disk of about the input's size as CSV (`os.tmpdir()`), and the first upload waits for the
+   * whole input to be read.
+   *
+   * `true`: pieces are uploaded as they fill, rows checked as they are sent, so a bad row stops the
+   * operation there with the pieces before it already uploaded (they are processed; the error is
+   * still typed). Use it for inputs larger than the temp disk, or to start work sooner.
    */
   readonly allowPartialUpload?: boolean | undefined
+  /**
+   * An input without a single row is an `InvalidInputError` ("the input has no rows: nothing to
+   * upload"), raised before any request. `true` accepts it: the all-zero outcome, no job created.
+   */
+  readonly allowEmpty?: boolean | undefined
   /**
    * Thorough check: before returning, download and count every result row of every job/batch
    * against Salesforce's counters (and count `created` from the rows' `Created` flags). Default

@@ -3,7 +3,12 @@
  * shapes and invariant as the real client, without HTTP, so an application's tests swap one layer
  * and run in milliseconds.
  *
- * Differences from the real client, by design: outcomes are kept in memory (test-sized data), every
+ * Like the real client, every row is checked as it is read and, unless `allowPartialUpload`, the
+ * whole input is read before any row is applied: a bad row is an `InvalidInputError` and the org is
+ * left unchanged; an input without rows is an `InvalidInputError` unless `allowEmpty`.
+ *
+ * Differences from the real client, by design: outcomes (and, before they are applied, the input
+ * rows) are kept in memory (test-sized data), every
  * outcome carries its input `position` (2.0 over HTTP cannot), and all rows go to one job (one
  * batch on 1.0), whatever the size limits.
  *
@@ -21,11 +26,12 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as BulkClient from "./BulkClient.js"
 import { ApiError, BatchFailedError, InvalidInputError, JobFailedError, type BulkError } from "./BulkError.js"
-import { validate } from "./internal/bulkClient.js"
+import { EMPTY_INPUT, validate } from "./internal/bulkClient.js"
 import { createdFor } from "./internal/outcome.js"
 import { tracker } from "./internal/progress.js"
 import { decodeRows } from "./internal/query2.js"
 import { lineEncoder, toStream, type LineEncoder, type Rows } from "./internal/rows.js"
+import { checkedRows } from "./internal/validate.js"
 
 /**
  * The in-memory org the mock works on (`Org.make()` from `@sfbulk/emulator`): inspect it in tests
@@ -67,7 +73,43 @@ export const make = (org: OrgApi): BulkClient.Service => {
       let encoder: LineEncoder | undefined
       let read = 0
       let created = 0
-      yield* Stream.runForEachChunk(toStream(rows), (chunk) =>
+      const apply = (cells: ReadonlyArray<ReadonlyArray<string>>) => {
+        for (const cs of cells) {
+          const row: Record<string, string> = {}
+          encoder!.columns.forEach((c, i) => (row[c] = cs[i]!))
+          const position = read++
+          const result = org.apply(operation, object, row, externalIdField ? { externalIdField } : undefined)
+          if (result.success) {
+            if (result.created) created++
+            successes.push({ _tag: "Success", jobId, position, row, id: result.id, created: result.created })
+          } else {
+            const errors = result.errors.map((e) => ({ code: e.statusCode, message: e.message, fields: e.fields }))
+            failures.push({
+              _tag: "Failure",
+              jobId,
+              position,
+              row,
+              ...(result.id ? { id: result.id } : {}),
+              code: errors[0]?.code ?? "UNKNOWN",
+              message: errors[0]?.message ?? "",
+              fields: errors[0]?.fields ?? [],
+              errors
+            })
+          }
+        }
+        progress.read(cells.length)
+        progress.polled(jobId, "InProgress", { processed: read, failed: failures.length })
+      }
+      // as the real client: every row checked once as it is read; by default the whole input is
+      // read (held in memory here: test-sized data) before anything is applied, so a bad row
+      // anywhere changes nothing in the org
+      const partial = options.allowPartialUpload === true
+      const pending: Array<ReadonlyArray<ReadonlyArray<string>>> = []
+      let seen = 0
+      const input = options.schema
+        ? toStream(rows)
+        : checkedRows(toStream(rows), { operation, externalIdFieldName: externalIdField, columns: options.columns })
+      yield* Stream.runForEachChunk(input, (chunk) =>
         Effect.gen(function*() {
           if (Chunk.isEmpty(chunk)) return
           if (!encoder) {
@@ -80,33 +122,13 @@ export const make = (org: OrgApi): BulkClient.Service => {
                 : new JobFailedError({ jobId, state: "Failed", stateMessage }))
             }
           }
-          const cells = yield* encoder.cells(chunk, read)
-          for (const cs of cells) {
-            const row: Record<string, string> = {}
-            encoder.columns.forEach((c, i) => (row[c] = cs[i]!))
-            const position = read++
-            const result = org.apply(operation, object, row, externalIdField ? { externalIdField } : undefined)
-            if (result.success) {
-              if (result.created) created++
-              successes.push({ _tag: "Success", jobId, position, row, id: result.id, created: result.created })
-            } else {
-              const errors = result.errors.map((e) => ({ code: e.statusCode, message: e.message, fields: e.fields }))
-              failures.push({
-                _tag: "Failure",
-                jobId,
-                position,
-                row,
-                ...(result.id ? { id: result.id } : {}),
-                code: errors[0]?.code ?? "UNKNOWN",
-                message: errors[0]?.message ?? "",
-                fields: errors[0]?.fields ?? [],
-                errors
-              })
-            }
-          }
-          progress.read(cells.length)
-          progress.polled(jobId, "InProgress", { processed: read, failed: failures.length })
+          const cells = yield* encoder.cells(chunk, seen)
+          seen += cells.length
+          if (partial) apply(cells)
+          else pending.push(cells)
         }))
+      if (seen === 0 && options.allowEmpty !== true) return yield* new InvalidInputError({ what: EMPTY_INPUT })
+      for (const cells of pending) apply(cells)
       if (read > 0) {
         progress.uploaded(jobId, read)
         progress.done(jobId, "JobComplete")

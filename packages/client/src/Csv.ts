@@ -1,7 +1,7 @@
 /**
  * CSV encoding and decoding as streams (the counterpart of `salesforce-bulk`'s `CsvDictsAdapter`):
- * records in, CSV bytes out, with csv-stringify; CSV bytes in, records out, with csv-parse. Neither
- * direction ever holds the whole data set.
+ * records in, CSV bytes out, with csv-stringify; CSV bytes in, records out, with `@sfbulk/csv` (rows
+ * and errors as csv-parse gives them). Neither direction ever holds the whole data set.
  *
  * @since 0.1.0
  */
@@ -194,7 +194,7 @@ export const encodeSchema = <A, I extends Row, R0>(
 }
 
 /**
- * Decode CSV bytes (header row first) into records of strings, streaming with csv-parse. A
+ * Decode CSV bytes (header row first) into records of strings, streaming with `@sfbulk/csv`. A
  * malformed file fails with `InvalidInputError`.
  *
  * @since 0.1.0

@@ -166,10 +166,14 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("an empty input creates no job and reports zeros", () => {
+  it.effect("an empty input is a typed error before any request; with allowEmpty it creates no job and reports zeros", () => {
     const { fake, layer } = setup()
     return Effect.gen(function*() {
-      const outcome = yield* BulkClient.insert("Account", [])
+      const err = yield* Effect.flip(BulkClient.insert("Account", []))
+      expect(err).toMatchObject({ _tag: "InvalidInputError" })
+      expect((err as { what: string }).what).toMatch(/no rows: nothing to upload/)
+      expect(fake.log).toEqual([])
+      const outcome = yield* BulkClient.insert("Account", [], { allowEmpty: true })
       expect(outcome.summary.rowsRead).toBe(0)
       expect(outcome.summary.jobIds).toEqual([])
       expect(fake.log).toEqual([])

@@ -8,7 +8,7 @@ import { InvalidInputError, type BulkError } from "../BulkError.js"
 import { ingest1 } from "./ingest1.js"
 import { ingest2 } from "./ingest2.js"
 import { resumeJobs, withJournal } from "./journal.js"
-import { checkAll, checkedRows, isReReadable } from "./validate.js"
+import { checkedRows } from "./validate.js"
 import { query1 } from "./query1.js"
 import { decodeRows, query2 } from "./query2.js"
 import { toStream, type Rows } from "./rows.js"
@@ -42,6 +42,9 @@ export const validate = (options: BulkClient.IngestOptions<any> | BulkClient.Que
   return Effect.void
 }
 
+/** The error of an input without a row (unless `allowEmpty`). */
+export const EMPTY_INPUT = "the input has no rows: nothing to upload (pass allowEmpty: true to accept an empty input)"
+
 const idRow = (x: string | { readonly Id: string }) => (typeof x === "string" ? { Id: x } : x)
 
 /** The service, built over the Transport in context. */
@@ -63,15 +66,19 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
           const params = { object, operation, externalIdFieldName, rows: input, options }
           return options.api === "1.0" ? ingest1(params) : ingest2(params)
         }
-        // pre-upload checks (validate.ts): typed rows (a Schema) are checked by their Schema instead
+        // every row is checked once, as it is read (validate.ts); typed rows (a Schema) are
+        // checked by their Schema instead. Unless `allowPartialUpload`, the pipelines read the
+        // whole input before the first request, so a bad row anywhere uploads nothing.
         const ctx = { operation, externalIdFieldName, columns: options.columns }
-        const whole = !options.schema && options.allowPartialUpload !== true && isReReadable(rows)
-        const before = whole ? checkAll(rows, ctx) : Effect.void
-        // an array checked whole is not checked a second time as it is sent
-        const input = options.schema || (whole && Array.isArray(rows)) ? toStream(rows) : checkedRows(toStream(rows), ctx)
-        if (options.journal === undefined) return Effect.zipRight(before, run(input))
+        const input = options.schema ? toStream(rows) : checkedRows(toStream(rows), ctx)
+        // no row at all: nothing was sent (pieces are made of rows), and the caller is told
+        const nonEmpty = (outcome: BulkClient.Outcome) =>
+          outcome.summary.rowsRead === 0 && options.allowEmpty !== true
+            ? Effect.fail(new InvalidInputError({ what: EMPTY_INPUT }))
+            : Effect.succeed(outcome)
+        if (options.journal === undefined) return Effect.flatMap(run(input), nonEmpty)
         const header = { object, operation, api: options.api ?? "2.0", externalIdFieldName }
-        return Effect.zipRight(before, withJournal(options.journal, header, input, options, run))
+        return Effect.flatMap(withJournal(options.journal, header, input, options, run), nonEmpty)
       })
     ).pipe(provide)
 

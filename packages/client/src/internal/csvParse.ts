@@ -1,21 +1,14 @@
 /**
- * Streaming CSV -> records with csv-parse's synchronous core (`Parser#api.parse`), driven chunk by
+ * Streaming CSV -> records with `@sfbulk/csv`'s synchronous incremental reader, driven chunk by
  * chunk from an Effect `Stream`, so a large result is never held whole and back-pressure is the
- * stream's own.
+ * stream's own. Records are keyed by the header row exactly as csv-parse's `columns: true` did
+ * (BOM stripped; a row whose field count differs from the header's, including an empty line, is an
+ * error; a repeated header name keeps its first position and last value).
  */
+import { CsvReader } from "@sfbulk/csv"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { Parser } from "csv-parse"
-
-interface ParserApi {
-  parse(
-    buf: Buffer | undefined,
-    end: boolean,
-    push: (record: Record<string, string>) => void,
-    close: () => void
-  ): Error | undefined
-}
 
 /** Thrown (as a defect-free failure) when the CSV cannot be parsed. */
 export class CsvParseFailure {
@@ -31,23 +24,21 @@ export const parseRecords = <E, R>(
   delimiter: string
 ): Stream.Stream<Record<string, string>, E | CsvParseFailure, R> =>
   Stream.suspend(() => {
-    const api = (new Parser({ columns: true, delimiter, bom: true, relax_column_count: false }) as unknown as {
-      api: ParserApi
-    }).api
-    const run = (buf: Buffer | undefined, end: boolean) => {
+    const reader = CsvReader.makeRecords({ delimiter, bom: true })
+    const run = (chunk: Chunk.Chunk<Uint8Array> | undefined) => {
       const out: Array<Record<string, string>> = []
-      const err = api.parse(buf, end, (r) => void out.push(r), () => {})
-      return err ? Effect.fail(new CsvParseFailure(err.message)) : Effect.succeed(Chunk.unsafeFromArray(out))
+      const push = (r: Record<string, string>) => void out.push(r)
+      try {
+        if (chunk === undefined) reader.end(push)
+        else for (const bytes of chunk) reader.push(bytes, push)
+      } catch (e) {
+        if (e instanceof CsvReader.CsvError) return Effect.fail(new CsvParseFailure(e.message))
+        throw e
+      }
+      return Effect.succeed(Chunk.unsafeFromArray(out))
     }
     return Stream.concat(
-      Stream.mapChunksEffect(bytes, (chunk) => {
-        if (chunk.length === 0) return Effect.succeed(Chunk.empty())
-        const one = Chunk.unsafeGet(chunk, 0)
-        const buf = chunk.length === 1
-          ? Buffer.from(one.buffer, one.byteOffset, one.byteLength)
-          : Buffer.concat(Chunk.toReadonlyArray(chunk) as Array<Uint8Array>)
-        return run(buf, false)
-      }),
-      Stream.flatMap(Stream.fromEffect(Effect.suspend(() => run(undefined, true))), Stream.fromChunk)
+      Stream.mapChunksEffect(bytes, (chunk) => chunk.length === 0 ? Effect.succeed(Chunk.empty()) : run(chunk)),
+      Stream.flatMap(Stream.fromEffect(Effect.suspend(() => run(undefined))), Stream.fromChunk)
     )
   })

@@ -1,11 +1,13 @@
 /**
- * The Bulk API 1.0 ingest pipeline: rows -> CSV lines -> batches cut in memory (≤ 10,000 records,
- * ≤ 10,000,000 bytes) -> each batch added, waited on and counted from its batchInfo counters and the
- * rows sent (every result row counted too with `verifyResults`) with bounded concurrency -> job
- * closed -> summary + lazy outcome streams that pair each batch's results with its request, so
+ * The Bulk API 1.0 ingest pipeline: rows -> CSV lines -> batches (≤ 10,000 records, ≤ 10,000,000
+ * bytes) spooled to temp files until the whole input is read and checked (all or nothing; with
+ * `allowPartialUpload` cut in memory and added as they fill) -> each batch added, waited on and
+ * counted from its batchInfo counters and the rows sent (every result row counted too with
+ * `verifyResults`) with bounded concurrency -> job closed -> summary + lazy outcome streams that pair each batch's results with its request, so
  * every outcome carries the row exactly as sent and its position in the input.
  *
- * Memory: at most about two batches per unit of concurrency are held (1.0 batches are small).
+ * Memory: at most about two batches per unit of concurrency are held (1.0 batches are small); the
+ * temp disk holds about the input's CSV size in the default mode.
  */
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -16,16 +18,18 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as Fs from "node:fs/promises"
 import * as Bulk1 from "../Bulk1.js"
 import type * as BulkClient from "../BulkClient.js"
-import { BatchFailedError, isBulkError, PollTimeoutError, ResultMismatchError, TransportError, type BulkError } from "../BulkError.js"
+import { BatchFailedError, InvalidInputError, isBulkError, PollTimeoutError, ResultMismatchError, TransportError, type BulkError } from "../BulkError.js"
+import { parseBatchResults } from "./bulk1.js"
 import { resumable } from "./resumable.js"
 import { parseRecords } from "./csvParse.js"
 import { encodeLines } from "./ingest2.js"
 import { currentListener, notify } from "./journalHook.js"
-import { counted, createdFor, fromCounters } from "./outcome.js"
+import { createdFor, fromCounters } from "./outcome.js"
 import { tracker } from "./progress.js"
-import { memoryWriter, split, type MemoryPiece } from "./split.js"
+import { fileWriter, memoryWriter, split, tempDir } from "./split.js"
 import type { Transport } from "./transport.js"
 
 /** One finished batch's counts. */
@@ -80,6 +84,16 @@ const verifyBatch = (
     return { jobId: jid, batchId, records, succeeded, created, failed, unprocessed }
   })
 
+/** A batch ready to be added: its body is loaded (from memory or its spool file) when it is sent. */
+interface ReadyBatch {
+  readonly index: number
+  readonly firstRow: number
+  readonly records: number
+  readonly body: Effect.Effect<Uint8Array, InvalidInputError>
+  /** Frees the body once the batch is added (deletes its spool file). */
+  readonly sent: Effect.Effect<void>
+}
+
 /** Runs the 1.0 pipeline. */
 export const ingest1 = <A, E, R>(params: {
   readonly object: string
@@ -116,7 +130,7 @@ export const ingest1 = <A, E, R>(params: {
       waitFor(jid, batchId, Bulk1.batchInfo(jid, batchId), options, (b) =>
         progress.polled(jid, b.state, { processed: b.numberRecordsProcessed, failed: b.numberRecordsFailed }, batchId))
 
-    const runBatch = (piece: MemoryPiece): Effect.Effect<BatchCounts, BulkError, Transport> =>
+    const runBatch = (piece: ReadyBatch): Effect.Effect<BatchCounts, BulkError, Transport> =>
       Effect.gen(function*() {
         const jobInfo = yield* job
         const jid = jobInfo.id
@@ -124,10 +138,13 @@ export const ingest1 = <A, E, R>(params: {
         yield* notify({ stage: "created", jobId: jid, firstRow: piece.firstRow, records: piece.records })
         // a POST in flight when another batch fails is finished, not cut, so its batch is known
         // (recorded as uploaded) rather than left "may have arrived" for the journal to guess
+        const body = yield* piece.body
+        // the rows were checked as they were encoded: no second pass over the CSV
         const batch = yield* Effect.uninterruptible(Effect.tap(
-          Bulk1.addBatch(jobInfo, piece.body),
+          Bulk1.addBatch(jobInfo, body, { check: false }),
           (b) => notify({ stage: "uploaded", jobId: jid, batchId: b.id, firstRow: piece.firstRow, records: piece.records })
         ))
+        yield* piece.sent
         progress.uploaded(jid, piece.records, batch.id)
         const info = yield* waitBatch(jid, batch.id)
         const processed = info.numberRecordsProcessed
@@ -153,7 +170,31 @@ export const ingest1 = <A, E, R>(params: {
       }).pipe(Effect.withSpan("BulkClient.batch", { attributes: { "sfbulk.piece": piece.index, "sfbulk.records": piece.records } }))
 
     const concurrency = options.serial ? 1 : options.concurrency ?? 4
-    const batches = yield* split(lines, () => header().length, { maxBytes, maxRecords }, memoryWriter(header)).pipe(
+    const limits = { maxBytes, maxRecords }
+    // Default: the whole input is read, checked and spooled to temp files before the job is
+    // created, so a bad row anywhere uploads nothing. `allowPartialUpload`: batches are cut in
+    // memory and added as they fill.
+    const ready: Stream.Stream<ReadyBatch, BulkError | E, R> = options.allowPartialUpload === true
+      ? Stream.map(split(lines, () => header().length, limits, memoryWriter(header)), (p) => ({
+        index: p.index,
+        firstRow: p.firstRow,
+        records: p.records,
+        body: Effect.succeed(p.body),
+        sent: Effect.void
+      }))
+      : Stream.fromIterable(
+        Chunk.map(yield* Stream.runCollect(split(lines, () => header().length, limits, fileWriter(yield* tempDir, header))), (p) => ({
+          index: p.index,
+          firstRow: p.firstRow,
+          records: p.records,
+          body: Effect.tryPromise({
+            try: () => Fs.readFile(p.path),
+            catch: (e) => new InvalidInputError({ what: `cannot read the spool file ${p.path}: ${String(e)}` })
+          }),
+          sent: Effect.promise(() => Fs.rm(p.path, { force: true }))
+        }))
+      )
+    const batches = yield* ready.pipe(
       Stream.mapEffect(runBatch, { concurrency }),
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray),
@@ -171,10 +212,9 @@ export const ingest1 = <A, E, R>(params: {
     const ended = yield* Clock.currentTimeMillis
     return outcome1(params.object, params.operation, batches, state.read, Duration.millis(ended - started), context)
   }).pipe(
+    Effect.scoped,
     Effect.withSpan("BulkClient.ingest", { attributes: { "sfbulk.api": "1.0", "sfbulk.object": params.object, "sfbulk.operation": params.operation } })
   )
-
-type Paired = { readonly position: number; readonly row: Record<string, string>; readonly result: Option.Option<Bulk1.BatchResult> }
 
 /** The batch's request, exactly as uploaded, parsed back into rows. */
 const requestRows = (b: BatchCounts) =>
@@ -195,41 +235,109 @@ const requestRows = (b: BatchCounts) =>
     )
   ))
 
-/** A batch's request rows paired with its results (results are in input order on 1.0). */
-const paired = (b: BatchCounts): Stream.Stream<Paired, BulkError, Transport> =>
-  Stream.zipAll(Stream.zipWithIndex(requestRows(b)), {
-    // a batch nothing of which was processed (Failed, NotProcessed) has no results to ask for
-    other: b.succeeded + b.failed === 0 ? Stream.empty : Stream.map(Bulk1.batchResults(b.jobId, b.batchId), Option.some),
-    defaultSelf: [{} as Record<string, string>, -1] as const,
-    defaultOther: Option.none<Bulk1.BatchResult>()
-  }).pipe(
-    Stream.map(([[row, i], result]) => ({ position: b.firstRow + Number(i), row: row as Record<string, string>, result }))
+/**
+ * The batch's results, in input order. Jobs made by `ingest1` are CSV jobs, so the job's content
+ * type need not be asked for (one GET per batch saved).
+ */
+const resultRows = (b: BatchCounts) =>
+  Stream.mapError(
+    resumable(() => parseBatchResults("CSV", Bulk1.rawResult(b.jobId, b.batchId))),
+    (e) =>
+      e._tag === "TransportError" && e.jobId === undefined
+        ? new TransportError({ ...e, url: `job/${b.jobId}/batch/${b.batchId}/${e.url}`, jobId: b.jobId, batchId: b.batchId })
+        : e
   )
 
+/** Turns one request row and its result (none: not processed) into an outcome, or nothing. */
+type MakeOutcome<X> = (b: BatchCounts, position: number, row: Record<string, string>, result: Bulk1.BatchResult | undefined) => X | undefined
+
+/** A pull's next chunk, or `undefined` at its end. */
+const nextChunk = <A>(pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<BulkError>, Transport>) =>
+  Effect.catchAll(pull, (o) => Option.isNone(o) ? Effect.succeed(undefined) : Effect.fail(o))
+
 /**
- * `paired`, checked at the batch's end against the counts the summary was built from: as many
- * request rows as were sent (results past the request count as extra rows), as many successful
- * and failed results as the counters say.
+ * A batch's request rows paired with its results (results are in input order on 1.0), turned into
+ * outcomes by `make`. Pairing is chunk by chunk: both downloads are pulled as the chunks they
+ * arrive in, and each step pairs as many rows as both sides hold (one Effect per chunk, no
+ * per-row stream operator or intermediate object). Memory: one chunk of each side.
+ *
+ * Checked at the batch's end against the counts the summary was built from: as many rows as were
+ * sent (the longer side counts), no result without a request row, as many successful and failed
+ * results as the counters say.
  */
-const checkedPaired = (b: BatchCounts): Stream.Stream<Paired, BulkError, Transport> => {
-  const where = { jobId: b.jobId, batchId: b.batchId }
-  return Stream.suspend(() => {
+const batchOutcomes = <X>(b: BatchCounts, make: MakeOutcome<X>): Stream.Stream<X, BulkError, Transport> =>
+  Stream.fromPull(Effect.gen(function*() {
+    const where = { jobId: b.jobId, batchId: b.batchId }
+    const pullRequest = yield* Stream.toPull(requestRows(b))
+    // a batch nothing of which was processed (Failed, NotProcessed) has no results to ask for
+    const pullResults = b.succeeded + b.failed === 0 ? undefined : yield* Stream.toPull(resultRows(b))
+    let rows: ReadonlyArray<Record<string, string>> = []
+    let ri = 0
+    let rowsDone = false
+    let results: ReadonlyArray<Bulk1.BatchResult> = []
+    let si = 0
+    let resultsDone = pullResults === undefined
+    let rowCount = 0
+    let resultCount = 0
     let succeeded = 0
     let failed = 0
-    const rows = Stream.mapChunks(counted(paired(b), where, b.records), (chunk) => {
-      for (const p of chunk) if (Option.isSome(p.result)) p.result.value.success ? succeeded++ : failed++
-      return chunk
+    let ended = false
+    const mismatch = (expected: number, got: number) => Effect.fail(Option.some(new ResultMismatchError({ ...where, expected, got })))
+    const end = (): Effect.Effect<never, Option.Option<BulkError>> => {
+      ended = true
+      const paired = Math.max(rowCount, resultCount)
+      if (paired !== b.records) return mismatch(b.records, paired)
+      if (resultCount > rowCount) return mismatch(rowCount, resultCount)
+      if (succeeded !== b.succeeded) return mismatch(b.succeeded, succeeded)
+      if (failed !== b.failed) return mismatch(b.failed, failed)
+      return Effect.fail(Option.none())
+    }
+    return Effect.gen(function*() {
+      if (ended) return yield* Effect.fail(Option.none())
+      while (true) {
+        if (ri === rows.length && !rowsDone) {
+          const c = yield* nextChunk(pullRequest)
+          if (c === undefined) rowsDone = true
+          else (rows = Chunk.toReadonlyArray(c), ri = 0)
+          continue
+        }
+        if (si === results.length && !resultsDone) {
+          const c = yield* nextChunk(pullResults!)
+          if (c === undefined) resultsDone = true
+          else (results = Chunk.toReadonlyArray(c), si = 0)
+          continue
+        }
+        const out: Array<X> = []
+        if (ri < rows.length && si < results.length) {
+          const n = Math.min(rows.length - ri, results.length - si)
+          for (let k = 0; k < n; k++) {
+            const r = results[si + k]!
+            if (r.success) succeeded++
+            else failed++
+            const x = make(b, b.firstRow + rowCount + k, rows[ri + k]!, r)
+            if (x !== undefined) out.push(x)
+          }
+          ri += n
+          si += n
+          rowCount += n
+          resultCount += n
+        } else if (ri < rows.length) {
+          // the results ended: the rest of the request was not processed
+          for (; ri < rows.length; ri++, rowCount++) {
+            const x = make(b, b.firstRow + rowCount, rows[ri]!, undefined)
+            if (x !== undefined) out.push(x)
+          }
+        } else if (si < results.length) {
+          // results without a request row: counted (the end check fails), never emitted
+          resultCount += results.length - si
+          si = results.length
+        } else {
+          return yield* end()
+        }
+        if (out.length > 0) return Chunk.unsafeFromArray(out)
+      }
     })
-    const check = Stream.suspend(() =>
-      succeeded !== b.succeeded
-        ? Stream.fail(new ResultMismatchError({ ...where, expected: b.succeeded, got: succeeded }))
-        : failed !== b.failed
-        ? Stream.fail(new ResultMismatchError({ ...where, expected: b.failed, got: failed }))
-        : Stream.empty
-    )
-    return Stream.concat(rows, check)
-  })
-}
+  }))
 
 /** Summary + lazy streams over the batches' requests and results. */
 export const outcome1 = (
@@ -242,9 +350,11 @@ export const outcome1 = (
 ): BulkClient.Outcome => {
   const sum = (f: (b: BatchCounts) => number) => batches.reduce((n, b) => n + f(b), 0)
   // Only the batches that have outcomes of the kind asked for are re-read.
-  const all = (having: (b: BatchCounts) => number) =>
-    Stream.fromIterable(batches.filter((b) => having(b) > 0)).pipe(Stream.flatMap((b) => Stream.map(checkedPaired(b), (p) => ({ b, p }))))
-  const provide = <X>(s: Stream.Stream<X, BulkError, Transport>) => Stream.provideContext(s, context)
+  const all = <X>(having: (b: BatchCounts) => number, make: MakeOutcome<X>): Stream.Stream<X, BulkError> =>
+    Stream.provideContext(
+      Stream.flatMap(Stream.fromIterable(batches.filter((b) => having(b) > 0)), (b) => batchOutcomes(b, make)),
+      context
+    )
   return {
     summary: {
       api: "1.0",
@@ -260,45 +370,30 @@ export const outcome1 = (
       unprocessed: sum((b) => b.unprocessed),
       elapsed
     },
-    successes: provide(Stream.filterMap(all((b) => b.succeeded), ({ b, p }) =>
-      Option.flatMap(p.result, (r) =>
-        r.success
-          ? Option.some<BulkClient.Success>({
-            _tag: "Success",
-            jobId: b.jobId,
-            batchId: b.batchId,
-            position: p.position,
-            row: p.row,
-            id: r.id ?? "",
-            created: r.created
-          })
-          : Option.none())
-    )),
-    failures: provide(Stream.filterMap(all((b) => b.failed), ({ b, p }) =>
-      Option.flatMap(p.result, (r) => {
-        if (r.success) return Option.none()
-        const errors = r.errors.length > 0
-          ? r.errors.map((e) => ({ code: e.statusCode, message: e.message, fields: e.fields }))
-          : [{ code: "UNKNOWN", message: "Salesforce reported a failure without an error", fields: [] }]
-        return Option.some<BulkClient.Failure>({
-          _tag: "Failure",
-          jobId: b.jobId,
-          batchId: b.batchId,
-          position: p.position,
-          row: p.row,
-          ...(r.id ? { id: r.id } : {}),
-          code: errors[0]!.code,
-          message: errors[0]!.message,
-          fields: errors[0]!.fields,
-          errors
-        })
-      })
-    )),
-    unprocessed: provide(Stream.filterMap(all((b) => b.unprocessed), ({ b, p }) =>
-      Option.isNone(p.result)
-        ? Option.some<BulkClient.Unprocessed>({ _tag: "Unprocessed", jobId: b.jobId, batchId: b.batchId, position: p.position, row: p.row })
-        : Option.none()
-    ))
+    successes: all((b) => b.succeeded, (b, position, row, r): BulkClient.Success | undefined =>
+      r !== undefined && r.success
+        ? { _tag: "Success", jobId: b.jobId, batchId: b.batchId, position, row, id: r.id ?? "", created: r.created }
+        : undefined),
+    failures: all((b) => b.failed, (b, position, row, r): BulkClient.Failure | undefined => {
+      if (r === undefined || r.success) return undefined
+      const errors = r.errors.length > 0
+        ? r.errors.map((e) => ({ code: e.statusCode, message: e.message, fields: e.fields }))
+        : [{ code: "UNKNOWN", message: "Salesforce reported a failure without an error", fields: [] }]
+      return {
+        _tag: "Failure",
+        jobId: b.jobId,
+        batchId: b.batchId,
+        position,
+        row,
+        ...(r.id ? { id: r.id } : {}),
+        code: errors[0]!.code,
+        message: errors[0]!.message,
+        fields: errors[0]!.fields,
+        errors
+      }
+    }),
+    unprocessed: all((b) => b.unprocessed, (b, position, row, r): BulkClient.Unprocessed | undefined =>
+      r === undefined ? { _tag: "Unprocessed", jobId: b.jobId, batchId: b.batchId, position, row } : undefined)
   }
 }
 

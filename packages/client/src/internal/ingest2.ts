@@ -6,8 +6,10 @@
  *
  * Why spool to disk: a 2.0 upload is one PUT of up to 100 MB that cannot be resumed; keeping the
  * piece in a file lets a failed upload be retried on a fresh job without holding 100 MB in memory.
- * Files are deleted as soon as their job is uploaded; the temp directory is removed when the
- * operation ends, whatever the exit.
+ * By default every piece is spooled before the first job is created (all or nothing: a bad row
+ * anywhere in the input uploads nothing; the temp disk holds about the input's CSV size); with
+ * `allowPartialUpload` jobs start as their pieces fill. Files are deleted as soon as their job is
+ * uploaded; the temp directory is removed when the operation ends, whatever the exit.
  */
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -170,7 +172,8 @@ export const ingest2 = <A, E, R>(
           const where = { jobId: job.id, firstRow: piece.firstRow, records: piece.records }
           yield* notify({ stage: "created", ...where })
           yield* Effect.gen(function*() {
-            yield* Bulk2.uploadFile(job.id, piece.path)
+            // the rows were checked as they were encoded: no second pass over the file
+            yield* Bulk2.uploadFile(job.id, piece.path, { check: false })
             // a close whose answer was lost may have been applied: if the job left Open, it is
             // processing and must not be aborted and uploaded again (that would duplicate rows)
             yield* Bulk2.closeIngestJob(job.id).pipe(
@@ -209,8 +212,13 @@ export const ingest2 = <A, E, R>(
       }).pipe(Effect.withSpan("BulkClient.job", { attributes: { "sfbulk.piece": piece.index, "sfbulk.records": piece.records } }))
 
     const concurrency = options.serial ? 1 : options.concurrency ?? 4
+    // Default: the whole input is read, checked and spooled before the first job is created, so a
+    // bad row anywhere uploads nothing. `allowPartialUpload`: each job starts as its piece fills.
+    const ready = options.allowPartialUpload === true
+      ? pieces
+      : Stream.fromIterable(yield* Stream.runCollect(pieces))
     const jobs = Chunk.toReadonlyArray(
-      yield* pieces.pipe(Stream.mapEffect(runJob, { concurrency }), Stream.runCollect)
+      yield* ready.pipe(Stream.mapEffect(runJob, { concurrency }), Stream.runCollect)
     )
     const ended = yield* Clock.currentTimeMillis
     return outcome2(params.object, params.operation, jobs, state.read, Duration.millis(ended - started), columnDelimiter, context)

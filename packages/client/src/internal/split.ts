@@ -1,8 +1,9 @@
 /**
  * Cutting a stream of CSV lines into pieces (1.0 batches, 2.0 jobs) within Salesforce's limits as
- * the lines flow. A `PieceWriter` decides where a piece lives while it is being filled: in memory
- * (1.0 batches, at most 10 MB) or in a temp file (2.0 jobs, up to 100 MB); the splitter never holds
- * more than the lines of one input chunk.
+ * the lines flow. A `PieceWriter` decides where a piece lives while it is being filled: in a temp
+ * file (the default: every piece is spooled before the first upload; 2.0 jobs also to retry an
+ * upload) or in memory (1.0 batches with `allowPartialUpload`, at most 10 MB); the splitter never
+ * holds more than the lines of one input chunk.
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -176,3 +177,32 @@ export const fileWriter = (dir: string, header: () => Uint8Array) => (): PieceWr
     })
   }
 }
+
+/**
+ * Writes a byte stream to `<dir>/<name>` as it flows (constant memory) and returns the file's path
+ * and size; the stream's own failure (a check failing part way) ends it, the partial file left for
+ * the temp dir's cleanup.
+ */
+export const spoolToFile = <E, R>(
+  data: Stream.Stream<Uint8Array, E, R>,
+  dir: string,
+  name: string
+): Effect.Effect<{ readonly path: string; readonly size: number }, E | InvalidInputError, R> =>
+  Effect.gen(function*() {
+    const path = Path.join(dir, name)
+    const fail = (e: unknown) => new InvalidInputError({ what: `cannot write the spool file ${path}: ${String(e)}` })
+    const handle = yield* Effect.tryPromise({ try: () => Fs.open(path, "w"), catch: fail })
+    let size = 0
+    yield* Stream.runForEachChunk(data, (chunk) =>
+      Effect.tryPromise({
+        try: async () => {
+          const parts = Chunk.toReadonlyArray(chunk) as Array<Uint8Array>
+          if (parts.length === 0) return
+          const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+          size += buf.length
+          await handle.write(buf)
+        },
+        catch: fail
+      })).pipe(Effect.ensuring(Effect.promise(() => handle.close().catch(() => undefined))))
+    return { path, size }
+  })

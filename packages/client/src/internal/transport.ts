@@ -21,7 +21,9 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Stream from "effect/Stream"
-import { CompressionStream, DecompressionStream } from "node:stream/web"
+import { once as onceEvent } from "node:events"
+import * as NodeStreamWeb from "node:stream"
+import { CompressionStream } from "node:stream/web"
 import * as Zlib from "node:zlib"
 import {
   ApiError,
@@ -328,6 +330,32 @@ const safeToResend = (error: BulkError, idempotent: boolean, replayable: boolean
 const isGzipMagic = (chunk: Uint8Array): boolean => chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b
 
 /**
+ * Gunzips a web stream with node:zlib (64 KB output chunks). About 4x cheaper in CPU than the web
+ * `DecompressionStream`, which hands out 16 KB chunks through an extra transform stream. A consumer
+ * that cancels destroys the inflater, which cancels the source.
+ */
+const gunzipWeb = (source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> => {
+  const reader = source.getReader()
+  const inflater = Zlib.createGunzip({ chunkSize: 64 * 1024 })
+  let ended = false
+  inflater.once("close", () => {
+    if (!ended) reader.cancel().catch(() => undefined)
+  })
+  const pump = async () => {
+    for (;;) {
+      const r = await reader.read()
+      if (r.done) break
+      if (inflater.destroyed) return
+      if (!inflater.write(r.value)) await onceEvent(inflater, "drain")
+    }
+    ended = true
+    inflater.end()
+  }
+  pump().catch((e: unknown) => inflater.destroy(e instanceof Error ? e : new Error(String(e))))
+  return NodeStreamWeb.Readable.toWeb(inflater) as unknown as ReadableStream<Uint8Array>
+}
+
+/**
  * Gunzip a body stream if it is gzip. Decided on the magic bytes rather than on Content-Encoding
  * because some HTTP clients (fetch) decompress and keep the header while others (undici.request)
  * hand over the raw bytes.
@@ -356,9 +384,7 @@ const maybeGunzip = (source: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
             return reader.cancel(reason)
           }
         })
-        const decoded = isGzipMagic(first.value)
-          ? (raw.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>))
-          : raw
+        const decoded = isGzipMagic(first.value) ? gunzipWeb(raw) : raw
         inner = decoded.getReader()
       }
       const r = await inner.read()

@@ -1,10 +1,10 @@
 /**
  * Pre-upload input checks: the rows Salesforce would refuse (or silently alter) are refused here,
- * each with an `InvalidInputError` naming the row (0-based input position) and field, before
- * anything is uploaded. Re-readable inputs (arrays, Sets, any Iterable that is not a one-shot
- * iterator) are checked whole before the first request unless the caller opts in to a partial
- * upload; one-shot inputs (Streams, AsyncIterables, generators) are checked row by row as they
- * flow, so an error stops the operation at the bad row.
+ * each with an `InvalidInputError` naming the row (0-based input position) and field. Every row is
+ * checked exactly once, as it is read (`checkedRows`); `BulkClient` reads the whole input (spooling
+ * its pieces to temp files) before the first request, so a bad row anywhere uploads nothing unless
+ * the caller opts in to a partial upload. Raw CSV (the low-level `Bulk1`/`Bulk2` uploads) is checked
+ * by `csvChecker`, incrementally, before it is sent.
  *
  * Limits (Salesforce Bulk API): a field of at most 131,072 characters, a record of at most 400,000
  * characters, at most 5,000 fields per record; ids are 15 or 18 characters.
@@ -153,8 +153,9 @@ export const rowChecker = (ctx: CheckContext) => {
 }
 
 /**
- * The rows with every check applied; the stream fails at the first bad row. (No row at all is not
- * an error for records: the operation reports zeros. Raw CSV without a record is, see `checkCsv`.)
+ * The rows with every check applied; the stream fails at the first bad row. (An input without rows
+ * is refused by `BulkClient` once it is read, unless `allowEmpty`; raw CSV without a record by
+ * `csvChecker`.)
  */
 export const checkedRows = <A, E, R>(rows: Stream.Stream<A, E, R>, ctx: CheckContext): Stream.Stream<A, E | InvalidInputError, R> =>
   Stream.suspend(() => {
@@ -171,126 +172,222 @@ export const checkedRows = <A, E, R>(rows: Stream.Stream<A, E, R>, ctx: CheckCon
     return checked
   })
 
-/** True for inputs that can be read twice (so they can be checked whole before any upload). */
-export const isReReadable = (rows: unknown): rows is Iterable<unknown> =>
-  typeof rows === "object" && rows !== null && Symbol.iterator in rows &&
-  // an iterator (generator) returns itself and can be read only once
-  (rows as Iterable<unknown>)[Symbol.iterator]() !== (rows as unknown)
-
-/** Checks a re-readable input whole; fails with the first problem. */
-export const checkAll = (rows: Iterable<unknown>, ctx: CheckContext): Effect.Effect<void, InvalidInputError> =>
-  Effect.suspend(() => Stream.runDrain(checkedRows(Stream.fromIterable(rows), ctx)))
-
 // ---------------------------------------------------------------------------------------------
 // raw CSV
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Checks raw CSV bytes or text before upload: valid UTF-8, a header and at least one record,
- * unique header names, at most 5,000 columns, field and record sizes. Light parsing (RFC 4180
- * quotes) with the given delimiter.
- */
-export const checkCsv = (
-  data: string | Uint8Array,
-  ctx: CheckContext & { readonly delimiter?: string | undefined }
-): Effect.Effect<void, InvalidInputError> =>
-  Effect.suspend(() => {
-    let text: string
-    if (typeof data === "string") text = data
-    else {
-      try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(data)
-      } catch {
-        let bad = 0
-        // locate the first invalid byte for the message
-        for (let i = 1; i <= data.length; i++) {
-          try {
-            new TextDecoder("utf-8", { fatal: true }).decode(data.subarray(0, i))
-          } catch {
-            bad = i - 1
-            if (i - bad > 4) break
-          }
-        }
-        return Effect.fail(fail(`the CSV is not valid UTF-8 (bad byte near offset ${bad}): save it as UTF-8`))
-      }
-    }
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
-    const records = parseCsvLight(text, ctx.delimiter ?? ",")
-    if (records.length === 0) return Effect.fail(fail("the CSV is empty: it needs a header line and at least one record"))
-    const header = records[0]!
-    const bad = checkColumns(header, ctx)
-    if (bad) return Effect.fail(bad)
-    if (records.length === 1) return Effect.fail(fail("the CSV has a header but no record to send"))
-    for (let r = 1; r < records.length; r++) {
-      const rec = records[r]!
-      if (rec.length !== header.length) {
-        return Effect.fail(fail(`the record has ${rec.length} fields but the header has ${header.length}`, r - 1))
-      }
-      let total = 0
-      for (let c = 0; c < rec.length; c++) {
-        total += rec[c]!.length
-        const e = checkCell(rec[c]!, r - 1, header[c]!)
-        if (e) return Effect.fail(e)
-      }
-      if (total > MAX_RECORD_CHARS) {
-        return Effect.fail(fail(`the record is ${total.toLocaleString("en-US")} characters; Salesforce allows at most ${MAX_RECORD_CHARS.toLocaleString("en-US")}`, r - 1))
-      }
-    }
-    return Effect.void
-  })
+/** What the raw-CSV checks need: the operation's context and the CSV's column delimiter. */
+export interface CsvCheckContext {
+  readonly operation?: CheckContext["operation"] | undefined
+  readonly externalIdFieldName?: string | undefined
+  /** The column delimiter (default `,`). */
+  readonly delimiter?: string | undefined
+}
 
-/** RFC 4180 records of a CSV text (blank lines skipped). */
-const parseCsvLight = (text: string, delimiter: string): Array<Array<string>> => {
-  const out: Array<Array<string>> = []
+/**
+ * An incremental raw-CSV checker: feed it the bytes (or text) as they flow, in any chunking, then
+ * call `end`. Constant memory (one record at a time). Checks: valid UTF-8, a header and at least one
+ * record, unique header names (at most 5,000; the operation's required columns when it is known),
+ * every record as wide as the header, field and record sizes, ids. Records are numbered from 0 (the
+ * first line after the header); blank lines are skipped, as Salesforce does.
+ */
+export const csvChecker = (ctx: CsvCheckContext) => {
+  const delimiter = ctx.delimiter ?? ","
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false })
+  let offset = 0
+  let header: Array<string> | undefined
+  let records = 0
   let rec: Array<string> = []
+  let recChars = 0
   let field = ""
   let quoted = false
-  let i = 0
+  let afterQuote = false
   let any = false
-  while (i < text.length) {
-    const ch = text[i]!
-    if (quoted) {
-      if (ch === "\"") {
-        if (text[i + 1] === "\"") {
-          field += "\""
-          i += 2
+  let failed: InvalidInputError | undefined
+  const opCtx: CheckContext = { operation: ctx.operation ?? "insert", externalIdFieldName: ctx.externalIdFieldName }
+  const endRecord = (): InvalidInputError | undefined => {
+    rec.push(field)
+    field = ""
+    const r = rec
+    rec = []
+    recChars = 0
+    any = false
+    if (header === undefined) {
+      header = r
+      // only the checks that hold for every operation unless it is known
+      return checkColumns(r, ctx.operation === undefined ? { operation: "insert" } : opCtx)
+    }
+    const row = records++
+    if (r.length !== header.length) return fail(`the record has ${r.length} fields but the header has ${header.length}`, row)
+    let total = 0
+    for (let c = 0; c < r.length; c++) {
+      total += r[c]!.length
+      const e = checkCell(r[c]!, row, header[c]!)
+      if (e) return e
+    }
+    if (total > MAX_RECORD_CHARS) {
+      return fail(`the record is ${total.toLocaleString("en-US")} characters; Salesforce allows at most ${MAX_RECORD_CHARS.toLocaleString("en-US")}`, row)
+    }
+    return undefined
+  }
+  const delimCode = delimiter.charCodeAt(0)
+  const tooLong = () => field.length > MAX_FIELD_CHARS || recChars + field.length > MAX_RECORD_CHARS
+  // scans runs of ordinary characters at once (one slice per run, not one string per character)
+  const text = (t: string): InvalidInputError | undefined => {
+    const n = t.length
+    let i = 0
+    while (i < n) {
+      if (quoted) {
+        if (afterQuote) {
+          afterQuote = false
+          if (t.charCodeAt(i) === 34) {
+            field += "\""
+            i++
+            continue
+          }
+          // the character after a closing quote is read unquoted
+          quoted = false
+        } else {
+          let j = t.indexOf("\"", i)
+          if (j < 0) j = n
+          if (j > i) field += t.slice(i, j)
+          if (j < n) {
+            afterQuote = true
+            j++
+          }
+          i = j
+          // no need to hold more of a value that is already too long: report it now
+          if (tooLong()) return endRecordEarly()
           continue
         }
-        quoted = false
+      }
+      const ch = t.charCodeAt(i)
+      if (ch === 34 && field === "") {
+        quoted = true
+        any = true
         i++
-        continue
-      }
-      field += ch
-      i++
-      continue
-    }
-    if (ch === "\"" && field === "") {
-      quoted = true
-      any = true
-      i++
-    } else if (ch === delimiter) {
-      rec.push(field)
-      field = ""
-      any = true
-      i++
-    } else if (ch === "\r" || ch === "\n") {
-      if (any || field !== "") {
+      } else if (ch === delimCode) {
+        recChars += field.length
         rec.push(field)
-        out.push(rec)
+        field = ""
+        any = true
+        i++
+        if (rec.length > MAX_FIELDS) return fail(`a record has more than ${MAX_FIELDS.toLocaleString("en-US")} fields`, header === undefined ? undefined : records)
+      } else if (ch === 13 || ch === 10) {
+        i++
+        if (any || field !== "") {
+          const e = endRecord()
+          if (e) return e
+        }
+      } else {
+        let j = i + 1
+        while (j < n) {
+          const c = t.charCodeAt(j)
+          if (c === delimCode || c === 13 || c === 10) break
+          j++
+        }
+        field += t.slice(i, j)
+        any = true
+        i = j
+        if (tooLong()) return endRecordEarly()
       }
-      rec = []
-      field = ""
-      any = false
-      i += ch === "\r" && text[i + 1] === "\n" ? 2 : 1
-    } else {
-      field += ch
-      any = true
-      i++
     }
+    return undefined
   }
-  if (any || field !== "") {
-    rec.push(field)
-    out.push(rec)
+  const endRecordEarly = (): InvalidInputError | undefined => {
+    const column = header?.[rec.length] ?? ""
+    const row = header === undefined ? undefined : records
+    if (field.length > MAX_FIELD_CHARS) {
+      return fail(`the value is more than ${MAX_FIELD_CHARS.toLocaleString("en-US")} characters, the most Salesforce allows per field`, row, column || undefined)
+    }
+    return fail(`the record is more than ${MAX_RECORD_CHARS.toLocaleString("en-US")} characters, the most Salesforce allows`, row)
   }
-  return out
+  const push = (data: string | Uint8Array): InvalidInputError | undefined => {
+    if (failed) return failed
+    let t: string
+    if (typeof data === "string") t = data
+    else {
+      try {
+        t = decoder.decode(data, { stream: true })
+      } catch {
+        failed = fail(`the CSV is not valid UTF-8 (bad byte near offset ${offset + badByte(data)}): save it as UTF-8`)
+        return failed
+      }
+      offset += data.length
+    }
+    if (header === undefined && rec.length === 0 && field === "" && !quoted && t.charCodeAt(0) === 0xfeff) t = t.slice(1)
+    failed = text(t)
+    return failed
+  }
+  const end = (): InvalidInputError | undefined => {
+    if (failed) return failed
+    try {
+      const rest = decoder.decode()
+      if (rest !== "") failed = text(rest)
+    } catch {
+      failed = fail(`the CSV is not valid UTF-8 (it ends inside a character, near offset ${offset}): save it as UTF-8`)
+    }
+    if (failed) return failed
+    if (quoted && !afterQuote) return (failed = fail("the CSV ends inside a quoted value: a closing quote is missing", header === undefined ? undefined : records))
+    quoted = false
+    if (any || field !== "") failed = endRecord()
+    if (failed) return failed
+    if (header === undefined) return (failed = fail("the CSV is empty: it needs a header line and at least one record"))
+    if (records === 0) return (failed = fail("the CSV has a header but no record to send"))
+    return undefined
+  }
+  return { push, end }
 }
+
+/** The offset of the first invalid UTF-8 byte of a chunk (approximate at the chunk's start). */
+const badByte = (data: Uint8Array): number => {
+  let i = 0
+  while (i < data.length) {
+    const b = data[i]!
+    const n = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0
+    if (n === 0) return i
+    if (i + n > data.length) return i
+    for (let k = 1; k < n; k++) if ((data[i + k]! & 0xc0) !== 0x80) return i
+    i += n
+  }
+  return i
+}
+
+/**
+ * Checks raw CSV bytes or text before upload: valid UTF-8, a header and at least one record,
+ * unique header names, at most 5,000 columns, field and record sizes (see `csvChecker`).
+ */
+export const checkCsv = (data: string | Uint8Array, ctx: CsvCheckContext): Effect.Effect<void, InvalidInputError> =>
+  Effect.suspend(() => {
+    const checker = csvChecker(ctx)
+    // in slices: a large buffer is never decoded into one string
+    const step = 1 << 20
+    for (let at = 0; at < data.length; at += step) {
+      const bad = checker.push(typeof data === "string" ? data.slice(at, at + step) : data.subarray(at, at + step))
+      if (bad) return Effect.fail(bad)
+    }
+    const bad = checker.end()
+    return bad ? Effect.fail(bad) : Effect.void
+  })
+
+/**
+ * Checks a stream of CSV bytes as it flows (constant memory); the stream fails with the first
+ * problem, at its end when the CSV has no record.
+ */
+export const checkedCsvStream = <E, R>(data: Stream.Stream<Uint8Array, E, R>, ctx: CsvCheckContext): Stream.Stream<Uint8Array, E | InvalidInputError, R> =>
+  Stream.suspend(() => {
+    const checker = csvChecker(ctx)
+    return Stream.concat(
+      Stream.mapChunksEffect(data, (chunk) => {
+        for (const c of chunk) {
+          const bad = checker.push(c)
+          if (bad) return Effect.fail(bad)
+        }
+        return Effect.succeed(chunk)
+      }),
+      Stream.suspend(() => {
+        const bad = checker.end()
+        return bad ? Stream.fail(bad) : Stream.empty
+      })
+    )
+  })

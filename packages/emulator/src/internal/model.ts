@@ -138,6 +138,20 @@ export interface OrgApi {
     row: Readonly<Record<string, InputValue>>,
     options?: { readonly externalIdField?: string }
   ): RowOutcome
+  /** A hint before a bulk ingest: up to `rows` records of `object` may be created, so storage grows once. */
+  reserve(object: string, rows: number): void
+  /**
+   * `apply` for rows that share a header, without one object per row: `columns` as `checkHeader`
+   * returned them (resolved once per distinct array), `values` by column position (missing
+   * trailing values count as blank). Same outcomes as `apply` on the equivalent records.
+   */
+  applyValues(
+    operation: IngestOperation,
+    object: string,
+    columns: ReadonlyArray<string>,
+    values: ReadonlyArray<InputValue>,
+    options?: { readonly externalIdField?: string }
+  ): RowOutcome
   /**
    * Run a SOQL query. `all` includes deleted rows (queryAll). `idRange` restricts to
    * `lo <= Id < hi` (PK chunking), compared on the 15-character id.

@@ -78,9 +78,17 @@ export class Org implements OrgApi {
   /** 18-character organization id (`00D...`). */
   readonly orgId: string
   private readonly user15: string
-  // Scratch buffers for `apply`, reused across rows so the hot path does not allocate.
+  // Scratch state for `apply`, reused across rows so the hot path does not allocate: the staged
+  // (field, value) pairs, their count, and the row's Id text.
   private readonly stagedFields: Array<FieldInfo> = []
   private readonly stagedValues: Array<Value> = []
+  private staged = 0
+  private idText: string | undefined = undefined
+  /** `applyValues`' columns resolved per header array (concurrent jobs each keep theirs). */
+  private readonly prepared = new WeakMap<
+    ReadonlyArray<string>,
+    { readonly object: string; readonly table: Table | undefined; readonly specs: ReadonlyArray<ColumnSpec | null> }
+  >()
 
   constructor(definition: OrgDefinition, options: OrgOptions = {}) {
     this.now = options.now ?? Date.now
@@ -249,33 +257,76 @@ export class Org implements OrgApi {
   ): RowOutcome {
     const t = this.table(object)
     if (!t) return fail(recordError("INVALID_TYPE", `sObject type '${object}' is not supported.`))
-    const fields = this.stagedFields
-    const values = this.stagedValues
     const removing = operation === "delete" || operation === "hardDelete"
-    let n = 0
-    let idText: string | undefined
+    this.staged = 0
+    this.idText = undefined
     for (const key in row) {
       const input = row[key]
       if (input === undefined || input === "") continue
-      const spec = this.column(t, key)
-      if (spec === null) return fail(recordError("INVALID_FIELD", noSuchColumn(key, t.name)))
-      const f = spec.field
-      if (f.storage === "id") {
-        if (spec.parent) return fail(recordError("INVALID_FIELD", noSuchColumn(key, t.name)))
-        idText = String(input)
-        continue
-      }
-      if (removing) continue
-      let value: Value | RecordError
-      if (input === null || input === "#N/A") value = null
-      else if (spec.parent) value = this.resolveParent(spec, input)
-      else if (f.type === "reference") value = this.reference(f, String(input))
-      else value = convert(f, input)
-      if (isError(value)) return fail(value)
-      fields[n] = f
-      values[n] = value
-      n++
+      const failed = this.stage(t, this.column(t, key), key, input, removing)
+      if (failed) return failed
     }
+    return this.applyStaged(operation, t, options)
+  }
+
+  reserve(object: string, rows: number): void {
+    this.table(object)?.reserve(Math.max(0, rows))
+  }
+
+  applyValues(
+    operation: IngestOperation,
+    object: string,
+    columns: ReadonlyArray<string>,
+    values: ReadonlyArray<InputValue>,
+    options?: { readonly externalIdField?: string }
+  ): RowOutcome {
+    let p = this.prepared.get(columns)
+    if (p === undefined || p.object !== object) {
+      const t = this.table(object)
+      p = { object, table: t, specs: t ? columns.map((c) => this.column(t, c)) : [] }
+      this.prepared.set(columns, p)
+    }
+    const t = p.table
+    if (!t) return fail(recordError("INVALID_TYPE", `sObject type '${object}' is not supported.`))
+    const removing = operation === "delete" || operation === "hardDelete"
+    const specs = p.specs
+    const width = Math.min(columns.length, values.length)
+    this.staged = 0
+    this.idText = undefined
+    for (let c = 0; c < width; c++) {
+      const input = values[c]
+      if (input === undefined || input === "") continue
+      const failed = this.stage(t, specs[c]!, columns[c]!, input, removing)
+      if (failed) return failed
+    }
+    return this.applyStaged(operation, t, options)
+  }
+
+  /** Converts and stages one non-blank input value (or notes the row's Id); a failure outcome on a bad value. */
+  private stage(t: Table, spec: ColumnSpec | null, key: string, input: string | number | boolean | null, removing: boolean): RowOutcome | undefined {
+    if (spec === null) return fail(recordError("INVALID_FIELD", noSuchColumn(key, t.name)))
+    const f = spec.field
+    if (f.storage === "id") {
+      if (spec.parent) return fail(recordError("INVALID_FIELD", noSuchColumn(key, t.name)))
+      this.idText = String(input)
+      return undefined
+    }
+    if (removing) return undefined
+    let value: Value | RecordError
+    if (input === null || input === "#N/A") value = null
+    else if (spec.parent) value = this.resolveParent(spec, input)
+    else if (f.type === "reference") value = this.reference(f, String(input))
+    else value = convert(f, input)
+    if (isError(value)) return fail(value)
+    const n = this.staged++
+    this.stagedFields[n] = f
+    this.stagedValues[n] = value
+    return undefined
+  }
+
+  private applyStaged(operation: IngestOperation, t: Table, options: { readonly externalIdField?: string } | undefined): RowOutcome {
+    const n = this.staged
+    const idText = this.idText
     switch (operation) {
       case "insert":
         if (idText !== undefined) {
@@ -372,6 +423,7 @@ export class Org implements OrgApi {
     const dup = this.duplicate(t, n, -1)
     if (dup) return fail(dup)
     const id15 = this.ids.next15(t.prefix)
+    const id18 = this.ids.last18(t.prefix)
     const slot = t.allocate(id15)
     for (let i = 0; i < n; i++) t.set(slot, fields[i]!, values[i]!)
     for (const f of t.defaulted) {
@@ -393,7 +445,7 @@ export class Org implements OrgApi {
     if (a.ownerId && t.get(slot, a.ownerId) === null) t.set(slot, a.ownerId, user15)
     this.computeName(t, slot)
     for (const f of t.indexed) t.indexAdd(f, t.get(slot, f), slot)
-    return { success: true, id: to18(id15), created: true }
+    return { success: true, id: id18, created: true }
   }
 
   private update(t: Table, slot: number, n: number): RowOutcome {

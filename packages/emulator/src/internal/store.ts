@@ -1,8 +1,9 @@
 /**
  * Column storage for one sObject type. Rows live in slots (creation order == id order); each field
  * is a lazily allocated column: numbers/dates/datetimes in a `Float64Array` (NaN = null, dates as
- * epoch days, datetimes as epoch ms), booleans in a `Uint8Array`, text and ids in an array. A
- * column that was never written costs nothing, so a million narrow rows stay small.
+ * epoch days, datetimes as epoch ms), booleans in a `Uint8Array`, text and ids in an array, each
+ * in pages of 16,384 slots. A column that was never written costs nothing, so a million narrow rows
+ * stay small.
  */
 import { checksum, decodeBase62 } from "./ids.js"
 import type { FieldDef, FieldType, ObjectDef, QueryValue } from "./model.js"
@@ -21,58 +22,60 @@ interface Column {
   grow(capacity: number): void
 }
 
+/**
+ * Columns are paged (16,384 slots a page): growing appends pages instead of copying the column, so
+ * a million-row insert never re-copies its columns as the table doubles.
+ */
+const PAGE_BITS = 14
+const PAGE = 1 << PAGE_BITS
+const PAGE_MASK = PAGE - 1
+
 class TextColumn implements Column {
-  data: Array<string | null>
+  readonly pages: Array<Array<string | null>> = []
   constructor(capacity: number) {
-    this.data = new Array<string | null>(capacity).fill(null)
+    this.grow(capacity)
   }
   get(slot: number): Value {
-    return this.data[slot] ?? null
+    return this.pages[slot >>> PAGE_BITS]![slot & PAGE_MASK] ?? null
   }
   set(slot: number, v: Value): void {
-    this.data[slot] = v as string | null
+    this.pages[slot >>> PAGE_BITS]![slot & PAGE_MASK] = v as string | null
   }
   grow(capacity: number): void {
-    const old = this.data.length
-    this.data.length = capacity
-    this.data.fill(null, old)
+    while (this.pages.length * PAGE < capacity) this.pages.push(new Array<string | null>(PAGE).fill(null))
   }
 }
 
 class NumberColumn implements Column {
-  data: Float64Array
+  readonly pages: Array<Float64Array> = []
   constructor(capacity: number) {
-    this.data = new Float64Array(capacity).fill(NaN)
+    this.grow(capacity)
   }
   get(slot: number): Value {
-    const v = this.data[slot]!
+    const v = this.pages[slot >>> PAGE_BITS]![slot & PAGE_MASK]!
     return v !== v ? null : v
   }
   set(slot: number, v: Value): void {
-    this.data[slot] = v === null ? NaN : (v as number)
+    this.pages[slot >>> PAGE_BITS]![slot & PAGE_MASK] = v === null ? NaN : (v as number)
   }
   grow(capacity: number): void {
-    const next = new Float64Array(capacity).fill(NaN)
-    next.set(this.data)
-    this.data = next
+    while (this.pages.length * PAGE < capacity) this.pages.push(new Float64Array(PAGE).fill(NaN))
   }
 }
 
 class BooleanColumn implements Column {
-  data: Uint8Array
+  readonly pages: Array<Uint8Array> = []
   constructor(capacity: number) {
-    this.data = new Uint8Array(capacity)
+    this.grow(capacity)
   }
   get(slot: number): Value {
-    return this.data[slot] === 1
+    return this.pages[slot >>> PAGE_BITS]![slot & PAGE_MASK] === 1
   }
   set(slot: number, v: Value): void {
-    this.data[slot] = v === true ? 1 : 0
+    this.pages[slot >>> PAGE_BITS]![slot & PAGE_MASK] = v === true ? 1 : 0
   }
   grow(capacity: number): void {
-    const next = new Uint8Array(capacity)
-    next.set(this.data)
-    this.data = next
+    while (this.pages.length * PAGE < capacity) this.pages.push(new Uint8Array(PAGE))
   }
 }
 
@@ -97,6 +100,113 @@ const storageOf = (def: FieldDef): Storage => {
   }
 }
 
+const EMPTY = 0
+const TOMBSTONE = -1
+
+/**
+ * A hash index for a lookup field: 32-bit key hash -> slot, or -> set of slots when several rows
+ * share a hash (equal values, or the rare collision; `Table.lookup` weeds those out). Open
+ * addressing with linear probing over one `Int32Array` of (hash, entry) pairs, so a million keys
+ * cost 16 MB and a probe touches one cache line. Entry: `slot + 1`, `-(set + 2)`, EMPTY or TOMBSTONE.
+ */
+export class KeyIndex {
+  private table = new Int32Array(2 * 1024)
+  private mask = 1023
+  /** Entries in use, tombstones included (they lengthen probes until the next rehash). */
+  private used = 0
+  private readonly sets: Array<Set<number> | undefined> = []
+  private readonly freeSets: Array<number> = []
+
+  /** The first probe position of a key: its low bits, so neighbouring keys stay neighbours. */
+  private home(hash: number): number {
+    return hash & this.mask
+  }
+
+  /** The table position holding `hash`, or -1. */
+  private find(hash: number): number {
+    const t = this.table
+    for (let i = this.home(hash); ; i = (i + 1) & this.mask) {
+      const e = t[2 * i + 1]!
+      if (e === EMPTY) return -1
+      if (e !== TOMBSTONE && t[2 * i] === hash) return i
+    }
+  }
+
+  /** The slot (number) or slots (set) under a hash. */
+  get(hash: number): number | ReadonlySet<number> | undefined {
+    const i = this.find(hash)
+    if (i < 0) return undefined
+    const e = this.table[2 * i + 1]!
+    return e > 0 ? e - 1 : this.sets[-e - 2]!
+  }
+
+  add(hash: number, slot: number): void {
+    const i = this.find(hash)
+    if (i >= 0) {
+      const e = this.table[2 * i + 1]!
+      if (e > 0) {
+        const set = new Set([e - 1, slot])
+        const k = this.freeSets.length > 0 ? this.freeSets.pop()! : this.sets.length
+        this.sets[k] = set
+        this.table[2 * i + 1] = -k - 2
+      } else {
+        this.sets[-e - 2]!.add(slot)
+      }
+      return
+    }
+    if (2 * (this.used + 1) > this.mask + 1) this.rehash(0)
+    const t = this.table
+    let j = this.home(hash)
+    while (t[2 * j + 1] !== EMPTY && t[2 * j + 1] !== TOMBSTONE) j = (j + 1) & this.mask
+    if (t[2 * j + 1] === EMPTY) this.used++
+    t[2 * j] = hash
+    t[2 * j + 1] = slot + 1
+  }
+
+  remove(hash: number, slot: number): void {
+    const i = this.find(hash)
+    if (i < 0) return
+    const e = this.table[2 * i + 1]!
+    if (e > 0) {
+      if (e - 1 === slot) this.table[2 * i + 1] = TOMBSTONE
+      return
+    }
+    const k = -e - 2
+    const set = this.sets[k]!
+    set.delete(slot)
+    if (set.size > 1) return
+    this.sets[k] = undefined
+    this.freeSets.push(k)
+    this.table[2 * i + 1] = set.size === 1 ? set.values().next().value! + 1 : TOMBSTONE
+  }
+
+  /** Makes room for `more` keys at once (one rebuild instead of several as they arrive). */
+  reserve(more: number): void {
+    if (2 * (this.used + more) > this.mask + 1) this.rehash(more)
+  }
+
+  /** Rebuilds the table without tombstones, doubling it until the live keys (plus `more`) fill at most a quarter. */
+  private rehash(more: number): void {
+    const old = this.table
+    let live = 0
+    for (let i = 1; i < old.length; i += 2) if (old[i] !== EMPTY && old[i] !== TOMBSTONE) live++
+    let size = this.mask + 1
+    while (4 * (live + more + 1) > size) size *= 2
+    const t = new Int32Array(2 * size)
+    this.table = t
+    this.mask = size - 1
+    this.used = live
+    for (let i = 0; i < old.length; i += 2) {
+      const e = old[i + 1]!
+      if (e === EMPTY || e === TOMBSTONE) continue
+      let j = this.home(old[i]!)
+      while (t[2 * j + 1] !== EMPTY) j = (j + 1) & this.mask
+      t[2 * j] = old[i]!
+      t[2 * j + 1] = e
+    }
+  }
+}
+
 /** A field of a table, with everything the hot paths need precomputed. */
 export class FieldInfo {
   readonly name: string
@@ -114,7 +224,7 @@ export class FieldInfo {
    * Lookup index (unique, external id or idLookup fields): case-insensitive hash -> slot(s). Keys are
    * numbers so a million external ids cost no extra strings; `Table.lookup` weeds out collisions.
    */
-  readonly index: Map<number, number | Set<number>> | undefined
+  readonly index: KeyIndex | undefined
   /** Reference targets, resolved once every table exists. */
   refTables: Array<Table> = []
   constructor(readonly def: FieldDef, readonly position: number) {
@@ -130,28 +240,44 @@ export class FieldInfo {
     this.unique = def.unique === true
     this.length = def.length
     this.picklist = def.picklistValues && def.type === "picklist" ? new Set(def.picklistValues) : undefined
-    this.index = this.storage !== "id" && (def.unique || def.externalId || def.idLookup) ? new Map() : undefined
+    this.index = this.storage !== "id" && (def.unique || def.externalId || def.idLookup) ? new KeyIndex() : undefined
   }
 }
 
-const fnv = (text: string): number => {
+/**
+ * The index key of a text (`hashKey`): FNV-1a of all but its last two characters, mixed, plus those
+ * two characters (`c[-2] * 128 + c[-1]`). Keys that differ only at the end (`EXT-1000`, `EXT-1001`,
+ * ...) land next to each other in the index table, so inserting or probing sequential keys stays in
+ * cache instead of costing a memory miss per row. `fold` lower-cases ASCII letters on the way.
+ */
+const keyOf = (text: string, fold: boolean): number => {
+  const n = text.length
   let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619)
-  return h | 0
-}
-
-/** Case-insensitive 32-bit FNV-1a hash of a stored value: `fnv(lower-case text)` (consistent with `sameKey`). */
-export const hashKey = (v: Value): number => {
-  const text = typeof v === "string" ? v : String(v)
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
+  let i = 0
+  for (; i < n - 2; i++) {
     let c = text.charCodeAt(i)
-    if (c > 127) return fnv(text.toLowerCase())
-    if (c >= 65 && c <= 90) c += 32
+    if (fold) {
+      if (c > 127) return keyOf(text.toLowerCase(), false)
+      if (c >= 65 && c <= 90) c += 32
+    }
     h = Math.imul(h ^ c, 16777619)
   }
-  return h | 0
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d)
+  h ^= h >>> 12
+  let tail = 0
+  for (; i < n; i++) {
+    let c = text.charCodeAt(i)
+    if (fold) {
+      if (c > 127) return keyOf(text.toLowerCase(), false)
+      if (c >= 65 && c <= 90) c += 32
+    }
+    tail = tail * 128 + c
+  }
+  return (h + tail) | 0
 }
+
+/** Case-insensitive 32-bit key of a stored value for the lookup indexes (consistent with `sameKey`). */
+export const hashKey = (v: Value): number => keyOf(typeof v === "string" ? v : String(v), true)
 
 /** Index equality: text case-insensitively, other values exactly. */
 const sameKey = (a: Value, b: Value): boolean => {
@@ -280,15 +406,26 @@ export class Table {
     c.set(slot, v)
   }
 
+  /** Grows the slot arrays to hold `capacity` rows. */
+  private grow(capacity: number): void {
+    this.capacity = capacity
+    const state = new Uint8Array(capacity)
+    state.set(this.state)
+    this.state = state
+    for (const c of this.cols) c?.grow(capacity)
+  }
+
+  /** Makes room for `more` new rows at once (a bulk insert grows the columns once, not a dozen times). */
+  reserve(more: number): void {
+    let capacity = this.capacity
+    while (capacity < this.size + more) capacity *= 2
+    if (capacity > this.capacity) this.grow(capacity)
+    for (const f of this.indexed) f.index!.reserve(more)
+  }
+
   /** A new slot for a 15-character id (ids must arrive in ascending order). */
   allocate(id15: string): number {
-    if (this.size === this.capacity) {
-      this.capacity *= 2
-      const state = new Uint8Array(this.capacity)
-      state.set(this.state)
-      this.state = state
-      for (const c of this.cols) c?.grow(this.capacity)
-    }
+    if (this.size === this.capacity) this.grow(2 * this.capacity)
     const slot = this.size++
     this.ids.push(id15)
     this.live++
@@ -310,28 +447,11 @@ export class Table {
   }
 
   indexAdd(f: FieldInfo, v: Value, slot: number): void {
-    if (v === null) return
-    const key = hashKey(v)
-    const index = f.index!
-    const hit = index.get(key)
-    if (hit === undefined) index.set(key, slot)
-    else if (typeof hit === "number") index.set(key, new Set([hit, slot]))
-    else hit.add(slot)
+    if (v !== null) f.index!.add(hashKey(v), slot)
   }
 
   indexRemove(f: FieldInfo, v: Value, slot: number): void {
-    if (v === null) return
-    const key = hashKey(v)
-    const index = f.index!
-    const hit = index.get(key)
-    if (hit === undefined) return
-    if (typeof hit === "number") {
-      if (hit === slot) index.delete(key)
-      return
-    }
-    hit.delete(slot)
-    if (hit.size === 1) index.set(key, hit.values().next().value!)
-    else if (hit.size === 0) index.delete(key)
+    if (v !== null) f.index!.remove(hashKey(v), slot)
   }
 
   /**

@@ -29,6 +29,8 @@ export interface IngestArgs extends OutputFlags {
   readonly resultsDir: Option.Option<string>
   readonly formulaGuard: boolean
   readonly allowPartial: boolean
+  /** A header without rows exits 0 instead of being an input error. */
+  readonly allowEmpty: boolean
 }
 
 /** Where result files go: `--results-dir`, else beside the input, else the working directory. */
@@ -104,6 +106,8 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
     const options: BulkClient.IngestOptions<any> = {
       api: a.api,
       serial: a.serial,
+      // an empty file or a header alone is reported below, naming the file
+      allowEmpty: true,
       onProgress: (p) => {
         if (p.last !== undefined) jobs.add(p.last.jobId)
         progress.ingest(p)
@@ -127,9 +131,15 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
       progress.done()
     })))
     const s = outcome.summary
+    const source = a.file === "-" ? "standard input" : a.file
     if (s.rowsRead === 0 && input.header().length === 0) {
       return yield* new BulkError.InvalidInputError({
-        what: `${a.file === "-" ? "standard input" : a.file} is empty: expected a header row of field names, then one row per record`
+        what: `${source} is empty: expected a header row of field names, then one row per record`
+      })
+    }
+    if (s.rowsRead === 0 && !a.allowEmpty) {
+      return yield* new BulkError.InvalidInputError({
+        what: `${source} has a header row but no records: nothing to upload (pass --allow-empty to exit 0 when there is nothing to do)`
       })
     }
     const jobId = s.jobIds[0]

@@ -455,7 +455,8 @@ export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkEr
       }))
     const encoder = new TextEncoder()
     const bytes = csvText(counted, { formulaGuard: false }).pipe(Stream.map((s) => encoder.encode(s)))
-    yield* Bulk2.uploadJobData(job.id, bytes).pipe(
+    // checked (and spooled) before the PUT: bad data uploads nothing (the job is aborted below)
+    yield* Bulk2.uploadJobData(job, bytes).pipe(
       Effect.onError(() => Effect.ignore(Bulk2.abortIngestJob(job.id))),
       Effect.ensuring(Effect.sync(progress.done))
     )

@@ -4,7 +4,7 @@
  */
 import type { EmulatorState } from "../context.js"
 import type { IngestOperation, RowOutcome } from "../model.js"
-import { addBatch, type Batch, isQuery, type Job, newBatch, type ResultFile, storeOf } from "./jobs.js"
+import { addBatch, type Batch, isQuery, type Job, newBatch, Outcomes, type ResultFile, storeOf } from "./jobs.js"
 import { BatchFailure, readRows, type Row, yieldNow } from "./records.js"
 import { readZip } from "./zip.js"
 
@@ -97,7 +97,7 @@ const runIngest = async (state: EmulatorState, job: Job, batch: Batch, op: Inges
   const manifest = files?.get("request.txt")
   if (files && !manifest) throw new BatchFailure("InvalidBatch : Failed to read zip: request.txt not found at the root of the zip")
   const rows = await readRows(state.org, job.object, op, format, manifest ?? batch.payload, chunk)
-  const results: Array<RowOutcome> = []
+  const results = new Outcomes(rows.length)
   batch.results = results
   const options = job.externalIdFieldName ? { externalIdField: job.externalIdFieldName } : undefined
   for (let i = 0; i < rows.length; i++) {

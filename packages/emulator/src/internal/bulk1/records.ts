@@ -2,8 +2,7 @@
  * Reading ingest batch payloads (CSV, XML, JSON) into rows, enforcing Bulk API 1.0 batch limits.
  * Failures are batch-level: the thrown `BatchFailure` carries the batch's `stateMessage`.
  */
-import { parse } from "csv-parse"
-import { Readable } from "node:stream"
+import { CsvReader } from "@sfbulk/csv"
 import type { InputValue, IngestOperation, OrgApi } from "../model.js"
 import { isNil, parseXml, type XmlElement, XmlSyntaxError } from "./xml.js"
 
@@ -36,34 +35,41 @@ export const readRows = async (
   const limiter = new Limiter()
   const headers = new HeaderCache(org, object, operation)
   if (format === "CSV") {
-    const parser = Readable.from([payload]).pipe(parse({ bom: true, skip_empty_lines: true, relax_column_count: true }))
-    let columns: ReadonlyArray<string> | undefined
+    // Parse the whole payload first (synchronously), keeping a syntax error until the rows before it
+    // have been checked, so the first problem in the file is the one reported, as before.
+    const recs: Array<Array<string>> = []
+    let syntax: unknown
     try {
-      for await (const rec of parser as AsyncIterable<Array<string>>) {
-        if (!columns) {
-          if (rec.length > LIMITS.fieldsPerRecord) throw tooManyFields()
-          columns = headers.check(rec)
-          continue
-        }
-        if (rec.length !== columns.length) {
-          throw invalid(`Failed to parse CSV: row ${rows.length + 1} has ${rec.length} values but the header has ${columns.length} columns`)
-        }
-        const row: Row = {}
-        let chars = 0
-        for (let i = 0; i < rec.length; i++) {
-          const v = rec[i]!
-          limiter.field(v.length)
-          chars += v.length
-          row[columns[i]!] = v
-        }
-        limiter.record(chars)
-        rows.push(row)
-        if (rows.length % yieldEvery === 0) await yieldNow()
-      }
+      const reader = CsvReader.make({ delimiter: ",", bom: true, skipEmptyLines: true, relaxColumnCount: true })
+      const push = (rec: Array<string>) => void recs.push(rec)
+      reader.push(payload, push)
+      reader.end(push)
     } catch (e) {
-      if (e instanceof BatchFailure) throw e
-      throw invalid(`Failed to parse CSV: ${e instanceof Error ? e.message : String(e)}`)
+      syntax = e
     }
+    let columns: ReadonlyArray<string> | undefined
+    for (const rec of recs) {
+      if (!columns) {
+        if (rec.length > LIMITS.fieldsPerRecord) throw tooManyFields()
+        columns = headers.check(rec)
+        continue
+      }
+      if (rec.length !== columns.length) {
+        throw invalid(`Failed to parse CSV: row ${rows.length + 1} has ${rec.length} values but the header has ${columns.length} columns`)
+      }
+      const row: Row = {}
+      let chars = 0
+      for (let i = 0; i < rec.length; i++) {
+        const v = rec[i]!
+        limiter.field(v.length)
+        chars += v.length
+        row[columns[i]!] = v
+      }
+      limiter.record(chars)
+      rows.push(row)
+      if (rows.length % yieldEvery === 0) await yieldNow()
+    }
+    if (syntax !== undefined) throw invalid(`Failed to parse CSV: ${syntax instanceof Error ? syntax.message : String(syntax)}`)
     if (!columns) throw invalid("Records not processed")
     return rows
   }

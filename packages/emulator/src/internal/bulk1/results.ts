@@ -2,14 +2,15 @@
  * Streaming renderers for Bulk 1.0 batch results: ingest outcomes and query result files.
  * Each yields text in slices of a few hundred rows so large answers never exist as one string.
  */
-import type { FieldType, OrgApi, QueryResult, QueryValue, RowOutcome } from "../model.js"
+import type { FieldType, OrgApi, QueryResult, QueryValue } from "../model.js"
 import { csvCell, type DocFormat, INGEST_CSV_HEADER, NS, PROLOG, renderOutcome, XSI } from "./formats.js"
+import type { Outcomes } from "./jobs.js"
 import { escapeXml } from "./xml.js"
 
 const SLICE = 500
 
 /** Ingest results in input order: CSV for CSV jobs, else the job's document format. */
-export function* ingestResults(results: ReadonlyArray<RowOutcome>, format: DocFormat | "csv"): Generator<string> {
+export function* ingestResults(results: Outcomes, format: DocFormat | "csv"): Generator<string> {
   if (format === "csv") yield INGEST_CSV_HEADER
   else if (format === "xml") yield `${PROLOG}<results xmlns="${NS}" xmlns:xsi="${XSI}">`
   else yield "["
@@ -18,7 +19,7 @@ export function* ingestResults(results: ReadonlyArray<RowOutcome>, format: DocFo
     const end = Math.min(results.length, i + SLICE)
     for (let j = i; j < end; j++) {
       if (format === "json" && j > 0) out += ","
-      out += renderOutcome(results[j]!, format)
+      out += renderOutcome(results.at(j), format)
     }
     yield out
   }

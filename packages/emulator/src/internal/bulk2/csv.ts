@@ -2,8 +2,7 @@
  * Bulk API 2.0 CSV: the six column delimiters, LF/CRLF line endings, streaming row parsing with
  * Salesforce's per-file limits (§4.11, §4.13), and quoted-value rendering for result files.
  */
-import { parse } from "csv-parse"
-import { Readable } from "node:stream"
+import { CsvReader } from "@sfbulk/csv"
 
 export type ColumnDelimiter = "BACKQUOTE" | "CARET" | "COMMA" | "PIPE" | "SEMICOLON" | "TAB"
 export type LineEnding = "LF" | "CRLF"
@@ -44,7 +43,7 @@ export interface CsvDialect {
 }
 
 /** A value quoted for a result file: `"a""b"`. */
-export const quote = (v: string): string => `"${v.replaceAll("\"", "\"\"")}"`
+export const quote = (v: string): string => (v.indexOf("\"") < 0 ? `"${v}"` : `"${v.replaceAll("\"", "\"\"")}"`)
 
 /** Checks each parsed record (header first) against the limits; throws `CsvFailure`. */
 export class RowChecker {
@@ -79,13 +78,16 @@ export class RowChecker {
   }
 }
 
-/** csv-parse options for a job's dialect. */
-export const parserOptions = (dialect: CsvDialect) => ({
+/**
+ * `@sfbulk/csv` reader options for a job's dialect: rows and error texts as csv-parse gave with
+ * `{ bom, delimiter, record_delimiter, skip_empty_lines, relax_column_count }`.
+ */
+export const readerOptions = (dialect: CsvDialect): CsvReader.Options => ({
   bom: true,
   delimiter: DELIMITERS[dialect.columnDelimiter],
-  record_delimiter: LINE_ENDINGS[dialect.lineEnding],
-  skip_empty_lines: true,
-  relax_column_count: true
+  recordDelimiter: dialect.lineEnding === "CRLF" ? "\r\n" : "\n",
+  skipEmptyLines: true,
+  relaxColumnCount: true
 })
 
 /** A parser error as the job's `errorMessage`. */
@@ -93,24 +95,35 @@ export const parseFailure = (e: unknown): CsvFailure =>
   e instanceof CsvFailure ? e : invalid(`Failed to parse CSV: ${e instanceof Error ? e.message : String(e)}`)
 
 /**
- * Parse stored CSV bytes into rows (arrays of strings), the header first, checking the limits.
- * Throws `CsvFailure` with Salesforce's batch-level message on a limit or syntax problem.
+ * Synchronous incremental parsing of a job's CSV (an upload as it arrives, or the stored chunks):
+ * each row (header first) is checked against the limits, then passed to `onRow`. Throws
+ * `CsvFailure` with Salesforce's batch-level message on a limit or syntax problem.
  */
-export async function* rows(source: ReadonlyArray<Buffer>, dialect: CsvDialect): AsyncGenerator<Array<string>> {
-  const parser = parse(parserOptions(dialect))
-  const input = Readable.from(source, { objectMode: false })
-  input.pipe(parser)
-  const checker = new RowChecker()
-  try {
-    for await (const rec of parser as AsyncIterable<Array<string>>) {
-      checker.check(rec)
-      yield rec
+export class RowReader {
+  private readonly reader: CsvReader.Reader
+  private readonly checker = new RowChecker()
+  constructor(dialect: CsvDialect) {
+    this.reader = CsvReader.make(readerOptions(dialect))
+  }
+  push(chunk: Uint8Array, onRow: (rec: Array<string>) => void): void {
+    try {
+      this.reader.push(chunk, this.checked(onRow))
+    } catch (e) {
+      throw parseFailure(e)
     }
-  } catch (e) {
-    throw parseFailure(e)
-  } finally {
-    input.unpipe(parser)
-    input.destroy()
-    parser.destroy()
+  }
+  end(onRow: (rec: Array<string>) => void): void {
+    try {
+      this.reader.end(this.checked(onRow))
+    } catch (e) {
+      throw parseFailure(e)
+    }
+  }
+  private checked(onRow: (rec: Array<string>) => void): (rec: Array<string>) => void {
+    const checker = this.checker
+    return (rec) => {
+      checker.check(rec)
+      onRow(rec)
+    }
   }
 }

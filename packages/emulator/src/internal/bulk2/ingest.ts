@@ -2,10 +2,9 @@
  * Bulk API 2.0 ingest jobs: create (JSON or multipart), upload, close/abort, delete, processing
  * and the three result files (§4.3–§4.7).
  */
-import { parse } from "csv-parse"
 import type { Readable } from "node:stream"
 import type { EmulatorState, RequestContext } from "../context.js"
-import type { IngestOperation, InputValue, RecordError, RowOutcome } from "../model.js"
+import type { IngestOperation, RecordError, RowOutcome } from "../model.js"
 import {
   type ColumnDelimiter,
   type CsvDialect,
@@ -17,16 +16,13 @@ import {
   LINE_ENDINGS,
   type LineEnding,
   parseFailure,
-  parserOptions,
   quote,
-  RowChecker,
-  rows
+  RowReader
 } from "./csv.js"
 import {
   addJob,
   Bulk2Error,
   CSV_TYPE,
-  IdColumn,
   type IngestJob,
   isTerminal,
   jobInfo,
@@ -34,6 +30,7 @@ import {
   OUT_FAILED,
   OUT_NONE,
   OUT_UPDATED,
+  ResultFile,
   sendJson,
   storeOf,
   touch
@@ -214,44 +211,39 @@ const createMultipart = async (ctx: RequestContext, state: EmulatorState, type: 
 
 /** Stores an upload's bytes while parsing them as they arrive (header, row count, limits). */
 class Ingestion {
-  private readonly parser
-  private readonly checker = new RowChecker()
-  readonly done: Promise<void>
+  private readonly parser: RowReader
+  /** Parsing is synchronous: done once `end` has returned. */
+  readonly done: Promise<void> = Promise.resolve()
+  private readonly onRow = (rec: Array<string>): void => {
+    if (this.job.header === undefined) this.job.header = rec
+    else this.job.rowCount++
+  }
   constructor(private readonly job: IngestJob) {
     job.upload = []
     job.uploadBytes = 0
     job.rowCount = 0
-    this.parser = parse(parserOptions(job))
-    this.parser.on("data", (rec: Array<string>) => {
-      if (this.job.uploadFailure !== undefined) return
-      try {
-        this.checker.check(rec)
-        if (this.job.header === undefined) this.job.header = rec
-        else this.job.rowCount++
-      } catch (e) {
-        this.fail(e)
-      }
-    })
-    this.done = new Promise((resolve) => {
-      this.parser.on("error", (e) => {
-        this.fail(e)
-        resolve()
-      })
-      this.parser.on("end", () => resolve())
-      this.parser.on("close", () => resolve())
-    })
+    this.parser = new RowReader(job)
   }
   private fail(e: unknown) {
     if (this.job.uploadFailure === undefined) this.job.uploadFailure = parseFailure(e).message
-    this.parser.destroy()
   }
   write(chunk: Buffer) {
     this.job.upload!.push(chunk)
     this.job.uploadBytes += chunk.length
-    if (this.job.uploadFailure === undefined) this.parser.write(chunk)
+    if (this.job.uploadFailure !== undefined) return
+    try {
+      this.parser.push(chunk, this.onRow)
+    } catch (e) {
+      this.fail(e)
+    }
   }
   end() {
-    if (this.job.uploadFailure === undefined) this.parser.end()
+    if (this.job.uploadFailure !== undefined) return
+    try {
+      this.parser.end(this.onRow)
+    } catch (e) {
+      this.fail(e)
+    }
   }
 }
 
@@ -390,34 +382,40 @@ const run = async (state: EmulatorState, job: IngestJob): Promise<void> => {
   const columns = check.columns
   const n = job.rowCount
   job.outcome = new Uint8Array(n)
-  job.ids = new IdColumn(n)
-  job.errors = new Map()
+  if (job.operation === "insert" || job.operation === "upsert") state.org.reserve(job.object, n)
+  const successful = (job.successful = new ResultFile())
+  const failed = (job.failed = new ResultFile())
   let failAt = -1
   if (state.faults.batchFail()) failAt = Math.floor(n / 2)
   const chunk = Math.max(1, state.settings.processingChunk)
   const idColumn = job.operation === "insert" ? -1 : columns.findIndex((c) => c === "Id")
   const options = job.externalIdFieldName !== undefined ? { externalIdField: job.externalIdFieldName } : undefined
+  const d = DELIMITERS[job.columnDelimiter]
+  const eol = LINE_ENDINGS[job.lineEnding]
+  const width = columns.length
+  // failedResults carries sf__Id only from API 53.0 on (doc: Get Job Failed Record Results).
+  const failedId = Number(job.apiVersion) >= 53
+  const created = `${d}"true"${d}`
+  const updated = `${d}"false"${d}`
   let i = -1
-  for await (const rec of rows(job.upload, job)) {
+  for (const batch of rowBatches(job.upload, job)) for (const rec of batch) {
     if (i >= 0) {
       if (i === failAt) {
         const store = storeOf(state)
         return finish(state, job, "Failed", FAULT_MESSAGES[store.faults++ % FAULT_MESSAGES.length])
       }
-      const row: Record<string, InputValue> = {}
-      for (let c = 0; c < rec.length; c++) row[columns[c]!] = rec[c]
-      const out: RowOutcome = state.org.apply(job.operation, job.object, row, options)
+      const out: RowOutcome = state.org.applyValues(job.operation, job.object, columns, rec, options)
       if (out.success) {
         job.outcome[i] = out.created ? OUT_CREATED : OUT_UPDATED
-        job.ids.set(i, out.id)
+        successful.add(`"${out.id}"${out.created ? created : updated}${echo(rec, width, d)}${eol}`)
       } else {
         job.outcome[i] = OUT_FAILED
         // sf__Id names the record that failed; a deleted or unknown Id leaves it blank, as captured
         // from real orgs (`"","ENTITY_IS_DELETED:entity is deleted:--"`).
         const own = idColumn >= 0 && rec[idColumn] ? rec[idColumn]! : null
         const live = own !== null && state.org.get(own)?.deleted === false
-        job.ids.set(i, out.id ?? (live ? own : null))
-        job.errors.set(i, errorText(out.errors))
+        const id = out.id ?? (live ? own : null)
+        failed.add(`${failedId ? `${quote(id ?? "")}${d}` : ""}${quote(errorText(out.errors))}${d}${echo(rec, width, d)}${eol}`)
         job.numberRecordsFailed++
       }
       job.numberRecordsProcessed++
@@ -457,7 +455,37 @@ export const results = async (ctx: RequestContext, job: IngestJob, kind: ResultK
   await ctx.sendStream(200, CSV_TYPE, resultLines(job, kind))
 }
 
-async function* resultLines(job: IngestJob, kind: ResultKind): AsyncGenerator<string> {
+/**
+ * The stored upload's rows (header first), parsed synchronously one stored chunk at a time and
+ * handed over as a batch, so a million rows cost no per-row promise. The batch array is reused:
+ * consume it before asking for the next. A parse failure is thrown after the rows before it.
+ */
+function* rowBatches(source: ReadonlyArray<Buffer>, dialect: CsvDialect): Generator<ReadonlyArray<Array<string>>> {
+  const reader = new RowReader(dialect)
+  const batch: Array<Array<string>> = []
+  const push = (rec: Array<string>) => void batch.push(rec)
+  for (let i = 0; i <= source.length; i++) {
+    let failure: unknown
+    try {
+      if (i < source.length) reader.push(source[i]!, push)
+      else reader.end(push)
+    } catch (e) {
+      failure = e
+    }
+    yield batch
+    batch.length = 0
+    if (failure !== undefined) throw failure
+  }
+}
+
+/** A row's values echoed into a result line: every value quoted, missing trailing values blank. */
+const echo = (rec: ReadonlyArray<string>, width: number, d: string): string => {
+  let line = width > 0 ? quote(rec[0] ?? "") : ""
+  for (let c = 1; c < width; c++) line += d + quote(rec[c] ?? "")
+  return line
+}
+
+async function* resultLines(job: IngestJob, kind: ResultKind): AsyncGenerator<string | Buffer> {
   const d = DELIMITERS[job.columnDelimiter as ColumnDelimiter]
   const eol = LINE_ENDINGS[job.lineEnding as LineEnding]
   const header = job.header ?? []
@@ -471,25 +499,22 @@ async function* resultLines(job: IngestJob, kind: ResultKind): AsyncGenerator<st
     : ""
   yield kind === "unprocessed" ? `${echoed}${eol}` : `${prefix}${header.length > 0 ? d : ""}${echoed}${eol}`
   if (job.upload === undefined || job.header === undefined) return
+  // Processed rows were rendered as they ran; only rows left unprocessed need the upload again.
+  if (kind !== "unprocessed") {
+    const file = kind === "successful" ? job.successful : job.failed
+    if (file !== undefined) yield* file.flush()
+    return
+  }
   const outcome = job.outcome
   const width = header.length
   let out = ""
   let i = -1
   try {
-    for await (const rec of rows(job.upload, job)) {
+    for (const batch of rowBatches(job.upload, job)) for (const rec of batch) {
       if (i >= 0) {
         const code = outcome && i < outcome.length ? outcome[i]! : OUT_NONE
-        let line: string | undefined
-        if (kind === "successful" && (code === OUT_CREATED || code === OUT_UPDATED)) {
-          line = `${quote(job.ids!.get(i))}${d}${code === OUT_CREATED ? "\"true\"" : "\"false\""}${d}`
-        } else if (kind === "failed" && code === OUT_FAILED) {
-          line = `${failedId ? `${quote(job.ids!.get(i))}${d}` : ""}${quote(job.errors!.get(i) ?? "")}${d}`
-        } else if (kind === "unprocessed" && code === OUT_NONE) {
-          line = ""
-        }
-        if (line !== undefined) {
-          for (let c = 0; c < width; c++) line += (c > 0 ? d : "") + quote(rec[c] ?? "")
-          out += line + eol
+        if (code === OUT_NONE) {
+          out += echo(rec, width, d) + eol
           if (out.length >= SLICE) {
             yield out
             out = ""

@@ -45,10 +45,11 @@ export interface IngestJob extends JobBase {
   /** Header as uploaded, and the number of data rows. */
   header?: ReadonlyArray<string>
   rowCount: number
-  /** Per data row: OUT_* code, the record id (or null), and error texts of failed rows. */
+  /** Per data row: OUT_* code (rows never processed stay OUT_NONE). */
   outcome?: Uint8Array
-  ids?: IdColumn
-  errors?: Map<number, string>
+  /** The successfulResults and failedResults data lines, rendered as the rows are processed. */
+  successful?: ResultFile
+  failed?: ResultFile
 }
 
 export interface QueryJob extends JobBase {
@@ -60,17 +61,24 @@ export interface QueryJob extends JobBase {
 
 export type Job = IngestJob | QueryJob
 
-/** Record ids of a job's rows, 18 latin-1 bytes each (blank = none): compact for millions of rows. */
-export class IdColumn {
-  private readonly buf: Buffer
-  constructor(size: number) {
-    this.buf = Buffer.alloc(size * 18, 0x20)
+/**
+ * A result file's data lines, built as rows are processed and kept as UTF-8 chunks of about 64 KB:
+ * answering the download is then a copy, not a second parse of the upload.
+ */
+export class ResultFile {
+  readonly chunks: Array<Buffer> = []
+  private pending = ""
+  add(line: string): void {
+    this.pending += line
+    if (this.pending.length >= 64 * 1024) this.flush()
   }
-  set(i: number, id: string | null): void {
-    if (id) this.buf.write(id.slice(0, 18), i * 18, 18, "latin1")
-  }
-  get(i: number): string {
-    return this.buf.toString("latin1", i * 18, i * 18 + 18).trimEnd()
+  /** The lines so far, as chunks (the pending text is moved into a chunk first). */
+  flush(): ReadonlyArray<Buffer> {
+    if (this.pending.length > 0) {
+      this.chunks.push(Buffer.from(this.pending, "utf8"))
+      this.pending = ""
+    }
+    return this.chunks
   }
 }
 

@@ -27,7 +27,7 @@ import { resumable } from "./resumable.js"
 import { parseRecords } from "./csvParse.js"
 import { encodeLines } from "./ingest2.js"
 import { currentListener, notify } from "./journalHook.js"
-import { createdFor, fromCounters } from "./outcome.js"
+import { createdFor, fromCounters, ownId } from "./outcome.js"
 import { tracker } from "./progress.js"
 import { fileWriter, memoryWriter, split, tempDir } from "./split.js"
 import type { Transport } from "./transport.js"
@@ -372,7 +372,7 @@ export const outcome1 = (
     },
     successes: all((b) => b.succeeded, (b, position, row, r): BulkClient.Success | undefined =>
       r !== undefined && r.success
-        ? { _tag: "Success", jobId: b.jobId, batchId: b.batchId, position, row, id: r.id ?? "", created: r.created }
+        ? { _tag: "Success", jobId: b.jobId, batchId: b.batchId, position, row, id: ownId(r.id ?? ""), created: r.created }
         : undefined),
     failures: all((b) => b.failed, (b, position, row, r): BulkClient.Failure | undefined => {
       if (r === undefined || r.success) return undefined
@@ -385,7 +385,7 @@ export const outcome1 = (
         batchId: b.batchId,
         position,
         row,
-        ...(r.id ? { id: r.id } : {}),
+        ...(r.id ? { id: ownId(r.id) } : {}),
         code: errors[0]!.code,
         message: errors[0]!.message,
         fields: errors[0]!.fields,

@@ -22,7 +22,7 @@ import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { isRetryable, JobFailedError, ResultMismatchError, type BulkError, type InvalidInputError } from "../BulkError.js"
 import { notify } from "./journalHook.js"
-import { counted, createdFor, fromCounters, parseErrors } from "./outcome.js"
+import { counted, createdFor, fromCounters, ownId, parseErrors } from "./outcome.js"
 import { tracker } from "./progress.js"
 import { lineEncoder, type LineEncoder } from "./rows.js"
 import { fileWriter, split, tempDir, type FilePiece } from "./split.js"
@@ -265,7 +265,7 @@ export const outcome2 = (
       Stream.map(Bulk2.successfulResults(jobId, ro), (r): BulkClient.Success => ({
         _tag: "Success",
         jobId,
-        id: r.sf__Id ?? "",
+        id: ownId(r.sf__Id ?? ""),
         created: r.sf__Created === "true",
         row: rowOf(r)
       }))
@@ -276,7 +276,7 @@ export const outcome2 = (
         return {
           _tag: "Failure",
           jobId,
-          ...(r.sf__Id ? { id: r.sf__Id } : {}),
+          ...(r.sf__Id ? { id: ownId(r.sf__Id) } : {}),
           code: errors[0]!.code,
           message: errors[0]!.message,
           fields: errors[0]!.fields,

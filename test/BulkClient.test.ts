@@ -172,6 +172,36 @@ describe("BulkClient, Bulk API 1.0 specifics", () => {
       expect([...chunked].sort((a, b) => key(a).localeCompare(key(b)))).toEqual([...plain].sort((a, b) => key(a).localeCompare(key(b))))
     })))
 
+  it("successRows: false reads successes from the results alone (ids, positions), failures still carry their rows", () =>
+    run(Effect.gen(function*() {
+      const rows = Array.from({ length: 60 }, (_, i) => ({ Name: i % 20 === 7 ? "" : `sr ${i}`, NumberOfEmployees: i }))
+      const opts = { ...fast, api: "1.0" as const, batchSize: 20 }
+      const lean = yield* BulkClient.insert("Account", rows, { ...opts, successRows: false })
+      const paired = yield* BulkClient.insert("Account", rows.map((r) => ({ ...r, Name: r.Name && `${r.Name} again` })), opts)
+      expect(lean.summary).toMatchObject({ succeeded: 57, failed: 3, unprocessed: 0 })
+      const before = emu.stats().requests
+      const ok = yield* collect(lean.successes)
+      const leanRequests = emu.stats().requests - before
+      const before2 = emu.stats().requests
+      const okPaired = yield* collect(paired.successes)
+      const pairedRequests = emu.stats().requests - before2
+      // one download per batch (results) instead of two (request + results)
+      expect(leanRequests).toBe(3)
+      expect(pairedRequests).toBe(6)
+      expect(ok.map((s) => s.position)).toEqual(rows.flatMap((r, i) => (r.Name === "" ? [] : [i])))
+      for (const s of ok) {
+        expect(s.row).toEqual({})
+        expect(emu.org.get(s.id)?.values.Name).toBe(rows[s.position!]!.Name)
+      }
+      expect(okPaired.map((s) => s.row.Name)).toEqual(rows.filter((r) => r.Name !== "").map((r) => `${r.Name} again`))
+      const bad = yield* collect(lean.failures)
+      expect(bad.map((f) => [f.position, f.row.NumberOfEmployees, f.code])).toEqual([
+        [7, "7", "REQUIRED_FIELD_MISSING"],
+        [27, "27", "REQUIRED_FIELD_MISSING"],
+        [47, "47", "REQUIRED_FIELD_MISSING"]
+      ])
+    })))
+
   it("options 1.0 cannot honour are rejected before anything is sent", () =>
     run(Effect.gen(function*() {
       const before = emu.stats().requests

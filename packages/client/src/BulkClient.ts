@@ -146,6 +146,13 @@ export interface IngestOptions<A = Row> extends CommonOptions {
    */
   readonly allowEmpty?: boolean | undefined
   /**
+   * Bulk API 1.0: `false` reads the successes from the batch results alone, without re-reading
+   * each batch's request to pair every success with its row: a `Success` then has `row: {}` (its
+   * `position` still locates the input row). About a third less client CPU when only ids are
+   * needed. Failures and unprocessed rows always carry their row. (2.0 results carry the row anyway.)
+   */
+  readonly successRows?: boolean | undefined
+  /**
    * Thorough check: before returning, download and count every result row of every job/batch
    * against Salesforce's counters (and count `created` from the rows' `Created` flags). Default
    * `false`: the summary comes from the job/batch counters and the rows sent, and results are
@@ -204,7 +211,8 @@ export interface Origin {
   readonly position?: number | undefined
   /**
    * The row as sent, column -> CSV text. 1.0: re-read from the batch's request, exactly as
-   * uploaded. 2.0: the uploaded columns echoed by Salesforce (values as Salesforce normalised them).
+   * uploaded (`{}` for a success when `successRows: false`). 2.0: the uploaded columns echoed by
+   * Salesforce (values as Salesforce normalised them).
    */
   readonly row: Readonly<Record<string, string>>
 }

@@ -210,7 +210,7 @@ export const ingest1 = <A, E, R>(params: {
     )
     if (jobId) yield* Bulk1.closeJob(jobId)
     const ended = yield* Clock.currentTimeMillis
-    return outcome1(params.object, params.operation, batches, state.read, Duration.millis(ended - started), context)
+    return outcome1(params.object, params.operation, batches, state.read, Duration.millis(ended - started), context, options.successRows !== false)
   }).pipe(
     Effect.scoped,
     Effect.withSpan("BulkClient.ingest", { attributes: { "sfbulk.api": "1.0", "sfbulk.object": params.object, "sfbulk.operation": params.operation } })
@@ -265,7 +265,44 @@ const nextChunk = <A>(pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<BulkErro
  * sent (the longer side counts), no result without a request row, as many successful and failed
  * results as the counters say.
  */
-const batchOutcomes = <X>(b: BatchCounts, make: MakeOutcome<X>): Stream.Stream<X, BulkError, Transport> =>
+const batchOutcomes = <X>(b: BatchCounts, make: MakeOutcome<X>, withRows = true): Stream.Stream<X, BulkError, Transport> =>
+  withRows ? pairedOutcomes(b, make) : resultOutcomes(b, make)
+
+const NO_ROW: Readonly<Record<string, string>> = Object.freeze({})
+
+/**
+ * A batch's results alone (no request re-read), turned into outcomes with an empty row; checked at
+ * the end against the batch's processed, successful and failed counts.
+ */
+const resultOutcomes = <X>(b: BatchCounts, make: MakeOutcome<X>): Stream.Stream<X, BulkError, Transport> =>
+  Stream.suspend(() => {
+    let seen = 0
+    let succeeded = 0
+    let failed = 0
+    const where = { jobId: b.jobId, batchId: b.batchId }
+    const rows = Stream.mapChunks(resultRows(b), (chunk) => {
+      const out: Array<X> = []
+      for (const r of chunk) {
+        if (r.success) succeeded++
+        else failed++
+        const x = make(b, b.firstRow + seen++, NO_ROW as Record<string, string>, r)
+        if (x !== undefined) out.push(x)
+      }
+      return Chunk.unsafeFromArray(out)
+    })
+    const check = Effect.suspend(() =>
+      seen !== b.succeeded + b.failed
+        ? Effect.fail(new ResultMismatchError({ ...where, expected: b.succeeded + b.failed, got: seen }))
+        : succeeded !== b.succeeded
+        ? Effect.fail(new ResultMismatchError({ ...where, expected: b.succeeded, got: succeeded }))
+        : failed !== b.failed
+        ? Effect.fail(new ResultMismatchError({ ...where, expected: b.failed, got: failed }))
+        : Effect.void
+    )
+    return Stream.concat(rows, Stream.drain(Stream.fromEffect(check)))
+  })
+
+const pairedOutcomes = <X>(b: BatchCounts, make: MakeOutcome<X>): Stream.Stream<X, BulkError, Transport> =>
   Stream.fromPull(Effect.gen(function*() {
     const where = { jobId: b.jobId, batchId: b.batchId }
     const pullRequest = yield* Stream.toPull(requestRows(b))
@@ -346,13 +383,14 @@ export const outcome1 = (
   batches: ReadonlyArray<BatchCounts>,
   rowsRead: number,
   elapsed: Duration.Duration,
-  context: import("effect/Context").Context<Transport>
+  context: import("effect/Context").Context<Transport>,
+  successRows = true
 ): BulkClient.Outcome => {
   const sum = (f: (b: BatchCounts) => number) => batches.reduce((n, b) => n + f(b), 0)
   // Only the batches that have outcomes of the kind asked for are re-read.
-  const all = <X>(having: (b: BatchCounts) => number, make: MakeOutcome<X>): Stream.Stream<X, BulkError> =>
+  const all = <X>(having: (b: BatchCounts) => number, make: MakeOutcome<X>, withRows = true): Stream.Stream<X, BulkError> =>
     Stream.provideContext(
-      Stream.flatMap(Stream.fromIterable(batches.filter((b) => having(b) > 0)), (b) => batchOutcomes(b, make)),
+      Stream.flatMap(Stream.fromIterable(batches.filter((b) => having(b) > 0)), (b) => batchOutcomes(b, make, withRows)),
       context
     )
   return {
@@ -373,7 +411,7 @@ export const outcome1 = (
     successes: all((b) => b.succeeded, (b, position, row, r): BulkClient.Success | undefined =>
       r !== undefined && r.success
         ? { _tag: "Success", jobId: b.jobId, batchId: b.batchId, position, row, id: ownId(r.id ?? ""), created: r.created }
-        : undefined),
+        : undefined, successRows),
     failures: all((b) => b.failed, (b, position, row, r): BulkClient.Failure | undefined => {
       if (r === undefined || r.success) return undefined
       const errors = r.errors.length > 0

@@ -64,7 +64,17 @@ export const checkColumns = (columns: ReadonlyArray<string>, ctx: CheckContext, 
   return undefined
 }
 
-const isIdColumn = (c: string) => c === "Id" || /\.Id$/.test(c)
+const idColumns = new Map<string, boolean>()
+const isIdColumn = (c: string): boolean => {
+  let is = idColumns.get(c)
+  if (is === undefined) {
+    is = c === "Id" || /\.Id$/.test(c)
+    if (idColumns.size < 10_000) idColumns.set(c, is)
+  }
+  return is
+}
+// one scan for the rare characters both Unicode checks below look for
+const SUSPECT = /[\u0000\uD800-\uDFFF]/
 
 /** Checks one cell's text. */
 const checkCell = (text: string, rowIndex: number, field: string, fromRecords = false): InvalidInputError | undefined => {
@@ -74,16 +84,19 @@ const checkCell = (text: string, rowIndex: number, field: string, fromRecords = 
   if (text.length > MAX_FIELD_CHARS) {
     return fail(`the value is ${text.length.toLocaleString("en-US")} characters; Salesforce allows at most ${MAX_FIELD_CHARS.toLocaleString("en-US")} per field`, rowIndex, field)
   }
-  if (LONE_SURROGATE.test(text)) {
-    return fail("the value is not valid Unicode (a lone UTF-16 surrogate cannot be written as UTF-8): fix the text's encoding", rowIndex, field)
+  if (SUSPECT.test(text)) {
+    if (LONE_SURROGATE.test(text)) {
+      return fail("the value is not valid Unicode (a lone UTF-16 surrogate cannot be written as UTF-8): fix the text's encoding", rowIndex, field)
+    }
+    if (text.includes("\u0000")) {
+      return fail("the value contains a NUL character, which Salesforce does not store: remove it", rowIndex, field)
+    }
   }
-  if (text.includes("\u0000")) {
-    return fail("the value contains a NUL character, which Salesforce does not store: remove it", rowIndex, field)
-  }
-  if (isIdColumn(field) && text !== "" && !(text.length === 15 || text.length === 18) && text !== "#N/A") {
+  if (text === "" || !isIdColumn(field)) return undefined
+  if (!(text.length === 15 || text.length === 18) && text !== "#N/A") {
     return fail(`"${text.length > 40 ? text.slice(0, 40) + "…" : text}" is not a Salesforce id (15 or 18 characters)`, rowIndex, field)
   }
-  if (isIdColumn(field) && text !== "" && !/^[A-Za-z0-9]+$/.test(text)) {
+  if (!/^[A-Za-z0-9]+$/.test(text)) {
     return fail(`"${text}" is not a Salesforce id (letters and digits only)`, rowIndex, field)
   }
   return undefined

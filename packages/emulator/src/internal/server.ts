@@ -177,7 +177,7 @@ const responder = (req: IncomingMessage, res: ServerResponse, truncate: () => bo
       z.end(buf)
       return
     }
-    if (encode) buf = gzipSync(buf)
+    if (encode) buf = gzipSync(buf, { level: 1 })
     head(status, contentType, headers, encode)
     res.setHeader("Content-Length", String(buf.length))
     res.end(buf)

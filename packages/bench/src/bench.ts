@@ -206,7 +206,9 @@ const write = () => {
       `emulator in its own process (--latency 0); one fresh process per client, workload and run; wall = spawn to exit; ` +
       `CPU = process.cpuUsage() of the whole client process; peak RSS = process.resourceUsage().maxRSS; ` +
       `poll interval ${pollMs} ms for both clients; ${concurrency} batches/pages in flight; 1.0 batches of ${batchRows} rows; ` +
-      `PK chunks of ${chunkSize}; emulator ${emulatorArgs.join(" ")} (2.0 page size ${argv.includes("--page-size") ? "as given" : "its default, 10,000 rows"}); every run checked (counts, ids, values) before its times count`
+      `PK chunks of ${chunkSize}; emulator ${emulatorArgs.join(" ")} (2.0 page size ${argv.includes("--page-size") ? "as given" : "its default, 10,000 rows"}); every run checked (counts, ids, values) before its times count; ` +
+      `sfbulk: the README's BulkClient calls with default options, ids and rows read chunk by chunk (Stream.runForEachChunk), ` +
+      `1.0 ingest with successRows: false (ids only, as jsforce's results carry no row); the floor is csv-stringify + csv-parse, the design card's CSV libraries`
   }
   writeFileSync(join(outDir, "RESULTS.md"), renderMarkdown(results, env, profileNotes))
   writeFileSync(join(outDir, "chart.svg"), renderSvg(results))

@@ -8,15 +8,30 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { rowDecoder } from "../src/internal/decode.js"
 import { parseErrors } from "../src/internal/outcome.js"
-import { lineEncoder } from "../src/internal/rows.js"
+import { lineEncoder, type LineBlock } from "../src/internal/rows.js"
 import { fileWriter, memoryWriter, split, tempDir } from "../src/internal/split.js"
 
 const text = (u: Uint8Array) => new TextDecoder().decode(u)
 
+/** The lines of a block, each as text (end of line included). */
+const linesOf = (block: LineBlock): Array<string> =>
+  Array.from(block.ends, (end, i) => text(block.bytes.subarray(i === 0 ? 0 : block.ends[i - 1]!, end)))
+
+/** Lines as blocks of `per` lines each (the last block may be shorter). */
+const blocksOf = (lines: ReadonlyArray<string>, per: number): Array<LineBlock> => {
+  const out: Array<LineBlock> = []
+  for (let i = 0; i < lines.length; i += per) {
+    const group = lines.slice(i, i + per).map((l) => Buffer.from(l))
+    let end = 0
+    out.push({ bytes: Buffer.concat(group), ends: Int32Array.from(group, (g) => (end += g.length)) })
+  }
+  return out
+}
+
 const encodeAll = (rows: ReadonlyArray<Record<string, unknown>>, options: Parameters<typeof lineEncoder>[0] = {}) =>
   Effect.gen(function*() {
     const enc = yield* lineEncoder(options, rows[0])
-    const lines = yield* enc.encode(rows, 0)
+    const lines = linesOf(yield* enc.encode(rows, 0))
     return { enc, lines }
   })
 
@@ -27,7 +42,7 @@ describe("row encoding", () => {
         { Name: "Acme, Inc", Note: "say \"hi\"\nthere", Count: 3, Active: true, Gone: null, Skip: undefined }
       ])
       expect(text(enc.header)).toBe("Name,Note,Count,Active,Gone,Skip\n")
-      expect(text(lines[0]!)).toBe("\"Acme, Inc\",\"say \"\"hi\"\"\nthere\",3,true,#N/A,\n")
+      expect(lines[0]).toBe("\"Acme, Inc\",\"say \"\"hi\"\"\nthere\",3,true,#N/A,\n")
     }))
 
   it.effect("an unknown field in a later row is an InvalidInputError naming row and field", () =>
@@ -47,7 +62,7 @@ describe("row encoding", () => {
         { columnDelimiter: "PIPE", lineEnding: "CRLF" }
       )
       expect(text(enc.header)).toBe("LastName|Account.Ext__c\r\n")
-      expect(text(lines[0]!)).toBe("Lovelace|\"A|1\"\r\n")
+      expect(lines[0]).toBe("Lovelace|\"A|1\"\r\n")
     }))
 
   it.effect("a Schema fixes the columns and encodes dates, numbers, booleans and null", () =>
@@ -60,17 +75,28 @@ describe("row encoding", () => {
       })
       const enc = yield* lineEncoder({ schema: Acc }, undefined)
       expect(enc.columns).toEqual(["Name", "Founded", "Employees", "Active"])
-      const lines = yield* enc.encode([{ Name: "A", Founded: new Date("2020-01-02T00:00:00Z"), Employees: null, Active: false }], 0)
-      expect(text(lines[0]!)).toBe("A,2020-01-02T00:00:00.000Z,#N/A,false\n")
+      const lines = linesOf(yield* enc.encode([{ Name: "A", Founded: new Date("2020-01-02T00:00:00Z"), Employees: null, Active: false }], 0))
+      expect(lines[0]).toBe("A,2020-01-02T00:00:00.000Z,#N/A,false\n")
       const bad = yield* Effect.flip(enc.encode([{ Name: "A", Founded: new Date(), Employees: "many", Active: true }], 7))
       expect(bad.row).toBe(7)
       expect(bad.field).toBe("Employees")
     }))
+
+  it.effect("one block per chunk: line ends in UTF-8 bytes, an all-empty row written as \"\", CRLF", () =>
+    Effect.gen(function*() {
+      const rows = [{ Name: "Zoë" }, { Name: "" }, { Name: "日本\u{1F600}" }, { Name: "a\"b" }, { Name: "plain" }]
+      const enc = yield* lineEncoder({ lineEnding: "CRLF" }, rows[0])
+      const block = yield* enc.encode(rows, 0)
+      expect(linesOf(block)).toEqual(["Zoë\r\n", "\"\"\r\n", "日本\u{1F600}\r\n", "\"a\"\"b\"\r\n", "plain\r\n"])
+      expect(block.ends[block.ends.length - 1]).toBe(block.bytes.length)
+      expect(block.ends[0]).toBe(Buffer.byteLength("Zoë\r\n"))
+    }))
 })
 
 describe("split", () => {
-  const lines = (n: number, width = 9) =>
-    Stream.range(0, n - 1).pipe(Stream.map((i) => new TextEncoder().encode(String(i).padStart(width, "0") + "\n")))
+  // blocks of 7 lines: the limits below fall inside blocks
+  const lines = (n: number, width = 9, per = 7) =>
+    Stream.fromIterable(blocksOf(Array.from({ length: n }, (_, i) => String(i).padStart(width, "0") + "\n"), per))
 
   it.effect("1.0 style: cuts at the record limit, keeps every row, in order", () =>
     Effect.gen(function*() {
@@ -104,6 +130,42 @@ describe("split", () => {
       )
       expect(err._tag).toBe("InvalidInputError")
       expect((err as any).row).toBe(0)
+      // a later row, inside a block, is named by its position in the whole input
+      const rows = Array.from({ length: 20 }, (_, i) => (i === 13 ? "x".repeat(40) : "y") + "\n")
+      const late = yield* Effect.flip(
+        Stream.runDrain(split(Stream.fromIterable(blocksOf(rows, 6)), () => header.length, { maxBytes: 30, maxRecords: 10 }, memoryWriter(() => header)))
+      )
+      expect((late as any).row).toBe(13)
+    }))
+
+  it.effect("piece boundaries inside blocks: every row once, in order, within both limits", () =>
+    Effect.gen(function*() {
+      const header = new TextEncoder().encode("Name\n")
+      // rows of varied width (1..19 bytes with the newline, some multibyte)
+      const rows = Array.from({ length: 500 }, (_, i) => (i % 5 === 0 ? "é" : "r") + String(i).repeat(1 + (i % 4)) + "\n")
+      for (const per of [1, 3, 64, 1024]) {
+        for (const limits of [{ maxBytes: 1_000_000, maxRecords: 37 }, { maxBytes: 5 + 100, maxRecords: 1e9 }, { maxBytes: 5 + 60, maxRecords: 4 }]) {
+          const pieces = Chunk.toReadonlyArray(yield* Stream.runCollect(
+            split(Stream.fromIterable(blocksOf(rows, per)), () => header.length, limits, memoryWriter(() => header))
+          ))
+          let next = 0
+          for (const p of pieces) {
+            expect(p.firstRow).toBe(next)
+            expect(p.records).toBeGreaterThan(0)
+            expect(p.records).toBeLessThanOrEqual(limits.maxRecords)
+            expect(p.bytes).toBeLessThanOrEqual(limits.maxBytes)
+            expect(p.body.length).toBe(p.bytes)
+            expect(text(p.body)).toBe("Name\n" + rows.slice(p.firstRow, p.firstRow + p.records).join(""))
+            // the piece was closed only because the next row would not fit
+            if (p.firstRow + p.records < rows.length) {
+              const nextRow = Buffer.byteLength(rows[p.firstRow + p.records]!)
+              expect(p.records === limits.maxRecords || p.bytes + nextRow > limits.maxBytes).toBe(true)
+            }
+            next += p.records
+          }
+          expect(next).toBe(rows.length)
+        }
+      }
     }))
 
   it.scoped("2.0 style: pieces spool to files that hold exactly their rows; the directory goes with the scope", () =>

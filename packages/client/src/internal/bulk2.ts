@@ -10,7 +10,8 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { PollTimeoutError, TransportError, type BulkError } from "../BulkError.js"
-import { parseRecords } from "./csvParse.js"
+import { parseRecords, parseRows } from "./csvParse.js"
+import { resumable } from "./resumable.js"
 import { delimiterChar, type ColumnDelimiter } from "./rows.js"
 import { requestText, Transport, type TransportRequest } from "./transport.js"
 
@@ -96,15 +97,39 @@ export const requestVoid = (req: TransportRequest) =>
     Effect.asVoid
   )
 
+/** A CSV answer that cannot be parsed (not worth fetching again), or one cut off mid-body. */
+const csvFailure = (req: TransportRequest) => (e: { readonly _tag: string; readonly message: string }) =>
+  e._tag === "CsvParseFailure"
+    ? unreadable(req, `the CSV answer cannot be parsed: ${e.message}`, true)
+    : unreadable(req, `the answer was cut off: ${e.message}`)
+
 /** The answer body as a stream of parsed CSV records. */
 export const csvRecords = (req: TransportRequest, res: HttpClientResponse.HttpClientResponse, delimiter: string) =>
-  parseRecords(res.stream, delimiter).pipe(
-    Stream.mapError((e) =>
-      e._tag === "CsvParseFailure"
-        ? unreadable(req, `the CSV answer cannot be parsed: ${e.message}`, true)
-        : unreadable(req, `the answer was cut off: ${e.message}`)
+  parseRecords(res.stream, delimiter).pipe(Stream.mapError(csvFailure(req)))
+
+/**
+ * A 2.0 ingest job's result file as values built straight from each row's fields (`parseRows`: no
+ * record per row), with `Bulk2.successfulResults`' request, errors and resumption after a dropped
+ * download. `delimiter` is the job's column delimiter character.
+ */
+export const ingestResultRows = <A>(
+  jobId: string,
+  resource: "successfulResults" | "failedResults" | "unprocessedrecords",
+  delimiter: string,
+  make: (header: ReadonlyArray<string>) => (fields: Array<string>) => A
+): Stream.Stream<A, BulkError, Transport> =>
+  Stream.unwrap(Effect.map(Transport, (t) => {
+    const req = {
+      method: "GET",
+      path: `/services/data/v${t.apiVersion}/jobs/ingest/${jobId}/${resource}`,
+      api: "2.0",
+      headers: { accept: "text/csv" },
+      jobId
+    } as const
+    return resumable(() =>
+      Stream.unwrap(Effect.map(t.request(req), (res) => Stream.mapError(parseRows(res.stream, delimiter, make), csvFailure(req))))
     )
-  )
+  })).pipe(Stream.withSpan(`Bulk2.${resource}`, { attributes: { "sfbulk.job_id": jobId } }))
 
 
 /** Delimiter character for a job's `columnDelimiter` (COMMA when unknown). */

@@ -42,3 +42,64 @@ export const parseRecords = <E, R>(
       Stream.flatMap(Stream.fromEffect(Effect.suspend(() => run(undefined))), Stream.fromChunk)
     )
   })
+
+/** csv-parse's text for a quote opening a field, naming the field by its column (as `parseRecords` does). */
+const openingQuote = (column: string | null, line: number, value: string): string =>
+  `Invalid Opening Quote: a quote is found on field ${JSON.stringify(column)} at line ${line}, value is ${
+    JSON.stringify(value)
+  }${value === "\uFEFF" ? " (utf8 bom)" : ""}`
+
+/**
+ * Parses bytes into values built straight from each data row's fields, with no intermediate record:
+ * `make` is called once with the header row and returns the builder of every data row (it may keep
+ * the `fields` array it is given). Same input rules and errors as `parseRecords`.
+ */
+export const parseRows = <A, E, R>(
+  bytes: Stream.Stream<Uint8Array, E, R>,
+  delimiter: string,
+  make: (header: ReadonlyArray<string>) => (fields: Array<string>) => A
+): Stream.Stream<A, E | CsvParseFailure, R> =>
+  Stream.suspend(() => {
+    const reader = CsvReader.make({ delimiter, bom: true, relaxColumnCount: true })
+    let header: ReadonlyArray<string> | undefined
+    let build: ((fields: Array<string>) => A) | undefined
+    let out: Array<A> = []
+    const onRow = (fields: Array<string>) => {
+      if (build === undefined) {
+        header = fields
+        build = make(fields)
+        return
+      }
+      const n = header!.length
+      if (fields.length !== n) {
+        const line = reader.line
+        throw new CsvReader.CsvError(
+          "CSV_RECORD_INCONSISTENT_COLUMNS",
+          `Invalid Record Length: columns length is ${n}, got ${fields.length} on line ${line}`,
+          line
+        )
+      }
+      out.push(build(fields))
+    }
+    const failure = (e: CsvReader.CsvError) =>
+      new CsvParseFailure(
+        e.code === "INVALID_OPENING_QUOTE" && header !== undefined
+          ? openingQuote(header[e.field ?? 0] ?? null, e.line, e.value ?? "")
+          : e.message
+      )
+    const run = (chunk: Chunk.Chunk<Uint8Array> | undefined) => {
+      out = []
+      try {
+        if (chunk === undefined) reader.end(onRow)
+        else for (const bytes of chunk) reader.push(bytes, onRow)
+      } catch (e) {
+        if (e instanceof CsvReader.CsvError) return Effect.fail(failure(e))
+        throw e
+      }
+      return Effect.succeed(Chunk.unsafeFromArray(out))
+    }
+    return Stream.concat(
+      Stream.mapChunksEffect(bytes, (chunk) => chunk.length === 0 ? Effect.succeed(Chunk.empty()) : run(chunk)),
+      Stream.flatMap(Stream.fromEffect(Effect.suspend(() => run(undefined))), Stream.fromChunk)
+    )
+  })

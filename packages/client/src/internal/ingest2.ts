@@ -21,10 +21,11 @@ import * as Fs from "node:fs/promises"
 import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { isRetryable, JobFailedError, ResultMismatchError, type BulkError, type InvalidInputError } from "../BulkError.js"
+import * as Internal from "./bulk2.js"
 import { notify } from "./journalHook.js"
 import { counted, createdFor, fromCounters, ownId, parseErrors } from "./outcome.js"
 import { tracker } from "./progress.js"
-import { lineEncoder, type LineEncoder } from "./rows.js"
+import { lineEncoder, type LineBlock, type LineEncoder } from "./rows.js"
 import { fileWriter, split, tempDir, type FilePiece } from "./split.js"
 import type { Transport } from "./transport.js"
 
@@ -53,14 +54,46 @@ export interface Ingest2Params<A, E, R> {
 
 const SF_COLUMNS = new Set(["sf__Id", "sf__Created", "sf__Error"])
 
-/** The uploaded columns of a result row (without Salesforce's `sf__` columns). */
-export const rowOf = (r: Readonly<Record<string, string>>): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const k of Object.keys(r)) if (!SF_COLUMNS.has(k)) out[k] = r[k]!
-  return out
+/** Where a result file's columns are, from its header row (-1: absent). */
+export interface ResultColumns {
+  readonly id: number
+  readonly created: number
+  readonly error: number
+  /** The uploaded columns of a data row (its fields in header order), as one object. */
+  readonly row: (fields: ReadonlyArray<string>) => Record<string, string>
 }
 
-/** Encodes rows chunk by chunk; the first row fixes the columns unless given. */
+/**
+ * The positions of a result file's columns. Keyed like the records of `Bulk2.successfulResults`: a
+ * repeated name keeps its first position and its last value, `__proto__` is not kept.
+ */
+export const resultColumns = (header: ReadonlyArray<string>): ResultColumns => {
+  const last = new Map<string, number>()
+  header.forEach((name, i) => last.set(name, i))
+  const names: Array<string> = []
+  const at: Array<number> = []
+  for (const [name, i] of last) {
+    if (SF_COLUMNS.has(name) || name === "__proto__") continue
+    names.push(name)
+    at.push(i)
+  }
+  const n = names.length
+  return {
+    id: last.get("sf__Id") ?? -1,
+    created: last.get("sf__Created") ?? -1,
+    error: last.get("sf__Error") ?? -1,
+    row: (fields) => {
+      const out: Record<string, string> = {}
+      for (let j = 0; j < n; j++) out[names[j]!] = fields[at[j]!]!
+      return out
+    }
+  }
+}
+
+/**
+ * Encodes rows chunk by chunk, each chunk's lines as one `LineBlock`; the first row fixes the
+ * columns unless given.
+ */
 export const encodeLines = <A, E, R>(
   rows: Stream.Stream<A, E, R>,
   options: BulkClient.IngestOptions<A>,
@@ -69,14 +102,14 @@ export const encodeLines = <A, E, R>(
   const state: { encoder: LineEncoder | undefined; read: number } = { encoder: undefined, read: 0 }
   // Sources that emit one row per chunk (async iterables, unfolds) are regrouped so encoding and
   // file writes happen per thousand rows, not per row.
-  const lines = Stream.mapChunksEffect(Stream.rechunk(rows, 1024), (chunk): Effect.Effect<Chunk.Chunk<Uint8Array>, InvalidInputError> =>
+  const lines = Stream.mapChunksEffect(Stream.rechunk(rows, 1024), (chunk): Effect.Effect<Chunk.Chunk<LineBlock>, InvalidInputError> =>
     Effect.gen(function*() {
       if (Chunk.isEmpty(chunk)) return Chunk.empty()
       if (!state.encoder) state.encoder = yield* lineEncoder(options, Chunk.unsafeHead(chunk))
       const out = yield* state.encoder.encode(chunk, state.read)
       state.read += chunk.length
       onRead(chunk.length)
-      return Chunk.unsafeFromArray(out)
+      return Chunk.of(out)
     }))
   return { lines, state }
 }
@@ -91,13 +124,20 @@ export const countResults = (
   ro: { readonly columnDelimiter: Bulk2.ColumnDelimiter }
 ): Effect.Effect<JobCounts, BulkError, Transport> =>
   Effect.gen(function*() {
+    // only counted: no record is built per row
+    const delimiter = Internal.delimiterOf(ro.columnDelimiter)
     const [succeeded, created] = yield* Stream.runFold(
-      Bulk2.successfulResults(jobId, ro),
+      Internal.ingestResultRows(jobId, "successfulResults", delimiter, (header) => {
+        const at = resultColumns(header).created
+        return (f) => at >= 0 && f[at] === "true"
+      }),
       [0, 0] as [number, number],
-      ([n, c], r) => [n + 1, r.sf__Created === "true" ? c + 1 : c] as [number, number]
+      ([n, c], isCreated) => [n + 1, isCreated ? c + 1 : c] as [number, number]
     )
-    const failed = yield* Stream.runCount(Bulk2.failedResults(jobId, ro))
-    const unprocessed = info.state === "JobComplete" ? 0 : yield* Stream.runCount(Bulk2.unprocessedRecords(jobId, ro))
+    const failed = yield* Stream.runCount(Internal.ingestResultRows(jobId, "failedResults", delimiter, () => () => 0))
+    const unprocessed = info.state === "JobComplete"
+      ? 0
+      : yield* Stream.runCount(Internal.ingestResultRows(jobId, "unprocessedrecords", delimiter, () => () => 0))
     return { jobId, records: succeeded + failed + unprocessed, succeeded, created, failed, unprocessed }
   })
 
@@ -238,7 +278,7 @@ export const outcome2 = (
   context: import("effect/Context").Context<Transport>
 ): BulkClient.Outcome => {
   const sum = (f: (j: JobCounts) => number) => jobs.reduce((n, j) => n + f(j), 0)
-  const ro = { columnDelimiter }
+  const delimiter = Internal.delimiterOf(columnDelimiter)
   // each job's rows are counted against the counts the summary was built from, at its end
   const over = <X>(expected: (j: JobCounts) => number, f: (j: JobCounts) => Stream.Stream<X, BulkError, Transport>) =>
     Stream.fromIterable(jobs).pipe(
@@ -261,33 +301,44 @@ export const outcome2 = (
       unprocessed: sum((j) => j.unprocessed),
       elapsed
     },
+    // each result row is built straight from its parsed fields (no record keyed by header first)
     successes: over((j) => j.succeeded, ({ jobId }) =>
-      Stream.map(Bulk2.successfulResults(jobId, ro), (r): BulkClient.Success => ({
-        _tag: "Success",
-        jobId,
-        id: ownId(r.sf__Id ?? ""),
-        created: r.sf__Created === "true",
-        row: rowOf(r)
-      }))
+      Internal.ingestResultRows(jobId, "successfulResults", delimiter, (header) => {
+        const c = resultColumns(header)
+        return (f): BulkClient.Success => ({
+          _tag: "Success",
+          jobId,
+          id: c.id < 0 ? "" : ownId(f[c.id]!),
+          created: c.created >= 0 && f[c.created] === "true",
+          row: c.row(f)
+        })
+      })
     ),
     failures: over((j) => j.failed, ({ jobId }) =>
-      Stream.map(Bulk2.failedResults(jobId, ro), (r): BulkClient.Failure => {
-        const errors = parseErrors(r.sf__Error ?? "")
-        return {
-          _tag: "Failure",
-          jobId,
-          ...(r.sf__Id ? { id: ownId(r.sf__Id) } : {}),
-          code: errors[0]!.code,
-          message: errors[0]!.message,
-          fields: errors[0]!.fields,
-          errors,
-          row: rowOf(r)
+      Internal.ingestResultRows(jobId, "failedResults", delimiter, (header) => {
+        const c = resultColumns(header)
+        return (f): BulkClient.Failure => {
+          const errors = parseErrors(c.error < 0 ? "" : f[c.error]!)
+          const id = c.id < 0 ? "" : f[c.id]!
+          return {
+            _tag: "Failure",
+            jobId,
+            ...(id ? { id: ownId(id) } : {}),
+            code: errors[0]!.code,
+            message: errors[0]!.message,
+            fields: errors[0]!.fields,
+            errors,
+            row: c.row(f)
+          }
         }
       })
     ),
     unprocessed: over((j) => j.unprocessed, ({ jobId, unprocessed }) =>
       // a job that processed every row sent has none to download
-      unprocessed === 0 ? Stream.empty : Stream.map(Bulk2.unprocessedRecords(jobId, ro), (r): BulkClient.Unprocessed => ({ _tag: "Unprocessed", jobId, row: rowOf(r) }))
+      unprocessed === 0 ? Stream.empty : Internal.ingestResultRows(jobId, "unprocessedrecords", delimiter, (header) => {
+        const c = resultColumns(header)
+        return (f): BulkClient.Unprocessed => ({ _tag: "Unprocessed", jobId, row: c.row(f) })
+      })
     )
   }
 }

@@ -131,10 +131,27 @@ export const counted = <A, E, R>(
   })
 
 const ID_CHARS = /^[A-Za-z0-9]+$/
+const codes: Array<number> = new Array(18).fill(0)
 
 /**
  * A record id as a string of its own. Values read from a result file are slices of the file's text;
  * V8 keeps the whole text alive while any slice of 13+ characters is referenced, so a caller who
  * keeps the ids of a million rows would keep every result file too. Ids are what callers keep.
+ * Salesforce ids (15 or 18 letters and digits) are rebuilt from their character codes (a flat
+ * string, about twice as fast as the `JSON.parse` copy used for other lengths); a value that is not
+ * letters and digits is returned as is.
  */
-export const ownId = (id: string): string => (id.length >= 13 && ID_CHARS.test(id) ? JSON.parse(`"${id}"`) as string : id)
+export const ownId = (id: string): string => {
+  const n = id.length
+  if (n < 13) return id
+  if (n > 18) return ID_CHARS.test(id) ? JSON.parse(`"${id}"`) as string : id
+  const c = codes
+  for (let i = 0; i < n; i++) {
+    const k = id.charCodeAt(i)
+    if (!((k >= 48 && k <= 57) || (k >= 65 && k <= 90) || (k >= 97 && k <= 122))) return id
+    c[i] = k
+  }
+  return n === 18
+    ? String.fromCharCode(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!, c[14]!, c[15]!, c[16]!, c[17]!)
+    : String.fromCharCode(...c.slice(0, n))
+}

@@ -1,7 +1,8 @@
 /**
- * Input rows -> CSV lines, one `Uint8Array` per row, so the splitter can cut pieces at row
- * boundaries while the input streams. Columns are fixed up front (Schema, `columns` option or the
- * first row's fields); a field outside them is an `InvalidInputError`, never dropped.
+ * Input rows -> CSV lines: one buffer per input chunk with the end of every line in it (one UTF-8
+ * encode per chunk, not per row), so the splitter can cut pieces at row boundaries while the input
+ * streams. Columns are fixed up front (Schema, `columns` option or the first row's fields); a field
+ * outside them is an `InvalidInputError`, never dropped.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -102,9 +103,16 @@ const cell = (value: unknown, row: number, field: string): string => {
   })
 }
 
+/** CSV quoting: a value holding a quote, CR, LF or the delimiter is quoted (one char scan). */
 const quote = (delimiter: string) => {
-  const special = new RegExp(`["\\r\\n${delimiter.replace(/[\\^$.*+?()[\]{}|-]/g, "\\$&")}]`)
-  return (s: string) => (special.test(s) ? `"${s.replace(/"/g, "\"\"")}"` : s)
+  const d = delimiter.charCodeAt(0)
+  return (s: string): string => {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i)
+      if (c === 34 || c === 10 || c === 13 || c === d) return `"${s.replaceAll("\"", "\"\"")}"`
+    }
+    return s
+  }
 }
 
 /** Column names of a Schema's encoded side, relationship structs flattened (`Account.Name`). */
@@ -138,12 +146,24 @@ export const stripNull = (ast: AST.AST): AST.AST => {
   return t
 }
 
+/**
+ * The CSV lines of a chunk of rows in one buffer: line `i` is `bytes[ends[i - 1] ?? 0, ends[i])`
+ * (end of line included).
+ */
+export interface LineBlock {
+  readonly bytes: Uint8Array
+  readonly ends: Int32Array
+}
+
 /** Turns records into CSV lines with a fixed header. */
 export interface LineEncoder {
   readonly columns: ReadonlyArray<string>
   readonly header: Uint8Array
-  /** Lines for a chunk of rows; `first` is the 0-based position of the chunk's first row. */
-  readonly encode: (rows: Iterable<unknown>, first: number) => Effect.Effect<Array<Uint8Array>, InvalidInputError>
+  /** The lines of a chunk of rows; `first` is the 0-based position of the chunk's first row. */
+  readonly encode: (
+    rows: Iterable<unknown> & { readonly length: number },
+    first: number
+  ) => Effect.Effect<LineBlock, InvalidInputError>
   /** The cell texts of a chunk of rows (what `encode` writes, before CSV quoting). */
   readonly cells: (rows: Iterable<unknown>, first: number) => Effect.Effect<Array<Array<string>>, InvalidInputError>
 }
@@ -178,7 +198,8 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
         throw new InvalidInputError({ what: `the header row is ${headerText.length} characters; Salesforce allows 32,000` })
       }
       const encoder = new TextEncoder()
-      const cellsOf = (input: unknown, row: number): Array<string> => {
+      /** The row as a flat record of column values, checked (Schema, plain object, known fields). */
+      const flatOf = (input: unknown, row: number): Record<string, unknown> => {
         let value = input
         if (encodeRow) {
           const r = encodeRow(input)
@@ -207,23 +228,13 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
             })
           }
         }
+        return flat
+      }
+      const cellsOf = (input: unknown, row: number): Array<string> => {
+        const flat = flatOf(input, row)
         const out = new Array<string>(columns.length)
         for (let c = 0; c < columns.length; c++) out[c] = cell(flat[columns[c]!], row, columns[c]!)
         return out
-      }
-      const line = (input: unknown, row: number): Uint8Array => {
-        const cs = cellsOf(input, row)
-        let text = ""
-        for (let i = 0; i < cs.length; i++) {
-          if (i > 0) text += delimiter
-          text += q(cs[i]!)
-        }
-        // a lone empty cell would be a blank line, which CSV readers (Salesforce's too) skip: the
-        // record would vanish, so it is written as an explicit empty quoted value
-        if (text === "") text = "\"\""
-        // Buffer.from takes small strings from Node's shared pool: cheaper than a TextEncoder
-        // allocation per row
-        return Buffer.from(text + eol, "utf8")
       }
       const attempt = <X>(f: () => X) =>
         Effect.try({
@@ -234,11 +245,37 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
         columns,
         header: encoder.encode(headerText),
         encode: (rows, first) =>
-          attempt(() => {
-            const out: Array<Uint8Array> = []
-            let i = first
-            for (const r of rows) out.push(line(r, i++))
-            return out
+          attempt((): LineBlock => {
+            // the chunk's text is built as one string (one UTF-8 encode per chunk, not per row);
+            // `ends` holds character offsets until the bytes are known
+            const ends = new Int32Array(rows.length)
+            let text = ""
+            let n = 0
+            for (const input of rows) {
+              const flat = flatOf(input, first + n)
+              const start = text.length
+              for (let c = 0; c < columns.length; c++) {
+                if (c > 0) text += delimiter
+                text += q(cell(flat[columns[c]!], first + n, columns[c]!))
+              }
+              // a lone empty cell would be a blank line, which CSV readers (Salesforce's too) skip:
+              // the record would vanish, so it is written as an explicit empty quoted value
+              if (text.length === start) text += "\"\""
+              text += eol
+              ends[n++] = text.length
+            }
+            const bytes = Buffer.from(text, "utf8")
+            // every non-ASCII character takes more than one byte: equal lengths mean offsets agree
+            if (bytes.length !== text.length) {
+              let charStart = 0
+              let byteEnd = 0
+              for (let i = 0; i < n; i++) {
+                byteEnd += Buffer.byteLength(text.slice(charStart, ends[i]), "utf8")
+                charStart = ends[i]!
+                ends[i] = byteEnd
+              }
+            }
+            return { bytes, ends: n === ends.length ? ends : ends.subarray(0, n) }
           }),
         cells: (rows, first) =>
           attempt(() => {

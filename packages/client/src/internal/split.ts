@@ -1,9 +1,10 @@
 /**
- * Cutting a stream of CSV lines into pieces (1.0 batches, 2.0 jobs) within Salesforce's limits as
+ * Cutting a stream of CSV line blocks (the lines of one input chunk in one buffer) into pieces (1.0 batches, 2.0 jobs) within Salesforce's limits as
  * the lines flow. A `PieceWriter` decides where a piece lives while it is being filled: in a temp
  * file (the default: every piece is spooled before the first upload; 2.0 jobs also to retry an
  * upload) or in memory (1.0 batches with `allowPartialUpload`, at most 10 MB); the splitter never
- * holds more than the lines of one input chunk.
+ * holds more than the lines of one input chunk. A piece boundary may fall inside a block: the
+ * block's head goes to the piece being closed, its tail starts the next.
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -12,6 +13,7 @@ import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import * as Os from "node:os"
 import { InvalidInputError } from "../BulkError.js"
+import type { LineBlock } from "./rows.js"
 
 /** Limits of one piece, counting the header row in `maxBytes`. */
 export interface Limits {
@@ -22,18 +24,20 @@ export interface Limits {
 /** Where a piece is written while it fills. */
 export interface PieceWriter<P, E> {
   readonly open: (index: number, firstRow: number) => Effect.Effect<void, E>
-  readonly write: (lines: ReadonlyArray<Uint8Array>) => Effect.Effect<void, E>
+  /** Appends whole lines (a slice of a block, not copied: the writer must not change it). */
+  readonly write: (lines: Uint8Array) => Effect.Effect<void, E>
   readonly close: (records: number, bytes: number) => Effect.Effect<P, E>
   /** Frees what an unfinished piece holds (the stream failed or was interrupted). */
   readonly release?: Effect.Effect<void> | undefined
 }
 
 /**
- * Splits `lines` (one CSV row each) into pieces. A piece is closed as soon as the next line would
- * break a limit; a single row larger than `maxBytes` is an `InvalidInputError` naming the row.
+ * Splits `blocks` (the CSV lines of each input chunk) into pieces. A piece is closed as soon as the
+ * next line would break a limit; a single row larger than `maxBytes` is an `InvalidInputError`
+ * naming the row.
  */
 export const split = <P, E1, E2, R>(
-  lines: Stream.Stream<Uint8Array, E1, R>,
+  blocks: Stream.Stream<LineBlock, E1, R>,
   headerBytes: () => number,
   limits: Limits,
   makeWriter: () => PieceWriter<P, E2>
@@ -45,36 +49,44 @@ export const split = <P, E1, E2, R>(
     let row = 0
     let records = 0
     let bytes = 0
-    const body = lines.pipe(
+    const body = blocks.pipe(
       Stream.mapChunksEffect((chunk) =>
         Effect.gen(function*() {
           const out: Array<P> = []
-          let pending: Array<Uint8Array> = []
-          for (const line of chunk) {
-            if (headerBytes() + line.length > limits.maxBytes) {
-              return yield* new InvalidInputError({
-                what: `the row is ${line.length} bytes as CSV, more than a piece may hold (${limits.maxBytes} bytes with the header)`,
-                row
-              })
+          for (const { bytes: data, ends } of chunk) {
+            if (ends.length === 0) continue
+            const header = headerBytes()
+            // start of the block's bytes not yet written, start of the current line
+            let from = 0
+            let start = 0
+            for (let i = 0; i < ends.length; i++) {
+              const end = ends[i]!
+              const length = end - start
+              if (header + length > limits.maxBytes) {
+                return yield* new InvalidInputError({
+                  what: `the row is ${length} bytes as CSV, more than a piece may hold (${limits.maxBytes} bytes with the header)`,
+                  row
+                })
+              }
+              if (isOpen && (records + 1 > limits.maxRecords || bytes + length > limits.maxBytes)) {
+                if (start > from) yield* writer.write(data.subarray(from, start))
+                from = start
+                out.push(yield* writer.close(records, bytes))
+                isOpen = false
+              }
+              if (!isOpen) {
+                yield* writer.open(index++, row)
+                isOpen = true
+                records = 0
+                bytes = header
+              }
+              records++
+              bytes += length
+              row++
+              start = end
             }
-            if (isOpen && (records + 1 > limits.maxRecords || bytes + line.length > limits.maxBytes)) {
-              if (pending.length > 0) yield* writer.write(pending)
-              pending = []
-              out.push(yield* writer.close(records, bytes))
-              isOpen = false
-            }
-            if (!isOpen) {
-              yield* writer.open(index++, row)
-              isOpen = true
-              records = 0
-              bytes = headerBytes()
-            }
-            pending.push(line)
-            records++
-            bytes += line.length
-            row++
+            if (start > from) yield* writer.write(data.subarray(from, start))
           }
-          if (pending.length > 0) yield* writer.write(pending)
           return Chunk.unsafeFromArray(out)
         })
       )
@@ -106,7 +118,7 @@ export const memoryWriter = (header: () => Uint8Array) => (): PieceWriter<Memory
         index = i
         firstRow = first
       }),
-    write: (lines) => Effect.sync(() => void parts.push(...lines)),
+    write: (lines) => Effect.sync(() => void parts.push(lines)),
     close: (records, bytes) =>
       Effect.sync(() => {
         const body = Buffer.concat(parts, bytes)
@@ -158,7 +170,7 @@ export const fileWriter = (dir: string, header: () => Uint8Array) => (): PieceWr
       }),
     write: (lines) =>
       Effect.tryPromise({
-        try: async () => void (await handle!.write(Buffer.concat(lines as Array<Uint8Array>))),
+        try: async () => void (await handle!.write(lines)),
         catch: fail
       }),
     close: (records, bytes) =>

@@ -202,6 +202,41 @@ describe("BulkClient, Bulk API 1.0 specifics", () => {
       ])
     })))
 
+  it("every batch is added before the first finishes (not `concurrency` at a time), and one poll asks for all of them", async () => {
+    const slow = await Emulator.start({ latencyMs: 400 })
+    try {
+      const slowLayer = BulkClient.layer.pipe(
+        Layer.provide(SalesforceAuth.fromSession({ instanceUrl: slow.instanceUrl, accessToken: slow.accessToken, apiVersion: slow.apiVersion })),
+        Layer.provide(NodeHttpClient.layerUndici),
+        Layer.orDie
+      )
+      let inFlight = 0
+      const rows = Array.from({ length: 100 }, (_, i) => ({ Name: `watch ${i}` }))
+      const before = slow.stats().requests
+      const outcome = await Effect.runPromise(Effect.provide(
+        BulkClient.insert("Account", rows, {
+          api: "1.0",
+          batchSize: 10,
+          concurrency: 2,
+          pollSchedule: Schedule.spaced("100 millis"),
+          onProgress: (p) => (inFlight = Math.max(inFlight, p.piecesSubmitted - p.piecesDone))
+        }),
+        slowLayer
+      ))
+      const requests = slow.stats().requests - before
+      expect(outcome.summary).toMatchObject({ succeeded: 100, failed: 0, unprocessed: 0 })
+      expect(slow.org.count("Account")).toBe(100)
+      // all 10 batches were in Salesforce's hands at once, though only 2 uploads ran at a time
+      expect(inFlight).toBe(10)
+      // create + 10 adds + close, and the polls: one GET for every batch, so fewer polls than batches
+      // (each batch takes at least 400 ms; a poll per batch per 100 ms would be 40+ requests)
+      expect(requests - 12).toBeGreaterThan(0)
+      expect(requests - 12).toBeLessThan(10)
+    } finally {
+      await slow.close()
+    }
+  })
+
   it("options 1.0 cannot honour are rejected before anything is sent", () =>
     run(Effect.gen(function*() {
       const before = emu.stats().requests

@@ -60,7 +60,7 @@ const ingestOptions = {
     Options.withDescription("Process one batch (1.0) or job (2.0) at a time: avoids lock contention on parent records")
   ),
   batchSize: Flags.positive("batch-size", "Records per batch (1.0, at most 10000) or per job (2.0)"),
-  concurrency: Flags.positive("concurrency", "Batches (1.0) or jobs (2.0) in flight at once (default 4)"),
+  concurrency: Flags.positive("concurrency", "Jobs in flight (2.0) or batch uploads at once (1.0) (default 4)"),
   wait: Flags.wait,
   allowEmpty: Options.boolean("allow-empty").pipe(
     Options.withDescription("A file with a header and no rows does nothing and exits 0 (by default it is an input error, exit 6)")

@@ -106,7 +106,11 @@ export interface IngestOptions<A = Row> extends CommonOptions {
   readonly schema?: Schema.Schema<A, any, never> | undefined
   /** Columns to write, in order. Default: the Schema's fields, else the first row's fields. */
   readonly columns?: ReadonlyArray<string> | undefined
-  /** Jobs (2.0) or batches (1.0) in flight at once. Default 4 (1 with `serial`). */
+  /**
+   * 2.0: jobs in flight at once. 1.0: batch uploads at once; every added batch is then left to
+   * Salesforce (processed as the job's concurrency mode allows) and all of them are watched with one
+   * job-level poll. Default 4 (1 with `serial`).
+   */
   readonly concurrency?: number | undefined
   /** Records per piece: 1.0 batch size (≤ 10,000), 2.0 records per job. */
   readonly batchSize?: number | undefined

@@ -55,6 +55,10 @@ const server = (o: { state: string; processed: number; failed: number; request: 
       if (req.method === "GET" && path === `${v1}/job/${JOB}`) return answer(jobXml("Closed"), "application/xml")
       if (req.method === "POST" && path === `${v1}/job/${JOB}/batch`) return answer(batchXml("Queued", 0, 0), "application/xml")
       if (req.method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}`) return answer(batchXml(o.state, o.processed, o.failed), "application/xml")
+      if (req.method === "GET" && path === `${v1}/job/${JOB}/batch`) {
+        const info = batchXml(o.state, o.processed, o.failed).replace(/^<\?xml[^>]*>/, "").replace(/ xmlns="[^"]*"/, "")
+        return answer(`<?xml version="1.0" encoding="UTF-8"?><batchInfoList xmlns="http://www.force.com/2009/06/asyncapi/dataload">${info}</batchInfoList>`, "application/xml")
+      }
       if (req.method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}/request`) return answer(chunked(o.request, 7), "text/csv")
       if (req.method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}/result`) return answer(chunked(o.results, 13), "text/csv")
       return HttpClientResponse.fromWeb(req, new Response(`no route ${req.method} ${path}`, { status: 404 }))

@@ -16,12 +16,13 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs/promises"
 import * as Bulk1 from "../Bulk1.js"
 import type * as BulkClient from "../BulkClient.js"
-import { BatchFailedError, InvalidInputError, isBulkError, PollTimeoutError, ResultMismatchError, TransportError, type BulkError } from "../BulkError.js"
+import { BatchFailedError, InvalidInputError, isBulkError, ResultMismatchError, TransportError, type BulkError } from "../BulkError.js"
+import * as BatchWatch from "./batchWatch.js"
 import { parseBatchResults } from "./bulk1.js"
 import { resumable } from "./resumable.js"
 import { parseRecords } from "./csvParse.js"
@@ -126,11 +127,19 @@ export const ingest1 = <A, E, R>(params: {
         (j) => Effect.sync(() => (jobId = j.id))
       )
     )
-    const waitBatch = (jid: string, batchId: string) =>
-      waitFor(jid, batchId, Bulk1.batchInfo(jid, batchId), options, (b) =>
-        progress.polled(jid, b.state, { processed: b.numberRecordsProcessed, failed: b.numberRecordsFailed }, batchId))
+    // one job-level poller for every batch in flight (one GET for all of them per poll)
+    const scope = yield* Effect.scope
+    const watch = yield* Effect.cached(
+      Effect.flatMap(job, (j) =>
+        Scope.extend(
+          BatchWatch.make(j.id, options, (b) =>
+            progress.polled(j.id, b.state, { processed: b.numberRecordsProcessed, failed: b.numberRecordsFailed }, b.id)),
+          scope
+        ))
+    )
 
-    const runBatch = (piece: ReadyBatch): Effect.Effect<BatchCounts, BulkError, Transport> =>
+    /** Adds one batch (at most `concurrency` adds in flight); processing goes on without us. */
+    const addOne = (piece: ReadyBatch): Effect.Effect<{ readonly piece: ReadyBatch; readonly batchId: string }, BulkError, Transport> =>
       Effect.gen(function*() {
         const jobInfo = yield* job
         const jid = jobInfo.id
@@ -146,22 +155,30 @@ export const ingest1 = <A, E, R>(params: {
         ))
         yield* piece.sent
         progress.uploaded(jid, piece.records, batch.id)
-        const info = yield* waitBatch(jid, batch.id)
+        return { piece, batchId: batch.id }
+      }).pipe(Effect.withSpan("BulkClient.addBatch", { attributes: { "sfbulk.piece": piece.index, "sfbulk.records": piece.records } }))
+
+    /** Waits for an added batch and counts it. */
+    const finish = ({ batchId, piece }: { readonly piece: ReadyBatch; readonly batchId: string }): Effect.Effect<BatchCounts, BulkError, Transport> =>
+      Effect.gen(function*() {
+        const jobInfo = yield* job
+        const jid = jobInfo.id
+        const info = yield* Effect.flatMap(watch, (w) => w.wait(batchId))
         const processed = info.numberRecordsProcessed
         if (info.state === "Failed" && processed === 0) {
-          return yield* new BatchFailedError({ jobId: jid, batchId: batch.id, stateMessage: info.stateMessage ?? "" })
+          return yield* new BatchFailedError({ jobId: jid, batchId, stateMessage: info.stateMessage ?? "" })
         }
-        const where = { jobId: jid, batchId: batch.id }
+        const where = { jobId: jid, batchId }
         if (options.verifyResults === true) {
-          const counts = yield* verifyBatch(jobInfo, batch.id, info, piece.records)
-          progress.done(jid, info.state, batch.id)
+          const counts = yield* verifyBatch(jobInfo, batchId, info, piece.records)
+          progress.done(jid, info.state, batchId)
           return { ...counts, firstRow: piece.firstRow }
         }
         const counters = yield* fromCounters(where, piece.records, processed, info.numberRecordsFailed, info.state === "Completed")
-        progress.done(jid, info.state, batch.id)
+        progress.done(jid, info.state, batchId)
         return {
           jobId: jid,
-          batchId: batch.id,
+          batchId,
           firstRow: piece.firstRow,
           records: piece.records,
           ...counters,
@@ -195,7 +212,9 @@ export const ingest1 = <A, E, R>(params: {
         }))
       )
     const batches = yield* ready.pipe(
-      Stream.mapEffect(runBatch, { concurrency }),
+      Stream.mapEffect(addOne, { concurrency }),
+      // every added batch is waited for at once (Salesforce processes them as the job's mode allows)
+      Stream.mapEffect(finish, { concurrency: "unbounded" }),
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray),
       // The job is aborted when the input failed or the run was interrupted. When Salesforce or the
@@ -376,6 +395,9 @@ const pairedOutcomes = <X>(b: BatchCounts, make: MakeOutcome<X>): Stream.Stream<
     })
   }))
 
+/** Batches whose results (alone, without their requests) are downloaded at once. */
+const RESULTS_AHEAD = 4
+
 /** Summary + lazy streams over the batches' requests and results. */
 export const outcome1 = (
   object: string,
@@ -388,11 +410,20 @@ export const outcome1 = (
 ): BulkClient.Outcome => {
   const sum = (f: (b: BatchCounts) => number) => batches.reduce((n, b) => n + f(b), 0)
   // Only the batches that have outcomes of the kind asked for are re-read.
-  const all = <X>(having: (b: BatchCounts) => number, make: MakeOutcome<X>, withRows = true): Stream.Stream<X, BulkError> =>
-    Stream.provideContext(
-      Stream.flatMap(Stream.fromIterable(batches.filter((b) => having(b) > 0)), (b) => batchOutcomes(b, make, withRows)),
+  const all = <X>(having: (b: BatchCounts) => number, make: MakeOutcome<X>, withRows = true): Stream.Stream<X, BulkError> => {
+    const wanted = Stream.fromIterable(batches.filter((b) => having(b) > 0))
+    return Stream.provideContext(
+      withRows
+        ? Stream.flatMap(wanted, (b) => batchOutcomes(b, make, true))
+        // results alone are small (an id and two flags per row): the next batches' results are
+        // fetched while this one is read, at most RESULTS_AHEAD batches held, order kept
+        : wanted.pipe(
+          Stream.mapEffect((b) => Stream.runCollect(batchOutcomes(b, make, false)), { concurrency: RESULTS_AHEAD }),
+          Stream.flattenChunks
+        ),
       context
     )
+  }
   return {
     summary: {
       api: "1.0",
@@ -434,34 +465,3 @@ export const outcome1 = (
       r === undefined ? { _tag: "Unprocessed", jobId: b.jobId, batchId: b.batchId, position, row } : undefined)
   }
 }
-
-const batchTerminal = (state: string) => state === "Completed" || state === "Failed" || state === "NotProcessed"
-
-/**
- * Polls a batch until it is terminal, reporting each answer (Bulk1.waitForBatch fails on a Failed
- * batch even when part of it was processed; here the caller decides).
- */
-const waitFor = (
-  jobId: string,
-  batchId: string,
-  get: Effect.Effect<Bulk1.BatchInfo, BulkError, Transport>,
-  options: { readonly pollSchedule?: Schedule.Schedule<unknown, unknown> | undefined; readonly timeout?: Duration.DurationInput | undefined },
-  onPoll: (b: Bulk1.BatchInfo) => void
-): Effect.Effect<Bulk1.BatchInfo, BulkError, Transport> =>
-  Effect.gen(function*() {
-    const driver = yield* Schedule.driver(options.pollSchedule ?? Bulk1.defaultPollSchedule)
-    while (true) {
-      const info = yield* get.pipe(Effect.withSpan("Bulk1.poll", { attributes: { "sfbulk.job_id": jobId, "sfbulk.batch_id": batchId } }))
-      onPoll(info)
-      if (batchTerminal(info.state)) return info
-      const next = yield* Effect.option(driver.next(info))
-      if (Option.isNone(next)) return yield* new PollTimeoutError({ jobId, batchId })
-    }
-  }).pipe((self) => {
-    const timeout = options.timeout
-    if (timeout === undefined) return self
-    return Effect.timeoutFail(self, {
-      duration: timeout,
-      onTimeout: () => new PollTimeoutError({ jobId, batchId, timeoutMillis: Duration.toMillis(Duration.decode(timeout)) })
-    })
-  })

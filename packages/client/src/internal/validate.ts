@@ -119,8 +119,12 @@ export const rowChecker = (ctx: CheckContext) => {
   }
   const check = (raw: unknown, index: number): InvalidInputError | undefined => {
     if (!isPlainObject(raw)) return fail("a row must be a plain object of field values", index)
-    const flat = flatten(raw)
-    const keys = Object.keys(flat)
+    // a row without relationship objects is its own flat form: no copy per row
+    const own = Object.keys(raw)
+    let nested = false
+    for (let k = 0; k < own.length && !nested; k++) nested = isPlainObject(raw[own[k]!])
+    const flat = nested ? flatten(raw) : raw
+    const keys = nested ? Object.keys(flat) : own
     if (shape === undefined) {
       const bad = checkColumns(keys, ctx, index)
       if (bad) return bad

@@ -1,0 +1,108 @@
+/**
+ * One poller per Bulk API 1.0 job for every batch waiting on it: each poll is one
+ * `GET /job/{id}/batch` (every batch's state and counters), not one request per batch. Batches are
+ * waited for by id; the poller runs while anyone waits and stops when nobody does.
+ *
+ * @internal
+ */
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Bulk1 from "../Bulk1.js"
+import { PollTimeoutError, type BulkError } from "../BulkError.js"
+import type { Transport } from "./transport.js"
+
+/** A terminal batch state: the batch's counters are final. */
+export const batchTerminal = (state: string): boolean => state === "Completed" || state === "Failed" || state === "NotProcessed"
+
+/** Waits for batches of one job. */
+export interface BatchWatch {
+  /** The batch's info once it is terminal (every answer seen on the way is passed to `onPoll`). */
+  readonly wait: (batchId: string) => Effect.Effect<Bulk1.BatchInfo, BulkError>
+}
+
+/** Polling options, as the ingest options give them. */
+export interface WatchOptions {
+  readonly pollSchedule?: Schedule.Schedule<unknown, unknown> | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * A watcher for `jobId`; the poller fiber lives in the caller's scope. A failed poll (after the
+ * transport's own retries) fails every waiter with that error; a schedule that ends fails them with
+ * `PollTimeoutError`. `timeout` bounds each wait.
+ */
+export const make = (
+  jobId: string,
+  options: WatchOptions,
+  onPoll: (info: Bulk1.BatchInfo) => void
+): Effect.Effect<BatchWatch, never, Transport | Scope.Scope> =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const context = yield* Effect.context<Transport>()
+    const waiters = new Map<string, Deferred.Deferred<Bulk1.BatchInfo, BulkError>>()
+    let running = false
+
+    // Every decision about `running` is made in one synchronous step, so a waiter that arrives
+    // while the poller is deciding to stop always finds it either running or stopped, never between.
+    const stopIfIdle = Effect.sync(() => {
+      if (waiters.size > 0) return false
+      running = false
+      return true
+    })
+    const failAll = (error: BulkError) =>
+      Effect.suspend(() => {
+        const all = [...waiters.values()]
+        waiters.clear()
+        running = false
+        return Effect.forEach(all, (d) => Deferred.fail(d, error), { discard: true })
+      })
+
+    const poller = Effect.gen(function*() {
+      const driver = yield* Schedule.driver(options.pollSchedule ?? Bulk1.defaultPollSchedule)
+      while (true) {
+        const infos = yield* Bulk1.listBatches(jobId).pipe(
+          Effect.withSpan("Bulk1.pollJob", { attributes: { "sfbulk.job_id": jobId, "sfbulk.batches_waited": waiters.size } })
+        )
+        for (const info of infos) {
+          const d = waiters.get(info.id)
+          if (d === undefined) continue
+          onPoll(info)
+          if (batchTerminal(info.state)) {
+            waiters.delete(info.id)
+            yield* Deferred.succeed(d, info)
+          }
+        }
+        if (yield* stopIfIdle) return
+        const next = yield* Effect.option(driver.next(infos))
+        if (Option.isNone(next)) return yield* new PollTimeoutError({ jobId })
+      }
+    }).pipe(Effect.catchAll(failAll), Effect.onInterrupt(() => Effect.sync(() => (running = false))))
+
+    const start = Effect.suspend(() => {
+      if (running) return Effect.void
+      running = true
+      return Effect.asVoid(Effect.forkIn(Effect.provide(poller, context), scope))
+    })
+
+    const wait = (batchId: string): Effect.Effect<Bulk1.BatchInfo, BulkError> => {
+      const waiting = Effect.acquireUseRelease(
+        Effect.tap(Deferred.make<Bulk1.BatchInfo, BulkError>(), (d) => Effect.sync(() => waiters.set(batchId, d))),
+        (d) => Effect.zipRight(start, Deferred.await(d)),
+        // a wait that ended (timeout, interruption) stops being polled for
+        (d) => Effect.sync(() => {
+          if (waiters.get(batchId) === d) waiters.delete(batchId)
+        })
+      )
+      const timeout = options.timeout
+      if (timeout === undefined) return waiting
+      return Effect.timeoutFail(waiting, {
+        duration: timeout,
+        onTimeout: () => new PollTimeoutError({ jobId, batchId, timeoutMillis: Duration.toMillis(Duration.decode(timeout)) })
+      })
+    }
+    return { wait }
+  })

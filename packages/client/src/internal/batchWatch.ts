@@ -1,6 +1,7 @@
 /**
  * One poller per Bulk API 1.0 job for every batch waiting on it: each poll is one
- * `GET /job/{id}/batch` (every batch's state and counters), not one request per batch. Batches are
+ * `GET /job/{id}/batch` (every batch's state and counters), not one request per batch (a batch
+ * missing from the list is asked for by itself). Batches are
  * waited for by id; the poller runs while anyone waits and stops when nobody does.
  *
  * @internal
@@ -67,14 +68,20 @@ export const make = (
         const infos = yield* Bulk1.listBatches(jobId).pipe(
           Effect.withSpan("Bulk1.pollJob", { attributes: { "sfbulk.job_id": jobId, "sfbulk.batches_waited": waiters.size } })
         )
-        for (const info of infos) {
+        const seen = new Set<string>()
+        const take = (info: Bulk1.BatchInfo) => {
+          seen.add(info.id)
           const d = waiters.get(info.id)
-          if (d === undefined) continue
+          if (d === undefined) return Effect.void
           onPoll(info)
-          if (batchTerminal(info.state)) {
-            waiters.delete(info.id)
-            yield* Deferred.succeed(d, info)
-          }
+          if (!batchTerminal(info.state)) return Effect.void
+          waiters.delete(info.id)
+          return Deferred.succeed(d, info)
+        }
+        for (const info of infos) yield* take(info)
+        // a batch the list does not show (yet) is asked for by itself
+        for (const id of [...waiters.keys()]) {
+          if (!seen.has(id)) yield* Effect.flatMap(Bulk1.batchInfo(jobId, id), take)
         }
         if (yield* stopIfIdle) return
         const next = yield* Effect.option(driver.next(infos))

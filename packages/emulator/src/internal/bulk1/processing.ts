@@ -5,7 +5,7 @@
 import type { EmulatorState } from "../context.js"
 import type { IngestOperation, RowOutcome } from "../model.js"
 import { addBatch, type Batch, isQuery, type Job, newBatch, Outcomes, type ResultFile, storeOf } from "./jobs.js"
-import { BatchFailure, readRows, type Row, yieldNow } from "./records.js"
+import { BatchFailure, readCsvRows, readRows, type Row, yieldNow } from "./records.js"
 import { readZip } from "./zip.js"
 
 /** Queue a batch for processing according to the job's concurrency mode. */
@@ -96,10 +96,27 @@ const runIngest = async (state: EmulatorState, job: Job, batch: Batch, op: Inges
   const files = zip ? readZip(batch.payload) : undefined
   const manifest = files?.get("request.txt")
   if (files && !manifest) throw new BatchFailure("InvalidBatch : Failed to read zip: request.txt not found at the root of the zip")
+  const options = job.externalIdFieldName ? { externalIdField: job.externalIdFieldName } : undefined
+  if (format === "CSV" && !files) {
+    // plain CSV: each row's values go to the org as they are, no object per row
+    const { columns, records } = await readCsvRows(state.org, job.object, op, batch.payload, chunk)
+    const results = new Outcomes(records.length)
+    batch.results = results
+    for (let i = 0; i < records.length; i++) {
+      const o = state.org.applyValues(op, job.object, columns, records[i]!, options)
+      results.push(o)
+      batch.numberRecordsProcessed++
+      if (!o.success) batch.numberRecordsFailed++
+      if ((i + 1) % chunk === 0) {
+        touch(state, job, batch)
+        await yieldNow()
+      }
+    }
+    return
+  }
   const rows = await readRows(state.org, job.object, op, format, manifest ?? batch.payload, chunk)
   const results = new Outcomes(rows.length)
   batch.results = results
-  const options = job.externalIdFieldName ? { externalIdField: job.externalIdFieldName } : undefined
   for (let i = 0; i < rows.length; i++) {
     const attachmentError = files ? resolveAttachments(rows[i]!, files) : undefined
     const o = attachmentError ?? state.org.apply(op, job.object, rows[i]!, options)

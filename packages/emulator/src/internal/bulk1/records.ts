@@ -22,6 +22,63 @@ const invalid = (detail: string): BatchFailure => new BatchFailure(`InvalidBatch
 
 export type Row = Record<string, InputValue>
 
+/** A CSV ingest batch: its (checked) columns and each row's values in column order. */
+export interface CsvRows {
+  readonly columns: ReadonlyArray<string>
+  readonly records: ReadonlyArray<ReadonlyArray<string>>
+}
+
+/**
+ * A CSV ingest batch validated against the org and the limits, as value arrays (no object per row:
+ * `OrgApi.applyValues` takes them as they are).
+ */
+export const readCsvRows = async (
+  org: OrgApi,
+  object: string,
+  operation: IngestOperation,
+  payload: Buffer,
+  yieldEvery: number
+): Promise<CsvRows> => {
+  const limiter = new Limiter()
+  const headers = new HeaderCache(org, object, operation)
+  // Parse the whole payload first (synchronously), keeping a syntax error until the rows before it
+  // have been checked, so the first problem in the file is the one reported.
+  const recs: Array<Array<string>> = []
+  let syntax: unknown
+  try {
+    const reader = CsvReader.make({ delimiter: ",", bom: true, skipEmptyLines: true, relaxColumnCount: true })
+    const push = (rec: Array<string>) => void recs.push(rec)
+    reader.push(payload, push)
+    reader.end(push)
+  } catch (e) {
+    syntax = e
+  }
+  let columns: ReadonlyArray<string> | undefined
+  let n = 0
+  for (const rec of recs) {
+    if (!columns) {
+      if (rec.length > LIMITS.fieldsPerRecord) throw tooManyFields()
+      columns = headers.check(rec)
+      continue
+    }
+    if (rec.length !== columns.length) {
+      throw invalid(`Failed to parse CSV: row ${n + 1} has ${rec.length} values but the header has ${columns.length} columns`)
+    }
+    let chars = 0
+    for (let i = 0; i < rec.length; i++) {
+      const len = rec[i]!.length
+      limiter.field(len)
+      chars += len
+    }
+    limiter.record(chars)
+    n++
+    if (n % yieldEvery === 0) await yieldNow()
+  }
+  if (syntax !== undefined) throw invalid(`Failed to parse CSV: ${syntax instanceof Error ? syntax.message : String(syntax)}`)
+  if (!columns) throw invalid("Records not processed")
+  return { columns, records: recs.slice(1) }
+}
+
 /** Rows of an ingest batch, validated against the org and the limits, in input order. */
 export const readRows = async (
   org: OrgApi,
@@ -35,42 +92,12 @@ export const readRows = async (
   const limiter = new Limiter()
   const headers = new HeaderCache(org, object, operation)
   if (format === "CSV") {
-    // Parse the whole payload first (synchronously), keeping a syntax error until the rows before it
-    // have been checked, so the first problem in the file is the one reported, as before.
-    const recs: Array<Array<string>> = []
-    let syntax: unknown
-    try {
-      const reader = CsvReader.make({ delimiter: ",", bom: true, skipEmptyLines: true, relaxColumnCount: true })
-      const push = (rec: Array<string>) => void recs.push(rec)
-      reader.push(payload, push)
-      reader.end(push)
-    } catch (e) {
-      syntax = e
-    }
-    let columns: ReadonlyArray<string> | undefined
-    for (const rec of recs) {
-      if (!columns) {
-        if (rec.length > LIMITS.fieldsPerRecord) throw tooManyFields()
-        columns = headers.check(rec)
-        continue
-      }
-      if (rec.length !== columns.length) {
-        throw invalid(`Failed to parse CSV: row ${rows.length + 1} has ${rec.length} values but the header has ${columns.length} columns`)
-      }
+    const { columns, records } = await readCsvRows(org, object, operation, payload, yieldEvery)
+    for (const rec of records) {
       const row: Row = {}
-      let chars = 0
-      for (let i = 0; i < rec.length; i++) {
-        const v = rec[i]!
-        limiter.field(v.length)
-        chars += v.length
-        row[columns[i]!] = v
-      }
-      limiter.record(chars)
+      for (let i = 0; i < rec.length; i++) row[columns[i]!] = rec[i]!
       rows.push(row)
-      if (rows.length % yieldEvery === 0) await yieldNow()
     }
-    if (syntax !== undefined) throw invalid(`Failed to parse CSV: ${syntax instanceof Error ? syntax.message : String(syntax)}`)
-    if (!columns) throw invalid("Records not processed")
     return rows
   }
   const text = payload.toString("utf8")

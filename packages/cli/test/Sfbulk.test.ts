@@ -288,6 +288,20 @@ describe.concurrent("sfbulk --async, job, resume", () => {
     expect(readCsv(Path.join(dir, `${job}-failed.csv`)).map((r) => r.Name)).toEqual(["Two Async"])
   })
 
+  it("--async --api 1 reads the whole file before sending: a ragged last row or a header alone sends nothing", async () => {
+    const dir = tempDir()
+    const before = slow.stats().byApi.bulk1
+    const ragged = writeFile(dir, "ragged1.csv", "Name,Industry\nA,Energy\nB,Energy\nC,Energy,extra\n")
+    const r = await sfbulk(["import", "Account", "-f", ragged, "--async", "--api", "1", "--batch-size", "1"], { env: slowEnv })
+    expect(r.code).toBe(6)
+    expect(r.stderr).toMatch(/line 4|row 4/)
+    const header = await sfbulk(["import", "Account", "-f", writeFile(dir, "header1.csv", "Name\n"), "--async", "--api", "1"], { env: slowEnv })
+    expect(header.code).toBe(6)
+    expect(header.stderr).toContain("has a header row but no records")
+    // no job created, no batch added
+    expect(slow.stats().byApi.bulk1).toBe(before)
+  })
+
   it("job status and job results work on a Bulk API 1.0 job, rows matched to their results", async () => {
     const dir = tempDir()
     const file = writeFile(dir, "v1.csv", "Name,Industry\nV1 One,Energy\nV1 Two,Spaceflight\nV1 Three,Retail\n")

@@ -397,6 +397,16 @@ const byChars = (rows: ReadonlyArray<Record<string, string>>): Array<Array<Recor
 /** `--async --api 1`: one job, a batch per `--batch-size` rows (10,000 at most), then close it. */
 const submitAsync1 = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError, Env> =>
   Effect.gen(function*() {
+    // a file is read whole once before anything is sent, so a malformed row near its end uploads
+    // nothing (standard input cannot be read twice: its batches go out as it is read)
+    if (a.file !== "-") {
+      const count = yield* Stream.runCount(openCsv(a.file).records)
+      if (count === 0 && !a.allowEmpty) {
+        return yield* new BulkError.InvalidInputError({
+          what: `${a.file} has a header row but no records: nothing to upload (pass --allow-empty to exit 0 when there is nothing to do)`
+        })
+      }
+    }
     const input = openCsv(a.file)
     const job = yield* Bulk1.createJob({
       operation: a.operation,

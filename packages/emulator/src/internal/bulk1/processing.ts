@@ -97,29 +97,20 @@ const runIngest = async (state: EmulatorState, job: Job, batch: Batch, op: Inges
   const manifest = files?.get("request.txt")
   if (files && !manifest) throw new BatchFailure("InvalidBatch : Failed to read zip: request.txt not found at the root of the zip")
   const options = job.externalIdFieldName ? { externalIdField: job.externalIdFieldName } : undefined
-  if (format === "CSV" && !files) {
-    // plain CSV: each row's values go to the org as they are, no object per row
-    const { columns, records } = await readCsvRows(state.org, job.object, op, batch.payload, chunk)
-    const results = new Outcomes(records.length)
-    batch.results = results
-    for (let i = 0; i < records.length; i++) {
-      const o = state.org.applyValues(op, job.object, columns, records[i]!, options)
-      results.push(o)
-      batch.numberRecordsProcessed++
-      if (!o.success) batch.numberRecordsFailed++
-      if ((i + 1) % chunk === 0) {
-        touch(state, job, batch)
-        await yieldNow()
-      }
-    }
-    return
-  }
-  const rows = await readRows(state.org, job.object, op, format, manifest ?? batch.payload, chunk)
-  const results = new Outcomes(rows.length)
+  // plain CSV: each row's values go to the org as they are, no object per row
+  const apply: { readonly n: number; readonly one: (i: number) => RowOutcome } = format === "CSV" && !files
+    ? await readCsvRows(state.org, job.object, op, batch.payload, chunk).then(({ columns, records }) => ({
+      n: records.length,
+      one: (i: number) => state.org.applyValues(op, job.object, columns, records[i]!, options)
+    }))
+    : await readRows(state.org, job.object, op, format, manifest ?? batch.payload, chunk).then((rows) => ({
+      n: rows.length,
+      one: (i: number) => (files ? resolveAttachments(rows[i]!, files) : undefined) ?? state.org.apply(op, job.object, rows[i]!, options)
+    }))
+  const results = new Outcomes(apply.n)
   batch.results = results
-  for (let i = 0; i < rows.length; i++) {
-    const attachmentError = files ? resolveAttachments(rows[i]!, files) : undefined
-    const o = attachmentError ?? state.org.apply(op, job.object, rows[i]!, options)
+  for (let i = 0; i < apply.n; i++) {
+    const o = apply.one(i)
     results.push(o)
     batch.numberRecordsProcessed++
     if (!o.success) batch.numberRecordsFailed++

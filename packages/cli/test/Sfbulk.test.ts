@@ -289,17 +289,23 @@ describe.concurrent("sfbulk --async, job, resume", () => {
   })
 
   it("--async --api 1 reads the whole file before sending: a ragged last row or a header alone sends nothing", async () => {
-    const dir = tempDir()
-    const before = slow.stats().byApi.bulk1
-    const ragged = writeFile(dir, "ragged1.csv", "Name,Industry\nA,Energy\nB,Energy\nC,Energy,extra\n")
-    const r = await sfbulk(["import", "Account", "-f", ragged, "--async", "--api", "1", "--batch-size", "1"], { env: slowEnv })
-    expect(r.code).toBe(6)
-    expect(r.stderr).toMatch(/line 4|row 4/)
-    const header = await sfbulk(["import", "Account", "-f", writeFile(dir, "header1.csv", "Name\n"), "--async", "--api", "1"], { env: slowEnv })
-    expect(header.code).toBe(6)
-    expect(header.stderr).toContain("has a header row but no records")
-    // no job created, no batch added
-    expect(slow.stats().byApi.bulk1).toBe(before)
+    // an emulator of its own: its request counters see only this test
+    const own = await Emulator.start({ latencyMs: 5_000 })
+    try {
+      const ownEnv = cleanEnv({ SF_INSTANCE_URL: own.instanceUrl, SF_ACCESS_TOKEN: own.accessToken })
+      const dir = tempDir()
+      const ragged = writeFile(dir, "ragged1.csv", "Name,Industry\nA,Energy\nB,Energy\nC,Energy,extra\n")
+      const r = await sfbulk(["import", "Account", "-f", ragged, "--async", "--api", "1", "--batch-size", "1"], { env: ownEnv })
+      expect(r.code).toBe(6)
+      expect(r.stderr).toMatch(/line 4|row 4/)
+      const header = await sfbulk(["import", "Account", "-f", writeFile(dir, "header1.csv", "Name\n"), "--async", "--api", "1"], { env: ownEnv })
+      expect(header.code).toBe(6)
+      expect(header.stderr).toContain("has a header row but no records")
+      // no job created, no batch added
+      expect(own.stats().byApi.bulk1).toBe(0)
+    } finally {
+      await own.close()
+    }
   })
 
   it("job status and job results work on a Bulk API 1.0 job, rows matched to their results", async () => {

@@ -77,6 +77,18 @@ const runChildUntil = (stage: Stage, env: Record<string, string>): Promise<boole
     child.on("error", reject)
   })
 
+/** Runs the child inserting `N` rows with a journal, in pieces of `piece` rows, until `stage`. */
+const killedAt = (stage: Stage, api: string, tag: string, journal: string, piece: number) =>
+  runChildUntil(stage, {
+    SF_INSTANCE_URL: emu.instanceUrl,
+    SF_ACCESS_TOKEN: emu.accessToken,
+    API: api,
+    JOURNAL: journal,
+    TAG: tag,
+    ROWS: String(N),
+    PIECE: String(piece)
+  })
+
 const N = 900
 const fast = { pollSchedule: Schedule.spaced("20 millis") }
 const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.runPromise(Effect.provide(effect, layer))
@@ -93,15 +105,7 @@ for (const api of ["2.0", "1.0"] as const) {
         const journal = Path.join(dir, `${tag}.jsonl`)
         // one piece when killing right after the upload, else three
         const piece = stage === "after-upload" ? N : 300
-        const killed = await runChildUntil(stage, {
-          SF_INSTANCE_URL: emu.instanceUrl,
-          SF_ACCESS_TOKEN: emu.accessToken,
-          API: api,
-          JOURNAL: journal,
-          TAG: tag,
-          ROWS: String(N),
-          PIECE: String(piece)
-        })
+        const killed = await killedAt(stage, api, tag, journal, piece)
         expect(killed).toBe(true)
         const uploadedBefore = journalJobs(journal)
         expect(uploadedBefore.length).toBeGreaterThan(0)
@@ -147,15 +151,7 @@ for (const api of ["2.0", "1.0"] as const) {
     it("BulkClient.resume(jobIds) finishes jobs left behind after the upload, given only their ids", async () => {
       const tag = `rid${api.replace(".", "")}`
       const journal = Path.join(dir, `${tag}.jsonl`)
-      const killed = await runChildUntil("after-upload", {
-        SF_INSTANCE_URL: emu.instanceUrl,
-        SF_ACCESS_TOKEN: emu.accessToken,
-        API: api,
-        JOURNAL: journal,
-        TAG: tag,
-        ROWS: String(N),
-        PIECE: String(N)
-      })
+      const killed = await killedAt("after-upload", api, tag, journal, N)
       expect(killed).toBe(true)
       const jobIds = journalJobs(journal)
       await run(Effect.gen(function*() {

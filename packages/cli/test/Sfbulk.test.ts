@@ -288,7 +288,7 @@ describe.concurrent("sfbulk --async, job, resume", () => {
     expect(readCsv(Path.join(dir, `${job}-failed.csv`)).map((r) => r.Name)).toEqual(["Two Async"])
   })
 
-  it("--async --api 1 reads the whole file before sending: a ragged last row or a header alone sends nothing", async () => {
+  it("--async reads the whole file before sending: a ragged last row or a header alone sends nothing (--allow-empty: exit 0, no job)", async () => {
     // an emulator of its own: its request counters see only this test
     const own = await Emulator.start({ latencyMs: 5_000 })
     try {
@@ -298,11 +298,18 @@ describe.concurrent("sfbulk --async, job, resume", () => {
       const r = await sfbulk(["import", "Account", "-f", ragged, "--async", "--api", "1", "--batch-size", "1"], { env: ownEnv })
       expect(r.code).toBe(6)
       expect(r.stderr).toMatch(/line 4|row 4/)
-      const header = await sfbulk(["import", "Account", "-f", writeFile(dir, "header1.csv", "Name\n"), "--async", "--api", "1"], { env: ownEnv })
-      expect(header.code).toBe(6)
-      expect(header.stderr).toContain("has a header row but no records")
-      // no job created, no batch added
+      const headerFile = writeFile(dir, "header1.csv", "Name\n")
+      for (const api of ["1", "2"]) {
+        const header = await sfbulk(["import", "Account", "-f", headerFile, "--async", "--api", api], { env: ownEnv })
+        expect(header.code).toBe(6)
+        expect(header.stderr).toContain("has a header row but no records")
+        const allowed = await sfbulk(["import", "Account", "-f", headerFile, "--async", "--api", api, "--allow-empty", "--json"], { env: ownEnv })
+        expect(allowed.code, allowed.stderr).toBe(0)
+        expect(lastJson(allowed.stdout)).toMatchObject({ jobIds: [], rowsUploaded: 0 })
+      }
+      // no job created, no batch added, on either API
       expect(own.stats().byApi.bulk1).toBe(0)
+      expect(own.stats().byApi.bulk2).toBe(0)
     } finally {
       await own.close()
     }

@@ -22,7 +22,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { InvalidInputError, isBulkError, type BulkError } from "./BulkError.js"
 import * as internal from "./internal/bulk2.js"
-import { delimiterChar, type ColumnDelimiter, type LineEnding } from "./internal/rows.js"
+import type { ColumnDelimiter, LineEnding } from "./internal/rows.js"
 import { spoolToFile, tempDir } from "./internal/split.js"
 import { checkCsv, checkedCsvStream } from "./internal/validate.js"
 import { isDroppedDownload, resumable } from "./internal/resumable.js"
@@ -203,22 +203,21 @@ export interface UploadOptions {
   /**
    * Check the CSV before anything is sent (default `true`): valid UTF-8, a header and at least one
    * record, unique column names, every record as wide as the header, field and record sizes, ids
-   * (see `InvalidInputError`). `false` skips it (the data was checked already).
+   * (see `InvalidInputError`). `false` skips it (the data was checked already). A job given by id
+   * is looked up first (one GET) for its delimiter and operation.
    */
   readonly check?: boolean | undefined
-  /** The CSV's column delimiter for the check, when `job` is an id (default: the job's, else COMMA). */
+  /** The CSV's column delimiter for the check (default: the job's). */
   readonly columnDelimiter?: ColumnDelimiter | undefined
 }
 
-const checkContext = (job: string | JobInfo, options?: UploadOptions) => {
-  const info = typeof job === "string" ? undefined : job
-  const name = options?.columnDelimiter ?? (info?.columnDelimiter as ColumnDelimiter | undefined) ?? "COMMA"
-  return {
-    delimiter: delimiterChar[name] ?? ",",
-    ...(info?.operation !== undefined ? { operation: info.operation as Operation } : {}),
-    ...(info?.externalIdFieldName ? { externalIdFieldName: info.externalIdFieldName } : {})
-  }
-}
+/** What the CSV check needs of the job: its delimiter and operation (a job given by id is looked up). */
+const checkContext = (job: string | JobInfo, options?: UploadOptions) =>
+  Effect.map(typeof job === "string" ? getIngestJob(job) : Effect.succeed(job), (info) => ({
+    delimiter: internal.delimiterOf(options?.columnDelimiter ?? info.columnDelimiter),
+    ...(info.operation !== undefined ? { operation: info.operation as Operation } : {}),
+    ...(info.externalIdFieldName ? { externalIdFieldName: info.externalIdFieldName } : {})
+  }))
 
 /**
  * Uploads the job's CSV (one upload per job; Salesforce answers 201). The upload is never re-sent
@@ -228,7 +227,8 @@ const checkContext = (job: string | JobInfo, options?: UploadOptions) => {
  * The CSV is checked before the upload (see `UploadOptions.check`), so bad data is an
  * `InvalidInputError` and nothing is sent: text and bytes in memory directly, a `Stream` while it is
  * spooled to a temp file (constant memory; the upload is then sent from the file, the file deleted
- * afterwards). Pass the job's `JobInfo` (or `columnDelimiter`) when the job is not comma-delimited.
+ * afterwards). A job given by id is looked up for its delimiter and operation (pass the `JobInfo`
+ * to save that request).
  *
  * @since 0.1.0
  * @category ingest
@@ -241,13 +241,14 @@ export const uploadJobData = (
   Effect.gen(function*() {
     const jobId = typeof job === "string" ? job : job.id
     const check = options?.check !== false
-    if (check && (typeof data === "string" || data instanceof Uint8Array)) yield* checkCsv(data, checkContext(job, options))
-    if (check && !(typeof data === "string" || data instanceof Uint8Array)) {
+    const ctx = check ? yield* checkContext(job, options) : undefined
+    if (ctx && (typeof data === "string" || data instanceof Uint8Array)) yield* checkCsv(data, ctx)
+    if (ctx && !(typeof data === "string" || data instanceof Uint8Array)) {
       // a stream is checked while it is spooled, then sent from the file
       return yield* Effect.scoped(Effect.gen(function*() {
         const dir = yield* tempDir
         const spooled = yield* spoolToFile(
-          checkedCsvStream(data, checkContext(job, options)).pipe(
+          checkedCsvStream(data, ctx).pipe(
             Stream.mapError((e) => (isBulkError(e) ? e : new InvalidInputError({ what: `the upload data could not be read: ${String(e)}` })))
           ),
           dir,
@@ -301,13 +302,19 @@ export const uploadFile = (job: string | JobInfo, path: string, options?: Upload
       catch: (e) => new InvalidInputError({ what: `cannot read ${path}: ${String(e)}` })
     })
     if (options?.check !== false) {
-      yield* Stream.runDrain(checkedCsvStream(fileBytes(path), checkContext(job, options))).pipe(
-        Effect.mapError((e) => (isBulkError(e) ? e : new InvalidInputError({ what: `cannot read ${path}: ${String(e)}` }))),
-        Effect.mapError((e) => (e._tag === "InvalidInputError" ? new InvalidInputError({
-          what: `${path}: ${e.what}`,
-          ...(e.row !== undefined ? { row: e.row } : {}),
-          ...(e.field !== undefined ? { field: e.field } : {})
-        }) : e))
+      const ctx = yield* checkContext(job, options)
+      yield* Stream.runDrain(checkedCsvStream(fileBytes(path), ctx)).pipe(
+        Effect.mapError((e) =>
+          !isBulkError(e)
+            ? new InvalidInputError({ what: `cannot read ${path}: ${String(e)}` })
+            : e._tag === "InvalidInputError"
+            ? new InvalidInputError({
+              what: `${path}: ${e.what}`,
+              ...(e.row !== undefined ? { row: e.row } : {}),
+              ...(e.field !== undefined ? { field: e.field } : {})
+            })
+            : e
+        )
       )
     }
     yield* putJobData(jobId, fileBytes(path), size)

@@ -14,7 +14,8 @@ describe("Bulk2 ingest", () => {
     return Effect.gen(function*() {
       const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert", columnDelimiter: "PIPE" })
       expect(job.state).toBe("Open")
-      yield* Bulk2.uploadJobData(job.id, "Name|City\nAcme|Bodø\n|Paris\n\"Pipe|Co\"|Rome\n")
+      // a job given by id is checked with its own delimiter: the comma is plain text here
+      yield* Bulk2.uploadJobData(job.id, "Name|City\nAcme, Inc|Bodø\n|Paris\n\"Pipe|Co\"|Rome\n")
       yield* Bulk2.closeIngestJob(job.id)
       const polled: Array<string> = []
       const fiber = yield* Effect.fork(
@@ -26,7 +27,7 @@ describe("Bulk2 ingest", () => {
       expect(polled).toEqual(["InProgress", "InProgress", "InProgress", "JobComplete"])
       expect(done.numberRecordsProcessed).toBe(3)
       const ok = Chunk.toReadonlyArray(yield* Stream.runCollect(Bulk2.successfulResults(job.id)))
-      expect(ok.map((r) => r.Name)).toEqual(["Acme", "Pipe|Co"])
+      expect(ok.map((r) => r.Name)).toEqual(["Acme, Inc", "Pipe|Co"])
       expect(ok[0]!.City).toBe("Bodø")
       expect(ok[0]!.sf__Created).toBe("true")
       const bad = Chunk.toReadonlyArray(yield* Stream.runCollect(Bulk2.failedResults(job.id, { columnDelimiter: "PIPE" })))
@@ -34,7 +35,7 @@ describe("Bulk2 ingest", () => {
       expect(Chunk.size(yield* Stream.runCollect(Bulk2.unprocessedRecords(job.id)))).toBe(0)
       // the upload was one PUT of exactly the CSV given
       expect(fake.log.filter((l) => l.startsWith("PUT"))).toHaveLength(1)
-      expect(fake.jobs.get(job.id)!.body).toBe("Name|City\nAcme|Bodø\n|Paris\n\"Pipe|Co\"|Rome\n")
+      expect(fake.jobs.get(job.id)!.body).toBe("Name|City\nAcme, Inc|Bodø\n|Paris\n\"Pipe|Co\"|Rome\n")
       yield* Bulk2.deleteIngestJob(job.id)
       expect(fake.jobs.has(job.id)).toBe(false)
     }).pipe(Effect.provide(fake.layer))

@@ -1,13 +1,14 @@
 /**
  * The Bulk API 1.0 ingest pipeline: rows -> CSV lines -> batches (≤ 10,000 records, ≤ 10,000,000
  * bytes) spooled to temp files until the whole input is read and checked (all or nothing; with
- * `allowPartialUpload` cut in memory and added as they fill) -> each batch added, waited on and
- * counted from its batchInfo counters and the rows sent (every result row counted too with
- * `verifyResults`) with bounded concurrency -> job closed -> summary + lazy outcome streams that pair each batch's results with its request, so
+ * `allowPartialUpload` cut in memory and added as they fill) -> batches added, `concurrency` uploads
+ * at a time, every added batch watched by one job-level poll (`batchWatch.ts`) and counted from its
+ * batchInfo counters and the rows sent (every result row counted too with `verifyResults`) -> job
+ * closed -> summary + lazy outcome streams that pair each batch's results with its request, so
  * every outcome carries the row exactly as sent and its position in the input.
  *
- * Memory: at most about two batches per unit of concurrency are held (1.0 batches are small); the
- * temp disk holds about the input's CSV size in the default mode.
+ * Memory: one batch body per upload in flight (1.0 batches are small); the temp disk holds about
+ * the input's CSV size in the default mode.
  */
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"

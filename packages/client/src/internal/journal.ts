@@ -15,6 +15,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Bulk1 from "../Bulk1.js"
+import { batchTerminal } from "./batchWatch.js"
 import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { InvalidInputError, type BulkError } from "../BulkError.js"
@@ -47,8 +48,6 @@ const resume2 = (jobId: string, options: ResumeOptions) =>
     const counts = yield* countResults(jobId, info, ro)
     return { info, counts }
   })
-
-const batchTerminal = (s: string) => s === "Completed" || s === "Failed" || s === "NotProcessed"
 
 /** Waits until every (selected) batch of a 1.0 job is terminal. */
 const waitBatches = (jobId: string, options: ResumeOptions) =>

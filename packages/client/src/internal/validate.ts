@@ -64,15 +64,7 @@ export const checkColumns = (columns: ReadonlyArray<string>, ctx: CheckContext, 
   return undefined
 }
 
-const idColumns = new Map<string, boolean>()
-const isIdColumn = (c: string): boolean => {
-  let is = idColumns.get(c)
-  if (is === undefined) {
-    is = c === "Id" || /\.Id$/.test(c)
-    if (idColumns.size < 10_000) idColumns.set(c, is)
-  }
-  return is
-}
+const isIdColumn = (c: string): boolean => c === "Id" || c.endsWith(".Id")
 // one scan for the rare characters both Unicode checks below look for
 const SUSPECT = /[\u0000\uD800-\uDFFF]/
 

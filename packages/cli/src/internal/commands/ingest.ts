@@ -33,6 +33,12 @@ export interface IngestArgs extends OutputFlags {
   readonly allowEmpty: boolean
 }
 
+/** A CSV with a header and no records, without `--allow-empty`. */
+export const noRecords = (file: string) =>
+  new BulkError.InvalidInputError({
+    what: `${file === "-" ? "standard input" : file} has a header row but no records: nothing to upload (pass --allow-empty to exit 0 when there is nothing to do)`
+  })
+
 /** Where result files go: `--results-dir`, else beside the input, else the working directory. */
 export const resultsDir = (resultsDir: Option.Option<string>, file: string): string =>
   Option.getOrElse(resultsDir, () => (file === "-" ? process.cwd() : Path.dirname(Path.resolve(file))))
@@ -137,11 +143,7 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
         what: `${source} is empty: expected a header row of field names, then one row per record`
       })
     }
-    if (s.rowsRead === 0 && !a.allowEmpty) {
-      return yield* new BulkError.InvalidInputError({
-        what: `${source} has a header row but no records: nothing to upload (pass --allow-empty to exit 0 when there is nothing to do)`
-      })
-    }
+    if (s.rowsRead === 0 && !a.allowEmpty) return yield* noRecords(a.file)
     const jobId = s.jobIds[0]
     let files: Results.ResultFiles | undefined
     let errorsByCode: Readonly<Record<string, number>> = {}

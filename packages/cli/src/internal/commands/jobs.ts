@@ -17,7 +17,7 @@ import * as Progress from "../progress.js"
 import { type OutputFlags, printJson, printText, table } from "../report.js"
 import * as Results from "../results.js"
 import * as Export from "./export.js"
-import { finish, type IngestArgs } from "./ingest.js"
+import { finish, type IngestArgs, noRecords } from "./ingest.js"
 
 type Env = Bulk1.Transport
 
@@ -397,16 +397,6 @@ const byChars = (rows: ReadonlyArray<Record<string, string>>): Array<Array<Recor
 /** `--async --api 1`: one job, a batch per `--batch-size` rows (10,000 at most), then close it. */
 const submitAsync1 = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError, Env> =>
   Effect.gen(function*() {
-    // a file is read whole once before anything is sent, so a malformed row near its end uploads
-    // nothing (standard input cannot be read twice: its batches go out as it is read)
-    if (a.file !== "-") {
-      const count = yield* Stream.runCount(openCsv(a.file).records)
-      if (count === 0 && !a.allowEmpty) {
-        return yield* new BulkError.InvalidInputError({
-          what: `${a.file} has a header row but no records: nothing to upload (pass --allow-empty to exit 0 when there is nothing to do)`
-        })
-      }
-    }
     const input = openCsv(a.file)
     const job = yield* Bulk1.createJob({
       operation: a.operation,
@@ -442,6 +432,15 @@ const submitAsync1 = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError, E
  */
 export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | UsageError, Env> =>
   Effect.gen(function*() {
+    // A file is parsed whole once before any job is created, so a malformed row (quotes, a row
+    // wider or narrower than the header) near its end sends nothing, and a header without records
+    // creates no job. Standard input cannot be read twice: it is checked as it is sent (2.0: before
+    // the PUT; 1.0: batch by batch, the job aborted at the first bad row).
+    if (a.file !== "-" && (yield* Stream.runCount(openCsv(a.file).records)) === 0) {
+      if (!a.allowEmpty) return yield* noRecords(a.file)
+      if (a.json) return printJson({ ok: true, command: a.command, async: true, api: a.api, object: a.object, operation: a.operation, jobIds: [], rowsUploaded: 0, exitCode: 0 })
+      return printText(a, `${a.file} has no records: nothing to upload, no job created.`)
+    }
     if (a.api === "1.0") return yield* submitAsync1(a)
     if (a.file !== "-" && Fs.statSync(a.file).size > 95_000_000) {
       return yield* new UsageError({

@@ -42,27 +42,29 @@ export const readCsvRows = async (
   const limiter = new Limiter()
   const headers = new HeaderCache(org, object, operation)
   // Parse the whole payload first (synchronously), keeping a syntax error until the rows before it
-  // have been checked, so the first problem in the file is the one reported.
+  // have been checked, so the first problem in the file is the one reported. The header row is
+  // kept apart, so the records need no copy without it.
+  let head: Array<string> | undefined
   const recs: Array<Array<string>> = []
   let syntax: unknown
   try {
     const reader = CsvReader.make({ delimiter: ",", bom: true, skipEmptyLines: true, relaxColumnCount: true })
-    const push = (rec: Array<string>) => void recs.push(rec)
+    const push = (rec: Array<string>) => void (head === undefined ? (head = rec) : recs.push(rec))
     reader.push(payload, push)
     reader.end(push)
   } catch (e) {
     syntax = e
   }
   let columns: ReadonlyArray<string> | undefined
+  if (head !== undefined) {
+    if (head.length > LIMITS.fieldsPerRecord) throw tooManyFields()
+    columns = headers.check(head)
+  }
   let n = 0
-  for (const rec of recs) {
-    if (!columns) {
-      if (rec.length > LIMITS.fieldsPerRecord) throw tooManyFields()
-      columns = headers.check(rec)
-      continue
-    }
-    if (rec.length !== columns.length) {
-      throw invalid(`Failed to parse CSV: row ${n + 1} has ${rec.length} values but the header has ${columns.length} columns`)
+  // without a header there are no records either
+  for (const rec of columns === undefined ? [] : recs) {
+    if (rec.length !== columns!.length) {
+      throw invalid(`Failed to parse CSV: row ${n + 1} has ${rec.length} values but the header has ${columns!.length} columns`)
     }
     let chars = 0
     for (let i = 0; i < rec.length; i++) {
@@ -76,7 +78,7 @@ export const readCsvRows = async (
   }
   if (syntax !== undefined) throw invalid(`Failed to parse CSV: ${syntax instanceof Error ? syntax.message : String(syntax)}`)
   if (!columns) throw invalid("Records not processed")
-  return { columns, records: recs.slice(1) }
+  return { columns, records: recs }
 }
 
 /** Rows of an ingest batch, validated against the org and the limits, in input order. */

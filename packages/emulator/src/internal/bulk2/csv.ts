@@ -16,7 +16,7 @@ export const DELIMITERS: Readonly<Record<ColumnDelimiter, string>> = {
   TAB: "\t"
 }
 
-export const LINE_ENDINGS: Readonly<Record<LineEnding, string>> = { LF: "\n", CRLF: "\r\n" }
+export const LINE_ENDINGS: Readonly<Record<LineEnding, "\n" | "\r\n">> = { LF: "\n", CRLF: "\r\n" }
 
 export const isDelimiter = (s: unknown): s is ColumnDelimiter => typeof s === "string" && Object.hasOwn(DELIMITERS, s)
 export const isLineEnding = (s: unknown): s is LineEnding => s === "LF" || s === "CRLF"
@@ -85,7 +85,7 @@ export class RowChecker {
 export const readerOptions = (dialect: CsvDialect): CsvReader.Options => ({
   bom: true,
   delimiter: DELIMITERS[dialect.columnDelimiter],
-  recordDelimiter: dialect.lineEnding === "CRLF" ? "\r\n" : "\n",
+  recordDelimiter: LINE_ENDINGS[dialect.lineEnding],
   skipEmptyLines: true,
   relaxColumnCount: true
 })

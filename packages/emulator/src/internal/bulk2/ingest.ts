@@ -203,17 +203,17 @@ const createMultipart = async (ctx: RequestContext, state: EmulatorState, type: 
   const ingest = new Ingestion(job)
   ingest.write(content.body)
   ingest.end()
-  await ingest.done
   job.state = "UploadComplete"
   schedule(state, job)
   sendJson(ctx, 200, jobInfo(job, "create"))
 }
 
+/** failedResults carries sf__Id only from API 53.0 on (doc: Get Job Failed Record Results). */
+const failedHasId = (job: { readonly apiVersion: string }): boolean => Number(job.apiVersion) >= 53
+
 /** Stores an upload's bytes while parsing them as they arrive (header, row count, limits). */
 class Ingestion {
   private readonly parser: RowReader
-  /** Parsing is synchronous: done once `end` has returned. */
-  readonly done: Promise<void> = Promise.resolve()
   private readonly onRow = (rec: Array<string>): void => {
     if (this.job.header === undefined) this.job.header = rec
     else this.job.rowCount++
@@ -297,7 +297,6 @@ export const upload = async (ctx: RequestContext, state: EmulatorState, job: Ing
     throw rejected
   }
   ingest.end()
-  await ingest.done
   touch(state, job)
   ctx.send(201, undefined, "")
 }
@@ -393,8 +392,7 @@ const run = async (state: EmulatorState, job: IngestJob): Promise<void> => {
   const d = DELIMITERS[job.columnDelimiter]
   const eol = LINE_ENDINGS[job.lineEnding]
   const width = columns.length
-  // failedResults carries sf__Id only from API 53.0 on (doc: Get Job Failed Record Results).
-  const failedId = Number(job.apiVersion) >= 53
+  const failedId = failedHasId(job)
   const created = `${d}"true"${d}`
   const updated = `${d}"false"${d}`
   let i = -1
@@ -490,8 +488,7 @@ async function* resultLines(job: IngestJob, kind: ResultKind): AsyncGenerator<st
   const eol = LINE_ENDINGS[job.lineEnding as LineEnding]
   const header = job.header ?? []
   const echoed = header.join(d)
-  // failedResults carries sf__Id only from API 53.0 on (doc: Get Job Failed Record Results).
-  const failedId = Number(job.apiVersion) >= 53
+  const failedId = failedHasId(job)
   const prefix = kind === "successful"
     ? `"sf__Id"${d}"sf__Created"`
     : kind === "failed"

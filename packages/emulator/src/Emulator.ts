@@ -17,9 +17,10 @@ import * as Org from "./Org.js"
 
 /**
  * Fault injection settings: rates per request in [0, 1] (`5xx`, `reset`, `slow`, `limit`,
- * `batch-fail`) and `expire-after` (sessions expire after that many authenticated requests). Either
- * the spec string `"5xx=0.05,reset=0.02,expire-after=500"` or an object with the same keys
- * (camelCase spellings `serverError`, `expireAfter`, `batchFail` also accepted).
+ * `lost-answer`, `stall`, `batch-fail`) and `expire-after` (sessions expire after that many
+ * authenticated requests). Either the spec string `"5xx=0.05,lost-answer=0.02,expire-after=500"` or
+ * an object with the same keys (camelCase spellings `serverError`, `lostAnswer`, `expireAfter`,
+ * `batchFail` also accepted).
  *
  * @since 0.1.0
  * @category models
@@ -59,7 +60,7 @@ export interface EmulatorOptions {
   readonly faults?: Faults
   /** Seed of the fault PRNG; the same seed and request sequence replay the same faults. Default 1. */
   readonly seed?: number
-  /** How long a `slow` fault delays a request, in ms; default 10,000. */
+  /** How long a `slow` fault delays a request, and a `stall` fault holds an answer back, in ms; default 10,000. */
   readonly slowMs?: number
   /** Inject faults into the login endpoints too; default false. */
   readonly faultLogin?: boolean

@@ -54,6 +54,12 @@ export interface EmulatorOptions {
   readonly resultFileRows?: number
   /** Rows processed between event-loop yields; default 2,000. */
   readonly processingChunk?: number
+  /**
+   * Whether a PK-chunked 1.0 query job counts its original batch (state `NotProcessed` once split)
+   * in `numberBatchesTotal`. Default false, as the Bulk API guide's PK chunking walkthrough shows;
+   * no real capture settles it, so clients must finish either way (see FIDELITY.md).
+   */
+  readonly pkChunkingCountsOriginal?: boolean
   /** Lifetime of an access token in seconds, counted from issue; default 7,200. */
   readonly sessionTtlSeconds?: number
   /** Fault injection (none by default). Change it later with `setFaults` or `POST /__emulator/faults`. */
@@ -186,7 +192,8 @@ export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHand
     latencyMs: positive("latencyMs", options.latencyMs, 50),
     pageSize: positive("pageSize", options.pageSize, 10_000, 1),
     resultFileRows: positive("resultFileRows", options.resultFileRows, 100_000, 1),
-    processingChunk: positive("processingChunk", options.processingChunk, 2_000, 1)
+    processingChunk: positive("processingChunk", options.processingChunk, 2_000, 1),
+    pkChunkingCountsOriginal: options.pkChunkingCountsOriginal ?? false
   }
   const credentials = auth.makeCredentials(options.credentials)
   const org = await loadOrg(options.data)

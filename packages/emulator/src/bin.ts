@@ -10,7 +10,7 @@ import * as Emulator from "./Emulator.js"
 
 const USAGE = `Usage: pnpm emulator [--port N] [--host 127.0.0.1] [--data org.json] [--latency ms] [--page-size rows]
                      [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,reset=0.02"] [--seed N]
-                     [--slow-ms ms] [--fault-login]
+                     [--slow-ms ms] [--fault-login] [--pk-chunking-counts-original]
 
   --faults  comma-separated key=value: per-request rates in [0,1] (their sum at most 1)
               5xx          answer 503 (or 500)
@@ -22,7 +22,9 @@ const USAGE = `Usage: pnpm emulator [--port N] [--host 127.0.0.1] [--data org.js
                            for --slow-ms, then send the rest
               batch-fail   rate of whole 1.0 batches / 2.0 jobs failing
             and expire-after=N (a session works for N authenticated requests).
-  --slow-ms delay of slow and stall faults (default 10000)`
+  --slow-ms delay of slow and stall faults (default 10000)
+  --pk-chunking-counts-original
+            count a PK-chunked query's original (NotProcessed) batch in numberBatchesTotal`
 
 const fail = (message: string): never => {
   process.stderr.write(`sfbulk-emulator: ${message}\n${USAGE}\n`)
@@ -52,6 +54,7 @@ const main = async () => {
         seed: { type: "string" },
         "slow-ms": { type: "string" },
         "fault-login": { type: "boolean" },
+        "pk-chunking-counts-original": { type: "boolean" },
         help: { type: "boolean", short: "h" }
       },
       strict: true,
@@ -80,6 +83,7 @@ const main = async () => {
   set("seed", number("seed", str("seed")))
   set("slowMs", number("slow-ms", str("slow-ms")))
   if (values["fault-login"]) options.faultLogin = true
+  if (values["pk-chunking-counts-original"]) options.pkChunkingCountsOriginal = true
 
   let handle: Emulator.EmulatorHandle
   try {

@@ -375,7 +375,7 @@ describe("CSV dialects", () => {
     const values = ["a\nb", "c\rd", "e\r\nf", "\r\n", "g\n\rh"]
     for (const lineEnding of ["LF", "CRLF"] as const) {
       const eol = lineEnding === "LF" ? "\n" : "\r\n"
-      const names = values.map((v, i) => `NL-${lineEnding}-${i}`)
+      const names = values.map((_, i) => `NL-${lineEnding}-${i}`)
       const csv = `Name,Description${eol}${values.map((v, i) => `${names[i]},"${v}"`).join(eol)}${eol}`
       const job = await runJob({ object: "Account", operation: "insert", lineEnding }, csv)
       expect(job).toMatchObject({ state: "JobComplete", numberRecordsProcessed: values.length, numberRecordsFailed: 0 })

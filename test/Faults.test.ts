@@ -217,6 +217,26 @@ const storedValues = (tag: string): Map<string, string> => {
 const insertOnce = (rows: ReadonlyArray<Record<string, string | number>>, options: Parameters<typeof BulkClient.insert>[2]) =>
   BulkClient.insert("Account", rows, options)
 
+/**
+ * Cases that fail today because of client bugs that issue 11 lists (fixed by other helpers in
+ * parallel): `it.fails` until those fixes are merged, then the lead removes them from this set.
+ * - "1.0 identical reset": item 2 (an identical batch matched by SHA-256: rows lost while success
+ *   is reported, or a stalled pipeline that ends in a poll timeout).
+ * - "1.0 every close / UploadComplete answer lost": item 3 (the re-sent close gets "Closing already
+ *   closed Job not allowed" and the load fails although every row landed).
+ * - "1.0 half the upload answers lost, identical rows": item 2 (the wait for a batch times out).
+ * - "2.0 half the upload answers lost, identical rows": a lost answer to the data PUT fails the
+ *   load with "Salesforce may have received the request" instead of finding out and going on.
+ * Not listed because it fails only sometimes (same 2.0 PUT cause, when a reset hits a PUT):
+ * "2.0 identical reset".
+ */
+const CLIENT_BUG = new Set<string>([
+  "1.0 identical reset",
+  "1.0 every close / UploadComplete answer lost",
+  "1.0 half the upload answers lost, identical rows",
+  "2.0 half the upload answers lost, identical rows"
+])
+
 for (const api of ["1.0", "2.0"] as const) {
   describe(`issue 11 faults on Bulk API ${api}`, () => {
     for (const scenario of ["lostAnswer", "stall"] as const) {
@@ -252,7 +272,8 @@ for (const api of ["1.0", "2.0"] as const) {
     }
 
     for (const [name, spec] of [["reset", "reset=0.3"], ["lost-answer", "lost-answer=0.1"]] as const) {
-      it(`5,000 identical rows (Same,dup) with ${name}: the org holds exactly 5,000, each reported once`, () =>
+      const run = CLIENT_BUG.has(`${api} identical ${name}`) ? it.fails : it
+      run(`5,000 identical rows (Same,dup) with ${name}: the org holds exactly 5,000, each reported once`, () =>
         Effect.runPromise(Effect.gen(function*() {
           // identical content: nothing but position tells two pieces apart
           const same = `Same${api.replace(".", "")}${name}`
@@ -276,6 +297,68 @@ for (const api of ["1.0", "2.0"] as const) {
           total.runs += 1
           total.rowsMoved += 5_000
         }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 90_000)
+    }
+  })
+}
+
+/** One request kind at a time (`match`), so each dangerous case is hit on every run, whatever the timing. */
+const REQUESTS = {
+  "1.0": {
+    create: "^POST /services/async/[^/]+/job/?$",
+    close: "^POST /services/async/[^/]+/job/[^/]+/?$",
+    upload: "^POST /services/async/[^/]+/job/[^/]+/batch/?$",
+    download: "^GET /services/async/[^/]+/job/[^/]+/batch/[^/]+/result(/[^/]+)?/?$"
+  },
+  "2.0": {
+    create: "^POST /services/data/v[^/]+/jobs/ingest/?$",
+    close: "^PATCH /services/data/v[^/]+/jobs/ingest/[^/]+/?$",
+    upload: "^PUT /services/data/v[^/]+/jobs/ingest/[^/]+/batches/?$",
+    download: "^GET /services/data/v[^/]+/jobs/(ingest/[^/]+/(successfulResults|failedResults|unprocessedrecords)|query/[^/]+/results)/?$"
+  }
+} as const
+
+
+for (const api of ["1.0", "2.0"] as const) {
+  describe(`issue 11 on Bulk API ${api}: one dangerous request kind at a time`, () => {
+    const cases: ReadonlyArray<readonly [name: string, spec: string, kind: keyof typeof REQUESTS["1.0"], identical: boolean]> = [
+      ["every close / UploadComplete answer lost", "lost-answer=1", "close", false],
+      ["half the job-creation answers lost", "lost-answer=0.5", "create", false],
+      ["half the upload answers lost, identical rows", "lost-answer=0.5", "upload", true],
+      ["half the result downloads stalled", "stall=0.5", "download", false]
+    ]
+    for (const [name, spec, kind, identical] of cases) {
+      const title = `${name}: the load succeeds, each row stored once and reported once`
+      const run = CLIENT_BUG.has(`${api} ${name}`) ? it.fails : it
+      run(title, () =>
+        Effect.runPromise(Effect.gen(function*() {
+          const tag = `i11k${api.replace(".", "")}${kind}`
+          const n = identical ? 3_000 : 1_000
+          const rows = identical
+            ? Array.from({ length: n }, () => ({ Name: tag, AccountNumber: "dup" }))
+            : accounts(tag, n)
+          emu.setFaults(spec, { seed: SEED, match: REQUESTS[api][kind] })
+          const outcome = yield* insertOnce(rows, { ...poll, api, concurrency: 3, batchSize: identical ? 500 : 250 })
+          const ok = yield* collect(outcome.successes)
+          const hit = emu.stats().faults
+          emu.setFaults(undefined)
+          expect(hit["lost-answer"] + hit.stall).toBeGreaterThan(0)
+          expect(outcome.summary).toMatchObject({ rowsRead: n, succeeded: n, failed: 0, unprocessed: 0 })
+          expect(ok.length).toBe(n)
+          expect(new Set(ok.map((o) => o.id)).size).toBe(n)
+          if (identical) {
+            const stored = storedNamed(tag)
+            expect(stored.length).toBe(n)
+          } else {
+            const stored = storedByKey(emu, tag)
+            expect(stored.size).toBe(n)
+            expect([...stored.values()].every((c) => c === 1)).toBe(true)
+            const values = storedValues(tag)
+            const keyed = rows as ReturnType<typeof accounts>
+            expect(keyed.filter((r) => values.get(r.Name) !== `${r.ExternalId__c}|${r.NumberOfEmployees}`)).toEqual([])
+          }
+          total.runs += 1
+          total.rowsMoved += n
+        }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 60_000)
     }
   })
 }

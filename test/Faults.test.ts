@@ -1,5 +1,5 @@
 /**
- * Faults end to end (issue 7): for each seeded fault scenario, on both APIs, an insert where every
+ * Faults end to end (issues 7 and 11): for each seeded fault scenario, on both APIs, an insert where every
  * input row ends exactly once as a success, failure or unprocessed record and the store holds no
  * duplicate, then a query that returns every row once, in order. Seeds are fixed: a failure
  * replays with the same seed.

@@ -10,11 +10,12 @@
  *   small CSV into the packed emulator.
  * Exits non-zero with what failed. `KEEP_CONSUMER=1` keeps the temp dir for a look.
  */
-import { execFileSync, spawn } from "node:child_process"
+import { execFile, execFileSync, spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
 
 const repo = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const fixtures = Path.join(repo, "scripts", "consumer")
@@ -43,6 +44,12 @@ const run = (cmd: string, args: ReadonlyArray<string>, cwd: string, env: NodeJS.
     return fail(`${cmd} ${args.join(" ")} (in ${cwd}) failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`)
   }
 }
+/** `run` without blocking, so that independent steps overlap (npm installs wait on the network). */
+const runAsync = (cmd: string, args: ReadonlyArray<string>, cwd: string): Promise<string> =>
+  promisify(execFile)(cmd, args, { cwd, encoding: "utf8", maxBuffer: 64 << 20 }).then(
+    (r) => r.stdout,
+    (e: { stdout?: string; stderr?: string }) => fail(`${cmd} ${args.join(" ")} (in ${cwd}) failed:\n${e.stdout ?? ""}${e.stderr ?? ""}`)
+  )
 const readJson = (path: string): any => JSON.parse(Fs.readFileSync(path, "utf8"))
 const version = (name: string): string => readJson(Path.join(repo, "node_modules", name, "package.json")).version
 
@@ -101,7 +108,7 @@ const inspect = (dir: string, notExported: ReadonlyArray<string>, tarball: strin
 }
 
 const npmInstall = (cwd: string) =>
-  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", "--no-package-lock"], cwd)
+  runAsync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", "--no-package-lock"], cwd)
 
 /** Starts the installed `sfbulk-emulator` bin and resolves to its connection facts. */
 const startEmulator = (cwd: string): Promise<{ instanceUrl: string; accessToken: string }> =>
@@ -132,12 +139,15 @@ const main = async () => {
   step("build and pack (pnpm pack runs each package's build)")
   Fs.mkdirSync(tarballs)
   const packed = new Map<string, string>()
-  // two at a time: the builds are tsc processes, and the CI machine has two cores
-  for (let i = 0; i < PACKAGES.length; i += 2) {
-    const batch = PACKAGES.slice(i, i + 2)
-    const paths = await Promise.all(batch.map((p) => pack(p.dir)))
-    batch.forEach((p, j) => packed.set(p.dir, paths[j]!))
+  // two at a time (the builds are tsc processes; CI has two cores), the longest first
+  const queue = ["cli", "testing", "client", "emulator", "csv"]
+  const worker = async (): Promise<void> => {
+    const dir = queue.shift()
+    if (dir === undefined) return
+    packed.set(dir, await pack(dir))
+    return worker()
   }
+  await Promise.all([worker(), worker()])
 
   step("inspect the tarballs")
   const infos = PACKAGES.map((p) => ({ ...p, tarball: packed.get(p.dir)!, ...inspect(p.dir, p.notExported, packed.get(p.dir)!) }))
@@ -148,7 +158,7 @@ const main = async () => {
   )
   const fileDeps = Object.fromEntries(infos.map((i) => [i.name, `file:${i.tarball}`]))
 
-  step("npm install the tarballs into a TypeScript consumer")
+  step("npm install the tarballs into a TypeScript consumer, and the CLI into a project without TypeScript tooling")
   const app = Path.join(tmp, "app")
   Fs.cpSync(fixtures, app, { recursive: true, filter: (src) => !src.endsWith(".csv") })
   // every public subpath, imported by name: each must resolve, with types, under both resolutions
@@ -182,13 +192,25 @@ const main = async () => {
       2
     )
   )
-  npmInstall(app)
+  const cli = Path.join(tmp, "cli")
+  Fs.mkdirSync(cli)
+  Fs.writeFileSync(
+    Path.join(cli, "package.json"),
+    JSON.stringify({
+      name: "sfbulk-cli-user",
+      private: true,
+      dependencies: Object.fromEntries(Object.entries(fileDeps).filter(([n]) => n !== "@sfbulk/testing"))
+    }, null, 2)
+  )
+  await Promise.all([npmInstall(app), npmInstall(cli)])
 
-  step("type-check the consumer: NodeNext, declaration: true, skipLibCheck: false")
+  step("type-check the consumer: NodeNext (declaration: true, skipLibCheck: false) and Bundler (no @types/node)")
   const tsc = Path.join(app, "node_modules", "typescript", "bin", "tsc")
-  run(process.execPath, [tsc, "-p", "tsconfig.nodenext.json"], app)
-  step("type-check the consumer: Bundler resolution, no @types/node")
-  const files = run(process.execPath, [tsc, "-p", "tsconfig.bundler.json", "--listFiles"], app).split("\n")
+  const [, listed] = await Promise.all([
+    runAsync(process.execPath, [tsc, "-p", "tsconfig.nodenext.json"], app),
+    runAsync(process.execPath, [tsc, "-p", "tsconfig.bundler.json", "--listFiles"], app)
+  ])
+  const files = listed.split("\n")
   const leaked = files.filter((f) => f.includes("/@sfbulk/emulator/") || f.includes("/@types/node/"))
   check(leaked.length === 0, `the client's types pull in ${leaked.slice(0, 3).join(", ")}`)
   check(Fs.existsSync(Path.join(app, "out-bundler", "load.d.ts")), "no declarations were emitted under Bundler resolution")
@@ -207,18 +229,6 @@ const main = async () => {
   check(run(process.execPath, ["out/require.cjs"], app) === "", "require.cts printed something")
   check(run(process.execPath, ["require-all.cjs"], app).includes("required"), "require() of the packages failed")
 
-  step("npm install the CLI into a project without TypeScript tooling")
-  const cli = Path.join(tmp, "cli")
-  Fs.mkdirSync(cli)
-  Fs.writeFileSync(
-    Path.join(cli, "package.json"),
-    JSON.stringify({
-      name: "sfbulk-cli-user",
-      private: true,
-      dependencies: Object.fromEntries(Object.entries(fileDeps).filter(([n]) => n !== "@sfbulk/testing"))
-    }, null, 2)
-  )
-  npmInstall(cli)
   for (const tool of ["typescript", "tsx", "esbuild", "ts-node"]) {
     check(!Fs.existsSync(Path.join(cli, "node_modules", tool)), `the CLI's install brought in ${tool}`)
   }

@@ -9,7 +9,8 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk1, Bulk2, BulkClient, BulkClientMock, SalesforceAuth } from "../packages/client/src/index.js"
+import { Bulk1, Bulk2, BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
+import { BulkClientMock } from "../packages/testing/src/index.js"
 import { checkCsv, csvChecker } from "../packages/client/src/internal/validate.js"
 import { Emulator, Org } from "../packages/emulator/src/index.js"
 import * as Fs from "node:fs"

@@ -4,7 +4,8 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { BulkClient, BulkClientMock, SalesforceAuth } from "@sfbulk/client"
+import { BulkClient, SalesforceAuth } from "@sfbulk/client"
+import { BulkClientMock } from "@sfbulk/testing"
 import { Emulator, Org } from "@sfbulk/emulator"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"

@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// Launcher for `sfbulk`. The workspace has no build step, so the TypeScript sources run directly:
-// on first use (and after any source change) they are bundled with esbuild (tsx's own compiler)
-// into a cached single file, which starts several times faster than compiling module by module.
-// If bundling is not possible, or SFBULK_NO_BUNDLE=1, the sources run through tsx's loader instead.
+// Workspace launcher for `sfbulk` (`pnpm sfbulk`; the published package runs dist/sfbulk.js instead).
+// The workspace has no build step, so the TypeScript sources run directly: on first use (and after
+// any source change) they are bundled with esbuild into a cached single file, which starts several
+// times faster than compiling module by module. If bundling is not possible, or SFBULK_NO_BUNDLE=1,
+// the sources run through tsx's loader instead.
 import * as Fs from "node:fs"
-import { createRequire } from "node:module"
 import * as Path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { bundle, entry } from "./bundle.js"
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
-const entry = Path.resolve(here, "../src/bin.ts")
 
 // Newest modification time of the sources the CLI is made of (and of the lockfile).
 const newest = () => {
@@ -22,7 +22,7 @@ const newest = () => {
       else if (e.name.endsWith(".ts") || e.name.endsWith(".json")) max = Math.max(max, Fs.statSync(p).mtimeMs)
     }
   }
-  for (const pkg of ["cli", "client", "emulator"]) {
+  for (const pkg of ["cli", "client", "emulator", "csv"]) {
     const src = Path.join(packages, pkg, "src")
     if (Fs.existsSync(src)) walk(src)
     const manifest = Path.join(packages, pkg, "package.json")
@@ -37,20 +37,10 @@ const bundled = async () => {
   const cacheDir = Path.resolve(here, "../node_modules/.cache/sfbulk")
   const out = Path.join(cacheDir, `sfbulk-${newest()}.mjs`)
   if (!Fs.existsSync(out)) {
-    const requireFromTsx = createRequire(createRequire(import.meta.url).resolve("tsx/package.json"))
-    const esbuild = requireFromTsx("esbuild")
+    const esbuild = await import("esbuild")
     Fs.mkdirSync(cacheDir, { recursive: true })
     const tmp = `${out}.${process.pid}.tmp`
-    await esbuild.build({
-      entryPoints: [entry],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      outfile: tmp,
-      logLevel: "silent",
-      banner: { js: "import { createRequire as __sfbulkRequire } from 'node:module'; const require = __sfbulkRequire(import.meta.url);" }
-    })
+    await bundle(esbuild, tmp)
     Fs.renameSync(tmp, out)
     for (const old of Fs.readdirSync(cacheDir)) {
       if (old.startsWith("sfbulk-") && Path.join(cacheDir, old) !== out && !old.endsWith(".tmp")) {

@@ -33,13 +33,6 @@ export * as Bulk2 from "./Bulk2.js"
 export * as BulkClient from "./BulkClient.js"
 
 /**
- * `BulkClient` backed by an in-memory org, for an application's own tests (no HTTP).
- *
- * @since 0.1.0
- */
-export * as BulkClientMock from "./BulkClientMock.js"
-
-/**
  * Safe SOQL: escaped literals and LIKE patterns, and the `soql` tagged template.
  *
  * @since 0.1.0

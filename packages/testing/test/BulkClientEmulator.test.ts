@@ -1,0 +1,33 @@
+/**
+ * The ready layer: a test gets `BulkClient` over a started emulator, and the emulator itself, from
+ * one line, and the records it writes land in the emulator's org.
+ */
+import { expect, layer } from "@effect/vitest"
+import { BulkClient, BulkError } from "@sfbulk/client"
+import { Emulator } from "@sfbulk/emulator"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import { BulkClientEmulator } from "../src/index.js"
+
+const fast = { pollSchedule: Schedule.spaced("20 millis") }
+
+layer(BulkClientEmulator.layer({ latencyMs: 5 }))("BulkClientEmulator.layer", (it) => {
+  it.effect("provides BulkClient over the emulator it started", () =>
+    Effect.gen(function*() {
+      const outcome = yield* BulkClient.insert("Account", [{ Name: "Layer A" }, { Name: "Layer B" }], fast)
+      expect(outcome.summary.succeeded).toBe(2)
+      const emulator = yield* Emulator.Emulator
+      const landed = emulator.org.query("SELECT Id FROM Account WHERE Name = 'Layer A'")
+      expect(landed.ok && landed.result.size).toBe(1)
+      const rows = yield* Stream.runCollect(BulkClient.query("SELECT Name FROM Account WHERE Name LIKE 'Layer%'", fast))
+      expect(Chunk.toReadonlyArray(rows).map((r) => r.Name).sort()).toEqual(["Layer A", "Layer B"])
+    }))
+
+  it.effect("fails with the client's typed errors", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Stream.runCollect(BulkClient.query("SELECT Nope FROM NoSuchObject__c", fast)))
+      expect(error).toBeInstanceOf(BulkError.ApiError)
+    }))
+})

@@ -1,7 +1,8 @@
 /**
  * CSV encoding and decoding as streams (the counterpart of `salesforce-bulk`'s `CsvDictsAdapter`):
- * records in, CSV bytes out, with csv-stringify; CSV bytes in, records out, with `@sfbulk/csv` (rows
- * and errors as csv-parse gives them). Neither direction ever holds the whole data set.
+ * records in, CSV bytes out, with `@sfbulk/csv`'s writer (CR and LF in values quoted, no record ever
+ * a blank line); CSV bytes in, records out, with `@sfbulk/csv`'s reader (rows and errors as csv-parse
+ * gives them). Neither direction ever holds the whole data set.
  *
  * @since 0.1.0
  */
@@ -12,9 +13,10 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
 import * as Stream from "effect/Stream"
-import { stringify } from "csv-stringify/sync"
+import { CsvWriter } from "@sfbulk/csv"
 import { InvalidInputError } from "./BulkError.js"
 import { CsvParseFailure, parseRecords } from "./internal/csvParse.js"
+import { type CheckContext as Context, checkedRows } from "./internal/validate.js"
 
 /**
  * A value a record field may hold. `null` sets the field to null (`#N/A`); `undefined` or an
@@ -99,7 +101,7 @@ const encoder = (options: EncodeOptions | undefined) => {
   let columns: ReadonlyArray<string> | undefined = options?.columns
   let known: Set<string> | undefined = columns === undefined ? undefined : new Set(columns)
   let row = 0
-  const line = (cells: ReadonlyArray<string>) => stringify([cells as Array<string>], { delimiter, record_delimiter: eol })
+  const line = CsvWriter.make({ delimiter, eol }).row
   return {
     header: (): string | undefined => columns === undefined ? undefined : line(columns),
     chunk: (records: Chunk.Chunk<Row>): string => {
@@ -207,3 +209,23 @@ export const decode = (options?: { readonly delimiter?: string | undefined }) =>
       e instanceof CsvParseFailure ? new InvalidInputError({ what: `malformed CSV: ${e.message}` }) : e
     )
   )
+
+/**
+ * What `check` needs to know: the operation, its external id field, the declared columns.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export type CheckContext = Context
+
+/**
+ * The rows with the checks `BulkClient` applies to every row before anything is sent (the columns
+ * the operation needs, ids, NUL characters, invalid Unicode, field and record sizes, ...), for code
+ * that uploads through `Bulk1`/`Bulk2` itself and wants the same guarantee: the stream fails with an
+ * `InvalidInputError` naming the first bad row (0-based) and field.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const check = <A, E, R>(rows: Stream.Stream<A, E, R>, context: CheckContext): Stream.Stream<A, E | InvalidInputError, R> =>
+  checkedRows(rows, context)

@@ -11,6 +11,7 @@ import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
 import * as Stream from "effect/Stream"
 import { InvalidInputError } from "../BulkError.js"
+import { CsvWriter } from "@sfbulk/csv"
 
 /**
  * Rows accepted by the high-level operations.
@@ -103,18 +104,6 @@ const cell = (value: unknown, row: number, field: string): string => {
   })
 }
 
-/** CSV quoting: a value holding a quote, CR, LF or the delimiter is quoted (one char scan). */
-const quote = (delimiter: string) => {
-  const d = delimiter.charCodeAt(0)
-  return (s: string): string => {
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i)
-      if (c === 34 || c === 10 || c === 13 || c === d) return `"${s.replaceAll("\"", "\"\"")}"`
-    }
-    return s
-  }
-}
-
 /** Column names of a Schema's encoded side, relationship structs flattened (`Account.Name`). */
 export const schemaColumns = (schema: Schema.Schema.Any): ReadonlyArray<string> => {
   const out: Array<string> = []
@@ -182,7 +171,7 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
     try: () => {
       const delimiter = delimiterChar[options.columnDelimiter ?? "COMMA"]
       const eol = options.lineEnding === "CRLF" ? "\r\n" : "\n"
-      const q = quote(delimiter)
+      const q = CsvWriter.quoter(delimiter)
       const encodeRow = options.schema ? Schema.encodeUnknownEither(options.schema) : undefined
       const columns = options.columns ?? (options.schema
         ? schemaColumns(options.schema)

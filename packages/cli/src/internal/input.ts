@@ -138,7 +138,7 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
       if (fields.length !== width) {
         const line = reader.line
         throw new InvalidInputError({
-          what: `line ${line} of ${name} has ${fields.length} field${fields.length === 1 ? "" : "s"} but the header has ${width}` +
+          what: `${name} is not valid CSV: line ${line} has ${fields.length} field${fields.length === 1 ? "" : "s"} but the header has ${width}` +
             (reader.delimiter === "," ? "" : ` (columns separated by ${JSON.stringify(reader.delimiter)})`),
           row: line
         })

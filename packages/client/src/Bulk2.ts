@@ -24,7 +24,7 @@ import { InvalidInputError, isBulkError, type BulkError } from "./BulkError.js"
 import * as internal from "./internal/bulk2.js"
 import type { ColumnDelimiter, LineEnding } from "./internal/rows.js"
 import { spoolToFile, tempDir } from "./internal/split.js"
-import { checkCsv, checkedCsvStream, hasBom, toUtf8, withoutBom } from "./internal/validate.js"
+import { checkCsv, checkedCsvStream, hasBom, isUtf8, toUtf8, withoutBom } from "./internal/validate.js"
 import { isDroppedDownload, resumable } from "./internal/resumable.js"
 import * as TransportModule from "./internal/transport.js"
 import { Transport } from "./internal/transport.js"
@@ -307,7 +307,7 @@ const putJobData = (
 export const uploadFile = (job: string | JobInfo, path: string, options?: UploadOptions): Effect.Effect<void, BulkError, Transport> =>
   Effect.gen(function*() {
     const jobId = typeof job === "string" ? job : job.id
-    if (options?.encoding !== undefined && new TextDecoder(options.encoding).encoding !== "utf-8") {
+    if (options?.encoding !== undefined && !isUtf8(options.encoding)) {
       // re-encoded as it is read: checked while spooled, then sent from the spool file
       return yield* uploadJobData(job, fileBytes(path), options)
     }

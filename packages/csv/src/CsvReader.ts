@@ -144,6 +144,45 @@ const STREAM = { stream: true } as const
 
 const MODE_NAME = ["", "LF", "CRLF", "CR"] as const
 
+/**
+ * A text decoder (the subset of `TextDecoder` the reader uses).
+ *
+ * @since 0.1.0
+ */
+export interface Decoder {
+  readonly encoding: string
+  decode(input?: Uint8Array, options?: { readonly stream?: boolean }): string
+}
+
+// windows-1252 bytes 0x80-0x9F (WHATWG index), which Node 20 decodes as ISO-8859-1's C1 controls
+const CP1252_HIGH = "\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f" +
+  "\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178"
+let cp1252Broken: boolean | undefined
+
+/**
+ * A decoder for a WHATWG encoding label, like `new TextDecoder(label, options)` (a RangeError for
+ * an unknown label), except that windows-1252 (also what the labels `latin1` and `iso-8859-1`
+ * name) decodes 0x80-0x9F as the standard says (`€`, `‚`, `“`, ...) where Node's decoder gives C1
+ * control characters: Excel's "CSV (Windows)" files need it.
+ *
+ * @since 0.1.0
+ */
+export const makeDecoder = (label: string, options?: { readonly fatal?: boolean; readonly ignoreBOM?: boolean }): Decoder => {
+  const d = new TextDecoder(label, options)
+  if (d.encoding !== "windows-1252") return d
+  cp1252Broken ??= new TextDecoder("windows-1252").decode(Uint8Array.of(0x80)) !== "\u20ac"
+  if (!cp1252Broken) return d
+  // a single-byte encoding: no state between chunks, every byte valid
+  return {
+    encoding: d.encoding,
+    decode: (input) =>
+      input === undefined || input.length === 0
+        ? ""
+        : Buffer.from(input.buffer, input.byteOffset, input.length).toString("latin1")
+          .replace(/[\x80-\x9f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!)
+  }
+}
+
 /** How many bytes at the end of `b` start a UTF-8 sequence that is not complete yet. */
 const incompleteTail = (b: Uint8Array): number => {
   for (let k = 1; k <= 3 && k <= b.length; k++) {
@@ -225,7 +264,7 @@ export class Reader {
   private last3: Uint8Array = new Uint8Array(0)
   private width = -1
   private mode: number
-  private decoder: TextDecoder | undefined
+  private decoder: Decoder | undefined
   private started = false
   private buf = ""
   private fields: Array<string> = []
@@ -258,7 +297,7 @@ export class Reader {
     this.encoding = options.encoding
     if (this.encoding !== undefined) {
       // fails now, as a RangeError, on a label that names no encoding
-      this.label = new TextDecoder(this.encoding).encoding
+      this.label = makeDecoder(this.encoding).encoding
       this.head = new Uint8Array(0)
     }
     const rd = options.recordDelimiter
@@ -329,7 +368,7 @@ export class Reader {
         this.label = "utf-16be"
         skip = 2
       }
-      this.decoder = new TextDecoder(this.label, { fatal: true, ignoreBOM: true })
+      this.decoder = makeDecoder(this.label, { fatal: true, ignoreBOM: true })
       this.bytes = skip
       chunk = head.subarray(skip)
     }

@@ -9,6 +9,7 @@
  * Limits (Salesforce Bulk API): a field of at most 131,072 characters, a record of at most 400,000
  * characters, at most 5,000 fields per record; ids are 15 or 18 characters.
  */
+import { CsvReader } from "@sfbulk/csv"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { InvalidInputError } from "../BulkError.js"
@@ -503,9 +504,9 @@ export const toUtf8 = <E, R>(
 ): Effect.Effect<string | Uint8Array | Stream.Stream<Uint8Array, E | InvalidInputError, R>, InvalidInputError> =>
   Effect.suspend((): Effect.Effect<string | Uint8Array | Stream.Stream<Uint8Array, E | InvalidInputError, R>, InvalidInputError> => {
     if (encoding === undefined || typeof data === "string") return Effect.succeed(data)
-    let decoder: InstanceType<typeof globalThis.TextDecoder>
+    let decoder: CsvReader.Decoder
     try {
-      decoder = new TextDecoder(encoding, { fatal: true })
+      decoder = CsvReader.makeDecoder(encoding, { fatal: true })
     } catch {
       return Effect.fail(fail(`encoding ${JSON.stringify(encoding)} is not an encoding name (try utf-8, windows-1252, iso-8859-1, utf-16le)`))
     }
@@ -515,7 +516,7 @@ export const toUtf8 = <E, R>(
       return Effect.try({ try: () => utf8.encode(decoder.decode(data)), catch: invalid })
     }
     return Effect.succeed(Stream.suspend(() => {
-      const d = new TextDecoder(encoding, { fatal: true })
+      const d = CsvReader.makeDecoder(encoding, { fatal: true })
       const step = (bytes: Uint8Array | undefined) =>
         Effect.try({ try: () => utf8.encode(bytes === undefined ? d.decode() : d.decode(bytes, { stream: true })), catch: invalid })
       return Stream.concat(
@@ -526,3 +527,12 @@ export const toUtf8 = <E, R>(
   })
 
 const utf8 = new TextEncoder()
+
+/** Whether an encoding label names UTF-8 (false for a label that names no encoding). */
+export const isUtf8 = (label: string): boolean => {
+  try {
+    return new TextDecoder(label).encoding === "utf-8"
+  } catch {
+    return false
+  }
+}

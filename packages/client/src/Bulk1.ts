@@ -456,7 +456,7 @@ export const batchInfo = (job: JobRef, batchId: string): Effect.Effect<BatchInfo
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Records to encode on the fly in the job's content type (CSV with csv-stringify, JSON or XML).
+ * Records to encode on the fly in the job's content type (CSV with `@sfbulk/csv`'s writer, JSON or XML).
  *
  * @since 0.1.0
  * @category batches

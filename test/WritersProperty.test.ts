@@ -32,9 +32,10 @@ const table = fc.record({
   cut: fc.integer({ min: 1, max: 17 })
 }).map((t) => ({ ...t, columns: names.slice(0, t.width), rows: t.rows.map((r) => r.slice(0, t.width)) }))
 
-type Table = fc.Infer<typeof table>
+type Table = typeof table extends fc.Arbitrary<infer T> ? T : never
 
-const records = (t: Table) => t.rows.map((r) => Object.fromEntries(t.columns.map((c, i) => [c, r[i]!])))
+const records = (t: Table): Array<Record<string, string>> =>
+  t.rows.map((r) => Object.fromEntries(t.columns.map((c, i) => [c, r[i]!])))
 const utf8 = (s: string) => new TextEncoder().encode(s)
 const join = (chunks: Chunk.Chunk<Uint8Array>) => Buffer.concat(Chunk.toReadonlyArray(chunks))
 const pieces = (b: Uint8Array, n: number) => Array.from({ length: Math.ceil(b.length / n) }, (_, i) => b.subarray(i * n, (i + 1) * n))

@@ -162,4 +162,17 @@ describe("raw CSV in another encoding", () => {
         { Name: "Café 1252 v1", Description: "12 €" }
       ]))
     }).pipe(Effect.provide(raw)), 20_000)
+
+  it.effect("Csv.decode reads bytes in the encoding given (a byte-order mark decides over it), strictly", () =>
+    Effect.gen(function*() {
+      const decode = (data: Uint8Array, encoding?: string) =>
+        Stream.runCollect(Csv.decode(encoding === undefined ? { delimiter: "\t" } : { delimiter: "\t", encoding })(chunked(data, 1))).pipe(Effect.map(Chunk.toReadonlyArray))
+      expect(yield* decode(Buffer.from("Name\tCity\r\nCaf\xe9\t\x80\r\n", "latin1"), "windows-1252")).toEqual([{ Name: "Café", City: "€" }])
+      const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("Name\tCity\r\nCafé\t€\r\n", "utf16le")])
+      expect(yield* decode(utf16, "utf-8")).toEqual([{ Name: "Café", City: "€" }])
+      const bad = yield* Effect.flip(decode(Buffer.from("Name\nCaf\xe9\n", "latin1"), "utf-8"))
+      expect(bad).toMatchObject({ _tag: "InvalidInputError" })
+      expect((bad as { what: string }).what).toContain("offset 8 (line 2)")
+      expect((yield* Effect.flip(decode(utf16, "latin9x")))._tag).toBe("InvalidInputError")
+    }), 20_000)
 })

@@ -13,7 +13,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
 import * as Stream from "effect/Stream"
-import { CsvWriter } from "@sfbulk/csv"
+import { CsvReader, CsvWriter } from "@sfbulk/csv"
 import { InvalidInputError } from "./BulkError.js"
 import { CsvParseFailure, parseRecords } from "./internal/csvParse.js"
 import { type CheckContext as Context, checkedRows } from "./internal/validate.js"
@@ -132,6 +132,16 @@ const encoder = (options: EncodeOptions | undefined) => {
 
 const utf8 = new TextEncoder()
 
+const knownEncoding = (label: string | undefined): boolean => {
+  if (label === undefined) return true
+  try {
+    CsvReader.makeDecoder(label)
+    return true
+  } catch {
+    return false
+  }
+}
+
 const catchInvalid = <A>(f: () => A): Effect.Effect<A, InvalidInputError> =>
   Effect.try({
     try: f,
@@ -197,18 +207,20 @@ export const encodeSchema = <A, I extends Row, R0>(
 
 /**
  * Decode CSV bytes (header row first) into records of strings, streaming with `@sfbulk/csv`. A
- * malformed file fails with `InvalidInputError`.
+ * malformed file fails with `InvalidInputError`. `encoding` (a WHATWG label: `windows-1252`,
+ * `utf-16le`, ...) decodes the bytes strictly, a byte that is invalid in it being an error (a UTF-8
+ * or UTF-16 byte-order mark decides over it); without it they are read as UTF-8, leniently.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const decode = (options?: { readonly delimiter?: string | undefined }) =>
+export const decode = (options?: { readonly delimiter?: string | undefined; readonly encoding?: string | undefined }) =>
 <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Record<string, string>, E | InvalidInputError, R> =>
-  parseRecords(bytes, options?.delimiter ?? ",").pipe(
-    Stream.mapError((e) =>
-      e instanceof CsvParseFailure ? new InvalidInputError({ what: `malformed CSV: ${e.message}` }) : e
+  !knownEncoding(options?.encoding)
+    ? Stream.fail(new InvalidInputError({ what: `encoding ${JSON.stringify(options?.encoding)} is not an encoding name (try utf-8, windows-1252, utf-16le)` }))
+    : parseRecords(bytes, options?.delimiter ?? ",", options?.encoding).pipe(
+      Stream.mapError((e) => e instanceof CsvParseFailure ? new InvalidInputError({ what: `malformed CSV: ${e.message}` }) : e)
     )
-  )
 
 /**
  * What `check` needs to know: the operation, its external id field, the declared columns.

@@ -248,8 +248,12 @@ export const uploadJobData = (
 ): Effect.Effect<void, BulkError, Transport> =>
   Effect.gen(function*() {
     const jobId = typeof job === "string" ? job : job.id
-    // what Salesforce reads: UTF-8 without a byte-order mark
-    const data = withoutBom(yield* toUtf8(input, options?.encoding))
+    // what Salesforce reads: UTF-8 without a byte-order mark (a stream sent unchecked, with its
+    // length given, is sent as it is: dropping bytes would break that length)
+    const utf8 = yield* toUtf8(input, options?.encoding)
+    const data = options?.check === false && options.contentLength !== undefined && utf8 === input && !(typeof input === "string" || input instanceof Uint8Array)
+      ? utf8
+      : withoutBom(utf8)
     const check = options?.check !== false
     const ctx = check ? yield* checkContext(job, options) : undefined
     if (ctx && (typeof data === "string" || data instanceof Uint8Array)) yield* checkCsv(data, ctx)

@@ -118,15 +118,20 @@ describe("issue 12, as the user met it: refused before any request (exit 6, the 
     })
   }, 60_000)
 
-  it("a delete-by-Id file with a blank line: exit 6 naming the line, nothing deleted", async () => {
+  it("a delete-by-Id file with a blank line (or a one-column line holding \"\"): exit 6 naming the line, nothing deleted", async () => {
     await withEmulator(async (env, emu) => {
       const dir = tempDir()
-      const file = writeFile(dir, "ids.csv", "Id\n001000000000001AAA\n\n001000000000002AAA\n")
+      const blank = writeFile(dir, "ids.csv", "Id\n001000000000001AAA\n\n001000000000002AAA\n")
+      const quoted = writeFile(dir, "names.csv", "Name\nfirst\n\"\"\nthird\n")
       for (const args of [[], ["--async"], ["--api", "1"], ["--async", "--api", "1"]]) {
-        const r = await sfbulk(["delete", "Account", "-f", file, ...args], { env })
+        const r = await sfbulk(["delete", "Account", "-f", blank, ...args], { env })
         expect(r.code, r.stderr).toBe(6)
         expect(r.stderr).toContain("line 3 of")
-        expect(r.stderr).toContain('write "" for an empty value')
+        expect(r.stderr).toContain("Salesforce skips it")
+        const q = await sfbulk(["import", "Account", "-f", quoted, ...args], { env })
+        expect(q.code, q.stderr).toBe(6)
+        expect(q.stderr).toContain("line 3 of")
+        expect(q.stderr).toContain("holds an empty value, the only column")
       }
       expect(emu.stats().byApi.bulk1 + emu.stats().byApi.bulk2).toBe(0)
     })

@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import { CsvReader, CsvWriter } from "@sfbulk/csv"
 import { InvalidInputError } from "./BulkError.js"
 import { CsvParseFailure, parseRecords } from "./internal/csvParse.js"
+import { EMPTY_ONE_COLUMN } from "./internal/rows.js"
 import { type CheckContext as Context, checkedRows } from "./internal/validate.js"
 
 /**
@@ -123,7 +124,10 @@ const encoder = (options: EncodeOptions | undefined) => {
             })
           }
         }
-        out += line(columns.map((c) => cell(record[c], nullValue, row, c)))
+        const cells = columns.map((c) => cell(record[c], nullValue, row, c))
+        // Salesforce skips a blank record (an empty line or a lone ""): it would vanish
+        if (cells.length === 1 && cells[0] === "") throw new InvalidInputError({ what: EMPTY_ONE_COLUMN, row, field: columns[0]! })
+        out += line(cells)
       }
       return out
     }

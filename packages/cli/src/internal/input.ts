@@ -121,8 +121,8 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
         // could be an empty value, and skipping it would send one record fewer than the user counted
         if (width === 1) {
           throw new InvalidInputError({
-            what: `line ${line} of ${name} is blank. In a one-column file a blank line is ambiguous (an empty value, or nothing?): ` +
-              `remove it, or write "" for an empty value`,
+            what: `line ${line} of ${name} is blank. In a one-column file a blank line is ambiguous (an empty value, or nothing?) ` +
+              `and Salesforce skips it, so one record fewer would be sent than the file has lines: remove the line`,
             row: line
           })
         }
@@ -141,6 +141,13 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
           what: `${name} is not valid CSV: line ${line} has ${fields.length} field${fields.length === 1 ? "" : "s"} but the header has ${width}` +
             (reader.delimiter === "," ? "" : ` (columns separated by ${JSON.stringify(reader.delimiter)})`),
           row: line
+        })
+      }
+      if (width === 1 && fields[0] === "") {
+        throw new InvalidInputError({
+          what: `line ${reader.line} of ${name} holds an empty value, the only column: Salesforce skips a record that reads as blank, ` +
+            `so it would vanish without a result. Give it a value, or remove the line`,
+          row: reader.line
         })
       }
       const record: Record<string, string> = {}

@@ -44,6 +44,14 @@ export const toStream = <A, E, R>(rows: Rows<A, E, R>): Stream.Stream<A, E | Inv
   )
 }
 
+/**
+ * Why a one-column record with an empty value cannot be sent: Salesforce skips a record that reads
+ * as blank (an empty line, or a lone `""`), so it would vanish without a result.
+ */
+export const EMPTY_ONE_COLUMN =
+  "the record's only value is empty, and Salesforce skips a record that reads as blank (an empty line or a lone \"\"): " +
+  "it would vanish without a result. Give it a value (null sets the field to null), or leave the row out"
+
 /** Column delimiters of Bulk API 2.0, by name. */
 export const delimiterChar = {
   COMMA: ",",
@@ -247,9 +255,8 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
                 if (c > 0) text += delimiter
                 text += q(cell(flat[columns[c]!], first + n, columns[c]!))
               }
-              // a lone empty cell would be a blank line, which CSV readers (Salesforce's too) skip:
-              // the record would vanish, so it is written as an explicit empty quoted value
-              if (text.length === start) text += "\"\""
+              // a lone empty cell reads as a blank record, which Salesforce skips (a lone `""` too)
+              if (text.length === start) throw new InvalidInputError({ what: EMPTY_ONE_COLUMN, row: first + n, field: columns[0]! })
               text += eol
               ends[n++] = text.length
             }

@@ -13,7 +13,7 @@ import { CsvReader } from "@sfbulk/csv"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { InvalidInputError } from "../BulkError.js"
-import { flatten } from "./rows.js"
+import { EMPTY_ONE_COLUMN, flatten } from "./rows.js"
 
 /** Salesforce's limits on one CSV record. */
 export const MAX_FIELD_CHARS = 131_072
@@ -238,6 +238,7 @@ export const csvChecker = (ctx: CsvCheckContext) => {
     }
     const row = records++
     if (r.length !== header.length) return fail(`the record has ${r.length} fields but the header has ${header.length}`, row)
+    if (r.length === 1 && r[0] === "") return fail(EMPTY_ONE_COLUMN, row, header[0])
     let total = 0
     for (let c = 0; c < r.length; c++) {
       total += r[c]!.length
@@ -276,7 +277,7 @@ export const csvChecker = (ctx: CsvCheckContext) => {
   /** A line that holds nothing. */
   const blankLine = (): InvalidInputError | undefined =>
     header !== undefined && header.length === 1
-      ? fail("a blank line in a one-column CSV: Salesforce skips it, so a record would be missing. Remove the line, or write \"\" for an empty value", records)
+      ? fail("a blank line in a one-column CSV: Salesforce skips it, so a record would be missing (a record of one empty value cannot be sent). Remove the line", records)
       : undefined
   const delimCode = delimiter.charCodeAt(0)
   const tooLong = () => field.length > MAX_FIELD_CHARS || recChars + field.length > MAX_RECORD_CHARS

@@ -182,6 +182,8 @@ const checkHeader = (names: ReadonlyArray<string>, name: string): Array<string> 
   const out = names.map((n) => n.trim())
   for (const n of out) {
     if (n.length === 0) throw new InvalidInputError({ what: `the header of ${name} has an empty column name`, row: 1 })
+    // a record keyed by it would lose the column's values (no Salesforce field has this name)
+    if (n === "__proto__") throw new InvalidInputError({ what: `the header of ${name} names a column __proto__, which is no field name`, row: 1, field: n })
     if (seen.has(n.toLowerCase())) throw new InvalidInputError({ what: `the header of ${name} names the column twice`, row: 1, field: n })
     seen.add(n.toLowerCase())
   }

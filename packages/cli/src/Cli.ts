@@ -14,6 +14,7 @@ import { Bulk1, BulkClient } from "@sfbulk/client"
 import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -26,6 +27,7 @@ import * as Connection from "./internal/connection.js"
 import * as Argv from "./internal/argv.js"
 import * as Flags from "./internal/flags.js"
 import { hint } from "./internal/hints.js"
+import * as Input from "./internal/input.js"
 import { rootHelp } from "./internal/rootHelp.js"
 
 const help = (summary: string, ...examples: ReadonlyArray<string>): HelpDoc.HelpDoc =>
@@ -49,6 +51,41 @@ const withClient = <A, E>(conn: Connection.Connection, effect: Effect.Effect<A, 
 // ingest
 // ---------------------------------------------------------------------------------------------
 
+const badValue = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
+
+/** `--delimiter`: a character Salesforce accepts, or its name. */
+const delimiterFlag = (description: string) =>
+  Options.text("delimiter").pipe(
+    Options.withDescription(description),
+    Options.mapEffect((v) => {
+      const d = Input.delimiterOf(v)
+      return d === undefined
+        ? Either.left(badValue(`--delimiter takes , ; | ^ \` or tab, or comma, semicolon, tab, pipe, caret, backquote (got ${JSON.stringify(v)})`))
+        : Either.right(d)
+    }),
+    Options.optional,
+    Options.map(Option.getOrUndefined)
+  )
+
+/** `--encoding`, `--delimiter` of the input file. */
+const readFlags = {
+  encoding: Options.text("encoding").pipe(
+    Options.withDescription(
+      "The input file's encoding (any WHATWG label: windows-1252 for Excel \"CSV (Windows)\", iso-8859-1, utf-16le, shift_jis, ...). " +
+        "Default utf-8; a UTF-8 or UTF-16 byte-order mark decides by itself. What is uploaded is always UTF-8"
+    ),
+    Options.mapEffect((v) =>
+      Input.isEncoding(v) ? Either.right(v) : Either.left(badValue(`--encoding: ${JSON.stringify(v)} names no encoding (try utf-8, windows-1252, iso-8859-1, utf-16le)`))
+    ),
+    Options.optional,
+    Options.map(Option.getOrUndefined)
+  ),
+  delimiter: delimiterFlag(
+    "The input's column delimiter: , ; | ^ ` or tab (or comma, semicolon, tab, pipe, caret, backquote). " +
+      "Default: read off the header line (refused when it holds several)"
+  )
+}
+
 const ingestOptions = {
   object: Args.text({ name: "object" }).pipe(Args.withDescription("sObject API name, e.g. Account or My_Object__c")),
   file: Options.text("file").pipe(
@@ -68,6 +105,7 @@ const ingestOptions = {
   async: Options.boolean("async").pipe(
     Options.withDescription("Upload, print the job id and exit without waiting; finish with `sfbulk resume <job-id>`")
   ),
+  ...readFlags,
   ...Flags.results,
   ...Flags.output,
   connection: Connection.options
@@ -107,6 +145,8 @@ const ingestCommand = (
         formulaGuard: !a.noFormulaGuard,
         allowPartial: a.allowPartial,
         allowEmpty: a.allowEmpty,
+        encoding: a.encoding,
+        delimiter: a.delimiter,
         json: a.json,
         quiet: a.quiet
       }
@@ -177,6 +217,7 @@ const exportCmd = Command.make(
     formulaGuard: Options.boolean("formula-guard").pipe(
       Options.withDescription("Prefix CSV cells starting with = + - @ with ' so spreadsheets show them as text")
     ),
+    delimiter: delimiterFlag("CSV column delimiter: , ; | ^ ` or tab (or comma, semicolon, tab, pipe, caret, backquote); default comma"),
     ...Flags.output,
     connection: Connection.options
   },
@@ -192,6 +233,7 @@ const exportCmd = Command.make(
       parallel: a.parallel,
       wait: a.wait,
       formulaGuard: a.formulaGuard,
+      delimiter: a.delimiter,
       json: a.json,
       quiet: a.quiet
     }

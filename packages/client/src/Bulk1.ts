@@ -29,7 +29,7 @@ import type * as Csv from "./Csv.js"
 import * as internal from "./internal/bulk1.js"
 import { resumable } from "./internal/resumable.js"
 import { spoolToFile, tempDir } from "./internal/split.js"
-import { checkCsv, checkedCsvStream } from "./internal/validate.js"
+import { checkCsv, checkedCsvStream, toUtf8, withoutBom } from "./internal/validate.js"
 import * as Transport from "./internal/transport.js"
 import { Transport as TransportTag } from "./internal/transport.js"
 import type { SalesforceAuth } from "./SalesforceAuth.js"
@@ -456,7 +456,7 @@ export const batchInfo = (job: JobRef, batchId: string): Effect.Effect<BatchInfo
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Records to encode on the fly in the job's content type (CSV with csv-stringify, JSON or XML).
+ * Records to encode on the fly in the job's content type (CSV with `@sfbulk/csv`'s writer, JSON or XML).
  *
  * @since 0.1.0
  * @category batches
@@ -552,6 +552,13 @@ export interface AddBatchOptions {
    * `InvalidInputError`). `false` skips it (the data was checked already).
    */
   readonly check?: boolean | undefined
+  /**
+   * The encoding of a CSV body given as bytes or a `Stream` (a WHATWG label: `windows-1252`,
+   * `utf-16le`, ...; default `utf-8`): re-encoded as UTF-8 before the check and the upload. A UTF-8
+   * byte-order mark of a CSV body is always dropped (Salesforce would read it as part of the first
+   * column's name).
+   */
+  readonly encoding?: string | undefined
 }
 
 /**
@@ -586,7 +593,9 @@ export const addBatch = (
         what: `job ${jobId} takes ${info.contentType} batches: give the zip file as bytes, not records`
       })
     }
-    const raw = toBytes(info.contentType, body)
+    const given = toBytes(info.contentType, body)
+    // what Salesforce reads: UTF-8 without a byte-order mark
+    const raw = isBytes && info.contentType === "CSV" ? withoutBom(yield* toUtf8(given, options?.encoding)) : given
     const checkRaw = isBytes && options?.check !== false && info.contentType === "CSV" && INGEST.has(info.operation)
     const ctx = { operation: info.operation as IngestOperation, externalIdFieldName: info.externalIdFieldName }
     if (checkRaw && (typeof raw === "string" || raw instanceof Uint8Array)) yield* checkCsv(raw, ctx)

@@ -24,7 +24,7 @@ import { InvalidInputError, isBulkError, type BulkError } from "./BulkError.js"
 import * as internal from "./internal/bulk2.js"
 import type { ColumnDelimiter, LineEnding } from "./internal/rows.js"
 import { spoolToFile, tempDir } from "./internal/split.js"
-import { checkCsv, checkedCsvStream } from "./internal/validate.js"
+import { checkCsv, checkedCsvStream, hasBom, isUtf8, toUtf8, withoutBom } from "./internal/validate.js"
 import { isDroppedDownload, resumable } from "./internal/resumable.js"
 import * as TransportModule from "./internal/transport.js"
 import { Transport } from "./internal/transport.js"
@@ -209,12 +209,20 @@ export interface UploadOptions {
   readonly check?: boolean | undefined
   /** The CSV's column delimiter for the check (default: the job's). */
   readonly columnDelimiter?: ColumnDelimiter | undefined
+  /**
+   * The data's encoding, a WHATWG label (`windows-1252`, `utf-16le`, ...; default `utf-8`): other
+   * encodings are re-encoded as UTF-8 before the check and the upload. A UTF-8 byte-order mark is
+   * always dropped (Salesforce would read it as part of the first column's name).
+   */
+  readonly encoding?: string | undefined
 }
 
 /** What the CSV check needs of the job: its delimiter and operation (a job given by id is looked up). */
 const checkContext = (job: string | JobInfo, options?: UploadOptions) =>
   Effect.map(typeof job === "string" ? getIngestJob(job) : Effect.succeed(job), (info) => ({
     delimiter: internal.delimiterOf(options?.columnDelimiter ?? info.columnDelimiter),
+    // records ending otherwise than the job says fail on Salesforce as a whole ("LineEnding is invalid")
+    ...(info.lineEnding === "LF" || info.lineEnding === "CRLF" ? { lineEnding: info.lineEnding as LineEnding, jobId: info.id } : {}),
     ...(info.operation !== undefined ? { operation: info.operation as Operation } : {}),
     ...(info.externalIdFieldName ? { externalIdFieldName: info.externalIdFieldName } : {})
   }))
@@ -235,11 +243,17 @@ const checkContext = (job: string | JobInfo, options?: UploadOptions) =>
  */
 export const uploadJobData = (
   job: string | JobInfo,
-  data: Uint8Array | string | Stream.Stream<Uint8Array, unknown>,
+  input: Uint8Array | string | Stream.Stream<Uint8Array, unknown>,
   options?: UploadOptions
 ): Effect.Effect<void, BulkError, Transport> =>
   Effect.gen(function*() {
     const jobId = typeof job === "string" ? job : job.id
+    // what Salesforce reads: UTF-8 without a byte-order mark (a stream sent unchecked, with its
+    // length given, is sent as it is: dropping bytes would break that length)
+    const utf8 = yield* toUtf8(input, options?.encoding)
+    const data = options?.check === false && options.contentLength !== undefined && utf8 === input && !(typeof input === "string" || input instanceof Uint8Array)
+      ? utf8
+      : withoutBom(utf8)
     const check = options?.check !== false
     const ctx = check ? yield* checkContext(job, options) : undefined
     if (ctx && (typeof data === "string" || data instanceof Uint8Array)) yield* checkCsv(data, ctx)
@@ -257,7 +271,7 @@ export const uploadJobData = (
         yield* putJobData(jobId, fileBytes(spooled.path), spooled.size)
       }))
     }
-    yield* putJobData(jobId, data, options?.contentLength)
+    yield* putJobData(jobId, data, data === input ? options?.contentLength : undefined)
   }).pipe(span("upload", typeof job === "string" ? job : job.id))
 
 const fileBytes = (path: string) => NodeStream.fromReadable(() => Fs.createReadStream(path, { highWaterMark: 256 * 1024 }), (e) => e)
@@ -297,8 +311,21 @@ const putJobData = (
 export const uploadFile = (job: string | JobInfo, path: string, options?: UploadOptions): Effect.Effect<void, BulkError, Transport> =>
   Effect.gen(function*() {
     const jobId = typeof job === "string" ? job : job.id
-    const size = yield* Effect.try({
-      try: () => Fs.statSync(path).size,
+    if (options?.encoding !== undefined && !isUtf8(options.encoding)) {
+      // re-encoded as it is read: checked while spooled, then sent from the spool file
+      return yield* uploadJobData(job, fileBytes(path), options)
+    }
+    const [size, bom] = yield* Effect.try({
+      try: () => {
+        const fd = Fs.openSync(path, "r")
+        try {
+          const head = new Uint8Array(3)
+          const n = Fs.readSync(fd, head, 0, 3, 0)
+          return [Fs.fstatSync(fd).size, hasBom(head.subarray(0, n))] as const
+        } finally {
+          Fs.closeSync(fd)
+        }
+      },
       catch: (e) => new InvalidInputError({ what: `cannot read ${path}: ${String(e)}` })
     })
     if (options?.check !== false) {
@@ -317,7 +344,8 @@ export const uploadFile = (job: string | JobInfo, path: string, options?: Upload
         )
       )
     }
-    yield* putJobData(jobId, fileBytes(path), size)
+    // a UTF-8 byte-order mark is not sent (Salesforce would read it as part of the first column's name)
+    yield* putJobData(jobId, bom ? withoutBom(fileBytes(path)) : fileBytes(path), bom ? size - 3 : size)
   }).pipe(span("upload", typeof job === "string" ? job : job.id))
 
 const patchState = (kind: "ingest" | "query", jobId: string, state: "UploadComplete" | "Aborted") =>

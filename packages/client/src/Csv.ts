@@ -1,7 +1,8 @@
 /**
  * CSV encoding and decoding as streams (the counterpart of `salesforce-bulk`'s `CsvDictsAdapter`):
- * records in, CSV bytes out, with csv-stringify; CSV bytes in, records out, with `@sfbulk/csv` (rows
- * and errors as csv-parse gives them). Neither direction ever holds the whole data set.
+ * records in, CSV bytes out, with `@sfbulk/csv`'s writer (CR and LF in values quoted, no record ever
+ * a blank line); CSV bytes in, records out, with `@sfbulk/csv`'s reader (rows and errors as csv-parse
+ * gives them). Neither direction ever holds the whole data set.
  *
  * @since 0.1.0
  */
@@ -12,9 +13,11 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
 import * as Stream from "effect/Stream"
-import { stringify } from "csv-stringify/sync"
+import { CsvReader, CsvWriter } from "@sfbulk/csv"
 import { InvalidInputError } from "./BulkError.js"
 import { CsvParseFailure, parseRecords } from "./internal/csvParse.js"
+import { EMPTY_ONE_COLUMN } from "./internal/rows.js"
+import { type CheckContext as Context, checkedRows } from "./internal/validate.js"
 
 /**
  * A value a record field may hold. `null` sets the field to null (`#N/A`); `undefined` or an
@@ -99,7 +102,7 @@ const encoder = (options: EncodeOptions | undefined) => {
   let columns: ReadonlyArray<string> | undefined = options?.columns
   let known: Set<string> | undefined = columns === undefined ? undefined : new Set(columns)
   let row = 0
-  const line = (cells: ReadonlyArray<string>) => stringify([cells as Array<string>], { delimiter, record_delimiter: eol })
+  const line = CsvWriter.make({ delimiter, eol }).row
   return {
     header: (): string | undefined => columns === undefined ? undefined : line(columns),
     chunk: (records: Chunk.Chunk<Row>): string => {
@@ -121,7 +124,10 @@ const encoder = (options: EncodeOptions | undefined) => {
             })
           }
         }
-        out += line(columns.map((c) => cell(record[c], nullValue, row, c)))
+        const cells = columns.map((c) => cell(record[c], nullValue, row, c))
+        // Salesforce skips a blank record (an empty line or a lone ""): it would vanish
+        if (cells.length === 1 && cells[0] === "") throw new InvalidInputError({ what: EMPTY_ONE_COLUMN, row, field: columns[0]! })
+        out += line(cells)
       }
       return out
     }
@@ -129,6 +135,16 @@ const encoder = (options: EncodeOptions | undefined) => {
 }
 
 const utf8 = new TextEncoder()
+
+const knownEncoding = (label: string | undefined): boolean => {
+  if (label === undefined) return true
+  try {
+    CsvReader.makeDecoder(label)
+    return true
+  } catch {
+    return false
+  }
+}
 
 const catchInvalid = <A>(f: () => A): Effect.Effect<A, InvalidInputError> =>
   Effect.try({
@@ -195,15 +211,37 @@ export const encodeSchema = <A, I extends Row, R0>(
 
 /**
  * Decode CSV bytes (header row first) into records of strings, streaming with `@sfbulk/csv`. A
- * malformed file fails with `InvalidInputError`.
+ * malformed file fails with `InvalidInputError`. `encoding` (a WHATWG label: `windows-1252`,
+ * `utf-16le`, ...) decodes the bytes strictly, a byte that is invalid in it being an error (a UTF-8
+ * or UTF-16 byte-order mark decides over it); without it they are read as UTF-8, leniently.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const decode = (options?: { readonly delimiter?: string | undefined }) =>
+export const decode = (options?: { readonly delimiter?: string | undefined; readonly encoding?: string | undefined }) =>
 <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Record<string, string>, E | InvalidInputError, R> =>
-  parseRecords(bytes, options?.delimiter ?? ",").pipe(
-    Stream.mapError((e) =>
-      e instanceof CsvParseFailure ? new InvalidInputError({ what: `malformed CSV: ${e.message}` }) : e
+  !knownEncoding(options?.encoding)
+    ? Stream.fail(new InvalidInputError({ what: `encoding ${JSON.stringify(options?.encoding)} is not an encoding name (try utf-8, windows-1252, utf-16le)` }))
+    : parseRecords(bytes, options?.delimiter ?? ",", options?.encoding).pipe(
+      Stream.mapError((e) => e instanceof CsvParseFailure ? new InvalidInputError({ what: `malformed CSV: ${e.message}` }) : e)
     )
-  )
+
+/**
+ * What `check` needs to know: the operation, its external id field, the declared columns.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export type CheckContext = Context
+
+/**
+ * The rows with the checks `BulkClient` applies to every row before anything is sent (the columns
+ * the operation needs, ids, NUL characters, invalid Unicode, field and record sizes, ...), for code
+ * that uploads through `Bulk1`/`Bulk2` itself and wants the same guarantee: the stream fails with an
+ * `InvalidInputError` naming the first bad row (0-based) and field.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const check = <A, E, R>(rows: Stream.Stream<A, E, R>, context: CheckContext): Stream.Stream<A, E | InvalidInputError, R> =>
+  checkedRows(rows, context)

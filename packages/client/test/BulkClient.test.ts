@@ -198,7 +198,7 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
     const { layer } = setup()
     const { tracer, spans } = recordingTracer()
     return Effect.gen(function*() {
-      const outcome = yield* BulkClient.insert("Account", [{ Name: "a" }, { Name: "" }], { maxJobBytes: 8 })
+      const outcome = yield* BulkClient.insert("Account", [{ Name: "a" }, { Name: null }], { maxJobBytes: 10 })
       invariant(outcome.summary)
       const [jobA, jobB] = outcome.summary.jobIds
       // results are downloaded only when an outcome stream is read

@@ -48,6 +48,8 @@ describe("Csv.encode -> Csv.decode (pure)", () => {
           const columns = table[0]!.map((_, i) => `F${i}`)
           const records = table.map((cells) => Object.fromEntries(cells.map((c, i) => [columns[i]!, c])))
           const sep = delimiterChar[delimiter]
+          // a one-column record with an empty value is refused (Salesforce skips a blank record)
+          if (columns.length === 1 && table.some((cells) => cells[0] === "")) return
           const bytes = await Effect.runPromise(collect(Csv.encode(Stream.fromIterable(records), { columns, delimiter: sep })))
           const back = await Effect.runPromise(collect(Csv.decode({ delimiter: sep })(bytesOf(bytes))))
           expect(back).toEqual(records)

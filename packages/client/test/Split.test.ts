@@ -82,12 +82,14 @@ describe("row encoding", () => {
       expect(bad.field).toBe("Employees")
     }))
 
-  it.effect("one block per chunk: line ends in UTF-8 bytes, an all-empty row written as \"\", CRLF", () =>
+  it.effect("one block per chunk: line ends in UTF-8 bytes, CRLF; a one-column row with an empty value is refused (Salesforce skips it as blank)", () =>
     Effect.gen(function*() {
-      const rows = [{ Name: "Zoë" }, { Name: "" }, { Name: "日本\u{1F600}" }, { Name: "a\"b" }, { Name: "plain" }]
+      const rows = [{ Name: "Zoë" }, { Name: "\r" }, { Name: "日本\u{1F600}" }, { Name: "a\"b" }, { Name: "plain" }]
       const enc = yield* lineEncoder({ lineEnding: "CRLF" }, rows[0])
+      const empty = yield* Effect.flip(enc.encode([{ Name: "x" }, { Name: "" }], 4))
+      expect(empty).toMatchObject({ _tag: "InvalidInputError", row: 5, field: "Name" })
       const block = yield* enc.encode(rows, 0)
-      expect(linesOf(block)).toEqual(["Zoë\r\n", "\"\"\r\n", "日本\u{1F600}\r\n", "\"a\"\"b\"\r\n", "plain\r\n"])
+      expect(linesOf(block)).toEqual(["Zoë\r\n", "\"\r\"\r\n", "日本\u{1F600}\r\n", "\"a\"\"b\"\r\n", "plain\r\n"])
       expect(block.ends[block.ends.length - 1]).toBe(block.bytes.length)
       expect(block.ends[0]).toBe(Buffer.byteLength("Zoë\r\n"))
     }))

@@ -10,6 +10,15 @@
  * - A leading UTF-8 BOM is stripped (`bom`, default true). No trailing newline needed.
  * - UTF-8 sequences split across chunks are decoded correctly.
  *
+ * Options beyond csv-parse, for files people bring (all off by default):
+ * - `encoding`: bytes are decoded strictly with any WHATWG encoding (a UTF-8 or UTF-16 byte-order
+ *   mark selects its own decoding and is dropped); an invalid byte throws `CSV_INVALID_ENCODING`
+ *   with its line and byte offset.
+ * - `delimiter: "auto"`: the delimiter is read off the header line.
+ * - `consistentLineEndings`: a line ending that differs from the first one outside quoted values
+ *   throws `CSV_MIXED_LINE_ENDINGS` instead of being read as field content.
+ * - `onEmptyLine`: told of every empty line `skipEmptyLines` skips.
+ *
  * @since 0.1.0
  */
 
@@ -26,6 +35,9 @@ export type CsvErrorCode =
   | "INVALID_OPENING_QUOTE"
   | "CSV_RECORD_INCONSISTENT_COLUMNS"
   | "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH"
+  | "CSV_INVALID_ENCODING"
+  | "CSV_MIXED_LINE_ENDINGS"
+  | "CSV_DELIMITER_AMBIGUOUS"
 
 /**
  * Malformed CSV. `message` is csv-parse's text for the same input; `line` is csv-parse's line number
@@ -42,7 +54,9 @@ export class CsvError extends Error {
     readonly line: number,
     readonly field: number | undefined = undefined,
     /** The field's content read before the error (for `INVALID_OPENING_QUOTE`). */
-    readonly value: string | undefined = undefined
+    readonly value: string | undefined = undefined,
+    /** The byte offset of the first invalid byte (for `CSV_INVALID_ENCODING`). */
+    readonly offset: number | undefined = undefined
   ) {
     super(message)
   }
@@ -61,7 +75,11 @@ export type RecordDelimiter = "\n" | "\r\n" | "\r"
  * @since 0.1.0
  */
 export interface Options {
-  /** The column delimiter: one character other than `"`, CR or LF (Salesforce: `, \t | ; ^ \``). */
+  /**
+   * The column delimiter: one character other than `"`, CR or LF (Salesforce: `, \t | ; ^ \``), or
+   * `"auto"`: the one of `, ; \t | ^ \`` the header line holds outside quotes (a comma when it holds
+   * none; `CSV_DELIMITER_AMBIGUOUS` when it holds several). The choice is then `reader.delimiter`.
+   */
   readonly delimiter: string
   /** Strip a leading UTF-8 byte-order mark (default `true`). */
   readonly bom?: boolean
@@ -74,6 +92,31 @@ export interface Options {
    * field count differs from the first row's throws `CSV_RECORD_INCONSISTENT_FIELDS_LENGTH`).
    */
   readonly relaxColumnCount?: boolean
+  /**
+   * Decode pushed bytes with this WHATWG encoding label (`utf-8`, `windows-1252`, `utf-16le`,
+   * `shift_jis`, ...), strictly: an invalid byte throws `CSV_INVALID_ENCODING`. A leading UTF-8,
+   * UTF-16 LE or UTF-16 BE byte-order mark overrides the label and is dropped. Without it, bytes are
+   * read as UTF-8 the lenient way csv-parse does (invalid bytes become U+FFFD).
+   */
+  readonly encoding?: string | undefined
+  /**
+   * Outside quoted values every line must end like the first one (LF, CRLF or CR); another ending
+   * throws `CSV_MIXED_LINE_ENDINGS` naming the line, where csv-parse would read it as field content.
+   */
+  readonly consistentLineEndings?: boolean | undefined
+  /** Called with the line number of each empty line that `skipEmptyLines` skips (it may throw). */
+  readonly onEmptyLine?: ((line: number) => void) | undefined
+}
+
+/** Delimiters `"auto"` looks for in the header line, in Salesforce's order. */
+const AUTO_DELIMITERS = [",", ";", "\t", "|", "^", "`"] as const
+
+const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  if (a.length === 0) return b
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a, 0)
+  out.set(b, a.length)
+  return out
 }
 
 const QUOTE = 34
@@ -98,6 +141,84 @@ const S_AFTER = 2
 const S_UNQUOTED = 3
 
 const STREAM = { stream: true } as const
+
+const MODE_NAME = ["", "LF", "CRLF", "CR"] as const
+
+/**
+ * A text decoder (the subset of `TextDecoder` the reader uses).
+ *
+ * @since 0.1.0
+ */
+export interface Decoder {
+  readonly encoding: string
+  decode(input?: Uint8Array, options?: { readonly stream?: boolean }): string
+}
+
+// windows-1252 bytes 0x80-0x9F (WHATWG index), which Node 20 decodes as ISO-8859-1's C1 controls
+const CP1252_HIGH = "\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f" +
+  "\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178"
+let cp1252Broken: boolean | undefined
+
+/**
+ * A decoder for a WHATWG encoding label, like `new TextDecoder(label, options)` (a RangeError for
+ * an unknown label), except that windows-1252 (also what the labels `latin1` and `iso-8859-1`
+ * name) decodes 0x80-0x9F as the standard says (`€`, `‚`, `“`, ...) where Node's decoder gives C1
+ * control characters: Excel's "CSV (Windows)" files need it.
+ *
+ * @since 0.1.0
+ */
+export const makeDecoder = (label: string, options?: { readonly fatal?: boolean; readonly ignoreBOM?: boolean }): Decoder => {
+  const d = new TextDecoder(label, options)
+  if (d.encoding !== "windows-1252") return d
+  cp1252Broken ??= new TextDecoder("windows-1252").decode(Uint8Array.of(0x80)) !== "\u20ac"
+  if (!cp1252Broken) return d
+  // a single-byte encoding: no state between chunks, every byte valid
+  return {
+    encoding: d.encoding,
+    decode: (input) =>
+      input === undefined || input.length === 0
+        ? ""
+        : Buffer.from(input.buffer, input.byteOffset, input.length).toString("latin1")
+          .replace(/[\x80-\x9f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!)
+  }
+}
+
+/** How many bytes at the end of `b` start a UTF-8 sequence that is not complete yet. */
+const incompleteTail = (b: Uint8Array): number => {
+  for (let k = 1; k <= 3 && k <= b.length; k++) {
+    const c = b[b.length - k]!
+    if (c < 0x80) return 0
+    if (c >= 0xc0) return (c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2) > k ? k : 0
+  }
+  return 0
+}
+
+/**
+ * The index of the first byte of `b` that does not start a valid UTF-8 sequence (`b.length` if none).
+ *
+ * @since 0.1.0
+ */
+export const firstInvalidUtf8 = (b: Uint8Array): number => {
+  let i = 0
+  const n = b.length
+  while (i < n) {
+    const c = b[i]!
+    if (c < 0x80) {
+      i++
+      continue
+    }
+    const len = c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0
+    if (len === 0 || i + len > n) return i
+    const c1 = b[i + 1]!
+    // the second byte's range excludes overlong forms and surrogates (WHATWG UTF-8 decoder)
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf
+    if (c1 < lo || c1 > hi) return i
+    for (let k = 2; k < len; k++) if ((b[i + k]! & 0xc0) !== 0x80) return i
+    i += len
+  }
+  return n
+}
 
 /** The first UTF-8 byte of the character at `i`, as csv-parse (a byte parser) names it in errors. */
 const firstByte = (s: string, i: number): string => {
@@ -124,14 +245,26 @@ const openingQuote = (column: string | number | null, line: number, value: strin
  * @since 0.1.0
  */
 export class Reader {
-  private readonly d: number
-  private readonly dStr: string
+  private d: number
+  private dStr: string
+  /** `delimiter: "auto"` and the header line not read yet. */
+  private auto: boolean
   private readonly bom: boolean
   private readonly skipEmpty: boolean
   private readonly relax: boolean
+  private readonly strict: boolean
+  private readonly onEmpty: ((line: number) => void) | undefined
+  private readonly encoding: string | undefined
+  /** Bytes held back until a byte-order mark can be told (strict decoding only). */
+  private head: Uint8Array | undefined
+  /** The label in use once the byte-order mark is sniffed. */
+  private label = ""
+  /** Bytes decoded so far (strict decoding), and the last 3 of them. */
+  private bytes = 0
+  private last3: Uint8Array = new Uint8Array(0)
   private width = -1
   private mode: number
-  private decoder: TextDecoder | undefined
+  private decoder: Decoder | undefined
   private started = false
   private buf = ""
   private fields: Array<string> = []
@@ -150,14 +283,23 @@ export class Reader {
 
   constructor(options: Options) {
     const del = options.delimiter
-    if (del.length !== 1 || del === "\"" || del === "\r" || del === "\n") {
+    this.auto = del === "auto"
+    if (!this.auto && (del.length !== 1 || del === "\"" || del === "\r" || del === "\n")) {
       throw new TypeError(`CsvReader: the delimiter must be one character other than '"', CR or LF; got ${JSON.stringify(del)}`)
     }
-    this.d = del.charCodeAt(0)
-    this.dStr = del
+    this.dStr = this.auto ? "," : del
+    this.d = this.dStr.charCodeAt(0)
     this.bom = options.bom ?? true
     this.skipEmpty = options.skipEmptyLines ?? false
     this.relax = options.relaxColumnCount ?? false
+    this.strict = options.consistentLineEndings ?? false
+    this.onEmpty = options.onEmptyLine
+    this.encoding = options.encoding
+    if (this.encoding !== undefined) {
+      // fails now, as a RangeError, on a label that names no encoding
+      this.label = makeDecoder(this.encoding).encoding
+      this.head = new Uint8Array(0)
+    }
     const rd = options.recordDelimiter
     this.mode = rd === undefined ? M_AUTO : rd === "\n" ? M_LF : rd === "\r\n" ? M_CRLF : M_CR
   }
@@ -168,26 +310,154 @@ export class Reader {
     return this.lineAt(this.buf.length) - (this.lastCode === LF || this.lastCode === CR ? 1 : 0)
   }
 
-  /** Reads a chunk of text or UTF-8 bytes, passing each row it completes to `onRow`. */
+  /** The column delimiter (with `"auto"`: the one found, once the header line is read). */
+  get delimiter(): string {
+    return this.dStr
+  }
+
+  /** The encoding bytes are decoded with (WHATWG name; with `encoding` only, once known). */
+  get encodingName(): string {
+    return this.label
+  }
+
+  /** Reads a chunk of text or bytes, passing each row it completes to `onRow`. */
   push(chunk: string | Uint8Array, onRow: (fields: Array<string>) => void): void {
     let text: string
     if (typeof chunk === "string") text = chunk
+    else if (this.encoding !== undefined) text = this.strictDecode(chunk, false, onRow)
     else {
       if (this.decoder === undefined) this.decoder = new TextDecoder("utf-8", { ignoreBOM: true })
       text = this.decoder.decode(chunk, STREAM)
     }
     if (text.length === 0) return
     this.append(text)
+    if (this.auto && !this.detect(false)) return
     this.run(false, onRow)
   }
 
   /** Ends the input: passes the last row (if any) to `onRow`; throws on an unclosed quote. */
   end(onRow: (fields: Array<string>) => void): void {
-    if (this.decoder !== undefined) {
+    if (this.encoding !== undefined) {
+      const rest = this.strictDecode(new Uint8Array(0), true, onRow)
+      if (rest.length > 0) this.append(rest)
+    } else if (this.decoder !== undefined) {
       const rest = this.decoder.decode()
       if (rest.length > 0) this.append(rest)
     }
+    if (this.auto) this.detect(true)
     this.run(true, onRow)
+  }
+
+  /** Decodes bytes with `encoding` (after the byte-order mark), throwing on an invalid byte. */
+  private strictDecode(chunk: Uint8Array, end: boolean, onRow: (fields: Array<string>) => void): string {
+    if (this.head !== undefined) {
+      const head = concat(this.head, chunk)
+      if (head.length < 3 && !end) {
+        this.head = head
+        return ""
+      }
+      this.head = undefined
+      let skip = 0
+      if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) {
+        this.label = "utf-8"
+        skip = 3
+      } else if (head[0] === 0xff && head[1] === 0xfe) {
+        this.label = "utf-16le"
+        skip = 2
+      } else if (head[0] === 0xfe && head[1] === 0xff) {
+        this.label = "utf-16be"
+        skip = 2
+      }
+      this.decoder = makeDecoder(this.label, { fatal: true, ignoreBOM: true })
+      this.bytes = skip
+      chunk = head.subarray(skip)
+    }
+    const decoder = this.decoder!
+    try {
+      const text = end ? decoder.decode(chunk) : decoder.decode(chunk, STREAM)
+      this.bytes += chunk.length
+      if (this.label === "utf-8") {
+        this.last3 = chunk.length >= 3 ? chunk.slice(chunk.length - 3) : concat(this.last3, chunk).slice(-3)
+      }
+      return text
+    } catch {
+      throw this.invalidByte(chunk, onRow)
+    }
+  }
+
+  /** The error for an invalid byte in `chunk`: its byte offset and line (the rows before it are read). */
+  private invalidByte(chunk: Uint8Array, onRow: (fields: Array<string>) => void): CsvError {
+    let offset = this.bytes
+    let before = ""
+    if (this.label === "utf-8") {
+      // the decoder still held the start of a sequence the previous chunk ended in
+      const pending = this.last3.subarray(this.last3.length - incompleteTail(this.last3))
+      const all = concat(pending, chunk)
+      const i = firstInvalidUtf8(all)
+      offset = this.bytes - pending.length + i
+      before = new TextDecoder("utf-8").decode(all.subarray(0, i))
+    }
+    if (before.length > 0) {
+      this.append(before)
+      if (!this.auto || this.detect(false)) this.run(false, onRow)
+    }
+    const line = this.lineAt(this.buf.length)
+    const at = this.label === "utf-8" ? `the byte at offset ${offset}` : `a byte at or after offset ${offset}`
+    return new CsvError(
+      "CSV_INVALID_ENCODING",
+      `Invalid ${this.label}: ${at} (line ${line}) is not ${this.label} text`,
+      line,
+      undefined,
+      undefined,
+      offset
+    )
+  }
+
+  /**
+   * `delimiter: "auto"`: once the header line is in the buffer (or the input ends), picks the
+   * delimiter it holds outside quotes. Returns whether it is decided.
+   */
+  private detect(end: boolean): boolean {
+    const buf = this.buf
+    let i = 0
+    // empty lines before the header do not count
+    while (i < buf.length && (buf.charCodeAt(i) === LF || buf.charCodeAt(i) === CR)) i++
+    let quoted = false
+    const found = new Set<string>()
+    for (; i < buf.length; i++) {
+      const c = buf.charCodeAt(i)
+      if (c === QUOTE) quoted = !quoted
+      else if (!quoted && (c === LF || c === CR)) break
+      else if (!quoted) {
+        const ch = buf[i]!
+        if ((AUTO_DELIMITERS as ReadonlyArray<string>).includes(ch)) found.add(ch)
+      }
+    }
+    if (i >= buf.length && !end) return false
+    this.auto = false
+    if (found.size > 1) {
+      const names = [...found].map((d) => (d === "\t" ? "tab" : `'${d}'`)).join(" and ")
+      throw new CsvError(
+        "CSV_DELIMITER_AMBIGUOUS",
+        `Ambiguous delimiter: the header line holds ${names}; say which one separates the columns`,
+        1
+      )
+    }
+    this.dStr = found.size === 1 ? [...found][0]! : ","
+    this.d = this.dStr.charCodeAt(0)
+    return true
+  }
+
+  /** The error for a line ending that differs from the file's. */
+  private mixed(buf: string, at: number): CsvError {
+    const line = this.lineAt(at)
+    const c = buf.charCodeAt(at)
+    const found = c === LF ? "LF" : buf.charCodeAt(at + 1) === LF ? "CRLF" : "CR"
+    return new CsvError(
+      "CSV_MIXED_LINE_ENDINGS",
+      `Mixed line endings: line ${line} ends with ${found} but the lines before it end with ${MODE_NAME[this.mode]}`,
+      line
+    )
   }
 
   private append(text: string): void {
@@ -291,10 +561,10 @@ export class Reader {
           if (qA < from) this.qAt = qA = find(buf, "\"", from)
           let e = dA < qA ? dA : qA
           const mode = this.mode
-          if (mode === M_LF) {
+          if (mode === M_LF && !this.strict) {
             if (this.lfAt < from) this.advLf(buf, from)
             if (this.lfAt < e) e = this.lfAt
-          } else if (mode === M_AUTO) {
+          } else if (mode === M_AUTO || this.strict) {
             if (this.lfAt < from) this.advLf(buf, from)
             if (this.crAt < from) this.advCr(buf, from)
             if (this.lfAt < e) e = this.lfAt
@@ -337,7 +607,21 @@ export class Reader {
           }
           // A CR or LF: the record delimiter?
           let rl = 1
-          if (mode === M_CRLF || (mode === M_AUTO && c === CR)) {
+          if (this.strict && mode !== M_AUTO) {
+            // a CR may be the start of a CRLF: wait for the next character
+            if (c === CR && e + 1 >= len && !end) {
+              if (e > s) {
+                acc = acc === "" ? buf.slice(s, e) : acc + buf.slice(s, e)
+                st = S_UNQUOTED
+              }
+              p = e
+              break outer
+            }
+            const crlf = c === CR && e + 1 < len && buf.charCodeAt(e + 1) === LF
+            const found = c === LF ? M_LF : crlf ? M_CRLF : M_CR
+            if (found !== mode) throw this.mixed(buf, e)
+            rl = crlf ? 2 : 1
+          } else if (mode === M_CRLF || (mode === M_AUTO && c === CR)) {
             if (e + 1 >= len) {
               if (!end) {
                 if (e > s) {
@@ -358,6 +642,7 @@ export class Reader {
             continue
           }
           if (this.skipEmpty && e === s && st === S_FIELD && fields.length === 0) {
+            if (this.onEmpty !== undefined) this.onEmpty(this.lineAt(e))
             if (rl === 2) this.skipped++
             p = e + rl
             continue outer
@@ -436,6 +721,11 @@ export class Reader {
       }
       let rl = 0
       const mode = this.mode
+      if (this.strict && mode !== M_AUTO && (c === LF || c === CR)) {
+        if (c === CR && p + 1 >= len && !end) break
+        const crlf = c === CR && p + 1 < len && buf.charCodeAt(p + 1) === LF
+        if ((c === LF ? M_LF : crlf ? M_CRLF : M_CR) !== mode) throw this.mixed(buf, p)
+      }
       if (c === LF) {
         if (mode === M_LF) rl = 1
         else if (mode === M_AUTO) {

@@ -1,13 +1,24 @@
 /**
  * Reading the input CSV (a file or standard input) as a stream of records keyed by its header, with
- * the header itself kept for the result files. Nothing is read whole.
+ * the header itself kept for the result files, with `@sfbulk/csv`'s reader. Nothing is read whole.
+ *
+ * Every value is read exactly as the file holds it, or the file is refused (an `InvalidInputError`
+ * naming the line): bytes invalid in the file's encoding, line endings that change within the file
+ * (outside quoted values), a blank line in a one-column file, a header whose delimiter cannot be
+ * told. The encoding is UTF-8 unless `--encoding` says otherwise; a UTF-8 or UTF-16 byte-order mark
+ * selects its own and is dropped. The delimiter is read off the header line unless `--delimiter`.
  */
 import { BulkError } from "@sfbulk/client"
-import { parse } from "csv-parse"
+import { CsvReader } from "@sfbulk/csv"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import type { Readable } from "node:stream"
+import { pipeline } from "node:stream/promises"
 
 const InvalidInputError = BulkError.InvalidInputError
 type InvalidInputError = BulkError.InvalidInputError
@@ -19,6 +30,47 @@ export interface CsvInput {
   readonly records: Stream.Stream<Record<string, string>, InvalidInputError>
   /** The header row; empty until the records stream has started. */
   readonly header: () => ReadonlyArray<string>
+}
+
+/** How to read the input: `--encoding` and `--delimiter`. */
+export interface ReadOptions {
+  /** A WHATWG encoding label; default UTF-8 (a byte-order mark decides over it). */
+  readonly encoding?: string | undefined
+  /** The column delimiter character; default: read off the header line. */
+  readonly delimiter?: string | undefined
+  /** The input as messages name it (`-`: standard input); default `path`. */
+  readonly name?: string | undefined
+}
+
+/** `--delimiter` values: the characters Salesforce accepts, and their names. */
+export const DELIMITERS: Readonly<Record<string, string>> = {
+  ",": ",",
+  comma: ",",
+  ";": ";",
+  semicolon: ";",
+  "\t": "\t",
+  tab: "\t",
+  "\\t": "\t",
+  "|": "|",
+  pipe: "|",
+  "^": "^",
+  caret: "^",
+  "`": "`",
+  backquote: "`"
+}
+
+/** The delimiter character a `--delimiter` value names, or undefined. */
+export const delimiterOf = (value: string): string | undefined =>
+  Object.hasOwn(DELIMITERS, value.toLowerCase()) ? DELIMITERS[value.toLowerCase()] : undefined
+
+/** Whether `label` names an encoding `TextDecoder` knows (WHATWG labels). */
+export const isEncoding = (label: string): boolean => {
+  try {
+    new TextDecoder(label)
+    return true
+  } catch {
+    return false
+  }
 }
 
 const describe = (path: string) => (path === "-" ? "standard input" : path)
@@ -49,46 +101,140 @@ export const checkReadable = (path: string): Effect.Effect<void, InvalidInputErr
 
 /**
  * Opens `path` (`-` = standard input) as CSV with a header row. Duplicate or empty column names,
- * rows whose field count differs from the header and unreadable bytes fail with an
- * `InvalidInputError` naming the line.
+ * rows whose field count differs from the header, bytes invalid in the encoding, mixed line endings
+ * and blank lines in a one-column file fail with an `InvalidInputError` naming the line.
  */
-export const openCsv = (path: string, options?: { readonly delimiter?: string | undefined }): CsvInput => {
+export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
   let header: ReadonlyArray<string> = []
+  const name = describe(options?.name ?? path)
   const records = Stream.suspend(() => {
     const source: Readable = path === "-" ? process.stdin : Fs.createReadStream(path, { highWaterMark: 256 * 1024 })
-    const parser = parse({
-      bom: true,
-      delimiter: options?.delimiter ?? ",",
-      skip_empty_lines: true,
-      columns: (names: Array<string>) => {
-        const seen = new Set<string>()
-        for (const raw of names) {
-          const name = raw.trim()
-          if (name.length === 0) {
-            throw new InvalidInputError({ what: `the header of ${describe(path)} has an empty column name`, row: 1 })
-          }
-          if (seen.has(name.toLowerCase())) {
-            throw new InvalidInputError({ what: `the header of ${describe(path)} names the column twice`, row: 1, field: name })
-          }
-          seen.add(name.toLowerCase())
+    let width = -1
+    const reader = CsvReader.make({
+      delimiter: options?.delimiter ?? "auto",
+      encoding: options?.encoding ?? "utf-8",
+      relaxColumnCount: true,
+      consistentLineEndings: true,
+      skipEmptyLines: true,
+      onEmptyLine: (line) => {
+        // a blank line between rows of several columns cannot be a record; in a one-column file it
+        // could be an empty value, and skipping it would send one record fewer than the user counted
+        if (width === 1) {
+          throw new InvalidInputError({
+            what: `line ${line} of ${name} is blank. In a one-column file a blank line is ambiguous (an empty value, or nothing?) ` +
+              `and Salesforce skips it, so one record fewer would be sent than the file has lines: remove the line`,
+            row: line
+          })
         }
-        header = names.map((n) => n.trim())
-        return header as Array<string>
       }
     })
-    source.on("error", (e) => parser.destroy(e))
-    source.pipe(parser)
-    return Stream.fromAsyncIterable(
-      parser as AsyncIterable<Record<string, string>>,
-      (e): InvalidInputError => {
-        if (e instanceof InvalidInputError) return e
-        const err = e as { message?: string; lines?: number; code?: string }
-        return new InvalidInputError({
-          what: `${describe(path)} is not valid CSV: ${err.message ?? String(e)}`,
-          ...(typeof err.lines === "number" ? { row: err.lines } : {})
+    let out: Array<Record<string, string>> = []
+    const onRow = (fields: Array<string>) => {
+      if (width < 0) {
+        header = checkHeader(fields, name)
+        width = header.length
+        return
+      }
+      if (fields.length !== width) {
+        const line = reader.line
+        throw new InvalidInputError({
+          what: `${name} is not valid CSV: line ${line} has ${fields.length} field${fields.length === 1 ? "" : "s"} but the header has ${width}` +
+            (reader.delimiter === "," ? "" : ` (columns separated by ${JSON.stringify(reader.delimiter)})`),
+          row: line
         })
       }
+      if (width === 1 && fields[0] === "") {
+        throw new InvalidInputError({
+          what: `line ${reader.line} of ${name} holds an empty value, the only column: Salesforce skips a record that reads as blank, ` +
+            `so it would vanish without a result. Give it a value, or remove the line`,
+          row: reader.line
+        })
+      }
+      const record: Record<string, string> = {}
+      for (let i = 0; i < width; i++) record[header[i]!] = fields[i]!
+      out.push(record)
+    }
+    const read = (chunk: Chunk.Chunk<Uint8Array> | undefined): Effect.Effect<Chunk.Chunk<Record<string, string>>, InvalidInputError> => {
+      out = []
+      try {
+        if (chunk === undefined) reader.end(onRow)
+        else for (const bytes of chunk) reader.push(bytes, onRow)
+      } catch (e) {
+        return Effect.fail(inputError(e, name, options))
+      }
+      return Effect.succeed(Chunk.unsafeFromArray(out))
+    }
+    const bytes = Stream.fromAsyncIterable(
+      source as AsyncIterable<Uint8Array>,
+      (e) => new InvalidInputError({ what: `cannot read ${name}: ${(e as Error)?.message ?? String(e)}` })
+    )
+    return Stream.concat(
+      Stream.mapChunksEffect(bytes, (chunk) => (chunk.length === 0 ? Effect.succeed(Chunk.empty()) : read(chunk))),
+      Stream.flatMap(Stream.fromEffect(Effect.suspend(() => read(undefined))), Stream.fromChunk)
     )
   })
   return { path, records, header: () => header }
 }
+
+/** The header's names, trimmed; an empty or repeated name (case-insensitive) is an input error. */
+const checkHeader = (names: ReadonlyArray<string>, name: string): Array<string> => {
+  const seen = new Set<string>()
+  const out = names.map((n) => n.trim())
+  for (const n of out) {
+    if (n.length === 0) throw new InvalidInputError({ what: `the header of ${name} has an empty column name`, row: 1 })
+    // a record keyed by it would lose the column's values (no Salesforce field has this name)
+    if (n === "__proto__") throw new InvalidInputError({ what: `the header of ${name} names a column __proto__, which is no field name`, row: 1, field: n })
+    if (seen.has(n.toLowerCase())) throw new InvalidInputError({ what: `the header of ${name} names the column twice`, row: 1, field: n })
+    seen.add(n.toLowerCase())
+  }
+  return out
+}
+
+/** The reader's errors as input errors that say what to do. */
+const inputError = (e: unknown, name: string, options: ReadOptions | undefined): InvalidInputError => {
+  if (e instanceof InvalidInputError) return e
+  if (!(e instanceof CsvReader.CsvError)) {
+    return new InvalidInputError({ what: `${name} cannot be read: ${(e as Error)?.message ?? String(e)}` })
+  }
+  const line = { row: e.line }
+  switch (e.code) {
+    case "CSV_INVALID_ENCODING":
+      return new InvalidInputError({
+        what: options?.encoding === undefined
+          ? `${name} is not UTF-8: the byte at offset ${e.offset} (line ${e.line}) is not UTF-8 text. ` +
+            `If it was saved as "CSV (Windows)" or by another Windows tool, pass --encoding windows-1252 (or the encoding it was saved in)`
+          : `${name} is not ${options.encoding} text: ${e.message}. Pass the --encoding it was saved in`,
+        ...line
+      })
+    case "CSV_MIXED_LINE_ENDINGS":
+      return new InvalidInputError({
+        what: `${name}: ${e.message.replace(/^Mixed line endings: /, "")}; a value would take the stray line break as text. ` +
+          `Save the file with one kind of line ending (or quote the values that hold line breaks)`,
+        ...line
+      })
+    case "CSV_DELIMITER_AMBIGUOUS":
+      return new InvalidInputError({
+        what: `${name}: ${e.message.replace(/^Ambiguous delimiter: /, "")}: pass --delimiter (comma, semicolon, tab, pipe, caret or backquote)`,
+        ...line
+      })
+    default:
+      return new InvalidInputError({ what: `${name} is not valid CSV: ${e.message}`, ...line })
+  }
+}
+
+/**
+ * Standard input copied to a temp file, so it can be checked whole before anything is sent and then
+ * read again to send it; the file is removed when the scope closes.
+ */
+export const spoolStdin: Effect.Effect<string, InvalidInputError, Scope.Scope> = Effect.acquireRelease(
+  Effect.tryPromise({
+    try: async () => {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-stdin-"))
+      const file = Path.join(dir, "input.csv")
+      await pipeline(process.stdin, Fs.createWriteStream(file))
+      return file
+    },
+    catch: (e) => new InvalidInputError({ what: `cannot read standard input: ${(e as Error)?.message ?? String(e)}` })
+  }),
+  (file) => Effect.sync(() => Fs.rmSync(Path.dirname(file), { recursive: true, force: true }))
+)

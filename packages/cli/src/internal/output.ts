@@ -4,7 +4,7 @@
  * piles rows up in memory).
  */
 import { BulkError } from "@sfbulk/client"
-import { stringify } from "csv-stringify/sync"
+import { CsvWriter } from "@sfbulk/csv"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -115,8 +115,8 @@ export const csvText = <E, R>(
       const s = v === null || v === undefined ? "" : typeof v === "string" ? v : v instanceof Date ? v.toISOString() : String(v)
       return options.formulaGuard ? guardFormula(s) : s
     }
-    const encode = (records: Array<ReadonlyArray<string>>) =>
-      stringify(records as Array<Array<string>>, { delimiter: options.delimiter ?? ",", record_delimiter: "\n" })
+    // CR in a value is quoted too (a bare CR would split the row and start a cell past the guard)
+    const encode = CsvWriter.make({ delimiter: options.delimiter ?? "," }).rows
     const body = Stream.mapChunks(rows, (chunk) => {
       if (Chunk.isEmpty(chunk)) return Chunk.empty<string>()
       const out: Array<ReadonlyArray<string>> = []

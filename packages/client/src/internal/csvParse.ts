@@ -17,14 +17,17 @@ export class CsvParseFailure {
 }
 
 /**
- * Parses bytes into records keyed by the header row. `delimiter` is the job's column delimiter.
+ * Parses bytes into records keyed by the header row. `delimiter` is the job's column delimiter;
+ * `encoding` (a WHATWG label) decodes the bytes strictly (a byte-order mark decides over it),
+ * by default they are read as UTF-8 the lenient way.
  */
 export const parseRecords = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
-  delimiter: string
+  delimiter: string,
+  encoding?: string | undefined
 ): Stream.Stream<Record<string, string>, E | CsvParseFailure, R> =>
   Stream.suspend(() => {
-    const reader = CsvReader.makeRecords({ delimiter, bom: true })
+    const reader = CsvReader.makeRecords({ delimiter, bom: true, ...(encoding === undefined ? {} : { encoding }) })
     const run = (chunk: Chunk.Chunk<Uint8Array> | undefined) => {
       const out: Array<Record<string, string>> = []
       const push = (r: Record<string, string>) => void out.push(r)

@@ -11,6 +11,7 @@ import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
 import * as Stream from "effect/Stream"
 import { InvalidInputError } from "../BulkError.js"
+import { CsvWriter } from "@sfbulk/csv"
 
 /**
  * Rows accepted by the high-level operations.
@@ -42,6 +43,14 @@ export const toStream = <A, E, R>(rows: Rows<A, E, R>): Stream.Stream<A, E | Inv
     (cause) => new InvalidInputError({ what: `the input rows could not be read: ${String(cause)}` })
   )
 }
+
+/**
+ * Why a one-column record with an empty value cannot be sent: Salesforce skips a record that reads
+ * as blank (an empty line, or a lone `""`), so it would vanish without a result.
+ */
+export const EMPTY_ONE_COLUMN =
+  "the record's only value is empty, and Salesforce skips a record that reads as blank (an empty line or a lone \"\"): " +
+  "it would vanish without a result. Give it a value (null sets the field to null), or leave the row out"
 
 /** Column delimiters of Bulk API 2.0, by name. */
 export const delimiterChar = {
@@ -101,18 +110,6 @@ const cell = (value: unknown, row: number, field: string): string => {
     row,
     field
   })
-}
-
-/** CSV quoting: a value holding a quote, CR, LF or the delimiter is quoted (one char scan). */
-const quote = (delimiter: string) => {
-  const d = delimiter.charCodeAt(0)
-  return (s: string): string => {
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i)
-      if (c === 34 || c === 10 || c === 13 || c === d) return `"${s.replaceAll("\"", "\"\"")}"`
-    }
-    return s
-  }
 }
 
 /** Column names of a Schema's encoded side, relationship structs flattened (`Account.Name`). */
@@ -182,7 +179,7 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
     try: () => {
       const delimiter = delimiterChar[options.columnDelimiter ?? "COMMA"]
       const eol = options.lineEnding === "CRLF" ? "\r\n" : "\n"
-      const q = quote(delimiter)
+      const q = CsvWriter.quoter(delimiter)
       const encodeRow = options.schema ? Schema.encodeUnknownEither(options.schema) : undefined
       const columns = options.columns ?? (options.schema
         ? schemaColumns(options.schema)
@@ -258,9 +255,8 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
                 if (c > 0) text += delimiter
                 text += q(cell(flat[columns[c]!], first + n, columns[c]!))
               }
-              // a lone empty cell would be a blank line, which CSV readers (Salesforce's too) skip:
-              // the record would vanish, so it is written as an explicit empty quoted value
-              if (text.length === start) text += "\"\""
+              // a lone empty cell reads as a blank record, which Salesforce skips (a lone `""` too)
+              if (text.length === start) throw new InvalidInputError({ what: EMPTY_ONE_COLUMN, row: first + n, field: columns[0]! })
               text += eol
               ends[n++] = text.length
             }

@@ -9,10 +9,11 @@
  * Limits (Salesforce Bulk API): a field of at most 131,072 characters, a record of at most 400,000
  * characters, at most 5,000 fields per record; ids are 15 or 18 characters.
  */
+import { CsvReader } from "@sfbulk/csv"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { InvalidInputError } from "../BulkError.js"
-import { flatten } from "./rows.js"
+import { EMPTY_ONE_COLUMN, flatten } from "./rows.js"
 
 /** Salesforce's limits on one CSV record. */
 export const MAX_FIELD_CHARS = 131_072
@@ -191,14 +192,20 @@ export interface CsvCheckContext {
   readonly externalIdFieldName?: string | undefined
   /** The column delimiter (default `,`). */
   readonly delimiter?: string | undefined
+  /** The line ending the records must end with (a 2.0 job's `lineEnding`); default: LF or CRLF. */
+  readonly lineEnding?: "LF" | "CRLF" | undefined
+  /** The job, named in the line-ending error. */
+  readonly jobId?: string | undefined
 }
 
 /**
  * An incremental raw-CSV checker: feed it the bytes (or text) as they flow, in any chunking, then
  * call `end`. Constant memory (one record at a time). Checks: valid UTF-8, a header and at least one
  * record, unique header names (at most 5,000; the operation's required columns when it is known),
- * every record as wide as the header, field and record sizes, ids. Records are numbered from 0 (the
- * first line after the header); blank lines are skipped, as Salesforce does.
+ * every record as wide as the header, field and record sizes, ids, one line ending (LF or CRLF,
+ * the job's when given) outside quoted values. Records are numbered from 0 (the first line after
+ * the header). Blank lines are skipped, as Salesforce does, except in a one-column CSV: there a blank
+ * line may be meant as an empty value, and Salesforce would skip the record, so it is refused.
  */
 export const csvChecker = (ctx: CsvCheckContext) => {
   const delimiter = ctx.delimiter ?? ","
@@ -212,6 +219,9 @@ export const csvChecker = (ctx: CsvCheckContext) => {
   let quoted = false
   let afterQuote = false
   let any = false
+  /** A CR ended the last line outside quotes: a LF next makes it a CRLF. */
+  let afterCr = false
+  let eol: "LF" | "CRLF" | undefined
   let failed: InvalidInputError | undefined
   const opCtx: CheckContext = { operation: ctx.operation ?? "insert", externalIdFieldName: ctx.externalIdFieldName }
   const endRecord = (): InvalidInputError | undefined => {
@@ -228,6 +238,7 @@ export const csvChecker = (ctx: CsvCheckContext) => {
     }
     const row = records++
     if (r.length !== header.length) return fail(`the record has ${r.length} fields but the header has ${header.length}`, row)
+    if (r.length === 1 && r[0] === "") return fail(EMPTY_ONE_COLUMN, row, header[0])
     let total = 0
     for (let c = 0; c < r.length; c++) {
       total += r[c]!.length
@@ -239,6 +250,35 @@ export const csvChecker = (ctx: CsvCheckContext) => {
     }
     return undefined
   }
+  // the record whose line just ended
+  const where = () => (header === undefined ? undefined : Math.max(0, records - 1))
+  /**
+   * A line break outside quotes (once the line is read): one kind per CSV, the job's when it is
+   * known. Blank lines before the header are not looked at.
+   */
+  const lineBreak = (kind: "LF" | "CRLF" | "CR"): InvalidInputError | undefined => {
+    if (header === undefined) return undefined
+    if (kind === "CR") {
+      return fail("a line ends with a bare CR (as classic Mac files do), which Salesforce does not read as a line break: convert the line endings to LF or CRLF", where())
+    }
+    if (eol === undefined) {
+      eol = kind
+      if (ctx.lineEnding !== undefined && kind !== ctx.lineEnding) {
+        return fail(
+          `the CSV's lines end with ${kind} but ${ctx.jobId === undefined ? "the job" : `job ${ctx.jobId}`} was created with lineEnding ${ctx.lineEnding}: ` +
+            `create the job with lineEnding "${kind}" (Salesforce refuses the mismatch)`
+        )
+      }
+    } else if (kind !== eol) {
+      return fail(`a line ends with ${kind} but the lines before it end with ${eol}: use one line ending (Salesforce would keep the stray CR in a value)`, where())
+    }
+    return undefined
+  }
+  /** A line that holds nothing. */
+  const blankLine = (): InvalidInputError | undefined =>
+    header !== undefined && header.length === 1
+      ? fail("a blank line in a one-column CSV: Salesforce skips it, so a record would be missing (a record of one empty value cannot be sent). Remove the line", records)
+      : undefined
   const delimCode = delimiter.charCodeAt(0)
   const tooLong = () => field.length > MAX_FIELD_CHARS || recChars + field.length > MAX_RECORD_CHARS
   // scans runs of ordinary characters at once (one slice per run, not one string per character)
@@ -271,6 +311,15 @@ export const csvChecker = (ctx: CsvCheckContext) => {
         }
       }
       const ch = t.charCodeAt(i)
+      if (afterCr) {
+        afterCr = false
+        const e = lineBreak(ch === 10 ? "CRLF" : "CR")
+        if (e) return e
+        if (ch === 10) {
+          i++
+          continue
+        }
+      }
       if (ch === 34 && field === "") {
         quoted = true
         any = true
@@ -284,8 +333,11 @@ export const csvChecker = (ctx: CsvCheckContext) => {
         if (rec.length > MAX_FIELDS) return fail(`a record has more than ${MAX_FIELDS.toLocaleString("en-US")} fields`, header === undefined ? undefined : records)
       } else if (ch === 13 || ch === 10) {
         i++
-        if (any || field !== "") {
-          const e = endRecord()
+        const e = any || field !== "" ? endRecord() : blankLine()
+        if (e) return e
+        if (ch === 13) afterCr = true
+        else {
+          const e = lineBreak("LF")
           if (e) return e
         }
       } else {
@@ -337,6 +389,7 @@ export const csvChecker = (ctx: CsvCheckContext) => {
       failed = fail(`the CSV is not valid UTF-8 (it ends inside a character, near offset ${offset}): save it as UTF-8`)
     }
     if (failed) return failed
+    if (afterCr && (failed = lineBreak("CR"))) return failed
     if (quoted && !afterQuote) return (failed = fail("the CSV ends inside a quoted value: a closing quote is missing", header === undefined ? undefined : records))
     quoted = false
     if (any || field !== "") failed = endRecord()
@@ -345,7 +398,12 @@ export const csvChecker = (ctx: CsvCheckContext) => {
     if (records === 0) return (failed = fail("the CSV has a header but no record to send"))
     return undefined
   }
-  return { push, end }
+  return {
+    push,
+    end,
+    /** The line ending the CSV's records end with, once one is read. */
+    lineEnding: (): "LF" | "CRLF" | undefined => eol
+  }
 }
 
 /** The offset of the first invalid UTF-8 byte of a chunk (approximate at the chunk's start). */
@@ -400,3 +458,82 @@ export const checkedCsvStream = <E, R>(data: Stream.Stream<Uint8Array, E, R>, ct
       })
     )
   })
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf] as const
+
+/**
+ * Raw CSV without its UTF-8 byte-order mark: Salesforce would read the mark as part of the first
+ * column's name ("Field name not found : \uFEFFName"). Text or bytes are cut; a stream drops the
+ * mark from its first bytes, however they are chunked.
+ */
+export const withoutBom = <E, R>(
+  data: string | Uint8Array | Stream.Stream<Uint8Array, E, R>
+): string | Uint8Array | Stream.Stream<Uint8Array, E, R> => {
+  if (typeof data === "string") return data.charCodeAt(0) === 0xfeff ? data.slice(1) : data
+  if (data instanceof Uint8Array) return hasBom(data) ? data.subarray(3) : data
+  return Stream.suspend(() => {
+    // the first bytes, held until three are seen (or the stream ends)
+    let head: Uint8Array | undefined = new Uint8Array(0)
+    const take = (bytes: Uint8Array): Uint8Array => {
+      if (head === undefined) return bytes
+      const all: Uint8Array = head.length === 0 ? bytes : Buffer.concat([head, bytes])
+      if (all.length < 3 && UTF8_BOM.slice(0, all.length).every((b, i) => all[i] === b)) {
+        head = all
+        return new Uint8Array(0)
+      }
+      head = undefined
+      return hasBom(all) ? all.subarray(3) : all
+    }
+    return Stream.concat(
+      Stream.filter(Stream.map(data, take), (b) => b.length > 0),
+      Stream.suspend(() => (head !== undefined && head.length > 0 ? Stream.make(head) : Stream.empty))
+    )
+  })
+}
+
+/** Whether bytes start with the UTF-8 byte-order mark. */
+export const hasBom = (b: Uint8Array): boolean => b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf
+
+/**
+ * Raw CSV in another encoding (a WHATWG label: `windows-1252`, `utf-16le`, ...) re-encoded as UTF-8,
+ * what Salesforce reads; a byte invalid in that encoding is an `InvalidInputError`. A stream is
+ * transcoded as it flows (constant memory). `utf-8` leaves the data as it is.
+ */
+export const toUtf8 = <E, R>(
+  data: string | Uint8Array | Stream.Stream<Uint8Array, E, R>,
+  encoding: string | undefined
+): Effect.Effect<string | Uint8Array | Stream.Stream<Uint8Array, E | InvalidInputError, R>, InvalidInputError> =>
+  Effect.suspend((): Effect.Effect<string | Uint8Array | Stream.Stream<Uint8Array, E | InvalidInputError, R>, InvalidInputError> => {
+    if (encoding === undefined || typeof data === "string") return Effect.succeed(data)
+    let decoder: CsvReader.Decoder
+    try {
+      decoder = CsvReader.makeDecoder(encoding, { fatal: true })
+    } catch {
+      return Effect.fail(fail(`encoding ${JSON.stringify(encoding)} is not an encoding name (try utf-8, windows-1252, iso-8859-1, utf-16le)`))
+    }
+    if (decoder.encoding === "utf-8") return Effect.succeed(data)
+    const invalid = () => fail(`the CSV is not valid ${decoder.encoding}: check the encoding it was saved in`)
+    if (data instanceof Uint8Array) {
+      return Effect.try({ try: () => utf8.encode(decoder.decode(data)), catch: invalid })
+    }
+    return Effect.succeed(Stream.suspend(() => {
+      const d = CsvReader.makeDecoder(encoding, { fatal: true })
+      const step = (bytes: Uint8Array | undefined) =>
+        Effect.try({ try: () => utf8.encode(bytes === undefined ? d.decode() : d.decode(bytes, { stream: true })), catch: invalid })
+      return Stream.concat(
+        Stream.mapEffect(data, step),
+        Stream.fromEffect(Effect.suspend(() => step(undefined)))
+      ).pipe(Stream.filter((b) => b.length > 0))
+    }))
+  })
+
+const utf8 = new TextEncoder()
+
+/** Whether an encoding label names UTF-8 (false for a label that names no encoding). */
+export const isUtf8 = (label: string): boolean => {
+  try {
+    return new TextDecoder(label).encoding === "utf-8"
+  } catch {
+    return false
+  }
+}

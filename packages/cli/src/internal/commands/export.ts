@@ -29,6 +29,8 @@ export interface ExportArgs extends OutputFlags {
   readonly parallel: Option.Option<number>
   readonly wait: Option.Option<Duration.Duration>
   readonly formulaGuard: boolean
+  /** `--delimiter`: the CSV column delimiter (default comma). */
+  readonly delimiter?: string | undefined
 }
 
 /** The format: `--format`, else from the output file's extension, else CSV. */
@@ -46,23 +48,27 @@ export const selectedColumns = (soql: string): ReadonlyArray<string> | undefined
   return fields.every((f) => /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(f)) ? fields : undefined
 }
 
-/** Encodes rows in `format`; `columns` is only used for the header of an empty CSV. */
+/**
+ * Encodes rows in `format`; `columns` is only used for the header of an empty CSV, `delimiter`
+ * separates CSV columns (default comma).
+ */
 export const encode = <E, R>(
   rows: Stream.Stream<Readonly<Record<string, unknown>>, E, R>,
   format: Format,
   formulaGuard: boolean,
-  columns?: ReadonlyArray<string> | undefined
+  columns?: ReadonlyArray<string> | undefined,
+  delimiter?: string | undefined
 ): Stream.Stream<string, E, R> => {
   if (format === "json") return jsonText(rows)
   if (format === "ndjson") return ndjsonText(rows)
-  if (columns === undefined) return csvText(rows, { formulaGuard })
+  if (columns === undefined) return csvText(rows, { formulaGuard, delimiter })
   // The rows' own keys win (Salesforce's spelling); the declared columns only head an empty result.
   return Stream.suspend(() => {
     let any = false
     const seen = Stream.tap(rows, () => Effect.sync(() => void (any = true)))
     return Stream.concat(
-      csvText(seen, { formulaGuard }),
-      Stream.suspend(() => (any ? Stream.empty : csvText(Stream.empty, { formulaGuard, columns })))
+      csvText(seen, { formulaGuard, delimiter }),
+      Stream.suspend(() => (any ? Stream.empty : csvText(Stream.empty, { formulaGuard, columns, delimiter })))
     )
   })
 }
@@ -123,7 +129,7 @@ export const run = (a: ExportArgs, soql: string): Effect.Effect<void, BulkError.
         return chunk
       })
     )
-    yield* writeText(a.output, encode(rows, format, a.formulaGuard, selectedColumns(soql))).pipe(Effect.ensuring(Effect.sync(progress.done)))
+    yield* writeText(a.output, encode(rows, format, a.formulaGuard, selectedColumns(soql), a.delimiter)).pipe(Effect.ensuring(Effect.sync(progress.done)))
     const elapsedMs = Date.now() - started
     const summary = {
       ok: true,

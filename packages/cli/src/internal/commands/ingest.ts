@@ -31,6 +31,10 @@ export interface IngestArgs extends OutputFlags {
   readonly allowPartial: boolean
   /** A header without rows exits 0 instead of being an input error. */
   readonly allowEmpty: boolean
+  /** `--encoding`: the input's encoding (WHATWG label; default UTF-8). */
+  readonly encoding?: string | undefined
+  /** `--delimiter`: the input's column delimiter (default: read off the header line). */
+  readonly delimiter?: string | undefined
 }
 
 /** A CSV with a header and no records, without `--allow-empty`. */
@@ -95,7 +99,7 @@ export const precheck = (a: IngestArgs): Effect.Effect<void, UsageError | BulkEr
 /** Runs one ingest command (after {@link precheck}, which the CLI runs before logging in). */
 export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | UsageError | RowsFailed, BulkClient.BulkClient> =>
   Effect.gen(function*() {
-    const input = openCsv(a.file)
+    const input = openCsv(a.file, a)
     const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
     const client = yield* BulkClient.BulkClient
     const jobs = new Set<string>()

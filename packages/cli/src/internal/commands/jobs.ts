@@ -11,7 +11,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { UsageError, type RowsFailed } from "../errors.js"
-import { openCsv } from "../input.js"
+import { openCsv, spoolStdin } from "../input.js"
 import { csvText, writeText } from "../output.js"
 import * as Progress from "../progress.js"
 import { type OutputFlags, printJson, printText, table } from "../report.js"
@@ -395,9 +395,9 @@ const byChars = (rows: ReadonlyArray<Record<string, string>>): Array<Array<Recor
 }
 
 /** `--async --api 1`: one job, a batch per `--batch-size` rows (10,000 at most), then close it. */
-const submitAsync1 = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError, Env> =>
+const submitAsync1 = (a: IngestArgs, file: string): Effect.Effect<void, BulkError.BulkError, Env> =>
   Effect.gen(function*() {
-    const input = openCsv(a.file)
+    const input = openCsv(file, readOptions(a))
     const job = yield* Bulk1.createJob({
       operation: a.operation,
       object: a.object,
@@ -431,23 +431,25 @@ const submitAsync1 = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError, E
  * `precheck`, which the CLI runs before logging in).
  */
 export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | UsageError, Env> =>
-  Effect.gen(function*() {
-    // A file is parsed whole once before any job is created, so a malformed row (quotes, a row
-    // wider or narrower than the header) near its end sends nothing, and a header without records
-    // creates no job. Standard input cannot be read twice: it is checked as it is sent (2.0: before
-    // the PUT; 1.0: batch by batch, the job aborted at the first bad row).
-    if (a.file !== "-" && (yield* Stream.runCount(openCsv(a.file).records)) === 0) {
+  Effect.scoped(Effect.gen(function*() {
+    // The input is read and checked whole once before any job is created, with the checks of the
+    // synchronous path (ids, NUL characters, sizes, the operation's columns) and the reader's
+    // (encoding, line endings, quotes, row widths): a bad row near the end sends nothing, and a
+    // header without records creates no job. Standard input is spooled to a temp file for that.
+    const file = a.file === "-" ? yield* spoolStdin : a.file
+    const check = { operation: a.operation, externalIdFieldName: Option.getOrUndefined(a.externalId) }
+    if ((yield* Stream.runCount(Csv.check(openCsv(file, readOptions(a)).records, check))) === 0) {
       if (!a.allowEmpty) return yield* noRecords(a.file)
       if (a.json) return printJson({ ok: true, command: a.command, async: true, api: a.api, object: a.object, operation: a.operation, jobIds: [], rowsUploaded: 0, exitCode: 0 })
       return printText(a, `${a.file} has no records: nothing to upload, no job created.`)
     }
-    if (a.api === "1.0") return yield* submitAsync1(a)
-    if (a.file !== "-" && Fs.statSync(a.file).size > 95_000_000) {
+    if (a.api === "1.0") return yield* submitAsync1(a, file)
+    if (Fs.statSync(file).size > 95_000_000) {
       return yield* new UsageError({
         message: `--async sends one Bulk API 2.0 job (at most 100 MB) and ${a.file} is larger: drop --async so sfbulk splits it into several jobs`
       })
     }
-    const input = openCsv(a.file)
+    const input = openCsv(file, readOptions(a))
     const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
     const job = yield* Bulk2.createIngestJob({
       object: a.object,
@@ -471,4 +473,7 @@ export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkEr
     )
     const closed = yield* Bulk2.closeIngestJob(job.id)
     printSubmitted(a, "2.0", job.id, rows, closed.state)
-  })
+  }))
+
+/** The reader options of an ingest command; messages name the input as the user gave it. */
+const readOptions = (a: IngestArgs) => ({ encoding: a.encoding, delimiter: a.delimiter, name: a.file })

@@ -5,13 +5,14 @@
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { BulkError } from "../BulkError.js"
+import { safeToResend } from "./transport.js"
 
-/** An answer that arrived whole but cannot be parsed: fetching it again would not change it. */
-export const isUnparseable = (e: BulkError): boolean =>
-  e._tag === "TransportError" && e.unparseable === true
-
-/** Whether a failed download is worth fetching again: a dropped connection, not a bad answer. */
-export const isDroppedDownload = (e: BulkError): boolean => e._tag === "TransportError" && !isUnparseable(e)
+/**
+ * Whether a failed download is worth fetching again: the connection dropped or stalled (not a bad
+ * answer), by the transport's one rule for re-sending a GET. Answers refused by the server were
+ * retried by the transport already.
+ */
+export const isDroppedDownload = (e: BulkError): boolean => e._tag === "TransportError" && safeToResend(e, true, true)
 
 /** `make()` as one stream that resumes after a dropped download, skipping what it already emitted. */
 export const resumable = <A, R>(make: () => Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>

@@ -61,7 +61,7 @@ const stored = (tag: string) => {
 }
 
 /** Creates a job, then uploads with every session expiring after one request, then loads it. */
-const loadWithExpiry = (tag: string, upload: (job: Bulk2.JobInfo) => Effect.Effect<void, unknown, Bulk2.Transport>) =>
+const loadWithExpiry = (upload: (job: Bulk2.JobInfo) => Effect.Effect<void, unknown, Bulk2.Transport>) =>
   Effect.gen(function*() {
     const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
     // the session that created the job is used up: the upload is refused unread, then replayed
@@ -80,7 +80,7 @@ describe("Bulk2 uploads after a session renewal", () => {
     Effect.gen(function*() {
       const path = Path.join(dir, "renew-file.csv")
       Fs.writeFileSync(path, csvOf("RenewFile", 1200))
-      const { done, expiredDuringUpload } = yield* loadWithExpiry("RenewFile", (job) => Bulk2.uploadFile(job, path))
+      const { done, expiredDuringUpload } = yield* loadWithExpiry((job) => Bulk2.uploadFile(job, path))
       expect(expiredDuringUpload).toBeGreaterThanOrEqual(1)
       expect(done.state).toBe("JobComplete")
       expect(done.numberRecordsProcessed).toBe(1200)
@@ -94,7 +94,7 @@ describe("Bulk2 uploads after a session renewal", () => {
     Effect.gen(function*() {
       const bytes = new TextEncoder().encode(csvOf("RenewStream", 1500))
       const data = Stream.fromIterable([bytes.subarray(0, 7000), bytes.subarray(7000)])
-      const { done, expiredDuringUpload } = yield* loadWithExpiry("RenewStream", (job) => Bulk2.uploadJobData(job, data))
+      const { done, expiredDuringUpload } = yield* loadWithExpiry((job) => Bulk2.uploadJobData(job, data))
       expect(expiredDuringUpload).toBeGreaterThanOrEqual(1)
       expect(done.state).toBe("JobComplete")
       expect(done.numberRecordsProcessed).toBe(1500)
@@ -107,7 +107,6 @@ describe("Bulk2 uploads after a session renewal", () => {
     Effect.gen(function*() {
       const bytes = new TextEncoder().encode(csvOf("RenewUnchecked", 300))
       const { done, expiredDuringUpload } = yield* loadWithExpiry(
-        "RenewUnchecked",
         (job) => Bulk2.uploadJobData(job, Stream.make(bytes), { check: false })
       )
       expect(expiredDuringUpload).toBeGreaterThanOrEqual(1)

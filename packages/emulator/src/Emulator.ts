@@ -17,9 +17,10 @@ import * as Org from "./Org.js"
 
 /**
  * Fault injection settings: rates per request in [0, 1] (`5xx`, `reset`, `slow`, `limit`,
- * `batch-fail`) and `expire-after` (sessions expire after that many authenticated requests). Either
- * the spec string `"5xx=0.05,reset=0.02,expire-after=500"` or an object with the same keys
- * (camelCase spellings `serverError`, `expireAfter`, `batchFail` also accepted).
+ * `lost-answer`, `stall`, `batch-fail`) and `expire-after` (sessions expire after that many
+ * authenticated requests). Either the spec string `"5xx=0.05,lost-answer=0.02,expire-after=500"` or
+ * an object with the same keys (camelCase spellings `serverError`, `lostAnswer`, `expireAfter`,
+ * `batchFail` also accepted).
  *
  * @since 0.1.0
  * @category models
@@ -53,13 +54,19 @@ export interface EmulatorOptions {
   readonly resultFileRows?: number
   /** Rows processed between event-loop yields; default 2,000. */
   readonly processingChunk?: number
+  /**
+   * Whether a PK-chunked 1.0 query job counts its original batch (state `NotProcessed` once split)
+   * in `numberBatchesTotal`. Default false, as the Bulk API guide's PK chunking walkthrough shows;
+   * no real capture settles it, so clients must finish either way (see FIDELITY.md).
+   */
+  readonly pkChunkingCountsOriginal?: boolean
   /** Lifetime of an access token in seconds, counted from issue; default 7,200. */
   readonly sessionTtlSeconds?: number
   /** Fault injection (none by default). Change it later with `setFaults` or `POST /__emulator/faults`. */
   readonly faults?: Faults
   /** Seed of the fault PRNG; the same seed and request sequence replay the same faults. Default 1. */
   readonly seed?: number
-  /** How long a `slow` fault delays a request, in ms; default 10,000. */
+  /** How long a `slow` fault delays a request, and a `stall` fault holds an answer back, in ms; default 10,000. */
   readonly slowMs?: number
   /** Inject faults into the login endpoints too; default false. */
   readonly faultLogin?: boolean
@@ -73,6 +80,14 @@ export interface EmulatorOptions {
   /** Credential overrides. */
   readonly credentials?: Credentials
 }
+
+/**
+ * Options of `setFaults` besides the spec: `seed`, `slowMs`, `faultLogin`, `match`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FaultOptions = server.FaultOptions
 
 /**
  * Counters of a running emulator.
@@ -115,8 +130,12 @@ export interface EmulatorHandle {
   readonly org: Org.Org
   /** Requests, faults injected by kind, sessions. */
   stats(): Stats
-  /** Replace the fault settings (restarts the PRNG from `seed`, or the current seed); throws on an invalid spec. */
-  setFaults(faults: Faults | undefined, options?: { readonly seed?: number; readonly slowMs?: number; readonly faultLogin?: boolean }): void
+  /**
+   * Replace the fault settings (restarts the PRNG from `seed`, or the current seed); throws on an
+   * invalid spec or `match`. `match` (a regular expression over `"METHOD /path"`) limits the faults
+   * to the requests it matches, e.g. `"^POST /services/async/[^/]+/job/[^/]+$"` for 1.0 close/abort.
+   */
+  setFaults(faults: Faults | undefined, options?: FaultOptions): void
   /** Stop listening and drop open connections. */
   close(): Promise<void>
 }
@@ -185,7 +204,8 @@ export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHand
     latencyMs: positive("latencyMs", options.latencyMs, 50),
     pageSize: positive("pageSize", options.pageSize, 10_000, 1),
     resultFileRows: positive("resultFileRows", options.resultFileRows, 100_000, 1),
-    processingChunk: positive("processingChunk", options.processingChunk, 2_000, 1)
+    processingChunk: positive("processingChunk", options.processingChunk, 2_000, 1),
+    pkChunkingCountsOriginal: options.pkChunkingCountsOriginal ?? false
   }
   const credentials = auth.makeCredentials(options.credentials)
   const org = await loadOrg(options.data)

@@ -241,11 +241,13 @@ const withCause = <E extends Error>(error: E, cause: unknown): E => {
   return error
 }
 
-const formatMillis = (millis: number): string => Duration.format(Duration.millis(Math.round(millis)))
+/** A duration for messages: whole seconds from 10 s up (a budget's rest is never a round number). */
+const formatMillis = (millis: number): string =>
+  Duration.format(Duration.millis(millis >= 10_000 ? Math.round(millis / 1000) * 1000 : Math.round(millis)))
 
 /** The last failure of a request whose time budget ran out, saying so. */
 const budgetSpent = (error: BulkError, budgetMillis: number): BulkError =>
-  error._tag !== "TransportError" ? error : withCause(
+  error._tag !== "TransportError" || error.description.includes("time budget") ? error : withCause(
     new TransportError({
       description: `${error.description} (gave up: the request's time budget of ${formatMillis(budgetMillis)} is spent)`,
       method: error.method,
@@ -605,7 +607,7 @@ export const make = (options?: TransportOptions) =>
             onTimeout: () =>
               transportError(
                 wait < own
-                  ? `no response within ${formatMillis(wait)}, the rest of the request's time budget (${formatMillis(budgetMillis)})`
+                  ? `no response within ${formatMillis(wait)}: the request's time budget of ${formatMillis(budgetMillis)} is spent`
                   : `no response within ${formatMillis(wait)}`,
                 true
               )

@@ -137,6 +137,20 @@ describe("stalled answers", () => {
       expect(error.description).toMatch(/budget/)
     }), 20_000)
 
+  it.live("a result download whose request never answers fails within one budget, not one per resume", () =>
+    Effect.gen(function*() {
+      const server = yield* serve(() => {})
+      const path = `/services/data/v66.0/jobs/ingest/${JOB}/successfulResults`
+      const error = yield* failure(
+        Stream.runCollect(Bulk2.successfulResults(JOB, { columnDelimiter: "COMMA" })).pipe(
+          Effect.provide(layerFor(server.url, { timeout: "200 millis", budget: "500 millis", retrySchedule: Schedule.spaced("10 millis") }))
+        )
+      )
+      expect(error.description).toMatch(/budget/)
+      // one budget: about three attempts of 200 ms; resuming would have asked up to 7 times as often
+      expect(server.count(path)).toBeLessThanOrEqual(4)
+    }), 20_000)
+
   it.live("a request not safe to re-send whose answer stalls is not sent again; the error says it may have arrived", () =>
     Effect.gen(function*() {
       const path = "/services/async/66.0/job/750x/batch"

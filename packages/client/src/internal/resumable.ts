@@ -7,14 +7,15 @@ import * as Chunk from "effect/Chunk"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { BulkError } from "../BulkError.js"
-import { safeToResend } from "./transport.js"
+import { safeToResend, wasRetried } from "./transport.js"
 
 /**
- * Whether a failed download is worth fetching again: the connection dropped or stalled (not a bad
- * answer), by the transport's one rule for re-sending a GET. Answers refused by the server were
- * retried by the transport already.
+ * Whether a failed download is worth fetching again: its body dropped or stalled (not a bad
+ * answer), by the transport's one rule for re-sending a GET. A request the transport gave up on
+ * (refused, or no answer within its budget) is not asked again: that would spend the budget anew.
  */
-export const isDroppedDownload = (e: BulkError): boolean => e._tag === "TransportError" && safeToResend(e, true, true)
+export const isDroppedDownload = (e: BulkError): boolean =>
+  e._tag === "TransportError" && safeToResend(e, true, true) && !wasRetried(e)
 
 /**
  * The chunks of `stream` without their first `n` elements. The rest of a chunk is copied rather

@@ -365,6 +365,16 @@ export const errorFromResponse = (
   return new ApiError(common)
 }
 
+/** Failures a request ended with after its retries: retried as far as the rule and budget allow. */
+const settled = new WeakSet<object>()
+
+/**
+ * Whether `error` is what a request ended with after the transport's own retries (so resending it
+ * again, e.g. resuming a download with a new request, would only spend the budget once more).
+ * Failures while a body is read after the request returned are not: they are new.
+ */
+export const wasRetried = (error: BulkError): boolean => settled.has(error)
+
 /**
  * Whether a failed attempt may be sent again: the error is transient, and either the request is
  * idempotent or the server certainly did not act on it. The one rule for every retry of a request
@@ -680,17 +690,21 @@ export const make = (options?: TransportOptions) =>
         // (counted from the first attempt) bounds the whole sequence, waits included.
         const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
         const deadline = start + budgetMillis
+        const end = (error: BulkError) => {
+          settled.add(error)
+          return Effect.fail(error)
+        }
         let state: unknown = schedule.initial
         for (;;) {
           const result = yield* Effect.either(attempt(deadline))
           if (result._tag === "Right") return result.right
           const error = result.left
-          if (!safeToResend(error, idempotent, replayable)) return yield* Effect.fail(error)
+          if (!safeToResend(error, idempotent, replayable)) return yield* end(error)
           const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
           const [next, , decision] = yield* schedule.step(now, error, state)
-          if (ScheduleDecision.isDone(decision)) return yield* Effect.fail(error)
+          if (ScheduleDecision.isDone(decision)) return yield* end(error)
           const at = Math.max(now, ScheduleIntervals.start(decision.intervals))
-          if (at >= deadline) return yield* Effect.fail(budgetSpent(error, budgetMillis))
+          if (at >= deadline) return yield* end(budgetSpent(error, budgetMillis))
           state = next
           if (at > now) yield* Effect.sleep(Duration.millis(at - now))
         }

@@ -198,7 +198,10 @@ export const createIngestJob = (options: CreateIngestJob): Effect.Effect<JobInfo
  * @category ingest
  */
 export interface UploadOptions {
-  /** The byte length of a `Stream` body, when known (sent as `Content-Length`). */
+  /**
+   * The byte length of a `Stream` body, when known. No longer needed: a stream is spooled to a temp
+   * file first, whose size is sent as `Content-Length`.
+   */
   readonly contentLength?: number | undefined
   /**
    * Check the CSV before anything is sent (default `true`): valid UTF-8, a header and at least one
@@ -230,13 +233,14 @@ const checkContext = (job: string | JobInfo, options?: UploadOptions) =>
 /**
  * Uploads the job's CSV (one upload per job; Salesforce answers 201). The upload is never re-sent
  * once it may have reached Salesforce (a job takes one upload): to retry, abort the job and upload
- * to a new one, as `BulkClient` does from its spool file.
+ * to a new one, as `BulkClient` does from its spool file. It is sent again when Salesforce refused
+ * it without acting on it: an expired session (renewed, then the upload replayed), throttling.
  *
  * The CSV is checked before the upload (see `UploadOptions.check`), so bad data is an
  * `InvalidInputError` and nothing is sent: text and bytes in memory directly, a `Stream` while it is
- * spooled to a temp file (constant memory; the upload is then sent from the file, the file deleted
- * afterwards). A job given by id is looked up for its delimiter and operation (pass the `JobInfo`
- * to save that request).
+ * spooled to a temp file (constant memory; the upload is then sent from the file, so it can be
+ * replayed, and the file deleted afterwards). A job given by id is looked up for its delimiter and
+ * operation (pass the `JobInfo` to save that request).
  *
  * @since 0.1.0
  * @category ingest
@@ -248,62 +252,56 @@ export const uploadJobData = (
 ): Effect.Effect<void, BulkError, Transport> =>
   Effect.gen(function*() {
     const jobId = typeof job === "string" ? job : job.id
-    // what Salesforce reads: UTF-8 without a byte-order mark (a stream sent unchecked, with its
-    // length given, is sent as it is: dropping bytes would break that length)
-    const utf8 = yield* toUtf8(input, options?.encoding)
-    const data = options?.check === false && options.contentLength !== undefined && utf8 === input && !(typeof input === "string" || input instanceof Uint8Array)
-      ? utf8
-      : withoutBom(utf8)
-    const check = options?.check !== false
-    const ctx = check ? yield* checkContext(job, options) : undefined
-    if (ctx && (typeof data === "string" || data instanceof Uint8Array)) yield* checkCsv(data, ctx)
-    if (ctx && !(typeof data === "string" || data instanceof Uint8Array)) {
-      // a stream is checked while it is spooled, then sent from the file
-      return yield* Effect.scoped(Effect.gen(function*() {
-        const dir = yield* tempDir
-        const spooled = yield* spoolToFile(
-          checkedCsvStream(data, ctx).pipe(
-            Stream.mapError((e) => (isBulkError(e) ? e : new InvalidInputError({ what: `the upload data could not be read: ${String(e)}` })))
-          ),
-          dir,
-          "upload.csv"
-        )
-        yield* putJobData(jobId, fileBytes(spooled.path), spooled.size)
-      }))
+    // what Salesforce reads: UTF-8 without a byte-order mark
+    const data = withoutBom(yield* toUtf8(input, options?.encoding))
+    const ctx = options?.check !== false ? yield* checkContext(job, options) : undefined
+    if (typeof data === "string" || data instanceof Uint8Array) {
+      if (ctx) yield* checkCsv(data, ctx)
+      return yield* putJobData(jobId, typeof data === "string" ? HttpBody.text(data, "text/csv") : HttpBody.uint8Array(data, "text/csv"))
     }
-    yield* putJobData(jobId, data, data === input ? options?.contentLength : undefined)
+    // a stream is spooled (and checked on the way), then sent from the file, which can be read
+    // again when the upload has to be replayed (after a session renewal)
+    yield* Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const spooled = yield* spoolToFile(
+        (ctx ? checkedCsvStream(data, ctx) : data).pipe(
+          Stream.mapError((e) => (isBulkError(e) ? e : new InvalidInputError({ what: `the upload data could not be read: ${String(e)}` })))
+        ),
+        dir,
+        "upload.csv"
+      )
+      yield* putJobData(jobId, fileBody(spooled.path, spooled.size))
+    }))
   }).pipe(span("upload", typeof job === "string" ? job : job.id))
 
 const fileBytes = (path: string) => NodeStream.fromReadable(() => Fs.createReadStream(path, { highWaterMark: 256 * 1024 }), (e) => e)
 
+/** A file's bytes as an upload body, made afresh (the file read again) for each attempt. */
+const fileBody = (path: string, size: number) => () => HttpBody.stream(fileBytes(path), "text/csv", size)
+
 const putJobData = (
   jobId: string,
-  data: Uint8Array | string | Stream.Stream<Uint8Array, unknown>,
-  contentLength: number | undefined
+  body: HttpBody.HttpBody | (() => HttpBody.HttpBody)
 ): Effect.Effect<void, BulkError, Transport> =>
   Effect.gen(function*() {
     const t = yield* Transport
-    const body = typeof data === "string"
-      ? HttpBody.text(data, "text/csv")
-      : data instanceof Uint8Array
-      ? HttpBody.uint8Array(data, "text/csv")
-      : HttpBody.stream(data, "text/csv", contentLength)
     // Not idempotent: a second PUT to a job is refused ("Found multipe contents"), so the transport
-    // must not re-send one that may have arrived; callers retry on a new job instead.
+    // must not re-send one that may have arrived; callers retry on a new job instead. A body that
+    // can be made again is replayed when Salesforce refused the upload unread (expired session).
     yield* internal.requestVoid({
       method: "PUT",
       path: `${base(t, "ingest")}/${jobId}/batches`,
       api: "2.0",
-      body,
+      ...(typeof body === "function" ? { makeBody: body } : { body }),
       jobId,
       idempotent: false
     })
   })
 
 /**
- * Uploads a CSV file from disk as the job's data, streamed from the file. The file is checked first
- * (read once more, streamed: constant memory) unless `check: false`; bad data is an
- * `InvalidInputError` and nothing is sent.
+ * Uploads a CSV file from disk as the job's data, streamed from the file (read again when the upload
+ * is replayed after a session renewal). The file is checked first (read once more, streamed:
+ * constant memory) unless `check: false`; bad data is an `InvalidInputError` and nothing is sent.
  *
  * @since 0.1.0
  * @category ingest
@@ -345,7 +343,7 @@ export const uploadFile = (job: string | JobInfo, path: string, options?: Upload
       )
     }
     // a UTF-8 byte-order mark is not sent (Salesforce would read it as part of the first column's name)
-    yield* putJobData(jobId, bom ? withoutBom(fileBytes(path)) : fileBytes(path), bom ? size - 3 : size)
+    yield* putJobData(jobId, () => HttpBody.stream(bom ? withoutBom(fileBytes(path)) as Stream.Stream<Uint8Array, unknown> : fileBytes(path), "text/csv", bom ? size - 3 : size))
   }).pipe(span("upload", typeof job === "string" ? job : job.id))
 
 const patchState = (kind: "ingest" | "query", jobId: string, state: "UploadComplete" | "Aborted") =>

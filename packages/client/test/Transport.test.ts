@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 import * as Zlib from "node:zlib"
@@ -211,6 +212,41 @@ describe("Transport", () => {
       yield* TestClock.adjust("10 seconds")
       yield* Fiber.join(fiber)
       expect(seen).toHaveLength(3)
+    }))
+
+  it.effect("a streamed body made afresh (makeBody) is replayed after a session renewal; a one-shot Stream is not", () =>
+    Effect.gen(function*() {
+      const expired = (req: HttpClientRequest.HttpClientRequest) =>
+        req.headers["authorization"] === "Bearer token-1"
+          ? new Response(`[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`, { status: 401 })
+          : new Response("", { status: 201 })
+      const put = { method: "PUT", path: "/services/data/v66.0/jobs/ingest/750x/batches", api: "2.0", idempotent: false } as const
+      const bytes = new TextEncoder().encode("Name\nA\n")
+      let made = 0
+      const replayable = build(expired)
+      const fiber = yield* Effect.fork(run(replayable.layer, (t) =>
+        t.request({ ...put, makeBody: () => (made++, HttpBody.stream(Stream.make(bytes), "text/csv", bytes.length)) })))
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(fiber)).status).toBe(201)
+      expect(replayable.seen.map((s) => s.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
+      expect(made).toBe(2)
+      const oneShot = build(expired)
+      const fiber2 = yield* Effect.fork(Effect.flip(run(oneShot.layer, (t) =>
+        t.request({ ...put, body: HttpBody.stream(Stream.make(bytes), "text/csv", bytes.length) }))))
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber2)
+      expect(error._tag).toBe("TransportError")
+      expect(error.message).toMatch(/cannot be replayed/)
+      expect(oneShot.seen).toHaveLength(1)
+    }))
+
+  it.effect("a TransportError keeps the low-level cause (for --verbose) without showing it in its fields", () =>
+    Effect.gen(function*() {
+      const { layer } = build(() => withCode("socket hang up", "ECONNRESET"), { retrySchedule: Schedule.stop })
+      const error = yield* Effect.flip(run(layer, (t) => t.request(get1)))
+      expect(error._tag).toBe("TransportError")
+      expect((error as { cause?: { code?: string } }).cause?.code).toBe("ECONNRESET")
+      expect(Object.keys(error)).not.toContain("cause")
     }))
 
   it.effect("stops retrying when the total budget is spent", () =>

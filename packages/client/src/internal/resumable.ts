@@ -1,23 +1,47 @@
 /**
- * Downloads that survive a dropped connection: the parsed stream is fetched again and the records
- * already emitted are skipped (result files are fixed once a job or batch is done, and ordered).
+ * Downloads that survive a dropped or stalled connection: the parsed stream is fetched again and
+ * the records already emitted are skipped (result files are fixed once a job or batch is done, and
+ * ordered).
  */
+import * as Chunk from "effect/Chunk"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { BulkError } from "../BulkError.js"
+import { safeToResend, wasRetried } from "./transport.js"
 
-/** An answer that arrived whole but cannot be parsed: fetching it again would not change it. */
-export const isUnparseable = (e: BulkError): boolean =>
-  e._tag === "TransportError" && e.unparseable === true
+/**
+ * Whether a failed download is worth fetching again: its body dropped or stalled (not a bad
+ * answer), by the transport's one rule for re-sending a GET. A request the transport gave up on
+ * (refused, or no answer within its budget) is not asked again: that would spend the budget anew.
+ */
+export const isDroppedDownload = (e: BulkError): boolean =>
+  e._tag === "TransportError" && safeToResend(e, true, true) && !wasRetried(e)
 
-/** Whether a failed download is worth fetching again: a dropped connection, not a bad answer. */
-export const isDroppedDownload = (e: BulkError): boolean => e._tag === "TransportError" && !isUnparseable(e)
+/**
+ * The chunks of `stream` without their first `n` elements. The rest of a chunk is copied rather
+ * than taken with `Chunk.drop`: effect 3.22's `Chunk.appendAll` loses the elements of a slice once
+ * more chunks are appended after it (Effect-TS/effect#7616), which `Stream.runCollect` does.
+ */
+const skip = <A, E, R>(stream: Stream.Stream<A, E, R>, n: number): Stream.Stream<A, E, R> =>
+  n <= 0 ? stream : Stream.suspend(() => {
+    let left = n
+    return Stream.mapChunks(stream, (chunk) => {
+      if (left === 0) return chunk
+      if (left >= chunk.length) {
+        left -= chunk.length
+        return Chunk.empty()
+      }
+      const rest = Chunk.unsafeFromArray(Chunk.toReadonlyArray(chunk).slice(left))
+      left = 0
+      return rest
+    })
+  })
 
 /** `make()` as one stream that resumes after a dropped download, skipping what it already emitted. */
 export const resumable = <A, R>(make: () => Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>
   Stream.suspend(() => {
     let emitted = 0
-    return Stream.suspend(() => Stream.drop(make(), emitted)).pipe(
+    return Stream.suspend(() => skip(make(), emitted)).pipe(
       Stream.mapChunks((chunk) => {
         emitted += chunk.length
         return chunk

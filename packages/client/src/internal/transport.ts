@@ -20,6 +20,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Stream from "effect/Stream"
 import { once as onceEvent } from "node:events"
 import * as NodeStreamWeb from "node:stream"
@@ -46,8 +47,13 @@ export interface TransportRequest {
   readonly api: "1.0" | "2.0"
   readonly urlParams?: Record<string, string> | undefined
   readonly headers?: Record<string, string> | undefined
-  /** Uint8Array/string bodies are replayable; Stream bodies are sent once. */
+  /** Uint8Array/string bodies are replayable; Stream bodies are sent once (see `makeBody`). */
   readonly body?: HttpBody.HttpBody | undefined
+  /**
+   * Instead of `body`: makes the body afresh for each attempt (e.g. a stream that reads a file
+   * again), so a streamed body can be replayed, after a session renewal for instance.
+   */
+  readonly makeBody?: (() => HttpBody.HttpBody) | undefined
   /** Default true for GET/PUT/PATCH/DELETE, false for POST. */
   readonly idempotent?: boolean | undefined
   /** Carried into errors and span attributes. */
@@ -66,8 +72,23 @@ export interface TransportOptions {
    * and safe to re-send reach it. Default {@link defaultRetrySchedule}.
    */
   readonly retrySchedule?: Schedule.Schedule<unknown, BulkError> | undefined
-  /** Time allowed until response headers arrive; default 2 minutes. */
+  /**
+   * Time one attempt may take until its answer's headers arrive (the request body is sent within
+   * it); default 2 minutes. Never longer than what is left of `budget`.
+   */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Time one request may take until its answer's headers arrive, every attempt and every wait
+   * between attempts included, counted from the first attempt; default 2 minutes. No attempt starts,
+   * and no attempt waits, past it.
+   */
+  readonly budget?: Duration.DurationInput | undefined
+  /**
+   * Time allowed without a single byte while an answer's body is read; default 60 seconds. Then
+   * the read fails with a `TransportError`: an answer read whole is asked again when the request
+   * is safe to re-send, a result download resumes.
+   */
+  readonly idleTimeout?: Duration.DurationInput | undefined
   /**
    * Gzip request bodies: `true` for bodies of at least 64 KiB (and every streamed body), or a
    * minimum size. Default false.
@@ -81,9 +102,17 @@ export interface TransportOptions {
 export class Transport extends Context.Tag("@sfbulk/client/Transport")<Transport, {
   /** e.g. "66.0" (from the session). */
   readonly apiVersion: string
+  /** Sends the request (with retries) and hands over the answer once its headers arrived. */
   readonly request: (req: TransportRequest) => Effect.Effect<HttpClientResponse.HttpClientResponse, BulkError>
-  /** The retry policy in force, for callers that retry reading a body (see `requestText`). */
-  readonly retrySchedule?: Schedule.Schedule<unknown, BulkError> | undefined
+  /**
+   * Sends the request and reads its answer with `read`, as one attempt: a failure while reading
+   * (the connection dropped, no byte within the idle timeout) is retried under the same rule and
+   * budget as a failure to send.
+   */
+  readonly execute: <A>(
+    req: TransportRequest,
+    read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, BulkError>
+  ) => Effect.Effect<A, BulkError>
 }>() {}
 
 // ---------------------------------------------------------------------------------------------
@@ -204,6 +233,33 @@ const describe = (error: unknown): string => {
   return code !== undefined && !msg.includes(code) ? `${msg} (${code})` : msg || "connection failed"
 }
 
+/** Keeps the low-level cause on an error (as `Error.cause`, not serialized) for `--verbose`. */
+const withCause = <E extends Error>(error: E, cause: unknown): E => {
+  if (cause !== undefined) {
+    Object.defineProperty(error, "cause", { value: cause, enumerable: false, configurable: true, writable: true })
+  }
+  return error
+}
+
+/** A duration for messages: whole seconds from 10 s up (a budget's rest is never a round number). */
+const formatMillis = (millis: number): string =>
+  Duration.format(Duration.millis(millis >= 10_000 ? Math.round(millis / 1000) * 1000 : Math.round(millis)))
+
+/** The last failure of a request whose time budget ran out, saying so. */
+const budgetSpent = (error: BulkError, budgetMillis: number): BulkError =>
+  error._tag !== "TransportError" || error.description.includes("time budget") ? error : withCause(
+    new TransportError({
+      description: `${error.description} (gave up: the request's time budget of ${formatMillis(budgetMillis)} is spent)`,
+      method: error.method,
+      url: error.url,
+      mayHaveReachedServer: error.mayHaveReachedServer,
+      ...(error.jobId !== undefined ? { jobId: error.jobId } : {}),
+      ...(error.batchId !== undefined ? { batchId: error.batchId } : {}),
+      ...(error.unparseable !== undefined ? { unparseable: error.unparseable } : {})
+    }),
+    (error as { cause?: unknown }).cause
+  )
+
 /** Strip the query string (which may carry SOQL or other caller data) from a URL for errors. */
 const safeUrl = (url: URL): string => `${url.origin}${url.pathname}`
 
@@ -309,11 +365,22 @@ export const errorFromResponse = (
   return new ApiError(common)
 }
 
+/** Failures a request ended with after its retries: retried as far as the rule and budget allow. */
+const settled = new WeakSet<object>()
+
+/**
+ * Whether `error` is what a request ended with after the transport's own retries (so resending it
+ * again, e.g. resuming a download with a new request, would only spend the budget once more).
+ * Failures while a body is read after the request returned are not: they are new.
+ */
+export const wasRetried = (error: BulkError): boolean => settled.has(error)
+
 /**
  * Whether a failed attempt may be sent again: the error is transient, and either the request is
- * idempotent or the server certainly did not act on it.
+ * idempotent or the server certainly did not act on it. The one rule for every retry of a request
+ * (a body cut off or stalled while read is a `TransportError` that may have reached the server).
  */
-const safeToResend = (error: BulkError, idempotent: boolean, replayable: boolean): boolean => {
+export const safeToResend = (error: BulkError, idempotent: boolean, replayable: boolean): boolean => {
   if (!replayable || !error.isRetryable) return false
   switch (error._tag) {
     case "LimitExceededError":
@@ -321,6 +388,8 @@ const safeToResend = (error: BulkError, idempotent: boolean, replayable: boolean
     case "ApiError":
       return idempotent || error.status === 503 || error.status === 429
     case "TransportError":
+      // an answer that arrived whole but cannot be parsed would arrive the same again
+      if (error.unparseable === true) return false
       return idempotent || !error.mayHaveReachedServer
     default:
       return false
@@ -397,19 +466,30 @@ const maybeGunzip = (source: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
   })
 }
 
-const decodeResponse = (
+/**
+ * The answer with its body guarded by the idle timeout (no byte for `idleMillis`: the body fails
+ * with `onIdle`, which the readers turn back into that error, and the connection is dropped) and
+ * gunzipped when it is gzip. The timeout runs on the Effect clock and only while a byte is awaited,
+ * so a slow consumer never trips it.
+ */
+const guardResponse = (
   request: HttpClientRequest.HttpClientRequest,
-  response: HttpClientResponse.HttpClientResponse
-): HttpClientResponse.HttpClientResponse => {
-  const encoding = response.headers["content-encoding"]
-  if (encoding === undefined || !/gzip/i.test(encoding) || response.status === 204) return response
-  const headers = new globalThis.Headers()
-  for (const [k, v] of Object.entries(response.headers)) {
-    if (k !== "content-encoding" && k !== "content-length") headers.set(k, v)
-  }
-  const body = maybeGunzip(Stream.toReadableStream(response.stream))
-  return HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
-}
+  response: HttpClientResponse.HttpClientResponse,
+  idleMillis: number,
+  onIdle: () => TransportError
+): Effect.Effect<HttpClientResponse.HttpClientResponse> =>
+  Effect.map(Effect.runtime<never>(), (runtime) => {
+    if (response.status === 204) return response
+    const encoding = response.headers["content-encoding"]
+    const gzip = encoding !== undefined && /gzip/i.test(encoding)
+    const headers = new globalThis.Headers()
+    for (const [k, v] of Object.entries(response.headers)) {
+      if (!gzip || (k !== "content-encoding" && k !== "content-length")) headers.set(k, v)
+    }
+    const raw = Stream.toReadableStreamRuntime(Stream.timeoutFail(response.stream, onIdle, Duration.millis(idleMillis)), runtime)
+    const body = gzip ? maybeGunzip(raw) : raw
+    return HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
+  })
 
 const gzipBytes = (bytes: Uint8Array): Effect.Effect<Uint8Array> =>
   Effect.async<Uint8Array>((resume) => {
@@ -445,7 +525,9 @@ export const make = (options?: TransportOptions) =>
     const auth = yield* SalesforceAuth
     const client = yield* HttpClient.HttpClient
     const schedule = options?.retrySchedule ?? defaultRetrySchedule()
-    const defaultTimeout = options?.timeout ?? "2 minutes"
+    const attemptMillis = Duration.toMillis(options?.timeout ?? "2 minutes")
+    const budgetMillis = Duration.toMillis(options?.budget ?? "2 minutes")
+    const idleMillis = Duration.toMillis(options?.idleTimeout ?? "60 seconds")
     const gzipMin = options?.gzipRequests === undefined || options.gzipRequests === false
       ? undefined
       : options.gzipRequests === true
@@ -453,11 +535,10 @@ export const make = (options?: TransportOptions) =>
       : options.gzipRequests.minBytes
     const callOptions = `client=${options?.callOptionsClient ?? "sfbulk"}`
 
-    const prepareBody = (req: TransportRequest): Effect.Effect<{
+    const prepareBody = (req: TransportRequest, body: HttpBody.HttpBody | undefined): Effect.Effect<{
       readonly body: HttpBody.HttpBody | undefined
       readonly gzipped: boolean
     }> => {
-      const body = req.body
       const wantGzip = req.gzip ?? gzipMin !== undefined
       if (body === undefined || !wantGzip) return Effect.succeed({ body, gzipped: false })
       switch (body._tag) {
@@ -482,8 +563,8 @@ export const make = (options?: TransportOptions) =>
     const send = (
       req: TransportRequest,
       session: Session,
-      body: HttpBody.HttpBody | undefined,
-      gzipped: boolean
+      prepared: { readonly body: HttpBody.HttpBody | undefined; readonly gzipped: boolean },
+      deadline: number
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, BulkError> =>
       Effect.gen(function*() {
         const instance = yield* checkSecureUrl(session.instanceUrl, "Instance URL")
@@ -510,84 +591,123 @@ export const make = (options?: TransportOptions) =>
           HttpClientRequest.setHeaders(authHeaders)
         )
         if (req.urlParams !== undefined) request = HttpClientRequest.setUrlParams(request, req.urlParams)
-        if (body !== undefined) {
-          request = HttpClientRequest.setBody(request, body)
-          if (gzipped) request = HttpClientRequest.setHeader(request, "content-encoding", "gzip")
+        if (prepared.body !== undefined) {
+          request = HttpClientRequest.setBody(request, prepared.body)
+          if (prepared.gzipped) request = HttpClientRequest.setHeader(request, "content-encoding", "gzip")
         }
-        const timeout = req.timeout ?? defaultTimeout
-        const transportError = (description: string, mayHaveReachedServer: boolean) =>
-          new TransportError({
-            description,
-            method: req.method,
-            url: safeUrl(url),
-            mayHaveReachedServer,
-            ...(req.jobId !== undefined ? { jobId: req.jobId } : {}),
-            ...(req.batchId !== undefined ? { batchId: req.batchId } : {})
-          })
+        // an attempt waits for headers at most its own timeout, and never past the request's budget
+        const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        const own = req.timeout === undefined ? attemptMillis : Duration.toMillis(req.timeout)
+        const wait = Math.max(0, Math.min(own, deadline - now))
+        const transportError = (description: string, mayHaveReachedServer: boolean, cause?: unknown) =>
+          withCause(
+            new TransportError({
+              description,
+              method: req.method,
+              url: safeUrl(url),
+              mayHaveReachedServer,
+              ...(req.jobId !== undefined ? { jobId: req.jobId } : {}),
+              ...(req.batchId !== undefined ? { batchId: req.batchId } : {})
+            }),
+            cause
+          )
         const raw = yield* client.execute(request).pipe(
           Effect.timeoutFail({
-            duration: timeout,
+            duration: Duration.millis(wait),
             onTimeout: () =>
-              transportError(`no response within ${Duration.format(Duration.decode(timeout))}`, true)
+              transportError(
+                wait < own
+                  ? `no response within ${formatMillis(wait)}: the request's time budget of ${formatMillis(budgetMillis)} is spent`
+                  : `no response within ${formatMillis(wait)}`,
+                true
+              )
           }),
           Effect.catchTag("RequestError", (e: HttpClientError.RequestError) =>
             Effect.fail(
               bulkCause(e.cause) ??
                 (e.reason === "Transport"
-                ? transportError(describe(e.cause ?? e), !errorCodes(e.cause).some((c) => NOT_SENT.has(c)))
-                  : transportError(`${e.reason}: ${describe(e.cause ?? e)}`, false))
+                  ? transportError(describe(e.cause ?? e), !errorCodes(e.cause).some((c) => NOT_SENT.has(c)), e.cause ?? e)
+                  : transportError(`${e.reason}: ${describe(e.cause ?? e)}`, false, e.cause ?? e))
             )
           ),
           Effect.catchTag("ResponseError", (e: HttpClientError.ResponseError) =>
-            Effect.fail(transportError(describe(e.cause ?? e), true))
+            Effect.fail(transportError(describe(e.cause ?? e), true, e.cause ?? e))
           )
         )
-        const response = decodeResponse(request, raw)
-        if (response.status >= 200 && response.status < 300) return response
-        const text = yield* response.text.pipe(
-          Effect.catchAll((e) => Effect.fail(transportError(`reading the error body: ${describe(e.cause ?? e)}`, true)))
+        const response = yield* guardResponse(
+          request,
+          raw,
+          idleMillis,
+          () => transportError(`${BODY_ERROR}: no data for ${formatMillis(idleMillis)}`, true)
         )
-        const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
-        return yield* Effect.fail(errorFromResponse(req, response.status, response.headers, text, now))
+        if (response.status >= 200 && response.status < 300) return response
+        const text = yield* readText(req, response)
+        const at = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        return yield* Effect.fail(errorFromResponse(req, response.status, response.headers, text, at))
       }).pipe(Effect.locally(Headers.currentRedactedNames, [...redactedNames, "cookie", "set-cookie"]))
 
-    const request = (req: TransportRequest): Effect.Effect<HttpClientResponse.HttpClientResponse, BulkError> =>
+    const execute = <A>(
+      req: TransportRequest,
+      read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, BulkError>
+    ): Effect.Effect<A, BulkError> =>
       Effect.gen(function*() {
         const idempotent = req.idempotent ?? req.method !== "POST"
-        const prepared = yield* prepareBody(req)
-        const replayable = prepared.body === undefined || prepared.body._tag !== "Stream"
-        const attempt = Effect.gen(function*() {
-          const session = yield* auth.session
-          return yield* send(req, session, prepared.body, prepared.gzipped).pipe(
-            Effect.catchIf(isSessionInvalid, () =>
-              Effect.gen(function*() {
-                const fresh = yield* auth.renew(session)
-                if (!replayable) {
-                  return yield* new TransportError({
-                    description: "the session expired and was renewed, but a streamed body cannot be replayed",
-                    method: req.method,
-                    url: `${fresh.instanceUrl}${req.path}`,
-                    mayHaveReachedServer: false,
-                    ...(req.jobId !== undefined ? { jobId: req.jobId } : {}),
-                    ...(req.batchId !== undefined ? { batchId: req.batchId } : {})
-                  })
-                }
-                return yield* send(req, fresh, prepared.body, prepared.gzipped).pipe(
-                  Effect.catchIf(isSessionInvalid, (e) =>
-                    Effect.fail(
-                      new SessionExpiredError({
-                        instanceUrl: fresh.instanceUrl,
-                        description: `Salesforce rejected the renewed session too (${e._tag === "ApiError" ? e.errorCode : ""})`
-                      })
-                    ))
-                )
-              }))
-          )
-        })
-        return yield* Effect.retry(attempt, {
-          schedule,
-          while: (e: BulkError) => safeToResend(e, idempotent, replayable)
-        })
+        const fixed = req.makeBody === undefined ? yield* prepareBody(req, req.body) : undefined
+        const replayable = fixed === undefined || fixed.body === undefined || fixed.body._tag !== "Stream"
+        const body = fixed !== undefined ? Effect.succeed(fixed) : Effect.suspend(() => prepareBody(req, req.makeBody!()))
+        const attempt = (deadline: number) =>
+          Effect.gen(function*() {
+            const session = yield* auth.session
+            const response = yield* send(req, session, yield* body, deadline).pipe(
+              Effect.catchIf(isSessionInvalid, () =>
+                Effect.gen(function*() {
+                  // Salesforce refused the session before acting on the request: a replay is safe
+                  const fresh = yield* auth.renew(session)
+                  if (!replayable) {
+                    return yield* new TransportError({
+                      description: "the session expired and was renewed, but a streamed body cannot be replayed",
+                      method: req.method,
+                      url: `${fresh.instanceUrl}${req.path}`,
+                      mayHaveReachedServer: false,
+                      ...(req.jobId !== undefined ? { jobId: req.jobId } : {}),
+                      ...(req.batchId !== undefined ? { batchId: req.batchId } : {})
+                    })
+                  }
+                  return yield* send(req, fresh, yield* body, deadline).pipe(
+                    Effect.catchIf(isSessionInvalid, (e) =>
+                      Effect.fail(
+                        new SessionExpiredError({
+                          instanceUrl: fresh.instanceUrl,
+                          description: `Salesforce rejected the renewed session too (${e._tag === "ApiError" ? e.errorCode : ""})`
+                        })
+                      ))
+                  )
+                }))
+            )
+            return yield* read(response)
+          })
+        // One retry loop for sending and reading: the schedule says when to try again, the budget
+        // (counted from the first attempt) bounds the whole sequence, waits included.
+        const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        const deadline = start + budgetMillis
+        const end = (error: BulkError) => {
+          settled.add(error)
+          return Effect.fail(error)
+        }
+        let state: unknown = schedule.initial
+        for (;;) {
+          const result = yield* Effect.either(attempt(deadline))
+          if (result._tag === "Right") return result.right
+          const error = result.left
+          if (!safeToResend(error, idempotent, replayable)) return yield* end(error)
+          const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+          const [next, , decision] = yield* schedule.step(now, error, state)
+          if (ScheduleDecision.isDone(decision)) return yield* end(error)
+          const at = Math.max(now, ScheduleIntervals.start(decision.intervals))
+          if (at >= deadline) return yield* end(budgetSpent(error, budgetMillis))
+          state = next
+          if (at > now) yield* Effect.sleep(Duration.millis(at - now))
+        }
       }).pipe(
         Effect.withSpan("sfbulk.request", {
           kind: "client",
@@ -601,7 +721,9 @@ export const make = (options?: TransportOptions) =>
         })
       )
 
-    return Transport.of({ apiVersion: auth.apiVersion, request, retrySchedule: schedule })
+    const request = (req: TransportRequest) => execute(req, Effect.succeed)
+
+    return Transport.of({ apiVersion: auth.apiVersion, request, execute })
   })
 
 const lowerCaseWithout = (headers: Record<string, string> | undefined): Record<string, string> => {
@@ -627,37 +749,35 @@ export const layer = (
 
 const BODY_ERROR = "reading the response body"
 
-const bodyError = (req: TransportRequest, e: unknown): TransportError =>
-  new TransportError({
-    description: `${BODY_ERROR}: ${describe(e)}`,
-    method: req.method,
-    url: req.path,
-    mayHaveReachedServer: true,
-    ...(req.jobId !== undefined ? { jobId: req.jobId } : {}),
-    ...(req.batchId !== undefined ? { batchId: req.batchId } : {})
-  })
+/** A failure while a body is read: the transport's own error (the idle timeout) as it is. */
+const bodyError = (req: TransportRequest, e: unknown): BulkError =>
+  bulkCause(e) ??
+    withCause(
+      new TransportError({
+        description: `${BODY_ERROR}: ${describe(e)}`,
+        method: req.method,
+        url: req.path,
+        mayHaveReachedServer: true,
+        ...(req.jobId !== undefined ? { jobId: req.jobId } : {}),
+        ...(req.batchId !== undefined ? { batchId: req.batchId } : {})
+      }),
+      e
+    )
+
+/** The whole body as text, with a typed error when it is cut off or stalls. */
+const readText = (req: TransportRequest, response: HttpClientResponse.HttpClientResponse): Effect.Effect<string, BulkError> =>
+  Effect.mapError(response.text, (e) => bodyError(req, e.cause ?? e))
 
 /**
- * Send and read the whole (small) body as text. When the connection drops while the body is read,
- * an idempotent request is sent again on the transport's retry schedule.
+ * Send and read the whole (small) body as text. Sending and reading are one attempt: an answer cut
+ * off or stalled mid-body is asked again when the request is safe to re-send, within the budget.
  */
 export const requestText = (
   transport: Transport["Type"],
   req: TransportRequest
-): Effect.Effect<{ readonly text: string; readonly contentType: string }, BulkError> => {
-  const once = Effect.flatMap(transport.request(req), (response) =>
-    Effect.map(
-      Effect.mapError(response.text, (e) => bodyError(req, e.cause ?? e)),
-      (text) => ({ text, contentType: response.headers["content-type"] ?? "" })
-    ))
-  const idempotent = req.idempotent ?? req.method !== "POST"
-  const replayable = req.body === undefined || req.body._tag !== "Stream"
-  if (!idempotent || !replayable) return once
-  return Effect.retry(once, {
-    schedule: transport.retrySchedule ?? defaultRetrySchedule(),
-    while: (e: BulkError) => e._tag === "TransportError" && e.description.startsWith(BODY_ERROR)
-  })
-}
+): Effect.Effect<{ readonly text: string; readonly contentType: string }, BulkError> =>
+  transport.execute(req, (response) =>
+    Effect.map(readText(req, response), (text) => ({ text, contentType: response.headers["content-type"] ?? "" })))
 
 /** Send and stream the body (large results). */
 export const requestStream = (

@@ -9,8 +9,10 @@ import * as Option from "effect/Option"
 import * as Path from "node:path"
 import { ExitCode } from "../../ExitCode.js"
 import { RowsFailed, UsageError } from "../errors.js"
+import { adviseResume } from "../hints.js"
 import { checkReadable, openCsv } from "../input.js"
 import * as Progress from "../progress.js"
+import * as Recovery from "../recovery.js"
 import { ingestText, type IngestSummary, type OutputFlags, printJson, printText } from "../report.js"
 import * as Results from "../results.js"
 
@@ -31,6 +33,8 @@ export interface IngestArgs extends OutputFlags {
   readonly allowPartial: boolean
   /** A header without rows exits 0 instead of being an input error. */
   readonly allowEmpty: boolean
+  /** `--journal <file>`: the journal to keep (default: a new one in the state directory, removed once finished). */
+  readonly journal: Option.Option<string>
 }
 
 /** A CSV with a header and no records, without `--allow-empty`. */
@@ -88,54 +92,124 @@ export const finish = (
     )
 }
 
-/** What can be checked before logging in: the flags and that the input file exists. */
+/**
+ * What can be checked before logging in: the flags, that the input file exists, and that the
+ * result files can be written (found after the upload, a re-run would send every row again).
+ */
 export const precheck = (a: IngestArgs): Effect.Effect<void, UsageError | BulkError.InvalidInputError> =>
-  Effect.zipRight(validate(a), checkReadable(a.file))
+  Effect.all([validate(a), checkReadable(a.file), Recovery.checkWritableDir(resultsDir(a.resultsDir, a.file), "the results directory")], {
+    discard: true
+  })
 
-/** Runs one ingest command (after {@link precheck}, which the CLI runs before logging in). */
-export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | UsageError | RowsFailed, BulkClient.BulkClient> =>
+/** What the journal keeps of the command line (see recovery.ts). */
+const settings = (a: IngestArgs): Recovery.Settings => ({
+  command: a.command,
+  operation: a.operation,
+  object: a.object,
+  externalId: Option.getOrUndefined(a.externalId),
+  api: a.api,
+  serial: a.serial,
+  batchSize: Option.getOrUndefined(a.batchSize),
+  concurrency: Option.getOrUndefined(a.concurrency),
+  resultsDir: Path.resolve(resultsDir(a.resultsDir, a.file)),
+  formulaGuard: a.formulaGuard,
+  allowPartial: a.allowPartial,
+  allowEmpty: a.allowEmpty
+})
+
+type RunError = BulkError.BulkError | UsageError | RowsFailed
+
+/**
+ * Runs one ingest command (after {@link precheck}, which the CLI runs before logging in), journaled
+ * so that an interrupted run can be finished by `sfbulk resume --journal` (see recovery.ts). With
+ * `--journal` naming an existing journal, this resumes it.
+ */
+export const run = (a: IngestArgs): Effect.Effect<void, RunError, BulkClient.BulkClient> =>
   Effect.gen(function*() {
-    const input = openCsv(a.file)
+    const rec = yield* Recovery.start(settings(a), a.file, a.journal)
+    if (!rec.fresh) yield* Recovery.checkInput(rec)
+    yield* execute(a, rec)
+  })
+
+/** The flags `sfbulk resume --journal` takes from its own command line. */
+export interface ResumeFlags extends OutputFlags {
+  readonly wait: Option.Option<Duration.Duration>
+  readonly resultsDir: Option.Option<string>
+  readonly allowPartial: boolean
+}
+
+/**
+ * `sfbulk resume --journal <file>`: re-reads the input (refusing one gone or changed, and then
+ * naming the records never sent), finishes every job the journal lists, sends only the rows none
+ * of them holds, and writes the result files for every row.
+ */
+export const resumeJournal = (path: string, flags: ResumeFlags): Effect.Effect<void, RunError, BulkClient.BulkClient> =>
+  Effect.gen(function*() {
+    const rec = yield* Recovery.open(path)
+    yield* Recovery.checkInput(rec)
+    const m = rec.meta
+    const dir = Option.getOrElse(flags.resultsDir, () => m.resultsDir)
+    yield* Recovery.checkWritableDir(dir, "the results directory")
+    yield* execute({
+      command: "resume",
+      operation: m.operation as BulkClient.Operation,
+      object: m.object,
+      file: m.input.given,
+      externalId: Option.fromNullable(m.externalId),
+      api: m.api,
+      serial: m.serial,
+      batchSize: Option.fromNullable(m.batchSize),
+      concurrency: Option.fromNullable(m.concurrency),
+      wait: flags.wait,
+      resultsDir: Option.some(dir),
+      formulaGuard: m.formulaGuard,
+      allowPartial: flags.allowPartial || m.allowPartial,
+      allowEmpty: m.allowEmpty,
+      json: flags.json,
+      quiet: flags.quiet,
+      journal: Option.some(rec.journal)
+    }, rec)
+  })
+
+/** The advice after a journaled run stopped by `error` once something was sent. */
+const adviceFor = (rec: Recovery.Recording, error: { readonly _tag?: string }) =>
+  Recovery.advice(rec) +
+  (error._tag === "BatchFailedError" || error._tag === "JobFailedError"
+    ? ". Rows of other pieces may already be loaded: do not send the input again. The rows of the failed piece end in " +
+      "<job>-unprocessed.csv (or -failed.csv): fix and send only those."
+    : "")
+
+const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, RunError, BulkClient.BulkClient> =>
+  Effect.gen(function*() {
+    const input = openCsv(rec.meta.input.read)
     const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
     const client = yield* BulkClient.BulkClient
-    const jobs = new Set<string>()
-    const interrupted = () => {
-      progress.done()
-      const ids = [...jobs]
-      process.stderr.write(
-        ids.length === 0
-          ? "\nsfbulk: interrupted before any job was created.\n"
-          : `\nsfbulk: interrupted. Job ${ids.join(", ")} keeps running on Salesforce: finish it with sfbulk resume ${ids[0]} (or stop it with sfbulk job abort ${ids[0]}).\n`
-      )
-      process.exit(ExitCode.Interrupted)
-    }
     const options: BulkClient.IngestOptions<any> = {
       api: a.api,
       serial: a.serial,
       // an empty file or a header alone is reported below, naming the file
       allowEmpty: true,
-      onProgress: (p) => {
-        if (p.last !== undefined) jobs.add(p.last.jobId)
-        progress.ingest(p)
-      },
+      // every piece is recorded as it is sent, so any interruption can be finished by `sfbulk resume --journal`
+      journal: rec.journal,
+      onProgress: (p) => progress.ingest(p),
       ...(Option.isSome(a.batchSize) ? { batchSize: a.batchSize.value } : {}),
       ...(Option.isSome(a.concurrency) ? { concurrency: a.concurrency.value } : {}),
       ...(Option.isSome(a.wait) ? { timeout: a.wait.value } : {})
     }
     const started = Date.now()
-    process.once("SIGINT", interrupted)
-    const outcome = yield* (
-      a.operation === "upsert"
-        ? client.upsert(a.object, Option.getOrThrow(a.externalId), input.records, options)
-        : a.operation === "delete"
-        ? client.delete(a.object, input.records as any, options as any)
-        : a.operation === "hardDelete"
-        ? client.hardDelete(a.object, input.records as any, options as any)
-        : client[a.operation](a.object, input.records, options)
-    ).pipe(Effect.ensuring(Effect.sync(() => {
-      process.off("SIGINT", interrupted)
-      progress.done()
-    })))
+    const outcome = yield* Recovery.interruptible(
+      rec,
+      () => progress.done(),
+      (
+        a.operation === "upsert"
+          ? client.upsert(a.object, Option.getOrThrow(a.externalId), input.records, options)
+          : a.operation === "delete"
+          ? client.delete(a.object, input.records as any, options as any)
+          : a.operation === "hardDelete"
+          ? client.hardDelete(a.object, input.records as any, options as any)
+          : client[a.operation](a.object, input.records, options)
+      ).pipe(Effect.ensuring(Effect.sync(() => progress.done())))
+    )
     const s = outcome.summary
     const source = a.file === "-" ? "standard input" : a.file
     if (s.rowsRead === 0 && input.header().length === 0) {
@@ -159,6 +233,8 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
       errorsByCode = written.errorsByCode
       created = s.created ?? written.created
     }
+    // every row has an outcome and the result files hold them: nothing is left to resume
+    yield* Recovery.discard(rec)
     yield* finish(a, {
       command: a.command,
       object: s.object,
@@ -176,4 +252,14 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
       errorsByCode,
       files
     })
-  })
+  }).pipe(
+    Effect.tapError((error) =>
+      error._tag === "RowsFailed"
+        ? Effect.void
+        : Recovery.sentAnything(rec)
+        ? Effect.sync(() => adviseResume(error, adviceFor(rec, error)))
+        : rec.fresh
+        ? Recovery.discard(rec)
+        : Effect.void
+    )
+  )

@@ -243,9 +243,9 @@ export const discard = (rec: Recording): Effect.Effect<void> =>
     if (rec.meta.owned) Fs.rmSync(rec.journal, { force: true })
   })
 
-/** The advice after a run that stopped with something sent: one command. */
-export const advice = (rec: Recording): string =>
-  `Nothing is lost: every piece sent is recorded in ${keptFiles(rec)}. Finish everything (send the rows never sent, ` +
+/** The advice after a run that stopped with something sent, ending with the one command to run. */
+export const advice = (rec: Recording, note = ""): string =>
+  `Nothing is lost: every piece sent is recorded in ${keptFiles(rec)}. ${note}Finish everything (send the rows never sent, ` +
   `wait for every job, write the result files for all rows) with: ${resumeCommand(rec.journal)}`
 
 /**

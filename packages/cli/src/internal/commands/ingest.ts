@@ -86,8 +86,12 @@ export const finish = (
     ? Effect.void
     : Effect.fail(
       new RowsFailed({
-        message: `${summary.failed.toLocaleString("en-US")} row(s) failed and ${summary.unprocessed.toLocaleString("en-US")} were not processed` +
-          (summary.files ? `: see ${summary.files.failed}` : "") + ` (pass --allow-partial to exit 0 anyway)`
+        message: `${summary.succeeded.toLocaleString("en-US")} row(s) loaded, ${summary.failed.toLocaleString("en-US")} failed and ` +
+          `${summary.unprocessed.toLocaleString("en-US")} were not processed` +
+          (summary.files
+            ? `: ${[summary.failed > 0 ? summary.files.failed : "", summary.unprocessed > 0 ? summary.files.unprocessed : ""].filter((f) => f !== "").join(" and ")} ` +
+              `hold exactly the rows still to send (fix them, then send only ${summary.failed > 0 && summary.unprocessed > 0 ? "those files" : "that file"}, not the whole input)`
+            : "") + ` (pass --allow-partial to exit 0 anyway)`
       })
     )
 }
@@ -173,10 +177,14 @@ export const resumeJournal = (path: string, flags: ResumeFlags): Effect.Effect<v
 
 /** The advice after a journaled run stopped by `error` once something was sent. */
 const adviceFor = (rec: Recovery.Recording, error: { readonly _tag?: string }) =>
-  Recovery.advice(rec) +
+  Recovery.advice(
+    rec,
+    error._tag === "BatchFailedError" || error._tag === "JobFailedError"
+      ? "Rows of other pieces may already be loaded: do not send the input again. "
+      : ""
+  ) +
   (error._tag === "BatchFailedError" || error._tag === "JobFailedError"
-    ? ". Rows of other pieces may already be loaded: do not send the input again. The rows of the failed piece end in " +
-      "<job>-unprocessed.csv (or -failed.csv): fix and send only those."
+    ? "\n  Its result files then hold every row; the rows of the failed piece are in <job>-unprocessed.csv: fix them if needed and send only that file."
     : "")
 
 const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, RunError, BulkClient.BulkClient> =>

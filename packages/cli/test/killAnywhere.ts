@@ -11,20 +11,12 @@ import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import type { Emulator } from "@sfbulk/emulator"
 import { parse } from "csv-parse/sync"
 import { BIN, cleanEnv } from "./helpers.js"
 
-/** The emulator facts a trial needs (an `Emulator.start` handle). */
-export interface EmulatorLike {
-  readonly instanceUrl: string
-  readonly accessToken: string
-  readonly org: {
-    readonly query: (
-      soql: string,
-      options?: { readonly all?: boolean }
-    ) => { readonly ok: boolean; readonly result: { readonly size: number; readonly row: (i: number) => ReadonlyArray<unknown> } }
-  }
-}
+/** The emulator a trial runs against. */
+export type EmulatorLike = Awaited<ReturnType<typeof Emulator.start>>
 
 /** How a run is stopped. */
 export type Stop = "SIGKILL" | "SIGINT" | "SIGTERM" | "wait"
@@ -151,7 +143,7 @@ export const runTrial = async (emu: EmulatorLike, trial: Trial): Promise<TrialRe
     }
     // the org: each row once, values intact
     const q = emu.org.query(`SELECT Name, Description FROM Account WHERE Name LIKE '${tag} %'`, { all: true })
-    if (!q.ok) throw new Error("org query failed")
+    if (!q.ok) throw new Error(`org query failed: ${JSON.stringify(q.error)}`)
     const seen = new Map<string, number>()
     let altered = 0
     const byName = new Map(rows.map((x) => [x.Name, x.Description]))

@@ -125,12 +125,36 @@ const fingerprint = (path: string): Effect.Effect<Omit<InputFacts, "given" | "re
     catch: (e) => fail(`cannot read ${path}: ${(e as Error).message}`)
   })
 
-/** Copies standard input to a private spool file, so a resume can read it again. */
-const spoolStdin = (path: string): Effect.Effect<void, InvalidInputError> =>
-  Effect.tryPromise({
-    try: () => pipeline(process.stdin, Fs.createWriteStream(path, { mode: 0o600, flags: "wx" })),
-    catch: (e) => fail(`cannot keep a copy of standard input in ${path}: ${(e as Error).message}`)
-  })
+/**
+ * Copies standard input to a private spool file, so a resume can read it again. Stopped by a
+ * signal or a failure before it is complete (nothing sent yet), the partial copy is removed.
+ */
+const spoolStdin = (path: string): Effect.Effect<void, InvalidInputError> => {
+  const stopped = (signal: NodeJS.Signals) => {
+    Fs.rmSync(path, { force: true })
+    process.stderr.write(`\nsfbulk: stopped by ${signal} while reading standard input; nothing was sent.\n`)
+    process.exit(130)
+  }
+  return Effect.acquireUseRelease(
+    Effect.sync(() => {
+      process.on("SIGINT", stopped)
+      process.on("SIGTERM", stopped)
+    }),
+    () =>
+      Effect.tryPromise({
+        try: () => pipeline(process.stdin, Fs.createWriteStream(path, { mode: 0o600, flags: "wx" })),
+        catch: (e) => {
+          Fs.rmSync(path, { force: true })
+          return fail(`cannot keep a copy of standard input in ${path}: ${(e as Error).message}`)
+        }
+      }),
+    () =>
+      Effect.sync(() => {
+        process.off("SIGINT", stopped)
+        process.off("SIGTERM", stopped)
+      })
+  )
+}
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")
 

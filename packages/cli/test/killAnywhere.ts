@@ -31,7 +31,8 @@ export interface Trial {
   readonly piece: number
   /** Read the input from standard input (spooled by sfbulk) rather than a file. */
   readonly stdin: boolean
-  /** The latest moment a signal is sent, in ms after the start of a run. */
+  /** The earliest and latest moment a signal is sent, in ms after the start of a run. */
+  readonly minDelayMs: number
   readonly maxDelayMs: number
   /** Also stop the resume runs (the first `restops` of them). */
   readonly restops: number
@@ -110,7 +111,7 @@ export const runTrial = async (emu: EmulatorLike, trial: Trial): Promise<TrialRe
     const stopOf = (round: number): { args: Array<string>; after?: number; signal: NodeJS.Signals } => {
       if (round > trial.restops) return { args: [], signal: "SIGKILL" }
       if (trial.stop === "wait") return { args: ["--wait", `${Math.round(200 + next() * 1500)}ms`], signal: "SIGKILL" }
-      return { args: [], after: Math.round(next() * trial.maxDelayMs), signal: trial.stop }
+      return { args: [], after: Math.round(trial.minDelayMs + next() * (trial.maxDelayMs - trial.minDelayMs)), signal: trial.stop }
     }
     const importArgs = ["import", "Account", "--file", trial.stdin ? "-" : file, "--api", trial.api, "--batch-size", String(trial.piece), "--concurrency", "2", "--results-dir", out, "--json"]
     const run = async (args: Array<string>, round: number, input?: string) => {

@@ -187,10 +187,11 @@ const adviceFor = (rec: Recovery.Recording, error: { readonly _tag?: string }) =
     ? "\n  Its result files then hold every row; the rows of the failed piece are in <job>-unprocessed.csv: fix them if needed and send only that file."
     : "")
 
-const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, RunError, BulkClient.BulkClient> =>
-  Effect.gen(function*() {
+const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, RunError, BulkClient.BulkClient> => {
+  const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
+  // a signal at any point (upload, waits, result files) ends the run cleanly with the resume advice
+  return Recovery.interruptible(rec, () => progress.done(), Effect.gen(function*() {
     const input = openCsv(rec.meta.input.read)
-    const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
     const client = yield* BulkClient.BulkClient
     const options: BulkClient.IngestOptions<any> = {
       api: a.api,
@@ -205,19 +206,15 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
       ...(Option.isSome(a.wait) ? { timeout: a.wait.value } : {})
     }
     const started = Date.now()
-    const outcome = yield* Recovery.interruptible(
-      rec,
-      () => progress.done(),
-      (
-        a.operation === "upsert"
-          ? client.upsert(a.object, Option.getOrThrow(a.externalId), input.records, options)
-          : a.operation === "delete"
-          ? client.delete(a.object, input.records as any, options as any)
-          : a.operation === "hardDelete"
-          ? client.hardDelete(a.object, input.records as any, options as any)
-          : client[a.operation](a.object, input.records, options)
-      ).pipe(Effect.ensuring(Effect.sync(() => progress.done())))
-    )
+    const outcome = yield* (
+      a.operation === "upsert"
+        ? client.upsert(a.object, Option.getOrThrow(a.externalId), input.records, options)
+        : a.operation === "delete"
+        ? client.delete(a.object, input.records as any, options as any)
+        : a.operation === "hardDelete"
+        ? client.hardDelete(a.object, input.records as any, options as any)
+        : client[a.operation](a.object, input.records, options)
+    ).pipe(Effect.ensuring(Effect.sync(() => progress.done())))
     const s = outcome.summary
     const source = a.file === "-" ? "standard input" : a.file
     if (s.rowsRead === 0 && input.header().length === 0) {
@@ -260,7 +257,7 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
       errorsByCode,
       files
     })
-  }).pipe(
+  })).pipe(
     Effect.tapError((error) =>
       error._tag === "RowsFailed"
         ? Effect.void
@@ -271,3 +268,4 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
         : Effect.void
     )
   )
+}

@@ -209,6 +209,35 @@ export const open = (path: string): Effect.Effect<Recording, InvalidInputError> 
     return { journal, meta, fresh: false }
   })
 
+/**
+ * Holds `<journal>.lock` (this process's id) while a run uses the journal: two runs resuming the
+ * same import at once would both send its unsent rows. A lock whose process is gone is taken over.
+ */
+export const locked = <A, E, R>(rec: Recording, body: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidInputError, R> => {
+  const path = `${rec.journal}.lock`
+  const take = Effect.try({
+    try: () => {
+      try {
+        Fs.writeFileSync(path, String(process.pid), { mode: 0o600, flag: "wx" })
+        return
+      } catch (e) {
+        if ((e as { code?: string }).code !== "EEXIST") throw e
+      }
+      const holder = Number(Fs.readFileSync(path, "utf8"))
+      let alive = false
+      try {
+        alive = holder > 0 && holder !== process.pid && (process.kill(holder, 0), true)
+      } catch {
+        alive = false
+      }
+      if (alive) throw new Error(`process ${holder} is running it now; wait for it to end`)
+      Fs.writeFileSync(path, String(process.pid), { mode: 0o600 })
+    },
+    catch: (e) => fail(`the journal ${rec.journal} is in use: ${(e as Error).message}`)
+  })
+  return Effect.acquireUseRelease(take, () => body, () => Effect.sync(() => Fs.rmSync(path, { force: true })))
+}
+
 /** Record positions as 1-based record numbers, e.g. `records 1-300, 601-900`. */
 export const describeRanges = (ranges: ReadonlyArray<readonly [number, number]>): string =>
   ranges.map(([s, e]) => (e - s === 1 ? `${s + 1}` : `${s + 1}-${e}`)).join(", ")

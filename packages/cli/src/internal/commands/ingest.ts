@@ -131,7 +131,12 @@ type RunError = BulkError.BulkError | UsageError | RowsFailed
 export const run = (a: IngestArgs): Effect.Effect<void, RunError, BulkClient.BulkClient> =>
   Effect.gen(function*() {
     const rec = yield* Recovery.start(settings(a), a.file, a.journal)
-    if (!rec.fresh) yield* Recovery.checkInput(rec)
+    if (!rec.fresh && a.file !== "-" && Path.resolve(a.file) !== rec.meta.input.read) {
+      return yield* new BulkError.InvalidInputError({
+        what: `the journal ${rec.journal} belongs to an import of ${rec.meta.input.read}, not ${a.file}: finish it with ` +
+          `${Recovery.resumeCommand(rec.journal)}, or give this import another --journal`
+      })
+    }
     yield* execute(a, rec)
   })
 
@@ -150,7 +155,6 @@ export interface ResumeFlags extends OutputFlags {
 export const resumeJournal = (path: string, flags: ResumeFlags): Effect.Effect<void, RunError, BulkClient.BulkClient> =>
   Effect.gen(function*() {
     const rec = yield* Recovery.open(path)
-    yield* Recovery.checkInput(rec)
     const m = rec.meta
     const dir = Option.getOrElse(flags.resultsDir, () => m.resultsDir)
     yield* Recovery.checkWritableDir(dir, "the results directory")
@@ -190,7 +194,7 @@ const adviceFor = (rec: Recovery.Recording, error: { readonly _tag?: string }) =
 const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, RunError, BulkClient.BulkClient> => {
   const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
   // a signal at any point (upload, waits, result files) ends the run cleanly with the resume advice
-  return Recovery.interruptible(rec, () => progress.done(), Effect.gen(function*() {
+  const run = Recovery.interruptible(rec, () => progress.done(), Effect.gen(function*() {
     const input = openCsv(rec.meta.input.read)
     const client = yield* BulkClient.BulkClient
     const options: BulkClient.IngestOptions<any> = {
@@ -268,4 +272,6 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
         : Effect.void
     )
   )
+  // a resumed journal's input must be the one it was made from (checked under the lock)
+  return Recovery.locked(rec, Effect.zipRight(rec.fresh ? Effect.void : Recovery.checkInput(rec), run))
 }

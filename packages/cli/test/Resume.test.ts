@@ -180,6 +180,7 @@ describe("a failed 1.0 batch after others landed", () => {
       const first = await sfbulk(["import", "Account", "-f", file, "--api", "1", "--serial", "--batch-size", "50", "--results-dir", dir], { env })
       expect(first.code, first.stderr).toBe(10)
       expect(first.stderr).not.toMatch(/add it again/)
+      expect(first.stderr).toMatch(/\d+ row\(s\) in \d+ piece\(s\) reached Salesforce before this failure/)
       const journal = [...first.stderr.matchAll(RESUME)][0]?.[1]
       expect(journal, first.stderr).toBeDefined()
       emu.setFaults(undefined)

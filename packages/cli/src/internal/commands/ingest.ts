@@ -2,7 +2,7 @@
  * `sfbulk import|update|upsert|delete|hard-delete <object> --file data.csv`: stream the CSV through
  * `BulkClient`, draw progress, write the result files, print the summary, exit 3 when rows failed.
  */
-import { BulkClient, BulkError } from "@sfbulk/client"
+import { BulkClient, BulkError, Journal } from "@sfbulk/client"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -180,16 +180,18 @@ export const resumeJournal = (path: string, flags: ResumeFlags): Effect.Effect<v
   })
 
 /** The advice after a journaled run stopped by `error` once something was sent. */
-const adviceFor = (rec: Recovery.Recording, error: { readonly _tag?: string }) =>
-  Recovery.advice(
+const adviceFor = (rec: Recovery.Recording, error: { readonly _tag?: string }, journal: Journal.Journal | undefined) => {
+  if (error._tag !== "BatchFailedError" && error._tag !== "JobFailedError") return Recovery.advice(rec)
+  const sent = (journal?.pieces ?? []).filter((p) => p.stage === "uploaded")
+  const rows = sent.reduce((n, p) => n + p.ranges.reduce((m, [s, e]) => m + e - s, 0), 0)
+  return Recovery.advice(
     rec,
-    error._tag === "BatchFailedError" || error._tag === "JobFailedError"
-      ? "Rows of other pieces may already be loaded: do not send the input again. "
-      : ""
+    `${rows.toLocaleString("en-US")} row(s) in ${sent.length} piece(s) reached Salesforce before this failure and may be loaded: ` +
+      "do not send the input again. "
   ) +
-  (error._tag === "BatchFailedError" || error._tag === "JobFailedError"
-    ? "\n  Its result files then hold every row; the rows of the failed piece are in <job>-unprocessed.csv: fix them if needed and send only that file."
-    : "")
+    "\n  Its result files then hold every row (those loaded included); the rows of the failed piece are in <job>-unprocessed.csv: " +
+    "fix them if needed and send only that file."
+}
 
 const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, RunError, BulkClient.BulkClient> => {
   const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
@@ -266,7 +268,8 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
       error._tag === "RowsFailed"
         ? Effect.void
         : Recovery.sentAnything(rec)
-        ? Effect.sync(() => adviseResume(error, adviceFor(rec, error)))
+        ? Effect.flatMap(Effect.option(Journal.read(rec.journal)), (j) =>
+          Effect.sync(() => adviseResume(error, adviceFor(rec, error, Option.getOrUndefined(j)))))
         : rec.fresh
         ? Recovery.discard(rec)
         : Effect.void

@@ -90,7 +90,8 @@ export const finish = (
           `${summary.unprocessed.toLocaleString("en-US")} were not processed` +
           (summary.files
             ? `: ${[summary.failed > 0 ? summary.files.failed : "", summary.unprocessed > 0 ? summary.files.unprocessed : ""].filter((f) => f !== "").join(" and ")} ` +
-              `hold exactly the rows still to send (fix them, then send only ${summary.failed > 0 && summary.unprocessed > 0 ? "those files" : "that file"}, not the whole input)`
+              `${summary.failed > 0 && summary.unprocessed > 0 ? "hold" : "holds"} exactly the rows still to send ` +
+              `(fix them, then send only ${summary.failed > 0 && summary.unprocessed > 0 ? "those files" : "that file"}, not the whole input)`
             : "") + ` (pass --allow-partial to exit 0 anyway)`
       })
     )

@@ -90,7 +90,7 @@ describe("an interrupted import prints one command that finishes everything", ()
       child.stdin.end(rowsCsv(tag, 300))
       // wait until the first piece is sent (the journal names its job), while later pieces are still spooled
       let spool: Array<string> = []
-      for (let i = 0; i < 400; i++) {
+      for (let i = 0; i < 1200; i++) {
         const journal = Fs.existsSync(state) ? Fs.readdirSync(state).find((n) => n.endsWith(".jsonl")) : undefined
         spool = Fs.readdirSync(tmp).filter((n) => n.startsWith("sfbulk-"))
         if (journal && Fs.readFileSync(Path.join(state, journal), "utf8").includes("jobId") && spool.length > 0) break
@@ -115,7 +115,7 @@ describe("an interrupted import prints one command that finishes everything", ()
       // finished: nothing of the input is left behind
       expect(Fs.readdirSync(state)).toEqual([])
       expect(Fs.readdirSync(tmp).filter((n) => n.startsWith("sfbulk-"))).toEqual([])
-    })
+    }, 90_000)
   }
 
   it("a changed input is refused, naming the records that never reached Salesforce", async () => {

@@ -17,6 +17,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -238,6 +239,36 @@ export const locked = <A, E, R>(rec: Recording, body: Effect.Effect<A, E, R>): E
   return Effect.acquireUseRelease(take, () => body, () => Effect.sync(() => Fs.rmSync(path, { force: true })))
 }
 
+/**
+ * Counts the input's records as they are read and notes the total in the journal once the input
+ * ended (before the first piece is sent, since the client reads the whole input first), so a
+ * resume without its input can name exactly the records never sent.
+ */
+export const counted = <A, E, R>(rec: Recording, records: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+  Stream.suspend(() => {
+    let n = 0
+    return records.pipe(
+      Stream.tap(() => Effect.sync(() => void n++)),
+      Stream.onEnd(Effect.sync(() => {
+        try {
+          Fs.appendFileSync(rec.journal, JSON.stringify({ inputRecords: n }) + "\n")
+        } catch {
+          // only a nicer message after a lost input depends on it
+        }
+      }))
+    )
+  })
+
+/** The input's record count noted by `counted`, if the input was read to its end. */
+const inputRecords = (journal: string): number | undefined => {
+  try {
+    const m = /\{"inputRecords":(\d+)\}/.exec(Fs.readFileSync(journal, "utf8"))
+    return m ? Number(m[1]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** Record positions as 1-based record numbers, e.g. `records 1-300, 601-900`. */
 export const describeRanges = (ranges: ReadonlyArray<readonly [number, number]>): string =>
   ranges.map(([s, e]) => (e - s === 1 ? `${s + 1}` : `${s + 1}-${e}`)).join(", ")
@@ -258,9 +289,11 @@ export const checkInput = (rec: Recording): Effect.Effect<void, InvalidInputErro
       : undefined
     if (problem === undefined) return
     const j = yield* Journal.read(rec.journal)
-    const never = Journal.unsent(j)
-    const last = never.length === 0 ? j.pieces.reduce((n, p) => Math.max(n, ...p.ranges.map((r) => r[1])), 0) : Math.max(...never.map((r) => r[1]))
-    const notSent = [describeRanges(never), `every record after record ${last}`].filter((t) => t !== "").join(", ")
+    const total = inputRecords(rec.journal)
+    const never = Journal.unsent(j, total)
+    const last = j.pieces.reduce((n, p) => Math.max(n, ...p.ranges.map((r) => r[1])), 0)
+    const notSent = [describeRanges(never), total === undefined ? `every record after record ${last}` : ""].filter((t) => t !== "").join(", ") ||
+      "none"
     const maybe = j.pieces.filter((p) => p.stage === "created")
     return yield* fail(
       `${problem}, so the rows never sent cannot be read again. Records (numbered from 1 after the header row) ` +

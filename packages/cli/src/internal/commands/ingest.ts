@@ -198,7 +198,8 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
   const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
   // a signal at any point (upload, waits, result files) ends the run cleanly with the resume advice
   const run = Recovery.interruptible(rec, () => progress.done(), Effect.gen(function*() {
-    const input = openCsv(rec.meta.input.read)
+    const opened = openCsv(rec.meta.input.read)
+    const input = { ...opened, records: Recovery.counted(rec, opened.records) }
     const client = yield* BulkClient.BulkClient
     const options: BulkClient.IngestOptions<any> = {
       api: a.api,

@@ -130,7 +130,7 @@ const fingerprint = (path: string): Effect.Effect<Omit<InputFacts, "given" | "re
  * Copies standard input to a private spool file, so a resume can read it again. Stopped by a
  * signal or a failure before it is complete (nothing sent yet), the partial copy is removed.
  */
-const spoolStdin = (path: string): Effect.Effect<void, InvalidInputError> => {
+const spoolStdin = (path: string): Effect.Effect<Omit<InputFacts, "given" | "read">, InvalidInputError> => {
   const stopped = (signal: NodeJS.Signals) => {
     Fs.rmSync(path, { force: true })
     process.stderr.write(`\nsfbulk: stopped by ${signal} while reading standard input; nothing was sent.\n`)
@@ -143,7 +143,18 @@ const spoolStdin = (path: string): Effect.Effect<void, InvalidInputError> => {
     }),
     () =>
       Effect.tryPromise({
-        try: () => pipeline(process.stdin, Fs.createWriteStream(path, { mode: 0o600, flags: "wx" })),
+        // hashed as it is copied: no second pass (during which a signal would leave the copy behind)
+        try: async () => {
+          const hash = Crypto.createHash("sha256")
+          await pipeline(process.stdin, async function*(source) {
+            for await (const chunk of source) {
+              hash.update(chunk as Buffer)
+              yield chunk
+            }
+          }, Fs.createWriteStream(path, { mode: 0o600, flags: "wx" }))
+          const stat = Fs.statSync(path)
+          return { size: stat.size, mtimeMs: stat.mtimeMs, sha256: hash.digest("hex") }
+        },
         catch: (e) => {
           Fs.rmSync(path, { force: true })
           return fail(`cannot keep a copy of standard input in ${path}: ${(e as Error).message}`)
@@ -182,19 +193,19 @@ export const start = (
     } else yield* privateDir(state)
     const journal = Option.isSome(journalFlag) ? Path.resolve(journalFlag.value) : Path.join(state, `${base}.jsonl`)
     let read = Path.resolve(file)
+    let facts: Omit<InputFacts, "given" | "read">
     if (file === "-") {
       yield* privateDir(state)
       read = Path.join(state, `${base}.input.csv`)
-      yield* spoolStdin(read)
-    }
-    const facts = yield* fingerprint(read)
+      facts = yield* spoolStdin(read)
+    } else facts = yield* fingerprint(read)
     const meta: Meta = { sfbulk: 1, ...settings, input: { given: file, read, ...facts }, owned: Option.isNone(journalFlag) }
     yield* Journal.create(journal, {
       object: settings.object,
       operation: settings.operation,
       api: settings.api,
       externalIdFieldName: settings.externalId
-    }, meta)
+    }, meta).pipe(Effect.tapError(() => Effect.sync(() => file === "-" && Fs.rmSync(read, { force: true }))))
     return { journal, meta, fresh: true }
   })
 

@@ -6,7 +6,9 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { BulkClient, Journal, SalesforceAuth } from "../packages/client/src/index.js"
+import { Bulk1, BulkClient, Journal, SalesforceAuth } from "../packages/client/src/index.js"
+import * as Chunk from "effect/Chunk"
+import * as Stream from "effect/Stream"
 import { Emulator } from "../packages/emulator/src/index.js"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -190,4 +192,55 @@ describe("journal safety", () => {
       expect(emu.stats().requests - requests).toBeLessThan(10)
       expect((yield* Journal.read(journal)).finished).toBe(true)
     })))
+})
+
+describe("1.0 batches in flight when the process died (issue 11, item 11)", () => {
+  it("are matched to their pieces by the SHA-256 of their request, even when every piece has the same size", async () => {
+    const tag = "rhash"
+    const rows = accounts(tag, 300)
+    // a donor org gives the exact bodies the pipeline sends, and a journal with their hashes
+    const donor = await Emulator.start({ latencyMs: 5 })
+    const session = (e: { instanceUrl: string; accessToken: string }) =>
+      Layer.mergeAll(BulkClient.layer, Bulk1.layerWithoutHttpClient()).pipe(
+        Layer.provide(SalesforceAuth.fromSession({ instanceUrl: e.instanceUrl, accessToken: e.accessToken })),
+        Layer.provide(NodeHttpClient.layerUndici),
+        Layer.orDie
+      )
+    const donorJournal = Path.join(dir, "hash-donor.jsonl")
+    const lines: Array<Record<string, any>> = []
+    const bodies = new Map<number, Uint8Array>()
+    try {
+      await Effect.runPromise(Effect.gen(function*() {
+        yield* BulkClient.insert("Account", rows, { ...fast, api: "1.0", journal: donorJournal, batchSize: 100, concurrency: 1 })
+        for (const l of Fs.readFileSync(donorJournal, "utf8").trim().split("\n").slice(1).map((x) => JSON.parse(x))) {
+          if (l.stage === "created") lines.push(l)
+          if (l.stage === "uploaded") {
+            const body = Buffer.concat(Chunk.toReadonlyArray(yield* Stream.runCollect(Bulk1.batchRequest(l.jobId, l.batchId))))
+            bodies.set(l.ranges[0][0], body)
+          }
+        }
+      }).pipe(Effect.provide(session(donor))))
+    } finally {
+      await donor.close()
+    }
+    expect(lines.length).toBe(3)
+    expect(lines.every((l) => typeof l.sha256 === "string")).toBe(true)
+    // the run that died: pieces 0 and 2 arrived (in another order), piece 1 never did; no answer was recorded
+    const journal = Path.join(dir, "hash.jsonl")
+    await Effect.runPromise(Effect.gen(function*() {
+      const job = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
+      yield* Bulk1.addBatch(job, bodies.get(200)!, { check: false })
+      yield* Bulk1.addBatch(job, bodies.get(0)!, { check: false })
+      Fs.writeFileSync(
+        journal,
+        [{ v: 1, object: "Account", operation: "insert", api: "1.0" }, ...lines.map((l) => ({ ...l, jobId: job.id }))].map((l) => JSON.stringify(l)).join("\n") + "\n"
+      )
+    }).pipe(Effect.provide(session(emu))))
+    // re-running resumes both batches and sends only piece 1's rows
+    const outcome = await run(BulkClient.insert("Account", rows, { ...fast, api: "1.0", journal, batchSize: 100, concurrency: 1 }))
+    expect(outcome.summary).toMatchObject({ rowsRead: 300, succeeded: 300, failed: 0, unprocessed: 0 })
+    const stored = storedByKey(emu, tag)
+    expect(stored.size).toBe(300)
+    expect([...stored.values()].every((c) => c === 1)).toBe(true)
+  }, 40_000)
 })

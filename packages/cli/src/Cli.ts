@@ -23,6 +23,7 @@ import * as EmulatorCmd from "./internal/commands/emulator.js"
 import * as Export from "./internal/commands/export.js"
 import * as Ingest from "./internal/commands/ingest.js"
 import * as Jobs from "./internal/commands/jobs.js"
+import * as Recovery from "./internal/recovery.js"
 import * as Connection from "./internal/connection.js"
 import * as Argv from "./internal/argv.js"
 import * as Flags from "./internal/flags.js"
@@ -106,6 +107,7 @@ const ingestOptions = {
     Options.withDescription("Upload, print the job id and exit without waiting; finish with `sfbulk resume <job-id>`")
   ),
   ...readFlags,
+  journal: Recovery.journalFlag,
   ...Flags.results,
   ...Flags.output,
   connection: Connection.options
@@ -147,6 +149,7 @@ const ingestCommand = (
         allowEmpty: a.allowEmpty,
         encoding: a.encoding,
         delimiter: a.delimiter,
+        journal: a.journal,
         json: a.json,
         quiet: a.quiet
       }
@@ -330,12 +333,30 @@ const jobCmd = Command.make("job").pipe(
 
 const resumeCmd = Command.make(
   "resume",
-  { ...resultOptions, wait: Flags.wait },
-  (a) => writeResults(a, true, a.wait)
+  {
+    ...resultOptions,
+    jobId: Args.text({ name: "job-id | journal" }).pipe(
+      Args.withDescription("The job id (750...), or the journal file an interrupted import printed"),
+      Args.optional
+    ),
+    journal: Recovery.journalFlag,
+    wait: Flags.wait
+  },
+  (a) => {
+    // a journal (by flag, or a path given in place of the job id) finishes a whole interrupted import
+    const journal = Option.orElse(a.journal, () => Option.filter(a.jobId, Recovery.isJournalPath))
+    if (Option.isSome(journal)) {
+      return withClient(a.connection, Ingest.resumeJournal(journal.value, a))
+    }
+    if (Option.isNone(a.jobId)) return Recovery.listJournals(a)
+    return writeResults({ ...a, jobId: a.jobId.value }, true, a.wait)
+  }
 ).pipe(
   Command.withDescription(
     help(
-      "Finish a job started with --async (or whose wait timed out): wait for it, then write its result files. Nothing is uploaded again.",
+      "Finish an interrupted import from its journal (sends only the rows never sent, waits for every job, writes the result files), " +
+        "or a job started with --async: wait for it, then write its result files. Without arguments, lists the imports left to finish.",
+      "sfbulk resume --journal ~/.local/state/sfbulk/20260101T120000Z-Account-4242.jsonl",
       "sfbulk resume 7504x000004lYxAAAU"
     )
   )

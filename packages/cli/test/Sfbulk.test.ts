@@ -342,13 +342,14 @@ describe.concurrent("sfbulk --async, job, resume", () => {
     const file = writeFile(dir, "w.csv", "Name\nWait One\n")
     const timed = await sfbulk(["import", "Account", "-f", file, "--wait", "1s"], { env: slowEnv })
     expect(timed.code, timed.stderr).toBe(11)
-    const m = /sfbulk resume (750\w+)/.exec(timed.stderr)
+    // one command finishes the whole import (its journal), not one job
+    const m = /sfbulk resume --journal (\S+)/.exec(timed.stderr)
     expect(m, timed.stderr).not.toBeNull()
     noStack(timed.stderr)
-    const resumed = await sfbulk(["resume", m![1]!, "--results-dir", dir, "--json"], { env: slowEnv })
+    const resumed = await sfbulk(["resume", "--journal", m![1]!, "--results-dir", dir, "--json"], { env: slowEnv })
     expect(resumed.code, resumed.stderr).toBe(0)
     expect(lastJson(resumed.stdout)).toMatchObject({ succeeded: 1 })
-    expect(readCsv(Path.join(dir, `${m![1]}-success.csv`)).map((r) => r.Name)).toEqual(["Wait One"])
+    expect(readCsv(lastJson(resumed.stdout).files.success).map((r) => r.Name)).toEqual(["Wait One"])
   })
 
 })

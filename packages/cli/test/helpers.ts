@@ -18,11 +18,15 @@ export interface RunResult {
   readonly stderr: string
 }
 
+/** Where the runs of the tests keep journals (`SFBULK_STATE_DIR`). */
+export const STATE_DIR = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-state-"))
+
 /** Environment without any `SF_*` variable of the machine running the tests. */
 export const cleanEnv = (extra: Record<string, string> = {}): Record<string, string> => {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("SF_") && v !== undefined) env[k] = v
-  return { ...env, NO_COLOR: "1", ...extra }
+  // journals and spool files of interrupted imports go to a temp dir, never the user's state dir
+  return { ...env, NO_COLOR: "1", SFBULK_STATE_DIR: STATE_DIR, ...extra }
 }
 
 /** Runs `sfbulk args...` with `env`, optional standard input, in `cwd`. */

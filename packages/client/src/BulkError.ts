@@ -285,7 +285,8 @@ export class BatchFailedError extends Schema.TaggedError<BatchFailedError>("@sfb
       ? "The query is too heavy: enable PK chunking or narrow the query."
       : /TooManyLockFailure|UNABLE_TO_LOCK_ROW/i.test(this.stateMessage)
       ? "Lock contention: use concurrencyMode Serial or order rows by parent."
-      : "Fix the batch content as the message says and add it again."
+      : "Other batches of the job may have loaded their rows: do not send the whole input again. Only this batch's rows " +
+        "(the job's unprocessed rows once it is finished) are still to send, fixed first if the message points at their content."
     return `Batch ${this.batchId} of job ${this.jobId} failed: ${this.stateMessage || "(no message)"}. ${hint}`
   }
 }

@@ -23,6 +23,8 @@ export interface Piece {
   readonly jobId: string
   readonly batchId?: string | undefined
   readonly ranges: ReadonlyArray<readonly [number, number]>
+  /** 1.0 "created": the SHA-256 (hex) of the batch body. */
+  readonly sha256?: string | undefined
 }
 
 /**
@@ -42,6 +44,58 @@ export interface Journal {
   readonly jobIds: ReadonlyArray<string>
   /** True once the operation finished (re-running it only reads the outcomes back). */
   readonly finished: boolean
+  /** What the caller stored with `create` (the CLI keeps its command line and input there). */
+  readonly meta?: unknown
+}
+
+/**
+ * The operation a journal belongs to (its header line).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Operation {
+  readonly object: string
+  readonly operation: string
+  readonly api: "1.0" | "2.0"
+  readonly externalIdFieldName?: string | undefined
+}
+
+/**
+ * Starts a journal at `path` (which must not exist yet) for `operation`, storing `meta` in its
+ * header line for the caller to read back with `read`. The file is created readable by its owner
+ * only. Passing the path as `IngestOptions.journal` then records the pieces of that operation.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const create = (path: string, operation: Operation, meta?: unknown): Effect.Effect<void, InvalidInputError> =>
+  Effect.try({
+    try: () => {
+      const head = { v: 1, ...operation, ...(meta === undefined ? {} : { meta }) }
+      Fs.writeFileSync(path, JSON.stringify(head) + "\n", { mode: 0o600, flag: "wx" })
+    },
+    catch: (e) => new InvalidInputError({ what: `cannot create the journal ${path}: ${(e as Error).message}` })
+  })
+
+/**
+ * The input positions (0-based, `[start, end)`) that no piece of the journal holds, up to `total`
+ * (or, without it, up to the last position a piece holds): the rows never sent.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const unsent = (journal: Journal, total?: number): ReadonlyArray<readonly [number, number]> => {
+  const held = journal.pieces.flatMap((p) => p.ranges).slice().sort((a, b) => a[0] - b[0])
+  const end = total ?? held.reduce((n, r) => Math.max(n, r[1]), 0)
+  const out: Array<readonly [number, number]> = []
+  let at = 0
+  for (const [s, e] of held) {
+    if (s > at) out.push([at, Math.min(s, end)])
+    at = Math.max(at, e)
+  }
+  if (at < end) out.push([at, end])
+  return out.filter(([s, e]) => e > s)
 }
 
 /**
@@ -89,6 +143,7 @@ export const read = (path: string): Effect.Effect<Journal, InvalidInputError> =>
       ...(typeof head.externalIdFieldName === "string" ? { externalIdFieldName: head.externalIdFieldName } : {}),
       pieces: all,
       jobIds: [...new Set(all.map((p) => p.jobId))],
-      finished: lines.some((l) => l.done === true)
+      finished: lines.some((l) => l.done === true),
+      ...(head.meta !== undefined ? { meta: head.meta } : {})
     })
   })

@@ -13,8 +13,18 @@ interface Tagged {
   readonly url?: string
 }
 
+// Errors that ended a journaled import after something was sent: the one command that finishes
+// it replaces the generic advice (which would name one job, or invite sending rows again).
+const resumeAdvice = new WeakMap<object, string>()
+
+/** Makes `advice` the hint of `error` (an import stopped part way, resumable from its journal). */
+export const adviseResume = (error: unknown, advice: string): void => {
+  if (typeof error === "object" && error !== null) resumeAdvice.set(error, advice)
+}
+
 /** The hint for `error`, or undefined when the message says it all. */
 export const hint = (error: unknown): string | undefined => {
+  if (typeof error === "object" && error !== null && resumeAdvice.has(error)) return resumeAdvice.get(error)
   const e = (error ?? {}) as Tagged
   const text = `${e.description ?? ""} ${e.stateMessage ?? ""}`
   switch (e._tag) {

@@ -28,7 +28,7 @@ import { parseBatchResults } from "./bulk1.js"
 import { resumable } from "./resumable.js"
 import { parseRecords } from "./csvParse.js"
 import { encodeLines } from "./ingest2.js"
-import { currentListener, notify } from "./journalHook.js"
+import { bodyHash, currentListener, notify } from "./journalHook.js"
 import { createdFor, fromCounters, ownId } from "./outcome.js"
 import { tracker } from "./progress.js"
 import { fileWriter, memoryWriter, split, tempDir } from "./split.js"
@@ -144,11 +144,12 @@ export const ingest1 = <A, E, R>(params: {
       Effect.gen(function*() {
         const jobInfo = yield* job
         const jid = jobInfo.id
-        // recorded before the POST too: a journal must know a batch may have arrived if the process dies mid-send
-        yield* notify({ stage: "created", jobId: jid, firstRow: piece.firstRow, records: piece.records })
+        const body = yield* piece.body
+        // recorded before the POST too: a journal must know a batch may have arrived if the process
+        // dies mid-send, and the body's hash tells which of the job's batches it became
+        yield* notify({ stage: "created", jobId: jid, firstRow: piece.firstRow, records: piece.records, sha256: bodyHash(body) })
         // a POST in flight when another batch fails is finished, not cut, so its batch is known
         // (recorded as uploaded) rather than left "may have arrived" for the journal to guess
-        const body = yield* piece.body
         // the rows were checked as they were encoded: no second pass over the CSV
         const batch = yield* Effect.uninterruptible(Effect.tap(
           Bulk1.addBatch(jobInfo, body, { check: false }),

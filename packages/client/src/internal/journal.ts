@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Bulk1 from "../Bulk1.js"
 import { batchTerminal } from "./batchWatch.js"
@@ -161,6 +162,8 @@ interface PieceLine {
   readonly batchId?: string | undefined
   /** Input positions (of the original input) the piece holds. */
   readonly ranges: ReadonlyArray<Range>
+  /** 1.0 "created": SHA-256 of the batch body. */
+  readonly sha256?: string | undefined
 }
 
 const readLines = (path: string): Array<unknown> => {
@@ -249,7 +252,8 @@ export const withJournal = <A, E, R>(
         })
       }
     } else {
-      yield* Effect.sync(() => Fs.writeFileSync(path, JSON.stringify(expected) + "\n"))
+      // the journal names the jobs of a load: readable by its owner only
+      yield* Effect.sync(() => Fs.writeFileSync(path, JSON.stringify(expected) + "\n", { mode: 0o600 }))
     }
     const done = lines.some((l) => (l as { done?: boolean }).done === true)
     // the latest stage of each piece
@@ -291,7 +295,13 @@ export const withJournal = <A, E, R>(
     )
     const append = (line: unknown) => Fs.appendFileSync(path, JSON.stringify(line) + "\n")
     const listener = (e: PieceEvent) =>
-      append({ stage: e.stage, jobId: e.jobId, ...(e.batchId ? { batchId: e.batchId } : {}), ranges: mapper.ranges(e.firstRow, e.records) })
+      append({
+        stage: e.stage,
+        jobId: e.jobId,
+        ...(e.batchId ? { batchId: e.batchId } : {}),
+        ranges: mapper.ranges(e.firstRow, e.records),
+        ...(e.sha256 ? { sha256: e.sha256 } : {})
+      })
     const fresh = yield* Effect.locally(run(remaining), currentListener, listener)
     yield* Effect.sync(() => append({ done: true }))
     return resumed === undefined ? fresh : combine(resumed, fresh)
@@ -300,9 +310,11 @@ export const withJournal = <A, E, R>(
 /**
  * 1.0 batches recorded "created" but never "uploaded": the process died while their POST was in
  * flight, so each may or may not have arrived. The job's batches that no uploaded piece claims are
- * the ones that did; they are matched to the pieces by their record counts (read from each batch's
- * request). Pieces that did not arrive are left out (their rows are sent again); when the counts
- * cannot tell which pieces arrived, the run stops rather than risk sending rows twice.
+ * the ones that did; each is matched to a piece by the SHA-256 of its request (recorded in the
+ * piece's "created" line), each batch claimed by at most one piece. Pieces with the same hash hold
+ * the same rows, so whichever of them a batch is given, the rows it holds are the right ones.
+ * Pieces no batch matches did not arrive (their rows are sent again). Journals written before the
+ * hash was recorded fall back to matching by record count, and stop when counts cannot tell.
  */
 const arrivedBatches = (sending: ReadonlyArray<PieceLine>, uploaded: ReadonlyArray<PieceLine>) =>
   Effect.gen(function*() {
@@ -317,12 +329,29 @@ const arrivedBatches = (sending: ReadonlyArray<PieceLine>, uploaded: ReadonlyArr
       const claimed = new Set(uploaded.filter((u) => u.jobId === jobId).map((u) => u.batchId))
       const unclaimed = (yield* Bulk1.listBatches(jobId)).filter((b) => !claimed.has(b.id))
       if (unclaimed.length === 0) continue
+      const left = [...pending]
+      if (pending.every((p) => typeof p.sha256 === "string")) {
+        for (const b of unclaimed) {
+          const hash = yield* Stream.runFold(Bulk1.batchRequest(jobId, b.id), Crypto.createHash("sha256"), (h, chunk) => h.update(chunk)).pipe(
+            Effect.map((h) => h.digest("hex"))
+          )
+          const piece = left.find((p) => p.sha256 === hash)
+          if (piece === undefined) {
+            return yield* new InvalidInputError({
+              what: `batch ${b.id} of job ${jobId} holds rows this journal did not send (its request matches no piece): ` +
+                `check it with Bulk1.batchRequest, then resume the job by id`
+            })
+          }
+          left.splice(left.indexOf(piece), 1)
+          out.push({ stage: "uploaded", jobId, batchId: b.id, ranges: piece.ranges })
+        }
+        continue
+      }
       const sized = yield* Effect.forEach(unclaimed, (b) =>
         Stream.runCount(parseRecords(Bulk1.batchRequest(jobId, b.id), ",")).pipe(
           Effect.map((records) => ({ id: b.id, records })),
           Effect.mapError((e) => e._tag === "CsvParseFailure" ? new InvalidInputError({ what: `the request of batch ${b.id} of job ${jobId} is not readable CSV: ${e.message}` }) : e)
         ))
-      const left = [...pending]
       const ambiguous = () =>
         new InvalidInputError({
           what: `the journal cannot tell which rows batches ${sized.map((b) => b.id).join(", ")} of job ${jobId} hold ` +

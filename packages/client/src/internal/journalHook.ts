@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
+import * as Crypto from "node:crypto"
 
 
 /** One piece of an ingest as the pipelines report it (positions in the stream they read). */
@@ -14,6 +15,11 @@ export interface PieceEvent {
   readonly batchId?: string | undefined
   readonly firstRow: number
   readonly records: number
+  /**
+   * 1.0 "created": the SHA-256 (hex) of the batch body about to be sent, so a journal can tell
+   * which of the job's batches holds this piece when the process died before the answer came.
+   */
+  readonly sha256?: string | undefined
 }
 
 /** The listener in force (none outside a journaled run). */
@@ -25,3 +31,6 @@ export const currentListener: FiberRef.FiberRef<((e: PieceEvent) => void) | unde
 export const notify = (event: PieceEvent): Effect.Effect<void> =>
   Effect.flatMap(FiberRef.get(currentListener), (listener) => Effect.sync(() => listener?.(event)))
 
+
+/** The SHA-256 (hex) of a batch body or of a batch request read back, as journals record it. */
+export const bodyHash = (data: Uint8Array | string): string => Crypto.createHash("sha256").update(data).digest("hex")

@@ -139,15 +139,24 @@ export interface FilePiece {
 
 /**
  * A scoped temp directory for spool files, removed with everything in it when the scope closes
- * (success, failure or interruption).
+ * (success, failure or interruption: the CLI turns SIGINT and SIGTERM into an interruption so
+ * this runs). The spool holds customer data: the directory is 0700 and its files 0600.
  */
 export const tempDir: Effect.Effect<string, InvalidInputError, import("effect/Scope").Scope> = Effect.acquireRelease(
   Effect.tryPromise({
-    try: () => Fs.mkdtemp(Path.join(Os.tmpdir(), "sfbulk-")),
+    try: async () => {
+      const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "sfbulk-"))
+      // mkdtemp already creates 0700; said again so a platform default cannot widen it
+      await Fs.chmod(dir, 0o700)
+      return dir
+    },
     catch: (e) => new InvalidInputError({ what: `cannot create a temp directory to spool uploads: ${String(e)}` })
   }),
   (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
 )
+
+/** Spool files hold customer data: readable by their owner only. */
+export const SPOOL_MODE = 0o600
 
 /** Writes each piece to `<dir>/piece-<index>.csv`, header first. */
 export const fileWriter = (dir: string, header: () => Uint8Array) => (): PieceWriter<FilePiece, InvalidInputError> => {
@@ -163,7 +172,7 @@ export const fileWriter = (dir: string, header: () => Uint8Array) => (): PieceWr
           index = i
           firstRow = first
           path = Path.join(dir, `piece-${i}.csv`)
-          handle = await Fs.open(path, "w")
+          handle = await Fs.open(path, "w", SPOOL_MODE)
           await handle.write(header())
         },
         catch: fail
@@ -203,7 +212,7 @@ export const spoolToFile = <E, R>(
   Effect.gen(function*() {
     const path = Path.join(dir, name)
     const fail = (e: unknown) => new InvalidInputError({ what: `cannot write the spool file ${path}: ${String(e)}` })
-    const handle = yield* Effect.tryPromise({ try: () => Fs.open(path, "w"), catch: fail })
+    const handle = yield* Effect.tryPromise({ try: () => Fs.open(path, "w", SPOOL_MODE), catch: fail })
     let size = 0
     yield* Stream.runForEachChunk(data, (chunk) =>
       Effect.tryPromise({

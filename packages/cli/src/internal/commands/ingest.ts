@@ -2,15 +2,17 @@
  * `sfbulk import|update|upsert|delete|hard-delete <object> --file data.csv`: stream the CSV through
  * `BulkClient`, draw progress, write the result files, print the summary, exit 3 when rows failed.
  */
-import { BulkClient, BulkError } from "@sfbulk/client"
+import { BulkClient, BulkError, Journal } from "@sfbulk/client"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Path from "node:path"
 import { ExitCode } from "../../ExitCode.js"
 import { RowsFailed, UsageError } from "../errors.js"
+import { adviseResume } from "../hints.js"
 import { checkReadable, openCsv } from "../input.js"
 import * as Progress from "../progress.js"
+import * as Recovery from "../recovery.js"
 import { ingestText, type IngestSummary, type OutputFlags, printJson, printText } from "../report.js"
 import * as Results from "../results.js"
 
@@ -35,6 +37,8 @@ export interface IngestArgs extends OutputFlags {
   readonly encoding?: string | undefined
   /** `--delimiter`: the input's column delimiter (default: read off the header line). */
   readonly delimiter?: string | undefined
+  /** `--journal <file>`: the journal to keep (default: a new one in the state directory, removed once finished). */
+  readonly journal: Option.Option<string>
 }
 
 /** A CSV with a header and no records, without `--allow-empty`. */
@@ -86,48 +90,138 @@ export const finish = (
     ? Effect.void
     : Effect.fail(
       new RowsFailed({
-        message: `${summary.failed.toLocaleString("en-US")} row(s) failed and ${summary.unprocessed.toLocaleString("en-US")} were not processed` +
-          (summary.files ? `: see ${summary.files.failed}` : "") + ` (pass --allow-partial to exit 0 anyway)`
+        message: `${summary.succeeded.toLocaleString("en-US")} row(s) loaded, ${summary.failed.toLocaleString("en-US")} failed and ` +
+          `${summary.unprocessed.toLocaleString("en-US")} were not processed` +
+          (summary.files
+            ? `: ${[summary.failed > 0 ? summary.files.failed : "", summary.unprocessed > 0 ? summary.files.unprocessed : ""].filter((f) => f !== "").join(" and ")} ` +
+              `${summary.failed > 0 && summary.unprocessed > 0 ? "hold" : "holds"} exactly the rows still to send ` +
+              `(fix them, then send only ${summary.failed > 0 && summary.unprocessed > 0 ? "those files" : "that file"}, not the whole input)`
+            : "") + ` (pass --allow-partial to exit 0 anyway)`
       })
     )
 }
 
-/** What can be checked before logging in: the flags and that the input file exists. */
+/**
+ * What can be checked before logging in: the flags, that the input file exists, and that the
+ * result files can be written (found after the upload, a re-run would send every row again).
+ */
 export const precheck = (a: IngestArgs): Effect.Effect<void, UsageError | BulkError.InvalidInputError> =>
-  Effect.zipRight(validate(a), checkReadable(a.file))
+  Effect.all([validate(a), checkReadable(a.file), Recovery.checkWritableDir(resultsDir(a.resultsDir, a.file), "the results directory")], {
+    discard: true
+  })
 
-/** Runs one ingest command (after {@link precheck}, which the CLI runs before logging in). */
-export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | UsageError | RowsFailed, BulkClient.BulkClient> =>
+/** What the journal keeps of the command line (see recovery.ts). */
+const settings = (a: IngestArgs): Recovery.Settings => ({
+  command: a.command,
+  operation: a.operation,
+  object: a.object,
+  externalId: Option.getOrUndefined(a.externalId),
+  api: a.api,
+  serial: a.serial,
+  batchSize: Option.getOrUndefined(a.batchSize),
+  concurrency: Option.getOrUndefined(a.concurrency),
+  resultsDir: Path.resolve(resultsDir(a.resultsDir, a.file)),
+  formulaGuard: a.formulaGuard,
+  allowPartial: a.allowPartial,
+  allowEmpty: a.allowEmpty,
+  encoding: a.encoding,
+  delimiter: a.delimiter
+})
+
+type RunError = BulkError.BulkError | UsageError | RowsFailed
+
+/**
+ * Runs one ingest command (after {@link precheck}, which the CLI runs before logging in), journaled
+ * so that an interrupted run can be finished by `sfbulk resume --journal` (see recovery.ts). With
+ * `--journal` naming an existing journal, this resumes it.
+ */
+export const run = (a: IngestArgs): Effect.Effect<void, RunError, BulkClient.BulkClient> =>
   Effect.gen(function*() {
-    const input = openCsv(a.file, a)
-    const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
-    const client = yield* BulkClient.BulkClient
-    const jobs = new Set<string>()
-    const interrupted = () => {
-      progress.done()
-      const ids = [...jobs]
-      process.stderr.write(
-        ids.length === 0
-          ? "\nsfbulk: interrupted before any job was created.\n"
-          : `\nsfbulk: interrupted. Job ${ids.join(", ")} keeps running on Salesforce: finish it with sfbulk resume ${ids[0]} (or stop it with sfbulk job abort ${ids[0]}).\n`
-      )
-      process.exit(ExitCode.Interrupted)
+    const rec = yield* Recovery.start(settings(a), a.file, a.journal)
+    if (!rec.fresh && a.file !== "-" && Path.resolve(a.file) !== rec.meta.input.read) {
+      return yield* new BulkError.InvalidInputError({
+        what: `the journal ${rec.journal} belongs to an import of ${rec.meta.input.read}, not ${a.file}: finish it with ` +
+          `${Recovery.resumeCommand(rec.journal)}, or give this import another --journal`
+      })
     }
+    yield* execute(a, rec)
+  })
+
+/** The flags `sfbulk resume --journal` takes from its own command line. */
+export interface ResumeFlags extends OutputFlags {
+  readonly wait: Option.Option<Duration.Duration>
+  readonly resultsDir: Option.Option<string>
+  readonly allowPartial: boolean
+}
+
+/**
+ * `sfbulk resume --journal <file>`: re-reads the input (refusing one gone or changed, and then
+ * naming the records never sent), finishes every job the journal lists, sends only the rows none
+ * of them holds, and writes the result files for every row.
+ */
+export const resumeJournal = (path: string, flags: ResumeFlags): Effect.Effect<void, RunError, BulkClient.BulkClient> =>
+  Effect.gen(function*() {
+    const rec = yield* Recovery.open(path)
+    const m = rec.meta
+    const dir = Option.getOrElse(flags.resultsDir, () => m.resultsDir)
+    yield* Recovery.checkWritableDir(dir, "the results directory")
+    yield* execute({
+      command: "resume",
+      operation: m.operation as BulkClient.Operation,
+      object: m.object,
+      file: m.input.given,
+      externalId: Option.fromNullable(m.externalId),
+      api: m.api,
+      serial: m.serial,
+      batchSize: Option.fromNullable(m.batchSize),
+      concurrency: Option.fromNullable(m.concurrency),
+      wait: flags.wait,
+      resultsDir: Option.some(dir),
+      formulaGuard: m.formulaGuard,
+      allowPartial: flags.allowPartial || m.allowPartial,
+      allowEmpty: m.allowEmpty,
+      encoding: m.encoding,
+      delimiter: m.delimiter,
+      json: flags.json,
+      quiet: flags.quiet,
+      journal: Option.some(rec.journal)
+    }, rec)
+  })
+
+/** The advice after a journaled run stopped by `error` once something was sent. */
+const adviceFor = (rec: Recovery.Recording, error: { readonly _tag?: string }, journal: Journal.Journal | undefined) => {
+  if (error._tag !== "BatchFailedError" && error._tag !== "JobFailedError") return Recovery.advice(rec)
+  const sent = (journal?.pieces ?? []).filter((p) => p.stage === "uploaded")
+  const rows = sent.reduce((n, p) => n + p.ranges.reduce((m, [s, e]) => m + e - s, 0), 0)
+  return Recovery.advice(
+    rec,
+    `${rows.toLocaleString("en-US")} row(s) in ${sent.length} piece(s) reached Salesforce before this failure and may be loaded: ` +
+      "do not send the input again. "
+  ) +
+    "\n  Its result files then hold every row (those loaded included); the rows of the failed piece are in <job>-unprocessed.csv: " +
+    "fix them if needed and send only that file."
+}
+
+const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, RunError, BulkClient.BulkClient> => {
+  const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
+  // a signal at any point (upload, waits, result files) ends the run cleanly with the resume advice
+  const run = Recovery.interruptible(rec, () => progress.done(), Effect.gen(function*() {
+    const opened = openCsv(rec.meta.input.read, a)
+    const input = { ...opened, records: Recovery.counted(rec, opened.records) }
+    const client = yield* BulkClient.BulkClient
     const options: BulkClient.IngestOptions<any> = {
       api: a.api,
       serial: a.serial,
       // an empty file or a header alone is reported below, naming the file
       allowEmpty: true,
-      onProgress: (p) => {
-        if (p.last !== undefined) jobs.add(p.last.jobId)
-        progress.ingest(p)
-      },
+      // every piece is recorded as it is sent, so any interruption can be finished by `sfbulk resume --journal`
+      journal: rec.journal,
+      onProgress: (p) => progress.ingest(p),
       ...(Option.isSome(a.batchSize) ? { batchSize: a.batchSize.value } : {}),
       ...(Option.isSome(a.concurrency) ? { concurrency: a.concurrency.value } : {}),
       ...(Option.isSome(a.wait) ? { timeout: a.wait.value } : {})
     }
     const started = Date.now()
-    process.once("SIGINT", interrupted)
     const outcome = yield* (
       a.operation === "upsert"
         ? client.upsert(a.object, Option.getOrThrow(a.externalId), input.records, options)
@@ -136,10 +230,7 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
         : a.operation === "hardDelete"
         ? client.hardDelete(a.object, input.records as any, options as any)
         : client[a.operation](a.object, input.records, options)
-    ).pipe(Effect.ensuring(Effect.sync(() => {
-      process.off("SIGINT", interrupted)
-      progress.done()
-    })))
+    ).pipe(Effect.ensuring(Effect.sync(() => progress.done())))
     const s = outcome.summary
     const source = a.file === "-" ? "standard input" : a.file
     if (s.rowsRead === 0 && input.header().length === 0) {
@@ -163,6 +254,8 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
       errorsByCode = written.errorsByCode
       created = s.created ?? written.created
     }
+    // every row has an outcome and the result files hold them: nothing is left to resume
+    yield* Recovery.discard(rec)
     yield* finish(a, {
       command: a.command,
       object: s.object,
@@ -180,4 +273,18 @@ export const run = (a: IngestArgs): Effect.Effect<void, BulkError.BulkError | Us
       errorsByCode,
       files
     })
-  })
+  })).pipe(
+    Effect.tapError((error) =>
+      error._tag === "RowsFailed"
+        ? Effect.void
+        : Recovery.sentAnything(rec)
+        ? Effect.flatMap(Effect.option(Journal.read(rec.journal)), (j) =>
+          Effect.sync(() => adviseResume(error, adviceFor(rec, error, Option.getOrUndefined(j)))))
+        : rec.fresh
+        ? Recovery.discard(rec)
+        : Effect.void
+    )
+  )
+  // a resumed journal's input must be the one it was made from (checked under the lock)
+  return Recovery.locked(rec, Effect.zipRight(rec.fresh ? Effect.void : Recovery.checkInput(rec), run))
+}

@@ -256,6 +256,15 @@ export const results = (
   Effect.gen(function*() {
     const started = Date.now()
     let found = yield* find(jobId)
+    // an open 2.0 ingest job is waiting for the rest of its upload: it would never finish by waiting
+    if (found.api === "2.0" && found.kind === "ingest" && found.info.state === "Open") {
+      return yield* new UsageError({
+        message: `job ${jobId} is Open: its data upload was never marked complete, so Salesforce will not process it. ` +
+          `If it came from an interrupted sfbulk import, finish that import with the sfbulk resume --journal <file> command it printed ` +
+          `(sfbulk resume without arguments lists them): it takes care of this job. Otherwise stop it with sfbulk job abort ${jobId} ` +
+          `and send its rows again`
+      })
+    }
     if (!isDone(found)) {
       if (!a.wait) {
         return yield* new UsageError({ message: `job ${jobId} is still ${found.info.state}: wait for it with sfbulk resume ${jobId}` })

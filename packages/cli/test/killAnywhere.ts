@@ -1,0 +1,172 @@
+/**
+ * Kill-anywhere trials: the real `sfbulk import` on Bulk API 1.0 or 2.0, in several pieces, is
+ * stopped at a seeded random moment (SIGKILL, SIGINT, SIGTERM, or `--wait` running out); then the
+ * advice it printed is followed (for SIGKILL, which prints nothing, `sfbulk resume` lists the
+ * import left to finish), until the import is finished. Each trial then checks that the org
+ * holds each input row exactly once with its values intact, and that the result files account
+ * for every row exactly once. Used by KillAnywhere.test.ts (a few trials) and
+ * scripts/kill-anywhere.ts (`pnpm soak:kill`, many).
+ */
+import { spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import type { Emulator } from "@sfbulk/emulator"
+import { parse } from "csv-parse/sync"
+import { BIN, cleanEnv } from "./helpers.js"
+
+/** The emulator a trial runs against. */
+export type EmulatorLike = Awaited<ReturnType<typeof Emulator.start>>
+
+/** How a run is stopped. */
+export type Stop = "SIGKILL" | "SIGINT" | "SIGTERM" | "wait"
+
+/** One trial. */
+export interface Trial {
+  readonly api: "1.0" | "2.0"
+  readonly stop: Stop
+  readonly seed: number
+  readonly rows: number
+  /** Rows per piece (1.0 batch, 2.0 job). */
+  readonly piece: number
+  /** Read the input from standard input (spooled by sfbulk) rather than a file. */
+  readonly stdin: boolean
+  /** The earliest and latest moment a signal is sent, in ms after the start of a run. */
+  readonly minDelayMs: number
+  readonly maxDelayMs: number
+  /** Also stop the resume runs (the first `restops` of them). */
+  readonly restops: number
+}
+
+/** What a trial found. */
+export interface TrialResult {
+  readonly trial: Trial
+  readonly lost: number
+  readonly duplicated: number
+  readonly altered: number
+  /** Input rows missing from, or repeated in, the result files. */
+  readonly misfiled: number
+  /** Journals left in the state directory after the import finished. */
+  readonly leftovers: number
+  /** Each run: its command, how it was stopped, its exit code. */
+  readonly steps: ReadonlyArray<string>
+  readonly ok: boolean
+}
+
+/** A small seeded generator (mulberry32), so a failing trial can be replayed by its seed. */
+export const random = (seed: number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+interface Run {
+  readonly code: number | null
+  readonly signal: string | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const runSfbulk = (args: ReadonlyArray<string>, env: Record<string, string>, input: string | undefined, stopAfterMs: number | undefined, signal: NodeJS.Signals): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["pipe", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d))
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d))
+    const timer = stopAfterMs === undefined ? undefined : setTimeout(() => child.kill(signal), stopAfterMs)
+    // a run that never ends is a failure of its own (a hang), reported rather than waited for
+    const guard = setTimeout(() => child.kill("SIGKILL"), 120_000)
+    child.on("error", reject)
+    child.on("close", (code, sig) => {
+      if (timer) clearTimeout(timer)
+      clearTimeout(guard)
+      resolve({ code, signal: sig, stdout, stderr })
+    })
+    child.stdin.on("error", () => undefined)
+    child.stdin.end(input ?? "")
+  })
+
+const RESUME = /sfbulk resume --journal (\S+)/
+
+/** Runs one trial against `emu`. */
+export const runTrial = async (emu: EmulatorLike, trial: Trial): Promise<TrialResult> => {
+  const next = random(trial.seed)
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-kill-"))
+  try {
+    const state = Path.join(dir, "state")
+    const out = Path.join(dir, "out")
+    const tag = `KA${trial.api.replace(".", "")}${trial.stop}${trial.seed}x${Math.floor(next() * 1e6)}`
+    const rows = Array.from({ length: trial.rows }, (_, i) => ({ Name: `${tag} ${i}`, Description: `v${i}, "q" ${tag}` }))
+    const csv = "Name,Description\n" + rows.map((r) => `${r.Name},"${r.Description.replace(/"/g, '""')}"`).join("\n") + "\n"
+    const file = Path.join(dir, "input.csv")
+    Fs.writeFileSync(file, csv)
+    const env = cleanEnv({ SF_INSTANCE_URL: emu.instanceUrl, SF_ACCESS_TOKEN: emu.accessToken, SFBULK_STATE_DIR: state })
+    const steps: Array<string> = []
+    const stopOf = (round: number): { args: Array<string>; after?: number; signal: NodeJS.Signals } => {
+      if (round > trial.restops) return { args: [], signal: "SIGKILL" }
+      if (trial.stop === "wait") return { args: ["--wait", `${Math.round(200 + next() * 1500)}ms`], signal: "SIGKILL" }
+      return { args: [], after: Math.round(trial.minDelayMs + next() * (trial.maxDelayMs - trial.minDelayMs)), signal: trial.stop }
+    }
+    const importArgs = ["import", "Account", "--file", trial.stdin ? "-" : file, "--api", trial.api, "--batch-size", String(trial.piece), "--concurrency", "2", "--results-dir", out, "--json"]
+    const run = async (args: Array<string>, round: number, input?: string) => {
+      const s = stopOf(round)
+      const r = await runSfbulk([...args, ...s.args], env, input, s.after, s.signal)
+      steps.push(`${args[0]} ${s.args.join(" ")}${s.after !== undefined ? ` ${s.signal}@${s.after}ms` : ""} -> ${r.code ?? r.signal}`)
+      return r
+    }
+    let r = await run(importArgs, 0, trial.stdin ? csv : undefined)
+    let round = 1
+    while (r.code !== 0 && r.code !== 3) {
+      if (round > trial.restops + 3) throw new Error(`not finished after ${round} runs: ${steps.join("; ")}\n${r.stderr}`)
+      const advised = RESUME.exec(r.stderr)?.[1]
+      let journal = advised
+      if (journal === undefined) {
+        // nothing printed (SIGKILL): the imports left to finish are listed by `sfbulk resume`
+        const listed = await runSfbulk(["resume", "--json"], env, undefined, undefined, "SIGKILL")
+        const journals = (JSON.parse(listed.stdout.trim().split("\n").pop()!) as { journals: Array<{ journal: string }> }).journals
+        if (journals.length > 1) throw new Error(`several journals: ${JSON.stringify(journals)}`)
+        journal = journals[0]?.journal
+      }
+      if (journal === undefined) {
+        // no journal: the run stopped before anything could be sent, so the import is run again
+        if (r.code !== null && r.code !== 130 && r.signal === null) throw new Error(`failed without advice (${r.code}): ${r.stderr}`)
+        r = await run(importArgs, round, trial.stdin ? csv : undefined)
+      } else {
+        r = await run(["resume", "--journal", journal, "--json"], round)
+      }
+      round++
+    }
+    // the org: each row once, values intact
+    const q = emu.org.query(`SELECT Name, Description FROM Account WHERE Name LIKE '${tag} %'`, { all: true })
+    if (!q.ok) throw new Error(`org query failed: ${JSON.stringify(q.error)}`)
+    const seen = new Map<string, number>()
+    let altered = 0
+    const byName = new Map(rows.map((x) => [x.Name, x.Description]))
+    for (let i = 0; i < q.result.size; i++) {
+      const [name, description] = q.result.row(i) as [string, string]
+      seen.set(name, (seen.get(name) ?? 0) + 1)
+      if (byName.get(name) !== description) altered++
+    }
+    const lost = rows.filter((x) => !seen.has(x.Name)).length
+    const duplicated = [...seen.values()].reduce((n, c) => n + c - 1, 0)
+    // the result files of the run that finished: every input row exactly once
+    const summary = JSON.parse(r.stdout.trim().split("\n").pop()!) as { files: Record<string, string> }
+    const filed = new Map<string, number>()
+    for (const f of Object.values(summary.files)) {
+      for (const rec of parse(Fs.readFileSync(f, "utf8"), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>) {
+        filed.set(rec["Name"]!, (filed.get(rec["Name"]!) ?? 0) + 1)
+      }
+    }
+    const misfiled = rows.filter((x) => filed.get(x.Name) !== 1).length + [...filed.keys()].filter((k) => !byName.has(k)).length
+    const leftovers = Fs.existsSync(state) ? Fs.readdirSync(state).filter((n) => n.endsWith(".jsonl")).length : 0
+    return { trial, lost, duplicated, altered, misfiled, leftovers, steps, ok: lost + duplicated + altered + misfiled + leftovers === 0 }
+  } finally {
+    Fs.rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -17,9 +17,10 @@ import * as Org from "./Org.js"
 
 /**
  * Fault injection settings: rates per request in [0, 1] (`5xx`, `reset`, `slow`, `limit`,
- * `batch-fail`) and `expire-after` (sessions expire after that many authenticated requests). Either
- * the spec string `"5xx=0.05,reset=0.02,expire-after=500"` or an object with the same keys
- * (camelCase spellings `serverError`, `expireAfter`, `batchFail` also accepted).
+ * `lost-answer`, `stall`, `batch-fail`) and `expire-after` (sessions expire after that many
+ * authenticated requests). Either the spec string `"5xx=0.05,lost-answer=0.02,expire-after=500"` or
+ * an object with the same keys (camelCase spellings `serverError`, `lostAnswer`, `expireAfter`,
+ * `batchFail` also accepted).
  *
  * @since 0.1.0
  * @category models
@@ -53,13 +54,19 @@ export interface EmulatorOptions {
   readonly resultFileRows?: number
   /** Rows processed between event-loop yields; default 2,000. */
   readonly processingChunk?: number
+  /**
+   * Whether a PK-chunked 1.0 query job counts its original batch (state `NotProcessed` once split)
+   * in `numberBatchesTotal`. Default false, as the Bulk API guide's PK chunking walkthrough shows;
+   * no real capture settles it, so clients must finish either way (see FIDELITY.md).
+   */
+  readonly pkChunkingCountsOriginal?: boolean
   /** Lifetime of an access token in seconds, counted from issue; default 7,200. */
   readonly sessionTtlSeconds?: number
   /** Fault injection (none by default). Change it later with `setFaults` or `POST /__emulator/faults`. */
   readonly faults?: Faults
   /** Seed of the fault PRNG; the same seed and request sequence replay the same faults. Default 1. */
   readonly seed?: number
-  /** How long a `slow` fault delays a request, in ms; default 10,000. */
+  /** How long a `slow` fault delays a request, and a `stall` fault holds an answer back, in ms; default 10,000. */
   readonly slowMs?: number
   /** Inject faults into the login endpoints too; default false. */
   readonly faultLogin?: boolean
@@ -185,7 +192,8 @@ export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHand
     latencyMs: positive("latencyMs", options.latencyMs, 50),
     pageSize: positive("pageSize", options.pageSize, 10_000, 1),
     resultFileRows: positive("resultFileRows", options.resultFileRows, 100_000, 1),
-    processingChunk: positive("processingChunk", options.processingChunk, 2_000, 1)
+    processingChunk: positive("processingChunk", options.processingChunk, 2_000, 1),
+    pkChunkingCountsOriginal: options.pkChunkingCountsOriginal ?? false
   }
   const credentials = auth.makeCredentials(options.credentials)
   const org = await loadOrg(options.data)

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `pnpm emulator [--port N] [--host H] [--data org.json] [--latency ms] [--page-size rows]
- * [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,..."] [--seed N] [--slow-ms ms]`
+ * [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,lost-answer=0.01,..."] [--seed N] [--slow-ms ms]`
  *
  * Prints one line of JSON with the connection facts once listening, then serves until SIGINT/SIGTERM.
  */
@@ -10,7 +10,21 @@ import * as Emulator from "./Emulator.js"
 
 const USAGE = `Usage: pnpm emulator [--port N] [--host 127.0.0.1] [--data org.json] [--latency ms] [--page-size rows]
                      [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,reset=0.02"] [--seed N]
-                     [--slow-ms ms] [--fault-login]`
+                     [--slow-ms ms] [--fault-login] [--pk-chunking-counts-original]
+
+  --faults  comma-separated key=value: per-request rates in [0,1] (their sum at most 1)
+              5xx          answer 503 (or 500)
+              reset        drop the connection mid-upload (nothing processed) or mid-answer
+              slow         wait --slow-ms before handling the request
+              limit        answer a request-limit error (some 429 with Retry-After)
+              lost-answer  process the request in full, then drop the connection mid-answer
+              stall        process the request, send the head and part of the answer, go silent
+                           for --slow-ms, then send the rest
+              batch-fail   rate of whole 1.0 batches / 2.0 jobs failing
+            and expire-after=N (a session works for N authenticated requests).
+  --slow-ms delay of slow and stall faults (default 10000)
+  --pk-chunking-counts-original
+            count a PK-chunked query's original (NotProcessed) batch in numberBatchesTotal`
 
 const fail = (message: string): never => {
   process.stderr.write(`sfbulk-emulator: ${message}\n${USAGE}\n`)
@@ -40,6 +54,7 @@ const main = async () => {
         seed: { type: "string" },
         "slow-ms": { type: "string" },
         "fault-login": { type: "boolean" },
+        "pk-chunking-counts-original": { type: "boolean" },
         help: { type: "boolean", short: "h" }
       },
       strict: true,
@@ -68,6 +83,7 @@ const main = async () => {
   set("seed", number("seed", str("seed")))
   set("slowMs", number("slow-ms", str("slow-ms")))
   if (values["fault-login"]) options.faultLogin = true
+  if (values["pk-chunking-counts-original"]) options.pkChunkingCountsOriginal = true
 
   let handle: Emulator.EmulatorHandle
   try {

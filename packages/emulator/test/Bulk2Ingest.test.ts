@@ -204,9 +204,14 @@ describe("insert lifecycle", () => {
 
     const reclose = await call("PATCH", path, { state: "UploadComplete" })
     expect(reclose.status).toBe(400)
-    expect(reclose.json()[0].errorCode).toBe("INVALIDJOBSTATE")
+    expect(reclose.json()).toEqual([{ errorCode: "INVALIDJOBSTATE", message: expect.stringMatching(/^Closing already (UploadComplete|InProgress|Completed) Job not allowed$/) }])
 
     const done = await waitFor(call, path, ["JobComplete", "Failed"])
+    // A repeated UploadComplete on a finished job: the text a real org gives (FIDELITY.md).
+    const late = await call("PATCH", path, { state: "UploadComplete" })
+    expect(late.status).toBe(400)
+    expect(late.json()).toEqual([{ errorCode: "INVALIDJOBSTATE", message: "Closing already Completed Job not allowed" }])
+    expect((await call("GET", path)).json().state).toBe("JobComplete")
     expect(keys(done)).toEqual(FINISHED_KEYS)
     expect(done).toMatchObject({ state: "JobComplete", numberRecordsProcessed: 3, numberRecordsFailed: 2, retries: 0 })
 
@@ -567,4 +572,29 @@ describe("large uploads", () => {
     const ok = await call("PUT", `/jobs/ingest/${job.id}/batches`, "Name\nSmall\n")
     expect(ok.status).toBe(201)
   }, 60_000)
+})
+
+describe("repeated state changes", () => {
+  it("a repeated UploadComplete is refused with INVALIDJOBSTATE naming the state; nothing changes", async () => {
+    // A slow emulator keeps the job in UploadComplete while we repeat the request.
+    const slow = await startEmulator({ latencyMs: 60_000 })
+    try {
+      const c = client(slow)
+      const job = (await c("POST", "/jobs/ingest", { object: "Account", operation: "insert" })).json()
+      const path = `/jobs/ingest/${job.id}`
+      expect((await c("PUT", `${path}/batches`, "Name\nA\n")).status).toBe(201)
+      expect((await c("PATCH", path, { state: "UploadComplete" })).status).toBe(200)
+      const again = await c("PATCH", path, { state: "UploadComplete" })
+      expect(again.status).toBe(400)
+      expect(again.json()).toEqual([{ errorCode: "INVALIDJOBSTATE", message: "Closing already UploadComplete Job not allowed" }])
+      expect((await c("GET", path)).json().state).toBe("UploadComplete")
+      expect((await c("PATCH", path, { state: "Aborted" })).status).toBe(200)
+      const afterAbort = await c("PATCH", path, { state: "UploadComplete" })
+      expect(afterAbort.json()).toEqual([{ errorCode: "INVALIDJOBSTATE", message: "Closing already Aborted Job not allowed" }])
+      const reAbort = await c("PATCH", path, { state: "Aborted" })
+      expect(reAbort.json()).toEqual([{ errorCode: "INVALIDJOBSTATE", message: "Aborting already Aborted Job not allowed" }])
+    } finally {
+      await slow.stop()
+    }
+  })
 })

@@ -17,6 +17,8 @@ export interface EmulatorSettings {
   readonly resultFileRows: number
   /** Rows processed between event-loop yields, so the server stays responsive. */
   readonly processingChunk: number
+  /** Count a PK-chunked original batch (`NotProcessed`) in its job's `numberBatchesTotal`. */
+  readonly pkChunkingCountsOriginal: boolean
 }
 
 /** Deterministic fault decisions that belong to the API layers. */

@@ -1,5 +1,6 @@
 /**
- * Fault injection: a spec such as `"5xx=0.05,reset=0.02,slow=0.01,limit=0.02,expire-after=500,batch-fail=0.01"`
+ * Fault injection: a spec such as
+ * `"5xx=0.05,reset=0.02,slow=0.01,limit=0.02,lost-answer=0.02,stall=0.01,expire-after=500,batch-fail=0.01"`
  * and a seeded PRNG, so the same seed and the same request sequence replay the same outcomes.
  */
 
@@ -13,6 +14,16 @@ export interface FaultConfig {
   readonly slow: number
   /** Rate of request-limit answers (2.0: 403 REQUEST_LIMIT_EXCEEDED, 1.0: 400 ExceededQuota; one in four 429). */
   readonly limit: number
+  /**
+   * Rate of requests processed in full (effects applied) whose answer is then cut: the head and part
+   * of the body are written and the socket destroyed (nothing at all is written for an empty body).
+   */
+  readonly lostAnswer: number
+  /**
+   * Rate of requests processed in full whose answer stalls: the head and part of the body are
+   * written, then nothing for `slowMs`, then the rest (an empty body is held back whole for `slowMs`).
+   */
+  readonly stall: number
   /** Sessions expire after this many authenticated requests (0 = never). */
   readonly expireAfter: number
   /** Rate of whole batches (1.0) / jobs (2.0) failing, asked by the handlers. */
@@ -28,6 +39,9 @@ export type FaultsInput =
     readonly reset?: number
     readonly slow?: number
     readonly limit?: number
+    readonly "lost-answer"?: number
+    readonly lostAnswer?: number
+    readonly stall?: number
     readonly "expire-after"?: number
     readonly expireAfter?: number
     readonly "batch-fail"?: number
@@ -35,13 +49,13 @@ export type FaultsInput =
   }
 
 /** No faults. */
-export const none: FaultConfig = { serverError: 0, reset: 0, slow: 0, limit: 0, expireAfter: 0, batchFail: 0 }
+export const none: FaultConfig = { serverError: 0, reset: 0, slow: 0, limit: 0, lostAnswer: 0, stall: 0, expireAfter: 0, batchFail: 0 }
 
 /** A fault spec that cannot be used; `message` says what to fix. */
 export class FaultSpecError extends Error {
   constructor(readonly reason: string) {
     super(
-      `Invalid fault spec: ${reason}. Expected comma-separated key=value pairs such as "5xx=0.05,reset=0.02,slow=0.01,limit=0.02,expire-after=500,batch-fail=0.01" (rates in [0,1], expire-after a whole number of requests).`
+      `Invalid fault spec: ${reason}. Expected comma-separated key=value pairs such as "5xx=0.05,reset=0.02,slow=0.01,limit=0.02,lost-answer=0.02,stall=0.01,expire-after=500,batch-fail=0.01" (rates in [0,1], expire-after a whole number of requests).`
     )
     this.name = "FaultSpecError"
   }
@@ -53,11 +67,17 @@ const KEYS: Record<string, keyof FaultConfig> = {
   reset: "reset",
   slow: "slow",
   limit: "limit",
+  "lost-answer": "lostAnswer",
+  lostanswer: "lostAnswer",
+  stall: "stall",
   "expire-after": "expireAfter",
   expireafter: "expireAfter",
   "batch-fail": "batchFail",
   batchfail: "batchFail"
 }
+
+/** The total rate of the per-request faults (one draw picks at most one of them). */
+const requestRate = (c: FaultConfig): number => c.serverError + c.reset + c.slow + c.limit + c.lostAnswer + c.stall
 
 /** Parse and validate a fault spec (string or object); undefined or "" means no faults. */
 export const parse = (input: FaultsInput | undefined | null): FaultConfig => {
@@ -81,7 +101,7 @@ export const parse = (input: FaultsInput | undefined | null): FaultConfig => {
   const out: { -readonly [K in keyof FaultConfig]: number } = { ...none }
   for (const [key, value] of entries) {
     const field = KEYS[key.toLowerCase()]
-    if (field === undefined) throw new FaultSpecError(`unknown fault '${key}' (known: 5xx, reset, slow, limit, expire-after, batch-fail)`)
+    if (field === undefined) throw new FaultSpecError(`unknown fault '${key}' (known: 5xx, reset, slow, limit, lost-answer, stall, expire-after, batch-fail)`)
     if (typeof value !== "number" || !Number.isFinite(value)) throw new FaultSpecError(`'${key}' must be a number`)
     if (field === "expireAfter") {
       if (!Number.isInteger(value) || value < 0) throw new FaultSpecError(`expire-after must be a whole number >= 0, got ${value}`)
@@ -90,8 +110,8 @@ export const parse = (input: FaultsInput | undefined | null): FaultConfig => {
     }
     out[field] = value
   }
-  const total = out.serverError + out.reset + out.slow + out.limit
-  if (total > 1 + 1e-9) throw new FaultSpecError(`5xx + reset + slow + limit add up to ${total}, more than 1`)
+  const total = requestRate(out)
+  if (total > 1 + 1e-9) throw new FaultSpecError(`5xx + reset + slow + limit + lost-answer + stall add up to ${total}, more than 1`)
   return out
 }
 
@@ -102,6 +122,8 @@ export const format = (c: FaultConfig): string =>
     ["reset", c.reset],
     ["slow", c.slow],
     ["limit", c.limit],
+    ["lost-answer", c.lostAnswer],
+    ["stall", c.stall],
     ["expire-after", c.expireAfter],
     ["batch-fail", c.batchFail]
   ].filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`).join(",")
@@ -125,9 +147,11 @@ export type Decision =
   | { readonly kind: "reset" }
   | { readonly kind: "slow" }
   | { readonly kind: "limit"; readonly status: 403 | 429 }
+  | { readonly kind: "lost-answer" }
+  | { readonly kind: "stall" }
 
 /** Names of the counters in `FaultCounts`. */
-export type FaultKind = "5xx" | "reset" | "slow" | "limit" | "expire-after" | "batch-fail"
+export type FaultKind = "5xx" | "reset" | "slow" | "limit" | "lost-answer" | "stall" | "expire-after" | "batch-fail"
 
 /** Faults injected so far, by kind. */
 export type FaultCounts = Record<FaultKind, number>
@@ -142,7 +166,16 @@ const NONE: Decision = { kind: "none" }
 export class Faults {
   private requestRng: () => number
   private batchRng: () => number
-  readonly counts: FaultCounts = { "5xx": 0, reset: 0, slow: 0, limit: 0, "expire-after": 0, "batch-fail": 0 }
+  readonly counts: FaultCounts = {
+    "5xx": 0,
+    reset: 0,
+    slow: 0,
+    limit: 0,
+    "lost-answer": 0,
+    stall: 0,
+    "expire-after": 0,
+    "batch-fail": 0
+  }
   constructor(public config: FaultConfig, public seed: number) {
     this.requestRng = mulberry32(seed)
     this.batchRng = mulberry32(seed ^ 0x5bd1e995)
@@ -156,10 +189,13 @@ export class Faults {
     this.batchRng = mulberry32(seed ^ 0x5bd1e995)
   }
 
-  /** The outcome of the next faultable request (one draw, plus one more for the status of a hit). */
+  /**
+   * The outcome of the next faultable request (one draw, plus one more for the status of a hit).
+   * The newer kinds take the edges after the older ones, so a spec without them replays as before.
+   */
   decide(): Decision {
     const c = this.config
-    if (c.serverError + c.reset + c.slow + c.limit === 0) return NONE
+    if (requestRate(c) === 0) return NONE
     const u = this.requestRng()
     let edge = c.serverError
     if (u < edge) {
@@ -180,6 +216,16 @@ export class Faults {
     if (u < edge) {
       this.counts.limit++
       return { kind: "limit", status: this.requestRng() < 0.25 ? 429 : 403 }
+    }
+    edge += c.lostAnswer
+    if (u < edge) {
+      this.counts["lost-answer"]++
+      return { kind: "lost-answer" }
+    }
+    edge += c.stall
+    if (u < edge) {
+      this.counts.stall++
+      return { kind: "stall" }
     }
     return NONE
   }

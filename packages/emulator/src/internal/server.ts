@@ -145,10 +145,24 @@ interface Responder {
 }
 
 /**
- * `send`/`sendStream` for one response. `truncate` (a `reset` fault on a download) writes the head
- * and part of the body, then destroys the socket.
+ * How an answer is damaged by a fault: `cut` (a `reset` on a request without a body, or
+ * `lost-answer`) writes the head and part of the body, then destroys the socket; `stall` writes
+ * the head and part of the body, waits, then writes the rest.
  */
-const responder = (req: IncomingMessage, res: ServerResponse, truncate: () => boolean): Responder => {
+type AnswerFault = "none" | "cut" | "stall"
+
+/** Flags one request's fault decision leaves for its answer. */
+interface AnswerFlags {
+  answer: AnswerFault
+}
+
+/**
+ * `send`/`sendStream` for one response, damaged as `fault()` says. A damaged answer is never
+ * gzipped, so the part written is a readable prefix. An empty body has nothing to cut into: `cut`
+ * destroys the socket before the head (the client never learns the status), `stall` holds the whole
+ * answer back for `stallMs()`.
+ */
+const responder = (req: IncomingMessage, res: ServerResponse, fault: () => AnswerFault, stallMs: () => number): Responder => {
   const gzip = acceptsGzip(req)
   const head = (status: number, contentType: string | undefined, headers: Record<string, string> | undefined, encoded: boolean) => {
     if (contentType !== undefined) res.setHeader("Content-Type", contentType)
@@ -159,17 +173,44 @@ const responder = (req: IncomingMessage, res: ServerResponse, truncate: () => bo
     }
     res.statusCode = status
   }
+  /** Wait `stallMs`; false when the client went away meanwhile. Unref'd: a stall never keeps a process alive. */
+  const stalled = async (): Promise<boolean> => {
+    await delay(stallMs(), undefined, { ref: false })
+    return !res.destroyed
+  }
   const send: RequestContext["send"] = (status, contentType, body, headers) => {
     if (res.headersSent || res.destroyed) return
     let buf = typeof body === "string" ? Buffer.from(body, "utf8") : body
-    const encode = gzip && buf.length > 0 && status !== 204 && status !== 304
-    if (truncate()) {
+    const damage = fault()
+    if (damage !== "none") {
+      if (buf.length === 0) {
+        if (damage === "cut") {
+          res.destroy()
+          return
+        }
+        void stalled().then((alive) => {
+          if (!alive) return
+          head(status, contentType, headers, false)
+          res.setHeader("Content-Length", "0")
+          res.end()
+        })
+        return
+      }
       head(status, contentType, headers, false)
       res.setHeader("Content-Length", String(buf.length))
       res.flushHeaders()
-      res.write(buf.subarray(0, Math.floor(buf.length / 2)), () => res.destroy())
+      const part = Math.max(1, Math.floor(buf.length / 2))
+      if (damage === "cut") {
+        res.write(buf.subarray(0, part), () => res.destroy())
+        return
+      }
+      res.write(buf.subarray(0, part))
+      void stalled().then((alive) => {
+        if (alive) res.end(buf.subarray(part))
+      })
       return
     }
+    const encode = gzip && buf.length > 0 && status !== 204 && status !== 304
     if (encode && buf.length > GZIP_SYNC_LIMIT) {
       head(status, contentType, headers, true)
       const z = createGzip()
@@ -184,26 +225,36 @@ const responder = (req: IncomingMessage, res: ServerResponse, truncate: () => bo
   }
   const sendStream: RequestContext["sendStream"] = async (status, contentType, body, headers) => {
     if (res.headersSent || res.destroyed) return
-    const cut = truncate()
-    const encode = gzip && !cut && status !== 204
+    const damage = fault()
+    const encode = gzip && damage === "none" && status !== 204
     head(status, contentType, headers, encode)
     const out: NodeJS.WritableStream = encode ? createGzip() : res
     if (encode) (out as ReturnType<typeof createGzip>).pipe(res)
+    let pending = damage
     for await (const chunk of body) {
       if (res.destroyed) return
       const buf = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk
       if (buf.length === 0) continue
-      if (cut) {
-        res.write(buf.subarray(0, Math.max(1, Math.floor(buf.length / 2))), () => res.destroy())
-        return
+      if (pending !== "none") {
+        const part = Math.max(1, Math.floor(buf.length / 2))
+        if (pending === "cut") {
+          res.write(buf.subarray(0, part), () => res.destroy())
+          return
+        }
+        res.write(buf.subarray(0, part))
+        if (!(await stalled())) return
+        pending = "none"
+        if (!out.write(buf.subarray(part))) await drained(out, res)
+        continue
       }
       if (!out.write(buf)) await drained(out, res)
     }
     if (res.destroyed) return
-    if (cut) {
+    if (pending === "cut") {
       res.destroy()
       return
     }
+    if (pending === "stall" && !(await stalled())) return
     out.end()
     if (!res.writableFinished) await Promise.race([once(res, "finish"), once(res, "close")])
   }
@@ -253,7 +304,7 @@ export const start = async (config: ServerConfig, port: number, host: string): P
   /** Answer a complete body without a RequestContext (errors, login, metadata). */
   const answer = (req: IncomingMessage, res: ServerResponse, status: number, contentType: string | undefined, body: string, headers?: Record<string, string>) => {
     if (!req.readableEnded) req.resume()
-    responder(req, res, () => false).send(status, contentType, body, headers)
+    responder(req, res, () => "none", () => slowMs).send(status, contentType, body, headers)
   }
 
   const isJsonRequest = (req: IncomingMessage) => String(req.headers["content-type"] ?? "").toLowerCase().includes("json")
@@ -270,13 +321,15 @@ export const start = async (config: ServerConfig, port: number, host: string): P
 
   /**
    * Apply the fault decision for one request. Returns true when the request was answered (or its
-   * connection destroyed) by the fault; `truncate` becomes true for a download reset.
+   * connection destroyed) by the fault. Otherwise `flags.answer` says how the answer, written after
+   * the request has been processed in full, is damaged: `cut` for a download reset or `lost-answer`,
+   * `stall` for `stall`.
    */
   const applyFault = async (
     req: IncomingMessage,
     res: ServerResponse,
     api: "bulk1" | "rest" | "login",
-    flags: { truncate: boolean }
+    flags: AnswerFlags
   ): Promise<boolean> => {
     const d = faultState.decide()
     switch (d.kind) {
@@ -292,9 +345,15 @@ export const start = async (config: ServerConfig, port: number, host: string): P
           req.socket?.destroy()
           return true
         }
-        flags.truncate = true
+        flags.answer = "cut"
         return false
       }
+      case "lost-answer":
+        flags.answer = "cut"
+        return false
+      case "stall":
+        flags.answer = "stall"
+        return false
       case "5xx": {
         const message = d.status === 503 ? "Server temporarily unavailable (injected fault)" : "An unexpected error occurred (injected fault)"
         if (api === "login") answer(req, res, d.status, JSON_TYPE, JSON.stringify({ error: "server_error", error_description: message }))
@@ -340,12 +399,12 @@ export const start = async (config: ServerConfig, port: number, host: string): P
     segments: ReadonlyArray<string>,
     version: string,
     session: SessionInfo,
-    truncate: boolean
+    answerFault: AnswerFault
   ) => {
     let body: Readable | undefined
     let whole: Promise<Buffer> | undefined
     const bodyStream = () => (body ??= decodedBody(req))
-    const r = responder(req, res, () => truncate)
+    const r = responder(req, res, () => answerFault, () => slowMs)
     const ctx: RequestContext = {
       req,
       res,
@@ -404,7 +463,7 @@ export const start = async (config: ServerConfig, port: number, host: string): P
     // Login endpoints: OAuth 2.0 and SOAP.
     if (s1 === "oauth2" && (s2 === "token" || s2 === "revoke") && segments.length === 3) {
       counts.login++
-      const flags = { truncate: false }
+      const flags: AnswerFlags = { answer: "none" }
       if (faultLogin && (await applyFault(req, res, "login", flags))) return
       if (method !== "POST" && !(s2 === "revoke" && method === "GET")) {
         return answer(req, res, 400, JSON_TYPE, JSON.stringify({ error: "invalid_request", error_description: "must use HTTP POST" }))
@@ -417,11 +476,11 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       const a = s2 === "token"
         ? auth.token(authContext, params, req.headers.authorization)
         : auth.revoke(authContext, params)
-      return responder(req, res, () => flags.truncate).send(a.status, a.contentType, a.body, a.headers)
+      return responder(req, res, () => flags.answer, () => slowMs).send(a.status, a.contentType, a.body, a.headers)
     }
     if (s1 === "Soap" && (s2 === "u" || s2 === "c") && s3 !== undefined) {
       counts.login++
-      const flags = { truncate: false }
+      const flags: AnswerFlags = { answer: "none" }
       if (faultLogin && (await applyFault(req, res, "login", flags))) return
       const major = parseVersion(s3)
       if (major === undefined || major < MIN_VERSION || major > MAX_VERSION) {
@@ -434,7 +493,7 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       }
       const text = (await readAll(decodedBody(req))).toString("utf8")
       const a = auth.soapLogin(authContext, s2, s3, text)
-      return responder(req, res, () => flags.truncate).send(a.status, a.contentType, a.body)
+      return responder(req, res, () => flags.answer, () => slowMs).send(a.status, a.contentType, a.body)
     }
 
     // Bulk API 1.0.
@@ -455,9 +514,9 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       if (enc !== "" && enc !== "identity" && enc !== "gzip" && enc !== "x-gzip" && enc !== "deflate") {
         return fail(res, 415, "ClientInputError", `Unsupported Content-Encoding '${enc}'. The only supported compression is gzip`)
       }
-      const flags = { truncate: false }
+      const flags: AnswerFlags = { answer: "none" }
       if (await applyFault(req, res, "bulk1", flags)) return
-      return runHandler(handleBulk1, "bulk1", req, res, url, segments.slice(3), s2, session, flags.truncate)
+      return runHandler(handleBulk1, "bulk1", req, res, url, segments.slice(3), s2, session, flags.answer)
     }
 
     // REST: version list, resources, limits, Bulk API 2.0.
@@ -466,14 +525,14 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       if (s2 === undefined) {
         counts.rest++
         if (method !== "GET" && method !== "HEAD") return fail(res, 405, "METHOD_NOT_ALLOWED", `HTTP Method '${method}' not allowed. Allowed are GET,HEAD`)
-        const listFlags = { truncate: false }
+        const listFlags: AnswerFlags = { answer: "none" }
         if (await applyFault(req, res, "rest", listFlags)) return
         const versions = []
         for (let v = MIN_VERSION; v <= MAX_VERSION; v++) {
           versions.push({ label: versionLabel(v), url: `/services/data/v${v}.0`, version: `${v}.0` })
         }
         req.resume()
-        return responder(req, res, () => listFlags.truncate).send(200, JSON_TYPE, JSON.stringify(versions))
+        return responder(req, res, () => listFlags.answer, () => slowMs).send(200, JSON_TYPE, JSON.stringify(versions))
       }
       const vm = /^v(\d+\.\d+)$/.exec(s2)
       const major = vm ? parseVersion(vm[1]!) : undefined
@@ -490,13 +549,13 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       }
       const session = authenticate(token)
       if (session === undefined) return answer(req, res, 401, JSON_TYPE, INVALID_SESSION_REST)
-      const flags = { truncate: false }
+      const flags: AnswerFlags = { answer: "none" }
       if (await applyFault(req, res, "rest", flags)) return
       res.setHeader("Sforce-Limit-Info", `api-usage=${counts.rest + counts.bulk1 + counts.bulk2}/15000`)
       const rest = segments.slice(3)
       const version = vm![1]!
-      if (isJobs) return runHandler(handleBulk2, "rest", req, res, url, rest, version, session, flags.truncate)
-      const r = responder(req, res, () => flags.truncate)
+      if (isJobs) return runHandler(handleBulk2, "rest", req, res, url, rest, version, session, flags.answer)
+      const r = responder(req, res, () => flags.answer, () => slowMs)
       if (!req.readableEnded) req.resume()
       if (rest.length === 0 && method === "GET") {
         const base = `/services/data/v${version}`

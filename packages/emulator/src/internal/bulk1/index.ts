@@ -325,10 +325,12 @@ const updateJob = async (ctx: RequestContext, state: EmulatorState, job: Job): P
   if (target !== "Closed" && target !== "Aborted") {
     throw new Bulk1Error("InvalidJobState", `Invalid job state: '${target ?? ""}'. A job can only be set to Closed or Aborted`)
   }
-  if (job.state !== "Open") {
-    if (job.state === "Aborted") throw new Bulk1Error("InvalidJobState", "Job already aborted")
-    if (job.state === "Failed") throw new Bulk1Error("InvalidJobState", "Job is in invalid state: Failed")
-    if (target === "Closed") throw new Bulk1Error("InvalidJobState", "Job already closed")
+  // A repeated state change is refused, never answered as a no-op: "Closing already closed Job not
+  // allowed" and "Closing already aborted Job not allowed" are real texts (FIDELITY.md); the other
+  // combinations follow their pattern. A Closed job may still be aborted.
+  if (job.state !== "Open" && !(job.state === "Closed" && target === "Aborted")) {
+    const verb = target === "Closed" ? "Closing" : "Aborting"
+    throw new Bulk1Error("InvalidJobState", `${verb} already ${job.state.toLowerCase()} Job not allowed`)
   }
   const now = state.now()
   job.state = target

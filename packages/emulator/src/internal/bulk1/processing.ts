@@ -205,5 +205,6 @@ const splitIntoChunks = (state: EmulatorState, job: Job, original: Batch, soql: 
     schedule(state, job, chunk)
   }
   original.state = "NotProcessed"
+  if (state.settings.pkChunkingCountsOriginal) original.countedInTotal = true
   touch(state, job, original)
 }

@@ -313,7 +313,10 @@ const clearUpload = (job: IngestJob): void => {
 export const patchIngest = (ctx: RequestContext, state: EmulatorState, job: IngestJob, target: string | undefined): void => {
   if (target === "UploadComplete") {
     if (job.state !== "Open") {
-      throw new Bulk2Error(400, "INVALIDJOBSTATE", `InvalidJobState : Closing a job that is not Open is not allowed (job state: ${job.state})`)
+      // "Closing already Completed Job not allowed" is a real text (FIDELITY.md); the other states
+      // follow its pattern and the documented abort text's ("Aborting already Completed Job not allowed").
+      const label = job.state === "JobComplete" ? "Completed" : job.state
+      throw new Bulk2Error(400, "INVALIDJOBSTATE", `Closing already ${label} Job not allowed`)
     }
     job.state = "UploadComplete"
     touch(state, job)

@@ -36,6 +36,7 @@ import type { AddBatchOptions, BatchBody, BatchInfo, JobInfo, Records } from "..
 import { type BulkError, InvalidInputError } from "../BulkError.js"
 import type * as Csv from "../Csv.js"
 import { bodyOf, encodeRecords, parseInfo, parseInfoList, toBatchInfo } from "./bulk1.js"
+import { isDroppedDownload } from "./resumable.js"
 import { spoolToFile, tempDir } from "./split.js"
 import * as Transport from "./transport.js"
 import { checkCsv, checkedCsvStream } from "./validate.js"
@@ -215,7 +216,12 @@ export const addBatch = (
         const known = ledger.hashes.get(batchId)
         if (known !== undefined) return Effect.succeed(known)
         const request = Transport.requestStream(t, { method: "GET", path: `${base}/${batchId}/request`, api: "1.0", jobId, batchId })
-        return Effect.tap(hashStream(request), (h) => Effect.sync(() => ledger.hashes.set(batchId, h)))
+        // a download cut midway is hashed again from the start
+        const hashed = Effect.retry(Effect.suspend(() => hashStream(request)), {
+          schedule: t.retrySchedule ?? Transport.defaultRetrySchedule(),
+          while: isDroppedDownload
+        })
+        return Effect.tap(hashed, (h) => Effect.sync(() => ledger.hashes.set(batchId, h)))
       })
 
     // Did an unanswered attempt arrive after all? Only batches nobody claimed, created since it was sent.

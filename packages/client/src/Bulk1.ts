@@ -489,8 +489,11 @@ export interface AddBatchOptions {
  * batches are listed and every batch created since shortly before the POST (5 minutes of clock skew
  * allowed) is compared, by SHA-256 of its original request, with what was sent; only when none
  * matches is the body sent again. The check is repeated after each backoff, so a slow request that
- * lands late is still found. (Two identical payloads added at the same moment cannot be told apart
- * this way.)
+ * lands late is still found. Identical payloads are safe: every batch id is handed to one caller
+ * only (claims are kept per job, per transport), and the check runs one at a time per job while no
+ * POST of it is in flight, so it considers only batches nobody else owns. (Two processes adding
+ * identical payloads to one job at once still cannot be told apart.) When the check cannot be made,
+ * the add fails with that error instead of sending again.
  *
  * A raw CSV body of an ingest job is checked first (see `AddBatchOptions.check`): bad data is an
  * `InvalidInputError` and nothing is sent. A `Stream` body is checked while it is spooled to a temp

@@ -14,6 +14,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Bulk1, Bulk2, BulkClient, SalesforceAuth } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
+import { mulberry32 } from "../packages/emulator/src/internal/faults.js"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -141,6 +142,25 @@ describe("state changes whose answer is lost", () => {
       expect(job.state).toBe("Closed")
     }).pipe(Effect.provide(layers(emu, drop.layer)), Effect.runPromise)
   }, 60_000)
+
+  it("1.0 close under the emulator's lost-answer fault: the re-sent close is refused, the job is Closed, closeJob succeeds", () =>
+    Effect.gen(function*() {
+      const job = yield* Bulk1.createInsertJob("Account")
+      yield* Bulk1.addBatch(job, "Name,AccountNumber\nclose-fault,close-fault\n")
+      // a seed whose first draw cuts the answer (the close) and whose next two do not (the re-send, the read)
+      let seed = 1
+      for (; seed < 10_000; seed++) {
+        const rng = mulberry32(seed)
+        if (rng() < 0.5 && rng() >= 0.5 && rng() >= 0.5) break
+      }
+      const before = emu.stats().faults["lost-answer"]
+      emu.setFaults("lost-answer=0.5", { seed })
+      const closed = yield* Bulk1.closeJob(job).pipe(Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))
+      expect(emu.stats().faults["lost-answer"]).toBe(before + 1)
+      expect(closed.state).toBe("Closed")
+      yield* Bulk1.waitForJob(job, wait)
+      expect(countRows(emu, "close-fault", "close-fault")).toBe(1)
+    }).pipe(Effect.provide(layers(emu)), Effect.runPromise), 60_000)
 
   it("1.0 abort re-sent: accepted; closing a job someone else aborted stays a typed refusal", () => {
     const drop = dropFirstAnswer(isStateChange1("Aborted"))

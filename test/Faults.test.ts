@@ -1,5 +1,5 @@
 /**
- * Faults end to end (issue 7): for each seeded fault scenario, on both APIs, an insert where every
+ * Faults end to end (issues 7 and 11): for each seeded fault scenario, on both APIs, an insert where every
  * input row ends exactly once as a success, failure or unprocessed record and the store holds no
  * duplicate, then a query that returns every row once, in order. Seeds are fixed: a failure
  * replays with the same seed.
@@ -175,3 +175,190 @@ describe("429 with Retry-After, end to end", () => {
       expect(elapsed).toBeGreaterThanOrEqual(1_000)
     }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 20_000)
 })
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11: answers lost after the server acted, stalled answers, and inputs of identical rows.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The new faults. `lost-answer`: the request is processed, then its answer is cut (the client must
+ * find out what happened before sending again). `stall`: the request is processed, the answer
+ * starts, then stops for the emulator's slowMs (600 ms), longer than the client's 300 ms timeout.
+ */
+const ISSUE11 = {
+  lostAnswer: "lost-answer=0.1",
+  stall: "stall=0.1",
+  all: "5xx=0.02,reset=0.02,slow=0.02,limit=0.01,lost-answer=0.03,stall=0.02,expire-after=40,batch-fail=0.03"
+} as const
+
+/** Stored accounts named `name` (queryAll: deleted ones too), as [AccountNumber, NumberOfEmployees] pairs. */
+const storedNamed = (name: string): Array<[string, string]> => {
+  const r = emu.org.query(`SELECT AccountNumber, NumberOfEmployees FROM Account WHERE Name = '${name}'`, { all: true })
+  if (!r.ok) throw new Error(`store query failed: ${JSON.stringify(r.error)}`)
+  return Array.from({ length: r.result.size }, (_, i) => [String(r.result.row(i)[0] ?? ""), String(r.result.row(i)[1] ?? "")])
+}
+
+/** Stored values of the keyed rows of a run, by Name: what a user would check for alteration. */
+const storedValues = (tag: string): Map<string, string> => {
+  const r = emu.org.query(`SELECT Name, ExternalId__c, NumberOfEmployees FROM Account WHERE Name LIKE '${tag} %'`, { all: true })
+  if (!r.ok) throw new Error(`store query failed: ${JSON.stringify(r.error)}`)
+  const out = new Map<string, string>()
+  for (let i = 0; i < r.result.size; i++) {
+    const [name, key, n] = r.result.row(i)
+    out.set(String(name), `${String(key)}|${String(n)}`)
+  }
+  return out
+}
+
+/**
+ * One insert, as a user runs it: lost answers, stalls and resets are all survivable, so it must
+ * complete without a typed failure (no resume), and within the test's time.
+ */
+const insertOnce = (rows: ReadonlyArray<Record<string, string | number>>, options: Parameters<typeof BulkClient.insert>[2]) =>
+  BulkClient.insert("Account", rows, options)
+
+/**
+ * Cases that fail today because of client bugs that issue 11 lists (fixed by other helpers in
+ * parallel): `it.fails` until those fixes are merged, then the lead removes them from this set.
+ * - "1.0 identical reset": item 2 (an identical batch matched by SHA-256: rows lost while success
+ *   is reported, or a stalled pipeline that ends in a poll timeout).
+ * - "1.0 every close / UploadComplete answer lost": item 3 (the re-sent close gets "Closing already
+ *   closed Job not allowed" and the load fails although every row landed).
+ * - "1.0 half the upload answers lost, identical rows": item 2 (the wait for a batch times out).
+ * - "2.0 half the upload answers lost, identical rows": a lost answer to the data PUT fails the
+ *   load with "Salesforce may have received the request" instead of finding out and going on.
+ * Not listed because it fails only sometimes (same 2.0 PUT cause, when a reset hits a PUT):
+ * "2.0 identical reset".
+ */
+const CLIENT_BUG = new Set<string>([
+  "1.0 identical reset",
+  "1.0 every close / UploadComplete answer lost",
+  "1.0 half the upload answers lost, identical rows",
+  "2.0 half the upload answers lost, identical rows"
+])
+
+for (const api of ["1.0", "2.0"] as const) {
+  describe(`issue 11 faults on Bulk API ${api}`, () => {
+    for (const scenario of ["lostAnswer", "stall"] as const) {
+      it(`${scenario}: every row lands exactly once with its values, nothing duplicated`, () =>
+        Effect.runPromise(Effect.gen(function*() {
+          const tag = `i11${api.replace(".", "")}${scenario}`
+          const rows = accounts(tag, N)
+          emu.setFaults(ISSUE11[scenario], { seed: SEED })
+          const before = emu.stats().faults
+          const journal = Path.join(dir, `${tag}.journal`)
+          const outcome = yield* insertOnce(rows, { ...poll, api, concurrency: 4, batchSize: api === "1.0" ? 250 : 500, journal })
+          const injectedNow = emu.stats().faults[scenario === "lostAnswer" ? "lost-answer" : "stall"] -
+            before[scenario === "lostAnswer" ? "lost-answer" : "stall"]
+          emu.setFaults(undefined)
+          expect(injectedNow).toBeGreaterThan(0)
+          const s = outcome.summary
+          expect(s.rowsRead).toBe(N)
+          expect(s.succeeded).toBe(N)
+          // each row stored once, with the values it was sent with
+          const stored = storedByKey(emu, tag)
+          expect([...stored.values()].filter((n) => n > 1)).toEqual([])
+          expect(stored.size).toBe(N)
+          const values = storedValues(tag)
+          const altered = rows.filter((r) => values.get(r.Name) !== `${r.ExternalId__c}|${r.NumberOfEmployees}`)
+          expect(altered.map((r) => r.Name)).toEqual([])
+          // the success stream names each row once
+          const ok = yield* collect(outcome.successes)
+          expect(ok.length).toBe(N)
+          expect(new Set(ok.map((o) => o.row.Name)).size).toBe(N)
+          total.runs += 1
+          total.rowsMoved += N
+        }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 60_000)
+    }
+
+    for (const [name, spec] of [["reset", "reset=0.3"], ["lost-answer", "lost-answer=0.1"]] as const) {
+      const run = CLIENT_BUG.has(`${api} identical ${name}`) ? it.fails : it
+      run(`5,000 identical rows (Same,dup) with ${name}: the org holds exactly 5,000, each reported once`, () =>
+        Effect.runPromise(Effect.gen(function*() {
+          // identical content: nothing but position tells two pieces apart
+          const same = `Same${api.replace(".", "")}${name}`
+          const rows = Array.from({ length: 5_000 }, () => ({ Name: same, AccountNumber: "dup" }))
+          emu.setFaults(spec, { seed: SEED })
+          const journal = Path.join(dir, `${same}.journal`)
+          const outcome = yield* insertOnce(rows, { ...poll, api, concurrency: 4, batchSize: 500, journal })
+          emu.setFaults(undefined)
+          const s = outcome.summary
+          expect(s.rowsRead).toBe(5_000)
+          expect(s.succeeded + s.failed + s.unprocessed).toBe(5_000)
+          const stored = storedNamed(same)
+          // never more than the input, and exactly what was reported as saved
+          expect(stored.length).toBe(s.succeeded)
+          expect(stored.length).toBe(5_000)
+          expect(stored.every(([acct]) => acct === "dup")).toBe(true)
+          const ok = yield* collect(outcome.successes)
+          expect(ok.length).toBe(5_000)
+          // each success names a distinct record
+          expect(new Set(ok.map((o) => o.id)).size).toBe(5_000)
+          total.runs += 1
+          total.rowsMoved += 5_000
+        }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 90_000)
+    }
+  })
+}
+
+/** One request kind at a time (`match`), so each dangerous case is hit on every run, whatever the timing. */
+const REQUESTS = {
+  "1.0": {
+    create: "^POST /services/async/[^/]+/job/?$",
+    close: "^POST /services/async/[^/]+/job/[^/]+/?$",
+    upload: "^POST /services/async/[^/]+/job/[^/]+/batch/?$",
+    download: "^GET /services/async/[^/]+/job/[^/]+/batch/[^/]+/result(/[^/]+)?/?$"
+  },
+  "2.0": {
+    create: "^POST /services/data/v[^/]+/jobs/ingest/?$",
+    close: "^PATCH /services/data/v[^/]+/jobs/ingest/[^/]+/?$",
+    upload: "^PUT /services/data/v[^/]+/jobs/ingest/[^/]+/batches/?$",
+    download: "^GET /services/data/v[^/]+/jobs/(ingest/[^/]+/(successfulResults|failedResults|unprocessedrecords)|query/[^/]+/results)/?$"
+  }
+} as const
+
+
+for (const api of ["1.0", "2.0"] as const) {
+  describe(`issue 11 on Bulk API ${api}: one dangerous request kind at a time`, () => {
+    const cases: ReadonlyArray<readonly [name: string, spec: string, kind: keyof typeof REQUESTS["1.0"], identical: boolean]> = [
+      ["every close / UploadComplete answer lost", "lost-answer=1", "close", false],
+      ["half the job-creation answers lost", "lost-answer=0.5", "create", false],
+      ["half the upload answers lost, identical rows", "lost-answer=0.5", "upload", true],
+      ["half the result downloads stalled", "stall=0.5", "download", false]
+    ]
+    for (const [name, spec, kind, identical] of cases) {
+      const title = `${name}: the load succeeds, each row stored once and reported once`
+      const run = CLIENT_BUG.has(`${api} ${name}`) ? it.fails : it
+      run(title, () =>
+        Effect.runPromise(Effect.gen(function*() {
+          const tag = `i11k${api.replace(".", "")}${kind}`
+          const n = identical ? 3_000 : 1_000
+          const rows = identical
+            ? Array.from({ length: n }, () => ({ Name: tag, AccountNumber: "dup" }))
+            : accounts(tag, n)
+          emu.setFaults(spec, { seed: SEED, match: REQUESTS[api][kind] })
+          const outcome = yield* insertOnce(rows, { ...poll, api, concurrency: 3, batchSize: identical ? 500 : 250 })
+          const ok = yield* collect(outcome.successes)
+          const hit = emu.stats().faults
+          emu.setFaults(undefined)
+          expect(hit["lost-answer"] + hit.stall).toBeGreaterThan(0)
+          expect(outcome.summary).toMatchObject({ rowsRead: n, succeeded: n, failed: 0, unprocessed: 0 })
+          expect(ok.length).toBe(n)
+          expect(new Set(ok.map((o) => o.id)).size).toBe(n)
+          if (identical) {
+            const stored = storedNamed(tag)
+            expect(stored.length).toBe(n)
+          } else {
+            const stored = storedByKey(emu, tag)
+            expect(stored.size).toBe(n)
+            expect([...stored.values()].every((c) => c === 1)).toBe(true)
+            const values = storedValues(tag)
+            const keyed = rows as ReturnType<typeof accounts>
+            expect(keyed.filter((r) => values.get(r.Name) !== `${r.ExternalId__c}|${r.NumberOfEmployees}`)).toEqual([])
+          }
+          total.runs += 1
+          total.rowsMoved += n
+        }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 60_000)
+    }
+  })
+}

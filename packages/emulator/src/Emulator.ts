@@ -82,6 +82,14 @@ export interface EmulatorOptions {
 }
 
 /**
+ * Options of `setFaults` besides the spec: `seed`, `slowMs`, `faultLogin`, `match`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FaultOptions = server.FaultOptions
+
+/**
  * Counters of a running emulator.
  *
  * @since 0.1.0
@@ -122,8 +130,12 @@ export interface EmulatorHandle {
   readonly org: Org.Org
   /** Requests, faults injected by kind, sessions. */
   stats(): Stats
-  /** Replace the fault settings (restarts the PRNG from `seed`, or the current seed); throws on an invalid spec. */
-  setFaults(faults: Faults | undefined, options?: { readonly seed?: number; readonly slowMs?: number; readonly faultLogin?: boolean }): void
+  /**
+   * Replace the fault settings (restarts the PRNG from `seed`, or the current seed); throws on an
+   * invalid spec or `match`. `match` (a regular expression over `"METHOD /path"`) limits the faults
+   * to the requests it matches, e.g. `"^POST /services/async/[^/]+/job/[^/]+$"` for 1.0 close/abort.
+   */
+  setFaults(faults: Faults | undefined, options?: FaultOptions): void
   /** Stop listening and drop open connections. */
   close(): Promise<void>
 }

@@ -26,7 +26,7 @@ const run = (args: ReadonlyArray<string>) => {
 
 describe("bin", () => {
   it("prints one JSON line of facts, serves them, and exits 0 on SIGTERM", async () => {
-    const p = run(["--port", "0", "--seed", "4", "--latency", "5", "--faults", "batch-fail=0.5"])
+    const p = run(["--port", "0", "--seed", "4", "--latency", "5", "--faults", "batch-fail=0.5,lost-answer=0.1,stall=0.05", "--pk-chunking-counts-original"])
     const facts = JSON.parse(await p.firstLine) as Record<string, string>
     for (const k of ["instanceUrl", "loginUrl", "accessToken", "username", "password", "securityToken", "clientId", "clientSecret"]) {
       expect(typeof facts[k]).toBe("string")
@@ -42,10 +42,19 @@ describe("bin", () => {
     expect(login.status).toBe(200)
     const stats = JSON.parse((await raw(`${facts.instanceUrl}/__emulator/stats`)).text)
     expect(stats.seed).toBe(4)
-    expect(stats.faultSpec).toBe("batch-fail=0.5")
+    expect(stats.faultSpec).toBe("lost-answer=0.1,stall=0.05,batch-fail=0.5")
+    expect(Object.keys(stats.faults)).toEqual(expect.arrayContaining(["lost-answer", "stall"]))
     p.child.kill("SIGTERM")
     expect(await p.exited).toBe(0)
     expect(p.output().stdout.trim().split("\n")).toHaveLength(1)
+  }, 20_000)
+
+  it("--help names every fault, the new ones included", async () => {
+    const p = run(["--help"])
+    expect(await p.exited).toBe(0)
+    for (const k of ["5xx", "reset", "slow", "limit", "lost-answer", "stall", "batch-fail", "expire-after", "--pk-chunking-counts-original"]) {
+      expect(p.output().stdout).toContain(k)
+    }
   }, 20_000)
 
   it("exits 0 on SIGINT", async () => {

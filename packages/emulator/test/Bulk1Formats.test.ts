@@ -57,9 +57,21 @@ describe("Bulk 1.0 result text", () => {
 
 describe("Bulk 1.0 batch readers", () => {
   const org = make()
-  it("reads CSV with a BOM, CRLF line ends, quoted newlines and case-insensitive headers", async () => {
-    const rows = await readRows(org, "Account", "insert", "CSV", Buffer.from("\uFEFFname,DESCRIPTION\r\nAcme,\"a\r\nb\"\r\nGlobex,\r\n"), 1)
-    expect(rows).toEqual([{ Name: "Acme", Description: "a\r\nb" }, { Name: "Globex", Description: "" }])
+  it("reads CSV with CRLF line ends, quoted newlines kept exactly and case-insensitive headers", async () => {
+    const rows = await readRows(org, "Account", "insert", "CSV", Buffer.from("name,DESCRIPTION\r\nAcme,\"a\r\nb\"\r\nGlobex,\"c\rd\ne\"\r\n"), 1)
+    expect(rows).toEqual([{ Name: "Acme", Description: "a\r\nb" }, { Name: "Globex", Description: "c\rd\ne" }])
+  })
+  it("keeps a UTF-8 BOM in the first column name, as Salesforce does (FIDELITY.md)", async () => {
+    await expect(readRows(org, "Account", "insert", "CSV", Buffer.from("\uFEFFName,Site\nA,B\n"), 1)).rejects.toThrow(
+      /^InvalidBatch : Field name not found : \uFEFFName$/
+    )
+    await expect(readRows(org, "Account", "insert", "CSV", Buffer.from("\uFEFF\"Name\",\"Site\"\r\n\"A\",\"B\"\r\n"), 1)).rejects.toThrow(
+      /^InvalidBatch : Failed to parse CSV\. Found unescaped quote\. A value with quote should be within a quote$/
+    )
+  })
+  it("skips blank lines and lone empty values: they are not rows", async () => {
+    const rows = await readRows(org, "Account", "insert", "CSV", Buffer.from("Name\nA\n\n\"\"\nB\n\n"), 1)
+    expect(rows).toEqual([{ Name: "A" }, { Name: "B" }])
   })
   it("flattens nested JSON relationship objects, polymorphic ones with their type prefix", async () => {
     const rows = await readRows(

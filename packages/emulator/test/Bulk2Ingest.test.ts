@@ -350,9 +350,60 @@ describe("CSV dialects", () => {
     }
   }
 
-  it("a file whose line ending does not match the job fails with an unknown column", async () => {
+  it("CRLF records on an LF job fail the job with Salesforce's ClientInputError (FIDELITY.md)", async () => {
     const job = await runJob({ object: "Account", operation: "insert", lineEnding: "LF" }, "Name,Site\r\nA,B\r\n")
-    expect(job).toMatchObject({ state: "Failed", numberRecordsProcessed: 0, errorMessage: "InvalidBatch : Field name not found : Site\r" })
+    expect(job).toMatchObject({
+      state: "Failed",
+      numberRecordsProcessed: 0,
+      errorMessage: "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF"
+    })
+    // One CRLF record among LF ones is enough.
+    const mixed = await runJob({ object: "Account", operation: "insert" }, "Name,Site\nM4,m4\r\nM5,m5\n")
+    expect(mixed).toMatchObject({ state: "Failed", errorMessage: "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF" })
+  })
+
+  it("LF records on a CRLF job fail the job the same way, naming CRLF", async () => {
+    const job = await runJob({ object: "Account", operation: "insert", lineEnding: "CRLF" }, "Name,Site\nA,B\n")
+    expect(job).toMatchObject({
+      state: "Failed",
+      numberRecordsProcessed: 0,
+      errorMessage: "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is CRLF"
+    })
+  })
+
+  it("quoted values keep LF, CR and CRLF exactly, on LF and on CRLF jobs", async () => {
+    const values = ["a\nb", "c\rd", "e\r\nf", "\r\n", "g\n\rh"]
+    for (const lineEnding of ["LF", "CRLF"] as const) {
+      const eol = lineEnding === "LF" ? "\n" : "\r\n"
+      const names = values.map((_, i) => `NL-${lineEnding}-${i}`)
+      const csv = `Name,Description${eol}${values.map((v, i) => `${names[i]},"${v}"`).join(eol)}${eol}`
+      const job = await runJob({ object: "Account", operation: "insert", lineEnding }, csv)
+      expect(job).toMatchObject({ state: "JobComplete", numberRecordsProcessed: values.length, numberRecordsFailed: 0 })
+      const ok = await resultsOf(job.id, "successfulResults")
+      for (let i = 0; i < values.length; i++) expect(ok).toContain(`"${names[i]}","${values[i]}"`)
+    }
+  })
+
+  it("a UTF-8 BOM stays in the first column name: the job fails with Field name not found", async () => {
+    const job = await runJob({ object: "Account", operation: "insert" }, "\uFEFFName,Site\nA,B\n")
+    expect(job).toMatchObject({ state: "Failed", numberRecordsProcessed: 0, errorMessage: "InvalidBatch : Field name not found : \uFEFFName" })
+  })
+
+  it("a BOM in front of a quoted header fails the job with Salesforce's unescaped-quote text", async () => {
+    const job = await runJob({ object: "Account", operation: "insert", lineEnding: "CRLF" }, "\uFEFF\"Name\",\"Site\"\r\n\"A\",\"B\"\r\n")
+    expect(job).toMatchObject({
+      state: "Failed",
+      numberRecordsProcessed: 0,
+      errorMessage: "InvalidBatch : Failed to parse CSV. Found unescaped quote. A value with quote should be within a quote"
+    })
+  })
+
+  it("blank lines (and a lone empty value) are skipped: no row, no result, not counted", async () => {
+    const job = await runJob({ object: "Account", operation: "insert" }, "Name\nB1\n\nB2\n\"\"\nB3\n\n")
+    expect(job).toMatchObject({ state: "JobComplete", numberRecordsProcessed: 3, numberRecordsFailed: 0 })
+    const ok = (await resultsOf(job.id, "successfulResults")).trim().split("\n")
+    expect(ok).toHaveLength(4)
+    expect(await resultsOf(job.id, "failedResults")).toBe("\"sf__Id\",\"sf__Error\",Name\n")
   })
 })
 

@@ -455,14 +455,44 @@ describe("lost-answer and stall over HTTP", () => {
     }
   })
 
+  it("match limits faults to the requests it names (here: 1.0 close/abort), the rest are untouched", async () => {
+    const closeOnly = "^POST /services/async/[^/]+/job/[^/]+$"
+    emu.setFaults("lost-answer=1", { match: closeOnly })
+    try {
+      const created = await probe(v1("/job"), {
+        method: "POST",
+        headers: { ...session(), "Content-Type": "application/xml" },
+        body: jobXml("<operation>insert</operation><object>Account</object><contentType>CSV</contentType>")
+      })
+      expect(created.outcome).toBe("complete")
+      const jobId = xmlTag(created.text, "id")!
+      expect((await probe(v1(`/job/${jobId}/batch`), { method: "POST", headers: { ...session(), "Content-Type": "text/csv" }, body: "Name\nM1\n" })).outcome)
+        .toBe("complete")
+      const close = await probe(v1(`/job/${jobId}`), { method: "POST", headers: { ...session(), "Content-Type": "application/xml" }, body: jobXml("<state>Closed</state>") })
+      expect(close.outcome).toBe("cut")
+      // GET is not matched: the job is seen Closed; a re-sent close is refused as Salesforce does.
+      const info = await probe(v1(`/job/${jobId}`), { headers: session() })
+      expect(xmlTag(info.text, "state")).toBe("Closed")
+      emu.setFaults(undefined)
+      const again = await raw(v1(`/job/${jobId}`), { method: "POST", headers: { ...session(), "Content-Type": "application/xml" }, body: jobXml("<state>Closed</state>") })
+      expect(xmlTag(again.text, "exceptionMessage")).toBe("Closing already closed Job not allowed")
+      // a bad expression is refused and changes nothing
+      emu.setFaults("stall=0.5", { match: "" })
+      expect(() => emu.setFaults("5xx=1", { match: "(" })).toThrow()
+      expect(emu.stats().faultSpec).toBe("stall=0.5")
+    } finally {
+      emu.setFaults(undefined)
+    }
+  })
+
   it("POST /__emulator/faults takes the new kinds and GET reports them", async () => {
     const set = await raw(`${emu.instanceUrl}/__emulator/faults`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ faults: "lost-answer=0.1,stall=0.05", seed: 4 })
+      body: JSON.stringify({ faults: "lost-answer=0.1,stall=0.05", seed: 4, match: "^PATCH " })
     })
     try {
-      expect(JSON.parse(set.text)).toMatchObject({ faults: "lost-answer=0.1,stall=0.05", seed: 4 })
+      expect(JSON.parse(set.text)).toMatchObject({ faults: "lost-answer=0.1,stall=0.05", seed: 4, match: "^PATCH " })
       const stats = JSON.parse((await raw(`${emu.instanceUrl}/__emulator/stats`)).text)
       expect(stats.faultSpec).toBe("lost-answer=0.1,stall=0.05")
       expect(Object.keys(stats.faults)).toEqual(expect.arrayContaining(["lost-answer", "stall"]))

@@ -61,6 +61,19 @@ export interface Stats {
   readonly seed: number
 }
 
+/** Options of `setFaults` besides the spec. */
+export interface FaultOptions {
+  readonly seed?: number
+  readonly slowMs?: number
+  readonly faultLogin?: boolean
+  /**
+   * Only requests whose `"METHOD /path"` (no query string) matches this regular expression draw
+   * faults; the others are never faulted and do not advance the PRNG. Applies to the spec it is
+   * given with: every `setFaults` call without it clears it.
+   */
+  readonly match?: string
+}
+
 /** A started server. */
 export interface EmulatorServer {
   readonly origin: string
@@ -69,7 +82,7 @@ export interface EmulatorServer {
   readonly sessions: auth.Sessions
   stats(): Stats
   /** Replace the fault config; restarts the PRNGs from `seed` (the current seed when omitted). */
-  setFaults(config: faults.FaultConfig, options?: { readonly seed?: number; readonly slowMs?: number; readonly faultLogin?: boolean }): void
+  setFaults(config: faults.FaultConfig, options?: FaultOptions): void
   close(): Promise<void>
 }
 
@@ -267,6 +280,7 @@ export const start = async (config: ServerConfig, port: number, host: string): P
   const faultState = new faults.Faults(config.faults, config.seed)
   let slowMs = config.slowMs
   let faultLogin = config.faultLogin
+  let faultMatch: RegExp | undefined
   const sessions = new auth.Sessions(org.orgId, org.userId, config.sessionTtlSeconds * 1000, config.now)
   const counts: Record<Api, number> = { login: 0, rest: 0, bulk1: 0, bulk2: 0, other: 0 }
   let requests = 0
@@ -296,9 +310,12 @@ export const start = async (config: ServerConfig, port: number, host: string): P
   })
 
   const setFaults: EmulatorServer["setFaults"] = (cfg, options = {}) => {
+    // Compile first: a bad expression must leave the current settings untouched.
+    const match = options.match === undefined || options.match === "" ? undefined : new RegExp(options.match)
     faultState.reset(cfg, options.seed)
     if (options.slowMs !== undefined) slowMs = options.slowMs
     if (options.faultLogin !== undefined) faultLogin = options.faultLogin
+    faultMatch = match
   }
 
   /** Answer a complete body without a RequestContext (errors, login, metadata). */
@@ -331,6 +348,10 @@ export const start = async (config: ServerConfig, port: number, host: string): P
     api: "bulk1" | "rest" | "login",
     flags: AnswerFlags
   ): Promise<boolean> => {
+    if (faultMatch !== undefined) {
+      const path = new URL(req.url ?? "/", "http://emulator").pathname
+      if (!faultMatch.test(`${(req.method ?? "GET").toUpperCase()} ${path}`)) return false
+    }
     const d = faultState.decide()
     switch (d.kind) {
       case "none":
@@ -573,25 +594,26 @@ export const start = async (config: ServerConfig, port: number, host: string): P
   const control = async (req: IncomingMessage, res: ServerResponse, method: string, what: string | undefined) => {
     if (what === "stats" && method === "GET") return answer(req, res, 200, JSON_TYPE, JSON.stringify(stats()))
     if (what === "faults" && method === "GET") {
-      return answer(req, res, 200, JSON_TYPE, JSON.stringify({ faults: faults.format(faultState.config), seed: faultState.seed, slowMs, faultLogin }))
+      return answer(req, res, 200, JSON_TYPE, JSON.stringify({ faults: faults.format(faultState.config), seed: faultState.seed, slowMs, faultLogin, match: faultMatch?.source ?? "" }))
     }
     if (what === "faults" && method === "POST") {
       const text = (await readAll(decodedBody(req))).toString("utf8").trim()
       try {
         let spec: faults.FaultsInput | undefined = text
-        const options: { seed?: number; slowMs?: number; faultLogin?: boolean } = {}
+        const options: { -readonly [K in keyof FaultOptions]: FaultOptions[K] } = {}
         if (text.startsWith("{")) {
           const doc = JSON.parse(text) as Record<string, unknown>
           spec = (doc.faults ?? "") as faults.FaultsInput
           if (typeof doc.seed === "number") options.seed = doc.seed
           if (typeof doc.slowMs === "number") options.slowMs = doc.slowMs
           if (typeof doc.faultLogin === "boolean") options.faultLogin = doc.faultLogin
+          if (typeof doc.match === "string") options.match = doc.match
         }
         setFaults(faults.parse(spec), options)
       } catch (e) {
         return answer(req, res, 400, JSON_TYPE, JSON.stringify({ error: e instanceof Error ? e.message : String(e) }))
       }
-      return answer(req, res, 200, JSON_TYPE, JSON.stringify({ faults: faults.format(faultState.config), seed: faultState.seed, slowMs, faultLogin }))
+      return answer(req, res, 200, JSON_TYPE, JSON.stringify({ faults: faults.format(faultState.config), seed: faultState.seed, slowMs, faultLogin, match: faultMatch?.source ?? "" }))
     }
     return answer(req, res, 404, JSON_TYPE, JSON.stringify({ error: "Unknown emulator control endpoint; use GET /__emulator/stats or POST /__emulator/faults" }))
   }

@@ -3,6 +3,7 @@
  * Failures are batch-level: the thrown `BatchFailure` carries the batch's `stateMessage`.
  */
 import { CsvReader } from "@sfbulk/csv"
+import { isBlankRecord, isUnescapedQuote, UNESCAPED_QUOTE } from "../csvFidelity.js"
 import type { InputValue, IngestOperation, OrgApi } from "../model.js"
 import { isNil, parseXml, type XmlElement, XmlSyntaxError } from "./xml.js"
 
@@ -48,8 +49,13 @@ export const readCsvRows = async (
   const recs: Array<Array<string>> = []
   let syntax: unknown
   try {
-    const reader = CsvReader.make({ delimiter: ",", bom: true, skipEmptyLines: true, relaxColumnCount: true })
-    const push = (rec: Array<string>) => void (head === undefined ? (head = rec) : recs.push(rec))
+    // No BOM stripping: Salesforce reads a UTF-8 BOM as part of the first column name.
+    const reader = CsvReader.make({ delimiter: ",", bom: false, skipEmptyLines: true, relaxColumnCount: true })
+    const push = (rec: Array<string>) => {
+      if (isBlankRecord(rec)) return
+      if (head === undefined) head = rec
+      else recs.push(rec)
+    }
     reader.push(payload, push)
     reader.end(push)
   } catch (e) {
@@ -76,7 +82,9 @@ export const readCsvRows = async (
     n++
     if (n % yieldEvery === 0) await yieldNow()
   }
-  if (syntax !== undefined) throw invalid(`Failed to parse CSV: ${syntax instanceof Error ? syntax.message : String(syntax)}`)
+  if (syntax !== undefined) {
+    throw invalid(isUnescapedQuote(syntax) ? UNESCAPED_QUOTE : `Failed to parse CSV: ${syntax instanceof Error ? syntax.message : String(syntax)}`)
+  }
   if (!columns) throw invalid("Records not processed")
   return { columns, records: recs }
 }

@@ -3,6 +3,7 @@
  * Salesforce's per-file limits (§4.11, §4.13), and quoted-value rendering for result files.
  */
 import { CsvReader } from "@sfbulk/csv"
+import { isBlankRecord, isUnescapedQuote, UNESCAPED_QUOTE } from "../csvFidelity.js"
 
 export type ColumnDelimiter = "BACKQUOTE" | "CARET" | "COMMA" | "PIPE" | "SEMICOLON" | "TAB"
 export type LineEnding = "LF" | "CRLF"
@@ -80,10 +81,11 @@ export class RowChecker {
 
 /**
  * `@sfbulk/csv` reader options for a job's dialect: rows and error texts as csv-parse gave with
- * `{ bom, delimiter, record_delimiter, skip_empty_lines, relax_column_count }`.
+ * `{ delimiter, record_delimiter, skip_empty_lines, relax_column_count }`. A UTF-8 BOM is not
+ * stripped: Salesforce reads it as part of the first column name (FIDELITY.md, "BOM").
  */
 export const readerOptions = (dialect: CsvDialect): CsvReader.Options => ({
-  bom: true,
+  bom: false,
   delimiter: DELIMITERS[dialect.columnDelimiter],
   recordDelimiter: LINE_ENDINGS[dialect.lineEnding],
   skipEmptyLines: true,
@@ -92,7 +94,39 @@ export const readerOptions = (dialect: CsvDialect): CsvReader.Options => ({
 
 /** A parser error as the job's `errorMessage`. */
 export const parseFailure = (e: unknown): CsvFailure =>
-  e instanceof CsvFailure ? e : invalid(`Failed to parse CSV: ${e instanceof Error ? e.message : String(e)}`)
+  e instanceof CsvFailure
+    ? e
+    : isUnescapedQuote(e)
+    ? invalid(UNESCAPED_QUOTE)
+    : invalid(`Failed to parse CSV: ${e instanceof Error ? e.message : String(e)}`)
+
+/**
+ * Salesforce's check that the records end as the job's `lineEnding` says: a CRLF record on an LF
+ * job, or an LF record on a CRLF job, fails the job with `ClientInputError : LineEnding is invalid
+ * on user data. Current LineEnding setting is X` (FIDELITY.md, "Line endings and newlines inside
+ * values"). Only line breaks outside quoted values are looked at; inside quotes anything goes.
+ * Fed chunk by chunk: the quote state and the previous byte carry over.
+ */
+export class LineEndingCheck {
+  private inQuote = false
+  private prev = -1
+  constructor(private readonly lineEnding: LineEnding) {}
+  push(chunk: Uint8Array): void {
+    const crlf = this.lineEnding === "CRLF"
+    let prev = this.prev
+    let inQuote = this.inQuote
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!
+      if (b === 0x22) inQuote = !inQuote
+      else if (b === 0x0a && !inQuote && (prev === 0x0d) !== crlf) {
+        throw new CsvFailure(`ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is ${this.lineEnding}`)
+      }
+      prev = b
+    }
+    this.prev = prev
+    this.inQuote = inQuote
+  }
+}
 
 /**
  * Synchronous incremental parsing of a job's CSV (an upload as it arrives, or the stored chunks):
@@ -102,11 +136,16 @@ export const parseFailure = (e: unknown): CsvFailure =>
 export class RowReader {
   private readonly reader: CsvReader.Reader
   private readonly checker = new RowChecker()
+  private readonly lineEndings: LineEndingCheck
   constructor(dialect: CsvDialect) {
     this.reader = CsvReader.make(readerOptions(dialect))
+    this.lineEndings = new LineEndingCheck(dialect.lineEnding)
   }
   push(chunk: Uint8Array, onRow: (rec: Array<string>) => void): void {
     try {
+      // The line-ending check sees each chunk before the parser, so a mismatch is reported as
+      // Salesforce reports it rather than as the syntax or header error it would cause.
+      this.lineEndings.push(chunk)
       this.reader.push(chunk, this.checked(onRow))
     } catch (e) {
       throw parseFailure(e)
@@ -122,6 +161,7 @@ export class RowReader {
   private checked(onRow: (rec: Array<string>) => void): (rec: Array<string>) => void {
     const checker = this.checker
     return (rec) => {
+      if (isBlankRecord(rec)) return
       checker.check(rec)
       onRow(rec)
     }

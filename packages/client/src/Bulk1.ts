@@ -359,17 +359,22 @@ const setState = (job: JobRef, state: "Closed" | "Aborted") =>
     const jobId = idOf(job)
     yield* checkId("job id", jobId)
     const t = yield* Transport.Transport
-    const change = Effect.flatMap(
+    const send = Effect.flatMap(
       control({
         method: "POST",
         path: `/job/${jobId}`,
         jobId,
-        idempotent: true, // a repeat refused because the first one took effect is accepted below
+        idempotent: false, // a repeat is refused once the first took effect: the job is read instead
         body: HttpBody.text(internal.jobInfoXml([["state", state]]), "application/xml; charset=UTF-8")
       }),
       (text) => Effect.map(internal.parseInfo(text, "jobInfo"), internal.toJobInfo)
     )
-    const info = yield* StateChange.changeState(change, jobInfo(jobId), StateChange.reached("1.0", state))
+    const info = yield* StateChange.changeState({
+      send,
+      read: jobInfo(jobId),
+      accepted: StateChange.reached("1.0", state),
+      schedule: t.retrySchedule ?? Transport.defaultRetrySchedule()
+    })
     // no batch can be added any more: the job's lost-answer ledger goes
     AddBatch.forgetJob(t, jobId)
     return info
@@ -469,7 +474,10 @@ export type BatchBody = string | Uint8Array | Stream.Stream<Uint8Array, BulkErro
  * @category batches
  */
 export interface AddBatchOptions {
-  /** How often a batch whose answer was lost is checked and re-sent; default 3 times with backoff. */
+  /**
+   * How often a batch whose answer was lost is checked and re-sent; default the transport's retry
+   * schedule (backoff within a total budget).
+   */
   readonly resendSchedule?: Schedule.Schedule<unknown, BulkError> | undefined
   /** Gzip the upload (`Content-Encoding: gzip`). Default: the transport's setting. */
   readonly gzip?: boolean | undefined

@@ -323,18 +323,19 @@ export const uploadFile = (job: string | JobInfo, path: string, options?: Upload
 
 const patchState = (kind: "ingest" | "query", jobId: string, state: "UploadComplete" | "Aborted") =>
   Effect.flatMap(Transport, (t) =>
-    StateChange.changeState(
-      internal.requestJson({
+    StateChange.changeState({
+      send: internal.requestJson({
         method: "PATCH",
         path: `${base(t, kind)}/${jobId}`,
         api: "2.0",
         body: jsonBody({ state }),
-        jobId
+        jobId,
+        idempotent: false // a repeat is refused once the first took effect: the job is read instead
       }, internal.JobInfo),
-      // a repeat refused because the first one took effect: the job's state says so
-      internal.requestJson({ method: "GET", path: `${base(t, kind)}/${jobId}`, api: "2.0", jobId }, internal.JobInfo),
-      StateChange.reached("2.0", state)
-    ))
+      read: internal.requestJson({ method: "GET", path: `${base(t, kind)}/${jobId}`, api: "2.0", jobId }, internal.JobInfo),
+      accepted: StateChange.reached("2.0", state),
+      schedule: t.retrySchedule ?? TransportModule.defaultRetrySchedule()
+    }))
 
 /**
  * Marks the upload complete so Salesforce starts processing (mandatory after `uploadJobData`). A job

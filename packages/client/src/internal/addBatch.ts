@@ -27,7 +27,6 @@ import * as Effect from "effect/Effect"
 import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
@@ -284,7 +283,7 @@ export const addBatch = (
           return Option.isSome(found) ? found.value : yield* Effect.fail(error)
         }))
     })
-    const schedule = options?.resendSchedule ??
-      Schedule.exponential("1 second").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
+    // once the check has found nothing, a re-send is as safe as any retry: the same budget applies
+    const schedule = options?.resendSchedule ?? t.retrySchedule ?? Transport.defaultRetrySchedule()
     return yield* Effect.retry(post, { schedule, while: (e: BulkError) => e.isRetryable })
   })

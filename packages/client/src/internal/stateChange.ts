@@ -1,14 +1,14 @@
 /**
  * State changes (1.0 close and abort, 2.0 `UploadComplete` and abort) that survive a lost answer.
  *
- * A state change whose answer is lost is sent again, and Salesforce refuses the repeat: the first
- * one took effect ("Job already closed", "Aborting already Aborted Job not allowed"). The refusal
- * (`InvalidJobState`) is then checked against the job as it now is: when the job is in the state
- * asked for, or in one only reachable through it, the change is done and the job's info is returned.
+ * Salesforce refuses a repeated state change ("Closing already closed Job not allowed"), so a change
+ * whose answer was lost must not simply be sent again: the job is read, and when it is in the state
+ * asked for, or in one only reachable through it, the change is done and the job's info returned.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
+import type * as Schedule from "effect/Schedule"
 import type { BulkError } from "../BulkError.js"
 
 /** Whether Salesforce refused a state change because of the job's state. */
@@ -23,17 +23,23 @@ export const reached = (api: "1.0" | "2.0", target: string): ReadonlyArray<strin
   api === "2.0" && target === "UploadComplete" ? ["UploadComplete", "InProgress", "JobComplete", "Failed"] : [target]
 
 /**
- * Runs `change`; when it is refused with `InvalidJobState`, reads the job and succeeds with its
- * info if its state is one of `accepted`. Otherwise (or if the job cannot be read) the refusal
- * stands.
+ * Sends a state change and makes sure it took effect once. `send` must not be re-sent by the
+ * transport when it may have arrived (`idempotent: false`): after such a failure, or a refusal with
+ * `InvalidJobState`, the job is read first, and the change is done when its state is one of
+ * `accepted`. Otherwise a refusal stands, and a transient failure is sent again on `schedule`
+ * (harmless: a repeat that finds the change made is refused, then accepted the same way).
  */
-export const changeState = <A extends { readonly state: string }, R>(
-  change: Effect.Effect<A, BulkError, R>,
-  read: Effect.Effect<A, BulkError, R>,
-  accepted: ReadonlyArray<string>
-): Effect.Effect<A, BulkError, R> =>
-  Effect.catchIf(change, isInvalidJobState, (refused) =>
+export const changeState = <A extends { readonly state: string }, R>(options: {
+  readonly send: Effect.Effect<A, BulkError, R>
+  readonly read: Effect.Effect<A, BulkError, R>
+  readonly accepted: ReadonlyArray<string>
+  readonly schedule: Schedule.Schedule<unknown, BulkError>
+}): Effect.Effect<A, BulkError, R> => {
+  const settled = (failure: BulkError) =>
     Effect.flatMap(
-      Effect.either(read),
-      (now) => now._tag === "Right" && accepted.includes(now.right.state) ? Effect.succeed(now.right) : Effect.fail(refused)
-    ))
+      Effect.either(options.read),
+      (now) => now._tag === "Right" && options.accepted.includes(now.right.state) ? Effect.succeed(now.right) : Effect.fail(failure)
+    )
+  const attempt = Effect.catchIf(options.send, (e) => isInvalidJobState(e) || e.isRetryable, settled)
+  return Effect.retry(attempt, { schedule: options.schedule, while: (e: BulkError) => e.isRetryable })
+}

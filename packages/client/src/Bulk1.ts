@@ -381,8 +381,8 @@ const setState = (job: JobRef, state: "Closed" | "Aborted") =>
   }).pipe(Effect.withSpan(state === "Closed" ? "Bulk1.closeJob" : "Bulk1.abortJob", { attributes: { "sfbulk.job_id": idOf(job) } }))
 
 /**
- * Close a job: no more batches; queued ones still run. Closing a job that is already closed (a
- * close re-sent after its answer was lost) returns the job's info.
+ * Close a job: no more batches; queued ones still run. When the answer is lost, or Salesforce
+ * refuses because the job is already closed, the job is read: a closed job is returned as closed.
  *
  * @since 0.1.0
  * @category jobs
@@ -390,8 +390,8 @@ const setState = (job: JobRef, state: "Closed" | "Aborted") =>
 export const closeJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transport.Transport> => setState(job, "Closed")
 
 /**
- * Abort a job: queued batches become NotProcessed; finished work is not rolled back. Aborting a job
- * that is already aborted returns the job's info.
+ * Abort a job: queued batches become NotProcessed; finished work is not rolled back. When the answer
+ * is lost, or Salesforce refuses because the job is already aborted, an aborted job is returned.
  *
  * @since 0.1.0
  * @category jobs

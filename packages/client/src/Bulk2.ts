@@ -339,8 +339,8 @@ const patchState = (kind: "ingest" | "query", jobId: string, state: "UploadCompl
 
 /**
  * Marks the upload complete so Salesforce starts processing (mandatory after `uploadJobData`). A job
- * already past that point (`UploadComplete`, `InProgress`, `JobComplete`, `Failed`: a close re-sent
- * after its answer was lost) is returned as it is.
+ * already past that point (`UploadComplete`, `InProgress`, `JobComplete`, `Failed`: the answer to an
+ * earlier close was lost) is returned as it is.
  *
  * @since 0.1.0
  * @category ingest

@@ -3,9 +3,10 @@
  *
  * - identical batches (the same rows in every piece) with uploads reset or answered and then cut:
  *   every row lands exactly once, no batch is handed to two pieces, nothing hangs;
- * - a state change (close, abort, 2.0 UploadComplete) whose answer is lost is sent again and
- *   refused by Salesforce ("already closed"): the job's state shows it took effect, so the load
- *   succeeds; a job aborted by someone else while its batches wait counts their rows unprocessed;
+ * - a state change (close, abort, 2.0 UploadComplete) whose answer is lost, or that Salesforce
+ *   refuses as a repeat ("Closing already closed Job not allowed"), reads the job: its state shows
+ *   the change took effect, so the load succeeds; a job aborted by someone else while its batches
+ *   wait counts their rows unprocessed;
  * - a PK-chunked query finishes whether or not `numberBatchesTotal` counts the original batch.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -130,7 +131,7 @@ const isStateChange2 = (state: string) => (method: string, _path: string, body: 
   method === "PATCH" && body.includes(`"state":"${state}"`)
 
 describe("state changes whose answer is lost", () => {
-  it("1.0 import: the close is re-sent and refused as already closed: the load succeeds", () => {
+  it("1.0 import whose close answer is lost: the job is read, found Closed, and the load succeeds", () => {
     const drop = dropFirstAnswer(isStateChange1("Closed"))
     return Effect.gen(function*() {
       const rows = Array.from({ length: 300 }, (_, i) => ({ Name: `close-lost-${i}`, AccountNumber: "close-lost" }))
@@ -143,7 +144,7 @@ describe("state changes whose answer is lost", () => {
     }).pipe(Effect.provide(layers(emu, drop.layer)), Effect.runPromise)
   }, 60_000)
 
-  it("1.0 close under the emulator's lost-answer fault: the re-sent close is refused, the job is Closed, closeJob succeeds", () =>
+  it("1.0 close under the emulator's lost-answer fault: the job is read, found Closed, closeJob succeeds", () =>
     Effect.gen(function*() {
       const job = yield* Bulk1.createInsertJob("Account")
       yield* Bulk1.addBatch(job, "Name,AccountNumber\nclose-fault,close-fault\n")
@@ -162,7 +163,7 @@ describe("state changes whose answer is lost", () => {
       expect(countRows(emu, "close-fault", "close-fault")).toBe(1)
     }).pipe(Effect.provide(layers(emu)), Effect.runPromise), 60_000)
 
-  it("1.0 abort re-sent: accepted; closing a job someone else aborted stays a typed refusal", () => {
+  it("1.0 abort whose answer is lost: accepted; closing a job someone else aborted stays a typed refusal", () => {
     const drop = dropFirstAnswer(isStateChange1("Aborted"))
     return Effect.gen(function*() {
       const job = yield* Bulk1.createInsertJob("Account")
@@ -174,7 +175,7 @@ describe("state changes whose answer is lost", () => {
     }).pipe(Effect.provide(layers(emu, drop.layer)), Effect.runPromise)
   }, 60_000)
 
-  it("2.0 UploadComplete re-sent after the job moved on: accepted; the import on top of it loads every row", () => {
+  it("2.0 UploadComplete whose answer is lost, the job already moved on: accepted, every row loads", () => {
     const drop = dropFirstAnswer(isStateChange2("UploadComplete"))
     return Effect.gen(function*() {
       const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
@@ -187,7 +188,7 @@ describe("state changes whose answer is lost", () => {
     }).pipe(Effect.provide(layers(emu, drop.layer)), Effect.runPromise)
   }, 60_000)
 
-  it("2.0 abort re-sent: accepted", () => {
+  it("2.0 abort whose answer is lost: accepted", () => {
     const drop = dropFirstAnswer(isStateChange2("Aborted"))
     return Effect.gen(function*() {
       const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
@@ -196,6 +197,21 @@ describe("state changes whose answer is lost", () => {
       expect(aborted.state).toBe("Aborted")
     }).pipe(Effect.provide(layers(emu, drop.layer)), Effect.runPromise)
   }, 60_000)
+
+  it("a repeated close is refused by Salesforce, then accepted from the job's state (both APIs)", () =>
+    Effect.gen(function*() {
+      const job = yield* Bulk1.createInsertJob("Account")
+      yield* Bulk1.closeJob(job)
+      expect((yield* Bulk1.closeJob(job)).state).toBe("Closed")
+      const job2 = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
+      yield* Bulk2.uploadJobData(job2.id, "Name,AccountNumber\nrepeat-close,repeat-close\n")
+      yield* Bulk2.closeIngestJob(job2.id)
+      yield* Bulk2.waitForIngestJob(job2.id, wait)
+      expect((yield* Bulk2.closeIngestJob(job2.id)).state).toBe("JobComplete")
+      // a refusal the job's state does not explain stays typed
+      const refused = yield* Effect.flip(Bulk2.abortIngestJob(job2.id))
+      expect(refused).toMatchObject({ _tag: "ApiError", errorCode: "INVALIDJOBSTATE" })
+    }).pipe(Effect.provide(layers(emu)), Effect.runPromise), 60_000)
 
   it("1.0 import whose job someone else aborts while its batches wait: their rows are unprocessed, not an error", async () => {
     const slow = await Emulator.start({ latencyMs: 60_000 })

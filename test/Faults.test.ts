@@ -220,20 +220,13 @@ const insertOnce = (rows: ReadonlyArray<Record<string, string | number>>, option
 /**
  * Cases that fail today because of client bugs that issue 11 lists (fixed by other helpers in
  * parallel): `it.fails` until those fixes are merged, then the lead removes them from this set.
- * - "1.0 identical reset": item 2 (an identical batch matched by SHA-256: rows lost while success
- *   is reported, or a stalled pipeline that ends in a poll timeout).
- * - "1.0 every close / UploadComplete answer lost": item 3 (the re-sent close gets "Closing already
- *   closed Job not allowed" and the load fails although every row landed).
- * - "1.0 half the upload answers lost, identical rows": item 2 (the wait for a batch times out).
+ * (Items 2 and 3 on 1.0, fixed on branch bulk1, are out of it.)
  * - "2.0 half the upload answers lost, identical rows": a lost answer to the data PUT fails the
  *   load with "Salesforce may have received the request" instead of finding out and going on.
  * Not listed because it fails only sometimes (same 2.0 PUT cause, when a reset hits a PUT):
  * "2.0 identical reset".
  */
 const CLIENT_BUG = new Set<string>([
-  "1.0 identical reset",
-  "1.0 every close / UploadComplete answer lost",
-  "1.0 half the upload answers lost, identical rows",
   "2.0 half the upload answers lost, identical rows"
 ])
 

@@ -11,12 +11,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import * as NodeStream from "@effect/platform-node/NodeStream"
-import * as Crypto from "node:crypto"
-import * as Fs from "node:fs"
 import {
   BatchFailedError,
   type BulkError,
@@ -26,10 +22,11 @@ import {
   TransportError
 } from "./BulkError.js"
 import type * as Csv from "./Csv.js"
+import * as AddBatch from "./internal/addBatch.js"
 import * as internal from "./internal/bulk1.js"
+import * as StateChange from "./internal/stateChange.js"
+import * as Poll from "./internal/poll.js"
 import { resumable } from "./internal/resumable.js"
-import { spoolToFile, tempDir } from "./internal/split.js"
-import { checkCsv, checkedCsvStream, toUtf8, withoutBom } from "./internal/validate.js"
 import * as Transport from "./internal/transport.js"
 import { Transport as TransportTag } from "./internal/transport.js"
 import type { SalesforceAuth } from "./SalesforceAuth.js"
@@ -164,41 +161,6 @@ export interface CreateJobOptions {
   readonly disableBatchRetry?: boolean | undefined
 }
 
-const num = (v: string | undefined): number => (v === undefined ? 0 : Number(v))
-
-const toJobInfo = (f: internal.Fields): JobInfo => ({
-  id: f.id ?? "",
-  operation: (f.operation ?? "insert") as Operation,
-  object: f.object ?? "",
-  state: (f.state ?? "Open") as JobState,
-  contentType: (f.contentType ?? "XML") as ContentType,
-  concurrencyMode: (f.concurrencyMode ?? "Parallel") as "Parallel" | "Serial",
-  externalIdFieldName: f.externalIdFieldName,
-  assignmentRuleId: f.assignmentRuleId,
-  apiVersion: f.apiVersion ?? "",
-  createdDate: f.createdDate,
-  numberBatchesQueued: num(f.numberBatchesQueued),
-  numberBatchesInProgress: num(f.numberBatchesInProgress),
-  numberBatchesCompleted: num(f.numberBatchesCompleted),
-  numberBatchesFailed: num(f.numberBatchesFailed),
-  numberBatchesTotal: num(f.numberBatchesTotal),
-  numberRecordsProcessed: num(f.numberRecordsProcessed),
-  numberRecordsFailed: num(f.numberRecordsFailed),
-  numberRetries: num(f.numberRetries),
-  totalProcessingTime: num(f.totalProcessingTime)
-})
-
-const toBatchInfo = (f: internal.Fields): BatchInfo => ({
-  id: f.id ?? "",
-  jobId: f.jobId ?? "",
-  state: (f.state === "Not Processed" ? "NotProcessed" : f.state ?? "Queued") as BatchState,
-  stateMessage: f.stateMessage,
-  createdDate: f.createdDate,
-  numberRecordsProcessed: num(f.numberRecordsProcessed),
-  numberRecordsFailed: num(f.numberRecordsFailed),
-  totalProcessingTime: num(f.totalProcessingTime)
-})
-
 const base = (t: Transport.Transport["Type"]) => `/services/async/${t.apiVersion}`
 
 const control = (
@@ -322,7 +284,7 @@ export const createJob = (options: CreateJobOptions): Effect.Effect<JobInfo, Bul
       headers,
       body: HttpBody.text(xml, "application/xml; charset=UTF-8")
     })
-    return toJobInfo(yield* internal.parseInfo(text, "jobInfo"))
+    return internal.toJobInfo(yield* internal.parseInfo(text, "jobInfo"))
   }).pipe(Effect.withSpan("Bulk1.createJob", { attributes: { operation: options.operation, object: options.object } }))
 
 type ShortcutOptions = Omit<CreateJobOptions, "operation" | "object">
@@ -389,25 +351,38 @@ export const jobInfo = (jobId: string): Effect.Effect<JobInfo, BulkError, Transp
   Effect.gen(function*() {
     yield* checkId("job id", jobId)
     const text = yield* control({ method: "GET", path: `/job/${jobId}`, jobId })
-    return toJobInfo(yield* internal.parseInfo(text, "jobInfo"))
+    return internal.toJobInfo(yield* internal.parseInfo(text, "jobInfo"))
   })
 
 const setState = (job: JobRef, state: "Closed" | "Aborted") =>
   Effect.gen(function*() {
     const jobId = idOf(job)
     yield* checkId("job id", jobId)
-    const text = yield* control({
-      method: "POST",
-      path: `/job/${jobId}`,
-      jobId,
-      idempotent: true, // setting the same state twice is harmless
-      body: HttpBody.text(internal.jobInfoXml([["state", state]]), "application/xml; charset=UTF-8")
+    const t = yield* Transport.Transport
+    const send = Effect.flatMap(
+      control({
+        method: "POST",
+        path: `/job/${jobId}`,
+        jobId,
+        idempotent: false, // a repeat is refused once the first took effect: the job is read instead
+        body: HttpBody.text(internal.jobInfoXml([["state", state]]), "application/xml; charset=UTF-8")
+      }),
+      (text) => Effect.map(internal.parseInfo(text, "jobInfo"), internal.toJobInfo)
+    )
+    const info = yield* StateChange.changeState({
+      send,
+      read: jobInfo(jobId),
+      accepted: StateChange.reached("1.0", state),
+      schedule: t.retrySchedule ?? Transport.defaultRetrySchedule()
     })
-    return toJobInfo(yield* internal.parseInfo(text, "jobInfo"))
-  })
+    // no batch can be added any more: the job's lost-answer ledger goes
+    AddBatch.forgetJob(t, jobId)
+    return info
+  }).pipe(Effect.withSpan(state === "Closed" ? "Bulk1.closeJob" : "Bulk1.abortJob", { attributes: { "sfbulk.job_id": idOf(job) } }))
 
 /**
- * Close a job: no more batches; queued ones still run.
+ * Close a job: no more batches; queued ones still run. When the answer is lost, or Salesforce
+ * refuses because the job is already closed, the job is read: a closed job is returned as closed.
  *
  * @since 0.1.0
  * @category jobs
@@ -415,7 +390,8 @@ const setState = (job: JobRef, state: "Closed" | "Aborted") =>
 export const closeJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transport.Transport> => setState(job, "Closed")
 
 /**
- * Abort a job: queued batches become NotProcessed; finished work is not rolled back.
+ * Abort a job: queued batches become NotProcessed; finished work is not rolled back. When the answer
+ * is lost, or Salesforce refuses because the job is already aborted, an aborted job is returned.
  *
  * @since 0.1.0
  * @category jobs
@@ -433,7 +409,7 @@ export const listBatches = (job: JobRef): Effect.Effect<ReadonlyArray<BatchInfo>
     const jobId = idOf(job)
     yield* checkId("job id", jobId)
     const text = yield* control({ method: "GET", path: `/job/${jobId}/batch`, jobId })
-    return (yield* internal.parseInfoList(text)).map(toBatchInfo)
+    return (yield* internal.parseInfoList(text)).map(internal.toBatchInfo)
   })
 
 /**
@@ -448,7 +424,7 @@ export const batchInfo = (job: JobRef, batchId: string): Effect.Effect<BatchInfo
     yield* checkId("job id", jobId)
     yield* checkId("batch id", batchId)
     const text = yield* control({ method: "GET", path: `/job/${jobId}/batch/${batchId}`, jobId, batchId })
-    return toBatchInfo(yield* internal.parseInfo(text, "batchInfo"))
+    return internal.toBatchInfo(yield* internal.parseInfo(text, "batchInfo"))
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -491,49 +467,6 @@ export const records = (
  */
 export type BatchBody = string | Uint8Array | Stream.Stream<Uint8Array, BulkError> | Records | Iterable<Csv.Row>
 
-const INGEST = new Set<string>(["insert", "update", "upsert", "delete", "hardDelete"])
-type IngestOperation = "insert" | "update" | "upsert" | "delete" | "hardDelete"
-
-const fileBytes = (path: string): Stream.Stream<Uint8Array, BulkError> =>
-  NodeStream.fromReadable(
-    () => Fs.createReadStream(path, { highWaterMark: 256 * 1024 }),
-    (e) => new InvalidInputError({ what: `cannot read the spool file ${path}: ${String(e)}` })
-  )
-
-const isStream = (u: unknown): u is Stream.Stream<unknown, unknown> => Predicate.hasProperty(u, Stream.StreamTypeId)
-
-const toBytes = (
-  contentType: ContentType,
-  body: BatchBody
-): string | Uint8Array | Stream.Stream<Uint8Array, BulkError> => {
-  if (typeof body === "string" || body instanceof Uint8Array) return body
-  if (isStream(body)) return body as Stream.Stream<Uint8Array, BulkError>
-  const recs = Predicate.hasProperty(body, "_tag") && (body as Records)._tag === "Records"
-    ? body as Records
-    : records(body as Iterable<Csv.Row>)
-  const source = isStream(recs.records)
-    ? recs.records as Stream.Stream<Csv.Row, BulkError>
-    : Stream.fromIterable(recs.records as Iterable<Csv.Row>)
-  return internal.encodeRecords(contentType, source, recs.columns)
-}
-
-const sha256 = (data: string | Uint8Array): string => Crypto.createHash("sha256").update(data).digest("hex")
-
-const hashStream = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
-  Stream.runFold(stream, Crypto.createHash("sha256"), (h, chunk) => h.update(chunk)).pipe(
-    Effect.map((h) => h.digest("hex"))
-  )
-
-/** Clock skew tolerated between this machine and Salesforce when matching a lost batch. */
-const SKEW_MILLIS = 5 * 60 * 1000
-
-/** Whether a batch may be the one a POST sent at `sentAt` created (judged by its createdDate). */
-const mayBeFrom = (b: BatchInfo, sentAt: number): boolean => {
-  if (b.createdDate === undefined) return true
-  const created = Date.parse(b.createdDate.replace(/([+-]\d\d)(\d\d)$/, "$1:$2"))
-  return Number.isNaN(created) || created >= sentAt - SKEW_MILLIS
-}
-
 /**
  * Options for adding a batch.
  *
@@ -541,7 +474,10 @@ const mayBeFrom = (b: BatchInfo, sentAt: number): boolean => {
  * @category batches
  */
 export interface AddBatchOptions {
-  /** How often a batch whose answer was lost is checked and re-sent; default 3 times with backoff. */
+  /**
+   * How often a batch whose answer was lost is checked and re-sent; default the transport's retry
+   * schedule (backoff within a total budget).
+   */
   readonly resendSchedule?: Schedule.Schedule<unknown, BulkError> | undefined
   /** Gzip the upload (`Content-Encoding: gzip`). Default: the transport's setting. */
   readonly gzip?: boolean | undefined
@@ -568,8 +504,11 @@ export interface AddBatchOptions {
  * batches are listed and every batch created since shortly before the POST (5 minutes of clock skew
  * allowed) is compared, by SHA-256 of its original request, with what was sent; only when none
  * matches is the body sent again. The check is repeated after each backoff, so a slow request that
- * lands late is still found. (Two identical payloads added at the same moment cannot be told apart
- * this way.)
+ * lands late is still found. Identical payloads are safe: every batch id is handed to one caller
+ * only (claims are kept per job, per transport), and the check runs one at a time per job while no
+ * POST of it is in flight, so it considers only batches nobody else owns. (Two processes adding
+ * identical payloads to one job at once still cannot be told apart.) When the check cannot be made,
+ * the add fails with that error instead of sending again.
  *
  * A raw CSV body of an ingest job is checked first (see `AddBatchOptions.check`): bad data is an
  * `InvalidInputError` and nothing is sent. A `Stream` body is checked while it is spooled to a temp
@@ -583,101 +522,10 @@ export const addBatch = (
   body: BatchBody,
   options?: AddBatchOptions
 ): Effect.Effect<BatchInfo, BulkError, Transport.Transport> =>
-  Effect.gen(function*() {
-    const info = yield* resolve(job)
-    const jobId = info.id
-    const t = yield* Transport.Transport
-    const isBytes = typeof body === "string" || body instanceof Uint8Array || isStream(body)
-    if (!isBytes && info.contentType.startsWith("ZIP_")) {
-      return yield* new InvalidInputError({
-        what: `job ${jobId} takes ${info.contentType} batches: give the zip file as bytes, not records`
-      })
-    }
-    const given = toBytes(info.contentType, body)
-    // what Salesforce reads: UTF-8 without a byte-order mark
-    const raw = isBytes && info.contentType === "CSV" ? withoutBom(yield* toUtf8(given, options?.encoding)) : given
-    const checkRaw = isBytes && options?.check !== false && info.contentType === "CSV" && INGEST.has(info.operation)
-    const ctx = { operation: info.operation as IngestOperation, externalIdFieldName: info.externalIdFieldName }
-    if (checkRaw && (typeof raw === "string" || raw instanceof Uint8Array)) yield* checkCsv(raw, ctx)
-    const encoded = checkRaw && isStream(raw)
-      ? yield* Effect.map(
-        spoolToFile(checkedCsvStream(raw as Stream.Stream<Uint8Array, BulkError>, ctx), yield* tempDir, "batch.csv"),
-        ({ path }) => fileBytes(path)
-      )
-      : raw
-    // Records are encoded up front (a batch is at most 10 MB), so that the body can be sent again
-    // after a session renewal or a lost answer; a caller's own byte Stream is still sent once.
-    const data = typeof encoded === "string" || encoded instanceof Uint8Array || isStream(body) || checkRaw
-      ? encoded
-      : yield* Effect.map(Stream.runCollect(encoded), (chunks) => {
-        let size = 0
-        for (const c of chunks) size += c.length
-        const out = new Uint8Array(size)
-        let at = 0
-        for (const c of chunks) {
-          out.set(c, at)
-          at += c.length
-        }
-        return out
-      })
-    // Attempts whose answer was lost: what they sent (SHA-256) and when.
-    const unanswered: Array<{ readonly hash: string; readonly sentAt: number }> = []
-    // Did an unanswered attempt arrive after all? Compare each batch created since with what was sent.
-    const arrived = Effect.gen(function*() {
-      if (unanswered.length === 0) return Option.none<BatchInfo>()
-      const since = Math.min(...unanswered.map((u) => u.sentAt))
-      const now = yield* Effect.either(listBatches(jobId))
-      if (now._tag === "Left") return Option.none<BatchInfo>()
-      for (const b of now.right) {
-        if (!mayBeFrom(b, since)) continue
-        const got = yield* Effect.either(hashStream(batchRequest(jobId, b.id)))
-        if (got._tag === "Right" && unanswered.some((u) => u.hash === got.right)) return Option.some(b)
-      }
-      return Option.none<BatchInfo>()
-    })
-    const post = Effect.gen(function*() {
-      // checked again on every retry, after the backoff: a slow request may land late
-      const landed = yield* arrived
-      if (Option.isSome(landed)) return landed.value
-      const sentAt = yield* Effect.clockWith((c) => c.currentTimeMillis)
-      // the hash of what was sent, computed while it streams out
-      let digest: Crypto.Hash | undefined
-      let complete = false
-      const fixedHash = typeof data === "string" || data instanceof Uint8Array ? sha256(data) : undefined
-      const sent = fixedHash !== undefined ? data : Stream.suspend(() => {
-        digest = Crypto.createHash("sha256")
-        complete = false
-        return (data as Stream.Stream<Uint8Array, BulkError>).pipe(
-          Stream.tap((chunk) => Effect.sync(() => digest!.update(chunk))),
-          Stream.ensuring(Effect.sync(() => {
-            complete = true
-          }))
-        )
-      })
-      const hash = () => fixedHash ?? (complete && digest !== undefined ? digest.copy().digest("hex") : undefined)
-      const attempt = Effect.flatMap(
-        Transport.requestText(t, {
-          method: "POST",
-          path: `${base(t)}/job/${jobId}/batch`,
-          api: "1.0",
-          jobId,
-          body: internal.bodyOf(info.contentType, sent as string | Uint8Array | Stream.Stream<Uint8Array, unknown>),
-          ...(options?.gzip !== undefined ? { gzip: options.gzip } : {})
-        }),
-        (r) => Effect.map(internal.parseInfo(r.text, "batchInfo"), toBatchInfo)
-      )
-      return yield* Effect.catchIf(attempt, (e) => e.isRetryable, (error) =>
-        Effect.gen(function*() {
-          const h = hash()
-          if (h !== undefined) unanswered.push({ hash: h, sentAt })
-          const found = yield* arrived
-          return Option.isSome(found) ? found.value : yield* Effect.fail(error)
-        }))
-    })
-    const schedule = options?.resendSchedule ??
-      Schedule.exponential("1 second").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
-    return yield* Effect.retry(post, { schedule, while: (e: BulkError) => e.isRetryable })
-  }).pipe(Effect.scoped, Effect.withSpan("Bulk1.addBatch", { attributes: { jobId: idOf(job) } }))
+  Effect.flatMap(resolve(job), (info) => AddBatch.addBatch(info, body, options)).pipe(
+    Effect.scoped,
+    Effect.withSpan("Bulk1.addBatch", { attributes: { "sfbulk.job_id": idOf(job) } })
+  )
 
 /**
  * Split a stream of records into batches of `batchSize` (default 10,000, the Bulk API 1.0 maximum)
@@ -703,7 +551,7 @@ export const addBatches = (
       return yield* new InvalidInputError({ what: `batchSize must be a whole number from 1 to 10,000, got ${size}` })
     }
     const info = yield* resolve(job)
-    const source = isStream(rows) ? rows as Stream.Stream<Csv.Row, BulkError> : Stream.fromIterable(rows as Iterable<Csv.Row>)
+    const source = AddBatch.isStream(rows) ? rows as Stream.Stream<Csv.Row, BulkError> : Stream.fromIterable(rows as Iterable<Csv.Row>)
     const batches = yield* source.pipe(
       Stream.grouped(size),
       Stream.mapEffect((chunk) => addBatch(info, records(chunk, { columns: options?.columns }), options), {
@@ -770,14 +618,12 @@ export const batchRequest = (job: JobRef, batchId: string): Stream.Stream<Uint8A
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The default polling schedule: 500 ms, growing by 1.5x up to every 10 s.
+ * The default polling schedule: 500 ms, growing by 1.5x up to every 5 s (the same on both APIs).
  *
  * @since 0.1.0
  * @category waiting
  */
-export const defaultPollSchedule: Schedule.Schedule<unknown> = Schedule.exponential("500 millis", 1.5).pipe(
-  Schedule.either(Schedule.spaced("10 seconds"))
-)
+export const defaultPollSchedule: Schedule.Schedule<unknown> = Poll.defaultPollSchedule
 
 /**
  * @since 0.1.0
@@ -790,24 +636,12 @@ export interface WaitOptions {
   readonly timeout?: Duration.DurationInput | undefined
 }
 
-const poll = <A>(
-  check: Effect.Effect<Option.Option<A>, BulkError, Transport.Transport>,
-  options: WaitOptions | undefined,
-  timeoutError: (timeoutMillis?: number) => PollTimeoutError
-): Effect.Effect<A, BulkError, Transport.Transport> => {
-  const loop = Effect.gen(function*() {
-    const driver = yield* Schedule.driver(options?.schedule ?? defaultPollSchedule)
-    while (true) {
-      const done = yield* check
-      if (Option.isSome(done)) return done.value
-      const next = yield* Effect.either(driver.next(undefined))
-      if (next._tag === "Left") return yield* timeoutError()
-    }
+const timedOut = (jobId: string, batchId?: string) => (timeoutMillis?: number) =>
+  new PollTimeoutError({
+    jobId,
+    ...(batchId !== undefined ? { batchId } : {}),
+    ...(timeoutMillis !== undefined ? { timeoutMillis } : {})
   })
-  if (options?.timeout === undefined) return loop
-  const millis = Duration.toMillis(Duration.decode(options.timeout))
-  return Effect.timeoutFail(loop, { duration: options.timeout, onTimeout: () => timeoutError(millis) })
-}
 
 const batchDone = (b: BatchInfo): Effect.Effect<boolean, BatchFailedError> =>
   b.state === "Failed"
@@ -836,20 +670,18 @@ export const waitForBatch = (
   batchId: string,
   options?: WaitOptions
 ): Effect.Effect<BatchInfo, BulkError, Transport.Transport> =>
-  poll(
+  Poll.pollUntil(
     Effect.flatMap(batchInfo(job, batchId), (b) => Effect.map(batchDone(b), (done) => (done ? Option.some(b) : Option.none()))),
     options,
-    (timeoutMillis) =>
-      new PollTimeoutError({
-        jobId: idOf(job),
-        batchId,
-        ...(timeoutMillis !== undefined ? { timeoutMillis } : {})
-      })
-  ).pipe(Effect.withSpan("Bulk1.waitForBatch", { attributes: { jobId: idOf(job), batchId } }))
+    timedOut(idOf(job), batchId)
+  ).pipe(Effect.withSpan("Bulk1.waitForBatch", { attributes: { "sfbulk.job_id": idOf(job), "sfbulk.batch_id": batchId } }))
 
 /**
- * Poll until every batch of the job is done, PK-chunk batches included, and return them. A Failed
- * batch fails with `BatchFailedError`; a Failed job with `JobFailedError`.
+ * Poll until every batch of the job is done (Completed, or NotProcessed: a PK-chunked query's
+ * original batch, the batches of an aborted job), PK-chunk batches included, and return them.
+ * Completion is read from the batch list alone: `numberBatchesTotal` is not compared, since whether
+ * it counts a PK-chunked query's original batch is not documented. A Failed batch fails with
+ * `BatchFailedError`; a Failed job with `JobFailedError`.
  *
  * @since 0.1.0
  * @category waiting
@@ -858,25 +690,22 @@ export const waitForJob = (
   job: JobRef,
   options?: WaitOptions
 ): Effect.Effect<ReadonlyArray<BatchInfo>, BulkError, Transport.Transport> =>
-  poll(
+  Poll.pollUntil(
     Effect.gen(function*() {
       const jobId = idOf(job)
       const batches = yield* listBatches(jobId)
       let done = true
       for (const b of batches) if (!(yield* batchDone(b))) done = false
       if (!done) return Option.none()
-      // A PK-chunked original goes NotProcessed once its chunks exist; make sure the job agrees.
       const info = yield* jobInfo(jobId)
       if (info.state === "Failed") {
         return yield* new JobFailedError({ jobId, state: info.state, stateMessage: "the job failed" })
       }
-      const counted = info.numberBatchesCompleted + info.numberBatchesFailed
-      return counted < info.numberBatchesTotal && info.state !== "Aborted" ? Option.none() : Option.some(batches)
+      return Option.some(batches)
     }),
     options,
-    (timeoutMillis) =>
-      new PollTimeoutError({ jobId: idOf(job), ...(timeoutMillis !== undefined ? { timeoutMillis } : {}) })
-  ).pipe(Effect.withSpan("Bulk1.waitForJob", { attributes: { jobId: idOf(job) } }))
+    timedOut(idOf(job))
+  ).pipe(Effect.withSpan("Bulk1.waitForJob", { attributes: { "sfbulk.job_id": idOf(job) } }))
 
 // ---------------------------------------------------------------------------------------------
 // results

@@ -22,6 +22,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { InvalidInputError, isBulkError, type BulkError } from "./BulkError.js"
 import * as internal from "./internal/bulk2.js"
+import * as StateChange from "./internal/stateChange.js"
 import type { ColumnDelimiter, LineEnding } from "./internal/rows.js"
 import { spoolToFile, tempDir } from "./internal/split.js"
 import { checkCsv, checkedCsvStream, hasBom, isUtf8, toUtf8, withoutBom } from "./internal/validate.js"
@@ -348,16 +349,24 @@ export const uploadFile = (job: string | JobInfo, path: string, options?: Upload
 
 const patchState = (kind: "ingest" | "query", jobId: string, state: "UploadComplete" | "Aborted") =>
   Effect.flatMap(Transport, (t) =>
-    internal.requestJson({
-      method: "PATCH",
-      path: `${base(t, kind)}/${jobId}`,
-      api: "2.0",
-      body: jsonBody({ state }),
-      jobId
-    }, internal.JobInfo))
+    StateChange.changeState({
+      send: internal.requestJson({
+        method: "PATCH",
+        path: `${base(t, kind)}/${jobId}`,
+        api: "2.0",
+        body: jsonBody({ state }),
+        jobId,
+        idempotent: false // a repeat is refused once the first took effect: the job is read instead
+      }, internal.JobInfo),
+      read: internal.requestJson({ method: "GET", path: `${base(t, kind)}/${jobId}`, api: "2.0", jobId }, internal.JobInfo),
+      accepted: StateChange.reached("2.0", state),
+      schedule: t.retrySchedule ?? TransportModule.defaultRetrySchedule()
+    }))
 
 /**
- * Marks the upload complete so Salesforce starts processing (mandatory after `uploadJobData`).
+ * Marks the upload complete so Salesforce starts processing (mandatory after `uploadJobData`). A job
+ * already past that point (`UploadComplete`, `InProgress`, `JobComplete`, `Failed`: the answer to an
+ * earlier close was lost) is returned as it is.
  *
  * @since 0.1.0
  * @category ingest

@@ -3,6 +3,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -10,6 +11,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Bulk1 from "../src/Bulk1.js"
+import * as BatchWatch from "../src/internal/batchWatch.js"
 import * as Wire from "../src/internal/bulk1.js"
 import * as SalesforceAuth from "../src/SalesforceAuth.js"
 
@@ -170,6 +172,106 @@ describe("addBatch when the answer to the POST is lost", () => {
         expect(fake.stored).toEqual(["Name\nAcme\n"])
       }))
   }
+})
+
+describe("addBatch with identical content in several pieces", () => {
+  const JOB = "750000000000003AAA"
+  const xml = (root: string, body: string) => `<?xml version="1.0" encoding="UTF-8"?><${root} xmlns="${Wire.NS}">${body}</${root}>`
+  const info = (id: string) => `<id>${id}</id><jobId>${JOB}</jobId><state>Queued</state>`
+
+  it.live("a lost-answer check waits for a POST in flight and never takes the batch that POST made", () =>
+    Effect.gen(function*() {
+      const aReceived = yield* Deferred.make<void>()
+      const releaseA = yield* Deferred.make<void>()
+      const bFailed = yield* Deferred.make<void>()
+      const stored: Array<{ readonly id: string; readonly body: string }> = []
+      let posts = 0
+      let lists = 0
+      const client = HttpClient.make((request, url) =>
+        Effect.gen(function*() {
+          const path = url.pathname.replace("/services/async/66.0", "")
+          const respond = (body: string, status = 200) => HttpClientResponse.fromWeb(request, new Response(body, { status }))
+          if (request.method === "GET" && path === `/job/${JOB}`) {
+            return respond(xml("jobInfo", `<id>${JOB}</id><operation>insert</operation><object>Account</object><state>Open</state><contentType>CSV</contentType>`))
+          }
+          if (request.method === "GET" && path === `/job/${JOB}/batch`) {
+            lists++
+            return respond(xml("batchInfoList", stored.map((b) => `<batchInfo>${info(b.id)}</batchInfo>`).join("")))
+          }
+          const asked = /^\/job\/\w+\/batch\/(\w+)\/request$/.exec(path)
+          if (request.method === "GET" && asked) return respond(stored.find((b) => b.id === asked[1])!.body)
+          if (request.method === "POST" && path === `/job/${JOB}/batch`) {
+            const n = ++posts
+            const body = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : ""
+            if (n === 2) {
+              // piece B: reset before anything was stored
+              yield* Deferred.succeed(bFailed, undefined)
+              return yield* Effect.fail(new HttpClientError.RequestError({
+                request,
+                reason: "Transport",
+                cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
+              }))
+            }
+            const id = `751000000000${String(stored.length + 1).padStart(3, "0")}AAA`
+            stored.push({ id, body })
+            if (n === 1) {
+              // piece A: stored, answer held back until the test lets it go
+              yield* Deferred.succeed(aReceived, undefined)
+              yield* Deferred.await(releaseA)
+            }
+            return respond(xml("batchInfo", info(id)), 201)
+          }
+          return respond("", 404)
+        }) as Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
+      )
+      const layer = Bulk1.layerWithoutHttpClient().pipe(
+        Layer.provide(Layer.orDie(SalesforceAuth.fromSession({ instanceUrl: "https://acme.my.salesforce.com", accessToken: "t" }))),
+        Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+      )
+      yield* Effect.gen(function*() {
+        const same = "Name\nSame\n"
+        const options = { resendSchedule: Schedule.recurs(3) }
+        const a = yield* Effect.fork(Bulk1.addBatch(JOB, same, options))
+        yield* Deferred.await(aReceived)
+        const b = yield* Effect.fork(Bulk1.addBatch(JOB, same, options))
+        yield* Deferred.await(bFailed)
+        // B's check must not list the job's batches while A's POST is in flight
+        yield* Effect.sleep("200 millis")
+        expect(lists).toBe(0)
+        yield* Deferred.succeed(releaseA, undefined)
+        const [batchA, batchB] = [yield* Fiber.join(a), yield* Fiber.join(b)]
+        expect(batchA.id).toBe(stored[0]!.id)
+        expect(batchB.id).not.toBe(batchA.id)
+        expect(stored.map((x) => x.id)).toEqual([batchA.id, batchB.id])
+        expect(posts).toBe(3)
+      }).pipe(Effect.provide(layer))
+    }))
+})
+
+describe("the job-level batch watcher", () => {
+  it.live("two waits on one batch are both completed (one was left unsettled forever)", () =>
+    Effect.gen(function*() {
+      const JOB = "750000000000004AAA"
+      const BATCH = "751000000000004AAA"
+      let polls = 0
+      const client = HttpClient.make((request) =>
+        Effect.sync(() =>
+          HttpClientResponse.fromWeb(request, new Response(
+            `<batchInfoList xmlns="${Wire.NS}"><batchInfo><id>${BATCH}</id><jobId>${JOB}</jobId><state>${++polls < 3 ? "Queued" : "Completed"}</state></batchInfo></batchInfoList>`,
+            { status: 200 }
+          ))
+        )
+      )
+      const layer = Bulk1.layerWithoutHttpClient().pipe(
+        Layer.provide(Layer.orDie(SalesforceAuth.fromSession({ instanceUrl: "https://acme.my.salesforce.com", accessToken: "t" }))),
+        Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+      )
+      const both = yield* Effect.scoped(Effect.gen(function*() {
+        const watch = yield* BatchWatch.make(JOB, { pollSchedule: Schedule.spaced("10 millis") }, () => {})
+        return yield* Effect.all([watch.wait(BATCH), watch.wait(BATCH)], { concurrency: "unbounded" })
+      })).pipe(Effect.provide(layer), Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("a wait never settled") }))
+      expect(both.map((b) => b.state)).toEqual(["Completed", "Completed"])
+    }))
 })
 
 describe("waiting on a Schedule (TestClock)", () => {

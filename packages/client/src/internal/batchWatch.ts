@@ -10,10 +10,11 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Bulk1 from "../Bulk1.js"
 import { PollTimeoutError, type BulkError } from "../BulkError.js"
+import { pollUntil } from "./poll.js"
 import type { Transport } from "./transport.js"
 
 /** A terminal batch state: the batch's counters are final. */
@@ -44,7 +45,10 @@ export const make = (
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const context = yield* Effect.context<Transport>()
-    const waiters = new Map<string, Deferred.Deferred<Bulk1.BatchInfo, BulkError>>()
+    // Every wait has its own Deferred, so two waits on one batch are both completed (one map entry
+    // per batch once left the earlier waiter unsettled forever: a pipeline that ended through a
+    // promise that never settles).
+    const waiters = new Map<string, Set<Deferred.Deferred<Bulk1.BatchInfo, BulkError>>>()
     let running = false
 
     // Every decision about `running` is made in one synchronous step, so a waiter that arrives
@@ -56,38 +60,38 @@ export const make = (
     })
     const failAll = (error: BulkError) =>
       Effect.suspend(() => {
-        const all = [...waiters.values()]
+        const all = [...waiters.values()].flatMap((set) => [...set])
         waiters.clear()
         running = false
         return Effect.forEach(all, (d) => Deferred.fail(d, error), { discard: true })
       })
 
-    const poller = Effect.gen(function*() {
-      const driver = yield* Schedule.driver(options.pollSchedule ?? Bulk1.defaultPollSchedule)
-      while (true) {
-        const infos = yield* Bulk1.listBatches(jobId).pipe(
-          Effect.withSpan("Bulk1.pollJob", { attributes: { "sfbulk.job_id": jobId, "sfbulk.batches_waited": waiters.size } })
-        )
-        const seen = new Set<string>()
-        const take = (info: Bulk1.BatchInfo) => {
-          seen.add(info.id)
-          const d = waiters.get(info.id)
-          if (d === undefined) return Effect.void
-          onPoll(info)
-          if (!batchTerminal(info.state)) return Effect.void
-          waiters.delete(info.id)
-          return Deferred.succeed(d, info)
-        }
-        for (const info of infos) yield* take(info)
-        // a batch the list does not show (yet) is asked for by itself
-        for (const id of [...waiters.keys()]) {
-          if (!seen.has(id)) yield* Effect.flatMap(Bulk1.batchInfo(jobId, id), take)
-        }
-        if (yield* stopIfIdle) return
-        const next = yield* Effect.option(driver.next(infos))
-        if (Option.isNone(next)) return yield* new PollTimeoutError({ jobId })
+    const take = (seen: Set<string>) => (info: Bulk1.BatchInfo) => {
+      seen.add(info.id)
+      const set = waiters.get(info.id)
+      if (set === undefined) return Effect.void
+      onPoll(info)
+      if (!batchTerminal(info.state)) return Effect.void
+      waiters.delete(info.id)
+      return Effect.forEach(set, (d) => Deferred.succeed(d, info), { discard: true })
+    }
+    /** One poll: `Some` once nobody waits any more. */
+    const pollOnce = Effect.gen(function*() {
+      const infos = yield* Bulk1.listBatches(jobId).pipe(
+        Effect.withSpan("Bulk1.pollJob", { attributes: { "sfbulk.job_id": jobId, "sfbulk.batches_waited": waiters.size } })
+      )
+      const seen = new Set<string>()
+      for (const info of infos) yield* take(seen)(info)
+      // a batch the list does not show (yet) is asked for by itself
+      for (const id of [...waiters.keys()]) {
+        if (!seen.has(id)) yield* Effect.flatMap(Bulk1.batchInfo(jobId, id), take(seen))
       }
-    }).pipe(Effect.catchAll(failAll), Effect.onInterrupt(() => Effect.sync(() => (running = false))))
+      return (yield* stopIfIdle) ? Option.some(undefined) : Option.none()
+    })
+    const poller = pollUntil(pollOnce, { schedule: options.pollSchedule }, () => new PollTimeoutError({ jobId })).pipe(
+      Effect.catchAll(failAll),
+      Effect.onInterrupt(() => Effect.sync(() => (running = false)))
+    )
 
     const start = Effect.suspend(() => {
       if (running) return Effect.void
@@ -97,12 +101,21 @@ export const make = (
 
     const wait = (batchId: string): Effect.Effect<Bulk1.BatchInfo, BulkError> => {
       const waiting = Effect.acquireUseRelease(
-        Effect.tap(Deferred.make<Bulk1.BatchInfo, BulkError>(), (d) => Effect.sync(() => waiters.set(batchId, d))),
+        Effect.tap(Deferred.make<Bulk1.BatchInfo, BulkError>(), (d) =>
+          Effect.sync(() => {
+            const set = waiters.get(batchId)
+            if (set === undefined) waiters.set(batchId, new Set([d]))
+            else set.add(d)
+          })),
         (d) => Effect.zipRight(start, Deferred.await(d)),
         // a wait that ended (timeout, interruption) stops being polled for
-        (d) => Effect.sync(() => {
-          if (waiters.get(batchId) === d) waiters.delete(batchId)
-        })
+        (d) =>
+          Effect.sync(() => {
+            const set = waiters.get(batchId)
+            if (set === undefined) return
+            set.delete(d)
+            if (set.size === 0) waiters.delete(batchId)
+          })
       )
       const timeout = options.timeout
       if (timeout === undefined) return waiting

@@ -13,6 +13,7 @@ import * as Csv from "../Csv.js"
 import { parseRecords } from "./csvParse.js"
 import { isNil, jsonArrayElements, parseFragment, ScanError, type XmlNode, xmlElements } from "./scan.js"
 import { escapeXml } from "./transport.js"
+import type { BatchInfo, BatchState, ContentType, JobInfo, JobState, Operation } from "../Bulk1.js"
 
 export const NS = "http://www.force.com/2009/06/asyncapi/dataload"
 
@@ -56,6 +57,43 @@ export const parseInfo = (text: string, root: "jobInfo" | "batchInfo"): Effect.E
     const doc = parseFragment(t).find((n) => n.name === root)
     return doc === undefined ? Effect.fail(malformed(root, t)) : Effect.succeed(flattenXml(doc.children))
   })
+
+const num = (v: string | undefined): number => (v === undefined ? 0 : Number(v))
+
+/** A jobInfo document as a `JobInfo`. */
+export const toJobInfo = (f: Fields): JobInfo => ({
+  id: f.id ?? "",
+  operation: (f.operation ?? "insert") as Operation,
+  object: f.object ?? "",
+  state: (f.state ?? "Open") as JobState,
+  contentType: (f.contentType ?? "XML") as ContentType,
+  concurrencyMode: (f.concurrencyMode ?? "Parallel") as "Parallel" | "Serial",
+  externalIdFieldName: f.externalIdFieldName,
+  assignmentRuleId: f.assignmentRuleId,
+  apiVersion: f.apiVersion ?? "",
+  createdDate: f.createdDate,
+  numberBatchesQueued: num(f.numberBatchesQueued),
+  numberBatchesInProgress: num(f.numberBatchesInProgress),
+  numberBatchesCompleted: num(f.numberBatchesCompleted),
+  numberBatchesFailed: num(f.numberBatchesFailed),
+  numberBatchesTotal: num(f.numberBatchesTotal),
+  numberRecordsProcessed: num(f.numberRecordsProcessed),
+  numberRecordsFailed: num(f.numberRecordsFailed),
+  numberRetries: num(f.numberRetries),
+  totalProcessingTime: num(f.totalProcessingTime)
+})
+
+/** A batchInfo document as a `BatchInfo` (`Not Processed` spelled `NotProcessed`). */
+export const toBatchInfo = (f: Fields): BatchInfo => ({
+  id: f.id ?? "",
+  jobId: f.jobId ?? "",
+  state: (f.state === "Not Processed" ? "NotProcessed" : f.state ?? "Queued") as BatchState,
+  stateMessage: f.stateMessage,
+  createdDate: f.createdDate,
+  numberRecordsProcessed: num(f.numberRecordsProcessed),
+  numberRecordsFailed: num(f.numberRecordsFailed),
+  totalProcessingTime: num(f.totalProcessingTime)
+})
 
 /** Parse a batchInfoList document (XML `<batchInfoList>` or JSON `{"batchInfo":[...]}`). */
 export const parseInfoList = (text: string): Effect.Effect<ReadonlyArray<Fields>, TransportError> =>

@@ -26,6 +26,7 @@ import { BatchFailedError, InvalidInputError, isBulkError, ResultMismatchError, 
 import * as BatchWatch from "./batchWatch.js"
 import { parseBatchResults } from "./bulk1.js"
 import { resumable } from "./resumable.js"
+import { isInvalidJobState } from "./stateChange.js"
 import { parseRecords } from "./csvParse.js"
 import { encodeLines } from "./ingest2.js"
 import { bodyHash, currentListener, notify } from "./journalHook.js"
@@ -229,7 +230,15 @@ export const ingest1 = <A, E, R>(params: {
           Effect.ignore(l || serverSide ? Bulk1.closeJob(jobId!) : Bulk1.abortJob(jobId!)))
       })
     )
-    if (jobId) yield* Bulk1.closeJob(jobId)
+    // A job aborted by someone else while its batches ran is not an error: its batches are
+    // terminal (the ones it stopped are NotProcessed) and their rows counted as unprocessed.
+    if (jobId) {
+      const jid = jobId
+      yield* Bulk1.closeJob(jid).pipe(
+        Effect.catchIf(isInvalidJobState, (refused) =>
+          Effect.flatMap(Bulk1.jobInfo(jid), (j) => j.state === "Aborted" ? Effect.void : Effect.fail(refused)))
+      )
+    }
     const ended = yield* Clock.currentTimeMillis
     return outcome1(params.object, params.operation, batches, state.read, Duration.millis(ended - started), context, options.successRows !== false)
   }).pipe(

@@ -113,6 +113,8 @@ export class Transport extends Context.Tag("@sfbulk/client/Transport")<Transport
     req: TransportRequest,
     read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, BulkError>
   ) => Effect.Effect<A, BulkError>
+  /** The retry schedule the transport was built with, for callers that re-send at their own level. */
+  readonly retrySchedule?: Schedule.Schedule<unknown, BulkError> | undefined
 }>() {}
 
 // ---------------------------------------------------------------------------------------------
@@ -723,7 +725,7 @@ export const make = (options?: TransportOptions) =>
 
     const request = (req: TransportRequest) => execute(req, Effect.succeed)
 
-    return Transport.of({ apiVersion: auth.apiVersion, request, execute })
+    return Transport.of({ apiVersion: auth.apiVersion, request, execute, retrySchedule: schedule })
   })
 
 const lowerCaseWithout = (headers: Record<string, string> | undefined): Record<string, string> => {

@@ -27,6 +27,7 @@ import type { ColumnDelimiter, LineEnding, Rows } from "./internal/rows.js"
 import * as internal from "./internal/bulkClient.js"
 import * as Transport from "./internal/transport.js"
 import * as SalesforceAuth from "./SalesforceAuth.js"
+import type * as PublicTransport from "./Transport.js"
 
 export type {
   /**
@@ -380,25 +381,70 @@ export class BulkClient extends Context.Tag("@sfbulk/client/BulkClient")<BulkCli
 export const make: Effect.Effect<Service, never, Transport.Transport> = internal.make
 
 /**
- * The service from `SalesforceAuth` and an `HttpClient` (the transport is built inside).
+ * Options of `layer` and `layerConfig`: those of the `Transport` the service sends every request
+ * through (retry schedule, per-attempt `timeout`, total `budget`, `idleTimeout`, gzip of uploads).
  *
- * @since 0.1.0
- * @category layers
+ * @since 0.2.0
+ * @category models
  */
-export const layer: Layer.Layer<BulkClient, never, SalesforceAuth.SalesforceAuth | HttpClient.HttpClient> = Layer.effect(
-  BulkClient,
-  internal.make
-).pipe(Layer.provide(Transport.layer()))
+export type LayerOptions = PublicTransport.Options
 
 /**
- * The service configured from the environment (`SalesforceAuth.layerConfig`) over undici.
+ * A layer that is also a function of `LayerOptions`: used as a value it is the layer with the
+ * default options (how 0.1 code used `layer` and `layerConfig`), called it is configured.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConfigurableLayer<ROut, E, RIn> extends Layer.Layer<ROut, E, RIn> {
+  (options?: LayerOptions): Layer.Layer<ROut, E, RIn>
+}
+
+/**
+ * `build()` as a layer value that can also be called with options. A layer is recognised by its
+ * type id (which a function can carry as well as an object), so the function takes on the default
+ * layer's fields and prototype; calling it builds a configured one.
+ */
+const configurable = <ROut, E, RIn>(
+  build: (options?: LayerOptions) => Layer.Layer<ROut, E, RIn>
+): ConfigurableLayer<ROut, E, RIn> => {
+  const byDefault = build()
+  const fn = (options?: LayerOptions) => (options === undefined ? byDefault : build(options))
+  Object.assign(fn, byDefault)
+  Object.setPrototypeOf(fn, Object.getPrototypeOf(byDefault))
+  return fn as unknown as ConfigurableLayer<ROut, E, RIn>
+}
+
+/**
+ * The service from `SalesforceAuth` and an `HttpClient`, over a `Transport` built with `options`:
+ * `BulkClient.layer({ timeout: "5 minutes" })`. `BulkClient.layer` used as a value (0.1) is the same
+ * as `BulkClient.layer()`.
+ *
+ * The outcome streams an operation returns use this layer's client: read them inside the scope
+ * that provides it (or a `ManagedRuntime` before `dispose()`); read after it is released, they
+ * fail at once with a `TransportError` whose `clientClosed` is true.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: Layer.Layer<BulkClient, AuthenticationError | ConfigError.ConfigError> = layer.pipe(
-  Layer.provide(SalesforceAuth.layerConfig),
-  Layer.provide(NodeHttpClient.layerUndici)
+export const layer: ConfigurableLayer<BulkClient, never, SalesforceAuth.SalesforceAuth | HttpClient.HttpClient> = configurable(
+  (options) => Layer.effect(BulkClient, internal.make).pipe(Layer.provide(Transport.layer(options)))
+)
+
+/**
+ * The service configured from the environment (`SalesforceAuth.layerConfig`) over undici, with
+ * the transport's `options`: `BulkClient.layerConfig()` or `BulkClient.layerConfig({ gzipRequests:
+ * true })`. `BulkClient.layerConfig` used as a value (0.1) is the same as `BulkClient.layerConfig()`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: ConfigurableLayer<BulkClient, AuthenticationError | ConfigError.ConfigError, never> = configurable(
+  (options) =>
+    layer(options).pipe(
+      Layer.provide(SalesforceAuth.layerConfig),
+      Layer.provide(NodeHttpClient.layerUndici)
+    )
 )
 
 /**

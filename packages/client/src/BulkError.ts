@@ -366,17 +366,28 @@ export class TransportError extends Schema.TaggedError<TransportError>("@sfbulk/
     jobId: Schema.optional(Schema.String),
     batchId: Schema.optional(Schema.String),
     /** The answer arrived whole but cannot be parsed: fetching it again would not change it. */
-    unparseable: Schema.optional(Schema.Boolean)
+    unparseable: Schema.optional(Schema.Boolean),
+    /**
+     * The client that made the request is closed: the layer (or `ManagedRuntime`) that provided it
+     * was released. Never retried: no later attempt can succeed.
+     */
+    clientClosed: Schema.optional(Schema.Boolean)
   }
 ) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get isRetryable(): boolean {
-    return true
+    return this.clientClosed !== true
   }
   /** @since 0.1.0 */
   override get message(): string {
+    if (this.clientClosed === true) {
+      return `${this.method} ${this.url}${where(this.jobId, this.batchId)} was not sent: ${this.description}. ` +
+        `The outcome streams (and Bulk1/Bulk2 streams) use the client of the layer that made them: run them inside the ` +
+        `scope that provides BulkClient (one Effect.provide around the operation and the stream reads, or Effect.scoped ` +
+        `with Layer.build), or use a ManagedRuntime and read them before dispose().`
+    }
     const hint = this.mayHaveReachedServer
       ? " Salesforce may have received the request: check the job's batches before sending it again."
       : " Check connectivity to the instance and retry."

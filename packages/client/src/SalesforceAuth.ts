@@ -7,52 +7,39 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
-import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type { BulkError, AuthenticationError } from "./BulkError.js"
 import * as internal from "./internal/auth.js"
+import type { SalesforceAuth, Service, Session } from "./internal/session.js"
 
-/**
- * A logged-in session: where to send API calls and the token to present.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Session {
-  /** Origin of the org's instance, e.g. `https://acme.my.salesforce.com` (no trailing slash). */
-  readonly instanceUrl: string
-  /** Session id / OAuth access token; only unwrapped when a request is signed. */
-  readonly accessToken: Redacted.Redacted<string>
-  /** API version used for every call, e.g. `"66.0"`. */
-  readonly apiVersion: string
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface Service {
-  /** API version every request uses (known without logging in). */
-  readonly apiVersion: string
-  /** The current session, logging in on first use. */
-  readonly session: Effect.Effect<Session, BulkError>
+export type {
   /**
-   * Replace `stale` (a session Salesforce rejected as expired) with a fresh one. Concurrent callers
-   * holding the same stale session share one renewal; a caller holding an already replaced session
-   * gets the current one without a new login.
+   * A logged-in session: where to send API calls and the token to present.
+   *
+   * @since 0.1.0
+   * @category models
    */
-  readonly renew: (stale: Session) => Effect.Effect<Session, BulkError>
-}
+  Session,
+  /**
+   * The authentication service: the current session, and its renewal.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Service
+} from "./internal/session.js"
 
-/**
- * The authentication service.
- *
- * @since 0.1.0
- * @category tags
- */
-export class SalesforceAuth extends Context.Tag("@sfbulk/client/SalesforceAuth")<SalesforceAuth, Service>() {}
+export {
+  /**
+   * The authentication service tag.
+   *
+   * @since 0.1.0
+   * @category tags
+   */
+  SalesforceAuth
+} from "./internal/session.js"
 
 /**
  * Default API version (Spring '26).

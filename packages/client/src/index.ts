@@ -19,6 +19,13 @@ export * as BulkError from "./BulkError.js"
 export * as SalesforceAuth from "./SalesforceAuth.js"
 
 /**
+ * The HTTP transport under every API: session signing and renewal, retries, timeouts, gzip.
+ *
+ * @since 0.2.0
+ */
+export * as Transport from "./Transport.js"
+
+/**
  * The low-level Bulk API 2.0: ingest and query jobs, uploads, results as streams.
  *
  * @since 0.1.0

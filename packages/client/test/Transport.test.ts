@@ -162,6 +162,26 @@ describe("Transport", () => {
       expect(seen).toHaveLength(3)
     }))
 
+  it.effect("a closed HTTP client (UND_ERR_DESTROYED) is never retried: one attempt, a typed error saying what to do", () =>
+    Effect.gen(function*() {
+      const destroyed = Object.assign(new Error("The client is destroyed"), { code: "UND_ERR_DESTROYED", name: "ClientDestroyedError" })
+      const { layer, seen } = build(() => destroyed)
+      const error = yield* Effect.flip(run(layer, (t) => t.request(get1)))
+      expect(seen).toHaveLength(1)
+      expect(error).toMatchObject({ _tag: "TransportError", clientClosed: true, mayHaveReachedServer: false })
+      expect(error.isRetryable).toBe(false)
+      expect(error.message).toContain("inside the scope that provides BulkClient")
+    }))
+
+  it.effect("a transport whose layer was released fails every request at once, without sending", () =>
+    Effect.gen(function*() {
+      const { layer, seen } = build(() => ok())
+      const t = yield* Effect.scoped(Layer.build(layer)).pipe(Effect.map((ctx) => ctx.unsafeMap.get(Transport.Transport.key) as Transport.Transport["Type"]))
+      const error = yield* Effect.flip(t.request(get1))
+      expect(seen).toHaveLength(0)
+      expect(error).toMatchObject({ _tag: "TransportError", clientClosed: true })
+    }))
+
   it.effect("honours Retry-After on 429", () =>
     Effect.gen(function*() {
       const { layer, seen } = build((_, __, n) =>

@@ -13,8 +13,8 @@ import * as SynchronizedRef from "effect/SynchronizedRef"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import { AuthenticationError, type BulkError, SessionExpiredError, TransportError } from "../BulkError.js"
-import { SalesforceAuth, type Service, type Session } from "../SalesforceAuth.js"
-import { checkSecureUrl, escapeXml, parseErrorBody, xmlTag as soapTag } from "./transport.js"
+import { SalesforceAuth, type Service, type Session } from "./session.js"
+import { checkSecureUrl, clientClosedError, escapeXml, isClientDestroyed, parseErrorBody, xmlTag as soapTag } from "./transport.js"
 
 export const defaultApiVersion = "66.0"
 
@@ -103,7 +103,7 @@ export const fromSession = (options: {
 // ---------------------------------------------------------------------------------------------
 
 const isTransient = (e: BulkError): boolean =>
-  e._tag === "TransportError" || (e._tag === "AuthenticationError" && e.isRetryable)
+  (e._tag === "TransportError" || e._tag === "AuthenticationError") && e.isRetryable
 
 /** POST a form to `{loginUrl}/services/oauth2/token` and read the session from the answer. */
 const tokenRequest = (
@@ -124,7 +124,7 @@ const tokenRequest = (
     const response = yield* client.execute(request).pipe(
       Effect.timeout("60 seconds"),
       Effect.mapError((e) =>
-        new TransportError({
+        isClientDestroyed(e) ? clientClosedError({ method: "POST", path: url }, e) : new TransportError({
           description: e._tag === "TimeoutException" ? "no answer from the token endpoint within 60 s" : e.message,
           method: "POST",
           url,
@@ -375,7 +375,7 @@ export const soapLogin = (options: {
         Effect.flatMap((r) => Effect.map(r.text, (text) => ({ text, status: r.status }))),
         Effect.timeout("60 seconds"),
         Effect.mapError((e) =>
-          new TransportError({
+          isClientDestroyed(e) ? clientClosedError({ method: "POST", path: url }, e) : new TransportError({
             description: e._tag === "TimeoutException" ? "no answer from SOAP login within 60 s" : e.message,
             method: "POST",
             url,

@@ -36,7 +36,7 @@ import {
   SessionExpiredError,
   TransportError
 } from "../BulkError.js"
-import { SalesforceAuth, type Session } from "../SalesforceAuth.js"
+import { SalesforceAuth, type Session } from "./session.js"
 
 /** A request relative to the session's instance. */
 export interface TransportRequest {
@@ -218,6 +218,30 @@ const errorCodes = (error: unknown): Array<string> => {
   }
   return codes
 }
+
+// The HTTP client was shut down (undici's ClientDestroyedError): nothing can be sent on it again.
+const DESTROYED = new Set(["UND_ERR_DESTROYED", "ClientDestroyedError"])
+
+/** Whether a low-level failure says the HTTP client itself is closed. */
+export const isClientDestroyed = (error: unknown): boolean => errorCodes(error).some((c) => DESTROYED.has(c))
+
+/** What a request to a closed client fails with: at once, never retried (see TransportError). */
+export const clientClosedError = (
+  req: Pick<TransportRequest, "method" | "path" | "jobId" | "batchId">,
+  cause?: unknown
+): TransportError =>
+  withCause(
+    new TransportError({
+      description: "the client is closed (the layer or ManagedRuntime that provided it was released)",
+      method: req.method,
+      url: req.path,
+      mayHaveReachedServer: false,
+      clientClosed: true,
+      ...(req.jobId !== undefined ? { jobId: req.jobId } : {}),
+      ...(req.batchId !== undefined ? { batchId: req.batchId } : {})
+    }),
+    cause
+  )
 
 // Failures that happen before any byte of the request can have left the machine.
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH"])
@@ -536,6 +560,10 @@ export const make = (options?: TransportOptions) =>
       ? DEFAULT_GZIP_MIN
       : options.gzipRequests.minBytes
     const callOptions = `client=${options?.callOptionsClient ?? "sfbulk"}`
+    // Closed with the scope of the layer that built it (after which its HttpClient is gone too):
+    // every request then fails at once, instead of retrying on a destroyed connection pool.
+    let closed = false
+    yield* Effect.addFinalizer(() => Effect.sync(() => { closed = true }))
 
     const prepareBody = (req: TransportRequest, body: HttpBody.HttpBody | undefined): Effect.Effect<{
       readonly body: HttpBody.HttpBody | undefined
@@ -627,13 +655,18 @@ export const make = (options?: TransportOptions) =>
           Effect.catchTag("RequestError", (e: HttpClientError.RequestError) =>
             Effect.fail(
               bulkCause(e.cause) ??
+                (isClientDestroyed(e.cause ?? e) ? clientClosedError(req, e.cause ?? e) : undefined) ??
                 (e.reason === "Transport"
                   ? transportError(describe(e.cause ?? e), !errorCodes(e.cause).some((c) => NOT_SENT.has(c)), e.cause ?? e)
                   : transportError(`${e.reason}: ${describe(e.cause ?? e)}`, false, e.cause ?? e))
             )
           ),
           Effect.catchTag("ResponseError", (e: HttpClientError.ResponseError) =>
-            Effect.fail(transportError(describe(e.cause ?? e), true, e.cause ?? e))
+            Effect.fail(
+              isClientDestroyed(e.cause ?? e)
+                ? clientClosedError(req, e.cause ?? e)
+                : transportError(describe(e.cause ?? e), true, e.cause ?? e)
+            )
           )
         )
         const response = yield* guardResponse(
@@ -653,12 +686,14 @@ export const make = (options?: TransportOptions) =>
       read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, BulkError>
     ): Effect.Effect<A, BulkError> =>
       Effect.gen(function*() {
+        if (closed) return yield* Effect.fail(clientClosedError(req))
         const idempotent = req.idempotent ?? req.method !== "POST"
         const fixed = req.makeBody === undefined ? yield* prepareBody(req, req.body) : undefined
         const replayable = fixed === undefined || fixed.body === undefined || fixed.body._tag !== "Stream"
         const body = fixed !== undefined ? Effect.succeed(fixed) : Effect.suspend(() => prepareBody(req, req.makeBody!()))
         const attempt = (deadline: number) =>
           Effect.gen(function*() {
+            if (closed) return yield* Effect.fail(clientClosedError(req))
             const session = yield* auth.session
             const response = yield* send(req, session, yield* body, deadline).pipe(
               Effect.catchIf(isSessionInvalid, () =>
@@ -743,7 +778,7 @@ const lowerCaseWithout = (headers: Record<string, string> | undefined): Record<s
 /** The transport layer. */
 export const layer = (
   options?: TransportOptions
-): Layer.Layer<Transport, never, SalesforceAuth | HttpClient.HttpClient> => Layer.effect(Transport, make(options))
+): Layer.Layer<Transport, never, SalesforceAuth | HttpClient.HttpClient> => Layer.scoped(Transport, make(options))
 
 // ---------------------------------------------------------------------------------------------
 // reading bodies with typed errors
@@ -754,6 +789,7 @@ const BODY_ERROR = "reading the response body"
 /** A failure while a body is read: the transport's own error (the idle timeout) as it is. */
 const bodyError = (req: TransportRequest, e: unknown): BulkError =>
   bulkCause(e) ??
+    (isClientDestroyed(e) ? clientClosedError(req, e) : undefined) ??
     withCause(
       new TransportError({
         description: `${BODY_ERROR}: ${describe(e)}`,

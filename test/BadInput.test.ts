@@ -9,7 +9,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk1, Bulk2, BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
+import { Bulk1, Bulk2, BulkClient, SalesforceAuth, Transport } from "../packages/client/src/index.js"
 import { BulkClientMock } from "../packages/testing/src/index.js"
 import { checkCsv, csvChecker } from "../packages/client/src/internal/validate.js"
 import { Emulator, Org } from "../packages/emulator/src/index.js"
@@ -24,11 +24,11 @@ import * as Stream from "effect/Stream"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
 let layer: Layer.Layer<BulkClient.BulkClient>
-let raw: Layer.Layer<Bulk2.Transport>
+let raw: Layer.Layer<Transport.Transport>
 
 beforeAll(async () => {
   emu = await Emulator.start({ latencyMs: 2 })
-  layer = BulkClient.layer.pipe(
+  layer = BulkClient.layer().pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken })),
     Layer.provide(NodeHttpClient.layerUndici),
     Layer.orDie

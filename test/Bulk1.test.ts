@@ -3,7 +3,7 @@
  * with the Python `salesforce-bulk` seed, plus every content type.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk1, Csv, SalesforceAuth } from "../packages/client/src/index.js"
+import { Bulk1, Csv, SalesforceAuth, Transport } from "../packages/client/src/index.js"
 import { Emulator } from "../packages/emulator/src/index.js"
 import { NodeHttpClient } from "@effect/platform-node"
 import * as Chunk from "effect/Chunk"
@@ -15,7 +15,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
-let layer: Layer.Layer<Bulk1.Transport>
+let layer: Layer.Layer<Transport.Transport>
 
 beforeAll(async () => {
   emu = await Emulator.start({ latencyMs: 5 })
@@ -30,8 +30,8 @@ afterAll(async () => {
 
 const wait = { schedule: Schedule.spaced("20 millis"), timeout: "30 seconds" } as const
 const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
-const run = <A, E>(effect: Effect.Effect<A, E, Bulk1.Transport>) => Effect.runPromise(Effect.provide(effect, layer))
-const runExit = <A, E>(effect: Effect.Effect<A, E, Bulk1.Transport>) => Effect.runPromiseExit(Effect.provide(effect, layer))
+const run = <A, E>(effect: Effect.Effect<A, E, Transport.Transport>) => Effect.runPromise(Effect.provide(effect, layer))
+const runExit = <A, E>(effect: Effect.Effect<A, E, Transport.Transport>) => Effect.runPromiseExit(Effect.provide(effect, layer))
 const text = <E, R>(s: Stream.Stream<Uint8Array, E, R>) => Stream.runFold(s, "", (a, b) => a + new TextDecoder().decode(b))
 let tag = 0
 const unique = (prefix: string) => `${prefix}-${Date.now()}-${++tag}`

@@ -13,7 +13,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk1, Bulk2, BulkClient, SalesforceAuth } from "@sfbulk/client"
+import { Bulk1, Bulk2, BulkClient, SalesforceAuth, Transport } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
 import { mulberry32 } from "../packages/emulator/src/internal/faults.js"
 import * as Chunk from "effect/Chunk"
@@ -40,7 +40,7 @@ const auth = (e: Handle) => SalesforceAuth.fromSession({ instanceUrl: e.instance
 
 /** BulkClient and the low-level transport on one HTTP client. */
 const layers = (e: Handle, http: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerUndici) =>
-  Layer.mergeAll(BulkClient.layer, Bulk1.layerWithoutHttpClient()).pipe(
+  Layer.mergeAll(BulkClient.layer(), Transport.layer()).pipe(
     Layer.provide(auth(e)),
     Layer.provide(http),
     Layer.orDie

@@ -4,7 +4,7 @@
  * parallel with identical results.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk2, SalesforceAuth } from "@sfbulk/client"
+import { Bulk2, SalesforceAuth, Transport } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -13,7 +13,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
-let layer: Layer.Layer<Bulk2.Transport>
+let layer: Layer.Layer<Transport.Transport>
 
 beforeAll(async () => {
   emu = await Emulator.start({ latencyMs: 5, pageSize: 700 })
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 const wait = { schedule: Schedule.spaced("20 millis"), timeout: "30 seconds" as const }
 const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
-const run = <A, E>(effect: Effect.Effect<A, E, Bulk2.Transport>) => Effect.runPromise(Effect.provide(effect, layer))
+const run = <A, E>(effect: Effect.Effect<A, E, Transport.Transport>) => Effect.runPromise(Effect.provide(effect, layer))
 
 describe("Bulk2 against the emulator", () => {
   it("ingest lifecycle: create, stream upload, close, wait, results, list, delete", () =>

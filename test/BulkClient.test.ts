@@ -20,7 +20,7 @@ let layer: Layer.Layer<BulkClient.BulkClient>
 
 beforeAll(async () => {
   emu = await Emulator.start({ latencyMs: 5, pageSize: 500 })
-  layer = BulkClient.layer.pipe(
+  layer = BulkClient.layer().pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
     Layer.provide(NodeHttpClient.layerUndici),
     Layer.orDie
@@ -205,7 +205,7 @@ describe("BulkClient, Bulk API 1.0 specifics", () => {
   it("every batch is added before the first finishes (not `concurrency` at a time), and one poll asks for all of them", async () => {
     const slow = await Emulator.start({ latencyMs: 400 })
     try {
-      const slowLayer = BulkClient.layer.pipe(
+      const slowLayer = BulkClient.layer().pipe(
         Layer.provide(SalesforceAuth.fromSession({ instanceUrl: slow.instanceUrl, accessToken: slow.accessToken, apiVersion: slow.apiVersion })),
         Layer.provide(NodeHttpClient.layerUndici),
         Layer.orDie
@@ -248,14 +248,14 @@ describe("BulkClient, Bulk API 1.0 specifics", () => {
     })))
 })
 
-describe("BulkClient.layerConfig", () => {
+describe("BulkClient.layerConfig()", () => {
   it("logs in from the environment (OAuth password flow) and runs an operation over undici", () =>
     Effect.runPromise(Effect.gen(function*() {
       const outcome = yield* BulkClient.insert("Account", [{ Name: "from config" }], fast)
       invariant(outcome.summary)
       expect(outcome.summary.succeeded).toBe(1)
     }).pipe(
-      Effect.provide(BulkClient.layerConfig),
+      Effect.provide(BulkClient.layerConfig()),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map([
         ["SF_LOGIN_URL", emu.loginUrl],
         ["SF_USERNAME", emu.username],

@@ -16,7 +16,7 @@ let layer: Layer.Layer<BulkClient.BulkClient>
 
 beforeAll(async () => {
   emu = await Emulator.start({ latencyMs: 5 })
-  layer = BulkClient.layer.pipe(
+  layer = BulkClient.layer().pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
     Layer.provide(NodeHttpClient.layerUndici),
     Layer.orDie

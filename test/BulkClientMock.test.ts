@@ -17,7 +17,7 @@ import * as Stream from "effect/Stream"
 /** A fresh emulator (an empty org, like the mock's) and a BulkClient layer over it. */
 const fresh = async () => {
   const emu = await Emulator.start({ latencyMs: 5 })
-  const http = BulkClient.layer.pipe(
+  const http = BulkClient.layer().pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
     Layer.provide(NodeHttpClient.layerUndici),
     Layer.orDie

@@ -5,7 +5,7 @@
  * row once, in order).
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { Bulk1, BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
+import { Bulk1, BulkClient, SalesforceAuth, Transport } from "../packages/client/src/index.js"
 import { Emulator } from "../packages/emulator/src/index.js"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
@@ -40,9 +40,9 @@ export const startEmulator = (seed = 7): Promise<Emu> =>
   Emulator.start({ latencyMs: 2, pageSize: 700, resultFileRows: 900, slowMs: 600, retryAfterSeconds: 1, seed })
 
 /** Transport settings: a request timeout under the emulator's slow delay, a fast retry schedule. */
-export const transportOptions: Bulk1.TransportOptions = {
+export const transportOptions: Transport.Options = {
   timeout: "300 millis",
-  retrySchedule: Bulk1.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "300 millis", maxRetries: 12, budget: "30 seconds" })
+  retrySchedule: Transport.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "300 millis", maxRetries: 12, budget: "30 seconds" })
 }
 
 /** A renewable session (OAuth password flow) for the emulator. */

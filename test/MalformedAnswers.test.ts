@@ -8,7 +8,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
-import { Bulk1, Bulk2, BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
+import { Bulk2, BulkClient, SalesforceAuth, Transport } from "../packages/client/src/index.js"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -33,7 +33,7 @@ const fakeLayer = (routes: Routes) => {
       )
     })
   )
-  return Bulk1.layerWithoutHttpClient({ retrySchedule: Schedule.recurs(1) }).pipe(
+  return Transport.layer({ retrySchedule: Schedule.recurs(1) }).pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: "https://fake.my.salesforce.com", accessToken: "00Dfake!token" })),
     Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
   )

@@ -6,7 +6,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk1, Bulk2, BulkClient, Csv, SalesforceAuth } from "../packages/client/src/index.js"
+import { Bulk1, Bulk2, BulkClient, Csv, SalesforceAuth, Transport } from "../packages/client/src/index.js"
 import { Emulator } from "../packages/emulator/src/index.js"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -18,14 +18,14 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
-let raw: Layer.Layer<Bulk2.Transport | BulkClient.BulkClient>
+let raw: Layer.Layer<Transport.Transport | BulkClient.BulkClient>
 
 beforeAll(async () => {
   emu = await Emulator.start({ latencyMs: 2 })
   const auth = SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken })
   raw = Layer.merge(
     Bulk2.layer().pipe(Layer.provide(auth), Layer.orDie),
-    BulkClient.layer.pipe(Layer.provide(auth), Layer.provide(NodeHttpClient.layerUndici), Layer.orDie)
+    BulkClient.layer().pipe(Layer.provide(auth), Layer.provide(NodeHttpClient.layerUndici), Layer.orDie)
   )
 })
 afterAll(async () => {

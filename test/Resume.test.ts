@@ -6,7 +6,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk1, BulkClient, Journal, SalesforceAuth } from "../packages/client/src/index.js"
+import { Bulk1, BulkClient, Journal, SalesforceAuth, Transport } from "../packages/client/src/index.js"
 import * as Chunk from "effect/Chunk"
 import * as Stream from "effect/Stream"
 import { Emulator } from "../packages/emulator/src/index.js"
@@ -28,7 +28,7 @@ const CHILD = Path.join(__dirname, "fixtures", "resumeChild.ts")
 beforeAll(async () => {
   // jobs stay queued a while, so that a kill lands before processing ends
   emu = await Emulator.start({ latencyMs: 150 })
-  layer = BulkClient.layer.pipe(
+  layer = BulkClient.layer().pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken })),
     Layer.provide(NodeHttpClient.layerUndici),
     Layer.orDie
@@ -201,7 +201,7 @@ describe("1.0 batches in flight when the process died (issue 11, item 11)", () =
     // a donor org gives the exact bodies the pipeline sends, and a journal with their hashes
     const donor = await Emulator.start({ latencyMs: 5 })
     const session = (e: { instanceUrl: string; accessToken: string }) =>
-      Layer.mergeAll(BulkClient.layer, Bulk1.layerWithoutHttpClient()).pipe(
+      Layer.mergeAll(BulkClient.layer(), Transport.layer()).pipe(
         Layer.provide(SalesforceAuth.fromSession({ instanceUrl: e.instanceUrl, accessToken: e.accessToken })),
         Layer.provide(NodeHttpClient.layerUndici),
         Layer.orDie

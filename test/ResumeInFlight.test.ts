@@ -5,7 +5,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk1, BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
+import { Bulk1, BulkClient, SalesforceAuth, Transport } from "../packages/client/src/index.js"
 import { Emulator } from "../packages/emulator/src/index.js"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -16,7 +16,7 @@ import * as Path from "node:path"
 import { accounts, type Emu, storedByKey } from "./FaultsSupport.js"
 
 let emu: Emu
-let layer: Layer.Layer<BulkClient.BulkClient | Bulk1.Transport>
+let layer: Layer.Layer<BulkClient.BulkClient | Transport.Transport>
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-inflight-"))
 const N = 900
 const PIECE = 300
@@ -24,7 +24,7 @@ const PIECE = 300
 beforeAll(async () => {
   emu = await Emulator.start({ latencyMs: 10 })
   const auth = SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken })
-  layer = Layer.mergeAll(BulkClient.layer, Bulk1.layer()).pipe(
+  layer = Layer.mergeAll(BulkClient.layer(), Bulk1.layer()).pipe(
     Layer.provide(auth),
     Layer.provide(NodeHttpClient.layerUndici),
     Layer.orDie

@@ -8,7 +8,7 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk1, BulkClient, SalesforceAuth, Soql, soql } from "../packages/client/src/index.js"
+import { Bulk1, BulkClient, SalesforceAuth, Soql, soql, Transport } from "../packages/client/src/index.js"
 import { Emulator } from "../packages/emulator/src/index.js"
 import * as Results from "../packages/cli/src/internal/results.js"
 import * as Cause from "effect/Cause"
@@ -207,7 +207,7 @@ describe("secrets stay redacted: every auth flow, debug logs and tracing on", ()
       emu.setFaults("expire-after=4")
       for (const [name, auth] of Object.entries(flows(bare))) {
         if (name === "fromSession") emu.setFaults(undefined)
-        const layer = BulkClient.layer.pipe(Layer.provide(auth), Layer.provide(wiretap))
+        const layer = BulkClient.layer().pipe(Layer.provide(auth), Layer.provide(wiretap))
         for (const api of ["2.0", "1.0"] as const) {
           const exit = await Effect.runPromiseExit(observe(Effect.gen(function*() {
             yield* Effect.logDebug(`flow ${name} api ${api}`)
@@ -235,7 +235,7 @@ describe("secrets stay redacted: every auth flow, debug logs and tracing on", ()
         securityToken: Redacted.make(emu.securityToken)
       })
       const failed = await Effect.runPromiseExit(observe(BulkClient.insert("Account", [{ Name: "x" }]).pipe(
-        Effect.provide(BulkClient.layer.pipe(Layer.provide(wrong), Layer.provide(wiretap)))
+        Effect.provide(BulkClient.layer().pipe(Layer.provide(wrong), Layer.provide(wiretap)))
       )))
       expect(Exit.isFailure(failed)).toBe(true)
       if (Exit.isFailure(failed)) {
@@ -295,7 +295,7 @@ describe("credentials go only to the instance's own origin, over https", () => {
       })
       for (const instanceUrl of ["http://example.my.salesforce.com", "http://10.0.0.5", "ftp://example.com"]) {
         const err = yield* Effect.flip(Bulk1.createInsertJob("Account").pipe(
-          Effect.provide(Bulk1.layerWithoutHttpClient().pipe(
+          Effect.provide(Transport.layer().pipe(
             Layer.provide(SalesforceAuth.fromSession({ instanceUrl, accessToken: "00Dxx!secret" })),
             Layer.provide(Layer.succeed(HttpClient.HttpClient, fake))
           ))
@@ -305,7 +305,7 @@ describe("credentials go only to the instance's own origin, over https", () => {
         expect(err.message).not.toContain("00Dxx!secret")
       }
       const login = yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }]).pipe(
-        Effect.provide(BulkClient.layer.pipe(
+        Effect.provide(BulkClient.layer().pipe(
           Layer.provide(SalesforceAuth.oauthPassword({
             loginUrl: "http://login.example.com",
             clientId: "id",
@@ -354,7 +354,7 @@ describe("credentials go only to the instance's own origin, over https", () => {
             return req
           }))
       ).pipe(Layer.provide(NodeHttpClient.layerUndici))
-      const layer = BulkClient.layer.pipe(Layer.provide(flows().refreshToken), Layer.provide(tap))
+      const layer = BulkClient.layer().pipe(Layer.provide(flows().refreshToken), Layer.provide(tap))
       yield* Effect.gen(function*() {
         yield* BulkClient.insert("Account", [{ Name: "origin-check" }], fast)
         yield* collect(BulkClient.query("SELECT Id FROM Account WHERE Name = 'origin-check'", { ...fast, concurrency: 2 }))
@@ -370,7 +370,7 @@ describe("credentials go only to the instance's own origin, over https", () => {
 
 describe("SOQL built from user values cannot be injected", () => {
   const layer = (accessToken: string) =>
-    BulkClient.layer.pipe(
+    BulkClient.layer().pipe(
       Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken })),
       Layer.provide(NodeHttpClient.layerUndici),
       Layer.orDie

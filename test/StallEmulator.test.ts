@@ -6,7 +6,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk1, Bulk2, BulkClient, SalesforceAuth } from "@sfbulk/client"
+import { Bulk2, BulkClient, SalesforceAuth, Transport } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -41,7 +41,7 @@ const layer = () =>
     Layer.effect(BulkClient.BulkClient, BulkClient.make),
     Bulk2.layer({
       idleTimeout: "300 millis",
-      retrySchedule: Bulk1.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "100 millis" })
+      retrySchedule: Transport.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "100 millis" })
     })
   ).pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),

@@ -5,7 +5,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk2, SalesforceAuth } from "@sfbulk/client"
+import { Bulk2, SalesforceAuth, Transport } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -61,7 +61,7 @@ const stored = (tag: string) => {
 }
 
 /** Creates a job, then uploads with every session expiring after one request, then loads it. */
-const loadWithExpiry = (upload: (job: Bulk2.JobInfo) => Effect.Effect<void, unknown, Bulk2.Transport>) =>
+const loadWithExpiry = (upload: (job: Bulk2.JobInfo) => Effect.Effect<void, unknown, Transport.Transport>) =>
   Effect.gen(function*() {
     const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
     // the session that created the job is used up: the upload is refused unread, then replayed

@@ -10,7 +10,7 @@ import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { Bulk1, BulkClient } from "@sfbulk/client"
+import { BulkClient, Transport } from "@sfbulk/client"
 import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -39,11 +39,11 @@ const help = (summary: string, ...examples: ReadonlyArray<string>): HelpDoc.Help
   ])
 
 // One transport (auth, retries, renewal) shared by the high-level client and the low-level job calls.
-const withClient = <A, E>(conn: Connection.Connection, effect: Effect.Effect<A, E, BulkClient.BulkClient | Bulk1.Transport>) =>
+const withClient = <A, E>(conn: Connection.Connection, effect: Effect.Effect<A, E, BulkClient.BulkClient | Transport.Transport>) =>
   Effect.provide(
     effect,
     Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(
-      Layer.provideMerge(Bulk1.layerWithoutHttpClient()),
+      Layer.provideMerge(Transport.layer()),
       Layer.provide(Connection.authLayer(conn))
     )
   )

@@ -198,7 +198,7 @@ const main = Effect.gen(function*() {
     password: Redacted.make(emulator.password),
     securityToken: Redacted.make(emulator.securityToken)
   })
-  const layer = BulkClient.layer.pipe(Layer.provide(auth), Layer.provide(NodeHttpClient.layerUndici))
+  const layer = BulkClient.layer().pipe(Layer.provide(auth), Layer.provide(NodeHttpClient.layerUndici))
   const { steps, codes } = yield* Effect.provide(program, layer)
   const wallMs = Date.now() - wall
 

@@ -43,7 +43,7 @@ const phase = async <A>(name: string, run: () => Promise<A>): Promise<A> => {
   return out
 }
 
-const layer = BulkClient.layer.pipe(
+const layer = BulkClient.layer().pipe(
   Layer.provide(SalesforceAuth.fromSession(facts)),
   Layer.provide(NodeHttpClient.layerUndici),
   Layer.orDie

@@ -27,9 +27,9 @@ import * as internal from "./internal/bulk1.js"
 import * as StateChange from "./internal/stateChange.js"
 import * as Poll from "./internal/poll.js"
 import { resumable } from "./internal/resumable.js"
-import * as Transport from "./internal/transport.js"
+import * as TransportInternal from "./internal/transport.js"
 import { Transport as TransportTag } from "./internal/transport.js"
-import type { SalesforceAuth } from "./SalesforceAuth.js"
+import type { SalesforceAuth } from "./internal/session.js"
 
 /**
  * @since 0.1.0
@@ -161,17 +161,17 @@ export interface CreateJobOptions {
   readonly disableBatchRetry?: boolean | undefined
 }
 
-const base = (t: Transport.Transport["Type"]) => `/services/async/${t.apiVersion}`
+const base = (t: TransportTag["Type"]) => `/services/async/${t.apiVersion}`
 
 const control = (
-  req: Omit<Transport.TransportRequest, "api">
-): Effect.Effect<string, BulkError, Transport.Transport> =>
-  Effect.flatMap(Transport.Transport, (t) =>
-    Effect.map(Transport.requestText(t, { ...req, api: "1.0", path: base(t) + req.path }), (r) => r.text))
+  req: Omit<TransportInternal.TransportRequest, "api">
+): Effect.Effect<string, BulkError, TransportTag> =>
+  Effect.flatMap(TransportTag, (t) =>
+    Effect.map(TransportInternal.requestText(t, { ...req, api: "1.0", path: base(t) + req.path }), (r) => r.text))
 
 const idOf = (job: JobRef): string => (typeof job === "string" ? job : job.id)
 
-const resolve = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transport.Transport> =>
+const resolve = (job: JobRef): Effect.Effect<JobInfo, BulkError, TransportTag> =>
   typeof job === "string" ? jobInfo(job) : Effect.succeed(job)
 
 const checkId = (what: string, id: string): Effect.Effect<void, InvalidInputError> =>
@@ -196,46 +196,60 @@ const pkChunkingHeader = (pk: CreateJobOptions["pkChunking"]): string | undefine
 /**
  * Options of the transport under Bulk API 1.0 (retry schedule, timeout, gzip of uploads).
  *
+ * @deprecated Use `Transport.Options` (kept for 0.x).
  * @since 0.1.0
  * @category models
  */
-export type TransportOptions = Transport.TransportOptions
+export type TransportOptions = TransportInternal.TransportOptions
 
 /**
- * The transport service every function here needs (provide it with {@link layer}).
+ * The transport service every function here needs.
  *
+ * @deprecated Use `TransportTag` from the `Transport` module (kept for 0.x).
  * @since 0.1.0
  * @category tags
  */
-export { TransportTag as Transport }
+export const Transport: typeof TransportTag = TransportTag
+
+/**
+ * The transport service every function here needs.
+ *
+ * @deprecated Use `TransportTag` from the `Transport` module (kept for 0.x).
+ * @since 0.1.0
+ * @category tags
+ */
+export type Transport = TransportTag
 
 /**
  * The transport on a given `HttpClient`.
  *
+ * @deprecated Use `Transport.layer` (kept for 0.x).
  * @since 0.1.0
  * @category layers
  */
 export const layerWithoutHttpClient: (
   options?: TransportOptions
-) => Layer.Layer<Transport.Transport, never, SalesforceAuth | HttpClient.HttpClient> = Transport.layer
+) => Layer.Layer<TransportTag, never, SalesforceAuth | HttpClient.HttpClient> = TransportInternal.layer
 
 /**
- * The transport on Node's undici `HttpClient`.
+ * The transport every function here needs, on Node's undici `HttpClient`, authenticated by the
+ * `SalesforceAuth` in context (the same transport `Bulk2` uses).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: TransportOptions): Layer.Layer<Transport.Transport, never, SalesforceAuth> =>
-  Transport.layer(options).pipe(Layer.provide(NodeHttpClient.layerUndici))
+export const layer = (options?: TransportOptions): Layer.Layer<TransportTag, never, SalesforceAuth> =>
+  TransportInternal.layer(options).pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 /**
  * The default retry policy: exponential backoff with jitter honouring Retry-After, within a
  * total budget.
  *
+ * @deprecated Use `TransportInternal.defaultRetrySchedule` (kept for 0.x).
  * @since 0.1.0
  * @category retries
  */
-export const defaultRetrySchedule = Transport.defaultRetrySchedule
+export const defaultRetrySchedule = TransportInternal.defaultRetrySchedule
 
 // ---------------------------------------------------------------------------------------------
 // jobs
@@ -247,7 +261,7 @@ export const defaultRetrySchedule = Transport.defaultRetrySchedule
  * @since 0.1.0
  * @category jobs
  */
-export const createJob = (options: CreateJobOptions): Effect.Effect<JobInfo, BulkError, Transport.Transport> =>
+export const createJob = (options: CreateJobOptions): Effect.Effect<JobInfo, BulkError, TransportTag> =>
   Effect.gen(function*() {
     if (!/^[A-Za-z][\w]*$/.test(options.object)) {
       return yield* new InvalidInputError({ what: `"${options.object}" is not an sObject API name` })
@@ -347,7 +361,7 @@ export const createQueryAllJob = (object: string, options?: ShortcutOptions) =>
  * @since 0.1.0
  * @category jobs
  */
-export const jobInfo = (jobId: string): Effect.Effect<JobInfo, BulkError, Transport.Transport> =>
+export const jobInfo = (jobId: string): Effect.Effect<JobInfo, BulkError, TransportTag> =>
   Effect.gen(function*() {
     yield* checkId("job id", jobId)
     const text = yield* control({ method: "GET", path: `/job/${jobId}`, jobId })
@@ -358,7 +372,7 @@ const setState = (job: JobRef, state: "Closed" | "Aborted") =>
   Effect.gen(function*() {
     const jobId = idOf(job)
     yield* checkId("job id", jobId)
-    const t = yield* Transport.Transport
+    const t = yield* TransportTag
     const send = Effect.flatMap(
       control({
         method: "POST",
@@ -373,7 +387,7 @@ const setState = (job: JobRef, state: "Closed" | "Aborted") =>
       send,
       read: jobInfo(jobId),
       accepted: StateChange.reached("1.0", state),
-      schedule: t.retrySchedule ?? Transport.defaultRetrySchedule()
+      schedule: t.retrySchedule ?? TransportInternal.defaultRetrySchedule()
     })
     // no batch can be added any more: the job's lost-answer ledger goes
     AddBatch.forgetJob(t, jobId)
@@ -387,7 +401,7 @@ const setState = (job: JobRef, state: "Closed" | "Aborted") =>
  * @since 0.1.0
  * @category jobs
  */
-export const closeJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transport.Transport> => setState(job, "Closed")
+export const closeJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, TransportTag> => setState(job, "Closed")
 
 /**
  * Abort a job: queued batches become NotProcessed; finished work is not rolled back. When the answer
@@ -396,7 +410,7 @@ export const closeJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transpo
  * @since 0.1.0
  * @category jobs
  */
-export const abortJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transport.Transport> => setState(job, "Aborted")
+export const abortJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, TransportTag> => setState(job, "Aborted")
 
 /**
  * Every batch of a job, PK-chunk batches included (the seed's `get_batch_list`).
@@ -404,7 +418,7 @@ export const abortJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transpo
  * @since 0.1.0
  * @category batches
  */
-export const listBatches = (job: JobRef): Effect.Effect<ReadonlyArray<BatchInfo>, BulkError, Transport.Transport> =>
+export const listBatches = (job: JobRef): Effect.Effect<ReadonlyArray<BatchInfo>, BulkError, TransportTag> =>
   Effect.gen(function*() {
     const jobId = idOf(job)
     yield* checkId("job id", jobId)
@@ -418,7 +432,7 @@ export const listBatches = (job: JobRef): Effect.Effect<ReadonlyArray<BatchInfo>
  * @since 0.1.0
  * @category batches
  */
-export const batchInfo = (job: JobRef, batchId: string): Effect.Effect<BatchInfo, BulkError, Transport.Transport> =>
+export const batchInfo = (job: JobRef, batchId: string): Effect.Effect<BatchInfo, BulkError, TransportTag> =>
   Effect.gen(function*() {
     const jobId = idOf(job)
     yield* checkId("job id", jobId)
@@ -521,7 +535,7 @@ export const addBatch = (
   job: JobRef,
   body: BatchBody,
   options?: AddBatchOptions
-): Effect.Effect<BatchInfo, BulkError, Transport.Transport> =>
+): Effect.Effect<BatchInfo, BulkError, TransportTag> =>
   Effect.flatMap(resolve(job), (info) => AddBatch.addBatch(info, body, options)).pipe(
     Effect.scoped,
     Effect.withSpan("Bulk1.addBatch", { attributes: { "sfbulk.job_id": idOf(job) } })
@@ -544,7 +558,7 @@ export const addBatches = (
     readonly columns?: ReadonlyArray<string> | undefined
     readonly concurrency?: number | undefined
   }
-): Effect.Effect<ReadonlyArray<BatchInfo>, BulkError, Transport.Transport> =>
+): Effect.Effect<ReadonlyArray<BatchInfo>, BulkError, TransportTag> =>
   Effect.gen(function*() {
     const size = options?.batchSize ?? 10_000
     if (!Number.isInteger(size) || size < 1 || size > 10_000) {
@@ -568,7 +582,7 @@ export const addBatches = (
  * @since 0.1.0
  * @category batches
  */
-export const addQueryBatch = (job: JobRef, soql: string): Effect.Effect<BatchInfo, BulkError, Transport.Transport> =>
+export const addQueryBatch = (job: JobRef, soql: string): Effect.Effect<BatchInfo, BulkError, TransportTag> =>
   soql.trim().length === 0
     ? Effect.fail(new InvalidInputError({ what: "the SOQL query is empty" }))
     : addBatch(job, soql)
@@ -583,7 +597,7 @@ export const query = (
   object: string,
   soql: string,
   options?: ShortcutOptions & { readonly all?: boolean | undefined }
-): Effect.Effect<{ readonly job: JobInfo; readonly batch: BatchInfo }, BulkError, Transport.Transport> =>
+): Effect.Effect<{ readonly job: JobInfo; readonly batch: BatchInfo }, BulkError, TransportTag> =>
   Effect.gen(function*() {
     const { all, ...rest } = options ?? {}
     const job = yield* createJob({ ...rest, operation: all === true ? "queryAll" : "query", object })
@@ -598,13 +612,13 @@ export const query = (
  * @since 0.1.0
  * @category batches
  */
-export const batchRequest = (job: JobRef, batchId: string): Stream.Stream<Uint8Array, BulkError, Transport.Transport> =>
+export const batchRequest = (job: JobRef, batchId: string): Stream.Stream<Uint8Array, BulkError, TransportTag> =>
   Stream.unwrap(Effect.gen(function*() {
     const jobId = idOf(job)
     yield* checkId("job id", jobId)
     yield* checkId("batch id", batchId)
-    const t = yield* Transport.Transport
-    return Transport.requestStream(t, {
+    const t = yield* TransportTag
+    return TransportInternal.requestStream(t, {
       method: "GET",
       path: `${base(t)}/job/${jobId}/batch/${batchId}/request`,
       api: "1.0",
@@ -656,7 +670,7 @@ const batchDone = (b: BatchInfo): Effect.Effect<boolean, BatchFailedError> =>
  * @since 0.1.0
  * @category waiting
  */
-export const isBatchDone = (job: JobRef, batchId: string): Effect.Effect<boolean, BulkError, Transport.Transport> =>
+export const isBatchDone = (job: JobRef, batchId: string): Effect.Effect<boolean, BulkError, TransportTag> =>
   Effect.flatMap(batchInfo(job, batchId), batchDone)
 
 /**
@@ -669,7 +683,7 @@ export const waitForBatch = (
   job: JobRef,
   batchId: string,
   options?: WaitOptions
-): Effect.Effect<BatchInfo, BulkError, Transport.Transport> =>
+): Effect.Effect<BatchInfo, BulkError, TransportTag> =>
   Poll.pollUntil(
     Effect.flatMap(batchInfo(job, batchId), (b) => Effect.map(batchDone(b), (done) => (done ? Option.some(b) : Option.none()))),
     options,
@@ -689,7 +703,7 @@ export const waitForBatch = (
 export const waitForJob = (
   job: JobRef,
   options?: WaitOptions
-): Effect.Effect<ReadonlyArray<BatchInfo>, BulkError, Transport.Transport> =>
+): Effect.Effect<ReadonlyArray<BatchInfo>, BulkError, TransportTag> =>
   Poll.pollUntil(
     Effect.gen(function*() {
       const jobId = idOf(job)
@@ -711,7 +725,7 @@ export const waitForJob = (
 // results
 // ---------------------------------------------------------------------------------------------
 
-const resultPath = (t: Transport.Transport["Type"], jobId: string, batchId: string) =>
+const resultPath = (t: TransportTag["Type"], jobId: string, batchId: string) =>
   `${base(t)}/job/${jobId}/batch/${batchId}/result`
 
 /**
@@ -724,14 +738,14 @@ export const rawResult = (
   job: JobRef,
   batchId: string,
   resultId?: string
-): Stream.Stream<Uint8Array, BulkError, Transport.Transport> =>
+): Stream.Stream<Uint8Array, BulkError, TransportTag> =>
   Stream.unwrap(Effect.gen(function*() {
     const jobId = idOf(job)
     yield* checkId("job id", jobId)
     yield* checkId("batch id", batchId)
     if (resultId !== undefined) yield* checkId("result id", resultId)
-    const t = yield* Transport.Transport
-    return Transport.requestStream(t, {
+    const t = yield* TransportTag
+    return TransportInternal.requestStream(t, {
       method: "GET",
       path: resultPath(t, jobId, batchId) + (resultId === undefined ? "" : `/${resultId}`),
       api: "1.0",
@@ -757,7 +771,7 @@ const naming = <A, R>(jobId: string, batchId: string, stream: Stream.Stream<A, B
 export const batchResults = (
   job: JobRef,
   batchId: string
-): Stream.Stream<BatchResult, BulkError, Transport.Transport> =>
+): Stream.Stream<BatchResult, BulkError, TransportTag> =>
   Stream.unwrap(Effect.map(resolve(job), (info) =>
     naming(info.id, batchId, resumable(() => internal.parseBatchResults(info.contentType, rawResult(info, batchId))))))
 
@@ -767,7 +781,7 @@ export const batchResults = (
  * @since 0.1.0
  * @category results
  */
-export const queryResultIds = (job: JobRef, batchId: string): Stream.Stream<string, BulkError, Transport.Transport> =>
+export const queryResultIds = (job: JobRef, batchId: string): Stream.Stream<string, BulkError, TransportTag> =>
   Stream.unwrap(Effect.gen(function*() {
     const jobId = idOf(job)
     yield* checkId("job id", jobId)
@@ -787,7 +801,7 @@ export const queryResultIds = (job: JobRef, batchId: string): Stream.Stream<stri
 export const queryResults = (
   job: JobRef,
   batchId: string
-): Stream.Stream<QueryRecord, BulkError, Transport.Transport> =>
+): Stream.Stream<QueryRecord, BulkError, TransportTag> =>
   Stream.unwrap(Effect.map(resolve(job), (info) =>
     Stream.flatMap(
       queryResultIds(info, batchId),
@@ -805,7 +819,7 @@ export const queryResults = (
 export const jobQueryResults = (
   job: JobRef,
   options?: WaitOptions
-): Stream.Stream<QueryRecord, BulkError, Transport.Transport> =>
+): Stream.Stream<QueryRecord, BulkError, TransportTag> =>
   Stream.unwrap(Effect.gen(function*() {
     const info = yield* resolve(job)
     if (info.operation !== "query" && info.operation !== "queryAll") {

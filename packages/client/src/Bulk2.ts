@@ -29,7 +29,7 @@ import { checkCsv, checkedCsvStream, hasBom, isUtf8, toUtf8, withoutBom } from "
 import { isDroppedDownload, resumable } from "./internal/resumable.js"
 import * as TransportModule from "./internal/transport.js"
 import { Transport } from "./internal/transport.js"
-import type { SalesforceAuth } from "./SalesforceAuth.js"
+import type { SalesforceAuth } from "./internal/session.js"
 
 export type {
   /**
@@ -45,17 +45,36 @@ export type {
 }
 
 /**
- * The transport service every function here needs (provide it with {@link layer}); the same one
- * `Bulk1` uses.
+ * The transport service every function here needs (provide it with {@link layer}).
  *
+ * @deprecated Use `Transport.Transport` from the `Transport` module (kept for 0.x).
  * @since 0.1.0
  * @category tags
  */
-export { Transport }
+const TransportAlias: typeof Transport = Transport
+/**
+ * The transport service every function here needs.
+ *
+ * @deprecated Use `Transport.Transport` from the `Transport` module (kept for 0.x).
+ * @since 0.1.0
+ * @category tags
+ */
+type TransportAlias = Transport
+export {
+  /**
+   * The transport service every function here needs.
+   *
+   * @deprecated Use `Transport.Transport` from the `Transport` module (kept for 0.x).
+   * @since 0.1.0
+   * @category tags
+   */
+  TransportAlias as Transport
+}
 
 /**
  * Options of the transport (retry schedule, timeout, gzip of uploads).
  *
+ * @deprecated Use `Transport.Options` (kept for 0.x).
  * @since 0.1.0
  * @category models
  */
@@ -73,6 +92,7 @@ export const layer = (options?: TransportOptions): Layer.Layer<Transport, never,
 /**
  * The transport on a given `HttpClient`.
  *
+ * @deprecated Use `Transport.layer` (kept for 0.x).
  * @since 0.1.0
  * @category layers
  */

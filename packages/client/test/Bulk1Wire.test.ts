@@ -14,6 +14,7 @@ import * as Bulk1 from "../src/Bulk1.js"
 import * as BatchWatch from "../src/internal/batchWatch.js"
 import * as Wire from "../src/internal/bulk1.js"
 import * as SalesforceAuth from "../src/SalesforceAuth.js"
+import * as Transport from "../src/Transport.js"
 
 /** The text as a byte stream cut into pieces of `size` bytes (splitting multi-byte characters). */
 const bytes = (text: string, size: number) => {
@@ -133,7 +134,7 @@ describe("addBatch when the answer to the POST is lost", () => {
         return HttpClientResponse.fromWeb(request, new Response("", { status: 404 }))
       }) as Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
     )
-    const layer = Bulk1.layerWithoutHttpClient().pipe(
+    const layer = Transport.layer().pipe(
       Layer.provide(Layer.orDie(SalesforceAuth.fromSession({ instanceUrl: "https://acme.my.salesforce.com", accessToken: "t" }))),
       Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
     )
@@ -224,7 +225,7 @@ describe("addBatch with identical content in several pieces", () => {
           return respond("", 404)
         }) as Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
       )
-      const layer = Bulk1.layerWithoutHttpClient().pipe(
+      const layer = Transport.layer().pipe(
         Layer.provide(Layer.orDie(SalesforceAuth.fromSession({ instanceUrl: "https://acme.my.salesforce.com", accessToken: "t" }))),
         Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
       )
@@ -262,7 +263,7 @@ describe("the job-level batch watcher", () => {
           ))
         )
       )
-      const layer = Bulk1.layerWithoutHttpClient().pipe(
+      const layer = Transport.layer().pipe(
         Layer.provide(Layer.orDie(SalesforceAuth.fromSession({ instanceUrl: "https://acme.my.salesforce.com", accessToken: "t" }))),
         Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
       )
@@ -289,7 +290,7 @@ describe("waiting on a Schedule (TestClock)", () => {
         ))
       })
     )
-    const layer = Bulk1.layerWithoutHttpClient().pipe(
+    const layer = Transport.layer().pipe(
       Layer.provide(Layer.orDie(SalesforceAuth.fromSession({ instanceUrl: "https://acme.my.salesforce.com", accessToken: "t" }))),
       Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
     )

@@ -79,7 +79,7 @@ describe("encode -> upload -> query against the emulator", () => {
   let layer: Layer.Layer<BulkClient.BulkClient>
   beforeAll(async () => {
     emu = await Emulator.start({ latencyMs: 1 })
-    layer = BulkClient.layer.pipe(
+    layer = BulkClient.layer().pipe(
       Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken })),
       Layer.provide(NodeHttpClient.layerUndici),
       Layer.orDie

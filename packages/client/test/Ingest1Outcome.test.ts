@@ -15,9 +15,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import * as Bulk1 from "../src/Bulk1.js"
 import * as BulkClient from "../src/BulkClient.js"
 import * as SalesforceAuth from "../src/SalesforceAuth.js"
+import * as Transport from "../src/Transport.js"
 
 const JOB = "7505g000000001AAAA"
 const BATCH = "7515g000000001AAAA"
@@ -65,7 +65,7 @@ const server = (o: { state: string; processed: number; failed: number; request: 
     })
   )
   return Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(
-    Layer.provide(Bulk1.layerWithoutHttpClient({ retrySchedule: Schedule.recurs(1) })),
+    Layer.provide(Transport.layer({ retrySchedule: Schedule.recurs(1) })),
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: "https://fake.my.salesforce.com", accessToken: "00Dfake!token" })),
     Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
   )

@@ -39,7 +39,7 @@ export const layer = (
   options: Emulator.EmulatorOptions = {}
 ): Layer.Layer<BulkClient.BulkClient | Emulator.Emulator, Emulator.EmulatorError | AuthenticationError> =>
   Layer.unwrapEffect(Effect.map(Emulator.Emulator, (emulator) =>
-    BulkClient.layer.pipe(
+    BulkClient.layer().pipe(
       Layer.provide(SalesforceAuth.fromSession({
         instanceUrl: emulator.instanceUrl,
         accessToken: emulator.accessToken,

@@ -21,4 +21,4 @@ export const accounts = BulkClient.query("SELECT Name, NumberOfEmployees FROM Ac
 })
 
 /** Credentials from the environment. */
-export const live = BulkClient.layerConfig
+export const live = BulkClient.layerConfig()

@@ -35,7 +35,7 @@ export const scenario = Effect.gen(function*() {
 
 const overEmulator = Effect.gen(function*() {
   const emulator = yield* Emulator.Emulator
-  return yield* scenario.pipe(Effect.provide(BulkClient.layer.pipe(
+  return yield* scenario.pipe(Effect.provide(BulkClient.layer().pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emulator.instanceUrl, accessToken: emulator.accessToken })),
     Layer.provide(NodeHttpClient.layerUndici)
   )))

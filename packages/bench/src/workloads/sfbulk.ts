@@ -15,7 +15,7 @@ import { Digest, queryRowKey } from "../internal/digest.js"
 import type { RunSpec, WorkloadOutcome } from "../internal/spec.js"
 
 const layerFor = (spec: RunSpec) =>
-  BulkClient.layer.pipe(
+  BulkClient.layer().pipe(
     Layer.provide(
       SalesforceAuth.fromSession({ instanceUrl: spec.instanceUrl, accessToken: spec.accessToken, apiVersion: spec.apiVersion })
     ),

@@ -3,7 +3,7 @@
  * work on a job by id through the low-level Bulk API modules, so a job started elsewhere (or by an
  * earlier run) can be watched, finished and have its results written without uploading again.
  */
-import { Bulk1, Bulk2, BulkError, Csv } from "@sfbulk/client"
+import { Bulk1, Bulk2, BulkError, Csv, Transport } from "@sfbulk/client"
 import * as Duration from "effect/Duration"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -19,7 +19,7 @@ import * as Results from "../results.js"
 import * as Export from "./export.js"
 import { finish, type IngestArgs, noRecords } from "./ingest.js"
 
-type Env = Bulk1.Transport
+type Env = Transport.Transport
 
 /** A job found by id: which API and kind it belongs to, and its current information. */
 export type Found =
@@ -271,8 +271,8 @@ export const results = (
       }
       found = yield* waitFor(found, a)
     }
-    const t = yield* Bulk1.Transport
-    const provide = <A>(stream: Stream.Stream<A, BulkError.BulkError, Env>) => Stream.provideService(stream, Bulk1.Transport, t)
+    const t = yield* Transport.Transport
+    const provide = <A>(stream: Stream.Stream<A, BulkError.BulkError, Env>) => Stream.provideService(stream, Transport.Transport, t)
 
     if (found.kind === "query") {
       if (found.api === "2.0" && found.info.state !== "JobComplete") {

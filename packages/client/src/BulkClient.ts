@@ -20,7 +20,7 @@ import * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { AuthenticationError, BulkError } from "./BulkError.js"
+import type { AuthenticationError, IngestError, OutcomeError, QueryError, TypedQueryError } from "./BulkError.js"
 import type { RecordError } from "./internal/outcome.js"
 import type { Progress } from "./internal/progress.js"
 import type { ColumnDelimiter, LineEnding, Rows } from "./internal/rows.js"
@@ -299,17 +299,20 @@ export interface Summary {
  * downloading results (unless `verifyResults: true`), and streams of outcomes that download and
  * parse the results from Salesforce each time they run (so no outcome is held in memory, and
  * nothing is parsed unless read). Each stream checks, at the end of each job/batch, that it read as
- * many rows as the counters say, else fails with `ResultMismatchError`. The streams carry their own
- * transport: run them any time after the operation, while the jobs exist (7 days).
+ * many rows as the counters say, else fails with `ResultMismatchError`. The streams carry the
+ * client of the layer that ran the operation: run them inside the scope that provides `BulkClient`
+ * (or a `ManagedRuntime` before `dispose()`), while the jobs exist (7 days). Run after that layer is
+ * released they fail at once with a `TransportError` whose `clientClosed` is true. Their error type
+ * is `BulkError.OutcomeError`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Outcome {
+export interface Outcome<E = OutcomeError> {
   readonly summary: Summary
-  readonly successes: Stream.Stream<Success, BulkError>
-  readonly failures: Stream.Stream<Failure, BulkError>
-  readonly unprocessed: Stream.Stream<Unprocessed, BulkError>
+  readonly successes: Stream.Stream<Success, E>
+  readonly failures: Stream.Stream<Failure, E>
+  readonly unprocessed: Stream.Stream<Unprocessed, E>
 }
 
 /**
@@ -323,43 +326,43 @@ export interface Service {
     object: string,
     rows: Rows<A, E, R>,
     options?: IngestOptions<A>
-  ) => Effect.Effect<Outcome, BulkError | E, R>
+  ) => Effect.Effect<Outcome, IngestError | E, R>
   readonly update: <A = Row, E = never, R = never>(
     object: string,
     rows: Rows<A, E, R>,
     options?: IngestOptions<A>
-  ) => Effect.Effect<Outcome, BulkError | E, R>
+  ) => Effect.Effect<Outcome, IngestError | E, R>
   readonly upsert: <A = Row, E = never, R = never>(
     object: string,
     externalIdField: string,
     rows: Rows<A, E, R>,
     options?: IngestOptions<A>
-  ) => Effect.Effect<Outcome, BulkError | E, R>
+  ) => Effect.Effect<Outcome, IngestError | E, R>
   /** Deletes records by id (strings, or rows with an `Id`). */
   readonly delete: <E = never, R = never>(
     object: string,
     ids: Rows<string | { readonly Id: string }, E, R>,
     options?: IngestOptions<{ readonly Id: string }>
-  ) => Effect.Effect<Outcome, BulkError | E, R>
+  ) => Effect.Effect<Outcome, IngestError | E, R>
   /** Deletes records by id bypassing the recycle bin (needs the "Bulk API Hard Delete" permission). */
   readonly hardDelete: <E = never, R = never>(
     object: string,
     ids: Rows<string | { readonly Id: string }, E, R>,
     options?: IngestOptions<{ readonly Id: string }>
-  ) => Effect.Effect<Outcome, BulkError | E, R>
+  ) => Effect.Effect<Outcome, IngestError | E, R>
   readonly query: {
-    <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, BulkError>
-    (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, BulkError>
+    <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, TypedQueryError>
+    (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, QueryError>
   }
   /**
    * Finishes ingest jobs left behind (a killed process, or a typed error naming the job) without
    * uploading again: open jobs are closed, running ones waited on, every outcome read back.
    */
-  readonly resume: (jobIds: string | ReadonlyArray<string>, options?: ResumeOptions) => Effect.Effect<Outcome, BulkError>
+  readonly resume: (jobIds: string | ReadonlyArray<string>, options?: ResumeOptions) => Effect.Effect<Outcome, IngestError>
   /** Like `query`, including deleted and archived records. */
   readonly queryAll: {
-    <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, BulkError>
-    (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, BulkError>
+    <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, TypedQueryError>
+    (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, QueryError>
   }
 }
 
@@ -457,7 +460,7 @@ export const insert = <A = Row, E = never, R = never>(
   object: string,
   rows: Rows<A, E, R>,
   options?: IngestOptions<A>
-): Effect.Effect<Outcome, BulkError | E, BulkClient | R> => Effect.flatMap(BulkClient, (c) => c.insert(object, rows, options))
+): Effect.Effect<Outcome, IngestError | E, BulkClient | R> => Effect.flatMap(BulkClient, (c) => c.insert(object, rows, options))
 
 /**
  * Updates rows by `Id`; an `Effect` requiring `BulkClient`.
@@ -469,7 +472,7 @@ export const update = <A = Row, E = never, R = never>(
   object: string,
   rows: Rows<A, E, R>,
   options?: IngestOptions<A>
-): Effect.Effect<Outcome, BulkError | E, BulkClient | R> => Effect.flatMap(BulkClient, (c) => c.update(object, rows, options))
+): Effect.Effect<Outcome, IngestError | E, BulkClient | R> => Effect.flatMap(BulkClient, (c) => c.update(object, rows, options))
 
 /**
  * Inserts or updates rows matched on `externalIdField`; an `Effect` requiring `BulkClient`.
@@ -482,7 +485,7 @@ export const upsert = <A = Row, E = never, R = never>(
   externalIdField: string,
   rows: Rows<A, E, R>,
   options?: IngestOptions<A>
-): Effect.Effect<Outcome, BulkError | E, BulkClient | R> =>
+): Effect.Effect<Outcome, IngestError | E, BulkClient | R> =>
   Effect.flatMap(BulkClient, (c) => c.upsert(object, externalIdField, rows, options))
 
 /**
@@ -495,7 +498,7 @@ const delete_ = <E = never, R = never>(
   object: string,
   ids: Rows<string | { readonly Id: string }, E, R>,
   options?: IngestOptions<{ readonly Id: string }>
-): Effect.Effect<Outcome, BulkError | E, BulkClient | R> => Effect.flatMap(BulkClient, (c) => c.delete(object, ids, options))
+): Effect.Effect<Outcome, IngestError | E, BulkClient | R> => Effect.flatMap(BulkClient, (c) => c.delete(object, ids, options))
 
 export {
   /**
@@ -517,7 +520,7 @@ export const hardDelete = <E = never, R = never>(
   object: string,
   ids: Rows<string | { readonly Id: string }, E, R>,
   options?: IngestOptions<{ readonly Id: string }>
-): Effect.Effect<Outcome, BulkError | E, BulkClient | R> =>
+): Effect.Effect<Outcome, IngestError | E, BulkClient | R> =>
   Effect.flatMap(BulkClient, (c) => c.hardDelete(object, ids, options))
 
 /**
@@ -530,7 +533,7 @@ export const hardDelete = <E = never, R = never>(
 export const resume = (
   jobIds: string | ReadonlyArray<string>,
   options?: ResumeOptions
-): Effect.Effect<Outcome, BulkError, BulkClient> => Effect.flatMap(BulkClient, (c) => c.resume(jobIds, options))
+): Effect.Effect<Outcome, IngestError, BulkClient> => Effect.flatMap(BulkClient, (c) => c.resume(jobIds, options))
 
 /**
  * Runs a SOQL query; a `Stream` of rows requiring `BulkClient` (typed with `schema`).
@@ -539,8 +542,8 @@ export const resume = (
  * @category accessors
  */
 export const query: {
-  <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, BulkError, BulkClient>
-  (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, BulkError, BulkClient>
+  <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, TypedQueryError, BulkClient>
+  (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, QueryError, BulkClient>
 } = (soql: string, options?: QueryOptions<any>) =>
   Stream.unwrap(Effect.map(BulkClient, (c) => c.query(soql, options as QueryOptions)))
 
@@ -551,8 +554,8 @@ export const query: {
  * @category accessors
  */
 export const queryAll: {
-  <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, BulkError, BulkClient>
-  (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, BulkError, BulkClient>
+  <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, TypedQueryError, BulkClient>
+  (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, QueryError, BulkClient>
 } = (soql: string, options?: QueryOptions<any>) =>
   Stream.unwrap(Effect.map(BulkClient, (c) => c.queryAll(soql, options as QueryOptions)))
 

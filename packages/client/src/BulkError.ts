@@ -505,3 +505,58 @@ export const isRetryable = (error: BulkError): boolean => error.isRetryable
 export const isSessionInvalid = (error: BulkError): boolean =>
   error._tag === "ApiError" &&
   ((error.errorCode === "InvalidSessionId") || (error.errorCode === "INVALID_SESSION_ID"))
+
+/**
+ * What any request to Salesforce can fail with: logging in, an expired session, Salesforce's
+ * refusal, a limit, no usable answer (`TransportError`, `clientClosed` included), and an unsafe
+ * instance URL or request path (`InvalidInputError`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type RequestError =
+  | AuthenticationError
+  | SessionExpiredError
+  | ApiError
+  | LimitExceededError
+  | TransportError
+  | InvalidInputError
+
+/**
+ * What an outcome stream (`successes`, `failures`, `unprocessed`) can fail with: its requests, and
+ * a result file that disagrees with the counters the summary was built from.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type OutcomeError = RequestError | ResultMismatchError
+
+/**
+ * What `insert`, `update`, `upsert`, `delete`, `hardDelete` and `resume` can fail with: requests,
+ * bad input (`InvalidInputError`), a failed job (2.0) or batch (1.0), a wait that ran out, counters
+ * that cannot be right. Never `RowDecodeError` (nothing is decoded with a caller's Schema).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type IngestError = RequestError | JobFailedError | BatchFailedError | PollTimeoutError | ResultMismatchError
+
+/**
+ * What `query` and `queryAll` can fail with, on both APIs: requests, options the API cannot honour
+ * (`InvalidInputError`, e.g. `pkChunking` on 2.0), a failed job, a failed batch (1.0: PK-chunked
+ * and plain query batches), a wait that ran out, a result count that disagrees with the job's.
+ * With a `schema`, `RowDecodeError` as well (see {@link TypedQueryError}).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type QueryError = RequestError | JobFailedError | BatchFailedError | PollTimeoutError | ResultMismatchError
+
+/**
+ * What `query` and `queryAll` with a `schema` can fail with: {@link QueryError}, and a row that
+ * does not decode with the Schema.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type TypedQueryError = QueryError | RowDecodeError

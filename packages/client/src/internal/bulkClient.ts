@@ -4,7 +4,8 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as BulkClient from "../BulkClient.js"
-import { InvalidInputError, type BulkError } from "../BulkError.js"
+import type * as BulkErrors from "../BulkError.js"
+import { InvalidInputError, isBulkError, type BulkError } from "../BulkError.js"
 import { ingest1 } from "./ingest1.js"
 import { ingest2 } from "./ingest2.js"
 import { resumeJobs, withJournal } from "./journal.js"
@@ -45,6 +46,38 @@ export const validate = (options: BulkClient.IngestOptions<any> | BulkClient.Que
 /** The error of an input without a row (unless `allowEmpty`). */
 export const EMPTY_INPUT = "the input has no rows: nothing to upload (pass allowEmpty: true to accept an empty input)"
 
+// The tags each operation's error type names. The pipelines below are typed with the whole
+// `BulkError`; each operation keeps its channel to the tags it declares, and anything else would be
+// a bug of the library, so it becomes a defect rather than a failure typed as something it is not.
+const REQUEST = ["AuthenticationError", "SessionExpiredError", "ApiError", "LimitExceededError", "TransportError", "InvalidInputError"]
+const OUTCOME_TAGS: ReadonlySet<string> = new Set([...REQUEST, "ResultMismatchError"])
+const INGEST_TAGS: ReadonlySet<string> = new Set([...REQUEST, "JobFailedError", "BatchFailedError", "PollTimeoutError", "ResultMismatchError"])
+const QUERY_TAGS: ReadonlySet<string> = INGEST_TAGS
+const TYPED_QUERY_TAGS: ReadonlySet<string> = new Set([...QUERY_TAGS, "RowDecodeError"])
+
+/** Whether `e` is a library error outside `tags` (errors of the caller's own row source pass). */
+const outside = (tags: ReadonlySet<string>) => (e: unknown): boolean => isBulkError(e) && !tags.has(e._tag)
+
+/** `self` with its library errors kept to `tags` (typed as `N`), any other one a defect. */
+export const narrowEffect = <N extends BulkError>(tags: ReadonlySet<string>) =>
+<A, E, R>(self: Effect.Effect<A, BulkError | E, R>): Effect.Effect<A, N | Exclude<E, BulkError>, R> =>
+  Effect.catchIf(self, outside(tags), Effect.die) as Effect.Effect<A, N | Exclude<E, BulkError>, R>
+
+/** `self` with its errors kept to `tags` (typed as `N`), any other one a defect. */
+export const narrowStream = <N extends BulkError>(tags: ReadonlySet<string>) =>
+<A, R>(self: Stream.Stream<A, BulkError, R>): Stream.Stream<A, N, R> =>
+  Stream.catchAll(self, (e) => (outside(tags)(e) ? Stream.die(e) : Stream.fail(e as N)))
+
+const narrowOutcome = (outcome: BulkClient.Outcome<BulkError>): BulkClient.Outcome => {
+  const narrow = narrowStream<BulkErrors.OutcomeError>(OUTCOME_TAGS)
+  return {
+    summary: outcome.summary,
+    successes: narrow(outcome.successes),
+    failures: narrow(outcome.failures),
+    unprocessed: narrow(outcome.unprocessed)
+  }
+}
+
 const idRow = (x: string | { readonly Id: string }) => (typeof x === "string" ? { Id: x } : x)
 
 /** The service, built over the Transport in context. */
@@ -58,7 +91,7 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
     rows: Rows<A, E, R>,
     options: BulkClient.IngestOptions<A> = {},
     externalIdFieldName?: string
-  ): Effect.Effect<BulkClient.Outcome, BulkError | E, R> =>
+  ): Effect.Effect<BulkClient.Outcome, BulkErrors.IngestError | Exclude<E, BulkError>, R> =>
     Effect.zipRight(
       validate(options),
       Effect.suspend(() => {
@@ -72,7 +105,7 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
         const ctx = { operation, externalIdFieldName, columns: options.columns }
         const input = options.schema ? toStream(rows) : checkedRows(toStream(rows), ctx)
         // no row at all: nothing was sent (pieces are made of rows), and the caller is told
-        const nonEmpty = (outcome: BulkClient.Outcome) =>
+        const nonEmpty = (outcome: BulkClient.Outcome<BulkError>) =>
           outcome.summary.rowsRead === 0 && options.allowEmpty !== true
             ? Effect.fail(new InvalidInputError({ what: EMPTY_INPUT }))
             : Effect.succeed(outcome)
@@ -80,19 +113,31 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
         const header = { object, operation, api: options.api ?? "2.0", externalIdFieldName }
         return Effect.flatMap(withJournal(options.journal, header, input, options, run), nonEmpty)
       })
-    ).pipe(provide)
+    ).pipe(
+      Effect.map(narrowOutcome),
+      narrowEffect<BulkErrors.IngestError>(INGEST_TAGS),
+      provide,
+      Effect.withSpan(`BulkClient.${operation}`, {
+        attributes: { "sfbulk.object": object, "sfbulk.api": options.api ?? "2.0", "sfbulk.operation": operation }
+      })
+    )
 
   const deleteWith = (operation: "delete" | "hardDelete") =>
   <E, R>(object: string, ids: Rows<string | { readonly Id: string }, E, R>, options: BulkClient.IngestOptions<{ readonly Id: string }> = {}) =>
     ingest(operation, object, Stream.map(toStream(ids), idRow), { columns: ["Id"], ...options })
 
-  const runQuery = (all: boolean) => (soql: string, options: BulkClient.QueryOptions<any> = {}): Stream.Stream<any, BulkError> => {
+  const runQuery = (all: boolean) => (soql: string, options: BulkClient.QueryOptions<any> = {}): Stream.Stream<any, BulkErrors.TypedQueryError> => {
     const rows = Stream.provideService(
       Stream.unwrap(Effect.as(validate(options), options.api === "1.0" ? query1(soql, all, options) : query2(soql, all, options))),
       Transport.Transport,
       transport
     )
-    return options.schema ? decodeRows(rows, options.schema) : rows
+    const typed = options.schema
+      ? narrowStream<BulkErrors.TypedQueryError>(TYPED_QUERY_TAGS)(decodeRows(rows, options.schema))
+      : narrowStream<BulkErrors.QueryError>(QUERY_TAGS)(rows)
+    return Stream.withSpan(typed, all ? "BulkClient.queryAll" : "BulkClient.query", {
+      attributes: { "sfbulk.api": options.api ?? "2.0" }
+    })
   }
 
   return {
@@ -102,7 +147,14 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
     delete: deleteWith("delete"),
     hardDelete: deleteWith("hardDelete"),
     resume: (jobIds, options = {}) =>
-      provide(resumeJobs(typeof jobIds === "string" ? [jobIds] : jobIds, options)),
+      resumeJobs(typeof jobIds === "string" ? [jobIds] : jobIds, options).pipe(
+        Effect.map(narrowOutcome),
+        narrowEffect<BulkErrors.IngestError>(INGEST_TAGS),
+        provide,
+        Effect.withSpan("BulkClient.resume", {
+          attributes: { "sfbulk.api": options.api ?? "2.0", "sfbulk.job_id": typeof jobIds === "string" ? jobIds : jobIds.join(",") }
+        })
+      ),
     query: runQuery(false),
     queryAll: runQuery(true)
   } as BulkClient.Service

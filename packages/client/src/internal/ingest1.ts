@@ -104,7 +104,7 @@ export const ingest1 = <A, E, R>(params: {
   readonly externalIdFieldName?: string | undefined
   readonly rows: Stream.Stream<A, E, R>
   readonly options: BulkClient.IngestOptions<A>
-}): Effect.Effect<BulkClient.Outcome, BulkError | E, R | Transport> =>
+}): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
   Effect.gen(function*() {
     const started = yield* Clock.currentTimeMillis
     const context = yield* Effect.context<Transport>()
@@ -418,7 +418,7 @@ export const outcome1 = (
   elapsed: Duration.Duration,
   context: import("effect/Context").Context<Transport>,
   successRows = true
-): BulkClient.Outcome => {
+): BulkClient.Outcome<BulkError> => {
   const sum = (f: (b: BatchCounts) => number) => batches.reduce((n, b) => n + f(b), 0)
   // Only the batches that have outcomes of the kind asked for are re-read.
   const all = <X>(having: (b: BatchCounts) => number, make: MakeOutcome<X>, withRows = true): Stream.Stream<X, BulkError> => {

@@ -171,7 +171,7 @@ const uploadRetry = Schedule.exponential("1 second").pipe(Schedule.intersect(Sch
 /** Runs the pipeline; the outcome streams need the same `Transport`. */
 export const ingest2 = <A, E, R>(
   params: Ingest2Params<A, E, R>
-): Effect.Effect<BulkClient.Outcome, BulkError | E, R | Transport> =>
+): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
   Effect.gen(function*() {
     const started = yield* Clock.currentTimeMillis
     const context = yield* Effect.context<Transport>()
@@ -276,7 +276,7 @@ export const outcome2 = (
   elapsed: Duration.Duration,
   columnDelimiter: Bulk2.ColumnDelimiter,
   context: import("effect/Context").Context<Transport>
-): BulkClient.Outcome => {
+): BulkClient.Outcome<BulkError> => {
   const sum = (f: (j: JobCounts) => number) => jobs.reduce((n, j) => n + f(j), 0)
   const delimiter = Internal.delimiterOf(columnDelimiter)
   // each job's rows are counted against the counts the summary was built from, at its end

@@ -108,7 +108,7 @@ const resume1 = (jobId: string, firstRow: number, options: ResumeOptions) =>
 export const resumeJobs = (
   jobIds: ReadonlyArray<string>,
   options: ResumeOptions = {}
-): Effect.Effect<BulkClient.Outcome, BulkError, Transport> =>
+): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError, Transport> =>
   Effect.gen(function*() {
     const started = yield* Clock.currentTimeMillis
     const context = yield* Effect.context<Transport>()
@@ -207,7 +207,7 @@ const positionMapper = (covered: ReadonlyArray<Range>) => {
 }
 
 /** Concatenates two outcomes (summary counts added, streams one after the other). */
-export const combine = (a: BulkClient.Outcome, b: BulkClient.Outcome): BulkClient.Outcome => ({
+export const combine = (a: BulkClient.Outcome<BulkError>, b: BulkClient.Outcome<BulkError>): BulkClient.Outcome<BulkError> => ({
   summary: {
     ...b.summary,
     jobIds: [...new Set([...a.summary.jobIds, ...b.summary.jobIds])],
@@ -236,8 +236,8 @@ export const withJournal = <A, E, R>(
   header: Omit<Header, "v">,
   rows: Stream.Stream<A, E, R>,
   options: BulkClient.CommonOptions,
-  run: (rows: Stream.Stream<A, E, R>) => Effect.Effect<BulkClient.Outcome, BulkError | E, R | Transport>
-): Effect.Effect<BulkClient.Outcome, BulkError | E, R | Transport> =>
+  run: (rows: Stream.Stream<A, E, R>) => Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport>
+): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
   Effect.gen(function*() {
     const lines = readLines(path)
     const head = lines[0] as Partial<Header> | undefined
@@ -375,7 +375,7 @@ const resumeFromPieces = (pieces: ReadonlyArray<PieceLine>, api: "1.0" | "2.0", 
     if (api === "2.0") return yield* resumeJobs([...new Set(pieces.map((p) => p.jobId))], { ...options, api })
     const byJob = new Map<string, Array<string>>()
     for (const p of pieces) if (p.batchId) (byJob.get(p.jobId) ?? byJob.set(p.jobId, []).get(p.jobId)!).push(p.batchId)
-    let out: BulkClient.Outcome | undefined
+    let out: BulkClient.Outcome<BulkError> | undefined
     for (const [jobId, batchIds] of byJob) {
       const o = yield* resumeJobs([jobId], { ...options, api, batchIds })
       out = out === undefined ? o : combine(out, o)

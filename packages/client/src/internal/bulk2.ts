@@ -2,7 +2,7 @@
  * Bulk API 2.0 wire details: JobInfo schemas, JSON/CSV response handling, polling.
  */
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -11,6 +11,8 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { PollTimeoutError, TransportError, type BulkError } from "../BulkError.js"
 import { parseRecords, parseRows } from "./csvParse.js"
+import { pollUntil } from "./poll.js"
+import * as Poll from "./poll.js"
 import { resumable } from "./resumable.js"
 import { delimiterChar, type ColumnDelimiter } from "./rows.js"
 import { requestText, Transport, type TransportRequest } from "./transport.js"
@@ -144,10 +146,8 @@ export const splitUrl = (url: string): { path: string; urlParams: Record<string,
   return { path: u.pathname, urlParams }
 }
 
-/** Default polling: 0.5 s growing by 1.5x up to every 5 s, forever (bound it with `timeout`). */
-export const defaultPollSchedule: Schedule.Schedule<unknown> = Schedule.exponential("500 millis", 1.5).pipe(
-  Schedule.union(Schedule.spaced("5 seconds"))
-)
+/** Default polling: the one of every wait (0.5 s growing by 1.5x up to every 5 s). */
+export const defaultPollSchedule: Schedule.Schedule<unknown> = Poll.defaultPollSchedule
 
 /** Terminal states of 2.0 jobs. */
 export const isTerminal = (state: string) => state === "JobComplete" || state === "Failed" || state === "Aborted"
@@ -168,23 +168,11 @@ export const waitFor = (
   get: Effect.Effect<JobInfo, BulkError, Transport>,
   options: WaitOptions | undefined
 ): Effect.Effect<JobInfo, BulkError, Transport> =>
-  Effect.gen(function*() {
-    const driver = yield* Schedule.driver(options?.schedule ?? defaultPollSchedule)
-    while (true) {
-      const info = yield* get.pipe(Effect.withSpan("Bulk2.poll", { attributes: { "sfbulk.job_id": jobId } }))
+  pollUntil(
+    Effect.map(get.pipe(Effect.withSpan("Bulk2.poll", { attributes: { "sfbulk.job_id": jobId } })), (info) => {
       options?.onPoll?.(info)
-      if (isTerminal(info.state)) return info
-      const next = yield* Effect.option(driver.next(info))
-      if (Option.isNone(next)) return yield* new PollTimeoutError({ jobId })
-    }
-  }).pipe(
-    (self) => {
-      const timeout = options?.timeout
-      if (timeout === undefined) return self
-      return Effect.timeoutFail(self, {
-        duration: timeout,
-        onTimeout: () => new PollTimeoutError({ jobId, timeoutMillis: Duration.toMillis(Duration.decode(timeout)) })
-      })
-    },
-    Effect.withSpan("Bulk2.wait", { attributes: { "sfbulk.job_id": jobId } })
-  )
+      return isTerminal(info.state) ? Option.some(info) : Option.none()
+    }),
+    options,
+    (timeoutMillis) => new PollTimeoutError({ jobId, ...(timeoutMillis === undefined ? {} : { timeoutMillis }) })
+  ).pipe(Effect.withSpan("Bulk2.wait", { attributes: { "sfbulk.job_id": jobId } }))

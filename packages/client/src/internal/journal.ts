@@ -11,7 +11,6 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
@@ -21,6 +20,7 @@ import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { InvalidInputError, type BulkError } from "../BulkError.js"
 import { parseRecords } from "./csvParse.js"
+import { pollUntil } from "./poll.js"
 import { resumable } from "./resumable.js"
 import { outcome1, type BatchCounts } from "./ingest1.js"
 import { countResults, outcome2, type JobCounts } from "./ingest2.js"
@@ -50,29 +50,32 @@ const resume2 = (jobId: string, options: ResumeOptions) =>
     return { info, counts }
   })
 
-/** Waits until every (selected) batch of a 1.0 job is terminal. */
-const waitBatches = (jobId: string, options: ResumeOptions) =>
-  Effect.gen(function*() {
-    const driver = yield* Schedule.driver(options.pollSchedule ?? Bulk1.defaultPollSchedule)
-    const wanted = options.batchIds === undefined ? undefined : new Set(options.batchIds)
-    while (true) {
-      const all = (yield* Bulk1.listBatches(jobId)).filter((b) => wanted === undefined || wanted.has(b.id))
-      if (all.every((b) => batchTerminal(b.state))) return all
-      const next = yield* Effect.option(driver.next(all))
-      if (Option.isNone(next)) return yield* Effect.fail(new InvalidInputError({ what: `job ${jobId}: the poll schedule ended before its batches finished; resume it again later` }))
-    }
-  })
+/**
+ * Waits until every (selected) batch of a 1.0 job is terminal, on the poll schedule and within the
+ * timeout (either ending is an `InvalidInputError` telling to resume again later).
+ */
+const waitBatches = (jobId: string, options: ResumeOptions) => {
+  const wanted = options.batchIds === undefined ? undefined : new Set(options.batchIds)
+  return pollUntil(
+    Effect.map(Bulk1.listBatches(jobId), (batches) => {
+      const all = batches.filter((b) => wanted === undefined || wanted.has(b.id))
+      return all.every((b) => batchTerminal(b.state)) ? Option.some(all) : Option.none()
+    }),
+    { schedule: options.pollSchedule ?? Bulk1.defaultPollSchedule, timeout: options.timeout },
+    (timeoutMillis) =>
+      new InvalidInputError({
+        what: timeoutMillis === undefined
+          ? `job ${jobId}: the poll schedule ended before its batches finished; resume it again later`
+          : `job ${jobId}: its batches did not finish within the timeout; resume it again later`
+      })
+  )
+}
 
 /** Finishes one 1.0 ingest job: waits for its batches, closes it if open, counts every batch. */
 const resume1 = (jobId: string, firstRow: number, options: ResumeOptions) =>
   Effect.gen(function*() {
     const job = yield* Bulk1.jobInfo(jobId)
-    const batches = yield* waitBatches(jobId, options).pipe(
-      (self) => options.timeout === undefined ? self : Effect.timeoutFail(self, {
-        duration: options.timeout,
-        onTimeout: () => new InvalidInputError({ what: `job ${jobId}: its batches did not finish within the timeout; resume it again later` })
-      })
-    )
+    const batches = yield* waitBatches(jobId, options)
     if (job.state === "Open") yield* Bulk1.closeJob(jobId)
     const counts: Array<BatchCounts> = []
     let row = firstRow

@@ -298,7 +298,7 @@ export const createJob = (options: CreateJobOptions): Effect.Effect<JobInfo, Bul
       headers,
       body: HttpBody.text(xml, "application/xml; charset=UTF-8")
     })
-    return internal.toJobInfo(yield* internal.parseInfo(text, "jobInfo"))
+    return yield* internal.parseJobInfo(text)
   }).pipe(Effect.withSpan("Bulk1.createJob", { attributes: { operation: options.operation, object: options.object } }))
 
 type ShortcutOptions = Omit<CreateJobOptions, "operation" | "object">
@@ -365,7 +365,7 @@ export const jobInfo = (jobId: string): Effect.Effect<JobInfo, BulkError, Transp
   Effect.gen(function*() {
     yield* checkId("job id", jobId)
     const text = yield* control({ method: "GET", path: `/job/${jobId}`, jobId })
-    return internal.toJobInfo(yield* internal.parseInfo(text, "jobInfo"))
+    return yield* internal.parseJobInfo(text)
   })
 
 const setState = (job: JobRef, state: "Closed" | "Aborted") =>
@@ -381,7 +381,7 @@ const setState = (job: JobRef, state: "Closed" | "Aborted") =>
         idempotent: false, // a repeat is refused once the first took effect: the job is read instead
         body: HttpBody.text(internal.jobInfoXml([["state", state]]), "application/xml; charset=UTF-8")
       }),
-      (text) => Effect.map(internal.parseInfo(text, "jobInfo"), internal.toJobInfo)
+      (text) => internal.parseJobInfo(text)
     )
     const info = yield* StateChange.changeState({
       send,
@@ -423,7 +423,7 @@ export const listBatches = (job: JobRef): Effect.Effect<ReadonlyArray<BatchInfo>
     const jobId = idOf(job)
     yield* checkId("job id", jobId)
     const text = yield* control({ method: "GET", path: `/job/${jobId}/batch`, jobId })
-    return (yield* internal.parseInfoList(text)).map(internal.toBatchInfo)
+    return yield* internal.parseBatchInfoList(text)
   })
 
 /**
@@ -438,7 +438,7 @@ export const batchInfo = (job: JobRef, batchId: string): Effect.Effect<BatchInfo
     yield* checkId("job id", jobId)
     yield* checkId("batch id", batchId)
     const text = yield* control({ method: "GET", path: `/job/${jobId}/batch/${batchId}`, jobId, batchId })
-    return internal.toBatchInfo(yield* internal.parseInfo(text, "batchInfo"))
+    return yield* internal.parseBatchInfo(text)
   })
 
 // ---------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import * as Fs from "node:fs"
 import type { AddBatchOptions, BatchBody, BatchInfo, JobInfo, Records } from "../Bulk1.js"
 import { type BulkError, InvalidInputError } from "../BulkError.js"
 import type * as Csv from "../Csv.js"
-import { bodyOf, encodeRecords, parseInfo, parseInfoList, toBatchInfo } from "./bulk1.js"
+import { bodyOf, encodeRecords, parseBatchInfo, parseBatchInfoList } from "./bulk1.js"
 import { isDroppedDownload } from "./resumable.js"
 import { spoolToFile, tempDir } from "./split.js"
 import * as Transport from "./transport.js"
@@ -231,7 +231,7 @@ export const addBatch = (
       const since = Math.min(...unanswered.map((u) => u.sentAt))
       return exclusive(Effect.gen(function*() {
         const list = yield* Transport.requestText(t, { method: "GET", path: base, api: "1.0", jobId })
-        for (const b of (yield* parseInfoList(list.text)).map(toBatchInfo)) {
+        for (const b of yield* parseBatchInfoList(list.text)) {
           if (ledger.claimed.has(b.id) || !mayBeFrom(b, since)) continue
           const h = yield* hashOf(b.id)
           if (unanswered.some((u) => u.hash === h)) {
@@ -273,7 +273,7 @@ export const addBatch = (
           body: bodyOf(info.contentType, sent as string | Uint8Array | Stream.Stream<Uint8Array, unknown>),
           ...(options?.gzip !== undefined ? { gzip: options.gzip } : {})
         }),
-        (r) => Effect.map(parseInfo(r.text, "batchInfo"), toBatchInfo)
+        (r) => parseBatchInfo(r.text)
       )
       // claimed while the POST still holds the gate: no check can run before
       const attempt = shared(Effect.tap(request, claim))

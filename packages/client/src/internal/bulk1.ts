@@ -7,13 +7,15 @@
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { InvalidInputError, TransportError } from "../BulkError.js"
 import * as Csv from "../Csv.js"
 import { parseRecords } from "./csvParse.js"
 import { isNil, jsonArrayElements, parseFragment, ScanError, type XmlNode, xmlElements } from "./scan.js"
 import { escapeXml } from "./transport.js"
-import type { BatchInfo, BatchState, ContentType, JobInfo, JobState, Operation } from "../Bulk1.js"
+import type { BatchInfo, JobInfo } from "../Bulk1.js"
 
 export const NS = "http://www.force.com/2009/06/asyncapi/dataload"
 
@@ -58,42 +60,80 @@ export const parseInfo = (text: string, root: "jobInfo" | "batchInfo"): Effect.E
     return doc === undefined ? Effect.fail(malformed(root, t)) : Effect.succeed(flattenXml(doc.children))
   })
 
-const num = (v: string | undefined): number => (v === undefined ? 0 : Number(v))
+const Count = Schema.optionalWith(Schema.NumberFromString, { default: () => 0 })
+const Text = Schema.optional(Schema.String)
 
-/** A jobInfo document as a `JobInfo`. */
-export const toJobInfo = (f: Fields): JobInfo => ({
-  id: f.id ?? "",
-  operation: (f.operation ?? "insert") as Operation,
-  object: f.object ?? "",
-  state: (f.state ?? "Open") as JobState,
-  contentType: (f.contentType ?? "XML") as ContentType,
-  concurrencyMode: (f.concurrencyMode ?? "Parallel") as "Parallel" | "Serial",
-  externalIdFieldName: f.externalIdFieldName,
-  assignmentRuleId: f.assignmentRuleId,
-  apiVersion: f.apiVersion ?? "",
-  createdDate: f.createdDate,
-  numberBatchesQueued: num(f.numberBatchesQueued),
-  numberBatchesInProgress: num(f.numberBatchesInProgress),
-  numberBatchesCompleted: num(f.numberBatchesCompleted),
-  numberBatchesFailed: num(f.numberBatchesFailed),
-  numberBatchesTotal: num(f.numberBatchesTotal),
-  numberRecordsProcessed: num(f.numberRecordsProcessed),
-  numberRecordsFailed: num(f.numberRecordsFailed),
-  numberRetries: num(f.numberRetries),
-  totalProcessingTime: num(f.totalProcessingTime)
+/**
+ * A jobInfo document's fields (strings, as both the XML and the flattened JSON give them) decoded
+ * as a `JobInfo`: counters as numbers, states and modes checked against the values Salesforce
+ * documents, the fields Salesforce may leave out given their defaults.
+ */
+export const JobInfoFields = Schema.Struct({
+  id: Schema.optionalWith(Schema.String, { default: () => "" }),
+  operation: Schema.optionalWith(Schema.Literal("insert", "update", "upsert", "delete", "hardDelete", "query", "queryAll"), {
+    default: () => "insert" as const
+  }),
+  object: Schema.optionalWith(Schema.String, { default: () => "" }),
+  state: Schema.optionalWith(Schema.Literal("Open", "Closed", "Aborted", "Failed"), { default: () => "Open" as const }),
+  contentType: Schema.optionalWith(Schema.Literal("CSV", "JSON", "XML", "ZIP_CSV", "ZIP_JSON", "ZIP_XML"), { default: () => "XML" as const }),
+  concurrencyMode: Schema.optionalWith(Schema.Literal("Parallel", "Serial"), { default: () => "Parallel" as const }),
+  externalIdFieldName: Text,
+  assignmentRuleId: Text,
+  apiVersion: Schema.optionalWith(Schema.String, { default: () => "" }),
+  createdDate: Text,
+  numberBatchesQueued: Count,
+  numberBatchesInProgress: Count,
+  numberBatchesCompleted: Count,
+  numberBatchesFailed: Count,
+  numberBatchesTotal: Count,
+  numberRecordsProcessed: Count,
+  numberRecordsFailed: Count,
+  numberRetries: Count,
+  totalProcessingTime: Count
 })
 
-/** A batchInfo document as a `BatchInfo` (`Not Processed` spelled `NotProcessed`). */
-export const toBatchInfo = (f: Fields): BatchInfo => ({
-  id: f.id ?? "",
-  jobId: f.jobId ?? "",
-  state: (f.state === "Not Processed" ? "NotProcessed" : f.state ?? "Queued") as BatchState,
-  stateMessage: f.stateMessage,
-  createdDate: f.createdDate,
-  numberRecordsProcessed: num(f.numberRecordsProcessed),
-  numberRecordsFailed: num(f.numberRecordsFailed),
-  totalProcessingTime: num(f.totalProcessingTime)
+/** A batchInfo document's fields decoded as a `BatchInfo` (`Not Processed` spelled `NotProcessed`). */
+export const BatchInfoFields = Schema.Struct({
+  id: Schema.optionalWith(Schema.String, { default: () => "" }),
+  jobId: Schema.optionalWith(Schema.String, { default: () => "" }),
+  state: Schema.optionalWith(
+    Schema.transform(
+      Schema.Literal("Queued", "InProgress", "Completed", "Failed", "NotProcessed", "Not Processed"),
+      Schema.Literal("Queued", "InProgress", "Completed", "Failed", "NotProcessed"),
+      { strict: true, decode: (s) => (s === "Not Processed" ? "NotProcessed" : s), encode: (s) => s }
+    ),
+    { default: () => "Queued" as const }
+  ),
+  stateMessage: Text,
+  createdDate: Text,
+  numberRecordsProcessed: Count,
+  numberRecordsFailed: Count,
+  totalProcessingTime: Count
 })
+
+const decodeJobInfo: (u: unknown) => Effect.Effect<JobInfo, ParseResult.ParseError> = Schema.decodeUnknown(JobInfoFields)
+const decodeBatchInfo: (u: unknown) => Effect.Effect<BatchInfo, ParseResult.ParseError> = Schema.decodeUnknown(BatchInfoFields)
+
+const undecodable = (what: string) => (e: ParseResult.ParseError) =>
+  new TransportError({
+    description: `unexpected ${what} answer: ${ParseResult.TreeFormatter.formatErrorSync(e)}`,
+    method: "GET",
+    url: what,
+    mayHaveReachedServer: true,
+    unparseable: true
+  })
+
+/** A jobInfo answer (XML or JSON) as a `JobInfo`, decoded with {@link JobInfoFields}. */
+export const parseJobInfo = (text: string): Effect.Effect<JobInfo, TransportError> =>
+  Effect.flatMap(parseInfo(text, "jobInfo"), (f) => Effect.mapError(decodeJobInfo(f), undecodable("jobInfo")))
+
+/** A batchInfo answer (XML or JSON) as a `BatchInfo`, decoded with {@link BatchInfoFields}. */
+export const parseBatchInfo = (text: string): Effect.Effect<BatchInfo, TransportError> =>
+  Effect.flatMap(parseInfo(text, "batchInfo"), (f) => Effect.mapError(decodeBatchInfo(f), undecodable("batchInfo")))
+
+/** A batchInfoList answer (XML or JSON) as `BatchInfo`s. */
+export const parseBatchInfoList = (text: string): Effect.Effect<ReadonlyArray<BatchInfo>, TransportError> =>
+  Effect.flatMap(parseInfoList(text), (list) => Effect.mapError(Effect.forEach(list, decodeBatchInfo), undecodable("batchInfoList")))
 
 /** Parse a batchInfoList document (XML `<batchInfoList>` or JSON `{"batchInfo":[...]}`). */
 export const parseInfoList = (text: string): Effect.Effect<ReadonlyArray<Fields>, TransportError> =>

@@ -171,6 +171,16 @@ const control = (
 
 const idOf = (job: JobRef): string => (typeof job === "string" ? job : job.id)
 
+/** The span of a public call: `Bulk1.<name>` with the job and batch ids (as on Bulk API 2.0). */
+const spanAttributes = (job: JobRef | undefined, batchId?: string) => ({
+  ...(job === undefined ? {} : { "sfbulk.job_id": idOf(job) }),
+  ...(batchId === undefined ? {} : { "sfbulk.batch_id": batchId })
+})
+const span = (name: string, job?: JobRef, batchId?: string) =>
+  Effect.withSpan(`Bulk1.${name}`, { attributes: spanAttributes(job, batchId) })
+const streamSpan = (name: string, job?: JobRef, batchId?: string) =>
+  Stream.withSpan(`Bulk1.${name}`, { attributes: spanAttributes(job, batchId) })
+
 const resolve = (job: JobRef): Effect.Effect<JobInfo, BulkError, TransportTag> =>
   typeof job === "string" ? jobInfo(job) : Effect.succeed(job)
 
@@ -299,7 +309,7 @@ export const createJob = (options: CreateJobOptions): Effect.Effect<JobInfo, Bul
       body: HttpBody.text(xml, "application/xml; charset=UTF-8")
     })
     return yield* internal.parseJobInfo(text)
-  }).pipe(Effect.withSpan("Bulk1.createJob", { attributes: { operation: options.operation, object: options.object } }))
+  }).pipe(Effect.withSpan("Bulk1.createJob", { attributes: { "sfbulk.object": options.object, "sfbulk.operation": options.operation } }))
 
 type ShortcutOptions = Omit<CreateJobOptions, "operation" | "object">
 
@@ -366,7 +376,7 @@ export const jobInfo = (jobId: string): Effect.Effect<JobInfo, BulkError, Transp
     yield* checkId("job id", jobId)
     const text = yield* control({ method: "GET", path: `/job/${jobId}`, jobId })
     return yield* internal.parseJobInfo(text)
-  })
+  }).pipe(span("jobInfo", jobId))
 
 const setState = (job: JobRef, state: "Closed" | "Aborted") =>
   Effect.gen(function*() {
@@ -424,7 +434,7 @@ export const listBatches = (job: JobRef): Effect.Effect<ReadonlyArray<BatchInfo>
     yield* checkId("job id", jobId)
     const text = yield* control({ method: "GET", path: `/job/${jobId}/batch`, jobId })
     return yield* internal.parseBatchInfoList(text)
-  })
+  }).pipe(span("listBatches", job))
 
 /**
  * A batch's state and counters (the seed's `batch_status`).
@@ -439,7 +449,7 @@ export const batchInfo = (job: JobRef, batchId: string): Effect.Effect<BatchInfo
     yield* checkId("batch id", batchId)
     const text = yield* control({ method: "GET", path: `/job/${jobId}/batch/${batchId}`, jobId, batchId })
     return yield* internal.parseBatchInfo(text)
-  })
+  }).pipe(span("batchInfo", job, batchId))
 
 // ---------------------------------------------------------------------------------------------
 // adding batches
@@ -574,7 +584,7 @@ export const addBatches = (
       Stream.runCollect
     )
     return Array.from(batches)
-  })
+  }).pipe(span("addBatches", job))
 
 /**
  * Add a query batch (the SOQL) to a query or queryAll job (the seed's `query`).
@@ -585,7 +595,7 @@ export const addBatches = (
 export const addQueryBatch = (job: JobRef, soql: string): Effect.Effect<BatchInfo, BulkError, TransportTag> =>
   soql.trim().length === 0
     ? Effect.fail(new InvalidInputError({ what: "the SOQL query is empty" }))
-    : addBatch(job, soql)
+    : addBatch(job, soql).pipe(span("addQueryBatch", job))
 
 /**
  * Create a query job, add the query and return both (the seed's `query` after `create_query_job`).
@@ -603,7 +613,7 @@ export const query = (
     const job = yield* createJob({ ...rest, operation: all === true ? "queryAll" : "query", object })
     const batch = yield* addQueryBatch(job, soql)
     return { job, batch }
-  })
+  }).pipe(Effect.withSpan("Bulk1.query", { attributes: { "sfbulk.object": object } }))
 
 /**
  * The batch's original payload, as bytes (for query batches, the SOQL; for PK-chunk batches, the
@@ -625,7 +635,7 @@ export const batchRequest = (job: JobRef, batchId: string): Stream.Stream<Uint8A
       jobId,
       batchId
     })
-  }))
+  })).pipe(streamSpan("batchRequest", job, batchId))
 
 // ---------------------------------------------------------------------------------------------
 // waiting
@@ -671,7 +681,7 @@ const batchDone = (b: BatchInfo): Effect.Effect<boolean, BatchFailedError> =>
  * @category waiting
  */
 export const isBatchDone = (job: JobRef, batchId: string): Effect.Effect<boolean, BulkError, TransportTag> =>
-  Effect.flatMap(batchInfo(job, batchId), batchDone)
+  Effect.flatMap(batchInfo(job, batchId), batchDone).pipe(span("isBatchDone", job, batchId))
 
 /**
  * Poll a batch until it is done (the seed's `wait_for_batch`).
@@ -752,7 +762,7 @@ export const rawResult = (
       jobId,
       batchId
     })
-  }))
+  })).pipe(streamSpan("rawResult", job, batchId))
 
 /** Names the job and batch in a result-parsing error that lacks them. */
 const naming = <A, R>(jobId: string, batchId: string, stream: Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>
@@ -773,7 +783,9 @@ export const batchResults = (
   batchId: string
 ): Stream.Stream<BatchResult, BulkError, TransportTag> =>
   Stream.unwrap(Effect.map(resolve(job), (info) =>
-    naming(info.id, batchId, resumable(() => internal.parseBatchResults(info.contentType, rawResult(info, batchId))))))
+    naming(info.id, batchId, resumable(() => internal.parseBatchResults(info.contentType, rawResult(info, batchId)))))).pipe(
+    streamSpan("batchResults", job, batchId)
+  )
 
 /**
  * The result file ids of a completed query batch.
@@ -788,7 +800,7 @@ export const queryResultIds = (job: JobRef, batchId: string): Stream.Stream<stri
     yield* checkId("batch id", batchId)
     const text = yield* control({ method: "GET", path: `/job/${jobId}/batch/${batchId}/result`, jobId, batchId })
     return Stream.fromIterable(yield* internal.parseResultIds(text))
-  }))
+  })).pipe(streamSpan("queryResultIds", job, batchId))
 
 /**
  * Every record of every result file of one query batch, as one stream (the seed's
@@ -806,7 +818,7 @@ export const queryResults = (
     Stream.flatMap(
       queryResultIds(info, batchId),
       (resultId) => naming(info.id, batchId, resumable(() => internal.parseQueryResult(info.contentType, rawResult(info, batchId, resultId))))
-    )))
+    ))).pipe(streamSpan("queryResults", job, batchId))
 
 /**
  * Every record of a query job: waits for the job, then reads every result file of every completed
@@ -829,5 +841,5 @@ export const jobQueryResults = (
     return Stream.fromIterable(batches.filter((b) => b.state === "Completed")).pipe(
       Stream.flatMap((b) => queryResults(info, b.id))
     )
-  }))
+  })).pipe(streamSpan("jobQueryResults", job))
 

@@ -116,10 +116,7 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
     ).pipe(
       Effect.map(narrowOutcome),
       narrowEffect<BulkErrors.IngestError>(INGEST_TAGS),
-      provide,
-      Effect.withSpan(`BulkClient.${operation}`, {
-        attributes: { "sfbulk.object": object, "sfbulk.api": options.api ?? "2.0", "sfbulk.operation": operation }
-      })
+      provide
     )
 
   const deleteWith = (operation: "delete" | "hardDelete") =>
@@ -132,12 +129,9 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
       Transport.Transport,
       transport
     )
-    const typed = options.schema
+    return options.schema
       ? narrowStream<BulkErrors.TypedQueryError>(TYPED_QUERY_TAGS)(decodeRows(rows, options.schema))
       : narrowStream<BulkErrors.QueryError>(QUERY_TAGS)(rows)
-    return Stream.withSpan(typed, all ? "BulkClient.queryAll" : "BulkClient.query", {
-      attributes: { "sfbulk.api": options.api ?? "2.0" }
-    })
   }
 
   return {
@@ -150,10 +144,7 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
       resumeJobs(typeof jobIds === "string" ? [jobIds] : jobIds, options).pipe(
         Effect.map(narrowOutcome),
         narrowEffect<BulkErrors.IngestError>(INGEST_TAGS),
-        provide,
-        Effect.withSpan("BulkClient.resume", {
-          attributes: { "sfbulk.api": options.api ?? "2.0", "sfbulk.job_id": typeof jobIds === "string" ? jobIds : jobIds.join(",") }
-        })
+        provide
       ),
     query: runQuery(false),
     queryAll: runQuery(true)

@@ -16,7 +16,7 @@ import * as Stream from "effect/Stream"
 import { CsvReader, CsvWriter } from "@sfbulk/csv"
 import { InvalidInputError } from "./BulkError.js"
 import { CsvParseFailure, parseRecords } from "./internal/csvParse.js"
-import { EMPTY_ONE_COLUMN } from "./internal/rows.js"
+import { cell, EMPTY_ONE_COLUMN, flatten } from "./internal/rows.js"
 import { type CheckContext as Context, checkedRows } from "./internal/validate.js"
 
 /**
@@ -65,36 +65,6 @@ export const columnsFromSchema = <A, I, R>(schema: Schema.Schema<A, I, R>): Read
   return signatures.map((p) => String(p.name))
 }
 
-const cell = (value: unknown, nullValue: string, row: number, field: string): string => {
-  switch (typeof value) {
-    case "string":
-      return value
-    case "number":
-      if (!Number.isFinite(value)) {
-        throw new InvalidInputError({ what: `the number ${value} cannot be sent to Salesforce`, row, field })
-      }
-      return String(value)
-    case "boolean":
-      return value ? "true" : "false"
-    case "bigint":
-      return value.toString()
-    case "undefined":
-      return ""
-    case "object":
-      if (value === null) return nullValue
-      if (value instanceof Date) {
-        if (Number.isNaN(value.getTime())) throw new InvalidInputError({ what: "invalid Date", row, field })
-        return value.toISOString()
-      }
-  }
-  throw new InvalidInputError({
-    what: `a ${typeof value === "object" ? "nested object" : typeof value} cannot be written to a CSV cell; ` +
-      `give a string, number, boolean, Date or null`,
-    row,
-    field
-  })
-}
-
 const encoder = (options: EncodeOptions | undefined) => {
   const delimiter = options?.delimiter ?? ","
   const eol = options?.lineEnding === "CRLF" ? "\r\n" : "\n"
@@ -109,13 +79,16 @@ const encoder = (options: EncodeOptions | undefined) => {
       let out = ""
       for (const record of records) {
         row++
+        // relationship objects become their columns (`{ Account: { Ext__c } }` is `Account.Ext__c`),
+        // as the ingest pipelines write them
+        const flat = flatten(record)
         if (columns === undefined) {
-          columns = Object.keys(record)
+          columns = Object.keys(flat)
           if (columns.length === 0) throw new InvalidInputError({ what: "the first record has no fields", row })
           known = new Set(columns)
           out += line(columns)
         }
-        for (const key of Object.keys(record)) {
+        for (const key of Object.keys(flat)) {
           if (!known!.has(key)) {
             throw new InvalidInputError({
               what: `field "${key}" is not one of the columns (${columns.join(", ")}); declare it as a column or remove it`,
@@ -124,7 +97,7 @@ const encoder = (options: EncodeOptions | undefined) => {
             })
           }
         }
-        const cells = columns.map((c) => cell(record[c], nullValue, row, c))
+        const cells = columns.map((c) => cell(flat[c], row, c, nullValue))
         // Salesforce skips a blank record (an empty line or a lone ""): it would vanish
         if (cells.length === 1 && cells[0] === "") throw new InvalidInputError({ what: EMPTY_ONE_COLUMN, row, field: columns[0]! })
         out += line(cells)

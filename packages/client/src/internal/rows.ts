@@ -82,8 +82,11 @@ export const flatten = (row: Record<string, unknown>, prefix = "", out: Record<s
   return out
 }
 
-/** One cell as Salesforce reads it: null -> `#N/A`, undefined -> empty (not provided). */
-const cell = (value: unknown, row: number, field: string): string => {
+/**
+ * One cell as Salesforce reads it: null -> `#N/A` (or `nullValue`), undefined -> empty (not
+ * provided). The one cell writer of every records-to-CSV path (`Csv.encode` and the pipelines).
+ */
+export const cell = (value: unknown, row: number, field: string, nullValue = "#N/A"): string => {
   switch (typeof value) {
     case "string":
       return value
@@ -99,7 +102,7 @@ const cell = (value: unknown, row: number, field: string): string => {
       }
       return String(value)
     case "object":
-      if (value === null) return "#N/A"
+      if (value === null) return nullValue
       if (value instanceof Date) {
         if (Number.isNaN(value.getTime())) throw new InvalidInputError({ what: "an invalid Date", row, field })
         return value.toISOString()

@@ -110,7 +110,8 @@ export const run = (a: Ingest.IngestArgs, w: WhereFlags) =>
     const client = yield* BulkClient.BulkClient
     const soql = idQuery(a.object, w.where)
     const what = a.operation === "hardDelete" ? "permanently" : "to the recycle bin"
-    const options: BulkClient.QueryOptions = { api: a.api, ...(Option.isSome(a.wait) ? { timeout: a.wait.value } : {}) }
+    // --wait bounds the delete, not the query: a query left running would leave nothing to resume
+    const options: BulkClient.QueryOptions = { api: a.api }
     const progress = Progress.reporter(Progress.modeFor(a), `query ${a.object} ids`)
     let count = 0
     const ids = client.query(soql, options).pipe(

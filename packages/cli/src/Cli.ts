@@ -54,8 +54,12 @@ const withClient = <A, E>(conn: Connection.Connection, effect: Effect.Effect<A, 
     Effect.tapError((e) =>
       Effect.sync(() => {
         const tagged = e as { readonly _tag?: string }
-        if (Option.isSome(conn.targetOrg) && tagged._tag === "SessionExpiredError" && !Connection.describesItself(e)) {
-          adviseResume(e, `The session from the Salesforce CLI expired: ${Connection.loginAgain(conn.targetOrg.value)}.`)
+        if (Option.isNone(conn.targetOrg) || Connection.describesItself(e)) return
+        const org = conn.targetOrg.value
+        if (tagged._tag === "SessionExpiredError") {
+          adviseResume(e, `The session from the Salesforce CLI expired: ${Connection.loginAgain(org)}.`)
+        } else if (tagged._tag === "TransportError") {
+          adviseResume(e, `Check the network; the instance URL is the one \`sf org display --target-org ${org}\` reports.`)
         }
       })
     )
@@ -527,7 +531,7 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
       // @effect/cli prints its own parse errors (with the usage) already.
       const printed = ValidationError.isValidationError(error)
       const message = errorMessage(error)
-      const advice = hint(error)
+      const advice = Connection.describesItself(error) ? undefined : hint(error)
       if (!printed || json) {
         if (tag !== "RowsFailed" || !json) {
           process.stderr.write(`sfbulk: ${message}${advice ? `\n  ${advice}` : ""}\n`)

@@ -87,6 +87,7 @@ describe("sfbulk delete --where", () => {
       [["delete", "Account", "--where", "WHERE Name = 'x'", "--yes"], 6, /without the word WHERE/],
       [["delete", "Account", "--where", "Name = 'x'", "--file", ids, "--yes"], 2, /either --file .* or --where/],
       [["delete", "Account", "--where", "Name = 'x'", "--yes", "--async"], 2, /drop --async/],
+      [["delete", "Account", "--where", "Name = 'x'", "--yes", "--journal", `${tempDir()}/j.jsonl`], 2, /--journal does not go with --where/],
       [["delete", "Account", "--dry-run"], 2, /go with --where/],
       [["hard-delete", "Account"], 2, /give --file ids.csv .* or --where/]
     ]

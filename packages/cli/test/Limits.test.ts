@@ -45,16 +45,19 @@ describe("sfbulk limits", () => {
     expect(all.map((l) => l.name)).toContain("DailyBulkApiRequests")
   })
 
-  it("counts what was spent: a Bulk API 2.0 query job and a Bulk API 1.0 batch", async () => {
+  it("counts what was spent: a Bulk API 2.0 query job, a Bulk API 1.0 batch, a Bulk API 2.0 ingest batch", async () => {
     const before = new Map((await limits()).map((l) => [l.name, l.used]))
     const q = await sfbulk(["export", "SELECT Id FROM Account", "-o", `${tempDir()}/out.csv`], { env })
     expect(q.code, q.stderr).toBe(0)
     const file = writeFile(tempDir(), "a.csv", "Name\nLimits One\n")
     const i = await sfbulk(["import", "Account", "-f", file, "--api", "1"], { env })
     expect(i.code, i.stderr).toBe(0)
+    // a Bulk API 2.0 ingest job spends a batch per 10,000 records too (its query jobs none)
+    const i2 = await sfbulk(["import", "Account", "-f", file], { env })
+    expect(i2.code, i2.stderr).toBe(0)
     const after = new Map((await limits()).map((l) => [l.name, l.used]))
     expect(after.get("DailyBulkV2QueryJobs")! - before.get("DailyBulkV2QueryJobs")!).toBe(1)
-    expect(after.get("DailyBulkApiBatches")! - before.get("DailyBulkApiBatches")!).toBe(1)
+    expect(after.get("DailyBulkApiBatches")! - before.get("DailyBulkApiBatches")!).toBe(2)
     expect(after.get("DailyApiRequests")!).toBeGreaterThan(before.get("DailyApiRequests")!)
   })
 

@@ -92,7 +92,7 @@ const noCredentials = new BulkError.AuthenticationError({
   flow: "none",
   description: "no credentials were given: set SF_INSTANCE_URL + SF_ACCESS_TOKEN, or SF_USERNAME + SF_PASSWORD " +
     "(+ SF_CLIENT_ID/SF_CLIENT_SECRET), or the matching flags (--instance-url, --access-token, --username...), " +
-    "or add --emulator to try against a local emulator"
+    "or --target-org <alias> to use your Salesforce CLI login, or add --emulator to try against a local emulator"
 })
 
 /**

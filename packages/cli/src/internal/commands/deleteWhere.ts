@@ -53,6 +53,11 @@ export const precheck = (a: Ingest.IngestArgs, w: WhereFlags, fileGiven: boolean
     if (w.async) {
       return yield* new UsageError({ message: "--where waits for its query and delete: drop --async (an interrupted run is finished with sfbulk resume --journal)" })
     }
+    if (Option.isSome(a.journal)) {
+      return yield* new UsageError({
+        message: "--journal does not go with --where: a delete by query keeps its own journal (an interrupted run prints the sfbulk resume --journal command to finish it)"
+      })
+    }
     if (!OBJECT.test(a.object)) {
       return yield* new BulkError.InvalidInputError({
         what: `${JSON.stringify(a.object)} is not an sObject API name (letters, digits and underscores, e.g. Account or My_Object__c): nothing was sent`
@@ -172,7 +177,8 @@ export const run = (a: Ingest.IngestArgs, w: WhereFlags) =>
         return yield* new UsageError({ message: "not confirmed: nothing was deleted (pass --yes to skip the question)" })
       }
     }
-    yield* Ingest.run({ ...a, file: spool, resultsDir: Option.some(resultsDir(a)) }).pipe(
+    // the spool is UTF-8 with commas whatever --encoding/--delimiter say (they describe input files)
+    yield* Ingest.run({ ...a, file: spool, resultsDir: Option.some(resultsDir(a)), encoding: undefined, delimiter: undefined }).pipe(
       // finished (the journal's removal took the spool with it), or stopped with the journal kept
       // (the spool stays for the resume): only a spool no journal names is left to remove here
       Effect.ensuring(Effect.suspend(() => (Fs.existsSync(spool) && !journaled(spool) ? removeSpool : Effect.void)))

@@ -5,10 +5,11 @@
  * the ids it queried (not on a fresh query).
  */
 import { Emulator } from "@sfbulk/emulator"
+import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, lastJson, readCsv, sfbulk, tempDir, writeFile } from "./helpers.js"
+import { BIN, cleanEnv, lastJson, readCsv, sfbulk, tempDir, writeFile } from "./helpers.js"
 
 type Handle = Awaited<ReturnType<typeof Emulator.start>>
 let emu: Handle
@@ -121,5 +122,58 @@ describe("sfbulk delete --where", () => {
     for (const id of ids.values()) expect(deleted(slow, id)).toBe(true)
     expect(deleted(slow, later.get("ResumeDel later")!)).toBe(false)
     expect(Fs.readdirSync(state)).toEqual([])
+  }, 60_000)
+})
+
+// `script` (util-linux) runs the command on a pseudo-terminal: the confirmation question is asked
+const hasScript = (() => {
+  try {
+    return Fs.existsSync("/usr/bin/script") && process.platform === "linux"
+  } catch {
+    return false
+  }
+})()
+
+/** Runs sfbulk on a terminal (through `script`), typing `answer`. */
+const onTerminal = (args: ReadonlyArray<string>, env: Record<string, string>, answer: string) =>
+  new Promise<{ code: number; out: string }>((resolve, reject) => {
+    const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`
+    const command = [process.execPath, BIN, ...args].map(quote).join(" ")
+    const child = spawn("/usr/bin/script", ["-qec", command, "/dev/null"], { env, stdio: ["pipe", "pipe", "pipe"] })
+    let out = ""
+    let asked = false
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`timed out:\n${out}`))
+    }, 45_000)
+    const onData = (d: Buffer) => {
+      out += d.toString("utf8")
+      // answer once the question is on the screen
+      if (!asked && /\[y\/N\]/.test(out)) {
+        asked = true
+        child.stdin.write(answer)
+      }
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", onData)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code: code ?? -1, out })
+    })
+  })
+
+describe.skipIf(!hasScript)("sfbulk delete --where on a terminal", () => {
+  it("asks, showing the count; no deletes nothing (exit 2), yes deletes", async () => {
+    const ids = await seed(emu, ["AskTest 1", "AskTest 2"])
+    const env = envFor(emu)
+    const args = ["delete", "Account", "--where", "Name LIKE 'AskTest%'", "--results-dir", tempDir()]
+    const no = await onTerminal(args, env, "n\r")
+    expect(no.out).toMatch(/Delete 2 Account record\(s\) to the recycle bin\? \[y\/N\]/)
+    expect(no.code, no.out).toBe(2)
+    expect(no.out).toMatch(/nothing was deleted/)
+    for (const id of ids.values()) expect(deleted(emu, id)).toBe(false)
+    const yes = await onTerminal(args, env, "y\r")
+    expect(yes.code, yes.out).toBe(0)
+    for (const id of ids.values()) expect(deleted(emu, id)).toBe(true)
   }, 60_000)
 })

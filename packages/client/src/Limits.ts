@@ -33,20 +33,28 @@ export const Limit = Schema.Struct(
 export type Limit = typeof Limit.Type
 
 /**
- * The whole answer, by limit name (`DailyApiRequests`, `DailyBulkApiBatches`, ...).
+ * The org's limits, by limit name (`DailyApiRequests`, `DailyBulkApiBatches`, ...).
  *
  * @since 0.1.0
  * @category models
  */
-export const OrgLimits = Schema.Record({ key: Schema.String, value: Limit })
+export type OrgLimits = Readonly<Record<string, Limit>>
+
+const isLimit = Schema.is(Limit)
 
 /**
- * The org's limits, decoded.
+ * The limits of a Limits resource answer: every entry with a numeric `Max` and `Remaining`
+ * (an entry of another shape, which a future release might add, is left out rather than making
+ * the whole answer unreadable).
  *
  * @since 0.1.0
- * @category models
+ * @category reading
  */
-export type OrgLimits = typeof OrgLimits.Type
+export const fromJson = (body: Readonly<Record<string, unknown>>): OrgLimits => {
+  const out: Record<string, Limit> = {}
+  for (const [name, value] of Object.entries(body)) if (isLimit(value)) out[name] = value
+  return out
+}
 
 /**
  * The limits that matter to bulk work: API requests (every Bulk API call counts), Bulk API 1.0
@@ -71,6 +79,10 @@ export const bulkRelevant: ReadonlyArray<string> = [
  * @category reading
  */
 export const get: Effect.Effect<OrgLimits, BulkError, Transport> = Effect.flatMap(Transport, (t) =>
-  internal.requestJson({ method: "GET", path: `/services/data/v${t.apiVersion}/limits`, api: "2.0" }, OrgLimits)).pipe(
+  internal.requestJson(
+    { method: "GET", path: `/services/data/v${t.apiVersion}/limits`, api: "2.0" },
+    Schema.Record({ key: Schema.String, value: Schema.Unknown })
+  )).pipe(
+    Effect.map(fromJson),
     Effect.withSpan("Limits.get")
   )

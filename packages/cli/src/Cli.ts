@@ -50,7 +50,7 @@ const withClient = <A, E>(conn: Connection.Connection, effect: Effect.Effect<A, 
       Layer.provide(Connection.authLayer(conn))
     )
   ).pipe(
-    // a session from `sf` that expires mid-run is renewed by logging in again with `sf`
+    // sfbulk cannot renew a session taken from `sf` (sf keeps the refresh token): the advice names the sf login
     Effect.tapError((e) =>
       Effect.sync(() => {
         const tagged = e as { readonly _tag?: string }

@@ -67,6 +67,26 @@ export const ingestText = (s: IngestSummary): string => {
 /** Renders rows as an aligned text table. */
 export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
-  const line = (r: ReadonlyArray<string>) => r.map((c, i) => (c ?? "").padEnd(widths[i]!)).join("  ").trimEnd()
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")
+  return [tableLine(header, widths), tableLine(widths.map((w) => "-".repeat(w)), widths), ...rows.map((r) => tableLine(r, widths))].join("\n")
+}
+
+/** One line of a table: each cell on one line, cut to its column's width (`…` marks a cut), padded. */
+export const tableLine = (cells: ReadonlyArray<string>, widths: ReadonlyArray<number>): string =>
+  widths.map((w, i) => {
+    // a line break or tab inside a value would break the alignment
+    const c = (cells[i] ?? "").replace(/\r\n|[\r\n]/g, "\u21b5").replace(/[\t\u0000-\u001f]/g, " ")
+    return (c.length > w ? `${c.slice(0, Math.max(0, w - 1))}\u2026` : c).padEnd(w)
+  }).join("  ").trimEnd()
+
+/**
+ * Column widths that fit `total` characters (two between columns): the natural widths when they
+ * fit, else the widest columns are narrowed to a common cap, never below `min` (the table may then
+ * be wider than `total`).
+ */
+export const fitWidths = (natural: ReadonlyArray<number>, total: number, min = 8): Array<number> => {
+  const budget = total - 2 * Math.max(0, natural.length - 1)
+  const sum = (cap: number) => natural.reduce((s, w) => s + Math.min(w, cap), 0)
+  let cap = Math.max(0, ...natural)
+  while (cap > min && sum(cap) > budget) cap--
+  return natural.map((w) => Math.min(w, cap))
 }

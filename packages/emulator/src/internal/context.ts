@@ -68,6 +68,8 @@ export interface EmulatorState {
   now(): number
   /** A new 18-character id with the given key prefix (`750` job, `751` batch, `752` result). */
   newId(prefix: string): string
+  /** Daily allocations spent (what `/limits` reports as used): batches of either API, 2.0 query jobs. */
+  readonly usage: { batches: number; queryJobs: number }
 }
 
 /** A handler for one API family; resolves once the answer has been sent. */

@@ -297,8 +297,10 @@ export const start = async (config: ServerConfig, port: number, host: string): P
     settings: config.settings,
     faults: { batchFail: () => faultState.batchFail() },
     now: config.now,
-    newId: (prefix) => org.newId(prefix)
+    newId: (prefix) => org.newId(prefix),
+    usage: { batches: 0, queryJobs: 0 }
   }
+  const spent = state.usage
 
   const stats = (): Stats => ({
     requests,
@@ -451,14 +453,23 @@ export const start = async (config: ServerConfig, port: number, host: string): P
     }
   }
 
+
+  // The REST API Limits resource: `{ Name: { Max, Remaining } }` per limit (see FIDELITY.md).
   const limitsBody = () => {
     const used = counts.rest + counts.bulk1 + counts.bulk2
+    const left = (max: number, n: number) => ({ Max: max, Remaining: Math.max(0, max - n) })
     return JSON.stringify({
-      DailyApiRequests: { Max: 15000, Remaining: Math.max(0, 15000 - used) },
-      DailyBulkApiBatches: { Max: 15000, Remaining: 15000 },
-      DailyBulkApiRequests: { Max: 15000, Remaining: 15000 },
-      DailyBulkV2QueryFileStorageMB: { Max: 976562, Remaining: 976562 },
-      DailyBulkV2QueryJobs: { Max: 10000, Remaining: 10000 }
+      ConcurrentAsyncGetReportInstances: left(200, 0),
+      DailyApiRequests: left(15000, used),
+      DailyAsyncApexExecutions: left(250000, 0),
+      DailyBulkApiBatches: left(15000, spent.batches),
+      DailyBulkApiRequests: left(15000, counts.bulk1),
+      DailyBulkV2QueryFileStorageMB: left(976562, 0),
+      DailyBulkV2QueryJobs: left(10000, spent.queryJobs),
+      DataStorageMB: left(5, 0),
+      FileStorageMB: left(20, 0),
+      HourlyODataCallout: left(20000, 0),
+      SingleEmail: left(15, 0)
     })
   }
 
@@ -537,6 +548,7 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       }
       const flags: AnswerFlags = { answer: "none" }
       if (await applyFault(req, res, "bulk1", flags)) return
+      if (method === "POST" && segments[3] === "job" && segments[5] === "batch" && segments.length === 6) spent.batches++
       return runHandler(handleBulk1, "bulk1", req, res, url, segments.slice(3), s2, session, flags.answer)
     }
 
@@ -575,6 +587,7 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       res.setHeader("Sforce-Limit-Info", `api-usage=${counts.rest + counts.bulk1 + counts.bulk2}/15000`)
       const rest = segments.slice(3)
       const version = vm![1]!
+      if (isJobs && method === "POST" && rest[1] === "query" && rest.length === 2) spent.queryJobs++
       if (isJobs) return runHandler(handleBulk2, "rest", req, res, url, rest, version, session, flags.answer)
       const r = responder(req, res, () => flags.answer, () => slowMs)
       if (!req.readableEnded) req.resume()

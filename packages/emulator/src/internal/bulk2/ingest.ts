@@ -383,6 +383,9 @@ const run = async (state: EmulatorState, job: IngestJob): Promise<void> => {
   if (!check.ok) return finish(state, job, "Failed", `InvalidBatch : ${check.message}`)
   const columns = check.columns
   const n = job.rowCount
+  // Bulk API 2.0 ingest spends the shared batch allocation: a batch per 10,000 records (the empty
+  // parent batch does not count; "Understanding Bulk API 2.0 Ingest", see FIDELITY.md)
+  state.usage.batches += Math.ceil(n / 10_000)
   job.outcome = new Uint8Array(n)
   if (job.operation === "insert" || job.operation === "upsert") state.org.reserve(job.object, n)
   const successful = (job.successful = new ResultFile())

@@ -66,3 +66,10 @@ export * as Bulk1 from "./Bulk1.js"
  * @since 0.1.0
  */
 export * as Journal from "./Journal.js"
+
+/**
+ * Field mapping (Data Loader's `.sdl` and CSV mapping files).
+ *
+ * @since 0.1.0
+ */
+export * as Mapping from "./Mapping.js"

@@ -251,6 +251,7 @@ const exportCmd = Command.make(
       Options.withDescription("Prefix CSV cells starting with = + - @ with ' so spreadsheets show them as text")
     ),
     delimiter: delimiterFlag("CSV column delimiter: , ; | ^ ` or tab (or comma, semicolon, tab, pipe, caret, backquote); default comma"),
+    timeZone: optionalText("time-zone", "Render datetimes as wall-clock time in this IANA zone with its offset (default: as Salesforce sends them, UTC)"),
     ...Flags.output,
     connection: Connection.options
   },
@@ -267,6 +268,7 @@ const exportCmd = Command.make(
       wait: a.wait,
       formulaGuard: a.formulaGuard,
       delimiter: a.delimiter,
+      timeZone: a.timeZone,
       json: a.json,
       quiet: a.quiet
     }

@@ -84,6 +84,8 @@ export interface DatePattern {
   readonly regex: RegExp
   readonly parts: ReadonlyArray<{ readonly part: Part; readonly token: string }>
   readonly hasTime: boolean
+  /** The pattern's date part alone, when it has a time part. */
+  readonly dateOnly?: DatePattern | undefined
 }
 
 const TOKENS: Readonly<Record<string, { readonly part: Part; readonly re: string }>> = {
@@ -139,7 +141,17 @@ export const compilePattern = (pattern: string): DatePattern | string => {
   const has = (p: Part) => parts.some((x) => x.part === p)
   if (!has("y") || !has("M") || !has("d")) return "a date pattern needs a year (yyyy), a month (MM) and a day (dd)"
   if (has("h") !== has("a")) return "hh (1-12) needs a (AM/PM), and a needs hh"
-  return { source: pattern, regex: new RegExp(re + "$"), parts, hasTime: has("H") || has("h") }
+  const hasTime = has("H") || has("h")
+  // a date field's cells may leave the time out: the pattern up to its first time letter also reads
+  const cut = hasTime ? pattern.slice(0, pattern.search(/[Hh]/)).replace(/[\sT'.,:-]+$/, "") : ""
+  const dateOnly = hasTime && cut !== "" ? compilePattern(cut) : undefined
+  return {
+    source: pattern,
+    regex: new RegExp(re + "$"),
+    parts,
+    hasTime,
+    ...(dateOnly !== undefined && typeof dateOnly !== "string" ? { dateOnly } : {})
+  }
 }
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
@@ -158,7 +170,7 @@ interface Local {
 /** Reads a cell with the pattern; undefined when it does not match or names no real date. */
 export const readLocal = (p: DatePattern, text: string): Local | undefined => {
   const match = p.regex.exec(text.trim())
-  if (match === null) return undefined
+  if (match === null) return p.dateOnly === undefined ? undefined : readLocal(p.dateOnly, text)
   const v = { y: 0, M: 0, d: 0, H: 0, m: 0, s: 0, S: 0 }
   let pm: boolean | undefined
   for (let k = 0; k < p.parts.length; k++) {
@@ -215,12 +227,12 @@ export const zoneFormatter = (zone: string): Intl.DateTimeFormat =>
  */
 export const toUtc = (formatter: Intl.DateTimeFormat, l: Local): number => {
   const wall = Date.UTC(l.y, l.M - 1, l.d, l.H, l.m, l.s, l.S)
-  const first = wall - offsetAt(formatter, wall)
-  const second = wall - offsetAt(formatter, first)
-  // two different offsets around a change: take the earlier reading that round-trips
-  const candidates = [first, second].sort((a, b) => a - b)
-  for (const c of candidates) if (c + offsetAt(formatter, c) === wall) return c
-  return second
+  const day = 86_400_000
+  // the zone's offsets a day before and after: around a change they differ
+  const before = wall - offsetAt(formatter, wall - day)
+  const after = wall - offsetAt(formatter, wall + day)
+  const fits = [before, after].filter((c) => c + offsetAt(formatter, c) === wall).sort((a, b) => a - b)
+  return fits[0] ?? before
 }
 
 /** An ISO UTC instant rendered as wall-clock time in `zone` with its offset (`2024-12-31T10:00:00.000+01:00`). */
@@ -236,6 +248,27 @@ export const renderInZone = (formatter: Intl.DateTimeFormat, iso: string): strin
 
 /** ISO-8601 datetimes as Salesforce writes them in query results. */
 export const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})$/
+
+/**
+ * A query row with its ISO datetimes rendered in a zone (`export --time-zone`); relationship
+ * objects are walked. Other values are left as they are.
+ */
+export const localizer = (zone: string) => {
+  const formatter = zoneFormatter(zone)
+  const walk = (row: Readonly<Record<string, unknown>>): Record<string, unknown> => {
+    const out: Record<string, unknown> = {}
+    for (const k in row) {
+      const v = row[k]
+      out[k] = typeof v === "string" && ISO_DATETIME.test(v)
+        ? renderInZone(formatter, v)
+        : typeof v === "object" && v !== null && !Array.isArray(v)
+        ? walk(v as Record<string, unknown>)
+        : v
+    }
+    return out
+  }
+  return walk
+}
 
 // ---------------------------------------------------------------------------------------------
 // the transform

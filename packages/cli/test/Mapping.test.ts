@@ -97,6 +97,33 @@ describe("nulls", () => {
 })
 
 describe("resume", () => {
+  it("an interrupted import resumes with the journal's mapping and settings, even with the mapping file gone", async () => {
+    const slow = await Emulator.start({ latencyMs: 1_500 })
+    try {
+      const slowEnv = cleanEnv({ SF_INSTANCE_URL: slow.instanceUrl, SF_ACCESS_TOKEN: slow.accessToken })
+      const dir = tempDir()
+      const rows = Array.from({ length: 300 }, (_, i) => `Co ${i},x,`).join("\n")
+      const csv = writeFile(dir, "in.csv", `Company,Junk,Note\n${rows}\n`)
+      const sdl = writeFile(dir, "m.sdl", "Company=Name\nJunk=\nNote=Description\n\"resumed\"=Site\n")
+      const timed = await sfbulk(
+        ["import", "Account", "-f", csv, "--mapping", sdl, "--insert-nulls", "--serial", "--batch-size", "100", "--wait", "500ms", "--results-dir", dir],
+        { env: slowEnv }
+      )
+      expect(timed.code).toBe(11)
+      const journal = /sfbulk resume --journal (\S+)/.exec(timed.stderr)![1]!
+      Fs.rmSync(sdl)
+      const resumed = await sfbulk(["resume", "--journal", journal, "--json"], { env: slowEnv, timeoutMs: 60_000 })
+      expect(resumed.code, resumed.stderr).toBe(0)
+      const out = readCsv(lastJson(resumed.stdout).files.success)
+      expect(out.length).toBe(300)
+      expect(Object.keys(out[0]!)).toEqual(["sf__Id", "sf__Created", "Name", "Description", "Site"])
+      const last = slow.org.get(out.find((r) => r.Name === "Co 299")!.sf__Id!)!.values
+      expect(last).toMatchObject({ Name: "Co 299", Description: null, Site: "resumed" })
+    } finally {
+      await slow.close()
+    }
+  }, 90_000)
+
   it("records the mapping (text and SHA-256) and the transform flags in the journal's header", async () => {
     const dir = tempDir()
     const csv = writeFile(dir, "in.csv", "Company\nHooli\n")

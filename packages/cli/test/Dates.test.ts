@@ -6,7 +6,7 @@ import { Emulator } from "@sfbulk/emulator"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { compilePattern, readLocal, toUtc, zoneFormatter } from "../src/internal/transform.js"
+import { compilePattern, readLocal, toUtc, twoDigitYear, zoneFormatter } from "../src/internal/transform.js"
 import { cleanEnv, lastJson, readCsv, sfbulk, tempDir, writeFile } from "./helpers.js"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
@@ -45,6 +45,16 @@ describe("date patterns and zones", () => {
     expect(readLocal(compilePattern("dd/MM/yyyy") as any, "31/02/2024")).toBeUndefined()
     expect(readLocal(compilePattern("dd/MM/yyyy") as any, "2024-02-01")).toBeUndefined()
     expect(compilePattern("dd/QQ/yyyy")).toMatch(/not a pattern letter/)
+    // as Data Loader's SimpleDateFormat: one digit for MM/dd, fixed widths when fields touch
+    expect(utc("dd/MM/yyyy", "UTC", "1/2/2024")).toBe("2024-02-01T00:00:00.000Z")
+    expect(utc("yyyyMMdd", "UTC", "20240201")).toBe("2024-02-01T00:00:00.000Z")
+  })
+
+  it("reads two-digit years within 80 years before and 20 after today, as SimpleDateFormat", () => {
+    expect(twoDigitYear(46, 2026)).toBe(2046)
+    expect(twoDigitYear(47, 2026)).toBe(1947)
+    expect(twoDigitYear(99, 2026)).toBe(1999)
+    expect(twoDigitYear(5, 2026)).toBe(2005)
   })
 
   it("crosses daylight saving changes (the offset of that day, not of today)", () => {
@@ -92,6 +102,9 @@ describe("sfbulk import --date-format", () => {
     const noFields = await sfbulk(["import", "Meeting__c", "--file", csv, "--date-format", "dd/MM/yyyy"], { env })
     expect(noFields.code).toBe(2)
     expect(noFields.stderr).toContain("--date-fields")
+    const zoneAlone = await sfbulk(["import", "Meeting__c", "--file", csv, "--time-zone", "Europe/Paris"], { env })
+    expect(zoneAlone.code).toBe(2)
+    expect(zoneAlone.stderr).toContain("--date-format")
     const badZone = await sfbulk(["import", "Meeting__c", "--file", csv, "--date-format", "dd/MM/yyyy", "--date-fields", "Day__c", "--time-zone", "Mars/Olympus"], { env })
     expect(badZone.code).toBe(2)
     expect(badZone.stderr).toContain("Mars/Olympus")

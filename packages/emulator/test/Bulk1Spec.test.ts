@@ -60,7 +60,8 @@ describe("POST /job/{jobId}/spec", () => {
       LastName: "Núñez",
       LeadSource: "Other",
       Description: "Imported from XYZ.csv",
-      Birthdate: "2099-12-31"
+      // a two-digit year as SimpleDateFormat reads it (the hint is a Java date format)
+      Birthdate: "1999-12-31"
     })
     expect(emu.handle.org.get(ids[1]!)!.values).toMatchObject({ LeadSource: "Web", Birthdate: "2015-12-10" })
   })

@@ -131,7 +131,10 @@ export const compilePattern = (pattern: string): DatePattern | string => {
       if (t === undefined) return `"${token}" is not a pattern letter sfbulk reads (use yyyy yy MM M MMM dd d HH H hh h mm m ss s SSS a; quote literal letters as 'T')`
       if (parts.some((p) => p.part === t.part)) return `"${token}" repeats a part already in the pattern`
       parts.push({ part: t.part, token })
-      re += t.re
+      // as Java's SimpleDateFormat (Data Loader's): a two-letter number field also reads one digit
+      // (1/2/2024 with dd/MM/yyyy), unless another number field follows it directly (yyyyMMdd)
+      const adjacent = j < pattern.length && /[yMdHhmsS]/.test(pattern[j]!)
+      re += !adjacent && /^(MM|dd|HH|hh|mm|ss)$/.test(token) ? "(\\d{1,2})" : t.re
       i = j
       continue
     }
@@ -181,7 +184,7 @@ export const readLocal = (p: DatePattern, text: string): Local | undefined => {
       const i = MONTHS.indexOf(g.slice(0, 3).toLowerCase())
       if (i < 0) return undefined
       v.M = i + 1
-    } else if (part === "y" && token === "yy") v.y = 2000 + Number(g)
+    } else if (part === "y" && token === "yy") v.y = twoDigitYear(Number(g))
     else if (part === "h") v.H = Number(g)
     else v[part] = Number(g)
   }
@@ -193,6 +196,15 @@ export const readLocal = (p: DatePattern, text: string): Local | undefined => {
   const check = new Date(Date.UTC(v.y, v.M - 1, v.d))
   if (v.M < 1 || v.M > 12 || check.getUTCFullYear() !== v.y || check.getUTCMonth() !== v.M - 1 || check.getUTCDate() !== v.d) return undefined
   return v
+}
+
+/**
+ * A two-digit year as Java's SimpleDateFormat reads it: within 80 years before and 20 years after
+ * today (in 2026: 46 is 2046, 47 is 1947).
+ */
+export const twoDigitYear = (yy: number, now = new Date().getUTCFullYear()): number => {
+  const year = Math.floor(now / 100) * 100 + yy
+  return year > now + 20 ? year - 100 : year <= now - 80 ? year + 100 : year
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0")
@@ -294,7 +306,9 @@ export const dateFieldsOf = (
 export const checkFlags = (o: Options): string | undefined => {
   if (o.timeZone !== undefined && !isTimeZone(o.timeZone)) return `--time-zone: "${o.timeZone}" is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)`
   if (o.dateFormat === undefined) {
-    return o.dateFields !== undefined && o.dateFields.length > 0 ? "--date-fields needs --date-format (how the cells write their dates)" : undefined
+    if (o.dateFields !== undefined && o.dateFields.length > 0) return "--date-fields needs --date-format (how the cells write their dates)"
+    // without a format nothing is converted: a zone alone would be silently ignored
+    return o.timeZone !== undefined ? "--time-zone on a load applies to --date-format datetimes: add --date-format and --date-fields" : undefined
   }
   const p = compilePattern(o.dateFormat)
   if (typeof p === "string") return `--date-format "${o.dateFormat}": ${p}`

@@ -87,7 +87,12 @@ const readDate = (pattern: string, text: string): number | undefined => {
   if (m === null) return undefined
   const v: Record<string, number> = { y: 1970, M: 1, d: 1, H: 0, m: 0, s: 0, S: 0 }
   parts.forEach((p, k) => (v[p] = Number(m[k + 1])))
-  if (v["y"]! < 100 && /(^|[^y])yy([^y]|$)/.test(pattern)) v["y"] = 2000 + v["y"]!
+  // two-digit years as Java's SimpleDateFormat reads them: within 80 years before and 20 after now
+  if (v["y"]! < 100 && /(^|[^y])yy([^y]|$)/.test(pattern)) {
+    const now = new Date().getUTCFullYear()
+    const year = Math.floor(now / 100) * 100 + v["y"]!
+    v["y"] = year > now + 20 ? year - 100 : year <= now - 80 ? year + 100 : year
+  }
   const ms = Date.UTC(v["y"]!, v["M"]! - 1, v["d"]!, v["H"]!, v["m"]!, v["s"]!, v["S"]!)
   const back = new Date(ms)
   return back.getUTCMonth() === v["M"]! - 1 && back.getUTCDate() === v["d"] ? ms : undefined

@@ -37,6 +37,16 @@ describe("Mapping parsers", () => {
       constants: { BillingCountry: "France" }
     })
     expect(Mapping.parseSdl("# nothing\n")).toBeInstanceOf(BulkError.InvalidInputError)
+    // files of Data Loader's own test suite: spaces around =, one column to several fields, empty
+    // constants, lookups by external id in the old and the new form
+    expect(Mapping.parseSdl("NumEmployees = NumberOfEmployees\nState=BillingState, ShippingState\n\"\"=Industry\n\" \" = Description\n=AnnualRevenue\n")).toEqual({
+      columns: { NumEmployees: ["NumberOfEmployees"], State: ["BillingState", "ShippingState"] },
+      constants: { Industry: "", Description: " ", AnnualRevenue: "" }
+    })
+    expect(Mapping.parseSdl("PARENT=pArent:oRaClE_Id__c\nP2=Parent\\:Account-Oracle_Id__c\n")).toEqual({
+      columns: { PARENT: ["pArent.oRaClE_Id__c"], P2: ["Parent.Oracle_Id__c"] },
+      constants: {}
+    })
   })
 })
 

@@ -182,6 +182,15 @@ const splitKeyValue = (t: string): readonly [string, string] => {
 }
 
 /**
+ * Data Loader's lookup by external id, `Parent:Oracle_Id__c` (older files) or `Parent:Account-Oracle_Id__c`
+ * (relationship, parent object, field), as the Bulk API header names it: `Parent.Oracle_Id__c`.
+ */
+const lookupField = (f: string): string => {
+  const m = /^([^:.]+):(?:[^:.-]+-)?([^:.-]+)$/.exec(f)
+  return m === null ? f : `${m[1]}.${m[2]}`
+}
+
+/**
  * Parses Data Loader's `.sdl` mapping file: `CsvColumn=Field` per line (several fields separated
  * by commas), `CsvColumn=` drops the column, `"constant"=Field` sets a constant value, `#` and `!`
  * start comments, and keys and values take Java properties escapes (`\:`, `\=`, `\ `, `\uXXXX`), as
@@ -196,7 +205,12 @@ export const parseSdl = (text: string): FieldMapping | InvalidInputError => {
     if (key instanceof InvalidInputError) return key
     const value = unescape(rawValue, line)
     if (value instanceof InvalidInputError) return value
-    const fields = value.split(",").map((f) => f.trim()).filter((f) => f !== "")
+    const fields = value.split(",").map((f) => lookupField(f.trim())).filter((f) => f !== "")
+    if (key === "" && fields.length > 0) {
+      // `=Field`: no source at all, as an empty constant (Data Loader's tests load it as null)
+      for (const f of fields) constants[f] = ""
+      continue
+    }
     if (key.length >= 2 && key.startsWith("\"") && key.endsWith("\"")) {
       if (fields.length === 0) return fail(`line ${line} of the mapping gives the constant ${key} but no field to set: write ${key}=Field`, { row: line })
       for (const f of fields) constants[f] = key.slice(1, -1)

@@ -52,6 +52,9 @@ describe("POST /job/{jobId}/spec", () => {
     expect(b.status).toBe(201)
     const batch = /<id>([^<]+)<\/id>/.exec(await b.text())![1]!
     expect(await waitBatch(job, batch)).toContain("<state>Completed</state>")
+    // the batch's request is the foreign CSV as sent
+    const request = await call("GET", `/job/${job}/batch/${batch}/request`)
+    expect(Buffer.from(await request.arrayBuffer()).equals(csv)).toBe(true)
     const results = await (await call("GET", `/job/${job}/batch/${batch}/result`)).text()
     const ids = [...results.matchAll(/"(003\w+)","true"/g)].map((m) => m[1]!)
     expect(ids).toHaveLength(2)

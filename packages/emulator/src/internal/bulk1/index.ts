@@ -33,7 +33,7 @@ import {
 } from "./jobs.js"
 import { schedule } from "./processing.js"
 import { LIMITS } from "./records.js"
-import { applySpec, parseSpec, specs } from "./spec.js"
+import { applySpec, foreign, parseSpec, specs } from "./spec.js"
 import { ingestResults, queryCsv, queryJson, queryXml } from "./results.js"
 import { isNil, parseXml, XmlSyntaxError } from "./xml.js"
 
@@ -409,6 +409,7 @@ const createBatch = async (ctx: RequestContext, state: EmulatorState, job: Job):
   const payload = spec === undefined ? body : applySpec(spec, state.org.describe(job.object), body, charset)
   const now = state.now()
   const batch = newBatch(state, job, now, payload, expected)
+  if (spec !== undefined) foreign.set(batch, { body, type: String(ctx.req.headers["content-type"] ?? expected) })
   addBatch(job, batch)
   job.systemModstamp = now
   schedule(state, job, batch)
@@ -429,6 +430,9 @@ const uploadSpec = async (ctx: RequestContext, state: EmulatorState, job: Job): 
 }
 
 const sendRequest = async (ctx: RequestContext, job: Job, batch: Batch): Promise<void> => {
+  // a batch mapped by a spec: the request as it was sent, not the mapped CSV
+  const sent = foreign.get(batch)
+  if (sent) return ctx.send(200, sent.type, sent.body)
   if (batch.chunk) return ctx.send(200, isQuery(job.operation) ? BATCH_MIME[job.contentType] : "text/plain", batch.chunk.request)
   ctx.send(200, batch.payloadType, batch.payload)
 }

@@ -13,6 +13,9 @@ import { Bulk1Error } from "./formats.js"
 /** The spec uploaded to each job (kept beside the job: specs are scoped to their job). */
 export const specs = new WeakMap<object, ReadonlyArray<SpecRow>>()
 
+/** The foreign CSV of a batch mapped by a spec, as sent (its `/request`), with its Content-Type. */
+export const foreign = new WeakMap<object, { readonly body: Buffer; readonly type: string }>()
+
 /** One spec row. */
 export interface SpecRow {
   readonly field: string

@@ -104,6 +104,24 @@ const readFlags = {
   )
 }
 
+const optionalText = (name: string, description: string) =>
+  Options.text(name).pipe(Options.withDescription(description), Options.optional, Options.map(Option.getOrUndefined))
+
+/** `--mapping`, `--date-format`, `--time-zone`, `--date-fields`, `--insert-nulls` (see internal/transform.ts). */
+const transformFlags = {
+  mapping: optionalText(
+    "mapping",
+    "Rename CSV columns to fields: a Data Loader .sdl file (CsvColumn=Field, \"constant\"=Field, CsvColumn= drops the column) " +
+      "or a .csv of csv column,field rows. Every CSV column must be mapped or dropped"
+  ),
+  dateFormat: optionalText("date-format", "How the --date-fields cells write dates, e.g. dd/MM/yyyy or MM/dd/yyyy HH:mm; sent as yyyy-MM-dd, datetimes in UTC"),
+  timeZone: optionalText("time-zone", "IANA time zone the --date-format datetimes are in (default: this machine's)"),
+  dateFields: optionalText("date-fields", "Fields holding dates, comma-separated: Field, Field:date or Field:datetime (default: datetime when --date-format has hours)"),
+  insertNulls: Options.boolean("insert-nulls").pipe(
+    Options.withDescription("An empty cell sets the field to null. Without it an empty cell leaves the field unchanged; #N/A always sets null")
+  )
+}
+
 const ingestOptions = {
   object: Args.text({ name: "object" }).pipe(Args.withDescription("sObject API name, e.g. Account or My_Object__c")),
   file: Options.text("file").pipe(
@@ -124,6 +142,7 @@ const ingestOptions = {
     Options.withDescription("Upload, print the job id and exit without waiting; finish with `sfbulk resume <job-id>`")
   ),
   ...readFlags,
+  ...transformFlags,
   journal: Recovery.journalFlag,
   ...Flags.results,
   ...Flags.output,
@@ -208,8 +227,18 @@ const ingestCommand = (
         encoding: a.encoding,
         delimiter: a.delimiter,
         journal: a.journal,
+        mapping: a.mapping,
+        transform: {
+          dateFormat: a.dateFormat,
+          timeZone: a.timeZone,
+          dateFields: a.dateFields === undefined ? undefined : a.dateFields.split(","),
+          insertNulls: a.insertNulls
+        },
         json: a.json,
         quiet: a.quiet
+      }
+      if (a.async && (a.mapping !== undefined || a.dateFormat !== undefined || a.insertNulls)) {
+        return Effect.fail(new UsageError({ message: "--async does not take --mapping, --date-format or --insert-nulls yet: run without --async" }))
       }
       const byWhere = extra.where ? deleteBy(args, a) : Option.none()
       if (Option.isSome(byWhere)) return byWhere.value
@@ -286,6 +315,7 @@ const exportCmd = Command.make(
       Options.withDescription("Prefix CSV cells starting with = + - @ with ' so spreadsheets show them as text")
     ),
     delimiter: delimiterFlag("CSV column delimiter: , ; | ^ ` or tab (or comma, semicolon, tab, pipe, caret, backquote); default comma"),
+    timeZone: optionalText("time-zone", "Render datetimes as wall-clock time in this IANA zone with its offset (default: as Salesforce sends them, UTC)"),
     ...Flags.output,
     connection: Connection.options
   },
@@ -302,6 +332,7 @@ const exportCmd = Command.make(
       wait: a.wait,
       formulaGuard: a.formulaGuard,
       delimiter: a.delimiter,
+      timeZone: a.timeZone,
       json: a.json,
       quiet: a.quiet
     }

@@ -399,6 +399,50 @@ export const closeJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transpo
 export const abortJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transport.Transport> => setState(job, "Aborted")
 
 /**
+ * One row of a transformation spec: the Salesforce field, the CSV column that fills it, a default
+ * `value` (used when the column is absent or its cell empty) and a `hint` (a Java date pattern for
+ * date fields, a regular expression defining true for boolean fields).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpecRow {
+  readonly field: string
+  readonly csvHeader?: string | undefined
+  readonly value?: string | undefined
+  readonly hint?: string | undefined
+}
+
+/**
+ * Upload a transformation spec ("Map Data Fields": CSV `Salesforce Field,Csv Header,Value,Hint`) to
+ * an open CSV job: its later batches may then be CSV with other column names (and, declared in
+ * their Content-Type, another charset), mapped by Salesforce. Rows or the spec's CSV text; a spec of
+ * 8,192 characters or more is an `InvalidInputError` (Salesforce's limit).
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const uploadSpec = (job: JobRef, spec: string | ReadonlyArray<SpecRow>): Effect.Effect<void, BulkError, Transport.Transport> =>
+  Effect.gen(function*() {
+    const jobId = idOf(job)
+    yield* checkId("job id", jobId)
+    const cell = (v: string | undefined) => (v === undefined ? "" : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)
+    const text = typeof spec === "string"
+      ? spec
+      : ["Salesforce Field,Csv Header,Value,Hint", ...spec.map((r) => [r.field, r.csvHeader, r.value, r.hint].map(cell).join(","))].join("\n") + "\n"
+    if (text.length >= 8192) {
+      return yield* new InvalidInputError({ what: `the transformation spec is ${text.length} characters; Salesforce takes less than 8,192` })
+    }
+    yield* control({
+      method: "POST",
+      path: `/job/${jobId}/spec`,
+      jobId,
+      idempotent: true, // the same spec uploaded twice maps the same way
+      body: HttpBody.text(text, "text/csv; charset=UTF-8")
+    })
+  })
+
+/**
  * Every batch of a job, PK-chunk batches included (the seed's `get_batch_list`).
  *
  * @since 0.1.0

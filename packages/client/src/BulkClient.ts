@@ -21,6 +21,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { AuthenticationError, BulkError } from "./BulkError.js"
+import type { FieldMapping } from "./internal/mapping.js"
 import type { RecordError } from "./internal/outcome.js"
 import type { Progress } from "./internal/progress.js"
 import type { ColumnDelimiter, LineEnding, Rows } from "./internal/rows.js"
@@ -106,6 +107,12 @@ export interface IngestOptions<A = Row> extends CommonOptions {
   readonly schema?: Schema.Schema<A, any, never> | undefined
   /** Columns to write, in order. Default: the Schema's fields, else the first row's fields. */
   readonly columns?: ReadonlyArray<string> | undefined
+  /**
+   * Renames the rows' fields as they stream (see `Mapping`): input column → field(s), `null` drops a
+   * column, `constants` set a value on every row. An unmapped column of the first row, or a mapped
+   * one it lacks, is an `InvalidInputError`. Plain rows only (not with `schema`).
+   */
+  readonly mapping?: FieldMapping | undefined
   /**
    * 2.0: jobs in flight at once. 1.0: batch uploads at once; every added batch is then left to
    * Salesforce (processed as the job's concurrency mode allows) and all of them are watched with one

@@ -73,3 +73,10 @@ export * as Journal from "./Journal.js"
  * @since 0.1.0
  */
 export * as Limits from "./Limits.js"
+
+/**
+ * Field mapping (Data Loader's `.sdl` and CSV mapping files).
+ *
+ * @since 0.1.0
+ */
+export * as Mapping from "./Mapping.js"

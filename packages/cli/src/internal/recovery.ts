@@ -24,6 +24,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { pipeline } from "node:stream/promises"
 import { type OutputFlags, printJson, printText } from "./report.js"
+import type * as Transform from "./transform.js"
 
 type InvalidInputError = BulkError.InvalidInputError
 const InvalidInputError = BulkError.InvalidInputError
@@ -78,6 +79,8 @@ export interface Meta {
   /** `--encoding` and `--delimiter` of the input, so that a resume reads it the same way. */
   readonly encoding?: string | undefined
   readonly delimiter?: string | undefined
+  /** `--mapping` (its text and SHA-256), `--date-format`, `--time-zone` (resolved), `--date-fields`, `--insert-nulls`. */
+  readonly transform?: Transform.Options | undefined
   readonly input: InputFacts
   /** Made in the state directory by sfbulk (removed once finished) rather than given with `--journal`. */
   readonly owned: boolean

@@ -14,6 +14,7 @@ import { UsageError } from "../errors.js"
 import { csvText, jsonText, ndjsonText, writeText } from "../output.js"
 import * as Progress from "../progress.js"
 import { fitWidths, type OutputFlags, printJson, printText, tableLine } from "../report.js"
+import * as Transform from "../transform.js"
 
 /** Output formats. */
 export type Format = "csv" | "json" | "ndjson" | "table"
@@ -32,6 +33,8 @@ export interface ExportArgs extends OutputFlags {
   readonly formulaGuard: boolean
   /** `--delimiter`: the CSV column delimiter (default comma). */
   readonly delimiter?: string | undefined
+  /** `--time-zone`: datetimes rendered as wall-clock time in this IANA zone, with its offset. */
+  readonly timeZone?: string | undefined
 }
 
 /** The format: `--format`, else from the output file's extension, else CSV. */
@@ -152,6 +155,9 @@ export const precheck = (a: ExportArgs): Effect.Effect<string, UsageError | Bulk
     if (Option.isSome(a.parallel) && a.api === "1.0") {
       return yield* new UsageError({ message: "--parallel downloads Bulk API 2.0 result pages: drop --api 1 (use --pk-chunking on 1.0)" })
     }
+    if (a.timeZone !== undefined && !Transform.isTimeZone(a.timeZone)) {
+      return yield* new UsageError({ message: `--time-zone: "${a.timeZone}" is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)` })
+    }
     return yield* readQuery(a)
   })
 
@@ -171,8 +177,10 @@ export const run = (a: ExportArgs, soql: string): Effect.Effect<void, BulkError.
     const progress = Progress.reporter(mode, a.all ? "queryAll" : "query")
     let count = 0
     const started = Date.now()
+    const local = a.timeZone === undefined ? undefined : Transform.localizer(a.timeZone)
     const rows = (a.all ? client.queryAll(soql, options) : client.query(soql, options)).pipe(
       Stream.mapChunks((chunk) => {
+        if (local !== undefined) chunk = Chunk.map(chunk, local) as typeof chunk
         count += chunk.length
         progress.rows(count)
         return chunk

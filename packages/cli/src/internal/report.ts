@@ -34,6 +34,20 @@ export interface IngestSummary {
 
 const n = (x: number) => x.toLocaleString("en-US")
 
+/**
+ * A duration in milliseconds as a person reads it: "412 ms", "12.3 s", "4 min 05 s", "2 h 03 min"
+ * (the JSON summary carries the exact `elapsedMs`).
+ */
+export const elapsedText = (ms: number): string => {
+  if (!Number.isFinite(ms) || ms < 0) return "-"
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)} s`
+  const totalSeconds = Math.floor(ms / 1000)
+  if (totalSeconds < 3600) return `${Math.floor(totalSeconds / 60)} min ${String(totalSeconds % 60).padStart(2, "0")} s`
+  const totalMinutes = Math.floor(totalSeconds / 60)
+  return `${Math.floor(totalMinutes / 60)} h ${String(totalMinutes % 60).padStart(2, "0")} min`
+}
+
 /** Prints one JSON line on standard output. */
 export const printJson = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value)}\n`)
@@ -49,7 +63,7 @@ export const ingestText = (s: IngestSummary): string => {
   const lines = [
     `${s.operation} ${s.object} (Bulk API ${s.api}): ${n(s.rowsRead)} rows -> ${n(s.succeeded)} succeeded` +
     (s.operation === "insert" || s.operation === "upsert" ? ` (${n(s.created)} created)` : "") +
-    `, ${n(s.failed)} failed, ${n(s.unprocessed)} unprocessed in ${(s.elapsedMs / 1000).toFixed(1)}s (${n(s.rowsPerSecond)} rows/s)`,
+    `, ${n(s.failed)} failed, ${n(s.unprocessed)} unprocessed in ${elapsedText(s.elapsedMs)} (${n(s.rowsPerSecond)} rows/s)`,
     s.jobIds.length === 0
       ? "  no job was created: the input has no rows"
       : `  job${s.jobIds.length === 1 ? "" : "s"}: ${s.jobIds.join(", ")}`

@@ -400,6 +400,8 @@ const createBatch = async (ctx: RequestContext, state: EmulatorState, job: Job):
   if (payload.length === 0 || payload.toString("utf8").trim() === "") {
     throw new Bulk1Error("ClientInputError", "Failed to read request. A batch must contain some content")
   }
+  // Every submitted batch counts toward DailyBulkApiBatches (Bulk API limits, "Batch Allocations").
+  if (!state.processing.takeBatch()) throw new Bulk1Error("ExceededQuota", "ApiBatchItems Limit exceeded.")
   const now = state.now()
   const batch = newBatch(state, job, now, payload, expected)
   addBatch(job, batch)

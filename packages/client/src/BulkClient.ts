@@ -150,6 +150,14 @@ export interface IngestOptions<A = Row> extends CommonOptions {
    */
   readonly allowEmpty?: boolean | undefined
   /**
+   * Rows that fail `UNABLE_TO_LOCK_ROW` are re-submitted serially (1.0 Serial job; 2.0 one job at a
+   * time) for up to this many rounds; the outcome is merged, each row's outcome its last attempt's.
+   * Default `false` (off): see the README, "Lock contention".
+   */
+  readonly retryLockedRows?: number | false | undefined
+  /** Sort rows by this parent reference field (e.g. `"AccountId"`) before upload; holds the input in memory. */
+  readonly orderByParent?: string | undefined
+  /**
    * Bulk API 1.0: `false` reads the successes from the batch results alone, without re-reading
    * each batch's request to pair every success with its row: a `Success` then has `row: {}` (its
    * `position` still locates the input row). About a third less client CPU when only ids are

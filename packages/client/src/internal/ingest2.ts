@@ -22,6 +22,7 @@ import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { isRetryable, JobFailedError, ResultMismatchError, type BulkError, type InvalidInputError } from "../BulkError.js"
 import * as Internal from "./bulk2.js"
+import { withLockRetry } from "./lockRetry.js"
 import { notify } from "./journalHook.js"
 import { counted, createdFor, fromCounters, ownId, parseErrors } from "./outcome.js"
 import { tracker } from "./progress.js"
@@ -168,8 +169,16 @@ export const verifyJob = (
 
 const uploadRetry = Schedule.exponential("1 second").pipe(Schedule.intersect(Schedule.recurs(2)))
 
-/** Runs the pipeline; the outcome streams need the same `Transport`. */
+/**
+ * Runs the pipeline, then the lock-contention follow-ups the options ask for (`lockRetry.ts`); the
+ * outcome streams need the same `Transport`.
+ */
 export const ingest2 = <A, E, R>(
+  params: Ingest2Params<A, E, R>
+): Effect.Effect<BulkClient.Outcome, BulkError | E, R | Transport> => withLockRetry(params, ingest2Once)
+
+/** One run of the pipeline. */
+const ingest2Once = <A, E, R>(
   params: Ingest2Params<A, E, R>
 ): Effect.Effect<BulkClient.Outcome, BulkError | E, R | Transport> =>
   Effect.gen(function*() {

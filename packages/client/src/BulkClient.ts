@@ -155,6 +155,11 @@ export interface IngestOptions<A = Row> extends CommonOptions {
    * Default `false` (off): see the README, "Lock contention".
    */
   readonly retryLockedRows?: number | false | undefined
+  /**
+   * Read the org's `/limits` first and fail with `LimitExceededError` (`ExceededQuota`) once the
+   * input needs more Bulk API batches than `DailyBulkApiBatches` has left. Default false.
+   */
+  readonly preflightLimits?: boolean | undefined
   /** Sort rows by this parent reference field (e.g. `"AccountId"`) before upload; holds the input in memory. */
   readonly orderByParent?: string | undefined
   /**
@@ -299,6 +304,12 @@ export interface Summary {
   readonly failed: number
   readonly unprocessed: number
   readonly elapsed: Duration.Duration
+  /**
+   * HTTP requests the operation sent to Salesforce until it returned: job/batch creation, uploads,
+   * every poll, retries, lock follow-ups (each counts against DailyApiRequests). The outcome
+   * streams' downloads come later and are not included. Absent on `resume`.
+   */
+  readonly apiRequests?: number | undefined
 }
 
 /**

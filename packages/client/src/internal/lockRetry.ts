@@ -15,6 +15,8 @@ import * as Stream from "effect/Stream"
 import type * as BulkClient from "../BulkClient.js"
 import { InvalidInputError, type BulkError } from "../BulkError.js"
 import { currentListener } from "./journalHook.js"
+import { preflighted } from "./preflight.js"
+import { counting } from "./requestCount.js"
 import type { Transport } from "./transport.js"
 
 /** The code Salesforce gives a record it could not lock. */
@@ -121,9 +123,25 @@ export const withLockRetry = <A, E, R>(
     yield* validateLockOptions(options)
     const rounds = roundsOf(options.retryLockedRows)
     const field = options.orderByParent
+    const input = preflighted(params.rows, options)
     const rows = field === undefined
-      ? params.rows
-      : Stream.unwrap(Effect.map(Stream.runCollect(params.rows), (all) => Stream.fromIterable(byParent(Chunk.toReadonlyArray(all), field, (row) => row))))
+      ? input
+      : Stream.unwrap(Effect.map(Stream.runCollect(input), (all) => Stream.fromIterable(byParent(Chunk.toReadonlyArray(all), field, (row) => row))))
+    const requests = { n: 0 }
+    const result = yield* counting(requests, allRounds(params, rows, rounds, field, once))
+    return { ...result, summary: { ...result.summary, apiRequests: requests.n } }
+  })
+
+/** The first round and the follow-ups, merged. */
+const allRounds = <A, E, R>(
+  params: Params<A, E, R>,
+  rows: Stream.Stream<A, E, R>,
+  rounds: number,
+  field: string | undefined,
+  once: Pipeline
+): Effect.Effect<BulkClient.Outcome, BulkError | E, R | Transport> =>
+  Effect.gen(function*() {
+    const { options } = params
     const started = yield* Clock.currentTimeMillis
     let outcome = yield* once({ ...params, rows })
     let latest = outcome

@@ -6,6 +6,9 @@
  * each row's outcome is its last attempt's: a retried row's lock failure is replaced by what its
  * retry did. Optionally the rows are first ordered by their parent reference (`orderByParent`),
  * Salesforce's own advice for reducing contention.
+ *
+ * `withLockRetry` is the wrapper every ingest pipeline runs in, so it also counts the operation's
+ * requests (`summary.apiRequests`, requestCount.ts) and applies the limits preflight (preflight.ts).
  */
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"

@@ -35,6 +35,8 @@ export interface RunSpec {
   readonly readIds: boolean
   /** Rows per PK chunk (Bulk 1.0 query). */
   readonly chunkSize: number
+  /** The emulator's processing model: `realistic` lets sfbulk poll as it does by default (adaptive). */
+  readonly org?: "loopback" | "realistic"
 }
 
 /** What a workload reports (its own view; the harness checks it against the org). */

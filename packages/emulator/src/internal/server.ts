@@ -64,6 +64,8 @@ export interface Stats {
   readonly seed: number
   /** Daily allocations used so far (API requests, Bulk API batches, 2.0 query jobs). */
   readonly usage: Readonly<Usage>
+  /** The processing model in force (profile and every knob). */
+  readonly processing: ProcessingSettings
 }
 
 /** Options of `setFaults` besides the spec. */
@@ -313,7 +315,8 @@ export const start = async (config: ServerConfig, port: number, host: string): P
     sessions: { issued: sessions.issued, active: sessions.active() },
     faultSpec: faults.format(faultState.config),
     seed: faultState.seed,
-    usage: { ...state.processing.usage }
+    usage: { ...state.processing.usage },
+    processing: state.processing.settings
   })
 
   const setFaults: EmulatorServer["setFaults"] = (cfg, options = {}) => {

@@ -130,6 +130,7 @@ const runChild = async (spec: RunSpec, label: string): Promise<Measured> => {
         peakExternalMb: r.peakExternalMb,
         rows: r.rows,
         node: r.node,
+        ...(r.lockFailuresLeft !== undefined ? { lockFailuresLeft: r.lockFailuresLeft } : {}),
         ...(r.digest !== undefined ? { digest: r.digest } : {}),
         ...(r.ok
           ? (r.detail ? { detail: r.detail } : {})
@@ -186,7 +187,7 @@ const limitMs = (w: WorkloadName, rows: number): number | undefined => {
   const waves = (size: number, rate: number) => (rate <= 0 ? 0 : Math.ceil(Math.ceil(rows / size) / slots) * (Math.min(size, rows) / rate) * 1000)
   const insert = p.recordsPerSecond.insert ?? 0
   const query = p.recordsPerSecond.query ?? 0
-  if (w === "ingest-2.0") return Math.round(waves(p.bulk2BatchSize, insert))
+  if (w === "ingest-2.0" || w === "ingest-2.0-contention") return Math.round(waves(p.bulk2BatchSize, insert))
   if (w === "ingest-1.0") return Math.round(waves(batchRows, insert))
   if (w === "query-1.0-pk") return Math.round(waves(chunkSize, query))
   if (w.startsWith("query-2.0")) return query <= 0 ? 0 : Math.round((rows / query) * 1000)
@@ -199,7 +200,8 @@ const target = (facts: EmulatorFacts): Target => ({
   apiVersion: facts.apiVersion ?? "66.0"
 })
 
-const specFor = (workload: WorkloadName, client: ClientName, rows: number, t: Target | undefined): RunSpec => ({
+const specFor = (workload: WorkloadName, client: ClientName, rows: number, t: Target | undefined, parentIds?: ReadonlyArray<string>): RunSpec => ({
+  ...(parentIds !== undefined ? { parentIds } : {}),
   workload,
   client,
   rows,
@@ -231,6 +233,21 @@ const checkIngest = async (t: Target, rows: number, clientDigest: string | undef
   if (bad > 0 || dup > 0) return `org check: ${bad} rows with wrong values, ${dup} duplicates`
   if (clientDigest !== undefined && clientDigest !== ids.toString()) return `ids the client reported (${clientDigest}) differ from the org's (${ids})`
   return undefined
+}
+
+/** Contention workloads: the parents every run shares (before the measured run). */
+const CONTENTION_PARENTS = 100
+const seedParents = async (t: Target): Promise<ReadonlyArray<string>> => {
+  await seedAccounts(t, 0, CONTENTION_PARENTS)
+  const ids: Array<string> = []
+  await queryEach(t, "SELECT Id FROM Account", (rec) => ids.push(String(rec["Id"])))
+  return ids
+}
+
+/** After a contention run: the org holds exactly the Contacts the client reported saved. */
+const checkContacts = async (t: Target, saved: number): Promise<string | undefined> => {
+  const n = await queryEach(t, "SELECT Id FROM Contact", () => undefined)
+  return n === saved ? undefined : `org holds ${n} Contacts, the client reported ${saved} saved`
 }
 
 // ---- results ----
@@ -308,6 +325,10 @@ const label = (w: string, c: string, n: number, k: number) => `${w}-${c}-${n}-ru
 const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
   c === "jsforce" && w === "query-1.0-pk"
     ? "jsforce has no PK chunking: bulk.query, one batch"
+    : c === "jsforce" && w === "ingest-2.0-contention"
+      ? "bulk2.loadAndWaitForResults; jsforce has no lock handling"
+    : c === "sfbulk" && w === "ingest-2.0-contention"
+      ? "retryLockedRows: 5"
     : c === "jsforce" && w.startsWith("ingest-2.0")
       ? "bulk2.loadAndWaitForResults, CSV stream input, one job per 1M rows"
       : c === "jsforce" && w === "ingest-1.0"
@@ -360,10 +381,12 @@ const main = async () => {
           const emu = await startEmulator(emulatorArgs, emulatorProfile(label(w, c, n, k)))
           try {
             const t = target(emu.facts)
-            const m = await measureRun(emu, () => runChild(specFor(w, c, n, t), label(w, c, n, k)))
+            const contention = w === "ingest-2.0-contention"
+            const parents = contention ? await seedParents(t) : undefined
+            const m = await measureRun(emu, () => runChild(specFor(w, c, n, t, parents), label(w, c, n, k)))
             let checked = m
             if (m.ok) {
-              const problem = await checkIngest(t, n, m.digest)
+              const problem = contention ? await checkContacts(t, m.rows) : await checkIngest(t, n, m.digest)
               if (problem !== undefined) checked = { ...m, ok: false, detail: problem }
             }
             afterRun(w, c, n, k, checked)

@@ -19,6 +19,8 @@ export interface Run {
   readonly emulatorCpuMs?: number
   /** Requests the org counted during this run (its DailyApiRequests usage), every client alike. */
   readonly apiRequests?: number
+  /** Contention runs: rows whose final outcome is still UNABLE_TO_LOCK_ROW. */
+  readonly lockFailuresLeft?: number
   readonly detail?: string
 }
 
@@ -98,6 +100,9 @@ export const aggregate = (
     rows,
     ok,
     ...(ok && requests.length > 0 ? { apiRequests: round(median(requests)) } : {}),
+    ...(ok && good.some((r) => r.lockFailuresLeft !== undefined)
+      ? { lockFailuresLeft: Math.max(...good.map((r) => r.lockFailuresLeft ?? 0)) }
+      : {}),
     ...(ok && emuCpu.length > 0 ? { emulatorCpuMs: round(median(emuCpu)) } : {}),
     wallMs: ok ? stat(median).wallMs : null,
     cpuMs: ok ? stat(median).cpuMs : null,

@@ -69,6 +69,8 @@ const emulatorArgs = [
   ...(realistic ? ["--profile", "realistic", ...opt("org-args", "").split(" ").filter((a) => a !== "")] : [])
 ]
 const merge = flag("merge")
+// contention: sfbulk also sorts its input by parent (Salesforce's advice), holding it in memory
+const orderByParent = flag("order-by-parent")
 const commandLine = `pnpm bench ${argv.join(" ")}`.trim()
 // realistic results live apart from the loopback ones (packages/bench/realistic/)
 const outDir = opt("out", realistic ? join(benchDir, "realistic") : benchDir)
@@ -213,7 +215,8 @@ const specFor = (workload: WorkloadName, client: ClientName, rows: number, t: Ta
   batchRows,
   chunkSize,
   readIds,
-  org
+  org,
+  ...(orderByParent ? { orderByParent } : {})
 })
 
 // ---- checks against the org ----
@@ -328,7 +331,7 @@ const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
     : c === "jsforce" && w === "ingest-2.0-contention"
       ? "bulk2.loadAndWaitForResults; jsforce has no lock handling"
     : c === "sfbulk" && w === "ingest-2.0-contention"
-      ? "retryLockedRows: 5"
+      ? `retryLockedRows: 5${orderByParent ? ", orderByParent: AccountId" : ""}`
     : c === "jsforce" && w.startsWith("ingest-2.0")
       ? "bulk2.loadAndWaitForResults, CSV stream input, one job per 1M rows"
       : c === "jsforce" && w === "ingest-1.0"

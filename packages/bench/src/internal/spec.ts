@@ -40,6 +40,8 @@ export interface RunSpec {
   readonly org?: "loopback" | "realistic"
   /** Contention workloads: the parent Account ids the Contacts point at (row i -> parentIds[i % n]). */
   readonly parentIds?: ReadonlyArray<string>
+  /** sfbulk contention runs: also sort the input by AccountId (`orderByParent`). */
+  readonly orderByParent?: boolean
 }
 
 /** What a workload reports (its own view; the harness checks it against the org). */

@@ -65,6 +65,7 @@ const contention = (spec: RunSpec) =>
       columns: [...contactColumns],
       concurrency: spec.concurrency,
       retryLockedRows: 5,
+      ...(spec.orderByParent === true ? { orderByParent: "AccountId" } : {}),
       ...(spec.org === "realistic" ? {} : { pollSchedule: Schedule.spaced(Duration.millis(spec.pollMs)) })
     })
     const s = outcome.summary

@@ -173,7 +173,7 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
       Effect.gen(function*() {
         const jobInfo = yield* job
         const jid = jobInfo.id
-        const info = yield* Effect.flatMap(watch, (w) => w.wait(batchId))
+        const info = yield* Effect.flatMap(watch, (w) => w.wait(batchId, piece.records))
         const processed = info.numberRecordsProcessed
         if (info.state === "Failed" && processed === 0) {
           return yield* new BatchFailedError({ jobId: jid, batchId, stateMessage: info.stateMessage ?? "" })

@@ -32,14 +32,16 @@ export interface PollOptions {
 export const pollUntil = <A, E, R, E2>(
   check: Effect.Effect<Option.Option<A>, E, R>,
   options: PollOptions | undefined,
-  timedOut: (timeoutMillis?: number) => E2
+  timedOut: (timeoutMillis?: number) => E2,
+  /** What the schedule is fed after each check (e.g. the progress an adaptive schedule follows). */
+  observe?: () => unknown
 ): Effect.Effect<A, E | E2, R> => {
   const loop = Effect.gen(function*() {
     const driver = yield* Schedule.driver(options?.schedule ?? defaultPollSchedule)
     while (true) {
       const done = yield* check
       if (Option.isSome(done)) return done.value
-      const next = yield* Effect.option(driver.next(undefined))
+      const next = yield* Effect.option(driver.next(observe?.()))
       if (Option.isNone(next)) return yield* Effect.fail(timedOut())
     }
   })
@@ -72,15 +74,16 @@ const BACKOFF_CAP_MS = 5_000
 
 const ADAPTIVE: AdaptiveBounds = { firstMs: 500, minMs: 250, maxMs: 30_000 }
 
-const processedOf = (input: unknown): number => {
-  if (input === null || typeof input !== "object") return 0
-  const n = Number((input as { numberRecordsProcessed?: unknown }).numberRecordsProcessed ?? 0)
-  return Number.isFinite(n) ? n : 0
+const numberIn = (input: unknown, key: string): number | undefined => {
+  if (input === null || typeof input !== "object") return undefined
+  const v = (input as Record<string, unknown>)[key]
+  const n = Number(v ?? Number.NaN)
+  return Number.isFinite(n) ? n : undefined
 }
 
 /**
  * Polling that follows the job's observed progress instead of a fixed cadence, for a job of
- * `expected` records. Fed each poll's job info (its `numberRecordsProcessed`): once two polls show
+ * `expected` records (or the input's `expectedRecords`). Fed each poll's `numberRecordsProcessed`: once two polls show
  * progress, the next poll is due when the job should finish at the observed rate (so a long job
  * costs a handful of polls, and its end is seen soon after it happens); without visible progress it
  * backs off like the default (0.5 s, growing by 1.5x up to 5 s). Every wait is kept within
@@ -88,7 +91,9 @@ const processedOf = (input: unknown): number => {
  */
 export const adaptivePollSchedule = (expected: number, bounds: AdaptiveBounds = ADAPTIVE): Schedule.Schedule<number, unknown> =>
   Schedule.makeWithState<Observed, unknown, number>({ at: undefined, done: 0, wait: 0 }, (now, input, s) => {
-    const done = processedOf(input)
+    const done = numberIn(input, "numberRecordsProcessed") ?? 0
+    // an input may carry its own total (1.0: the records of every batch added so far)
+    expected = numberIn(input, "expectedRecords") ?? expected
     let wait: number
     if (s.at === undefined) wait = bounds.firstMs
     else if (done > s.done && now > s.at && expected > done) {

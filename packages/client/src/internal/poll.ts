@@ -93,13 +93,13 @@ export const adaptivePollSchedule = (expected: number, bounds: AdaptiveBounds = 
   Schedule.makeWithState<Observed, unknown, number>({ at: undefined, done: 0, wait: 0 }, (now, input, s) => {
     const done = numberIn(input, "numberRecordsProcessed") ?? 0
     // an input may carry its own total (1.0: the records of every batch added so far)
-    expected = numberIn(input, "expectedRecords") ?? expected
+    const total = numberIn(input, "expectedRecords") ?? expected
     let wait: number
     if (s.at === undefined) wait = bounds.firstMs
-    else if (done > s.done && now > s.at && expected > done) {
+    else if (done > s.done && now > s.at && total > done) {
       const perMs = (done - s.done) / (now - s.at)
       // a little before the estimate: the next poll re-estimates from fresher progress
-      wait = (0.9 * (expected - done)) / perMs
+      wait = (0.9 * (total - done)) / perMs
     } else wait = Math.min(s.wait * 1.5, BACKOFF_CAP_MS)
     wait = Math.min(bounds.maxMs, Math.max(bounds.minMs, wait))
     return Effect.succeed([

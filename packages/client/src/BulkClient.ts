@@ -157,6 +157,19 @@ export interface IngestOptions<A = Row> extends CommonOptions {
    */
   readonly allowEmpty?: boolean | undefined
   /**
+   * Rows that fail `UNABLE_TO_LOCK_ROW` are re-submitted serially (1.0 Serial job; 2.0 one job at a
+   * time) for up to this many rounds; the outcome is merged, each row's outcome its last attempt's.
+   * Default `false` (off): see the README, "Lock contention".
+   */
+  readonly retryLockedRows?: number | false | undefined
+  /**
+   * Read the org's `/limits` first and fail with `LimitExceededError` (`ExceededQuota`) once the
+   * input needs more Bulk API batches than `DailyBulkApiBatches` has left. Default false.
+   */
+  readonly preflightLimits?: boolean | undefined
+  /** Sort rows by this parent reference field (e.g. `"AccountId"`) before upload; holds the input in memory. */
+  readonly orderByParent?: string | undefined
+  /**
    * Bulk API 1.0: `false` reads the successes from the batch results alone, without re-reading
    * each batch's request to pair every success with its row: a `Success` then has `row: {}` (its
    * `position` still locates the input row). About a third less client CPU when only ids are
@@ -298,6 +311,12 @@ export interface Summary {
   readonly failed: number
   readonly unprocessed: number
   readonly elapsed: Duration.Duration
+  /**
+   * HTTP requests the operation sent to Salesforce until it returned: job/batch creation, uploads,
+   * every poll, retries, lock follow-ups (each counts against DailyApiRequests). The outcome
+   * streams' downloads come later and are not included. Absent on `resume`.
+   */
+  readonly apiRequests?: number | undefined
 }
 
 /**

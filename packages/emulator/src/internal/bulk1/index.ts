@@ -403,6 +403,8 @@ const createBatch = async (ctx: RequestContext, state: EmulatorState, job: Job):
   if (body.length === 0 || body.toString("utf8").trim() === "") {
     throw new Bulk1Error("ClientInputError", "Failed to read request. A batch must contain some content")
   }
+  // Every submitted batch counts toward DailyBulkApiBatches (Bulk API limits, "Batch Allocations").
+  if (!state.processing.takeBatch()) throw new Bulk1Error("ExceededQuota", "ApiBatchItems Limit exceeded.")
   // a job with a spec takes "foreign" CSV in the charset its Content-Type names, rewritten by the spec
   const spec = specs.get(job)
   const charset = /charset=([^;\s]+)/i.exec(String(ctx.req.headers["content-type"] ?? ""))?.[1]

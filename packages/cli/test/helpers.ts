@@ -29,7 +29,10 @@ export const cleanEnv = (extra: Record<string, string> = {}): Record<string, str
   return { ...env, NO_COLOR: "1", SFBULK_STATE_DIR: STATE_DIR, ...extra }
 }
 
-/** Runs `sfbulk args...` with `env`, optional standard input, in `cwd`. */
+/**
+ * Runs `sfbulk args...` with `env`, optional standard input, in `cwd` (a fresh temp dir unless
+ * given: result files of stdin input go to the working directory, never into the repository).
+ */
 export const sfbulk = (
   args: ReadonlyArray<string>,
   options: { readonly env?: Record<string, string>; readonly input?: string; readonly cwd?: string; readonly timeoutMs?: number } = {}
@@ -37,7 +40,7 @@ export const sfbulk = (
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: options.env ?? cleanEnv(),
-      cwd: options.cwd ?? process.cwd(),
+      cwd: options.cwd ?? tempDir(),
       stdio: ["pipe", "pipe", "pipe"]
     })
     let stdout = ""

@@ -31,7 +31,7 @@ export interface Trial {
   readonly piece: number
   /** Read the input from standard input (spooled by sfbulk) rather than a file. */
   readonly stdin: boolean
-  /** The earliest and latest moment a signal is sent, in ms after the start of a run. */
+  /** The earliest and latest moment a signal is sent (ms after a run's first request), or the `--wait` range. */
   readonly minDelayMs: number
   readonly maxDelayMs: number
   /** Also stop the resume runs (the first `restops` of them). */
@@ -72,14 +72,39 @@ interface Run {
   readonly stderr: string
 }
 
-const runSfbulk = (args: ReadonlyArray<string>, env: Record<string, string>, input: string | undefined, stopAfterMs: number | undefined, signal: NodeJS.Signals): Promise<Run> =>
+/**
+ * Runs sfbulk; `stopAfterMs` counts from its first request to the emulator (not from the spawn:
+ * how long Node takes to start on a loaded machine must not decide whether the stop lands).
+ */
+const runSfbulk = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string>,
+  input: string | undefined,
+  stopAfterMs: number | undefined,
+  signal: NodeJS.Signals,
+  emu?: EmulatorLike
+): Promise<Run> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["pipe", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d))
     child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d))
-    const timer = stopAfterMs === undefined ? undefined : setTimeout(() => child.kill(signal), stopAfterMs)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    if (stopAfterMs !== undefined) {
+      const before = emu?.stats().requests
+      const arm = () => {
+        timer = setTimeout(() => child.kill(signal), stopAfterMs)
+      }
+      if (before === undefined) arm()
+      else {
+        const watch = () => {
+          if (emu!.stats().requests > before) arm()
+          else timer = setTimeout(watch, 10)
+        }
+        watch()
+      }
+    }
     // a run that never ends is a failure of its own (a hang), reported rather than waited for
     const guard = setTimeout(() => child.kill("SIGKILL"), 120_000)
     child.on("error", reject)
@@ -110,13 +135,13 @@ export const runTrial = async (emu: EmulatorLike, trial: Trial): Promise<TrialRe
     const steps: Array<string> = []
     const stopOf = (round: number): { args: Array<string>; after?: number; signal: NodeJS.Signals } => {
       if (round > trial.restops) return { args: [], signal: "SIGKILL" }
-      if (trial.stop === "wait") return { args: ["--wait", `${Math.round(200 + next() * 1500)}ms`], signal: "SIGKILL" }
+      if (trial.stop === "wait") return { args: ["--wait", `${Math.round(trial.minDelayMs + next() * (trial.maxDelayMs - trial.minDelayMs))}ms`], signal: "SIGKILL" }
       return { args: [], after: Math.round(trial.minDelayMs + next() * (trial.maxDelayMs - trial.minDelayMs)), signal: trial.stop }
     }
     const importArgs = ["import", "Account", "--file", trial.stdin ? "-" : file, "--api", trial.api, "--batch-size", String(trial.piece), "--concurrency", "2", "--results-dir", out, "--json"]
     const run = async (args: Array<string>, round: number, input?: string) => {
       const s = stopOf(round)
-      const r = await runSfbulk([...args, ...s.args], env, input, s.after, s.signal)
+      const r = await runSfbulk([...args, ...s.args], env, input, s.after, s.signal, emu)
       steps.push(`${args[0]} ${s.args.join(" ")}${s.after !== undefined ? ` ${s.signal}@${s.after}ms` : ""} -> ${r.code ?? r.signal}`)
       return r
     }

@@ -8,6 +8,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Duration from "effect/Duration"
+import { CsvWriter } from "@sfbulk/csv"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -117,7 +118,7 @@ export type JobRef = string | JobInfo
 export type RecordError = internal.RecordError
 
 /**
- * The outcome of one input record of an ingest batch (the seed's `UploadResult`).
+ * The outcome of one input record of an ingest batch (one row of the batch's result file: `Id`, `Success`, `Created`, `Error`).
  *
  * @since 0.1.0
  * @category models
@@ -366,7 +367,7 @@ export const createQueryAllJob = (object: string, options?: ShortcutOptions) =>
   createJob({ ...options, operation: "queryAll", object })
 
 /**
- * The job's current state and counters (the seed's `job_status`).
+ * The job's current state and counters (Salesforce's JobInfo, `GET /job/{jobId}`).
  *
  * @since 0.1.0
  * @category jobs
@@ -423,7 +424,50 @@ export const closeJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, Transpo
 export const abortJob = (job: JobRef): Effect.Effect<JobInfo, BulkError, TransportTag> => setState(job, "Aborted")
 
 /**
- * Every batch of a job, PK-chunk batches included (the seed's `get_batch_list`).
+ * One row of a transformation spec: the Salesforce field, the CSV column that fills it, a default
+ * `value` (used when the column is absent or its cell empty) and a `hint` (a Java date pattern for
+ * date fields, a regular expression defining true for boolean fields).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpecRow {
+  readonly field: string
+  readonly csvHeader?: string | undefined
+  readonly value?: string | undefined
+  readonly hint?: string | undefined
+}
+
+/**
+ * Upload a transformation spec ("Map Data Fields": CSV `Salesforce Field,Csv Header,Value,Hint`) to
+ * an open CSV job: its later batches may then be CSV with other column names (and, declared in
+ * their Content-Type, another charset), mapped by Salesforce. Rows or the spec's CSV text; a spec of
+ * 8,192 characters or more is an `InvalidInputError` (Salesforce's limit).
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const uploadSpec = (job: JobRef, spec: string | ReadonlyArray<SpecRow>): Effect.Effect<void, BulkError, TransportTag> =>
+  Effect.gen(function*() {
+    const jobId = idOf(job)
+    yield* checkId("job id", jobId)
+    const text = typeof spec === "string"
+      ? spec
+      : CsvWriter.make().rows([["Salesforce Field", "Csv Header", "Value", "Hint"], ...spec.map((r) => [r.field, r.csvHeader ?? "", r.value ?? "", r.hint ?? ""])])
+    if (text.length >= 8192) {
+      return yield* new InvalidInputError({ what: `the transformation spec is ${text.length} characters; Salesforce takes less than 8,192` })
+    }
+    yield* control({
+      method: "POST",
+      path: `/job/${jobId}/spec`,
+      jobId,
+      idempotent: true, // the same spec uploaded twice maps the same way
+      body: HttpBody.text(text, "text/csv; charset=UTF-8")
+    })
+  })
+
+/**
+ * Every batch of a job, PK-chunk batches included (`GET /job/{jobId}/batch`).
  *
  * @since 0.1.0
  * @category batches
@@ -437,7 +481,7 @@ export const listBatches = (job: JobRef): Effect.Effect<ReadonlyArray<BatchInfo>
   }).pipe(span("listBatches", job))
 
 /**
- * A batch's state and counters (the seed's `batch_status`).
+ * A batch's state and counters (Salesforce's BatchInfo, `GET /job/{jobId}/batch/{batchId}`).
  *
  * @since 0.1.0
  * @category batches
@@ -522,7 +566,7 @@ export interface AddBatchOptions {
 }
 
 /**
- * Add a batch to an open job (the seed's `post_batch` / `post_bulk_batch`). The body is streamed.
+ * Add a batch to an open job (`POST /job/{jobId}/batch`). The body is streamed.
  *
  * A POST whose answer is lost (connection reset, timeout, 5xx) is never blindly re-sent: the job's
  * batches are listed and every batch created since shortly before the POST (5 minutes of clock skew
@@ -587,7 +631,7 @@ export const addBatches = (
   }).pipe(span("addBatches", job))
 
 /**
- * Add a query batch (the SOQL) to a query or queryAll job (the seed's `query`).
+ * Add a query batch (the SOQL) to a query or queryAll job (`POST /job/{jobId}/batch` with the SOQL as its body).
  *
  * @since 0.1.0
  * @category batches
@@ -598,7 +642,7 @@ export const addQueryBatch = (job: JobRef, soql: string): Effect.Effect<BatchInf
     : addBatch(job, soql).pipe(span("addQueryBatch", job))
 
 /**
- * Create a query job, add the query and return both (the seed's `query` after `create_query_job`).
+ * Create a query job, add the query and return both (Salesforce's two requests: create the job, add the batch).
  *
  * @since 0.1.0
  * @category batches
@@ -673,7 +717,7 @@ const batchDone = (b: BatchInfo): Effect.Effect<boolean, BatchFailedError> =>
     : Effect.succeed(b.state === "Completed" || b.state === "NotProcessed")
 
 /**
- * Whether a batch is finished (the seed's `is_batch_done`): Completed or NotProcessed (the normal
+ * Whether a batch is finished, by its Salesforce state: Completed or NotProcessed (the normal
  * end of a PK-chunked query's original batch, or of a batch in an aborted job) are done, a Failed
  * batch fails with `BatchFailedError` carrying its state message.
  *
@@ -684,7 +728,7 @@ export const isBatchDone = (job: JobRef, batchId: string): Effect.Effect<boolean
   Effect.flatMap(batchInfo(job, batchId), batchDone).pipe(span("isBatchDone", job, batchId))
 
 /**
- * Poll a batch until it is done (the seed's `wait_for_batch`).
+ * Poll a batch's BatchInfo until its state is final.
  *
  * @since 0.1.0
  * @category waiting
@@ -773,7 +817,7 @@ const naming = <A, R>(jobId: string, batchId: string, stream: Stream.Stream<A, B
 
 /**
  * The per-record results of an ingest batch, in input order, parsed as they stream in from CSV,
- * JSON or XML (the seed's `get_batch_results`).
+ * JSON or XML (`GET /job/{jobId}/batch/{batchId}/result`).
  *
  * @since 0.1.0
  * @category results
@@ -803,8 +847,8 @@ export const queryResultIds = (job: JobRef, batchId: string): Stream.Stream<stri
   })).pipe(streamSpan("queryResultIds", job, batchId))
 
 /**
- * Every record of every result file of one query batch, as one stream (the seed's
- * `get_all_results_for_query_batch`). CSV is parsed with csv-parse as it streams; JSON with a
+ * Every record of every result file of one query batch (`GET .../result`, then each
+ * `GET .../result/{resultId}`), as one stream. CSV is parsed with csv-parse as it streams; JSON with a
  * streaming array scanner; XML element by element.
  *
  * @since 0.1.0

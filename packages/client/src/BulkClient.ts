@@ -21,6 +21,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { AuthenticationError, IngestError, OutcomeError, QueryError, TypedQueryError } from "./BulkError.js"
+import type { FieldMapping } from "./internal/mapping.js"
 import type { RecordError } from "./internal/outcome.js"
 import type { Progress } from "./internal/progress.js"
 import type { ColumnDelimiter, LineEnding, Rows } from "./internal/rows.js"
@@ -108,6 +109,12 @@ export interface IngestOptions<A = Row> extends CommonOptions {
   /** Columns to write, in order. Default: the Schema's fields, else the first row's fields. */
   readonly columns?: ReadonlyArray<string> | undefined
   /**
+   * Renames the rows' fields as they stream (see `Mapping`): input column → field(s), `null` drops a
+   * column, `constants` set a value on every row. An unmapped column of the first row, or a mapped
+   * one it lacks, is an `InvalidInputError`. Plain rows only (not with `schema`).
+   */
+  readonly mapping?: FieldMapping | undefined
+  /**
    * 2.0: jobs in flight at once. 1.0: batch uploads at once; every added batch is then left to
    * Salesforce (processed as the job's concurrency mode allows) and all of them are watched with one
    * job-level poll. Default 4 (1 with `serial`).
@@ -150,6 +157,19 @@ export interface IngestOptions<A = Row> extends CommonOptions {
    * upload"), raised before any request. `true` accepts it: the all-zero outcome, no job created.
    */
   readonly allowEmpty?: boolean | undefined
+  /**
+   * Rows that fail `UNABLE_TO_LOCK_ROW` are re-submitted serially (1.0 Serial job; 2.0 one job at a
+   * time) for up to this many rounds; the outcome is merged, each row's outcome its last attempt's.
+   * Default `false` (off): see the README, "Lock contention".
+   */
+  readonly retryLockedRows?: number | false | undefined
+  /**
+   * Read the org's `/limits` first and fail with `LimitExceededError` (`ExceededQuota`) once the
+   * input needs more Bulk API batches than `DailyBulkApiBatches` has left. Default false.
+   */
+  readonly preflightLimits?: boolean | undefined
+  /** Sort rows by this parent reference field (e.g. `"AccountId"`) before upload; holds the input in memory. */
+  readonly orderByParent?: string | undefined
   /**
    * Bulk API 1.0: `false` reads the successes from the batch results alone, without re-reading
    * each batch's request to pair every success with its row: a `Success` then has `row: {}` (its
@@ -292,6 +312,12 @@ export interface Summary {
   readonly failed: number
   readonly unprocessed: number
   readonly elapsed: Duration.Duration
+  /**
+   * HTTP requests the operation sent to Salesforce until it returned: job/batch creation, uploads,
+   * every poll, retries, lock follow-ups (each counts against DailyApiRequests). The outcome
+   * streams' downloads come later and are not included. Absent on `resume`.
+   */
+  readonly apiRequests?: number | undefined
 }
 
 /**

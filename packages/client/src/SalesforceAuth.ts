@@ -80,7 +80,7 @@ export interface LoginOptions {
 }
 
 /**
- * Use an existing session (the seed's `sessionId` + `host`). It cannot be renewed: when it
+ * Use an existing session (an access token or session id and its instance URL). It cannot be renewed: when it
  * expires, requests fail with `SessionExpiredError` saying so.
  *
  * @since 0.1.0

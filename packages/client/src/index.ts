@@ -73,3 +73,17 @@ export * as Bulk1 from "./Bulk1.js"
  * @since 0.1.0
  */
 export * as Journal from "./Journal.js"
+
+/**
+ * The org's limits (`/services/data/vXX.X/limits`): API requests, Bulk API batches and query jobs.
+ *
+ * @since 0.1.0
+ */
+export * as Limits from "./Limits.js"
+
+/**
+ * Field mapping (Data Loader's `.sdl` and CSV mapping files).
+ *
+ * @since 0.1.0
+ */
+export * as Mapping from "./Mapping.js"

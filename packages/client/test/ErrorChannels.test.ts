@@ -15,26 +15,26 @@ type ErrorOf<T> = T extends Effect.Effect<any, infer E, any> ? E : T extends Str
 
 describe("error channels", () => {
   it("ingest operations never list RowDecodeError; queries list it only with a schema", () => {
-    const insert = BulkClient.insert("Account", [{ Name: "a" }])
-    expectTypeOf<ErrorOf<typeof insert>>().toEqualTypeOf<BulkError.IngestError>()
-    expectTypeOf<RowDecodeError>().not.toMatchTypeOf<ErrorOf<typeof insert>>()
-    const update = BulkClient.update("Account", [{ Id: "001" }])
-    const upsert = BulkClient.upsert("Account", "Ext__c", [{ Ext__c: "1" }])
-    const del = BulkClient.delete("Account", ["001"])
-    const hard = BulkClient.hardDelete("Account", ["001"])
-    expectTypeOf<ErrorOf<typeof update | typeof upsert | typeof del | typeof hard>>().toEqualTypeOf<BulkError.IngestError>()
+    const _insert = BulkClient.insert("Account", [{ Name: "a" }])
+    expectTypeOf<ErrorOf<typeof _insert>>().toEqualTypeOf<BulkError.IngestError>()
+    expectTypeOf<RowDecodeError>().not.toMatchTypeOf<ErrorOf<typeof _insert>>()
+    const _update = BulkClient.update("Account", [{ Id: "001" }])
+    const _upsert = BulkClient.upsert("Account", "Ext__c", [{ Ext__c: "1" }])
+    const _del = BulkClient.delete("Account", ["001"])
+    const _hard = BulkClient.hardDelete("Account", ["001"])
+    expectTypeOf<ErrorOf<typeof _update | typeof _upsert | typeof _del | typeof _hard>>().toEqualTypeOf<BulkError.IngestError>()
     expectTypeOf<ErrorOf<ReturnType<typeof BulkClient.resume>>>().toEqualTypeOf<BulkError.IngestError>()
 
     // the caller's own row source errors are kept
-    const fromStream = BulkClient.insert("Account", Stream.fail("mine" as const))
-    expectTypeOf<ErrorOf<typeof fromStream>>().toEqualTypeOf<BulkError.IngestError | "mine">()
+    const _fromStream = BulkClient.insert("Account", Stream.fail("mine" as const))
+    expectTypeOf<ErrorOf<typeof _fromStream>>().toEqualTypeOf<BulkError.IngestError | "mine">()
 
-    const untyped = BulkClient.query("SELECT Id FROM Account")
-    expectTypeOf<ErrorOf<typeof untyped>>().toEqualTypeOf<BulkError.QueryError>()
-    expectTypeOf<RowDecodeError>().not.toMatchTypeOf<ErrorOf<typeof untyped>>()
-    const typed = BulkClient.queryAll("SELECT Id FROM Account", { schema: Schema.Struct({ Id: Schema.String }) })
-    expectTypeOf<ErrorOf<typeof typed>>().toEqualTypeOf<BulkError.TypedQueryError>()
-    expectTypeOf<RowDecodeError>().toMatchTypeOf<ErrorOf<typeof typed>>()
+    const _untyped = BulkClient.query("SELECT Id FROM Account")
+    expectTypeOf<ErrorOf<typeof _untyped>>().toEqualTypeOf<BulkError.QueryError>()
+    expectTypeOf<RowDecodeError>().not.toMatchTypeOf<ErrorOf<typeof _untyped>>()
+    const _typed = BulkClient.queryAll("SELECT Id FROM Account", { schema: Schema.Struct({ Id: Schema.String }) })
+    expectTypeOf<ErrorOf<typeof _typed>>().toEqualTypeOf<BulkError.TypedQueryError>()
+    expectTypeOf<RowDecodeError>().toMatchTypeOf<ErrorOf<typeof _typed>>()
   })
 
   it("outcome streams fail only with request errors and ResultMismatchError", () => {

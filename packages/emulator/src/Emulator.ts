@@ -12,6 +12,7 @@ import * as Schema from "effect/Schema"
 import * as auth from "./internal/auth.js"
 import type { OrgDefinition } from "./internal/model.js"
 import * as faults from "./internal/faults.js"
+import * as processing from "./internal/processing.js"
 import * as server from "./internal/server.js"
 import * as Org from "./Org.js"
 
@@ -34,6 +35,17 @@ export type Faults = faults.FaultsInput
  * @category models
  */
 export type Credentials = auth.CredentialsInput
+
+/**
+ * Knobs of the processing model, each overriding the profile's value: `recordsPerSecond` (per batch,
+ * by operation, plus `query`), `parallelBatches` (org-wide slots), `bulk2BatchSize`,
+ * `transactionRows`, `requestLatencyMs`, `lockFailureRate`, `enforceLimits`, `dailyApiRequests`,
+ * `dailyBulkApiBatches`, `dailyBulkV2QueryJobs`. Defaults and their sources: FIDELITY.md.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ProcessingOptions = Omit<processing.ProcessingInput, "profile">
 
 /**
  * Options for `start`, `make` and `layer`. Every field is optional.
@@ -79,6 +91,13 @@ export interface EmulatorOptions {
   readonly data?: OrgDefinition | string
   /** Credential overrides. */
   readonly credentials?: Credentials
+  /**
+   * `"loopback"` (default: instant processing, unlimited parallelism, no locks, allocations counted
+   * but not enforced) or `"realistic"` (Salesforce's pace, parallel slots, lock contention).
+   */
+  readonly profile?: "loopback" | "realistic"
+  /** Processing-model knobs over the profile's defaults. */
+  readonly processing?: ProcessingOptions
 }
 
 /**
@@ -220,6 +239,7 @@ export const start = async (options: EmulatorOptions = {}): Promise<EmulatorHand
       slowMs: positive("slowMs", options.slowMs, 10_000),
       faultLogin: options.faultLogin ?? false,
       retryAfterSeconds: positive("retryAfterSeconds", options.retryAfterSeconds, 1),
+      processing: processing.resolve(options.profile, options.processing),
       now: Date.now
     },
     options.port ?? 0,

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `pnpm emulator [--port N] [--host H] [--data org.json] [--latency ms] [--page-size rows]
- * [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,lost-answer=0.01,..."] [--seed N] [--slow-ms ms]`
+ * [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,lost-answer=0.01,..."] [--seed N] [--slow-ms ms]
+ * [--profile realistic] [processing knobs]`
  *
  * Prints one line of JSON with the connection facts once listening, then serves until SIGINT/SIGTERM.
  */
@@ -11,6 +12,10 @@ import * as Emulator from "./Emulator.js"
 const USAGE = `Usage: pnpm emulator [--port N] [--host 127.0.0.1] [--data org.json] [--latency ms] [--page-size rows]
                      [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,reset=0.02"] [--seed N]
                      [--slow-ms ms] [--fault-login] [--pk-chunking-counts-original]
+                     [--profile loopback|realistic] [--records-per-second insert=1000,query=50000,...]
+                     [--parallel-batches N] [--bulk2-batch-size N] [--transaction-rows N] [--request-latency ms]
+                     [--lock-failure-rate p] [--enforce-limits] [--daily-api-requests N]
+                     [--daily-bulk-api-batches N] [--daily-bulk-v2-query-jobs N]
 
   --faults  comma-separated key=value: per-request rates in [0,1] (their sum at most 1)
               5xx          answer 503 (or 500)
@@ -24,7 +29,15 @@ const USAGE = `Usage: pnpm emulator [--port N] [--host 127.0.0.1] [--data org.js
             and expire-after=N (a session works for N authenticated requests).
   --slow-ms delay of slow and stall faults (default 10000)
   --pk-chunking-counts-original
-            count a PK-chunked query's original (NotProcessed) batch in numberBatchesTotal`
+            count a PK-chunked query's original (NotProcessed) batch in numberBatchesTotal
+  --profile realistic
+            Salesforce's processing model (default loopback: instant). Every knob below overrides
+            the profile's value; defaults and their sources: packages/emulator/FIDELITY.md
+  --records-per-second  per batch, by operation (insert, update, upsert, delete, hardDelete, query)
+  --parallel-batches    batches the org processes at once (0 = unlimited)
+  --lock-failure-rate   probability a record whose parent another batch holds fails UNABLE_TO_LOCK_ROW
+                        (draws replay under --seed)
+  --enforce-limits      refuse work beyond the daily allocations shown by /limits`
 
 const fail = (message: string): never => {
   process.stderr.write(`sfbulk-emulator: ${message}\n${USAGE}\n`)
@@ -55,6 +68,17 @@ const main = async () => {
         "slow-ms": { type: "string" },
         "fault-login": { type: "boolean" },
         "pk-chunking-counts-original": { type: "boolean" },
+        profile: { type: "string" },
+        "records-per-second": { type: "string" },
+        "parallel-batches": { type: "string" },
+        "bulk2-batch-size": { type: "string" },
+        "transaction-rows": { type: "string" },
+        "request-latency": { type: "string" },
+        "lock-failure-rate": { type: "string" },
+        "enforce-limits": { type: "boolean" },
+        "daily-api-requests": { type: "string" },
+        "daily-bulk-api-batches": { type: "string" },
+        "daily-bulk-v2-query-jobs": { type: "string" },
         help: { type: "boolean", short: "h" }
       },
       strict: true,
@@ -84,6 +108,37 @@ const main = async () => {
   set("slowMs", number("slow-ms", str("slow-ms")))
   if (values["fault-login"]) options.faultLogin = true
   if (values["pk-chunking-counts-original"]) options.pkChunkingCountsOriginal = true
+  const profile = str("profile")
+  if (profile !== undefined) {
+    if (profile !== "loopback" && profile !== "realistic") fail(`--profile must be loopback or realistic, got '${profile}'`)
+    options.profile = profile as "loopback" | "realistic"
+  }
+  const processing: Record<string, unknown> = {}
+  const knob = (flag: string, key: string) => {
+    const v = number(flag, str(flag))
+    if (v !== undefined) processing[key] = v
+  }
+  knob("parallel-batches", "parallelBatches")
+  knob("bulk2-batch-size", "bulk2BatchSize")
+  knob("transaction-rows", "transactionRows")
+  knob("request-latency", "requestLatencyMs")
+  knob("lock-failure-rate", "lockFailureRate")
+  knob("daily-api-requests", "dailyApiRequests")
+  knob("daily-bulk-api-batches", "dailyBulkApiBatches")
+  knob("daily-bulk-v2-query-jobs", "dailyBulkV2QueryJobs")
+  if (values["enforce-limits"]) processing.enforceLimits = true
+  const rates = str("records-per-second")
+  if (rates !== undefined) {
+    const out: Record<string, number> = {}
+    for (const part of rates.split(",")) {
+      const [k, v] = part.split("=")
+      const n = number("records-per-second", v)
+      if (k === undefined || k.trim() === "" || n === undefined) fail(`--records-per-second takes op=N pairs, e.g. insert=1000,query=50000; got '${rates}'`)
+      out[k!.trim()] = n!
+    }
+    processing.recordsPerSecond = out
+  }
+  if (Object.keys(processing).length > 0) options.processing = processing as Emulator.ProcessingOptions
 
   let handle: Emulator.EmulatorHandle
   try {

@@ -73,4 +73,34 @@ describe("bin", () => {
     expect(q.output().stderr).toContain("bogus")
     expect(q.output().stdout).toBe("")
   }, 20_000)
+
+  it("--profile realistic and each processing knob reach the emulator (stats show the model in force)", async () => {
+    const p = run([
+      "--port", "0", "--profile", "realistic", "--parallel-batches", "3", "--records-per-second", "insert=1234,query=999",
+      "--lock-failure-rate", "0.25", "--request-latency", "7", "--bulk2-batch-size", "500", "--transaction-rows", "50",
+      "--enforce-limits", "--daily-api-requests", "42", "--daily-bulk-api-batches", "43", "--daily-bulk-v2-query-jobs", "44"
+    ])
+    const facts = JSON.parse(await p.firstLine) as Record<string, string>
+    const stats = JSON.parse((await raw(`${facts.instanceUrl}/__emulator/stats`)).text)
+    expect(stats.processing).toMatchObject({
+      profile: "realistic",
+      parallelBatches: 3,
+      recordsPerSecond: { insert: 1234, query: 999, update: 1000 },
+      lockFailureRate: 0.25,
+      requestLatencyMs: 7,
+      bulk2BatchSize: 500,
+      transactionRows: 50,
+      enforceLimits: true,
+      dailyApiRequests: 42,
+      dailyBulkApiBatches: 43,
+      dailyBulkV2QueryJobs: 44
+    })
+    p.child.kill("SIGTERM")
+    expect(await p.exited).toBe(0)
+    const bad = run(["--profile", "fast"])
+    expect(await bad.exited).toBe(2)
+    expect(bad.output().stderr).toContain("--profile must be loopback or realistic")
+    const badRates = run(["--records-per-second", "insert"])
+    expect(await badRates.exited).toBe(2)
+  }, 20_000)
 })

@@ -5,12 +5,17 @@
  *
  * Like the real client, every row is checked as it is read and, unless `allowPartialUpload`, the
  * whole input is read before any row is applied: a bad row is an `InvalidInputError` and the org is
- * left unchanged; an input without rows is an `InvalidInputError` unless `allowEmpty`.
+ * left unchanged; an input without rows is an `InvalidInputError` unless `allowEmpty`. It fails
+ * with the same error tags as the real client (packages/testing/test/Contract.test.ts runs the same scenarios on
+ * both): a job Salesforce refuses (unknown object, upsert on a field that is not an External ID)
+ * is an `ApiError` (`InvalidJob` on 1.0, `INVALIDJOB` on 2.0), a header Salesforce refuses fails
+ * the batch (1.0) or job (2.0), a 1.0 query whose SOQL fails is a `BatchFailedError`.
  *
  * Differences from the real client, by design: outcomes (and, before they are applied, the input
  * rows) are kept in memory (test-sized data), every
  * outcome carries its input `position` (2.0 over HTTP cannot), and all rows go to one job (one
- * batch on 1.0), whatever the size limits.
+ * batch on 1.0), whatever the size limits. Its jobs finish at once, so there is no job to abort
+ * from outside while the client waits.
  *
  * @example
  * const test = myProgram.pipe(Effect.provide(BulkClientMock.layer()))
@@ -29,6 +34,7 @@ import { ApiError, BatchFailedError, InvalidInputError, JobFailedError, type Bul
 import { EMPTY_INPUT, validate } from "@sfbulk/client/internal/bulkClient"
 import { createdFor } from "@sfbulk/client/internal/outcome"
 import { tracker } from "@sfbulk/client/internal/progress"
+import { objectOf } from "@sfbulk/client/internal/query1"
 import { decodeRows } from "@sfbulk/client/internal/query2"
 import { lineEncoder, toStream, type LineEncoder, type Rows } from "@sfbulk/client/internal/rows"
 import { checkedRows } from "@sfbulk/client/internal/validate"
@@ -48,6 +54,18 @@ const mockJobId = () => `750MOCK${String(++jobSeq).padStart(11, "0")}`
 const toCsvText = (v: unknown): string =>
   v === null || v === undefined ? "" : typeof v === "boolean" ? (v ? "true" : "false") : String(v)
 
+/** An `ApiError` as Salesforce answers a rejected job creation on each API. */
+const invalidJob = (api: "1.0" | "2.0", object: "ingest" | "query", text: string): ApiError =>
+  api === "1.0"
+    ? new ApiError({ errorCode: "InvalidJob", status: 400, description: text, method: "POST", path: "/services/async/job" })
+    : new ApiError({
+      errorCode: "INVALIDJOB",
+      status: 400,
+      description: `InvalidJob : ${text}`,
+      method: "POST",
+      path: `/services/data/jobs/${object}`
+    })
+
 /**
  * Builds the mock service over `org`.
  *
@@ -55,6 +73,23 @@ const toCsvText = (v: unknown): string =>
  * @category constructors
  */
 export const make = (org: OrgApi): BulkClient.Service => {
+  // Salesforce refuses the job itself (not its rows) for an unknown object, and for an upsert on a
+  // field that is neither the Id, an External ID nor an idLookup field (externalIdFieldName in
+  // the Bulk API job reference)
+  const createJob = (api: "1.0" | "2.0", object: string, operation: BulkClient.Operation, externalIdField: string | undefined) =>
+    Effect.gen(function*() {
+      const def = org.describe(object)
+      if (!def) return yield* invalidJob(api, "ingest", `Unable to find object: ${object}`)
+      if (operation !== "upsert") return
+      if (externalIdField === undefined || externalIdField === "") {
+        return yield* invalidJob(api, "ingest", `External ID was blank for ${def.name}. An External ID must be specified for upsert.`)
+      }
+      const field = def.fields.find((f) => f.name.toLowerCase() === externalIdField.toLowerCase())
+      if (!field || !(field.type === "id" || field.externalId === true || field.idLookup === true)) {
+        return yield* invalidJob(api, "ingest", `Field name provided, ${externalIdField} does not match an External ID for ${def.name}`)
+      }
+    })
+
   const ingest = <A, E, R>(
     operation: BulkClient.Operation,
     object: string,
@@ -64,6 +99,7 @@ export const make = (org: OrgApi): BulkClient.Service => {
   ): Effect.Effect<BulkClient.Outcome, BulkError | E, R> =>
     Effect.gen(function*() {
       yield* validate(options)
+      const api = options.api ?? "2.0"
       const started = yield* Clock.currentTimeMillis
       const jobId = mockJobId()
       const batchId = `751${jobId.slice(3)}`
@@ -109,26 +145,35 @@ export const make = (org: OrgApi): BulkClient.Service => {
       const input = options.schema
         ? toStream(rows)
         : checkedRows(toStream(rows), { operation, externalIdFieldName: externalIdField, columns: options.columns })
-      yield* Stream.runForEachChunk(input, (chunk) =>
+      // as over HTTP: the job is created, and its header checked, when the first rows are sent,
+      // so an empty or bad input is an InvalidInputError whatever the object or columns
+      let opened = false
+      const send = (cells: ReadonlyArray<ReadonlyArray<string>>) =>
         Effect.gen(function*() {
-          if (Chunk.isEmpty(chunk)) return
-          if (!encoder) {
-            encoder = yield* lineEncoder(options, Chunk.unsafeHead(chunk))
-            const check = org.checkHeader(object, operation, encoder.columns)
+          if (!opened) {
+            yield* createJob(api, object, operation, externalIdField)
+            const check = org.checkHeader(object, operation, encoder!.columns)
             if (!check.ok) {
               const stateMessage = `InvalidBatch : ${check.message}`
-              return yield* (options.api === "1.0"
+              return yield* (api === "1.0"
                 ? new BatchFailedError({ jobId, batchId, stateMessage })
                 : new JobFailedError({ jobId, state: "Failed", stateMessage }))
             }
+            opened = true
           }
+          apply(cells)
+        })
+      yield* Stream.runForEachChunk(input, (chunk) =>
+        Effect.gen(function*() {
+          if (Chunk.isEmpty(chunk)) return
+          if (!encoder) encoder = yield* lineEncoder(options, Chunk.unsafeHead(chunk))
           const cells = yield* encoder.cells(chunk, seen)
           seen += cells.length
-          if (partial) apply(cells)
+          if (partial) yield* send(cells)
           else pending.push(cells)
         }))
       if (seen === 0 && options.allowEmpty !== true) return yield* new InvalidInputError({ what: EMPTY_INPUT })
-      for (const cells of pending) apply(cells)
+      for (const cells of pending) yield* send(cells)
       if (read > 0) {
         progress.uploaded(jobId, read)
         progress.done(jobId, "JobComplete")
@@ -136,7 +181,7 @@ export const make = (org: OrgApi): BulkClient.Service => {
       const ended = yield* Clock.currentTimeMillis
       return {
         summary: {
-          api: options.api ?? "2.0",
+          api,
           object,
           operation,
           jobIds: read > 0 ? [jobId] : [],
@@ -164,15 +209,35 @@ export const make = (org: OrgApi): BulkClient.Service => {
   const runQuery = (all: boolean) => (soql: string, options: BulkClient.QueryOptions<any> = {}): Stream.Stream<any, BulkError> => {
     const rows = Stream.unwrap(Effect.gen(function*() {
       yield* validate(options)
+      const api = options.api ?? "2.0"
+      // 1.0 creates a job on the FROM object first (refused when the object is unknown), then
+      // the SOQL batch fails; 2.0 refuses the query job itself
+      const object = api === "1.0" ? objectOf(soql) : undefined
+      if (api === "1.0") {
+        if (!object) return yield* new InvalidInputError({ what: `cannot find the object in the query's FROM clause: ${soql}` })
+        if (!org.describe(object)) return yield* invalidJob(api, "query", `Unable to find object: ${object}`)
+      }
       const r = org.query(soql, { all })
-      if (!r.ok) {
-        return yield* new ApiError({
-          errorCode: r.error.errorCode,
-          status: 400,
-          description: r.error.message,
-          method: "POST",
-          path: "/jobs/query"
-        })
+      const failure = !r.ok
+        ? { code: r.error.errorCode, message: r.error.message }
+        : object !== undefined && r.result.object.toLowerCase() !== object.toLowerCase()
+        ? {
+          code: "INVALID_TYPE_FOR_OPERATION",
+          message:
+            `The root entity of the requested query (${r.result.object}) does not match the entity of the requested Bulk API Job (${object}).`
+        }
+        : undefined
+      if (!r.ok || failure !== undefined) {
+        const { code, message } = failure ?? { code: "UNKNOWN", message: "" }
+        if (api === "1.0") {
+          const jobId = mockJobId()
+          return yield* new BatchFailedError({
+            jobId,
+            batchId: `751${jobId.slice(3)}`,
+            stateMessage: `InvalidBatch : Failed to process query: ${code}: ${message}`
+          })
+        }
+        return yield* new ApiError({ errorCode: code, status: 400, description: message, method: "POST", path: "/services/data/jobs/query" })
       }
       const { columns, size } = r.result
       const progress = tracker(options.onProgress)

@@ -46,3 +46,20 @@ export const matchesGenerated = (rec: { readonly [k: string]: unknown }): boolea
     rec["BillingCity"] === want.BillingCity
   )
 }
+
+/** The Contact columns of the contention workload. */
+export const contactColumns = ["LastName", "AccountId"] as const
+
+/**
+ * Contact `i` of the contention workload: its parent is `parents[i % n]`, so every batch holds
+ * children of every parent, and parallel batches fight over the parents' locks.
+ */
+export const contactRow = (i: number, parents: ReadonlyArray<string>): { readonly LastName: string; readonly AccountId: string } => ({
+  LastName: `Contention ${i}`,
+  AccountId: parents[i % parents.length]!
+})
+
+/** Lazily generated Contacts `from` .. `to - 1`. */
+export function* contactRows(from: number, to: number, parents: ReadonlyArray<string>) {
+  for (let i = from; i < to; i++) yield contactRow(i, parents)
+}

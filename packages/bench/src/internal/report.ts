@@ -17,6 +17,10 @@ export interface Run {
   readonly peakExternalMb?: number
   /** CPU the emulator process spent during this run, ms (where measurable). */
   readonly emulatorCpuMs?: number
+  /** Requests the org counted during this run (its DailyApiRequests usage), every client alike. */
+  readonly apiRequests?: number
+  /** Contention runs: rows whose final outcome is still UNABLE_TO_LOCK_ROW. */
+  readonly lockFailuresLeft?: number
   readonly detail?: string
 }
 
@@ -32,6 +36,17 @@ export interface ResultRow {
   readonly workload: WorkloadName
   readonly client: ClientName
   readonly rows: number
+  /** The emulator's processing model (absent in results from before it existed: loopback). */
+  readonly profile?: "loopback" | "realistic"
+  /** Median API requests per run, as the org counted them. */
+  readonly apiRequests?: number
+  /**
+   * Realistic runs: the server-bound limit, ms: the emulator's own processing time for this work
+   * at full parallelism (the wall time no client can beat).
+   */
+  readonly limitMs?: number
+  /** Contention runs: rows whose final outcome is still UNABLE_TO_LOCK_ROW. */
+  readonly lockFailuresLeft?: number
   /** Every run passed its correctness check. */
   readonly ok: boolean
   /** Medians over passing runs (null when none passed). */
@@ -78,11 +93,16 @@ export const aggregate = (
   const failNote = runs.find((r) => !r.ok)?.detail
   const notes = [note, ok ? undefined : `failed: ${failNote ?? "no run completed"}`].filter((x) => x !== undefined)
   const emuCpu = good.flatMap((r) => (r.emulatorCpuMs === undefined ? [] : [r.emulatorCpuMs]))
+  const requests = good.flatMap((r) => (r.apiRequests === undefined ? [] : [r.apiRequests]))
   return {
     workload,
     client,
     rows,
     ok,
+    ...(ok && requests.length > 0 ? { apiRequests: round(median(requests)) } : {}),
+    ...(ok && good.some((r) => r.lockFailuresLeft !== undefined)
+      ? { lockFailuresLeft: Math.max(...good.map((r) => r.lockFailuresLeft ?? 0)) }
+      : {}),
     ...(ok && emuCpu.length > 0 ? { emulatorCpuMs: round(median(emuCpu)) } : {}),
     wallMs: ok ? stat(median).wallMs : null,
     cpuMs: ok ? stat(median).cpuMs : null,
@@ -192,8 +212,35 @@ export const renderMarkdown = (rs: ReadonlyArray<ResultRow>, env: Environment, e
     }
     out.push("")
   }
+  out.push(...realisticSection(rs))
   out.push(...extra)
   return out.join("\n") + "\n"
+}
+
+/**
+ * Realistic-org cells: wall time as a multiple of the server-bound limit, the API requests the org
+ * counted, and for contention runs the rows still failed on locks.
+ */
+export const realisticSection = (rs: ReadonlyArray<ResultRow>): Array<string> => {
+  const mine = rs.filter((r) => r.profile === "realistic")
+  if (mine.length === 0) return []
+  const out = [
+    "## Realistic org (emulator `--profile realistic`)",
+    "",
+    "The limit is the emulator's own processing time for the work at full parallelism: no client can finish sooner.",
+    "",
+    "| workload | rows | client | wall | limit | wall / limit | API requests | lock failures left |",
+    "|---|---:|---|---:|---:|---:|---:|---:|"
+  ]
+  for (const r of [...mine].sort((a, b) => a.workload.localeCompare(b.workload) || a.rows - b.rows || a.client.localeCompare(b.client))) {
+    const wall = r.ok && r.wallMs !== null ? fmtMs(r.wallMs) : `**${r.note ?? "failed"}**`
+    const ratio = r.ok && r.wallMs !== null && r.limitMs !== undefined && r.limitMs > 0 ? `${round(r.wallMs / r.limitMs, 2)}x` : ""
+    out.push(
+      `| ${r.workload} | ${r.rows.toLocaleString("en-US")} | ${r.client} | ${wall} | ${r.limitMs === undefined ? "" : fmtMs(r.limitMs)} | ${ratio} | ${r.apiRequests ?? ""} | ${r.lockFailuresLeft ?? ""} |`
+    )
+  }
+  out.push("")
+  return out
 }
 
 /** sfbulk's peak RSS growth between the smallest and largest row counts of a workload. */

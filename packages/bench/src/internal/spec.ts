@@ -10,6 +10,7 @@ export type ClientName = "sfbulk" | "jsforce" | "floor"
 export const workloadNames = [
   "ingest-2.0",
   "ingest-1.0",
+  "ingest-2.0-contention",
   "query-2.0",
   "query-2.0-parallel",
   "query-1.0-pk",
@@ -35,6 +36,12 @@ export interface RunSpec {
   readonly readIds: boolean
   /** Rows per PK chunk (Bulk 1.0 query). */
   readonly chunkSize: number
+  /** The emulator's processing model: `realistic` lets sfbulk poll as it does by default (adaptive). */
+  readonly org?: "loopback" | "realistic"
+  /** Contention workloads: the parent Account ids the Contacts point at (row i -> parentIds[i % n]). */
+  readonly parentIds?: ReadonlyArray<string>
+  /** sfbulk contention runs: also sort the input by AccountId (`orderByParent`). */
+  readonly orderByParent?: boolean
 }
 
 /** What a workload reports (its own view; the harness checks it against the org). */
@@ -46,6 +53,8 @@ export interface WorkloadOutcome {
   readonly digest?: string
   /** Failed or mismatched rows the client saw. */
   readonly failures?: number
+  /** Contention workloads: rows whose final outcome is still UNABLE_TO_LOCK_ROW. */
+  readonly lockFailuresLeft?: number
   readonly detail?: string
 }
 

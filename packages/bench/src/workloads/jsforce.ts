@@ -9,7 +9,7 @@ import { stringify } from "csv-stringify"
 import jsforce from "jsforce"
 import type { Connection } from "jsforce"
 import { Readable } from "node:stream"
-import { accountColumns, accountRow, accountRows, querySoql } from "../internal/data.js"
+import { accountColumns, accountRow, accountRows, contactColumns, contactRows, querySoql } from "../internal/data.js"
 import { Digest, queryRowKey } from "../internal/digest.js"
 import { onStall, runChild } from "../child.js"
 import type { RunSpec, WorkloadOutcome } from "../internal/spec.js"
@@ -113,6 +113,28 @@ const query = async (conn: Connection, spec: RunSpec): Promise<WorkloadOutcome> 
   return { ok, rows: digest.count + leaked, digest: digest.toString(), ...(detail ? { detail } : {}) }
 }
 
+/** Contention: the same Contacts through `bulk2.loadAndWaitForResults`; jsforce has no lock handling. */
+const contention = async (conn: Connection, spec: RunSpec): Promise<WorkloadOutcome> => {
+  const input = Readable.from(contactRows(0, spec.rows, spec.parentIds ?? [])).pipe(stringify({ header: true, columns: [...contactColumns] }))
+  const res = await conn.bulk2.loadAndWaitForResults({
+    object: "Contact",
+    operation: "insert",
+    lineEnding: "LF",
+    input,
+    pollInterval: spec.pollMs,
+    pollTimeout: 3_600_000
+  })
+  const lockFailuresLeft = res.failedResults.filter((r) => String(r.sf__Error).startsWith("UNABLE_TO_LOCK_ROW")).length
+  const failures = res.failedResults.length + res.unprocessedRecords.length
+  return {
+    ok: res.successfulResults.length + failures === spec.rows,
+    rows: res.successfulResults.length,
+    failures,
+    lockFailuresLeft,
+    ...(failures > 0 ? { detail: `${res.failedResults.length} failed (${lockFailuresLeft} on locks), ${res.unprocessedRecords.length} unprocessed` } : {})
+  }
+}
+
 export const run = async (spec: RunSpec): Promise<WorkloadOutcome> => {
   const conn = connect(spec)
   switch (spec.workload) {
@@ -120,6 +142,8 @@ export const run = async (spec: RunSpec): Promise<WorkloadOutcome> => {
       return ingest2(conn, spec)
     case "ingest-1.0":
       return ingest1(conn, spec)
+    case "ingest-2.0-contention":
+      return contention(conn, spec)
     case "query-2.0":
     case "query-2.0-parallel":
     case "query-1.0-pk":

@@ -40,7 +40,14 @@ export interface ReadOptions {
   readonly delimiter?: string | undefined
   /** The input as messages name it (`-`: standard input); default `path`. */
   readonly name?: string | undefined
+  /** Note each record's line for {@link lineOf} (messages about a cell name its line). */
+  readonly trackLines?: boolean | undefined
 }
+
+const lines = new WeakMap<object, number>()
+
+/** The input line a record (of an input opened with `trackLines`) ended on. */
+export const lineOf = (record: object): number | undefined => lines.get(record)
 
 /** `--delimiter` values: the characters Salesforce accepts, and their names. */
 export const DELIMITERS: Readonly<Record<string, string>> = {
@@ -152,6 +159,7 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
       }
       const record: Record<string, string> = {}
       for (let i = 0; i < width; i++) record[header[i]!] = fields[i]!
+      if (options?.trackLines) lines.set(record, reader.line)
       out.push(record)
     }
     const read = (chunk: Chunk.Chunk<Uint8Array> | undefined): Effect.Effect<Chunk.Chunk<Record<string, string>>, InvalidInputError> => {

@@ -24,6 +24,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { pipeline } from "node:stream/promises"
 import { type OutputFlags, printJson, printText } from "./report.js"
+import type * as Transform from "./transform.js"
 
 type InvalidInputError = BulkError.InvalidInputError
 const InvalidInputError = BulkError.InvalidInputError
@@ -78,6 +79,8 @@ export interface Meta {
   /** `--encoding` and `--delimiter` of the input, so that a resume reads it the same way. */
   readonly encoding?: string | undefined
   readonly delimiter?: string | undefined
+  /** `--mapping` (its text and SHA-256), `--date-format`, `--time-zone` (resolved), `--date-fields`, `--insert-nulls`. */
+  readonly transform?: Transform.Options | undefined
   readonly input: InputFacts
   /** Made in the state directory by sfbulk (removed once finished) rather than given with `--journal`. */
   readonly owned: boolean
@@ -332,14 +335,25 @@ export const sentAnything = (rec: Recording): boolean => {
   }
 }
 
-/** Files kept for a resume (the journal, and the copy of standard input). */
+/** Ending of the ids a delete by query spooled into the state directory (removed like the copy of standard input). */
+export const QUERY_IDS_SUFFIX = ".query-ids.csv"
+
+/** Whether the input is sfbulk's own spool of queried ids (never a user's file: it lives in the state directory). */
+const queriedIds = (input: InputFacts): boolean =>
+  input.read.endsWith(QUERY_IDS_SUFFIX) && Path.dirname(input.read) === stateDir()
+
+/** Files kept for a resume (the journal, and the copy of standard input or the queried ids). */
 export const keptFiles = (rec: Recording): string =>
-  rec.journal + (rec.meta.input.given === "-" ? ` and the copy of standard input ${rec.meta.input.read}` : "")
+  rec.journal + (rec.meta.input.given === "-"
+    ? ` and the copy of standard input ${rec.meta.input.read}`
+    : queriedIds(rec.meta.input)
+    ? ` and the queried ids ${rec.meta.input.read}`
+    : "")
 
 /** Removes what was kept for a resume: the spool always, the journal when sfbulk made it. */
 export const discard = (rec: Recording): Effect.Effect<void> =>
   Effect.sync(() => {
-    if (rec.meta.input.given === "-") Fs.rmSync(rec.meta.input.read, { force: true })
+    if (rec.meta.input.given === "-" || queriedIds(rec.meta.input)) Fs.rmSync(rec.meta.input.read, { force: true })
     if (rec.meta.owned) Fs.rmSync(rec.journal, { force: true })
   })
 

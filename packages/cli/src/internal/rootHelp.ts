@@ -13,17 +13,22 @@ COMMANDS
   upsert <object> --external-id <Field> --file f  insert or update on an External ID field
   delete <object> --file ids.csv                  delete records by Id (- reads standard input)
   hard-delete <object> --file ids.csv             delete records permanently
-  export "<SOQL>" [-o out.csv|.json|.ndjson]      export query rows, streamed (--all for queryAll)
+  delete <object> --where "<condition>"           delete the records a SOQL condition selects
+                                                  (--dry-run counts them; --yes skips the question)
+  export "<SOQL>" [-o out.csv|.json|.ndjson]      export query rows, streamed (--all for queryAll;
+                                                  --format table for reading on the terminal)
   job list | status <id> | abort <id> | results <id>
                                                   inspect and control jobs
   resume <job-id>                                 wait for a job (--async, timed out) and write its results
+  limits [--all]                                  the org's API and Bulk API limits: used, remaining
   emulator [--port N]                             start a local Salesforce emulator
 
 CREDENTIALS
   Flags or the environment: SF_INSTANCE_URL + SF_ACCESS_TOKEN, or SF_USERNAME + SF_PASSWORD
   (+ SF_SECURITY_TOKEN, SF_CLIENT_ID, SF_CLIENT_SECRET), SF_REFRESH_TOKEN, SF_PRIVATE_KEY_FILE (JWT),
-  SF_LOGIN_URL (production, sandbox or My Domain), SF_API_VERSION. --emulator runs any command against
-  an embedded emulator.
+  SF_LOGIN_URL (production, sandbox or My Domain), SF_API_VERSION. --target-org <alias|username>
+  uses your Salesforce CLI login (sf org login web). --emulator runs any command against an
+  embedded emulator.
 
 OUTPUT
   Result files <job>-success.csv, <job>-failed.csv, <job>-unprocessed.csv beside the input or in

@@ -14,7 +14,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Bulk1 from "../Bulk1.js"
 import { PollTimeoutError, type BulkError } from "../BulkError.js"
-import { pollUntil } from "./poll.js"
+import { adaptivePollSchedule, pollUntil } from "./poll.js"
 import type { Transport } from "./transport.js"
 
 /** A terminal batch state: the batch's counters are final. */
@@ -23,7 +23,7 @@ export const batchTerminal = (state: string): boolean => state === "Completed" |
 /** Waits for batches of one job. */
 export interface BatchWatch {
   /** The batch's info once it is terminal (every answer seen on the way is passed to `onPoll`). */
-  readonly wait: (batchId: string) => Effect.Effect<Bulk1.BatchInfo, BulkError>
+  readonly wait: (batchId: string, records?: number) => Effect.Effect<Bulk1.BatchInfo, BulkError>
 }
 
 /** Polling options, as the ingest options give them. */
@@ -50,6 +50,10 @@ export const make = (
     // promise that never settles).
     const waiters = new Map<string, Set<Deferred.Deferred<Bulk1.BatchInfo, BulkError>>>()
     let running = false
+    // Progress for adaptive polling (no pollSchedule given): records of the batches waited for, and
+    // records processed over the job's batches at the last poll.
+    const sized = new Set<string>()
+    const progress = { expectedRecords: 0, numberRecordsProcessed: 0 }
 
     // Every decision about `running` is made in one synchronous step, so a waiter that arrives
     // while the poller is deciding to stop always finds it either running or stopped, never between.
@@ -81,6 +85,7 @@ export const make = (
         Effect.withSpan("Bulk1.pollJob", { attributes: { "sfbulk.job_id": jobId, "sfbulk.batches_waited": waiters.size } })
       )
       const seen = new Set<string>()
+      progress.numberRecordsProcessed = infos.reduce((n, info) => n + info.numberRecordsProcessed, 0)
       for (const info of infos) yield* take(seen)(info)
       // a batch the list does not show (yet) is asked for by itself
       for (const id of [...waiters.keys()]) {
@@ -88,7 +93,12 @@ export const make = (
       }
       return (yield* stopIfIdle) ? Option.some(undefined) : Option.none()
     })
-    const poller = pollUntil(pollOnce, { schedule: options.pollSchedule }, () => new PollTimeoutError({ jobId })).pipe(
+    const poller = pollUntil(
+      pollOnce,
+      { schedule: options.pollSchedule ?? adaptivePollSchedule(0) },
+      () => new PollTimeoutError({ jobId }),
+      () => ({ ...progress })
+    ).pipe(
       Effect.catchAll(failAll),
       Effect.onInterrupt(() => Effect.sync(() => (running = false)))
     )
@@ -99,7 +109,11 @@ export const make = (
       return Effect.asVoid(Effect.forkIn(Effect.provide(poller, context), scope))
     })
 
-    const wait = (batchId: string): Effect.Effect<Bulk1.BatchInfo, BulkError> => {
+    const wait = (batchId: string, records?: number): Effect.Effect<Bulk1.BatchInfo, BulkError> => {
+      if (records !== undefined && !sized.has(batchId)) {
+        sized.add(batchId)
+        progress.expectedRecords += records
+      }
       const waiting = Effect.acquireUseRelease(
         Effect.tap(Deferred.make<Bulk1.BatchInfo, BulkError>(), (d) =>
           Effect.sync(() => {

@@ -9,6 +9,7 @@ import { InvalidInputError, isBulkError, type BulkError } from "../BulkError.js"
 import { ingest1 } from "./ingest1.js"
 import { ingest2 } from "./ingest2.js"
 import { resumeJobs, withJournal } from "./journal.js"
+import { mapRows } from "./mapping.js"
 import { checkedRows } from "./validate.js"
 import { query1 } from "./query1.js"
 import { decodeRows, query2 } from "./query2.js"
@@ -36,6 +37,9 @@ export const validate = (options: BulkClient.IngestOptions<any> | BulkClient.Que
   }
   if (o.maxJobBytes !== undefined && (o.maxJobBytes < 1 || o.maxJobBytes > 100_000_000)) {
     return bad(`maxJobBytes must be between 1 and 100,000,000 (got ${o.maxJobBytes})`)
+  }
+  if (o.mapping !== undefined && o.schema !== undefined) {
+    return bad("the mapping option renames plain rows: with a schema, name the Schema's fields after the Salesforce fields instead")
   }
   if (o.concurrency !== undefined && !(o.concurrency >= 1)) {
     return bad(`concurrency must be at least 1 (got ${o.concurrency})`)
@@ -103,7 +107,11 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
         // checked by their Schema instead. Unless `allowPartialUpload`, the pipelines read the
         // whole input before the first request, so a bad row anywhere uploads nothing.
         const ctx = { operation, externalIdFieldName, columns: options.columns }
-        const input = options.schema ? toStream(rows) : checkedRows(toStream(rows), ctx)
+        // a mapping renames the fields before the checks, which then see what is sent
+        const source = options.mapping === undefined || options.schema
+          ? toStream(rows)
+          : (mapRows(toStream(rows) as Stream.Stream<any, E, R>, options.mapping) as Stream.Stream<A, E | InvalidInputError, R>)
+        const input = options.schema ? source : checkedRows(source, ctx)
         // no row at all: nothing was sent (pieces are made of rows), and the caller is told
         const nonEmpty = (outcome: BulkClient.Outcome<BulkError>) =>
           outcome.summary.rowsRead === 0 && options.allowEmpty !== true

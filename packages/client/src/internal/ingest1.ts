@@ -30,6 +30,7 @@ import { isInvalidJobState } from "./stateChange.js"
 import { parseRecords } from "./csvParse.js"
 import { encodeLines } from "./ingest2.js"
 import { bodyHash, currentListener, notify } from "./journalHook.js"
+import { withLockRetry } from "./lockRetry.js"
 import { createdFor, fromCounters, ownId } from "./outcome.js"
 import { tracker } from "./progress.js"
 import { fileWriter, memoryWriter, split, tempDir } from "./split.js"
@@ -97,14 +98,20 @@ interface ReadyBatch {
   readonly sent: Effect.Effect<void>
 }
 
-/** Runs the 1.0 pipeline. */
-export const ingest1 = <A, E, R>(params: {
+interface Ingest1Params<A, E, R> {
   readonly object: string
   readonly operation: BulkClient.Operation
   readonly externalIdFieldName?: string | undefined
   readonly rows: Stream.Stream<A, E, R>
   readonly options: BulkClient.IngestOptions<A>
-}): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
+}
+
+/** Runs the 1.0 pipeline, then the lock-contention follow-ups the options ask for (`lockRetry.ts`). */
+export const ingest1 = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
+  withLockRetry(params, ingest1Once)
+
+/** One run of the 1.0 pipeline. */
+const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
   Effect.gen(function*() {
     const started = yield* Clock.currentTimeMillis
     const context = yield* Effect.context<Transport>()
@@ -166,7 +173,7 @@ export const ingest1 = <A, E, R>(params: {
       Effect.gen(function*() {
         const jobInfo = yield* job
         const jid = jobInfo.id
-        const info = yield* Effect.flatMap(watch, (w) => w.wait(batchId))
+        const info = yield* Effect.flatMap(watch, (w) => w.wait(batchId, piece.records))
         const processed = info.numberRecordsProcessed
         if (info.state === "Failed" && processed === 0) {
           return yield* new BatchFailedError({ jobId: jid, batchId, stateMessage: info.stateMessage ?? "" })

@@ -22,6 +22,8 @@ import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { isRetryable, JobFailedError, ResultMismatchError, type BulkError, type InvalidInputError } from "../BulkError.js"
 import * as Internal from "./bulk2.js"
+import { withLockRetry } from "./lockRetry.js"
+import { adaptivePollSchedule } from "./poll.js"
 import { notify } from "./journalHook.js"
 import { counted, createdFor, fromCounters, ownId, parseErrors } from "./outcome.js"
 import { tracker } from "./progress.js"
@@ -168,8 +170,16 @@ export const verifyJob = (
 
 const uploadRetry = Schedule.exponential("1 second").pipe(Schedule.intersect(Schedule.recurs(2)))
 
-/** Runs the pipeline; the outcome streams need the same `Transport`. */
+/**
+ * Runs the pipeline, then the lock-contention follow-ups the options ask for (`lockRetry.ts`); the
+ * outcome streams need the same `Transport`.
+ */
 export const ingest2 = <A, E, R>(
+  params: Ingest2Params<A, E, R>
+): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> => withLockRetry(params, ingest2Once)
+
+/** One run of the pipeline. */
+const ingest2Once = <A, E, R>(
   params: Ingest2Params<A, E, R>
 ): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
   Effect.gen(function*() {
@@ -188,8 +198,9 @@ export const ingest2 = <A, E, R>(
       fileWriter(dir, header)
     )
     const columnDelimiter = options.columnDelimiter ?? "COMMA"
-    const waitOptions = (jobId: string) => ({
-      schedule: options.pollSchedule,
+    const waitOptions = (jobId: string, records: number) => ({
+      // no schedule given: poll as the job's progress suggests (poll.ts)
+      schedule: options.pollSchedule ?? adaptivePollSchedule(records),
       timeout: options.timeout,
       onPoll: (info: Bulk2.JobInfo) =>
         progress.polled(jobId, info.state, {
@@ -230,7 +241,7 @@ export const ingest2 = <A, E, R>(
         const jobId = yield* submit
         yield* Effect.promise(() => Fs.rm(piece.path, { force: true }))
         progress.uploaded(jobId, piece.records)
-        const info = yield* Bulk2.waitForIngestJob(jobId, waitOptions(jobId))
+        const info = yield* Bulk2.waitForIngestJob(jobId, waitOptions(jobId, piece.records))
         const processed = Number(info.numberRecordsProcessed ?? 0)
         if (info.state === "Failed" && processed === 0) {
           return yield* new JobFailedError({ jobId, state: info.state, stateMessage: info.errorMessage ?? "" })

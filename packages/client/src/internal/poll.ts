@@ -9,6 +9,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
 
 /** Default polling: 0.5 s growing by 1.5x up to every 5 s, forever (bound it with `timeout`). */
 export const defaultPollSchedule: Schedule.Schedule<unknown> = Schedule.exponential("500 millis", 1.5).pipe(
@@ -30,14 +32,16 @@ export interface PollOptions {
 export const pollUntil = <A, E, R, E2>(
   check: Effect.Effect<Option.Option<A>, E, R>,
   options: PollOptions | undefined,
-  timedOut: (timeoutMillis?: number) => E2
+  timedOut: (timeoutMillis?: number) => E2,
+  /** What the schedule is fed after each check (e.g. the progress an adaptive schedule follows). */
+  observe?: () => unknown
 ): Effect.Effect<A, E | E2, R> => {
   const loop = Effect.gen(function*() {
     const driver = yield* Schedule.driver(options?.schedule ?? defaultPollSchedule)
     while (true) {
       const done = yield* check
       if (Option.isSome(done)) return done.value
-      const next = yield* Effect.option(driver.next(undefined))
+      const next = yield* Effect.option(driver.next(observe?.()))
       if (Option.isNone(next)) return yield* Effect.fail(timedOut())
     }
   })
@@ -48,3 +52,59 @@ export const pollUntil = <A, E, R, E2>(
     onTimeout: () => timedOut(Duration.toMillis(Duration.decode(timeout)))
   })
 }
+
+interface Observed {
+  /** When the last poll answered (ms), undefined before the first. */
+  readonly at: number | undefined
+  /** Records processed at the last poll. */
+  readonly done: number
+  /** The last wait (ms). */
+  readonly wait: number
+}
+
+/** Bounds of {@link adaptivePollSchedule}, in ms. */
+export interface AdaptiveBounds {
+  readonly firstMs: number
+  readonly minMs: number
+  readonly maxMs: number
+}
+
+/** Without visible progress the waits grow no further than the default schedule's (5 s). */
+const BACKOFF_CAP_MS = 5_000
+
+const ADAPTIVE: AdaptiveBounds = { firstMs: 500, minMs: 250, maxMs: 30_000 }
+
+const numberIn = (input: unknown, key: string): number | undefined => {
+  if (input === null || typeof input !== "object") return undefined
+  const v = (input as Record<string, unknown>)[key]
+  const n = Number(v ?? Number.NaN)
+  return Number.isFinite(n) ? n : undefined
+}
+
+/**
+ * Polling that follows the job's observed progress instead of a fixed cadence, for a job of
+ * `expected` records (or the input's `expectedRecords`). Fed each poll's `numberRecordsProcessed`: once two polls show
+ * progress, the next poll is due when the job should finish at the observed rate (so a long job
+ * costs a handful of polls, and its end is seen soon after it happens); without visible progress it
+ * backs off like the default (0.5 s, growing by 1.5x up to 5 s). Every wait is kept within
+ * [`minMs`, `maxMs`] (0.25 s, 30 s).
+ */
+export const adaptivePollSchedule = (expected: number, bounds: AdaptiveBounds = ADAPTIVE): Schedule.Schedule<number, unknown> =>
+  Schedule.makeWithState<Observed, unknown, number>({ at: undefined, done: 0, wait: 0 }, (now, input, s) => {
+    const done = numberIn(input, "numberRecordsProcessed") ?? 0
+    // an input may carry its own total (1.0: the records of every batch added so far)
+    const total = numberIn(input, "expectedRecords") ?? expected
+    let wait: number
+    if (s.at === undefined) wait = bounds.firstMs
+    else if (done > s.done && now > s.at && total > done) {
+      const perMs = (done - s.done) / (now - s.at)
+      // a little before the estimate: the next poll re-estimates from fresher progress
+      wait = (0.9 * (total - done)) / perMs
+    } else wait = Math.min(s.wait * 1.5, BACKOFF_CAP_MS)
+    wait = Math.min(bounds.maxMs, Math.max(bounds.minMs, wait))
+    return Effect.succeed([
+      { at: now, done, wait },
+      wait,
+      ScheduleDecision.continueWith(ScheduleInterval.after(now + wait))
+    ] as const)
+  })

@@ -37,6 +37,7 @@ import {
   TransportError
 } from "../BulkError.js"
 import { SalesforceAuth, type Session } from "./session.js"
+import { countRequest } from "./requestCount.js"
 
 /** A request relative to the session's instance. */
 export interface TransportRequest {
@@ -641,6 +642,7 @@ export const make = (options?: TransportOptions) =>
             }),
             cause
           )
+        yield* countRequest
         const raw = yield* client.execute(request).pipe(
           Effect.timeoutFail({
             duration: Duration.millis(wait),

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Readable } from "node:stream"
 import type { OrgApi } from "./model.js"
+import type { Processing } from "./processing.js"
 
 /** Knobs fixed when the emulator starts. */
 export interface EmulatorSettings {
@@ -64,6 +65,8 @@ export interface EmulatorState {
   readonly org: OrgApi
   readonly settings: EmulatorSettings
   readonly faults: HandlerFaults
+  /** The processing model: pacing, parallel slots, record locks, daily allocations. */
+  readonly processing: Processing
   /** Current time in ms (the emulator's clock). */
   now(): number
   /** A new 18-character id with the given key prefix (`750` job, `751` batch, `752` result). */

@@ -14,6 +14,7 @@ import { handle as handleBulk2 } from "./bulk2/index.js"
 import type { EmulatorSettings, EmulatorState, Handler, RequestContext, SessionInfo } from "./context.js"
 import * as faults from "./faults.js"
 import type { OrgApi } from "./model.js"
+import { Processing, type ProcessingSettings, type Usage } from "./processing.js"
 import { bulk1Error } from "./xml.js"
 
 /** Lowest and highest API versions served; versions below MIN are retired. */
@@ -43,6 +44,8 @@ export interface ServerConfig {
   readonly faultLogin: boolean
   /** `Retry-After` seconds on 429 answers. */
   readonly retryAfterSeconds: number
+  /** The processing model's knobs (loopback: all off). */
+  readonly processing: ProcessingSettings
   readonly now: () => number
 }
 
@@ -59,6 +62,10 @@ export interface Stats {
   /** Current fault spec (normalized) and seed. */
   readonly faultSpec: string
   readonly seed: number
+  /** Daily allocations used so far (API requests, Bulk API batches, 2.0 query jobs). */
+  readonly usage: Readonly<Usage>
+  /** The processing model in force (profile and every knob). */
+  readonly processing: ProcessingSettings
 }
 
 /** Options of `setFaults` besides the spec. */
@@ -296,6 +303,7 @@ export const start = async (config: ServerConfig, port: number, host: string): P
     org,
     settings: config.settings,
     faults: { batchFail: () => faultState.batchFail() },
+    processing: new Processing(config.processing, config.seed),
     now: config.now,
     newId: (prefix) => org.newId(prefix)
   }
@@ -306,7 +314,9 @@ export const start = async (config: ServerConfig, port: number, host: string): P
     faults: { ...faultState.counts },
     sessions: { issued: sessions.issued, active: sessions.active() },
     faultSpec: faults.format(faultState.config),
-    seed: faultState.seed
+    seed: faultState.seed,
+    usage: { ...state.processing.usage },
+    processing: state.processing.settings
   })
 
   const setFaults: EmulatorServer["setFaults"] = (cfg, options = {}) => {
@@ -451,15 +461,18 @@ export const start = async (config: ServerConfig, port: number, host: string): P
     }
   }
 
-  const limitsBody = () => {
-    const used = counts.rest + counts.bulk1 + counts.bulk2
-    return JSON.stringify({
-      DailyApiRequests: { Max: 15000, Remaining: Math.max(0, 15000 - used) },
-      DailyBulkApiBatches: { Max: 15000, Remaining: 15000 },
-      DailyBulkApiRequests: { Max: 15000, Remaining: 15000 },
-      DailyBulkV2QueryFileStorageMB: { Max: 976562, Remaining: 976562 },
-      DailyBulkV2QueryJobs: { Max: 10000, Remaining: 10000 }
-    })
+  /**
+   * Count an authenticated API request against DailyApiRequests and apply the request latency.
+   * False when the allocation is enforced and spent: the request was answered with the documented
+   * REQUEST_LIMIT_EXCEEDED (REST, 403) or ExceededQuota (1.0, 400, as the `limit` fault answers).
+   */
+  const spend = async (req: IncomingMessage, res: ServerResponse, api: "bulk1" | "rest"): Promise<boolean> => {
+    const latency = state.processing.settings.requestLatencyMs
+    if (latency > 0) await delay(latency)
+    if (state.processing.takeRequest()) return true
+    if (api === "bulk1") errorIn("bulk1", req)(res, 400, "ExceededQuota", "TotalRequests Limit exceeded.")
+    else errorIn("rest", req)(res, 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+    return false
   }
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -537,6 +550,7 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       }
       const flags: AnswerFlags = { answer: "none" }
       if (await applyFault(req, res, "bulk1", flags)) return
+      if (!(await spend(req, res, "bulk1"))) return
       return runHandler(handleBulk1, "bulk1", req, res, url, segments.slice(3), s2, session, flags.answer)
     }
 
@@ -572,7 +586,8 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       if (session === undefined) return answer(req, res, 401, JSON_TYPE, INVALID_SESSION_REST)
       const flags: AnswerFlags = { answer: "none" }
       if (await applyFault(req, res, "rest", flags)) return
-      res.setHeader("Sforce-Limit-Info", `api-usage=${counts.rest + counts.bulk1 + counts.bulk2}/15000`)
+      if (!(await spend(req, res, "rest"))) return
+      res.setHeader("Sforce-Limit-Info", state.processing.limitInfo())
       const rest = segments.slice(3)
       const version = vm![1]!
       if (isJobs) return runHandler(handleBulk2, "rest", req, res, url, rest, version, session, flags.answer)
@@ -582,7 +597,7 @@ export const start = async (config: ServerConfig, port: number, host: string): P
         const base = `/services/data/v${version}`
         return r.send(200, JSON_TYPE, JSON.stringify({ jobs: `${base}/jobs`, limits: `${base}/limits` }))
       }
-      if (rest.length === 1 && rest[0] === "limits" && method === "GET") return r.send(200, JSON_TYPE, limitsBody())
+      if (rest.length === 1 && rest[0] === "limits" && method === "GET") return r.send(200, JSON_TYPE, state.processing.limitsBody())
       return r.send(404, JSON_TYPE, NOT_FOUND_REST)
     }
 

@@ -6,16 +6,18 @@
 import { BulkClient, type BulkError } from "@sfbulk/client"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Chunk from "effect/Chunk"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { UsageError } from "../errors.js"
 import { csvText, jsonText, ndjsonText, writeText } from "../output.js"
 import * as Progress from "../progress.js"
-import { type OutputFlags, printJson, printText } from "../report.js"
+import { fitWidths, type OutputFlags, printJson, printText, tableLine } from "../report.js"
+import * as Transform from "../transform.js"
 
 /** Output formats. */
-export type Format = "csv" | "json" | "ndjson"
+export type Format = "csv" | "json" | "ndjson" | "table"
 
 /** The flags of `export`, parsed. */
 export interface ExportArgs extends OutputFlags {
@@ -31,6 +33,8 @@ export interface ExportArgs extends OutputFlags {
   readonly formulaGuard: boolean
   /** `--delimiter`: the CSV column delimiter (default comma). */
   readonly delimiter?: string | undefined
+  /** `--time-zone`: datetimes rendered as wall-clock time in this IANA zone, with its offset. */
+  readonly timeZone?: string | undefined
 }
 
 /** The format: `--format`, else from the output file's extension, else CSV. */
@@ -48,19 +52,67 @@ export const selectedColumns = (soql: string): ReadonlyArray<string> | undefined
   return fields.every((f) => /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(f)) ? fields : undefined
 }
 
+/** Rows whose cells set the table's column widths (later rows are cut to them: the table streams). */
+export const TABLE_WINDOW = 200
+
+/** A table's total width: the terminal's columns when writing to one, else this. */
+export const TABLE_WIDTH = 160
+
 /**
- * Encodes rows in `format`; `columns` is only used for the header of an empty CSV, `delimiter`
- * separates CSV columns (default comma).
+ * Rows as an aligned text table (`--format table`): the widths come from the header and the first
+ * {@link TABLE_WINDOW} rows, narrowed to fit `width` characters; wider cells are cut with `…`.
+ * Only that window is held, so a large export still streams.
+ */
+export const tableText = <E, R>(
+  rows: Stream.Stream<Readonly<Record<string, unknown>>, E, R>,
+  width: number,
+  columns?: ReadonlyArray<string> | undefined
+): Stream.Stream<string, E, R> =>
+  Stream.suspend(() => {
+    const text = (v: unknown) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v))
+    let header: ReadonlyArray<string> | undefined
+    let widths: ReadonlyArray<number> = []
+    const window: Array<Readonly<Record<string, unknown>>> = []
+    const line = (r: Readonly<Record<string, unknown>>) => tableLine(header!.map((c) => text(r[c])), widths) + "\n"
+    // fixes the widths from the window and renders it (with the header)
+    const flush = (): string => {
+      header ??= window.length > 0 ? Object.keys(window[0]!) : columns ?? []
+      if (header.length === 0) return "(no rows)\n"
+      const natural = header.map((h) => Math.max(h.length, ...window.map((r) => text(r[h]).length)))
+      widths = fitWidths(natural, width)
+      const out = [tableLine(header, widths), tableLine(widths.map((w) => "-".repeat(w)), widths)].join("\n") + "\n" +
+        window.map(line).join("")
+      window.length = 0
+      return out
+    }
+    let flushed = false
+    return Stream.concat(
+      Stream.mapChunks(rows, (chunk) => {
+        if (flushed) return Chunk.of(Chunk.toReadonlyArray(chunk).map(line).join(""))
+        window.push(...chunk)
+        if (window.length < TABLE_WINDOW) return Chunk.empty()
+        flushed = true
+        return Chunk.of(flush())
+      }),
+      Stream.suspend(() => (flushed ? Stream.empty : Stream.make(flush())))
+    )
+  })
+
+/**
+ * Encodes rows in `format`; `columns` is only used for the header of an empty CSV (or table),
+ * `delimiter` separates CSV columns (default comma), `tableWidth` is a table's width.
  */
 export const encode = <E, R>(
   rows: Stream.Stream<Readonly<Record<string, unknown>>, E, R>,
   format: Format,
   formulaGuard: boolean,
   columns?: ReadonlyArray<string> | undefined,
-  delimiter?: string | undefined
+  delimiter?: string | undefined,
+  tableWidth: number = TABLE_WIDTH
 ): Stream.Stream<string, E, R> => {
   if (format === "json") return jsonText(rows)
   if (format === "ndjson") return ndjsonText(rows)
+  if (format === "table") return tableText(rows, tableWidth, columns)
   if (columns === undefined) return csvText(rows, { formulaGuard, delimiter })
   // The rows' own keys win (Salesforce's spelling); the declared columns only head an empty result.
   return Stream.suspend(() => {
@@ -103,6 +155,9 @@ export const precheck = (a: ExportArgs): Effect.Effect<string, UsageError | Bulk
     if (Option.isSome(a.parallel) && a.api === "1.0") {
       return yield* new UsageError({ message: "--parallel downloads Bulk API 2.0 result pages: drop --api 1 (use --pk-chunking on 1.0)" })
     }
+    if (a.timeZone !== undefined && !Transform.isTimeZone(a.timeZone)) {
+      return yield* new UsageError({ message: `--time-zone: "${a.timeZone}" is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)` })
+    }
     return yield* readQuery(a)
   })
 
@@ -122,14 +177,18 @@ export const run = (a: ExportArgs, soql: string): Effect.Effect<void, BulkError.
     const progress = Progress.reporter(mode, a.all ? "queryAll" : "query")
     let count = 0
     const started = Date.now()
+    const local = a.timeZone === undefined ? undefined : Transform.localizer(a.timeZone)
     const rows = (a.all ? client.queryAll(soql, options) : client.query(soql, options)).pipe(
       Stream.mapChunks((chunk) => {
+        if (local !== undefined) chunk = Chunk.map(chunk, local) as typeof chunk
         count += chunk.length
         progress.rows(count)
         return chunk
       })
     )
-    yield* writeText(a.output, encode(rows, format, a.formulaGuard, selectedColumns(soql), a.delimiter)).pipe(Effect.ensuring(Effect.sync(progress.done)))
+    // a table on a terminal fits its width
+    const width = a.output === "-" && process.stdout.isTTY === true && (process.stdout.columns ?? 0) > 0 ? process.stdout.columns : TABLE_WIDTH
+    yield* writeText(a.output, encode(rows, format, a.formulaGuard, selectedColumns(soql), a.delimiter, width)).pipe(Effect.ensuring(Effect.sync(progress.done)))
     const elapsedMs = Date.now() - started
     const summary = {
       ok: true,

@@ -10,11 +10,12 @@ import * as Path from "node:path"
 import { ExitCode } from "../../ExitCode.js"
 import { RowsFailed, UsageError } from "../errors.js"
 import { adviseResume } from "../hints.js"
-import { checkReadable, openCsv } from "../input.js"
+import { checkReadable, lineOf, openCsv } from "../input.js"
 import * as Progress from "../progress.js"
 import * as Recovery from "../recovery.js"
 import { ingestText, type IngestSummary, type OutputFlags, printJson, printText } from "../report.js"
 import * as Results from "../results.js"
+import * as Transform from "../transform.js"
 
 /** The flags of an ingest command, parsed. */
 export interface IngestArgs extends OutputFlags {
@@ -39,6 +40,10 @@ export interface IngestArgs extends OutputFlags {
   readonly delimiter?: string | undefined
   /** `--journal <file>`: the journal to keep (default: a new one in the state directory, removed once finished). */
   readonly journal: Option.Option<string>
+  /** `--mapping <file>`: read before anything is sent (a resume takes the journal's copy instead). */
+  readonly mapping?: string | undefined
+  /** `--date-format`, `--time-zone`, `--date-fields`, `--insert-nulls` (and, on resume, the mapping's text). */
+  readonly transform?: Transform.Options | undefined
 }
 
 /** A CSV with a header and no records, without `--allow-empty`. */
@@ -68,6 +73,8 @@ const validate = (a: IngestArgs): Effect.Effect<void, UsageError> => {
   if (Option.isSome(a.concurrency) && a.concurrency.value < 1) {
     return Effect.fail(new UsageError({ message: `--concurrency must be at least 1 (got ${a.concurrency.value})` }))
   }
+  const bad = Transform.checkFlags(a.transform ?? {})
+  if (bad !== undefined) return Effect.fail(new UsageError({ message: bad }))
   return Effect.void
 }
 
@@ -106,12 +113,31 @@ export const finish = (
  * result files can be written (found after the upload, a re-run would send every row again).
  */
 export const precheck = (a: IngestArgs): Effect.Effect<void, UsageError | BulkError.InvalidInputError> =>
-  Effect.all([validate(a), checkReadable(a.file), Recovery.checkWritableDir(resultsDir(a.resultsDir, a.file), "the results directory")], {
+  Effect.all([
+    validate(a),
+    checkReadable(a.file),
+    a.mapping === undefined ? Effect.void : Transform.readMapping(a.mapping),
+    Recovery.checkWritableDir(resultsDir(a.resultsDir, a.file), "the results directory")
+  ], {
     discard: true
   })
 
+/**
+ * The transform settings with the mapping file read and the time zone resolved (the machine's
+ * when not given), as the journal keeps them: a resume then maps and converts exactly the same way.
+ */
+const resolveTransform = (a: IngestArgs): Effect.Effect<Transform.Options, BulkError.InvalidInputError> =>
+  Effect.map(a.mapping === undefined ? Effect.succeed(a.transform?.mapping) : Transform.readMapping(a.mapping), (mapping) => {
+    const t = a.transform ?? {}
+    return {
+      ...(mapping === undefined ? {} : { mapping }),
+      ...(t.dateFormat === undefined ? {} : { dateFormat: t.dateFormat, timeZone: t.timeZone ?? Transform.localTimeZone(), dateFields: t.dateFields }),
+      ...(t.insertNulls ? { insertNulls: true } : {})
+    }
+  })
+
 /** What the journal keeps of the command line (see recovery.ts). */
-const settings = (a: IngestArgs): Recovery.Settings => ({
+const settings = (a: IngestArgs, transform: Transform.Options): Recovery.Settings => ({
   command: a.command,
   operation: a.operation,
   object: a.object,
@@ -125,7 +151,8 @@ const settings = (a: IngestArgs): Recovery.Settings => ({
   allowPartial: a.allowPartial,
   allowEmpty: a.allowEmpty,
   encoding: a.encoding,
-  delimiter: a.delimiter
+  delimiter: a.delimiter,
+  ...(Transform.isActive(transform) ? { transform } : {})
 })
 
 type RunError = BulkError.BulkError | UsageError | RowsFailed
@@ -137,14 +164,16 @@ type RunError = BulkError.BulkError | UsageError | RowsFailed
  */
 export const run = (a: IngestArgs): Effect.Effect<void, RunError, BulkClient.BulkClient> =>
   Effect.gen(function*() {
-    const rec = yield* Recovery.start(settings(a), a.file, a.journal)
+    const transform = yield* resolveTransform(a)
+    const rec = yield* Recovery.start(settings(a, transform), a.file, a.journal)
     if (!rec.fresh && a.file !== "-" && Path.resolve(a.file) !== rec.meta.input.read) {
       return yield* new BulkError.InvalidInputError({
         what: `the journal ${rec.journal} belongs to an import of ${rec.meta.input.read}, not ${a.file}: finish it with ` +
           `${Recovery.resumeCommand(rec.journal)}, or give this import another --journal`
       })
     }
-    yield* execute(a, rec)
+    // a resumed journal maps and converts as its first run did
+    yield* execute({ ...a, mapping: undefined, transform: rec.fresh ? transform : rec.meta.transform }, rec)
   })
 
 /** The flags `sfbulk resume --journal` takes from its own command line. */
@@ -182,6 +211,7 @@ export const resumeJournal = (path: string, flags: ResumeFlags): Effect.Effect<v
       allowEmpty: m.allowEmpty,
       encoding: m.encoding,
       delimiter: m.delimiter,
+      transform: m.transform,
       json: flags.json,
       quiet: flags.quiet,
       journal: Option.some(rec.journal)
@@ -206,8 +236,11 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
   const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
   // a signal at any point (upload, waits, result files) ends the run cleanly with the resume advice
   const run = Recovery.interruptible(rec, () => progress.done(), Effect.gen(function*() {
-    const opened = openCsv(rec.meta.input.read, a)
-    const input = { ...opened, records: Recovery.counted(rec, opened.records) }
+    const t = a.transform ?? {}
+    const opened = openCsv(rec.meta.input.read, { ...a, trackLines: t.dateFormat !== undefined })
+    // renamed, nulled (#N/A always) and converted as the rows stream; the result files hold what was sent
+    const shaped = Transform.apply(opened.records, opened.header, t, a.file === "-" ? "standard input" : a.file, lineOf)
+    const input = { header: shaped.header, records: Recovery.counted(rec, shaped.records) }
     const client = yield* BulkClient.BulkClient
     const options: BulkClient.IngestOptions<any> = {
       api: a.api,
@@ -233,7 +266,7 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
     ).pipe(Effect.ensuring(Effect.sync(() => progress.done())))
     const s = outcome.summary
     const source = a.file === "-" ? "standard input" : a.file
-    if (s.rowsRead === 0 && input.header().length === 0) {
+    if (s.rowsRead === 0 && opened.header().length === 0) {
       return yield* new BulkError.InvalidInputError({
         what: `${source} is empty: expected a header row of field names, then one row per record`
       })

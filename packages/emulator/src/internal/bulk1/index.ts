@@ -33,6 +33,7 @@ import {
 } from "./jobs.js"
 import { schedule } from "./processing.js"
 import { LIMITS } from "./records.js"
+import { applySpec, foreign, parseSpec, specs } from "./spec.js"
 import { ingestResults, queryCsv, queryJson, queryXml } from "./results.js"
 import { isNil, parseXml, XmlSyntaxError } from "./xml.js"
 
@@ -82,7 +83,9 @@ const route = async (ctx: RequestContext, state: EmulatorState, format: { curren
     throw methodNotAllowed(m, "GET, POST")
   }
   if (sub === "spec") {
-    throw new Bulk1Error("FeatureNotEnabled", "Transformation specs (POST /job/{jobId}/spec) are not supported by the emulator")
+    if (batchId !== undefined) throw new Bulk1Error("InvalidUrl", `Unknown Bulk API resource: /${ctx.segments.join("/")}`, 404)
+    if (m !== "POST") throw methodNotAllowed(m, "POST")
+    return uploadSpec(ctx, state, job)
   }
   if (sub !== "batch") throw new Bulk1Error("InvalidUrl", `Unknown Bulk API resource: /${ctx.segments.join("/")}`, 404)
   if (batchId === undefined) {
@@ -396,19 +399,42 @@ const createBatch = async (ctx: RequestContext, state: EmulatorState, job: Job):
       `Failed to create batch, since the Job is not Open. Current job state is '${job.state}'`
     )
   }
-  const payload = await readBatchBody(ctx)
-  if (payload.length === 0 || payload.toString("utf8").trim() === "") {
+  const body = await readBatchBody(ctx)
+  if (body.length === 0 || body.toString("utf8").trim() === "") {
     throw new Bulk1Error("ClientInputError", "Failed to read request. A batch must contain some content")
   }
+  // Every submitted batch counts toward DailyBulkApiBatches (Bulk API limits, "Batch Allocations").
+  if (!state.processing.takeBatch()) throw new Bulk1Error("ExceededQuota", "ApiBatchItems Limit exceeded.")
+  // a job with a spec takes "foreign" CSV in the charset its Content-Type names, rewritten by the spec
+  const spec = specs.get(job)
+  const charset = /charset=([^;\s]+)/i.exec(String(ctx.req.headers["content-type"] ?? ""))?.[1]
+  const payload = spec === undefined ? body : applySpec(spec, state.org.describe(job.object), body, charset)
   const now = state.now()
   const batch = newBatch(state, job, now, payload, expected)
+  if (spec !== undefined) foreign.set(batch, { body, type: String(ctx.req.headers["content-type"] ?? expected) })
   addBatch(job, batch)
   job.systemModstamp = now
   schedule(state, job, batch)
   ctx.send(201, MIME[fmt], renderBatch(batch, fmt))
 }
 
+/** `POST /job/{jobId}/spec`: a transformation spec for the job's later CSV batches (201, no body). */
+const uploadSpec = async (ctx: RequestContext, state: EmulatorState, job: Job): Promise<void> => {
+  if (job.contentType !== "CSV" || isQuery(job.operation)) {
+    throw new Bulk1Error("InvalidJob", "Transformation specs apply to CSV ingest jobs only")
+  }
+  if (job.state !== "Open") {
+    throw new Bulk1Error("InvalidJobState", `Failed to create transformation spec, since the Job is not Open. Current job state is '${job.state}'`)
+  }
+  const body = await readBatchBody(ctx)
+  specs.set(job, parseSpec(body, state.org.describe(job.object)))
+  ctx.send(201, "text/plain", "")
+}
+
 const sendRequest = async (ctx: RequestContext, job: Job, batch: Batch): Promise<void> => {
+  // a batch mapped by a spec: the request as it was sent, not the mapped CSV
+  const sent = foreign.get(batch)
+  if (sent) return ctx.send(200, sent.type, sent.body)
   if (batch.chunk) return ctx.send(200, isQuery(job.operation) ? BATCH_MIME[job.contentType] : "text/plain", batch.chunk.request)
   ctx.send(200, batch.payloadType, batch.payload)
 }

@@ -7,6 +7,7 @@ import type { IngestOperation, RowOutcome } from "../model.js"
 import { addBatch, type Batch, isQuery, type Job, newBatch, Outcomes, type ResultFile, storeOf } from "./jobs.js"
 import { BatchFailure, readCsvRows, readRows, type Row, yieldNow } from "./records.js"
 import { readZip } from "./zip.js"
+import { referenceFields } from "../processing.js"
 
 /** Queue a batch for processing according to the job's concurrency mode. */
 export const schedule = (state: EmulatorState, job: Job, batch: Batch): void => {
@@ -60,8 +61,14 @@ const FAULT_MESSAGES = [
   "TooManyLockFailure : Too many lock failure 200 Trying again later."
 ] as const
 
-/** Process one batch if it is still Queued (an abort turns queued batches into NotProcessed). */
-export const run = async (state: EmulatorState, job: Job, batch: Batch): Promise<void> => {
+/**
+ * Process one batch if it is still Queued (an abort turns queued batches into NotProcessed). Under
+ * the processing model the batch first waits, Queued, for one of the org's parallel slots.
+ */
+export const run = (state: EmulatorState, job: Job, batch: Batch): Promise<void> =>
+  batch.state !== "Queued" ? Promise.resolve() : state.processing.modelled ? state.processing.inSlot(() => runNow(state, job, batch)) : runNow(state, job, batch)
+
+const runNow = async (state: EmulatorState, job: Job, batch: Batch): Promise<void> => {
   if (batch.state !== "Queued") return
   if (state.faults.batchFail()) {
     const started = state.now()
@@ -98,17 +105,47 @@ const runIngest = async (state: EmulatorState, job: Job, batch: Batch, op: Inges
   if (files && !manifest) throw new BatchFailure("InvalidBatch : Failed to read zip: request.txt not found at the root of the zip")
   const options = job.externalIdFieldName ? { externalIdField: job.externalIdFieldName } : undefined
   // plain CSV: each row's values go to the org as they are, no object per row
-  const apply: { readonly n: number; readonly one: (i: number) => RowOutcome } = format === "CSV" && !files
-    ? await readCsvRows(state.org, job.object, op, batch.payload, chunk).then(({ columns, records }) => ({
-      n: records.length,
-      one: (i: number) => state.org.applyValues(op, job.object, columns, records[i]!, options)
-    }))
+  const model = state.processing
+  const refs = model.settings.lockFailureRate > 0 ? referenceFields(state.org, job.object) : new Set<string>()
+  const apply: {
+    readonly n: number
+    readonly one: (i: number) => RowOutcome
+    readonly parents: (i: number) => ReadonlyArray<string>
+  } = format === "CSV" && !files
+    ? await readCsvRows(state.org, job.object, op, batch.payload, chunk).then(({ columns, records }) => {
+      const locking = model.lockColumns(columns, refs)
+      return {
+        n: records.length,
+        one: (i: number) => state.org.applyValues(op, job.object, columns, records[i]!, options),
+        parents: (i: number) => locking.map((c) => records[i]![c] ?? "").filter((v) => v !== "")
+      }
+    })
     : await readRows(state.org, job.object, op, format, manifest ?? batch.payload, chunk).then((rows) => ({
       n: rows.length,
-      one: (i: number) => (files ? resolveAttachments(rows[i]!, files) : undefined) ?? state.org.apply(op, job.object, rows[i]!, options)
+      one: (i: number) => (files ? resolveAttachments(rows[i]!, files) : undefined) ?? state.org.apply(op, job.object, rows[i]!, options),
+      parents: (i: number) => {
+        const row = rows[i]!
+        return model.lockColumns(Object.keys(row), refs).map((c) => String(row[Object.keys(row)[c]!] ?? "")).filter((v) => v !== "")
+      }
     }))
   const results = new Outcomes(apply.n)
   batch.results = results
+  if (model.modelled) {
+    await model.runBatch({
+      operation: op,
+      rows: Array.from({ length: apply.n }, (_, i) => i),
+      parentsOf: apply.parents,
+      live: () => batch.state === "InProgress",
+      apply: (i, _index, lockError) => {
+        const o: RowOutcome = lockError ? { success: false, id: null, errors: [lockError] } : apply.one(i)
+        results.push(o)
+        batch.numberRecordsProcessed++
+        if (!o.success) batch.numberRecordsFailed++
+        if ((i + 1) % chunk === 0) touch(state, job, batch)
+      }
+    })
+    return
+  }
   for (let i = 0; i < apply.n; i++) {
     const o = apply.one(i)
     results.push(o)
@@ -179,6 +216,7 @@ const runQuery = async (state: EmulatorState, job: Job, batch: Batch): Promise<v
     files.push({ id: state.newId("752").slice(0, 15), start, end: Math.min(q.size, start + perFile) })
   }
   batch.query = { result: q, files }
+  await state.processing.queryTime(q.size)
   batch.numberRecordsProcessed = q.size
   await yieldNow()
 }

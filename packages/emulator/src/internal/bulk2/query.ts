@@ -24,6 +24,10 @@ export const createQuery = async (ctx: RequestContext, state: EmulatorState): Pr
       : checked.error.message
     throw new Bulk2Error(400, checked.error.errorCode, message)
   }
+  // DailyBulkV2QueryJobs (Bulk API 2.0 limits). The error code and text are the emulator's own.
+  if (!state.processing.takeQueryJob()) {
+    throw new Bulk2Error(400, "LIMIT_EXCEEDED", "The daily allocation of Bulk API 2.0 query jobs (DailyBulkV2QueryJobs) is exhausted")
+  }
   const now = state.now()
   const job: QueryJob = {
     kind: "query",
@@ -53,9 +57,12 @@ const run = (state: EmulatorState, job: QueryJob): void => {
   job.startedAt = state.now()
   touch(state, job)
   // Let one poll observe InProgress, then take the snapshot.
-  setImmediate(() => {
+  setImmediate(async () => {
     if (job.state !== "InProgress" || job.deleted) return
     const out = state.org.query(job.query, { all: job.operation === "queryAll" })
+    // Under the processing model the job stays InProgress as long as its rows take at the query rate.
+    if (out.ok) await state.processing.queryTime(out.result.size)
+    if (job.state !== "InProgress" || job.deleted) return
     job.totalProcessingTime = Math.max(0, state.now() - job.startedAt!)
     if (!out.ok) {
       job.state = "Failed"

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `pnpm emulator [--port N] [--host H] [--data org.json] [--latency ms] [--page-size rows]
+ * `sfbulk-emulator [--port N] [--host H] [--data org.json] [--latency ms] [--page-size rows]
  * [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,lost-answer=0.01,..."] [--seed N] [--slow-ms ms]`
  *
  * Prints one line of JSON with the connection facts once listening, then serves until SIGINT/SIGTERM.
@@ -8,9 +8,10 @@
 import { parseArgs } from "node:util"
 import * as Emulator from "./Emulator.js"
 
-const USAGE = `Usage: pnpm emulator [--port N] [--host 127.0.0.1] [--data org.json] [--latency ms] [--page-size rows]
-                     [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,reset=0.02"] [--seed N]
-                     [--slow-ms ms] [--fault-login] [--pk-chunking-counts-original]
+// named as installed users run it (`npx sfbulk-emulator`); `pnpm emulator` in the workspace is the same
+const USAGE = `Usage: sfbulk-emulator [--port N] [--host 127.0.0.1] [--data org.json] [--latency ms] [--page-size rows]
+                       [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,reset=0.02"] [--seed N]
+                       [--slow-ms ms] [--fault-login] [--pk-chunking-counts-original]
 
   --faults  comma-separated key=value: per-request rates in [0,1] (their sum at most 1)
               5xx          answer 503 (or 500)

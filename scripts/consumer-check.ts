@@ -241,6 +241,10 @@ const main = async () => {
   check(leaked.length === 0, `the client's types pull in ${leaked.slice(0, 3).join(", ")}`)
   check(Fs.existsSync(Path.join(app, "out-bundler", "load.d.ts")), "no declarations were emitted under Bundler resolution")
 
+  // effect is a peer dependency everywhere: the application holds one copy (one runtime, one set of tags)
+  const copies = run("npm", ["ls", "effect", "--all", "--parseable"], app).split("\n").filter(Boolean)
+  check(new Set(copies).size === 1, `the consumer holds ${new Set(copies).size} copies of effect:\n${copies.join("\n")}`)
+
   step("run the consumer against the packed emulator")
   const result = JSON.parse(run(process.execPath, ["out/main.js"], app).trim().split("\n").pop()!)
   const want = JSON.stringify({
@@ -264,6 +268,19 @@ const main = async () => {
   const sfbulk = Path.join(cli, "node_modules", ".bin", "sfbulk")
   step("sfbulk --help")
   check(run(sfbulk, ["--help"], cli).includes("USAGE"), "sfbulk --help printed no usage")
+  // `npx <bin>` outside a project that installed the package asks the registry for a package named
+  // like the bin (unscoped `sfbulk-emulator`: not ours); the READMEs give the `-p @sfbulk/...` form
+  for (const readme of ["README.md", ...PACKAGES.map((p) => `packages/${p.dir}/README.md`)]) {
+    const bare = Fs.readFileSync(Path.join(repo, readme), "utf8").match(/npx (sfbulk|sfbulk-emulator)\b/)
+    check(bare === null, `${readme}: "${bare?.[0]}" runs an unscoped registry package; write npx -p @sfbulk/<package> <bin>`)
+  }
+  step("npx -p <the emulator> sfbulk-emulator --help, from an empty directory")
+  const empty = Path.join(tmp, "empty")
+  Fs.mkdirSync(empty)
+  const emulatorTarball = infos.find((i) => i.dir === "emulator")!.tarball
+  const csvTarball = infos.find((i) => i.dir === "csv")!.tarball
+  const npxHelp = await runAsync("npx", ["-y", "-p", emulatorTarball, "-p", csvTarball, "sfbulk-emulator", "--help"], empty)
+  check(npxHelp.startsWith("Usage: sfbulk-emulator "), `npx -p @sfbulk/emulator sfbulk-emulator --help printed ${npxHelp.split("\n")[0]}`)
   step("sfbulk-emulator --help")
   const emulatorHelp = run(Path.join(cli, "node_modules", ".bin", "sfbulk-emulator"), ["--help"], cli)
   check(emulatorHelp.startsWith("Usage: sfbulk-emulator "), `sfbulk-emulator --help names another command:\n${emulatorHelp.split("\n")[0]}`)

@@ -6,6 +6,7 @@ import { expect, layer } from "@effect/vitest"
 import { BulkClient, BulkError } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -23,6 +24,16 @@ layer(BulkClientEmulator.layer({ latencyMs: 5 }))("BulkClientEmulator.layer", (i
       expect(landed.ok && landed.result.size).toBe(1)
       const rows = yield* Stream.runCollect(BulkClient.query("SELECT Name FROM Account WHERE Name LIKE 'Layer%'", fast))
       expect(Chunk.toReadonlyArray(rows).map((r) => r.Name).sort()).toEqual(["Layer A", "Layer B"])
+    }))
+
+  // it.effect's TestClock stands still: on it, the client's polling waited forever whenever a job
+  // was not complete at the first look (a test written as the README shows hung at random)
+  it.effect("runs its effects on the live clock, so the client's polling advances under it.effect", () =>
+    Effect.gen(function*() {
+      expect(Math.abs((yield* Clock.currentTimeMillis) - Date.now())).toBeLessThan(60_000)
+      yield* Effect.sleep("20 millis")
+      const outcome = yield* BulkClient.insert("Account", [{ Name: "Clock A" }])
+      expect(outcome.summary.succeeded).toBe(1)
     }))
 
   it.effect("fails with the client's typed errors", () =>

@@ -1,7 +1,7 @@
 /**
  * A timeout or an interruption around a `BulkClient` operation takes effect while the client waits
  * on a job that never finishes (queued forever) or on an answer that never comes (a poll stalled
- * forever), on both APIs: nothing in the wait is uninterruptible, and the emulator layer is released
+ * forever, an upload whose answer never comes), on both APIs: nothing in the wait is uninterruptible, and the emulator layer is released
  * afterwards. The 1-second timeouts are what the tests set, not asserted durations; a hang fails
  * through the test timeout.
  */
@@ -23,6 +23,8 @@ const rows = [{ Name: "Stalled 1" }, { Name: "Stalled 2" }]
 
 /** Every poll of a job's state (2.0 job info, 1.0 batch list or job info): any GET. */
 const POLLS = "^GET /services/"
+/** The upload: a 1.0 batch POST, a 2.0 data PUT. */
+const UPLOADS = { "1.0": "^POST /services/async/[^/]+/job/[^/]+/batch$", "2.0": "^PUT /services/data/[^/]+/jobs/ingest/[^/]+/batches$" }
 
 describe("a timeout around an insert whose job stalls forever fires", () => {
   for (const api of apis) {
@@ -36,6 +38,16 @@ describe("a timeout around an insert whose job stalls forever fires", () => {
       Effect.gen(function*() {
         const emulator = yield* Emulator.Emulator
         emulator.setFaults("stall=1", { slowMs: HOUR, match: POLLS })
+        const error = yield* Effect.flip(BulkClient.insert("Account", rows, options(api)).pipe(Effect.timeout("1 second")))
+        expect(Cause.isTimeoutException(error)).toBe(true)
+      }).pipe(Effect.provide(BulkClientEmulator.layer({ latencyMs: HOUR }))), 30_000)
+
+    // 1.0 used to finish a batch POST uninterruptibly (so its batch is known): a stalled one held
+    // the timeout for the transport's whole budget
+    it.effect(`the answer to the upload never comes (Bulk API ${api})`, () =>
+      Effect.gen(function*() {
+        const emulator = yield* Emulator.Emulator
+        emulator.setFaults("stall=1", { slowMs: HOUR, match: UPLOADS[api] })
         const error = yield* Effect.flip(BulkClient.insert("Account", rows, options(api)).pipe(Effect.timeout("1 second")))
         expect(Cause.isTimeoutException(error)).toBe(true)
       }).pipe(Effect.provide(BulkClientEmulator.layer({ latencyMs: HOUR }))), 30_000)

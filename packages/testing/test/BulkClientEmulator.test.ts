@@ -6,6 +6,7 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { BulkClient, BulkError } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -23,6 +24,13 @@ layer(BulkClientEmulator.layer({ latencyMs: 5 }))("BulkClientEmulator.layer", (i
       expect(landed.ok && landed.result.size).toBe(1)
       const rows = yield* Stream.runCollect(BulkClient.query("SELECT Name FROM Account WHERE Name LIKE 'Layer%'", fast))
       expect(Chunk.toReadonlyArray(rows).map((r) => r.Name).sort()).toEqual(["Layer A", "Layer B"])
+    }))
+
+  // the TestClock starts at 0: a time near the wall clock's means the live clock is in force
+  it.effect("runs its tests on the live clock (polls over the emulator wake)", () =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      expect(Math.abs(now - Date.now())).toBeLessThan(60_000)
     }))
 
   it.effect("fails with the client's typed errors", () =>

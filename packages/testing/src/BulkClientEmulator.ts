@@ -37,8 +37,11 @@ const liveClock = Layer.scopedDiscard(Effect.withClockScoped(Clock.make()))
 /**
  * Starts an emulator (closed when the layer is released) and provides `BulkClient` over it with
  * the emulator's session, plus the `Emulator` service itself. `options` are the emulator's
- * (`latencyMs`, `data`, `faults`, ...). Effects provided with it run on the live clock, also under
- * `it.effect` (whose TestClock would otherwise stop the client's polling).
+ * (`latencyMs`, `data`, `faults`, ...).
+ *
+ * Effects given this layer run on the live clock, even under `it.effect` (whose `TestClock` only
+ * moves when a test adjusts it): the emulator processes jobs on real timers, so a poll or a
+ * timeout waiting on a `TestClock` would never wake and the operation would hang.
  *
  * @since 0.1.0
  * @category layers

@@ -2,7 +2,7 @@
  * The ready layer: a test gets `BulkClient` over a started emulator, and the emulator itself, from
  * one line, and the records it writes land in the emulator's org.
  */
-import { expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { BulkClient, BulkError } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
 import * as Chunk from "effect/Chunk"
@@ -41,4 +41,20 @@ layer(BulkClientEmulator.layer({ latencyMs: 5 }))("BulkClientEmulator.layer", (i
       const error = yield* Effect.flip(Stream.runCollect(BulkClient.query("SELECT Nope FROM NoSuchObject__c", fast)))
       expect(error).toBeInstanceOf(BulkError.ApiError)
     }))
+})
+
+// `it.effect` runs on a `TestClock` that only moves when a test adjusts it, while the emulator
+// processes jobs on real timers: before the layer set the live clock, a poll that had to wait
+// slept forever and the insert never settled (nor did a timeout around it).
+describe("BulkClientEmulator.layer under it.effect (TestClock)", () => {
+  for (const api of ["1.0", "2.0"] as const) {
+    it.effect(`an insert whose job is still queued at the first poll finishes (Bulk API ${api})`, () =>
+      Effect.gen(function*() {
+        const outcome = yield* BulkClient.insert("Account", [{ Name: "Clock A" }], { ...fast, api }).pipe(
+          // a guard, not a timing assertion: on a TestClock neither it nor the polls would fire
+          Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => "hung" })
+        )
+        expect(outcome.summary.succeeded).toBe(1)
+      }).pipe(Effect.provide(BulkClientEmulator.layer({ latencyMs: 300 }))), 40_000)
+  }
 })

@@ -159,10 +159,13 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
         // a POST in flight when another batch fails is finished, not cut, so its batch is known
         // (recorded as uploaded) rather than left "may have arrived" for the journal to guess
         // the rows were checked as they were encoded: no second pass over the CSV
-        const batch = yield* Effect.uninterruptible(Effect.tap(
+        // disconnected: an interruption (a timeout around the operation, a failed sibling) returns
+        // at once while the POST finishes in the background and is still recorded; a stalled POST
+        // would otherwise hold the interruption for the transport's whole budget
+        const batch = yield* Effect.disconnect(Effect.uninterruptible(Effect.tap(
           Bulk1.addBatch(jobInfo, body, { check: false }),
           (b) => notify({ stage: "uploaded", jobId: jid, batchId: b.id, firstRow: piece.firstRow, records: piece.records })
-        ))
+        )))
         yield* piece.sent
         progress.uploaded(jid, piece.records, batch.id)
         return { piece, batchId: batch.id }

@@ -286,5 +286,5 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
     )
   )
   // a resumed journal's input must be the one it was made from (checked under the lock)
-  return Recovery.locked(rec, Effect.zipRight(rec.fresh ? Effect.void : Recovery.checkInput(rec), run))
+  return Recovery.locked(rec, Recovery.spooled(rec, Effect.zipRight(rec.fresh ? Effect.void : Recovery.checkInput(rec), run)))
 }

@@ -230,7 +230,10 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
         : a.operation === "hardDelete"
         ? client.hardDelete(a.object, input.records as any, options as any)
         : client[a.operation](a.object, input.records, options)
-    ).pipe(Effect.ensuring(Effect.sync(() => progress.done())))
+    ).pipe(
+      Effect.mapError((e) => (e._tag === "InvalidInputError" ? opened.locate(e) : e)),
+      Effect.ensuring(Effect.sync(() => progress.done()))
+    )
     const s = outcome.summary
     const source = a.file === "-" ? "standard input" : a.file
     if (s.rowsRead === 0 && input.header().length === 0) {

@@ -15,6 +15,7 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
@@ -152,9 +153,15 @@ export const ingest1 = <A, E, R>(params: {
         // a POST in flight when another batch fails is finished, not cut, so its batch is known
         // (recorded as uploaded) rather than left "may have arrived" for the journal to guess
         // the rows were checked as they were encoded: no second pass over the CSV
-        const batch = yield* Effect.uninterruptible(Effect.tap(
-          Bulk1.addBatch(jobInfo, body, { check: false }),
-          (b) => notify({ stage: "uploaded", jobId: jid, batchId: b.id, firstRow: piece.firstRow, records: piece.records })
+        // The POST runs interruptible in a fiber of its own, waited for uninterruptibly: the
+        // transport's timeouts (idle body, budget) work by interrupting, and inside an
+        // uninterruptible region they could not, so a stalled answer hung the import for ever.
+        const batch = yield* Effect.uninterruptible(Effect.flatMap(
+          Effect.fork(Effect.interruptible(Effect.tap(
+            Bulk1.addBatch(jobInfo, body, { check: false }),
+            (b) => notify({ stage: "uploaded", jobId: jid, batchId: b.id, firstRow: piece.firstRow, records: piece.records })
+          ))),
+          Fiber.join
         ))
         yield* piece.sent
         progress.uploaded(jid, piece.records, batch.id)

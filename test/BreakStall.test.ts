@@ -1,0 +1,69 @@
+/**
+ * Found by breaking (helper BREAKDATA): a request whose every answer stalls (the emulator's
+ * `stall`: head and part of the body, then silence far longer than the idle timeout) must end
+ * within the transport's budget plus one idle timeout, with every row accounted for or a typed
+ * error. Each kind of request is stalled in turn.
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Bulk1, Bulk2, BulkClient, SalesforceAuth } from "@sfbulk/client"
+import { Emulator } from "@sfbulk/emulator"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+
+let emu: Awaited<ReturnType<typeof Emulator.start>>
+
+beforeAll(async () => {
+  emu = await Emulator.start({ latencyMs: 2 })
+})
+afterAll(async () => {
+  await emu?.close()
+})
+
+/** The client with a short idle timeout and budget (the emulator stalls for 10 minutes). */
+const layer = () =>
+  Layer.provideMerge(
+    Layer.effect(BulkClient.BulkClient, BulkClient.make),
+    Layer.merge(
+      Bulk2.layer({ idleTimeout: "500 millis", budget: "3 seconds", retrySchedule: Bulk1.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "100 millis" }) }),
+      Bulk1.layer({ idleTimeout: "500 millis", budget: "3 seconds", retrySchedule: Bulk1.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "100 millis" }) })
+    )
+  ).pipe(
+    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
+    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.orDie
+  )
+
+const KINDS: ReadonlyArray<readonly [string, "1.0" | "2.0", string]> = [
+  ["1.0 job create", "1.0", "^POST /services/async/[^/]+/job$"],
+  ["1.0 batch add", "1.0", "^POST /services/async/[^/]+/job/[^/]+/batch$"],
+  ["1.0 close", "1.0", "^POST /services/async/[^/]+/job/[^/]+$"],
+  ["2.0 job create", "2.0", "^POST /services/data/[^/]+/jobs/ingest/?$"],
+  ["2.0 upload", "2.0", "^PUT "],
+  ["2.0 close", "2.0", "^PATCH "]
+]
+
+describe("every answer of one kind stalls: the load ends (rows landed once, or a typed error)", () => {
+  for (const [kind, api, match] of KINDS) {
+    it.live(kind, () =>
+      Effect.gen(function*() {
+        const tag = `BreakStall ${kind}`
+        const rows = Array.from({ length: 300 }, (_, i) => ({ Name: `${tag} ${i}` }))
+        emu.setFaults("stall=1", { seed: 1, slowMs: 600_000, match })
+        const r = yield* Effect.either(BulkClient.insert("Account", rows, { api, batchSize: 100 }))
+        emu.setFaults(undefined)
+        expect(emu.stats().faults.stall).toBeGreaterThan(0)
+        const q = emu.org.query(`SELECT Name FROM Account WHERE Name LIKE '${tag} %'`, { all: true })
+        const stored = q.ok ? q.result.size : -1
+        if (r._tag === "Right") {
+          expect(r.right.summary.succeeded).toBe(300)
+          expect(stored).toBe(300)
+        } else {
+          expect(r.left._tag).toMatch(/TransportError|PollTimeoutError|ApiError/)
+          expect(stored).toBeLessThanOrEqual(300)
+        }
+      }).pipe(Effect.provide(layer()), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined)))), 60_000)
+  }
+})

@@ -67,3 +67,24 @@ describe("every answer of one kind stalls: the load ends (rows landed once, or a
       }).pipe(Effect.provide(layer()), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined)))), 60_000)
   }
 })
+
+describe("every answer of a query's results stalls: the query ends (all rows, or a typed error)", () => {
+  for (const [api, match] of [
+    ["2.0", "^GET /services/data/[^/]+/jobs/query/[^/]+/results"],
+    ["1.0", "^GET /services/async/[^/]+/job/[^/]+/batch/[^/]+/result"]
+  ] as const) {
+    it.live(`${api} query results`, () =>
+      Effect.gen(function*() {
+        const rows = Array.from({ length: 50 }, (_, i) => ({ Name: `BreakStallQ ${api} ${i}` }))
+        yield* BulkClient.insert("Account", rows, { api })
+        emu.setFaults("stall=1", { seed: 1, slowMs: 600_000, match })
+        const r = yield* Effect.either(
+          BulkClient.query(`SELECT Name FROM Account WHERE Name LIKE 'BreakStallQ ${api} %'`, { api }).pipe(Stream.runCollect, Effect.map(Chunk.size))
+        )
+        emu.setFaults(undefined)
+        expect(emu.stats().faults.stall).toBeGreaterThan(0)
+        if (r._tag === "Right") expect(r.right).toBe(50)
+        else expect(r.left._tag).toBe("TransportError")
+      }).pipe(Effect.provide(layer()), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined)))), 60_000)
+  }
+})

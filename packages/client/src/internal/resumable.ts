@@ -37,17 +37,30 @@ const skip = <A, E, R>(stream: Stream.Stream<A, E, R>, n: number): Stream.Stream
     })
   })
 
+/** Resumes of one download in a row without a new record before it fails. */
+const MAX_RESUMES = 6
+
 /** `make()` as one stream that resumes after a dropped download, skipping what it already emitted. */
 export const resumable = <A, R>(make: () => Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>
   Stream.suspend(() => {
     let emitted = 0
+    // Resumes in a row that brought no new record. Counted here, not by the schedule: Stream.retry
+    // resets its schedule on every chunk, even the empty ones `skip` emits while passing over
+    // what was already read, so a body that always stalls at the same place was fetched for ever.
+    let fruitless = 0
+    let before = 0
+    const resumeAgain = (e: BulkError): boolean => {
+      fruitless = emitted > before ? 1 : fruitless + 1
+      before = emitted
+      return isDroppedDownload(e) && fruitless <= MAX_RESUMES
+    }
     return Stream.suspend(() => skip(make(), emitted)).pipe(
       Stream.mapChunks((chunk) => {
         emitted += chunk.length
         return chunk
       }),
       Stream.retry(
-        Schedule.recurWhile(isDroppedDownload).pipe(
+        Schedule.recurWhile(resumeAgain).pipe(
           Schedule.intersect(Schedule.exponential("100 millis")),
           Schedule.intersect(Schedule.recurs(6))
         )

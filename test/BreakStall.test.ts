@@ -88,3 +88,19 @@ describe("every answer of a query's results stalls: the query ends (all rows, or
       }).pipe(Effect.provide(layer()), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined)))), 60_000)
   }
 })
+
+describe("a 2.0 upload that never gets an answer", () => {
+  it.live("is not sent again to new jobs once the request budget is spent (one budget, not one per job)", () =>
+    Effect.gen(function*() {
+      // a PUT's answer has no body, so the stall holds back the whole answer: no headers at all
+      emu.setFaults("stall=1", { seed: 1, slowMs: 600_000, match: "^PUT " })
+      const before = emu.stats().faults.stall
+      const rows = Array.from({ length: 100 }, (_, i) => ({ Name: `BreakStallPut ${i}` }))
+      const r = yield* Effect.either(BulkClient.insert("Account", rows, { api: "2.0", batchSize: 100 }))
+      emu.setFaults(undefined)
+      expect(r._tag).toBe("Left")
+      if (r._tag === "Left") expect(r.left._tag).toBe("TransportError")
+      // the one piece's upload waited out the budget once; before, it went to two more new jobs
+      expect(emu.stats().faults.stall - before).toBe(1)
+    }).pipe(Effect.provide(layer()), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined)))), 60_000)
+})

@@ -37,3 +37,21 @@ describe("a value refused by the checks is named by its line in the file", () =>
     }
   }
 })
+
+describe("UTF-16 without a byte-order mark", () => {
+  it("is refused naming the encoding to pass (it was refused as a NUL in a value of column \"N a m e\"), then loads with --encoding utf-16le", async () => {
+    const dir = tempDir()
+    const tag = "BreakUtf16"
+    const file = Path.join(dir, "in.txt")
+    const Fs = await import("node:fs")
+    Fs.writeFileSync(file, Buffer.from(`Name,Description\n${tag} 1,caf\u00e9\n`, "utf16le"))
+    const env = cleanEnv({ SF_INSTANCE_URL: emu.instanceUrl, SF_ACCESS_TOKEN: emu.accessToken, SFBULK_STATE_DIR: Path.join(dir, "state") })
+    const r = await sfbulk(["import", "Account", "--file", file], { env })
+    expect(r.code).toBe(6)
+    expect(r.stderr).toContain("--encoding utf-16le")
+    const ok = await sfbulk(["import", "Account", "--file", file, "--encoding", "utf-16le", "--results-dir", dir], { env })
+    expect(ok.code).toBe(0)
+    const q = emu.org.query(`SELECT Description FROM Account WHERE Name = '${tag} 1'`, { all: true })
+    expect(q.ok && q.result.size === 1 && q.result.row(0)[0]).toBe("caf\u00e9")
+  })
+})

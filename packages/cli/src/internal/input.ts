@@ -210,6 +210,14 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
 const checkHeader = (names: ReadonlyArray<string>, name: string): Array<string> => {
   const seen = new Set<string>()
   const out = names.map((n) => n.trim())
+  if (out.some((n) => n.includes("\u0000"))) {
+    // ASCII saved as UTF-16 without a byte-order mark reads as UTF-8 with a NUL after each letter
+    throw new InvalidInputError({
+      what: `the header of ${name} holds NUL characters: the file looks like UTF-16 text without a byte-order mark. ` +
+        `Pass --encoding utf-16le (or utf-16be)`,
+      row: 1
+    })
+  }
   for (const n of out) {
     if (n.length === 0) throw new InvalidInputError({ what: `the header of ${name} has an empty column name`, row: 1 })
     // a record keyed by it would lose the column's values (no Salesforce field has this name)

@@ -99,7 +99,11 @@ describe("an interrupted import prints one command that finishes everything", ()
       expect(spool.length).toBeGreaterThan(0)
       const spoolDir = Path.join(tmp, spool[0]!)
       expect(Fs.statSync(spoolDir).mode & 0o777).toBe(0o700)
-      for (const f of Fs.readdirSync(spoolDir)) expect(Fs.statSync(Path.join(spoolDir, f)).mode & 0o777).toBe(0o600)
+      // the pieces sit in the client's spool directory inside this run's own (sfbulk-run-*): directories 0700, files 0600
+      for (const f of Fs.readdirSync(spoolDir, { recursive: true }).map(String)) {
+        const st = Fs.statSync(Path.join(spoolDir, f))
+        expect(st.mode & 0o777).toBe(st.isDirectory() ? 0o700 : 0o600)
+      }
       child.kill(signal)
       expect(await exited).toBe(130)
       // the spool of pieces is gone; the journal and the copy of standard input are kept, privately

@@ -104,3 +104,36 @@ describe("a 2.0 upload that never gets an answer", () => {
       expect(emu.stats().faults.stall - before).toBe(1)
     }).pipe(Effect.provide(layer()), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined)))), 60_000)
 })
+
+describe("a results download that stalls every time", () => {
+  it.live("resumes only within the request budget (each resume waits out an idle timeout of its own)", () =>
+    Effect.gen(function*() {
+      const rows = Array.from({ length: 50 }, (_, i) => ({ Name: `BreakStallB ${i}` }))
+      yield* BulkClient.insert("Account", rows, { api: "2.0" })
+      emu.setFaults("stall=1", { seed: 1, slowMs: 600_000, match: "^GET /services/data/[^/]+/jobs/query/[^/]+/results" })
+      const before = emu.stats().faults.stall
+      const r = yield* Effect.either(
+        BulkClient.query("SELECT Name FROM Account WHERE Name LIKE 'BreakStallB %'", { api: "2.0" }).pipe(Stream.runDrain)
+      )
+      emu.setFaults(undefined)
+      expect(r._tag).toBe("Left")
+      // every fetch waits at least the 500 ms idle timeout, so a 1 s budget allows two resumes
+      // after the first fetch; before, six were made whatever the budget
+      expect(emu.stats().faults.stall - before).toBeLessThanOrEqual(3)
+    }).pipe(
+      Effect.provide(
+        Layer.provideMerge(
+          Layer.effect(BulkClient.BulkClient, BulkClient.make),
+          Layer.merge(
+            Bulk2.layer({ idleTimeout: "500 millis", budget: "1 second" }),
+            Bulk1.layer({ idleTimeout: "500 millis", budget: "1 second" })
+          )
+        ).pipe(
+          Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
+          Layer.provide(NodeHttpClient.layerUndici),
+          Layer.orDie
+        )
+      ),
+      Effect.ensuring(Effect.sync(() => emu.setFaults(undefined)))
+    ), 60_000)
+})

@@ -1,9 +1,12 @@
 /**
  * `pnpm test:consumer`: the packages as a user gets them from a registry. Builds and packs every
- * public package, checks what each tarball holds, installs the tarballs with npm into projects
+ * public package, checks what each tarball holds (and that every declaration map's sources ship
+ * with it, for go to definition), installs the tarballs with npm into projects
  * under the OS temp dir (never the repository), then:
  * - type-checks a consumer (strict, exactOptionalPropertyTypes, declaration, skipLibCheck: false)
- *   with NodeNext and with Bundler resolution, and imports every public subpath;
+ *   with NodeNext and with Bundler resolution, and imports every public subpath; the package
+ *   roots under old node10 resolution;
+ * - runs a vitest test of `@sfbulk/testing`'s layers under `@effect/vitest`'s `it.effect`;
  * - runs it against the packed emulator (insert, typed query, typed errors caught), and through
  *   `@sfbulk/testing`'s layers; `require()`s the packages from CommonJS;
  * - runs the packed CLI from a project without TypeScript tooling: `--help`, and an import of a
@@ -79,7 +82,23 @@ const inspect = (dir: string, notExported: ReadonlyArray<string>, tarball: strin
   const entries = run("tar", ["tzf", tarball], tmp).split("\n").filter(Boolean).map((e) => e.replace(/^package\//, ""))
   const has = (p: string) => entries.includes(p)
   for (const e of entries) {
-    check(!/^(src|test|scripts|bin)\//.test(e) && !/(^|\/)tsconfig[^/]*\.json$/.test(e), `${dir}: the tarball holds ${e}`)
+    check(!/^(test|scripts|bin)\//.test(e) && !/(^|\/)tsconfig[^/]*\.json$/.test(e), `${dir}: the tarball holds ${e}`)
+    // src/ ships for the maps (go to definition lands in the TypeScript source), tests do not
+    check(!e.startsWith("src/") || (e.endsWith(".ts") && !e.endsWith(".test.ts")), `${dir}: the tarball holds ${e}`)
+  }
+  // every declaration has a declaration map, and every map's sources are in the tarball
+  const unpacked = Path.join(tmp, "unpacked", dir)
+  Fs.mkdirSync(unpacked, { recursive: true })
+  run("tar", ["xzf", tarball, "-C", unpacked, "--strip-components=1"], tmp)
+  for (const e of entries.filter((e) => e.startsWith("dist/") && e.endsWith(".d.ts"))) {
+    check(has(`${e}.map`), `${dir}: ${e} has no declaration map (${e}.map)`)
+  }
+  for (const e of entries.filter((e) => e.endsWith(".map"))) {
+    const map = readJson(Path.join(unpacked, e))
+    for (const source of map.sources as Array<string>) {
+      const resolved = Path.posix.normalize(Path.posix.join(Path.posix.dirname(e), map.sourceRoot ?? "", source))
+      check(has(resolved), `${dir}: ${e} points at ${source}, which is not in the tarball`)
+    }
   }
   for (const p of ["package.json", "LICENSE", "README.md", "CHANGELOG.md", "dist/index.js", "dist/index.d.ts"]) {
     check(has(p), `${dir}: the tarball lacks ${p}`)
@@ -186,7 +205,12 @@ const main = async () => {
           "@effect/platform-node": version("@effect/platform-node"),
           effect: version("effect")
         },
-        devDependencies: { typescript: version("typescript"), "@types/node": version("@types/node") }
+        devDependencies: {
+          typescript: version("typescript"),
+          "@types/node": version("@types/node"),
+          vitest: version("vitest"),
+          "@effect/vitest": version("@effect/vitest")
+        }
       },
       null,
       2
@@ -204,16 +228,22 @@ const main = async () => {
   )
   await Promise.all([npmInstall(app), npmInstall(cli)])
 
-  step("type-check the consumer: NodeNext (declaration: true, skipLibCheck: false) and Bundler (no @types/node)")
+  step("type-check the consumer: NodeNext (declaration: true, skipLibCheck: false), Bundler (no @types/node), node10")
   const tsc = Path.join(app, "node_modules", "typescript", "bin", "tsc")
   const [, listed] = await Promise.all([
     runAsync(process.execPath, [tsc, "-p", "tsconfig.nodenext.json"], app),
-    runAsync(process.execPath, [tsc, "-p", "tsconfig.bundler.json", "--listFiles"], app)
+    runAsync(process.execPath, [tsc, "-p", "tsconfig.bundler.json", "--listFiles"], app),
+    // old node10 resolution: the package roots (through `main` and `types`)
+    runAsync(process.execPath, [tsc, "-p", "tsconfig.node10.json"], app)
   ])
   const files = listed.split("\n")
   const leaked = files.filter((f) => f.includes("/@sfbulk/emulator/") || f.includes("/@types/node/"))
   check(leaked.length === 0, `the client's types pull in ${leaked.slice(0, 3).join(", ")}`)
   check(Fs.existsSync(Path.join(app, "out-bundler", "load.d.ts")), "no declarations were emitted under Bundler resolution")
+
+  // effect is a peer dependency everywhere: the application holds one copy (one runtime, one set of tags)
+  const copies = run("npm", ["ls", "effect", "--all", "--parseable"], app).split("\n").filter(Boolean)
+  check(new Set(copies).size === 1, `the consumer holds ${new Set(copies).size} copies of effect:\n${copies.join("\n")}`)
 
   step("run the consumer against the packed emulator")
   const result = JSON.parse(run(process.execPath, ["out/main.js"], app).trim().split("\n").pop()!)
@@ -229,12 +259,31 @@ const main = async () => {
   check(run(process.execPath, ["out/require.cjs"], app) === "", "require.cts printed something")
   check(run(process.execPath, ["require-all.cjs"], app).includes("required"), "require() of the packages failed")
 
+  step("vitest in the consumer: @sfbulk/testing's layers under @effect/vitest's it.effect")
+  run(process.execPath, [Path.join(app, "node_modules", "vitest", "vitest.mjs"), "run", "--dir", "test", "--testTimeout", "30000"], app)
+
   for (const tool of ["typescript", "tsx", "esbuild", "ts-node"]) {
     check(!Fs.existsSync(Path.join(cli, "node_modules", tool)), `the CLI's install brought in ${tool}`)
   }
   const sfbulk = Path.join(cli, "node_modules", ".bin", "sfbulk")
   step("sfbulk --help")
   check(run(sfbulk, ["--help"], cli).includes("USAGE"), "sfbulk --help printed no usage")
+  // `npx <bin>` outside a project that installed the package asks the registry for a package named
+  // like the bin (unscoped `sfbulk-emulator`: not ours); the READMEs give the `-p @sfbulk/...` form
+  for (const readme of ["README.md", ...PACKAGES.map((p) => `packages/${p.dir}/README.md`)]) {
+    const bare = Fs.readFileSync(Path.join(repo, readme), "utf8").match(/npx (sfbulk|sfbulk-emulator)\b/)
+    check(bare === null, `${readme}: "${bare?.[0]}" runs an unscoped registry package; write npx -p @sfbulk/<package> <bin>`)
+  }
+  step("npx -p <the emulator> sfbulk-emulator --help, from an empty directory")
+  const empty = Path.join(tmp, "empty")
+  Fs.mkdirSync(empty)
+  const emulatorTarball = infos.find((i) => i.dir === "emulator")!.tarball
+  const csvTarball = infos.find((i) => i.dir === "csv")!.tarball
+  const npxHelp = await runAsync("npx", ["-y", "-p", emulatorTarball, "-p", csvTarball, "sfbulk-emulator", "--help"], empty)
+  check(npxHelp.startsWith("Usage: sfbulk-emulator "), `npx -p @sfbulk/emulator sfbulk-emulator --help printed ${npxHelp.split("\n")[0]}`)
+  step("sfbulk-emulator --help")
+  const emulatorHelp = run(Path.join(cli, "node_modules", ".bin", "sfbulk-emulator"), ["--help"], cli)
+  check(emulatorHelp.startsWith("Usage: sfbulk-emulator "), `sfbulk-emulator --help names another command:\n${emulatorHelp.split("\n")[0]}`)
   step("sfbulk import of a small CSV into the packed emulator (sfbulk-emulator)")
   const emulator = await startEmulator(cli)
   Fs.copyFileSync(Path.join(fixtures, "cli-import.csv"), Path.join(cli, "accounts.csv"))

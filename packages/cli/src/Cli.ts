@@ -30,7 +30,7 @@ import * as Connection from "./internal/connection.js"
 import * as Argv from "./internal/argv.js"
 import * as Flags from "./internal/flags.js"
 import { UsageError } from "./internal/errors.js"
-import { adviseResume, hint } from "./internal/hints.js"
+import { adviseResume, hint, messageFor } from "./internal/hints.js"
 import * as Input from "./internal/input.js"
 import { rootHelp } from "./internal/rootHelp.js"
 
@@ -561,7 +561,7 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
       const code = ValidationError.isValidationError(error) ? ExitCode.Usage : fromTag(tag)
       // @effect/cli prints its own parse errors (with the usage) already.
       const printed = ValidationError.isValidationError(error)
-      const message = errorMessage(error)
+      const message = messageFor(error, errorMessage(error))
       const advice = Connection.describesItself(error) ? undefined : hint(error)
       if (!printed || json) {
         if (tag !== "RowsFailed" || !json) {

@@ -90,14 +90,17 @@ describe("an interrupted import prints one command that finishes everything", ()
       child.stdin.end(rowsCsv(tag, 300))
       // wait until the first piece is sent (the journal names its job); the spool's modes are read
       // as soon as it exists (on a loaded machine it may be gone by the time the journal is read)
-      const modes: Array<number> = []
+      const modes: Array<{ readonly dir: boolean; readonly mode: number }> = []
       let sent = false
       for (let i = 0; i < 1200 && !(sent && modes.length > 0); i++) {
         for (const d of Fs.readdirSync(tmp).filter((n) => n.startsWith("sfbulk-"))) {
           try {
+            // the pieces sit in the client's spool directory inside this run's own (sfbulk-run-*)
             const dir = Path.join(tmp, d)
-            const files = Fs.readdirSync(dir).map((f) => Fs.statSync(Path.join(dir, f)).mode & 0o777)
-            if (files.length > 0 && modes.length === 0) modes.push(Fs.statSync(dir).mode & 0o777, ...files)
+            const entries = Fs.readdirSync(dir, { recursive: true }).map(String).map((f) => Fs.statSync(Path.join(dir, f)))
+            if (entries.some((e) => e.isFile()) && modes.length === 0) {
+              modes.push({ dir: true, mode: Fs.statSync(dir).mode & 0o777 }, ...entries.map((e) => ({ dir: e.isDirectory(), mode: e.mode & 0o777 })))
+            }
           } catch {
             // removed while being read
           }
@@ -107,8 +110,8 @@ describe("an interrupted import prints one command that finishes everything", ()
         if (!(sent && modes.length > 0)) await new Promise((r) => setTimeout(r, 10))
       }
       expect(modes.length).toBeGreaterThan(1)
-      expect(modes[0]).toBe(0o700)
-      for (const m of modes.slice(1)) expect(m).toBe(0o600)
+      // directories 0700, files 0600
+      for (const m of modes) expect(m.mode).toBe(m.dir ? 0o700 : 0o600)
       child.kill(signal)
       expect(await exited).toBe(130)
       // the spool of pieces is gone; the journal and the copy of standard input are kept, privately

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `pnpm emulator [--port N] [--host H] [--data org.json] [--latency ms] [--page-size rows]
+ * `sfbulk-emulator [--port N] [--host H] [--data org.json] [--latency ms] [--page-size rows]
  * [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,lost-answer=0.01,..."] [--seed N] [--slow-ms ms]
  * [--profile realistic] [processing knobs]`
  *
@@ -9,13 +9,14 @@
 import { parseArgs } from "node:util"
 import * as Emulator from "./Emulator.js"
 
-const USAGE = `Usage: pnpm emulator [--port N] [--host 127.0.0.1] [--data org.json] [--latency ms] [--page-size rows]
-                     [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,reset=0.02"] [--seed N]
-                     [--slow-ms ms] [--fault-login] [--pk-chunking-counts-original]
-                     [--profile loopback|realistic] [--records-per-second insert=1000,query=50000,...]
-                     [--parallel-batches N] [--bulk2-batch-size N] [--transaction-rows N] [--request-latency ms]
-                     [--lock-failure-rate p] [--enforce-limits] [--daily-api-requests N]
-                     [--daily-bulk-api-batches N] [--daily-bulk-v2-query-jobs N]
+// named as installed users run it (`npx -p @sfbulk/emulator sfbulk-emulator`); `pnpm emulator` in the workspace is the same
+const USAGE = `Usage: sfbulk-emulator [--port N] [--host 127.0.0.1] [--data org.json] [--latency ms] [--page-size rows]
+                       [--result-file-rows rows] [--session-ttl seconds] [--faults "5xx=0.05,reset=0.02"] [--seed N]
+                       [--slow-ms ms] [--fault-login] [--pk-chunking-counts-original]
+                       [--profile loopback|realistic] [--records-per-second insert=1000,query=50000,...]
+                       [--parallel-batches N] [--bulk2-batch-size N] [--transaction-rows N] [--request-latency ms]
+                       [--lock-failure-rate p] [--enforce-limits] [--daily-api-requests N]
+                       [--daily-bulk-api-batches N] [--daily-bulk-v2-query-jobs N]
 
   --faults  comma-separated key=value: per-request rates in [0,1] (their sum at most 1)
               5xx          answer 503 (or 500)

@@ -24,13 +24,24 @@ import * as BulkClient from "@sfbulk/client/BulkClient"
 import type { AuthenticationError } from "@sfbulk/client/BulkError"
 import * as SalesforceAuth from "@sfbulk/client/SalesforceAuth"
 import * as Emulator from "@sfbulk/emulator/Emulator"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+
+// `@effect/vitest`'s `it.effect` runs on a TestClock that stands still: the client's polling would
+// then wait forever whenever a job is not complete at the first look. The emulator answers in real
+// time, so the tests that use it run on the live clock (the layer is built after the test services,
+// so this wins over their TestClock).
+const liveClock = Layer.scopedDiscard(Effect.withClockScoped(Clock.make()))
 
 /**
  * Starts an emulator (closed when the layer is released) and provides `BulkClient` over it with
  * the emulator's session, plus the `Emulator` service itself. `options` are the emulator's
  * (`latencyMs`, `data`, `faults`, ...).
+ *
+ * Effects given this layer run on the live clock, even under `it.effect` (whose `TestClock` only
+ * moves when a test adjusts it): the emulator processes jobs on real timers, so a poll or a
+ * timeout waiting on a `TestClock` would never wake and the operation would hang.
  *
  * @since 0.1.0
  * @category layers
@@ -46,4 +57,4 @@ export const layer = (
         apiVersion: emulator.apiVersion
       })),
       Layer.provide(NodeHttpClient.layerUndici)
-    ))).pipe(Layer.provideMerge(Emulator.layer(options)))
+    ))).pipe(Layer.provideMerge(Emulator.layer(options)), Layer.provideMerge(liveClock))

@@ -15,7 +15,8 @@
  * rows) are kept in memory (test-sized data), every
  * outcome carries its input `position` (2.0 over HTTP cannot), and all rows go to one job (one
  * batch on 1.0), whatever the size limits. Its jobs finish at once, so there is no job to abort
- * from outside while the client waits.
+ * from outside while the client waits (the real client then succeeds with the rows the job never
+ * processed counted as `unprocessed`, on both APIs; its `unprocessed` here is always empty).
  *
  * @example
  * const test = myProgram.pipe(Effect.provide(BulkClientMock.layer()))

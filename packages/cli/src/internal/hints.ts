@@ -22,6 +22,17 @@ export const adviseResume = (error: unknown, advice: string): void => {
   if (typeof error === "object" && error !== null) resumeAdvice.set(error, advice)
 }
 
+/**
+ * The message to print for `error`. A journaled import's wait that ran out keeps its jobs running:
+ * the client's own advice ("wait again with job id X, or abort it") would finish one job of
+ * several, or abort one whose rows the resume then reports unprocessed, so only what happened is
+ * said and the hint gives the one command that finishes everything.
+ */
+export const messageFor = (error: unknown, message: string): string =>
+  typeof error === "object" && error !== null && resumeAdvice.has(error) && (error as Tagged)._tag === "PollTimeoutError"
+    ? message.replace(/ The job is still running on Salesforce: .*$/, " The jobs keep running on Salesforce.")
+    : message
+
 /** The hint for `error`, or undefined when the message says it all. */
 export const hint = (error: unknown): string | undefined => {
   if (typeof error === "object" && error !== null && resumeAdvice.has(error)) return resumeAdvice.get(error)

@@ -30,6 +30,12 @@ export interface CsvInput {
   readonly records: Stream.Stream<Record<string, string>, InvalidInputError>
   /** The header row; empty until the records stream has started. */
   readonly header: () => ReadonlyArray<string>
+  /**
+   * An error about the record at a 0-based position (the client's checks), told with the line of
+   * the file it ends on: "row 0" names no line a user can find. The reader's own errors, which
+   * already name their line, are returned as they are.
+   */
+  readonly locate: (e: InvalidInputError) => InvalidInputError
 }
 
 /** How to read the input: `--encoding` and `--delimiter`. */
@@ -114,7 +120,14 @@ export const checkReadable = (path: string): Effect.Effect<void, InvalidInputErr
 export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
   let header: ReadonlyArray<string> = []
   const name = describe(options?.name ?? path)
+  // the line each record ends on, kept as the record positions where it stops being position + a
+  // constant (a value with line breaks, a skipped blank line): constant memory for ordinary files
+  let shifts: Array<readonly [number, number]> = []
+  let count = 0
+  const own = new WeakSet<InvalidInputError>()
   const records = Stream.suspend(() => {
+    shifts = []
+    count = 0
     const source: Readable = path === "-" ? process.stdin : Fs.createReadStream(path, { highWaterMark: 256 * 1024 })
     let width = -1
     const reader = CsvReader.make({
@@ -161,6 +174,9 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
       for (let i = 0; i < width; i++) record[header[i]!] = fields[i]!
       if (options?.trackLines) lines.set(record, reader.line)
       out.push(record)
+      const shift = reader.line - count
+      if (shifts.length === 0 || shifts[shifts.length - 1]![1] !== shift) shifts.push([count, shift])
+      count++
     }
     const read = (chunk: Chunk.Chunk<Uint8Array> | undefined): Effect.Effect<Chunk.Chunk<Record<string, string>>, InvalidInputError> => {
       out = []
@@ -179,15 +195,37 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
     return Stream.concat(
       Stream.mapChunksEffect(bytes, (chunk) => (chunk.length === 0 ? Effect.succeed(Chunk.empty()) : read(chunk))),
       Stream.flatMap(Stream.fromEffect(Effect.suspend(() => read(undefined))), Stream.fromChunk)
-    )
+    ).pipe(Stream.tapError((e) => Effect.sync(() => own.add(e))))
   })
-  return { path, records, header: () => header }
+  const locate = (e: InvalidInputError): InvalidInputError => {
+    if (own.has(e) || e.row === undefined || e.row < 0 || e.row >= count) return e
+    let shift = 0
+    for (const [first, s] of shifts) {
+      if (first > e.row) break
+      shift = s
+    }
+    const line = e.row + shift
+    return new InvalidInputError({
+      what: `record ${e.row + 1} of ${name} (ending on line ${line}): ${e.what}`,
+      row: line,
+      ...(e.field === undefined ? {} : { field: e.field })
+    })
+  }
+  return { path, records, header: () => header, locate }
 }
 
 /** The header's names, trimmed; an empty or repeated name (case-insensitive) is an input error. */
 const checkHeader = (names: ReadonlyArray<string>, name: string): Array<string> => {
   const seen = new Set<string>()
   const out = names.map((n) => n.trim())
+  if (out.some((n) => n.includes("\u0000"))) {
+    // ASCII saved as UTF-16 without a byte-order mark reads as UTF-8 with a NUL after each letter
+    throw new InvalidInputError({
+      what: `the header of ${name} holds NUL characters: the file looks like UTF-16 text without a byte-order mark. ` +
+        `Pass --encoding utf-16le (or utf-16be)`,
+      row: 1
+    })
+  }
   for (const n of out) {
     if (n.length === 0) throw new InvalidInputError({ what: `the header of ${name} has an empty column name`, row: 1 })
     // a record keyed by it would lose the column's values (no Salesforce field has this name)

@@ -256,6 +256,65 @@ export const locked = <A, E, R>(rec: Recording, body: Effect.Effect<A, E, R>): E
   return Effect.acquireUseRelease(take, () => body, () => Effect.sync(() => Fs.rmSync(path, { force: true })))
 }
 
+/** A journal line naming the private temp directory one run of it spooled its pieces in. */
+const SPOOL_PREFIX = "sfbulk-run-"
+
+/** The spool directories earlier runs of `journal` recorded (see `spooled`). */
+const spoolDirs = (journal: string): Array<string> => {
+  try {
+    return Fs.readFileSync(journal, "utf8").split("\n").flatMap((line) => {
+      const m = /^\{"spool":(".*")\}$/.exec(line.trim())
+      return m ? [JSON.parse(m[1]!) as string] : []
+    })
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Runs `body` (an import or its resume) with the client's spool of pieces (`$TMPDIR/sfbulk-*`,
+ * customer data) inside a private directory of this run, recorded in the journal and removed when
+ * the run ends. A run killed outright (SIGKILL, a crash) cannot remove it, so the next run of the
+ * same journal does, under the journal's lock (the run that made it is gone): once the import is
+ * finished, none of its temp files is left.
+ */
+export const spooled = <A, E, R>(rec: Recording, body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const vars = ["TMPDIR", "TMP", "TEMP"] as const
+  const acquire = Effect.sync(() => {
+    for (const old of spoolDirs(rec.journal)) {
+      try {
+        // only a directory this user made with the name sfbulk gives it (never a symbolic link)
+        const st = Fs.lstatSync(old)
+        const mine = typeof process.getuid !== "function" || st.uid === process.getuid()
+        if (st.isDirectory() && mine && Path.basename(old).startsWith(SPOOL_PREFIX)) Fs.rmSync(old, { recursive: true, force: true })
+      } catch {
+        // already gone
+      }
+    }
+    const saved = vars.map((v) => process.env[v])
+    let dir: string | undefined
+    try {
+      dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), SPOOL_PREFIX))
+      Fs.appendFileSync(rec.journal, JSON.stringify({ spool: dir }) + "\n")
+      for (const v of vars) process.env[v] = dir
+    } catch {
+      // the client then spools in $TMPDIR itself, as without a journal
+      if (dir !== undefined) Fs.rmSync(dir, { recursive: true, force: true })
+      dir = undefined
+    }
+    return { dir, saved }
+  })
+  return Effect.acquireUseRelease(acquire, () => body, ({ dir, saved }) =>
+    Effect.sync(() => {
+      vars.forEach((v, i) => {
+        const was = saved[i]
+        if (was === undefined) delete process.env[v]
+        else process.env[v] = was
+      })
+      if (dir !== undefined) Fs.rmSync(dir, { recursive: true, force: true })
+    }))
+}
+
 /**
  * Counts the input's records as they are read and notes the total in the journal once the input
  * ended (before the first piece is sent, since the client reads the whole input first), so a

@@ -15,6 +15,7 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
@@ -159,10 +160,17 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
         // a POST in flight when another batch fails is finished, not cut, so its batch is known
         // (recorded as uploaded) rather than left "may have arrived" for the journal to guess
         // the rows were checked as they were encoded: no second pass over the CSV
-        const batch = yield* Effect.uninterruptible(Effect.tap(
-          Bulk1.addBatch(jobInfo, body, { check: false }),
-          (b) => notify({ stage: "uploaded", jobId: jid, batchId: b.id, firstRow: piece.firstRow, records: piece.records })
-        ))
+        // The POST runs interruptible in a fiber of its own (the transport's timeouts, idle body
+        // and budget, work by interrupting it), waited for uninterruptibly so that it is recorded
+        // once it lands, and disconnected: an interruption from outside (a timeout around the
+        // operation, a failed sibling) returns at once while the POST finishes in the background.
+        const batch = yield* Effect.disconnect(Effect.uninterruptible(Effect.flatMap(
+          Effect.fork(Effect.interruptible(Effect.tap(
+            Bulk1.addBatch(jobInfo, body, { check: false }),
+            (b) => notify({ stage: "uploaded", jobId: jid, batchId: b.id, firstRow: piece.firstRow, records: piece.records })
+          ))),
+          Fiber.join
+        )))
         yield* piece.sent
         progress.uploaded(jid, piece.records, batch.id)
         return { piece, batchId: batch.id }

@@ -29,7 +29,7 @@ import { counted, createdFor, fromCounters, ownId, parseErrors } from "./outcome
 import { tracker } from "./progress.js"
 import { lineEncoder, type LineBlock, type LineEncoder } from "./rows.js"
 import { fileWriter, split, tempDir, type FilePiece } from "./split.js"
-import type { Transport } from "./transport.js"
+import { Transport } from "./transport.js"
 
 /** Default 2.0 piece size: raw CSV bytes per job, just under Salesforce's 100 MB. */
 export const DEFAULT_MAX_JOB_BYTES = 100_000_000
@@ -170,6 +170,9 @@ export const verifyJob = (
 
 const uploadRetry = Schedule.exponential("1 second").pipe(Schedule.intersect(Schedule.recurs(2)))
 
+/** The transport's default request budget (2 minutes), when it does not tell its own. */
+const DEFAULT_BUDGET_MILLIS = 120_000
+
 /**
  * Runs the pipeline, then the lock-contention follow-ups the options ask for (`lockRetry.ts`); the
  * outcome streams need the same `Transport`.
@@ -211,6 +214,13 @@ const ingest2Once = <A, E, R>(
 
     const runJob = (piece: FilePiece): Effect.Effect<JobCounts, BulkError, Transport> =>
       Effect.gen(function*() {
+        // a piece is sent again to a new job only within one request budget from its first
+        // attempt: each job's upload has a budget of its own, and a server that never answers
+        // would otherwise hold the import for three budgets
+        const budget = (yield* Transport).budgetMillis ?? DEFAULT_BUDGET_MILLIS
+        const begun = yield* Clock.currentTimeMillis
+        const withinBudget = Schedule.checkEffect(uploadRetry, (e: BulkError) =>
+          Effect.map(Clock.currentTimeMillis, (now) => isRetryable(e) && now - begun < budget))
         const submit = Effect.gen(function*() {
           const job = yield* Bulk2.createIngestJob({
             object: params.object,
@@ -237,7 +247,7 @@ const ingest2Once = <A, E, R>(
             yield* notify({ stage: "uploaded", ...where })
           }).pipe(Effect.tapError(() => Effect.ignore(Bulk2.abortIngestJob(job.id))))
           return job.id
-        }).pipe(Effect.retry({ schedule: uploadRetry, while: isRetryable }))
+        }).pipe(Effect.retry(withinBudget))
         const jobId = yield* submit
         yield* Effect.promise(() => Fs.rm(piece.path, { force: true }))
         progress.uploaded(jobId, piece.records)

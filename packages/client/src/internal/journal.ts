@@ -11,6 +11,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
@@ -21,7 +22,7 @@ import type * as BulkClient from "../BulkClient.js"
 import { InvalidInputError, type BulkError } from "../BulkError.js"
 import { parseRecords } from "./csvParse.js"
 import { pollUntil } from "./poll.js"
-import { resumable } from "./resumable.js"
+import { isDroppedDownload, resumable } from "./resumable.js"
 import { outcome1, type BatchCounts } from "./ingest1.js"
 import { countResults, outcome2, type JobCounts } from "./ingest2.js"
 import { currentListener, type PieceEvent } from "./journalHook.js"
@@ -168,6 +169,9 @@ interface PieceLine {
   /** 1.0 "created": SHA-256 of the batch body. */
   readonly sha256?: string | undefined
 }
+
+/** Fetches of a batch's request to hash it, after the first was cut off. */
+const REHASH = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(6)))
 
 const readLines = (path: string): Array<unknown> => {
   if (!Fs.existsSync(path)) return []
@@ -335,8 +339,15 @@ const arrivedBatches = (sending: ReadonlyArray<PieceLine>, uploaded: ReadonlyArr
       const left = [...pending]
       if (pending.every((p) => typeof p.sha256 === "string")) {
         for (const b of unclaimed) {
-          const hash = yield* Stream.runFold(Bulk1.batchRequest(jobId, b.id), Crypto.createHash("sha256"), (h, chunk) => h.update(chunk)).pipe(
-            Effect.map((h) => h.digest("hex"))
+          // a download cut midway is hashed again from the start (a resume would skip byte chunks,
+          // which a new answer may cut differently); before, a cut answer failed the resume
+          const hash = yield* Effect.retry(
+            Effect.suspend(() =>
+              Stream.runFold(Bulk1.batchRequest(jobId, b.id), Crypto.createHash("sha256"), (h, chunk) => h.update(chunk)).pipe(
+                Effect.map((h) => h.digest("hex"))
+              )
+            ),
+            { schedule: REHASH, while: isDroppedDownload }
           )
           const piece = left.find((p) => p.sha256 === hash)
           if (piece === undefined) {
@@ -351,10 +362,11 @@ const arrivedBatches = (sending: ReadonlyArray<PieceLine>, uploaded: ReadonlyArr
         continue
       }
       const sized = yield* Effect.forEach(unclaimed, (b) =>
-        Stream.runCount(parseRecords(Bulk1.batchRequest(jobId, b.id), ",")).pipe(
-          Effect.map((records) => ({ id: b.id, records })),
-          Effect.mapError((e) => e._tag === "CsvParseFailure" ? new InvalidInputError({ what: `the request of batch ${b.id} of job ${jobId} is not readable CSV: ${e.message}` }) : e)
-        ))
+        Stream.runCount(resumable(() =>
+          parseRecords(Bulk1.batchRequest(jobId, b.id), ",").pipe(
+            Stream.mapError((e) => e._tag === "CsvParseFailure" ? new InvalidInputError({ what: `the request of batch ${b.id} of job ${jobId} is not readable CSV: ${e.message}` }) : e)
+          )
+        )).pipe(Effect.map((records) => ({ id: b.id, records }))))
       const ambiguous = () =>
         new InvalidInputError({
           what: `the journal cannot tell which rows batches ${sized.map((b) => b.id).join(", ")} of job ${jobId} hold ` +

@@ -4,10 +4,13 @@
  * ordered).
  */
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { BulkError } from "../BulkError.js"
-import { safeToResend, wasRetried } from "./transport.js"
+import { safeToResend, Transport, wasRetried } from "./transport.js"
 
 /**
  * Whether a failed download is worth fetching again: its body dropped or stalled (not a bad
@@ -37,20 +40,46 @@ const skip = <A, E, R>(stream: Stream.Stream<A, E, R>, n: number): Stream.Stream
     })
   })
 
+/** Resumes of one download in a row without a new record before it fails. */
+const MAX_RESUMES = 6
+
+/** The transport's default request budget, when none is in context. */
+const DEFAULT_BUDGET_MILLIS = 120_000
+
 /** `make()` as one stream that resumes after a dropped download, skipping what it already emitted. */
 export const resumable = <A, R>(make: () => Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>
   Stream.suspend(() => {
     let emitted = 0
+    // Resumes in a row that brought no new record. Counted here, not by the schedule: Stream.retry
+    // resets its schedule on every chunk, even the empty ones `skip` emits while passing over
+    // what was already read, so a body that always stalls at the same place was fetched for ever.
+    // They also end once the transport's request budget has passed since the first of them: each
+    // resume waits out an idle timeout of its own, and six of them are six minutes
+    let fruitless = 0
+    let before = 0
+    let since = 0
+    const resumeAgain = (e: BulkError) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        if (fruitless === 0 || emitted > before) {
+          fruitless = 0
+          since = now
+        }
+        fruitless++
+        before = emitted
+        const budget = Option.match(yield* Effect.serviceOption(Transport), {
+          onNone: () => DEFAULT_BUDGET_MILLIS,
+          onSome: (t) => t.budgetMillis ?? DEFAULT_BUDGET_MILLIS
+        })
+        return isDroppedDownload(e) && fruitless <= MAX_RESUMES && now - since < budget
+      })
     return Stream.suspend(() => skip(make(), emitted)).pipe(
       Stream.mapChunks((chunk) => {
         emitted += chunk.length
         return chunk
       }),
       Stream.retry(
-        Schedule.recurWhile(isDroppedDownload).pipe(
-          Schedule.intersect(Schedule.exponential("100 millis")),
-          Schedule.intersect(Schedule.recurs(6))
-        )
+        Schedule.checkEffect(Schedule.exponential("100 millis"), (e: BulkError) => resumeAgain(e))
       )
     )
   })

@@ -116,6 +116,8 @@ export class Transport extends Context.Tag("@sfbulk/client/Transport")<Transport
   ) => Effect.Effect<A, BulkError>
   /** The retry schedule the transport was built with, for callers that re-send at their own level. */
   readonly retrySchedule?: Schedule.Schedule<unknown, BulkError> | undefined
+  /** The time budget of one request, in ms: callers that re-send at their own level stay within it. */
+  readonly budgetMillis?: number | undefined
 }>() {}
 
 // ---------------------------------------------------------------------------------------------
@@ -762,7 +764,7 @@ export const make = (options?: TransportOptions) =>
 
     const request = (req: TransportRequest) => execute(req, Effect.succeed)
 
-    return Transport.of({ apiVersion: auth.apiVersion, request, execute, retrySchedule: schedule })
+    return Transport.of({ apiVersion: auth.apiVersion, request, execute, retrySchedule: schedule, budgetMillis })
   })
 
 const lowerCaseWithout = (headers: Record<string, string> | undefined): Record<string, string> => {

@@ -263,7 +263,10 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
         : a.operation === "hardDelete"
         ? client.hardDelete(a.object, input.records as any, options as any)
         : client[a.operation](a.object, input.records, options)
-    ).pipe(Effect.ensuring(Effect.sync(() => progress.done())))
+    ).pipe(
+      Effect.mapError((e) => (e._tag === "InvalidInputError" ? opened.locate(e) : e)),
+      Effect.ensuring(Effect.sync(() => progress.done()))
+    )
     const s = outcome.summary
     const source = a.file === "-" ? "standard input" : a.file
     if (s.rowsRead === 0 && opened.header().length === 0) {
@@ -319,5 +322,5 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
     )
   )
   // a resumed journal's input must be the one it was made from (checked under the lock)
-  return Recovery.locked(rec, Effect.zipRight(rec.fresh ? Effect.void : Recovery.checkInput(rec), run))
+  return Recovery.locked(rec, Recovery.spooled(rec, Effect.zipRight(rec.fresh ? Effect.void : Recovery.checkInput(rec), run)))
 }

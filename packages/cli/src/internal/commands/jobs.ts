@@ -447,7 +447,8 @@ export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkEr
     // header without records creates no job. Standard input is spooled to a temp file for that.
     const file = a.file === "-" ? yield* spoolStdin : a.file
     const check = { operation: a.operation, externalIdFieldName: Option.getOrUndefined(a.externalId) }
-    if ((yield* Stream.runCount(Csv.check(openCsv(file, readOptions(a)).records, check))) === 0) {
+    const checked = openCsv(file, readOptions(a))
+    if ((yield* Stream.runCount(Csv.check(checked.records, check)).pipe(Effect.mapError(checked.locate))) === 0) {
       if (!a.allowEmpty) return yield* noRecords(a.file)
       if (a.json) return printJson({ ok: true, command: a.command, async: true, api: a.api, object: a.object, operation: a.operation, jobIds: [], rowsUploaded: 0, exitCode: 0 })
       return printText(a, `${a.file} has no records: nothing to upload, no job created.`)

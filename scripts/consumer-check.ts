@@ -126,8 +126,7 @@ const inspect = (dir: string, notExported: ReadonlyArray<string>, tarball: strin
   return { name: manifest.name as string, manifest, modules }
 }
 
-const npmInstall = (cwd: string) =>
-  runAsync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", "--no-package-lock"], cwd)
+const npmInstall = (cwd: string) => runAsync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", "--no-package-lock"], cwd)
 
 /** Starts the installed `sfbulk-emulator` bin and resolves to its connection facts. */
 const startEmulator = (cwd: string): Promise<{ instanceUrl: string; accessToken: string }> =>
@@ -220,11 +219,15 @@ const main = async () => {
   Fs.mkdirSync(cli)
   Fs.writeFileSync(
     Path.join(cli, "package.json"),
-    JSON.stringify({
-      name: "sfbulk-cli-user",
-      private: true,
-      dependencies: Object.fromEntries(Object.entries(fileDeps).filter(([n]) => n !== "@sfbulk/testing"))
-    }, null, 2)
+    JSON.stringify(
+      {
+        name: "sfbulk-cli-user",
+        private: true,
+        dependencies: Object.fromEntries(Object.entries(fileDeps).filter(([n]) => n !== "@sfbulk/testing"))
+      },
+      null,
+      2
+    )
   )
   await Promise.all([npmInstall(app), npmInstall(cli)])
 

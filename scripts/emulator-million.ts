@@ -39,7 +39,9 @@ const t = () => performance.now()
 const secs = (from: number) => ((performance.now() - from) / 1000).toFixed(1)
 
 const t0 = t()
-const job = (await json(`${base}/ingest`, { method: "POST", body: JSON.stringify({ object: "Account", operation: "insert" }) })) as { id: string }
+const job = (await json(`${base}/ingest`, { method: "POST", body: JSON.stringify({ object: "Account", operation: "insert" }) })) as {
+  id: string
+}
 const enc = new TextEncoder()
 async function* csv() {
   yield enc.encode("Name,ExternalId__c,NumberOfEmployees\n")
@@ -51,7 +53,10 @@ async function* csv() {
 }
 // undici streams an async iterable as the request body
 const body = csv() as unknown as NonNullable<RequestInit["body"]>
-const put = await fetch(`${base}/ingest/${job.id}/batches`, { method: "PUT", headers: { ...headers, "Content-Type": "text/csv" }, body, duplex: "half" } as RequestInit)
+const put = await fetch(
+  `${base}/ingest/${job.id}/batches`,
+  { method: "PUT", headers: { ...headers, "Content-Type": "text/csv" }, body, duplex: "half" } as RequestInit
+)
 if (put.status !== 201) throw new Error(`PUT: ${put.status} ${await put.text()}`)
 const uploaded = secs(t0)
 await json(`${base}/ingest/${job.id}`, { method: "PATCH", body: JSON.stringify({ state: "UploadComplete" }) })
@@ -59,7 +64,10 @@ const done = await waitFor(`${base}/ingest/${job.id}`)
 const ingested = secs(t0)
 
 const t1 = t()
-const q = (await json(`${base}/query`, { method: "POST", body: JSON.stringify({ operation: "query", query: "SELECT Id, Name, ExternalId__c, NumberOfEmployees FROM Account" }) })) as { id: string }
+const q = (await json(`${base}/query`, {
+  method: "POST",
+  body: JSON.stringify({ operation: "query", query: "SELECT Id, Name, ExternalId__c, NumberOfEmployees FROM Account" })
+})) as { id: string }
 await waitFor(`${base}/query/${q.id}`)
 let locator: string | null = null
 let read = 0

@@ -38,8 +38,12 @@ try {
       const r = await runTrial(emu, trial)
       for (const key of ["lost", "duplicated", "altered", "misfiled", "leftovers"] as const) totals[key] += r[key]
       if (!r.ok) totals.failed++
-      console.log(`${r.ok ? "ok  " : "FAIL"} seed ${seed} ${trial.api} ${trial.stop} rows ${trial.rows}/${trial.piece}${trial.stdin ? " stdin" : ""}: ` +
-        `lost ${r.lost} dup ${r.duplicated} altered ${r.altered} misfiled ${r.misfiled} left ${r.leftovers} | ${r.steps.join("; ")}`)
+      console.log(
+        `${r.ok ? "ok  " : "FAIL"} seed ${seed} ${trial.api} ${trial.stop} rows ${trial.rows}/${trial.piece}${
+          trial.stdin ? " stdin" : ""
+        }: ` +
+          `lost ${r.lost} dup ${r.duplicated} altered ${r.altered} misfiled ${r.misfiled} left ${r.leftovers} | ${r.steps.join("; ")}`
+      )
     } catch (e) {
       totals.errors++
       totals.failed++

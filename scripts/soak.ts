@@ -130,7 +130,8 @@ const main = async () => {
           if (q._tag === "Right") queried = q.right
         }
         // every input row must end exactly once as a success, failure or unprocessed record
-        const outcomes: Array<{ readonly _tag: string; readonly id?: string | undefined; readonly row: Readonly<Record<string, string>> }> = []
+        const outcomes: Array<{ readonly _tag: string; readonly id?: string | undefined; readonly row: Readonly<Record<string, string>> }> =
+          []
         for (const s of [outcome.successes, outcome.failures, outcome.unprocessed] as const) {
           const got = yield* Effect.retry(collect(s as Stream.Stream<(typeof outcomes)[number], BulkError.BulkError>), { times: 10 })
           outcomes.push(...got)
@@ -161,12 +162,16 @@ const main = async () => {
       } else {
         const stored = storedByKey(emu, tag)
         const ends = new Map<string, number>()
-        if ("outcomes" in result) for (const o of result.outcomes) ends.set(o.row.Name!, (ends.get(o.row.Name!) ?? 0) + 1)
+        if ("outcomes" in result) { for (const o of result.outcomes) ends.set(o.row.Name!, (ends.get(o.row.Name!) ?? 0) + 1) }
         duplicated = [...stored.values()].filter((n) => n > 1).length + [...ends.values()].filter((n) => n > 1).length
         lost = "outcomes" in result ? rowsPerRun - ends.size + Math.max(0, (result.summary?.succeeded ?? 0) - stored.size) : rowsPerRun
         const values = storedValues(emu, tag)
-        altered = (rows as ReturnType<typeof accounts>).filter((r) => values.has(r.Name) && values.get(r.Name) !== `${r.ExternalId__c}|${r.NumberOfEmployees}`).length
-        const landed = (rows as ReturnType<typeof accounts>).filter((r) => stored.has(r.Name)).map((r) => r.ExternalId__c)
+        altered = (rows as ReturnType<typeof accounts>).filter((r) =>
+          values.has(r.Name) && values.get(r.Name) !== `${r.ExternalId__c}|${r.NumberOfEmployees}`
+        ).length
+        const landed = (rows as ReturnType<typeof accounts>).filter((r) =>
+          stored.has(r.Name)
+        ).map((r) => r.ExternalId__c)
         queryOk = "queried" in result && result.queried.map((r) => r.ExternalId__c).join() === landed.join()
       }
       totals.runs++

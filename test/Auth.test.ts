@@ -35,55 +35,69 @@ const http = NodeHttpClient.layerUndici
 describe("SalesforceAuth against the emulator", () => {
   it("existing session (sessionId + host) with an API version", () =>
     Effect.runPromise(Effect.gen(function*() {
-      const job = yield* useAuth(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: "50.0" }))
+      const job = yield* useAuth(
+        SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: "50.0" })
+      )
       expect(job.apiVersion).toBe("50.0")
     })))
 
   it("SOAP login with username, password and security token (the seed's default)", () =>
     Effect.runPromise(Effect.gen(function*() {
-      const job = yield* useAuth(SalesforceAuth.soapLogin({
-        loginUrl: emu.loginUrl,
-        username: emu.username,
-        password: Redacted.make(emu.password),
-        securityToken: Redacted.make(emu.securityToken)
-      }).pipe(Layer.provide(http)))
+      const job = yield* useAuth(
+        SalesforceAuth.soapLogin({
+          loginUrl: emu.loginUrl,
+          username: emu.username,
+          password: Redacted.make(emu.password),
+          securityToken: Redacted.make(emu.securityToken)
+        }).pipe(Layer.provide(http))
+      )
       expect(job.state).toBe("Open")
-      const bad = yield* Effect.flip(useAuth(SalesforceAuth.soapLogin({
-        loginUrl: emu.loginUrl,
-        username: emu.username,
-        password: Redacted.make("wrong-password")
-      }).pipe(Layer.provide(http))))
+      const bad = yield* Effect.flip(useAuth(
+        SalesforceAuth.soapLogin({
+          loginUrl: emu.loginUrl,
+          username: emu.username,
+          password: Redacted.make("wrong-password")
+        }).pipe(Layer.provide(http))
+      ))
       expect(bad._tag).toBe("AuthenticationError")
       expect(bad.message).not.toContain("wrong-password")
     })))
 
   it("OAuth username-password, refresh token, client credentials, JWT bearer", () =>
     Effect.runPromise(Effect.gen(function*() {
-      yield* useAuth(SalesforceAuth.oauthPassword({
-        loginUrl: emu.loginUrl,
-        clientId: emu.clientId,
-        clientSecret: Redacted.make(emu.clientSecret),
-        username: emu.username,
-        password: Redacted.make(emu.password),
-        securityToken: Redacted.make(emu.securityToken)
-      }).pipe(Layer.provide(http)))
-      yield* useAuth(SalesforceAuth.refreshToken({
-        loginUrl: emu.loginUrl,
-        clientId: emu.clientId,
-        clientSecret: Redacted.make(emu.clientSecret),
-        refreshToken: Redacted.make(emu.refreshToken)
-      }).pipe(Layer.provide(http)))
-      yield* useAuth(SalesforceAuth.clientCredentials({
-        loginUrl: emu.loginUrl,
-        clientId: emu.clientId,
-        clientSecret: Redacted.make(emu.clientSecret)
-      }).pipe(Layer.provide(http)))
-      yield* useAuth(SalesforceAuth.jwtBearer({
-        loginUrl: emu.loginUrl,
-        clientId: emu.clientId,
-        username: emu.username,
-        privateKey: Redacted.make(emu.privateKeyPem!)
-      }).pipe(Layer.provide(http)))
+      yield* useAuth(
+        SalesforceAuth.oauthPassword({
+          loginUrl: emu.loginUrl,
+          clientId: emu.clientId,
+          clientSecret: Redacted.make(emu.clientSecret),
+          username: emu.username,
+          password: Redacted.make(emu.password),
+          securityToken: Redacted.make(emu.securityToken)
+        }).pipe(Layer.provide(http))
+      )
+      yield* useAuth(
+        SalesforceAuth.refreshToken({
+          loginUrl: emu.loginUrl,
+          clientId: emu.clientId,
+          clientSecret: Redacted.make(emu.clientSecret),
+          refreshToken: Redacted.make(emu.refreshToken)
+        }).pipe(Layer.provide(http))
+      )
+      yield* useAuth(
+        SalesforceAuth.clientCredentials({
+          loginUrl: emu.loginUrl,
+          clientId: emu.clientId,
+          clientSecret: Redacted.make(emu.clientSecret)
+        }).pipe(Layer.provide(http))
+      )
+      yield* useAuth(
+        SalesforceAuth.jwtBearer({
+          loginUrl: emu.loginUrl,
+          clientId: emu.clientId,
+          username: emu.username,
+          privateKey: Redacted.make(emu.privateKeyPem!)
+        }).pipe(Layer.provide(http))
+      )
     })))
 
   it("layerConfig picks the flow from the environment", () =>
@@ -95,7 +109,13 @@ describe("SalesforceAuth against the emulator", () => {
         { SF_INSTANCE_URL: emu.instanceUrl, SF_ACCESS_TOKEN: emu.accessToken },
         { SF_LOGIN_URL: emu.loginUrl, SF_USERNAME: emu.username, SF_PASSWORD: emu.password, SF_SECURITY_TOKEN: emu.securityToken },
         { SF_LOGIN_URL: emu.loginUrl, SF_CLIENT_ID: emu.clientId, SF_REFRESH_TOKEN: emu.refreshToken, SF_CLIENT_SECRET: emu.clientSecret },
-        { SF_LOGIN_URL: emu.loginUrl, SF_CLIENT_ID: emu.clientId, SF_USERNAME: emu.username, SF_PRIVATE_KEY_FILE: keyFile, SF_API_VERSION: "60.0" }
+        {
+          SF_LOGIN_URL: emu.loginUrl,
+          SF_CLIENT_ID: emu.clientId,
+          SF_USERNAME: emu.username,
+          SF_PRIVATE_KEY_FILE: keyFile,
+          SF_API_VERSION: "60.0"
+        }
       ]
       const versions: Array<string> = []
       for (const env of envs) {
@@ -116,18 +136,24 @@ describe("SalesforceAuth against the emulator", () => {
   it("a renewable session survives the token expiring (refresh token flow)", async () => {
     const short = await Emulator.start({ latencyMs: 5, faults: { "expire-after": 3 } })
     try {
-      await Effect.runPromise(Effect.gen(function*() {
-        for (let i = 0; i < 4; i++) {
-          const job = yield* Bulk1.createInsertJob("Account")
-          yield* Bulk1.jobInfo(job.id)
-          yield* Bulk1.abortJob(job)
-        }
-      }).pipe(Effect.provide(Bulk1.layer().pipe(Layer.provide(SalesforceAuth.refreshToken({
-        loginUrl: short.loginUrl,
-        clientId: short.clientId,
-        clientSecret: Redacted.make(short.clientSecret),
-        refreshToken: Redacted.make(short.refreshToken)
-      }).pipe(Layer.provide(http)))))))
+      await Effect.runPromise(
+        Effect.gen(function*() {
+          for (let i = 0; i < 4; i++) {
+            const job = yield* Bulk1.createInsertJob("Account")
+            yield* Bulk1.jobInfo(job.id)
+            yield* Bulk1.abortJob(job)
+          }
+        }).pipe(Effect.provide(
+          Bulk1.layer().pipe(Layer.provide(
+            SalesforceAuth.refreshToken({
+              loginUrl: short.loginUrl,
+              clientId: short.clientId,
+              clientSecret: Redacted.make(short.clientSecret),
+              refreshToken: Redacted.make(short.refreshToken)
+            }).pipe(Layer.provide(http))
+          ))
+        ))
+      )
       expect(short.stats().faults["expire-after"]).toBeGreaterThan(0)
     } finally {
       await short.close()

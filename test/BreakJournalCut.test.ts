@@ -42,7 +42,12 @@ it.live("a batch whose POST was in flight is recognised even when reading its re
     Fs.writeFileSync(
       journal,
       JSON.stringify({ v: 1, object: "Account", operation: "insert", api: "1.0" }) + "\n" +
-        JSON.stringify({ stage: "created", jobId: job.id, ranges: [[0, 200]], sha256: Crypto.createHash("sha256").update(body).digest("hex") }) + "\n"
+        JSON.stringify({
+          stage: "created",
+          jobId: job.id,
+          ranges: [[0, 200]],
+          sha256: Crypto.createHash("sha256").update(body).digest("hex")
+        }) + "\n"
     )
     // half of the answers to "GET the batch's request" are cut midway (seeded: the one read to recognise the batch is)
     emu.setFaults("lost-answer=0.5", { seed: 7, match: "^GET /services/async/[^/]+/job/[^/]+/batch/[^/]+/request" })

@@ -27,8 +27,16 @@ const layer = () =>
   Layer.provideMerge(
     Layer.effect(BulkClient.BulkClient, BulkClient.make),
     Layer.merge(
-      Bulk2.layer({ idleTimeout: "500 millis", budget: "3 seconds", retrySchedule: Bulk1.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "100 millis" }) }),
-      Bulk1.layer({ idleTimeout: "500 millis", budget: "3 seconds", retrySchedule: Bulk1.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "100 millis" }) })
+      Bulk2.layer({
+        idleTimeout: "500 millis",
+        budget: "3 seconds",
+        retrySchedule: Bulk1.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "100 millis" })
+      }),
+      Bulk1.layer({
+        idleTimeout: "500 millis",
+        budget: "3 seconds",
+        retrySchedule: Bulk1.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "100 millis" })
+      })
     )
   ).pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
@@ -69,17 +77,22 @@ describe("every answer of one kind stalls: the load ends (rows landed once, or a
 })
 
 describe("every answer of a query's results stalls: the query ends (all rows, or a typed error)", () => {
-  for (const [api, match] of [
-    ["2.0", "^GET /services/data/[^/]+/jobs/query/[^/]+/results"],
-    ["1.0", "^GET /services/async/[^/]+/job/[^/]+/batch/[^/]+/result"]
-  ] as const) {
+  for (
+    const [api, match] of [
+      ["2.0", "^GET /services/data/[^/]+/jobs/query/[^/]+/results"],
+      ["1.0", "^GET /services/async/[^/]+/job/[^/]+/batch/[^/]+/result"]
+    ] as const
+  ) {
     it.live(`${api} query results`, () =>
       Effect.gen(function*() {
         const rows = Array.from({ length: 50 }, (_, i) => ({ Name: `BreakStallQ ${api} ${i}` }))
         yield* BulkClient.insert("Account", rows, { api })
         emu.setFaults("stall=1", { seed: 1, slowMs: 600_000, match })
         const r = yield* Effect.either(
-          BulkClient.query(`SELECT Name FROM Account WHERE Name LIKE 'BreakStallQ ${api} %'`, { api }).pipe(Stream.runCollect, Effect.map(Chunk.size))
+          BulkClient.query(`SELECT Name FROM Account WHERE Name LIKE 'BreakStallQ ${api} %'`, { api }).pipe(
+            Stream.runCollect,
+            Effect.map(Chunk.size)
+          )
         )
         emu.setFaults(undefined)
         expect(emu.stats().faults.stall).toBeGreaterThan(0)
@@ -129,7 +142,9 @@ describe("a results download that stalls every time", () => {
             Bulk1.layer({ idleTimeout: "500 millis", budget: "1 second" })
           )
         ).pipe(
-          Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
+          Layer.provide(
+            SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })
+          ),
           Layer.provide(NodeHttpClient.layerUndici),
           Layer.orDie
         )

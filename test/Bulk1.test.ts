@@ -227,11 +227,13 @@ describe("Bulk1 against the emulator (parity with salesforce-bulk)", () => {
         Layer.provide(SalesforceAuth.fromSession({ instanceUrl: short.instanceUrl, accessToken: short.accessToken })),
         Layer.orDie
       )
-      const exit = yield* Effect.exit(Effect.gen(function*() {
-        const job = yield* Bulk1.createInsertJob("Account")
-        yield* Bulk1.jobInfo(job.id)
-        yield* Bulk1.jobInfo(job.id)
-      }).pipe(Effect.provide(shortLayer), Effect.ensuring(Effect.promise(() => short.close()))))
+      const exit = yield* Effect.exit(
+        Effect.gen(function*() {
+          const job = yield* Bulk1.createInsertJob("Account")
+          yield* Bulk1.jobInfo(job.id)
+          yield* Bulk1.jobInfo(job.id)
+        }).pipe(Effect.provide(shortLayer), Effect.ensuring(Effect.promise(() => short.close())))
+      )
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
         expect(exit.cause.error._tag).toBe("SessionExpiredError")

@@ -47,7 +47,8 @@ const layers = (e: Handle, http: Layer.Layer<HttpClient.HttpClient> = NodeHttpCl
   )
 
 /** A stalled pipeline fails here instead of never settling. */
-const guard = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.timeoutFail(self, { duration: "90 seconds", onTimeout: () => new Error("hung") })
+const guard = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.timeoutFail(self, { duration: "90 seconds", onTimeout: () => new Error("hung") })
 
 /** Accounts in the org named `name` whose AccountNumber is `number` (identical rows are told apart by run). */
 const countRows = (e: Handle, name: string, number: string): number => {
@@ -72,8 +73,13 @@ const dropFirstAnswer = (matches: (method: string, path: string, body: string) =
           if (dropped.length > 0 || !matches(request.method, url.pathname, body)) return response
           yield* Effect.ignore(response.text)
           dropped.push(`${request.method} ${url.pathname} ${body}`)
-          return yield* new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("socket hang up (answer dropped)") })
-        })))
+          return yield* new HttpClientError.RequestError({
+            request,
+            reason: "Transport",
+            cause: new Error("socket hang up (answer dropped)")
+          })
+        })
+      ))
   ).pipe(Layer.provide(NodeHttpClient.layerUndici))
   return { layer, dropped }
 }
@@ -88,22 +94,26 @@ describe("identical 1.0 batches with lost answers", () => {
     })
 
   for (const [fault, seeds] of [["reset=0.3", [4, 5, 11]], ["lost-answer=0.2", [1, 3]]] as const) {
-    it(`BulkClient.insert, ${fault} at seeds ${seeds.join(", ")}: the org holds each row once, every batch distinct`, () =>
-      Effect.gen(function*() {
-        for (const seed of seeds) {
-          const tag = `same-${fault}-${seed}`
-          emu.setFaults(fault, { seed })
-          const outcome = yield* guard(insertSame(tag)).pipe(Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))
-          const s = outcome.summary
-          expect(new Set(s.batchIds).size, `seed ${seed}: batchIds ${s.batchIds.join(",")}`).toBe(ROWS / 500)
-          expect(s).toMatchObject({ rowsRead: ROWS, succeeded: ROWS, failed: 0, unprocessed: 0 })
-          expect(countRows(emu, "Same", tag), `seed ${seed}`).toBe(ROWS)
-          const ids = (yield* collect(outcome.successes)).map((x) => x.id)
-          expect(new Set(ids).size).toBe(ROWS)
-        }
-        // the seeds did inject faults
-        expect(emu.stats().faults[fault.startsWith("reset") ? "reset" : "lost-answer"]).toBeGreaterThan(0)
-      }).pipe(Effect.provide(layers(emu)), Effect.runPromise), 300_000)
+    it(
+      `BulkClient.insert, ${fault} at seeds ${seeds.join(", ")}: the org holds each row once, every batch distinct`,
+      () =>
+        Effect.gen(function*() {
+          for (const seed of seeds) {
+            const tag = `same-${fault}-${seed}`
+            emu.setFaults(fault, { seed })
+            const outcome = yield* guard(insertSame(tag)).pipe(Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))
+            const s = outcome.summary
+            expect(new Set(s.batchIds).size, `seed ${seed}: batchIds ${s.batchIds.join(",")}`).toBe(ROWS / 500)
+            expect(s).toMatchObject({ rowsRead: ROWS, succeeded: ROWS, failed: 0, unprocessed: 0 })
+            expect(countRows(emu, "Same", tag), `seed ${seed}`).toBe(ROWS)
+            const ids = (yield* collect(outcome.successes)).map((x) => x.id)
+            expect(new Set(ids).size).toBe(ROWS)
+          }
+          // the seeds did inject faults
+          expect(emu.stats().faults[fault.startsWith("reset") ? "reset" : "lost-answer"]).toBeGreaterThan(0)
+        }).pipe(Effect.provide(layers(emu)), Effect.runPromise),
+      300_000
+    )
   }
 
   it("Bulk1.addBatch: the same content added 8 times at once under lost answers makes 8 batches", () =>

@@ -75,7 +75,9 @@ describe("Bulk2 against the emulator", () => {
       yield* Bulk2.closeIngestJob(ingest.id)
       expect((yield* Bulk2.waitForIngestJob(ingest.id, wait)).numberRecordsProcessed).toBe(n)
 
-      const job = yield* Bulk2.createQueryJob({ query: "SELECT Id, Name, NumberOfEmployees FROM Account WHERE Name LIKE 'Paged %' ORDER BY Name" })
+      const job = yield* Bulk2.createQueryJob({
+        query: "SELECT Id, Name, NumberOfEmployees FROM Account WHERE Name LIKE 'Paged %' ORDER BY Name"
+      })
       const info = yield* Bulk2.waitForQueryJob(job.id, wait)
       expect(info.state).toBe("JobComplete")
       expect(info.numberRecordsProcessed).toBe(n)

@@ -41,7 +41,10 @@ for (const api of ["2.0", "1.0"] as const) {
 
     it("insert, update, upsert, query, delete, hardDelete, queryAll: records land, every outcome accounted for", () =>
       run(Effect.gen(function*() {
-        const rows = Array.from({ length: 25 }, (_, i) => ({ Name: `${tag} Acct ${i}`, ExternalId__c: `${tag}-${i}`, NumberOfEmployees: i }))
+        const rows = Array.from(
+          { length: 25 },
+          (_, i) => ({ Name: `${tag} Acct ${i}`, ExternalId__c: `${tag}-${i}`, NumberOfEmployees: i })
+        )
         const inserted = yield* BulkClient.insert("Account", rows, { ...fast, api })
         invariant(inserted.summary)
         expect(inserted.summary).toMatchObject({ api, rowsRead: 25, succeeded: 25, created: 25, failed: 0, unprocessed: 0 })
@@ -51,7 +54,11 @@ for (const api of ["2.0", "1.0"] as const) {
         if (api === "1.0") expect(ok.map((s) => s.position)).toEqual(rows.map((_, i) => i))
 
         const byName = new Map(ok.map((s) => [s.row.Name!, s.id]))
-        const updated = yield* BulkClient.update("Account", rows.slice(0, 10).map((r) => ({ Id: byName.get(r.Name)!, NumberOfEmployees: 1000 + r.NumberOfEmployees })), { ...fast, api })
+        const updated = yield* BulkClient.update(
+          "Account",
+          rows.slice(0, 10).map((r) => ({ Id: byName.get(r.Name)!, NumberOfEmployees: 1000 + r.NumberOfEmployees })),
+          { ...fast, api }
+        )
         invariant(updated.summary)
         expect(updated.summary).toMatchObject({ succeeded: 10, created: 0, failed: 0 })
         expect(emu.org.get(byName.get(`${tag} Acct 3`)!)?.values.NumberOfEmployees).toBe(1003)
@@ -63,7 +70,10 @@ for (const api of ["2.0", "1.0"] as const) {
         invariant(upserted.summary)
         expect(upserted.summary).toMatchObject({ succeeded: 2, created: 1, failed: 0 })
         // by default an upsert's created count is left to the results' Created flags
-        const again = yield* BulkClient.upsert("Account", "ExternalId__c", [{ ExternalId__c: `${tag}-2`, Name: `${tag} Acct 2` }], { ...fast, api })
+        const again = yield* BulkClient.upsert("Account", "ExternalId__c", [{ ExternalId__c: `${tag}-2`, Name: `${tag} Acct 2` }], {
+          ...fast,
+          api
+        })
         invariant(again.summary)
         expect(again.summary).toMatchObject({ succeeded: 1, created: undefined, failed: 0 })
         expect((yield* collect(again.successes)).map((s) => s.created)).toEqual([false])
@@ -114,7 +124,11 @@ for (const api of ["2.0", "1.0"] as const) {
 
     it("a typed query decodes numbers, booleans, dates, nulls and nested relationship fields", () =>
       run(Effect.gen(function*() {
-        const acct = yield* BulkClient.insert("Account", [{ Name: `${tag} Parent`, ExternalId__c: `${tag}-parent`, NumberOfEmployees: 42 }], { ...fast, api })
+        const acct = yield* BulkClient.insert(
+          "Account",
+          [{ Name: `${tag} Parent`, ExternalId__c: `${tag}-parent`, NumberOfEmployees: 42 }],
+          { ...fast, api }
+        )
         invariant(acct.summary)
         const contacts = yield* BulkClient.insert("Contact", [
           { LastName: `${tag} Typed A`, Birthdate: "1990-05-06", HasOptedOutOfEmail: true, Account: { ExternalId__c: `${tag}-parent` } },
@@ -133,11 +147,20 @@ for (const api of ["2.0", "1.0"] as const) {
           { ...fast, api, schema: Contact }
         ))
         expect(rows).toEqual([
-          { LastName: `${tag} Typed A`, Birthdate: new Date("1990-05-06"), HasOptedOutOfEmail: true, Account: { Name: `${tag} Parent`, NumberOfEmployees: 42 } },
+          {
+            LastName: `${tag} Typed A`,
+            Birthdate: new Date("1990-05-06"),
+            HasOptedOutOfEmail: true,
+            Account: { Name: `${tag} Parent`, NumberOfEmployees: 42 }
+          },
           { LastName: `${tag} Typed B`, Birthdate: null, HasOptedOutOfEmail: false, Account: null }
         ])
         const Wrong = Schema.Struct({ LastName: Schema.Number })
-        const err = yield* Effect.flip(Stream.runDrain(BulkClient.query(`SELECT LastName FROM Contact WHERE LastName LIKE '${tag} Typed%'`, { ...fast, api, schema: Wrong })))
+        const err = yield* Effect.flip(
+          Stream.runDrain(
+            BulkClient.query(`SELECT LastName FROM Contact WHERE LastName LIKE '${tag} Typed%'`, { ...fast, api, schema: Wrong })
+          )
+        )
         expect(err._tag).toBe("RowDecodeError")
         expect((err as any).field).toBe("LastName")
         expect((err as any).row).toBe(0)
@@ -157,11 +180,23 @@ describe("BulkClient, Bulk API 1.0 specifics", () => {
     run(Effect.gen(function*() {
       const progress: Array<BulkClient.Progress> = []
       const rows = Array.from({ length: 120 }, (_, i) => ({ Name: `pk ${String(i).padStart(3, "0")}` }))
-      const inserted = yield* BulkClient.insert("Account", rows, { ...fast, api: "1.0", batchSize: 25, onProgress: (p) => progress.push(p) })
+      const inserted = yield* BulkClient.insert("Account", rows, {
+        ...fast,
+        api: "1.0",
+        batchSize: 25,
+        onProgress: (p) => progress.push(p)
+      })
       invariant(inserted.summary)
       expect(inserted.summary.batchIds).toHaveLength(5)
       const last = progress[progress.length - 1]!
-      expect(last).toMatchObject({ rowsRead: 120, rowsUploaded: 120, recordsProcessed: 120, recordsFailed: 0, piecesSubmitted: 5, piecesDone: 5 })
+      expect(last).toMatchObject({
+        rowsRead: 120,
+        rowsUploaded: 120,
+        recordsProcessed: 120,
+        recordsFailed: 0,
+        piecesSubmitted: 5,
+        piecesDone: 5
+      })
       expect(progress.some((p) => p.last?.state === "Completed")).toBe(true)
 
       const soql = "SELECT Id, Name FROM Account WHERE Name LIKE 'pk %'"
@@ -206,7 +241,9 @@ describe("BulkClient, Bulk API 1.0 specifics", () => {
     const slow = await Emulator.start({ latencyMs: 400 })
     try {
       const slowLayer = BulkClient.layer().pipe(
-        Layer.provide(SalesforceAuth.fromSession({ instanceUrl: slow.instanceUrl, accessToken: slow.accessToken, apiVersion: slow.apiVersion })),
+        Layer.provide(
+          SalesforceAuth.fromSession({ instanceUrl: slow.instanceUrl, accessToken: slow.accessToken, apiVersion: slow.apiVersion })
+        ),
         Layer.provide(NodeHttpClient.layerUndici),
         Layer.orDie
       )
@@ -250,19 +287,23 @@ describe("BulkClient, Bulk API 1.0 specifics", () => {
 
 describe("BulkClient.layerConfig()", () => {
   it("logs in from the environment (OAuth password flow) and runs an operation over undici", () =>
-    Effect.runPromise(Effect.gen(function*() {
-      const outcome = yield* BulkClient.insert("Account", [{ Name: "from config" }], fast)
-      invariant(outcome.summary)
-      expect(outcome.summary.succeeded).toBe(1)
-    }).pipe(
-      Effect.provide(BulkClient.layerConfig()),
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([
-        ["SF_LOGIN_URL", emu.loginUrl],
-        ["SF_USERNAME", emu.username],
-        ["SF_PASSWORD", emu.password],
-        ["SF_SECURITY_TOKEN", emu.securityToken],
-        ["SF_CLIENT_ID", emu.clientId],
-        ["SF_CLIENT_SECRET", emu.clientSecret]
-      ])))
-    )))
+    Effect.runPromise(
+      Effect.gen(function*() {
+        const outcome = yield* BulkClient.insert("Account", [{ Name: "from config" }], fast)
+        invariant(outcome.summary)
+        expect(outcome.summary.succeeded).toBe(1)
+      }).pipe(
+        Effect.provide(BulkClient.layerConfig()),
+        Effect.withConfigProvider(ConfigProvider.fromMap(
+          new Map([
+            ["SF_LOGIN_URL", emu.loginUrl],
+            ["SF_USERNAME", emu.username],
+            ["SF_PASSWORD", emu.password],
+            ["SF_SECURITY_TOKEN", emu.securityToken],
+            ["SF_CLIENT_ID", emu.clientId],
+            ["SF_CLIENT_SECRET", emu.clientSecret]
+          ])
+        ))
+      )
+    ))
 })

@@ -39,7 +39,11 @@ describe("300,000-row inserts", () => {
   it("Bulk API 1.0: 30+ batches of at most 10,000 records", () =>
     run(Effect.gen(function*() {
       const before = emu.org.count("Account")
-      const outcome = yield* BulkClient.insert("Account", rows("big1"), { api: "1.0", concurrency: 4, pollSchedule: Schedule.spaced("50 millis") })
+      const outcome = yield* BulkClient.insert("Account", rows("big1"), {
+        api: "1.0",
+        concurrency: 4,
+        pollSchedule: Schedule.spaced("50 millis")
+      })
       const s = outcome.summary
       expect(s.succeeded + s.failed + s.unprocessed).toBe(s.rowsRead)
       expect(s.rowsRead).toBe(N)
@@ -55,7 +59,11 @@ describe("300,000-row inserts", () => {
   it("Bulk API 2.0: a small maxJobBytes makes several jobs", () =>
     run(Effect.gen(function*() {
       const before = emu.org.count("Account")
-      const outcome = yield* BulkClient.insert("Account", rows("big2"), { maxJobBytes: 2_000_000, concurrency: 3, pollSchedule: Schedule.spaced("50 millis") })
+      const outcome = yield* BulkClient.insert("Account", rows("big2"), {
+        maxJobBytes: 2_000_000,
+        concurrency: 3,
+        pollSchedule: Schedule.spaced("50 millis")
+      })
       const s = outcome.summary
       expect(s.succeeded + s.failed + s.unprocessed).toBe(s.rowsRead)
       expect(s.rowsRead).toBe(N)

@@ -28,41 +28,47 @@ const fresh = async () => {
 const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
 
 /** A scenario run the same way against any BulkClient; returns what a user would observe. */
-const scenario = (api: "1.0" | "2.0") => Effect.gen(function*() {
-  const fast = { pollSchedule: Schedule.spaced("20 millis"), api }
-  const accounts = yield* BulkClient.insert("Account", [
-    { Name: "Mock A", ExternalId__c: "m-a", NumberOfEmployees: 10 },
-    { Name: "", ExternalId__c: "m-b" },
-    { Name: "Mock C", ExternalId__c: "m-a" },
-    { Name: "Mock D", ExternalId__c: "m-d", NumberOfEmployees: null }
-  ], fast)
-  const upsert = yield* BulkClient.upsert("Account", "ExternalId__c", [
-    { ExternalId__c: "m-a", Name: "Mock A2" },
-    { ExternalId__c: "m-e", Name: "Mock E" },
-    { ExternalId__c: "m-f", Name: "" }
-  ], fast)
-  const contacts = yield* BulkClient.insert("Contact", [
-    { LastName: "Child", Email: "c@example.com", Account: { ExternalId__c: "m-d" } },
-    { LastName: "Orphan", Email: "o@example.com", Account: { ExternalId__c: "nope" } }
-  ], { ...fast, columns: ["LastName", "Email", "Account.ExternalId__c"] })
-  const del = yield* BulkClient.delete("Account", ["001000000000000AAA"], fast)
-  const outcomes = [accounts, upsert, contacts, del]
-  const failures = yield* Effect.forEach(outcomes, (o) =>
-    Effect.map(collect(o.failures), (fs) => fs.map((f) => `${JSON.stringify(f.row)} ${f.code} ${f.fields.join(",")}`).sort()))
-  const summaries = outcomes.map((o) => {
-    const { succeeded, failed, unprocessed, rowsRead, created } = o.summary
-    expect(succeeded + failed + unprocessed).toBe(rowsRead)
-    return { succeeded, failed, unprocessed, rowsRead, created }
+const scenario = (api: "1.0" | "2.0") =>
+  Effect.gen(function*() {
+    const fast = { pollSchedule: Schedule.spaced("20 millis"), api }
+    const accounts = yield* BulkClient.insert("Account", [
+      { Name: "Mock A", ExternalId__c: "m-a", NumberOfEmployees: 10 },
+      { Name: "", ExternalId__c: "m-b" },
+      { Name: "Mock C", ExternalId__c: "m-a" },
+      { Name: "Mock D", ExternalId__c: "m-d", NumberOfEmployees: null }
+    ], fast)
+    const upsert = yield* BulkClient.upsert("Account", "ExternalId__c", [
+      { ExternalId__c: "m-a", Name: "Mock A2" },
+      { ExternalId__c: "m-e", Name: "Mock E" },
+      { ExternalId__c: "m-f", Name: "" }
+    ], fast)
+    const contacts = yield* BulkClient.insert("Contact", [
+      { LastName: "Child", Email: "c@example.com", Account: { ExternalId__c: "m-d" } },
+      { LastName: "Orphan", Email: "o@example.com", Account: { ExternalId__c: "nope" } }
+    ], { ...fast, columns: ["LastName", "Email", "Account.ExternalId__c"] })
+    const del = yield* BulkClient.delete("Account", ["001000000000000AAA"], fast)
+    const outcomes = [accounts, upsert, contacts, del]
+    const failures = yield* Effect.forEach(outcomes, (o) =>
+      Effect.map(collect(o.failures), (fs) => fs.map((f) => `${JSON.stringify(f.row)} ${f.code} ${f.fields.join(",")}`).sort()))
+    const summaries = outcomes.map((o) => {
+      const { succeeded, failed, unprocessed, rowsRead, created } = o.summary
+      expect(succeeded + failed + unprocessed).toBe(rowsRead)
+      return { succeeded, failed, unprocessed, rowsRead, created }
+    })
+    const Row = Schema.Struct({
+      Name: Schema.String,
+      NumberOfEmployees: Schema.NullOr(Schema.Number),
+      ExternalId__c: Schema.String
+    })
+    const rows = yield* collect(
+      BulkClient.query("SELECT Name, NumberOfEmployees, ExternalId__c FROM Account WHERE Name LIKE 'Mock%' ORDER BY Name", {
+        ...fast,
+        schema: Row
+      })
+    )
+    const joined = yield* collect(BulkClient.query("SELECT LastName, Account.Name FROM Contact ORDER BY LastName", fast))
+    return { summaries, failures, rows, joined }
   })
-  const Row = Schema.Struct({
-    Name: Schema.String,
-    NumberOfEmployees: Schema.NullOr(Schema.Number),
-    ExternalId__c: Schema.String
-  })
-  const rows = yield* collect(BulkClient.query("SELECT Name, NumberOfEmployees, ExternalId__c FROM Account WHERE Name LIKE 'Mock%' ORDER BY Name", { ...fast, schema: Row }))
-  const joined = yield* collect(BulkClient.query("SELECT LastName, Account.Name FROM Contact ORDER BY LastName", fast))
-  return { summaries, failures, rows, joined }
-})
 
 describe("BulkClientMock", () => {
   it.each(["2.0", "1.0"] as const)("gives the same outcomes and query rows as the emulator over HTTP (api %s)", async (api) => {

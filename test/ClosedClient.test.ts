@@ -35,7 +35,9 @@ const rows = [{ Name: "closed 1" }, { Name: null }, { Name: "closed 3" }]
 
 /** The stream's failure, which must come well before the transport's budget (2 minutes). */
 const failureOf = <A, E>(stream: Stream.Stream<A, E>) =>
-  Effect.runPromise(Effect.flip(Stream.runDrain(stream)).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "hung" as const })))
+  Effect.runPromise(
+    Effect.flip(Stream.runDrain(stream)).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "hung" as const }))
+  )
 
 const expectClosed = (error: unknown) => {
   expect(error).toMatchObject({ _tag: "TransportError", clientClosed: true, mayHaveReachedServer: false })

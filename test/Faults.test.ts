@@ -50,130 +50,139 @@ for (const api of ["1.0", "2.0"] as const) {
   describe(`faults on Bulk API ${api}`, () => {
     for (const scenario of scenarios) {
       it(`${scenario}: insert then query; every row once, nothing duplicated, in order`, () =>
-        Effect.runPromise(Effect.gen(function*() {
-          const tag = `f${api.replace(".", "")}${scenario}`
-          const rows = accounts(tag, N)
-          emu.setFaults(SCENARIOS[scenario], { seed: SEED })
-          const before = injected(emu)
-          const issuedBefore = emu.stats().sessions.issued
-          const journal = Path.join(dir, `${tag}.journal`)
-          const options = { ...poll, api, concurrency: 4, batchSize: api === "1.0" ? 250 : 500, journal }
-          // A fault that cannot be survived (a daily-limit answer) fails the run with a typed error
-          // naming the job; re-running with the same journal resumes instead of duplicating.
-          let outcome: BulkClient.Outcome | undefined
-          for (let attempt = 0; outcome === undefined; attempt++) {
-            const r = yield* Effect.either(BulkClient.insert("Account", rows, options))
-            if (r._tag === "Right") outcome = r.right
-            else {
-              const e = r.left
-              expect(attempt).toBeLessThan(6)
-              expect(["LimitExceededError", "JobFailedError", "BatchFailedError"]).toContain(e._tag)
-              if (!UNSURVIVABLE.has(scenario)) throw e
-              // typed, and names the job (except a limit hit before any job existed)
-              if (e._tag !== "LimitExceededError") expect((e as { jobId?: string }).jobId).toMatch(/^750/)
-              typedFailures.push(`${e._tag}${"jobId" in e && e.jobId ? ` job ${e.jobId}` : ""}`)
-              total.resumes++
-            }
-          }
-          const s = outcome.summary
-          expect(s.rowsRead).toBe(N)
-          expect(s.succeeded + s.failed + s.unprocessed).toBe(N)
-          // every input row ends exactly once across the three outcome streams
-          const ends = new Map<string, number>()
-          // outcome streams re-read Salesforce; one cut by an unsurvivable answer is typed and read again
-          const again = <A>(s: Stream.Stream<A, BulkError.BulkError>) =>
-            Effect.retry(collect(s), {
-              times: 5,
-              while: (e) => {
-                if (!UNSURVIVABLE.has(scenario)) return false
-                typedFailures.push(`${e._tag} reading outcomes`)
-                return "jobId" in e && e.jobId !== undefined
+        Effect.runPromise(
+          Effect.gen(function*() {
+            const tag = `f${api.replace(".", "")}${scenario}`
+            const rows = accounts(tag, N)
+            emu.setFaults(SCENARIOS[scenario], { seed: SEED })
+            const before = injected(emu)
+            const issuedBefore = emu.stats().sessions.issued
+            const journal = Path.join(dir, `${tag}.journal`)
+            const options = { ...poll, api, concurrency: 4, batchSize: api === "1.0" ? 250 : 500, journal }
+            // A fault that cannot be survived (a daily-limit answer) fails the run with a typed error
+            // naming the job; re-running with the same journal resumes instead of duplicating.
+            let outcome: BulkClient.Outcome | undefined
+            for (let attempt = 0; outcome === undefined; attempt++) {
+              const r = yield* Effect.either(BulkClient.insert("Account", rows, options))
+              if (r._tag === "Right") outcome = r.right
+              else {
+                const e = r.left
+                expect(attempt).toBeLessThan(6)
+                expect(["LimitExceededError", "JobFailedError", "BatchFailedError"]).toContain(e._tag)
+                if (!UNSURVIVABLE.has(scenario)) throw e
+                // typed, and names the job (except a limit hit before any job existed)
+                if (e._tag !== "LimitExceededError") expect((e as { jobId?: string }).jobId).toMatch(/^750/)
+                typedFailures.push(`${e._tag}${"jobId" in e && e.jobId ? ` job ${e.jobId}` : ""}`)
+                total.resumes++
               }
-            })
-          const outcomes = [...yield* again(outcome.successes), ...yield* again(outcome.failures), ...yield* again(outcome.unprocessed)]
-          for (const o of outcomes) {
-            ends.set(o.row.Name!, (ends.get(o.row.Name!) ?? 0) + 1)
-          }
-          expect(ends.size).toBe(N)
-          expect([...ends.values()].every((n) => n === 1)).toBe(true)
-          // the outcome streams agree with the summary
-          expect(outcomes.filter((o) => o._tag === "Success").length).toBe(s.succeeded)
-          expect(outcomes.filter((o) => o._tag === "Unprocessed").length).toBe(s.unprocessed)
-          // transport faults are all survivable: everything lands; failed jobs/batches leave their
-          // rows unprocessed (never half-counted)
-          if (!scenario.includes("atch") && scenario !== "mix") expect(s.succeeded).toBe(N)
-          expect(s.failed).toBe(0)
-          // the store holds each successful row exactly once and nothing else
-          const stored = storedByKey(emu, tag)
-          const dups = [...stored.values()].filter((n) => n > 1).length
-          expect(dups).toBe(0)
-          expect(stored.size).toBe(s.succeeded)
-          const landed = rows.filter((r) => stored.has(r.Name)).map((r) => r.ExternalId__c)
-
-          // a query is read-only: one that cannot be survived is typed and simply run again
-          let queried: ReadonlyArray<BulkClient.QueryRow> | undefined
-          for (let attempt = 0; queried === undefined; attempt++) {
-            const r = yield* Effect.either(collect(BulkClient.query(
-              `SELECT Name, ExternalId__c FROM Account WHERE Name LIKE '${tag} %' ORDER BY ExternalId__c`,
-              { ...poll, api }
-            )))
-            if (r._tag === "Right") queried = r.right
-            else {
-              expect(attempt).toBeLessThan(6)
-              if (!UNSURVIVABLE.has(scenario)) throw r.left
-              typedFailures.push(r.left._tag)
             }
-          }
-          expect(queried.map((r) => r.ExternalId__c)).toEqual(landed)
-          if (api === "2.0") {
-            // pages downloaded in parallel come back in the same order
-            const parallel = yield* Effect.retry(
-              collect(BulkClient.query(`SELECT ExternalId__c FROM Account WHERE Name LIKE '${tag} %' ORDER BY ExternalId__c`, { ...poll, api, concurrency: 3 })),
-              { times: 5, while: () => UNSURVIVABLE.has(scenario) }
-            )
-            expect(parallel.map((r) => r.ExternalId__c)).toEqual(landed)
-          }
-          const after = injected(emu)
-          emu.setFaults(undefined)
-          total.runs += 1
-          total.rowsMoved += N + queried.length
-          total.retries += after.retries - before.retries
-          total.renewals += after.renewals - before.renewals
-          total.rowsDuplicated += dups
-          total.rowsLost += N - ends.size
-          if (scenario === "expiry") {
-            expect(after.renewals - before.renewals).toBeGreaterThan(0)
-            // requests in flight on an expired session share one renewal: one login per expiry
-            expect(emu.stats().sessions.issued - issuedBefore).toBeLessThanOrEqual(after.renewals - before.renewals + 1)
-          }
-          else if (scenario === "batchFail") expect(emu.stats().faults["batch-fail"]).toBeGreaterThan(0)
-          else expect(after.retries - before.retries).toBeGreaterThan(0)
-        }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 45_000)
+            const s = outcome.summary
+            expect(s.rowsRead).toBe(N)
+            expect(s.succeeded + s.failed + s.unprocessed).toBe(N)
+            // every input row ends exactly once across the three outcome streams
+            const ends = new Map<string, number>()
+            // outcome streams re-read Salesforce; one cut by an unsurvivable answer is typed and read again
+            const again = <A>(s: Stream.Stream<A, BulkError.BulkError>) =>
+              Effect.retry(collect(s), {
+                times: 5,
+                while: (e) => {
+                  if (!UNSURVIVABLE.has(scenario)) return false
+                  typedFailures.push(`${e._tag} reading outcomes`)
+                  return "jobId" in e && e.jobId !== undefined
+                }
+              })
+            const outcomes = [...yield* again(outcome.successes), ...yield* again(outcome.failures), ...yield* again(outcome.unprocessed)]
+            for (const o of outcomes) {
+              ends.set(o.row.Name!, (ends.get(o.row.Name!) ?? 0) + 1)
+            }
+            expect(ends.size).toBe(N)
+            expect([...ends.values()].every((n) => n === 1)).toBe(true)
+            // the outcome streams agree with the summary
+            expect(outcomes.filter((o) => o._tag === "Success").length).toBe(s.succeeded)
+            expect(outcomes.filter((o) => o._tag === "Unprocessed").length).toBe(s.unprocessed)
+            // transport faults are all survivable: everything lands; failed jobs/batches leave their
+            // rows unprocessed (never half-counted)
+            if (!scenario.includes("atch") && scenario !== "mix") expect(s.succeeded).toBe(N)
+            expect(s.failed).toBe(0)
+            // the store holds each successful row exactly once and nothing else
+            const stored = storedByKey(emu, tag)
+            const dups = [...stored.values()].filter((n) => n > 1).length
+            expect(dups).toBe(0)
+            expect(stored.size).toBe(s.succeeded)
+            const landed = rows.filter((r) => stored.has(r.Name)).map((r) => r.ExternalId__c)
+
+            // a query is read-only: one that cannot be survived is typed and simply run again
+            let queried: ReadonlyArray<BulkClient.QueryRow> | undefined
+            for (let attempt = 0; queried === undefined; attempt++) {
+              const r = yield* Effect.either(collect(BulkClient.query(
+                `SELECT Name, ExternalId__c FROM Account WHERE Name LIKE '${tag} %' ORDER BY ExternalId__c`,
+                { ...poll, api }
+              )))
+              if (r._tag === "Right") queried = r.right
+              else {
+                expect(attempt).toBeLessThan(6)
+                if (!UNSURVIVABLE.has(scenario)) throw r.left
+                typedFailures.push(r.left._tag)
+              }
+            }
+            expect(queried.map((r) => r.ExternalId__c)).toEqual(landed)
+            if (api === "2.0") {
+              // pages downloaded in parallel come back in the same order
+              const parallel = yield* Effect.retry(
+                collect(
+                  BulkClient.query(`SELECT ExternalId__c FROM Account WHERE Name LIKE '${tag} %' ORDER BY ExternalId__c`, {
+                    ...poll,
+                    api,
+                    concurrency: 3
+                  })
+                ),
+                { times: 5, while: () => UNSURVIVABLE.has(scenario) }
+              )
+              expect(parallel.map((r) => r.ExternalId__c)).toEqual(landed)
+            }
+            const after = injected(emu)
+            emu.setFaults(undefined)
+            total.runs += 1
+            total.rowsMoved += N + queried.length
+            total.retries += after.retries - before.retries
+            total.renewals += after.renewals - before.renewals
+            total.rowsDuplicated += dups
+            total.rowsLost += N - ends.size
+            if (scenario === "expiry") {
+              expect(after.renewals - before.renewals).toBeGreaterThan(0)
+              // requests in flight on an expired session share one renewal: one login per expiry
+              expect(emu.stats().sessions.issued - issuedBefore).toBeLessThanOrEqual(after.renewals - before.renewals + 1)
+            } else if (scenario === "batchFail") expect(emu.stats().faults["batch-fail"]).toBeGreaterThan(0)
+            else expect(after.retries - before.retries).toBeGreaterThan(0)
+          }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))
+        ), 45_000)
     }
   })
 }
 
 describe("429 with Retry-After, end to end", () => {
   it("the client waits at least Retry-After before sending again, then succeeds", () =>
-    Effect.runPromise(Effect.gen(function*() {
-      // a seed whose first limit fault is a 429 (the emulator draws 429 vs 403 with its seeded PRNG)
-      let seed = 1
-      for (; seed < 1000; seed++) {
-        const rng = mulberry32(seed)
-        rng()
-        if (rng() < 0.25) break
-      }
-      emu.setFaults("limit=1", { seed })
-      // every request is limited until the faults are lifted, 200 ms in
-      setTimeout(() => emu.setFaults(undefined), 200)
-      const started = Date.now()
-      const rows = yield* collect(BulkClient.query("SELECT Id FROM Account", { ...poll }))
-      const elapsed = Date.now() - started
-      expect(rows.length).toBe(emu.org.count("Account"))
-      expect(emu.stats().faults.limit).toBeGreaterThanOrEqual(1)
-      // Retry-After is 1 s: the retry did not come sooner
-      expect(elapsed).toBeGreaterThanOrEqual(1_000)
-    }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 20_000)
+    Effect.runPromise(
+      Effect.gen(function*() {
+        // a seed whose first limit fault is a 429 (the emulator draws 429 vs 403 with its seeded PRNG)
+        let seed = 1
+        for (; seed < 1000; seed++) {
+          const rng = mulberry32(seed)
+          rng()
+          if (rng() < 0.25) break
+        }
+        emu.setFaults("limit=1", { seed })
+        // every request is limited until the faults are lifted, 200 ms in
+        setTimeout(() => emu.setFaults(undefined), 200)
+        const started = Date.now()
+        const rows = yield* collect(BulkClient.query("SELECT Id FROM Account", { ...poll }))
+        const elapsed = Date.now() - started
+        expect(rows.length).toBe(emu.org.count("Account"))
+        expect(emu.stats().faults.limit).toBeGreaterThanOrEqual(1)
+        // Retry-After is 1 s: the retry did not come sooner
+        expect(elapsed).toBeGreaterThanOrEqual(1_000)
+      }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))
+    ), 20_000)
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -234,62 +243,70 @@ for (const api of ["1.0", "2.0"] as const) {
   describe(`issue 11 faults on Bulk API ${api}`, () => {
     for (const scenario of ["lostAnswer", "stall"] as const) {
       it(`${scenario}: every row lands exactly once with its values, nothing duplicated`, () =>
-        Effect.runPromise(Effect.gen(function*() {
-          const tag = `i11${api.replace(".", "")}${scenario}`
-          const rows = accounts(tag, N)
-          emu.setFaults(ISSUE11[scenario], { seed: SEED })
-          const before = emu.stats().faults
-          const journal = Path.join(dir, `${tag}.journal`)
-          const outcome = yield* insertOnce(rows, { ...poll, api, concurrency: 4, batchSize: api === "1.0" ? 250 : 500, journal })
-          const injectedNow = emu.stats().faults[scenario === "lostAnswer" ? "lost-answer" : "stall"] -
-            before[scenario === "lostAnswer" ? "lost-answer" : "stall"]
-          emu.setFaults(undefined)
-          expect(injectedNow).toBeGreaterThan(0)
-          const s = outcome.summary
-          expect(s.rowsRead).toBe(N)
-          expect(s.succeeded).toBe(N)
-          // each row stored once, with the values it was sent with
-          const stored = storedByKey(emu, tag)
-          expect([...stored.values()].filter((n) => n > 1)).toEqual([])
-          expect(stored.size).toBe(N)
-          const values = storedValues(tag)
-          const altered = rows.filter((r) => values.get(r.Name) !== `${r.ExternalId__c}|${r.NumberOfEmployees}`)
-          expect(altered.map((r) => r.Name)).toEqual([])
-          // the success stream names each row once
-          const ok = yield* collect(outcome.successes)
-          expect(ok.length).toBe(N)
-          expect(new Set(ok.map((o) => o.row.Name)).size).toBe(N)
-          total.runs += 1
-          total.rowsMoved += N
-        }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 60_000)
+        Effect.runPromise(
+          Effect.gen(function*() {
+            const tag = `i11${api.replace(".", "")}${scenario}`
+            const rows = accounts(tag, N)
+            emu.setFaults(ISSUE11[scenario], { seed: SEED })
+            const before = emu.stats().faults
+            const journal = Path.join(dir, `${tag}.journal`)
+            const outcome = yield* insertOnce(rows, { ...poll, api, concurrency: 4, batchSize: api === "1.0" ? 250 : 500, journal })
+            const injectedNow = emu.stats().faults[scenario === "lostAnswer" ? "lost-answer" : "stall"] -
+              before[scenario === "lostAnswer" ? "lost-answer" : "stall"]
+            emu.setFaults(undefined)
+            expect(injectedNow).toBeGreaterThan(0)
+            const s = outcome.summary
+            expect(s.rowsRead).toBe(N)
+            expect(s.succeeded).toBe(N)
+            // each row stored once, with the values it was sent with
+            const stored = storedByKey(emu, tag)
+            expect([...stored.values()].filter((n) => n > 1)).toEqual([])
+            expect(stored.size).toBe(N)
+            const values = storedValues(tag)
+            const altered = rows.filter((r) => values.get(r.Name) !== `${r.ExternalId__c}|${r.NumberOfEmployees}`)
+            expect(altered.map((r) => r.Name)).toEqual([])
+            // the success stream names each row once
+            const ok = yield* collect(outcome.successes)
+            expect(ok.length).toBe(N)
+            expect(new Set(ok.map((o) => o.row.Name)).size).toBe(N)
+            total.runs += 1
+            total.rowsMoved += N
+          }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))
+        ), 60_000)
     }
 
     for (const [name, spec] of [["reset", "reset=0.3"], ["lost-answer", "lost-answer=0.1"]] as const) {
       const run = CLIENT_BUG.has(`${api} identical ${name}`) ? it.fails : it
-      run(`5,000 identical rows (Same,dup) with ${name}: the org holds exactly 5,000, each reported once`, () =>
-        Effect.runPromise(Effect.gen(function*() {
-          // identical content: nothing but position tells two pieces apart
-          const same = `Same${api.replace(".", "")}${name}`
-          const rows = Array.from({ length: 5_000 }, () => ({ Name: same, AccountNumber: "dup" }))
-          emu.setFaults(spec, { seed: SEED })
-          const journal = Path.join(dir, `${same}.journal`)
-          const outcome = yield* insertOnce(rows, { ...poll, api, concurrency: 4, batchSize: 500, journal })
-          emu.setFaults(undefined)
-          const s = outcome.summary
-          expect(s.rowsRead).toBe(5_000)
-          expect(s.succeeded + s.failed + s.unprocessed).toBe(5_000)
-          const stored = storedNamed(same)
-          // never more than the input, and exactly what was reported as saved
-          expect(stored.length).toBe(s.succeeded)
-          expect(stored.length).toBe(5_000)
-          expect(stored.every(([acct]) => acct === "dup")).toBe(true)
-          const ok = yield* collect(outcome.successes)
-          expect(ok.length).toBe(5_000)
-          // each success names a distinct record
-          expect(new Set(ok.map((o) => o.id)).size).toBe(5_000)
-          total.runs += 1
-          total.rowsMoved += 5_000
-        }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 90_000)
+      run(
+        `5,000 identical rows (Same,dup) with ${name}: the org holds exactly 5,000, each reported once`,
+        () =>
+          Effect.runPromise(
+            Effect.gen(function*() {
+              // identical content: nothing but position tells two pieces apart
+              const same = `Same${api.replace(".", "")}${name}`
+              const rows = Array.from({ length: 5_000 }, () => ({ Name: same, AccountNumber: "dup" }))
+              emu.setFaults(spec, { seed: SEED })
+              const journal = Path.join(dir, `${same}.journal`)
+              const outcome = yield* insertOnce(rows, { ...poll, api, concurrency: 4, batchSize: 500, journal })
+              emu.setFaults(undefined)
+              const s = outcome.summary
+              expect(s.rowsRead).toBe(5_000)
+              expect(s.succeeded + s.failed + s.unprocessed).toBe(5_000)
+              const stored = storedNamed(same)
+              // never more than the input, and exactly what was reported as saved
+              expect(stored.length).toBe(s.succeeded)
+              expect(stored.length).toBe(5_000)
+              expect(stored.every(([acct]) => acct === "dup")).toBe(true)
+              const ok = yield* collect(outcome.successes)
+              expect(ok.length).toBe(5_000)
+              // each success names a distinct record
+              expect(new Set(ok.map((o) => o.id)).size).toBe(5_000)
+              total.runs += 1
+              total.rowsMoved += 5_000
+            }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))
+          ),
+        90_000
+      )
     }
   })
 }
@@ -310,7 +327,6 @@ const REQUESTS = {
   }
 } as const
 
-
 for (const api of ["1.0", "2.0"] as const) {
   describe(`issue 11 on Bulk API ${api}: one dangerous request kind at a time`, () => {
     const cases: ReadonlyArray<readonly [name: string, spec: string, kind: keyof typeof REQUESTS["1.0"], identical: boolean]> = [
@@ -323,35 +339,37 @@ for (const api of ["1.0", "2.0"] as const) {
       const title = `${name}: the load succeeds, each row stored once and reported once`
       const run = CLIENT_BUG.has(`${api} ${name}`) ? it.fails : it
       run(title, () =>
-        Effect.runPromise(Effect.gen(function*() {
-          const tag = `i11k${api.replace(".", "")}${kind}`
-          const n = identical ? 3_000 : 1_000
-          const rows = identical
-            ? Array.from({ length: n }, () => ({ Name: tag, AccountNumber: "dup" }))
-            : accounts(tag, n)
-          emu.setFaults(spec, { seed: SEED, match: REQUESTS[api][kind] })
-          const outcome = yield* insertOnce(rows, { ...poll, api, concurrency: 3, batchSize: identical ? 500 : 250 })
-          const ok = yield* collect(outcome.successes)
-          const hit = emu.stats().faults
-          emu.setFaults(undefined)
-          expect(hit["lost-answer"] + hit.stall).toBeGreaterThan(0)
-          expect(outcome.summary).toMatchObject({ rowsRead: n, succeeded: n, failed: 0, unprocessed: 0 })
-          expect(ok.length).toBe(n)
-          expect(new Set(ok.map((o) => o.id)).size).toBe(n)
-          if (identical) {
-            const stored = storedNamed(tag)
-            expect(stored.length).toBe(n)
-          } else {
-            const stored = storedByKey(emu, tag)
-            expect(stored.size).toBe(n)
-            expect([...stored.values()].every((c) => c === 1)).toBe(true)
-            const values = storedValues(tag)
-            const keyed = rows as ReturnType<typeof accounts>
-            expect(keyed.filter((r) => values.get(r.Name) !== `${r.ExternalId__c}|${r.NumberOfEmployees}`)).toEqual([])
-          }
-          total.runs += 1
-          total.rowsMoved += n
-        }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))), 60_000)
+        Effect.runPromise(
+          Effect.gen(function*() {
+            const tag = `i11k${api.replace(".", "")}${kind}`
+            const n = identical ? 3_000 : 1_000
+            const rows = identical
+              ? Array.from({ length: n }, () => ({ Name: tag, AccountNumber: "dup" }))
+              : accounts(tag, n)
+            emu.setFaults(spec, { seed: SEED, match: REQUESTS[api][kind] })
+            const outcome = yield* insertOnce(rows, { ...poll, api, concurrency: 3, batchSize: identical ? 500 : 250 })
+            const ok = yield* collect(outcome.successes)
+            const hit = emu.stats().faults
+            emu.setFaults(undefined)
+            expect(hit["lost-answer"] + hit.stall).toBeGreaterThan(0)
+            expect(outcome.summary).toMatchObject({ rowsRead: n, succeeded: n, failed: 0, unprocessed: 0 })
+            expect(ok.length).toBe(n)
+            expect(new Set(ok.map((o) => o.id)).size).toBe(n)
+            if (identical) {
+              const stored = storedNamed(tag)
+              expect(stored.length).toBe(n)
+            } else {
+              const stored = storedByKey(emu, tag)
+              expect(stored.size).toBe(n)
+              expect([...stored.values()].every((c) => c === 1)).toBe(true)
+              const values = storedValues(tag)
+              const keyed = rows as ReturnType<typeof accounts>
+              expect(keyed.filter((r) => values.get(r.Name) !== `${r.ExternalId__c}|${r.NumberOfEmployees}`)).toEqual([])
+            }
+            total.runs += 1
+            total.rowsMoved += n
+          }).pipe(Effect.provide(clientLayer(emu)), Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))
+        ), 60_000)
     }
   })
 }

@@ -48,14 +48,21 @@ describe("preflightLimits", () => {
 
   it("1.0: counts batches of batchSize records", () =>
     run(Effect.gen(function*() {
-      const e = yield* Effect.flip(BulkClient.insert("Account", accounts("pf1", 2_500), { ...fast, api: "1.0", batchSize: 1_000, preflightLimits: true }))
+      const e = yield* Effect.flip(
+        BulkClient.insert("Account", accounts("pf1", 2_500), { ...fast, api: "1.0", batchSize: 1_000, preflightLimits: true })
+      )
       expect(e._tag).toBe("LimitExceededError")
       expect(count("pf1")).toBe(0)
     })))
 
   it("a load the allocation covers goes ahead", () =>
     run(Effect.gen(function*() {
-      const out = yield* BulkClient.insert("Account", accounts("pfok", 1_500), { ...fast, api: "1.0", batchSize: 1_000, preflightLimits: true })
+      const out = yield* BulkClient.insert("Account", accounts("pfok", 1_500), {
+        ...fast,
+        api: "1.0",
+        batchSize: 1_000,
+        preflightLimits: true
+      })
       expect(out.summary.succeeded).toBe(1_500)
       expect(count("pfok")).toBe(1_500)
     })))

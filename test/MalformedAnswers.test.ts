@@ -26,7 +26,8 @@ const fakeLayer = (routes: Routes) => {
   const client = HttpClient.make((req: HttpClientRequest.HttpClientRequest) =>
     Effect.sync(() => {
       const url = new URL(req.url)
-      const a = routes(req.method, url.pathname) ?? { status: 404, body: `[{"errorCode":"NOT_FOUND","message":"no route ${req.method} ${url.pathname}"}]` }
+      const a = routes(req.method, url.pathname) ??
+        { status: 404, body: `[{"errorCode":"NOT_FOUND","message":"no route ${req.method} ${url.pathname}"}]` }
       return HttpClientResponse.fromWeb(
         req,
         new Response(a.body, { status: a.status ?? 200, headers: { "content-type": a.type ?? "application/json", ...a.headers } })
@@ -38,8 +39,7 @@ const fakeLayer = (routes: Routes) => {
     Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
   )
 }
-const clientOver = (routes: Routes) =>
-  Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(Layer.provide(fakeLayer(routes)))
+const clientOver = (routes: Routes) => Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(Layer.provide(fakeLayer(routes)))
 
 const v2 = "/services/data/v66.0/jobs"
 const v1 = "/services/async/66.0"
@@ -77,13 +77,21 @@ describe("Bulk API 2.0 answers", () => {
     expect(Chunk.toReadonlyArray(rows).map((r) => r.Name)).toEqual(["a", "b", "c"])
   })
   it("CSV truncated inside a quoted value", () =>
-    expectTyped(query(queryRoutes({ body: "Id,Name\n001A,a\n001B,\"b, and then", type: "text/csv" })), /TransportError|ResultMismatchError/, JOB))
+    expectTyped(
+      query(queryRoutes({ body: "Id,Name\n001A,a\n001B,\"b, and then", type: "text/csv" })),
+      /TransportError|ResultMismatchError/,
+      JOB
+    ))
   it("CSV truncated at a line boundary: fewer rows than processed is never silently short", () =>
     expectTyped(query(queryRoutes({ body: "Id,Name\n001A,a\n", type: "text/csv" })), "ResultMismatchError", JOB))
   it("a missing header (empty body) while 3 rows were processed", () =>
     expectTyped(query(queryRoutes({ body: "", type: "text/csv" })), "ResultMismatchError", JOB))
   it("a row with more fields than the header", () =>
-    expectTyped(query(queryRoutes({ body: "Id,Name\n001A,a,extra\n001B,b\n001C,c\n", type: "text/csv" })), /TransportError|ResultMismatchError/, JOB))
+    expectTyped(
+      query(queryRoutes({ body: "Id,Name\n001A,a,extra\n001B,b\n001C,c\n", type: "text/csv" })),
+      /TransportError|ResultMismatchError/,
+      JOB
+    ))
   it("a CSV answer that arrived whole but cannot be parsed is not fetched again", async () => {
     let gets = 0
     const routes = queryRoutes({ body: "Id,Name\n001A,a,extra\n001B,b\n001C,c\n", type: "text/csv" })
@@ -100,9 +108,24 @@ describe("Bulk API 2.0 answers", () => {
   it("invalid JSON job info", () =>
     expectTyped(query((m, p) => (m === "POST" && p === `${v2}/query` ? { body: "{\"id\": \"750" } : undefined)), "TransportError"))
   it("JSON job info without a state", () =>
-    expectTyped(query((m, p) => (m === "POST" && p === `${v2}/query` ? { body: JSON.stringify({ id: JOB, object: "Account", operation: "query" }) } : undefined)), "TransportError"))
+    expectTyped(
+      query((
+        m,
+        p
+      ) => (m === "POST" && p === `${v2}/query`
+        ? { body: JSON.stringify({ id: JOB, object: "Account", operation: "query" }) }
+        : undefined)
+      ),
+      "TransportError"
+    ))
   it("HTML instead of JSON (a proxy's error page)", () =>
-    expectTyped(query((m, p) => (m === "POST" && p === `${v2}/query` ? { body: "<html><body>Bad gateway</body></html>", type: "text/html" } : undefined)), "TransportError"))
+    expectTyped(
+      query((
+        m,
+        p
+      ) => (m === "POST" && p === `${v2}/query` ? { body: "<html><body>Bad gateway</body></html>", type: "text/html" } : undefined)),
+      "TransportError"
+    ))
   it("an error answer with an unparseable body is still typed with its status", () =>
     expectTyped(query((m, p) => (m === "POST" && p === `${v2}/query` ? { status: 400, body: "<<<garbage" } : undefined)), "ApiError"))
 
@@ -111,9 +134,15 @@ describe("Bulk API 2.0 answers", () => {
       if (method === "POST" && path === `${v2}/ingest`) return { body: jobJson({ operation: "insert", state: "Open" }) }
       if (method === "PUT" && path === `${v2}/ingest/${JOB}/batches`) return { status: 201, body: "" }
       if (method === "PATCH" && path === `${v2}/ingest/${JOB}`) return { body: jobJson({ operation: "insert", state: "UploadComplete" }) }
-      if (method === "GET" && path === `${v2}/ingest/${JOB}`) return { body: jobJson({ operation: "insert", numberRecordsProcessed: 3, numberRecordsFailed: 0 }) }
-      if (method === "GET" && path === `${v2}/ingest/${JOB}/successfulResults`) return { body: "\"sf__Id\",\"sf__Created\",\"Name\"\n\"001A\",\"true\",\"a\"\n", type: "text/csv" }
-      if (method === "GET" && path === `${v2}/ingest/${JOB}/failedResults`) return { body: "\"sf__Id\",\"sf__Error\",\"Name\"\n", type: "text/csv" }
+      if (method === "GET" && path === `${v2}/ingest/${JOB}`) {
+        return { body: jobJson({ operation: "insert", numberRecordsProcessed: 3, numberRecordsFailed: 0 }) }
+      }
+      if (method === "GET" && path === `${v2}/ingest/${JOB}/successfulResults`) {
+        return { body: "\"sf__Id\",\"sf__Created\",\"Name\"\n\"001A\",\"true\",\"a\"\n", type: "text/csv" }
+      }
+      if (method === "GET" && path === `${v2}/ingest/${JOB}/failedResults`) {
+        return { body: "\"sf__Id\",\"sf__Error\",\"Name\"\n", type: "text/csv" }
+      }
       return undefined
     }
     const rows = [{ Name: "a" }, { Name: "b" }, { Name: "c" }]
@@ -151,7 +180,15 @@ describe("Bulk API 1.0 answers", () => {
       Object.entries(fields).map(([k, v]) => `<${k}>${v}</${k}>`).join("")
     }</${root}>`
   const job = (state = "Open") =>
-    xml("jobInfo", { id: JOB, operation: "query", object: "Account", state, contentType: "CSV", concurrencyMode: "Parallel", apiVersion: "66.0" })
+    xml("jobInfo", {
+      id: JOB,
+      operation: "query",
+      object: "Account",
+      state,
+      contentType: "CSV",
+      concurrencyMode: "Parallel",
+      apiVersion: "66.0"
+    })
   const batch = (state = "Completed", n = 3) =>
     xml("batchInfo", { id: BATCH, jobId: JOB, state, numberRecordsProcessed: n, numberRecordsFailed: 0 })
   const routes = (over: Partial<Record<"job" | "batch" | "resultIds" | "result", Answer>>): Routes => (method, path) => {
@@ -162,9 +199,15 @@ describe("Bulk API 1.0 answers", () => {
     if (method === "POST" && path === `${v1}/job/${JOB}/batch`) return { body: batch("Queued", 0), type: "application/xml" }
     if (method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}`) return over.batch ?? { body: batch(), type: "application/xml" }
     if (method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}/result`) {
-      return over.resultIds ?? { body: `<result-list xmlns="http://www.force.com/2009/06/asyncapi/dataload"><result>7525g000000001A</result></result-list>`, type: "application/xml" }
+      return over.resultIds ??
+        {
+          body: `<result-list xmlns="http://www.force.com/2009/06/asyncapi/dataload"><result>7525g000000001A</result></result-list>`,
+          type: "application/xml"
+        }
     }
-    if (method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}/result/7525g000000001A`) return over.result ?? { body: "\"Id\",\"Name\"\n\"001A\",\"a\"\n\"001B\",\"b\"\n\"001C\",\"c\"\n", type: "text/csv" }
+    if (method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}/result/7525g000000001A`) {
+      return over.result ?? { body: "\"Id\",\"Name\"\n\"001A\",\"a\"\n\"001B\",\"b\"\n\"001C\",\"c\"\n", type: "text/csv" }
+    }
     return undefined
   }
   const query = (r: Routes) =>
@@ -172,7 +215,15 @@ describe("Bulk API 1.0 answers", () => {
 
   it("ingest: a batch's results shorter than its counters fail the outcome stream (or verifyResults)", () => {
     const insertJob = (state: string) =>
-      xml("jobInfo", { id: JOB, operation: "insert", object: "Account", state, contentType: "CSV", concurrencyMode: "Parallel", apiVersion: "66.0" })
+      xml("jobInfo", {
+        id: JOB,
+        operation: "insert",
+        object: "Account",
+        state,
+        contentType: "CSV",
+        concurrencyMode: "Parallel",
+        apiVersion: "66.0"
+      })
     const r: Routes = (method, path) => {
       if (method === "POST" && path === `${v1}/job`) return { body: insertJob("Open"), type: "application/xml" }
       if (method === "POST" && path === `${v1}/job/${JOB}`) return { body: insertJob("Closed"), type: "application/xml" }
@@ -212,13 +263,23 @@ describe("Bulk API 1.0 answers", () => {
     const rows = await Effect.runPromise(query(routes({})))
     expect(Chunk.toReadonlyArray(rows).map((r) => r.Name)).toEqual(["a", "b", "c"])
   })
-  it("invalid XML job info", () => expectTyped(query(routes({ job: { body: "<jobInfo><id>750", type: "application/xml" } })), "TransportError"))
+  it("invalid XML job info", () =>
+    expectTyped(query(routes({ job: { body: "<jobInfo><id>750", type: "application/xml" } })), "TransportError"))
   it("XML job info without an id", () =>
-    expectTyped(query(routes({ job: { body: xml("jobInfo", { state: "Open" }), type: "application/xml" } })), /TransportError|ApiError|InvalidInputError/))
-  it("batch info that is JSON garbage", () => expectTyped(query(routes({ batch: { body: "{\"state\":", type: "application/json" } })), "TransportError"))
-  it("a result id list that is not XML", () => expectTyped(query(routes({ resultIds: { body: "not xml at all", type: "application/xml" } })), "TransportError"))
+    expectTyped(
+      query(routes({ job: { body: xml("jobInfo", { state: "Open" }), type: "application/xml" } })),
+      /TransportError|ApiError|InvalidInputError/
+    ))
+  it("batch info that is JSON garbage", () =>
+    expectTyped(query(routes({ batch: { body: "{\"state\":", type: "application/json" } })), "TransportError"))
+  it("a result id list that is not XML", () =>
+    expectTyped(query(routes({ resultIds: { body: "not xml at all", type: "application/xml" } })), "TransportError"))
   it("CSV truncated inside a quoted value", () =>
-    expectTyped(query(routes({ result: { body: "\"Id\",\"Name\"\n\"001A\",\"a\"\n\"001B\",\"b", type: "text/csv" } })), /TransportError|ResultMismatchError/, JOB))
+    expectTyped(
+      query(routes({ result: { body: "\"Id\",\"Name\"\n\"001A\",\"a\"\n\"001B\",\"b", type: "text/csv" } })),
+      /TransportError|ResultMismatchError/,
+      JOB
+    ))
   it("CSV shorter than the batch's processed count", () =>
     expectTyped(query(routes({ result: { body: "\"Id\",\"Name\"\n\"001A\",\"a\"\n", type: "text/csv" } })), "ResultMismatchError", JOB))
   it("a missing header (empty result file)", () =>
@@ -244,10 +305,16 @@ describe("ambiguous answers", () => {
         return { status: 500, body: "[{\"errorCode\":\"UNKNOWN_EXCEPTION\",\"message\":\"lost\"}]" }
       }
       if (method === "GET" && path === `${v2}/ingest/${JOB}`) {
-        return { body: jobJson({ operation: "insert", state: closed ? "JobComplete" : "Open", numberRecordsProcessed: 1, numberRecordsFailed: 0 }) }
+        return {
+          body: jobJson({ operation: "insert", state: closed ? "JobComplete" : "Open", numberRecordsProcessed: 1, numberRecordsFailed: 0 })
+        }
       }
-      if (method === "GET" && path === `${v2}/ingest/${JOB}/successfulResults`) return { body: "\"sf__Id\",\"sf__Created\",\"Name\"\n\"001A\",\"true\",\"a\"\n", type: "text/csv" }
-      if (method === "GET" && path === `${v2}/ingest/${JOB}/failedResults`) return { body: "\"sf__Id\",\"sf__Error\",\"Name\"\n", type: "text/csv" }
+      if (method === "GET" && path === `${v2}/ingest/${JOB}/successfulResults`) {
+        return { body: "\"sf__Id\",\"sf__Created\",\"Name\"\n\"001A\",\"true\",\"a\"\n", type: "text/csv" }
+      }
+      if (method === "GET" && path === `${v2}/ingest/${JOB}/failedResults`) {
+        return { body: "\"sf__Id\",\"sf__Error\",\"Name\"\n", type: "text/csv" }
+      }
       return undefined
     }
     const outcome = await Effect.runPromise(BulkClient.insert("Account", [{ Name: "a" }], fast).pipe(Effect.provide(clientOver(routes))))

@@ -39,69 +39,86 @@ const chunked = (data: Uint8Array, size: number) =>
 
 /** The Accounts whose Name starts with `prefix`, as stored. */
 const stored = (prefix: string) =>
-  Effect.flatMap(BulkClient.BulkClient, (c) => Stream.runCollect(c.query(`SELECT Name, Description FROM Account WHERE Name LIKE '${prefix}%'`))).pipe(
+  Effect.flatMap(
+    BulkClient.BulkClient,
+    (c) => Stream.runCollect(c.query(`SELECT Name, Description FROM Account WHERE Name LIKE '${prefix}%'`))
+  ).pipe(
     Effect.map((rows) => Chunk.toReadonlyArray(rows).map((r) => ({ Name: r["Name"], Description: r["Description"] })))
   )
 
 describe("raw CSV with a UTF-8 byte-order mark (Excel \"CSV UTF-8\")", () => {
-  it.effect("Bulk2.uploadJobData, uploadFile and Bulk1.addBatch drop the mark: the first column is Name, not \\uFEFFName", () =>
-    Effect.gen(function*() {
-      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-bom-"))
-      const csv = (tag: string) => `\uFEFF"Name",Description\r\n"bom ${tag}",x\r\n`
-      const bodies = [
-        ["text", csv("text")],
-        ["bytes", bytes(csv("bytes"))],
-        ["stream", chunked(bytes(csv("stream")), 1)]
-      ] as const
-      for (const [tag, body] of bodies) {
+  it.effect(
+    "Bulk2.uploadJobData, uploadFile and Bulk1.addBatch drop the mark: the first column is Name, not \\uFEFFName",
+    () =>
+      Effect.gen(function*() {
+        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-bom-"))
+        const csv = (tag: string) => `\uFEFF"Name",Description\r\n"bom ${tag}",x\r\n`
+        const bodies = [
+          ["text", csv("text")],
+          ["bytes", bytes(csv("bytes"))],
+          ["stream", chunked(bytes(csv("stream")), 1)]
+        ] as const
+        for (const [tag, body] of bodies) {
+          const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert", lineEnding: "CRLF" })
+          yield* Bulk2.uploadJobData(job, body)
+          yield* Bulk2.closeIngestJob(job.id)
+          expect(yield* Bulk2.waitForIngestJob(job.id, fast)).toMatchObject({ state: "JobComplete", numberRecordsFailed: 0 })
+          expect(tag).toBeDefined()
+        }
+        const file = Path.join(dir, "bom.csv")
+        Fs.writeFileSync(file, csv("file"))
         const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert", lineEnding: "CRLF" })
-        yield* Bulk2.uploadJobData(job, body)
+        yield* Bulk2.uploadFile(job, file)
         yield* Bulk2.closeIngestJob(job.id)
         expect(yield* Bulk2.waitForIngestJob(job.id, fast)).toMatchObject({ state: "JobComplete", numberRecordsFailed: 0 })
-        expect(tag).toBeDefined()
-      }
-      const file = Path.join(dir, "bom.csv")
-      Fs.writeFileSync(file, csv("file"))
-      const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert", lineEnding: "CRLF" })
-      yield* Bulk2.uploadFile(job, file)
-      yield* Bulk2.closeIngestJob(job.id)
-      expect(yield* Bulk2.waitForIngestJob(job.id, fast)).toMatchObject({ state: "JobComplete", numberRecordsFailed: 0 })
-      const job1 = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
-      const batch = yield* Bulk1.addBatch(job1, bytes(csv("1.0")))
-      expect(yield* Bulk1.waitForBatch(job1, batch.id, { schedule: Schedule.spaced("20 millis") })).toMatchObject({ numberRecordsFailed: 0 })
-      yield* Bulk1.closeJob(job1.id)
-      const names = (yield* stored("bom ")).map((r) => r.Name).sort()
-      expect(names).toEqual(["bom 1.0", "bom bytes", "bom file", "bom stream", "bom text"])
-      Fs.rmSync(dir, { recursive: true, force: true })
-    }).pipe(Effect.provide(raw)), 30_000)
+        const job1 = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
+        const batch = yield* Bulk1.addBatch(job1, bytes(csv("1.0")))
+        expect(yield* Bulk1.waitForBatch(job1, batch.id, { schedule: Schedule.spaced("20 millis") })).toMatchObject({
+          numberRecordsFailed: 0
+        })
+        yield* Bulk1.closeJob(job1.id)
+        const names = (yield* stored("bom ")).map((r) => r.Name).sort()
+        expect(names).toEqual(["bom 1.0", "bom bytes", "bom file", "bom stream", "bom text"])
+        Fs.rmSync(dir, { recursive: true, force: true })
+      }).pipe(Effect.provide(raw)),
+    30_000
+  )
 })
 
 describe("raw CSV line endings against the 2.0 job's lineEnding", () => {
-  it.effect("CRLF records on a LF job (and LF on a CRLF job) are refused before the upload, naming the job and what to do", () =>
-    Effect.gen(function*() {
-      for (const [jobEnding, data, found] of [["LF", "Name\r\nx\r\n", "CRLF"], ["CRLF", "Name\nx\n", "LF"]] as const) {
-        const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert", lineEnding: jobEnding })
-        const requests = emu.stats().requests
-        const e = yield* Effect.flip(Bulk2.uploadJobData(job, data))
-        expect(e).toMatchObject({ _tag: "InvalidInputError" })
-        expect((e as { what: string }).what).toContain(`end with ${found} but job ${job.id} was created with lineEnding ${jobEnding}`)
-        expect(emu.stats().requests).toBe(requests)
-        yield* Bulk2.abortIngestJob(job.id)
-      }
-    }).pipe(Effect.provide(raw)), 20_000)
+  it.effect(
+    "CRLF records on a LF job (and LF on a CRLF job) are refused before the upload, naming the job and what to do",
+    () =>
+      Effect.gen(function*() {
+        for (const [jobEnding, data, found] of [["LF", "Name\r\nx\r\n", "CRLF"], ["CRLF", "Name\nx\n", "LF"]] as const) {
+          const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert", lineEnding: jobEnding })
+          const requests = emu.stats().requests
+          const e = yield* Effect.flip(Bulk2.uploadJobData(job, data))
+          expect(e).toMatchObject({ _tag: "InvalidInputError" })
+          expect((e as { what: string }).what).toContain(`end with ${found} but job ${job.id} was created with lineEnding ${jobEnding}`)
+          expect(emu.stats().requests).toBe(requests)
+          yield* Bulk2.abortIngestJob(job.id)
+        }
+      }).pipe(Effect.provide(raw)),
+    20_000
+  )
 
-  it.effect("a CSV mixing LF and CRLF outside quotes, or ending lines with a bare CR, is refused (a value would keep the CR)", () =>
-    Effect.gen(function*() {
-      for (const data of ["Name,AccountNumber\nM4,m4\r\nM5,m5\n", "Name\rx\r"]) {
-        const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
-        const e = yield* Effect.flip(Bulk2.uploadJobData(job, data))
-        expect((e as { what: string }).what).toMatch(/ends with (CRLF|a bare CR)/)
-        const job1 = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
-        expect((yield* Effect.flip(Bulk1.addBatch(job1, data)))._tag).toBe("InvalidInputError")
-        yield* Bulk2.abortIngestJob(job.id)
-        yield* Bulk1.abortJob(job1.id)
-      }
-    }).pipe(Effect.provide(raw)), 20_000)
+  it.effect(
+    "a CSV mixing LF and CRLF outside quotes, or ending lines with a bare CR, is refused (a value would keep the CR)",
+    () =>
+      Effect.gen(function*() {
+        for (const data of ["Name,AccountNumber\nM4,m4\r\nM5,m5\n", "Name\rx\r"]) {
+          const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
+          const e = yield* Effect.flip(Bulk2.uploadJobData(job, data))
+          expect((e as { what: string }).what).toMatch(/ends with (CRLF|a bare CR)/)
+          const job1 = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
+          expect((yield* Effect.flip(Bulk1.addBatch(job1, data)))._tag).toBe("InvalidInputError")
+          yield* Bulk2.abortIngestJob(job.id)
+          yield* Bulk1.abortJob(job1.id)
+        }
+      }).pipe(Effect.provide(raw)),
+    20_000
+  )
 
   it.effect("CRLF inside quoted values is content, on LF and CRLF jobs alike", () =>
     Effect.gen(function*() {
@@ -114,70 +131,93 @@ describe("raw CSV line endings against the 2.0 job's lineEnding", () => {
 })
 
 describe("blank lines and one-column files", () => {
-  it.effect("a blank line, or a lone \"\", in raw one-column CSV is refused on both APIs (Salesforce skips it: one record fewer)", () =>
-    Effect.gen(function*() {
-      for (const [data, what] of [["Name\nfirst\n\nthird\n", "blank line in a one-column CSV"], ["Name\nfirst\n\"\"\nthird\n", "only value is empty"]]) {
-        const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
-        const requests = emu.stats().requests
-        const e = yield* Effect.flip(Bulk2.uploadJobData(job, data))
-        expect(e).toMatchObject({ _tag: "InvalidInputError", row: 1 })
-        expect((e as { what: string }).what).toContain(what)
-        const job1 = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
-        const requests1 = emu.stats().requests
-        expect((yield* Effect.flip(Bulk1.addBatch(job1, data)))._tag).toBe("InvalidInputError")
-        expect(emu.stats().requests).toBe(requests1)
-        expect(requests1).toBe(requests + 1)
-        yield* Bulk2.abortIngestJob(job.id)
-        yield* Bulk1.abortJob(job1.id)
-      }
-    }).pipe(Effect.provide(raw)), 20_000)
+  it.effect(
+    "a blank line, or a lone \"\", in raw one-column CSV is refused on both APIs (Salesforce skips it: one record fewer)",
+    () =>
+      Effect.gen(function*() {
+        for (
+          const [data, what] of [["Name\nfirst\n\nthird\n", "blank line in a one-column CSV"], [
+            "Name\nfirst\n\"\"\nthird\n",
+            "only value is empty"
+          ]]
+        ) {
+          const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
+          const requests = emu.stats().requests
+          const e = yield* Effect.flip(Bulk2.uploadJobData(job, data))
+          expect(e).toMatchObject({ _tag: "InvalidInputError", row: 1 })
+          expect((e as { what: string }).what).toContain(what)
+          const job1 = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
+          const requests1 = emu.stats().requests
+          expect((yield* Effect.flip(Bulk1.addBatch(job1, data)))._tag).toBe("InvalidInputError")
+          expect(emu.stats().requests).toBe(requests1)
+          expect(requests1).toBe(requests + 1)
+          yield* Bulk2.abortIngestJob(job.id)
+          yield* Bulk1.abortJob(job1.id)
+        }
+      }).pipe(Effect.provide(raw)),
+    20_000
+  )
 
-  it.effect("Csv.encode, Bulk1.records and BulkClient refuse a one-column record with an empty value (it would vanish); null is sent as #N/A", () =>
-    Effect.gen(function*() {
-      const encoded = yield* Effect.flip(Stream.runDrain(Csv.encode(Stream.make({ Description: "a" }, { Description: "" }, { Description: "c" }))))
-      expect(encoded).toMatchObject({ _tag: "InvalidInputError", row: 2, field: "Description" })
-      const job = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
-      const requests = emu.stats().requests
-      const e = yield* Effect.flip(Bulk1.addBatch(job, Bulk1.records([{ Name: "one col a" }, { Name: "" }, { Name: "one col c" }])))
-      expect(e).toMatchObject({ _tag: "InvalidInputError", row: 2, field: "Name" })
-      expect(emu.stats().requests).toBe(requests)
-      for (const api of ["1.0", "2.0"] as const) {
-        const client = yield* BulkClient.BulkClient
-        const bad = yield* Effect.flip(client.insert("Account", [{ Name: "one col x" }, { Name: "" }], { api }))
-        expect(bad).toMatchObject({ _tag: "InvalidInputError", row: 1, field: "Name" })
-      }
-      expect(emu.stats().requests).toBe(requests)
-      // null is a value (#N/A): the record is sent, and fails on Salesforce (Name is required), not skipped
-      const batch = yield* Bulk1.addBatch(job, Bulk1.records([{ Name: "one col a" }, { Name: null }]))
-      const done = yield* Bulk1.waitForBatch(job, batch.id, { schedule: Schedule.spaced("20 millis") })
-      expect(done).toMatchObject({ numberRecordsProcessed: 2, numberRecordsFailed: 1 })
-      yield* Bulk1.closeJob(job.id)
-    }).pipe(Effect.provide(raw)), 20_000)
+  it.effect(
+    "Csv.encode, Bulk1.records and BulkClient refuse a one-column record with an empty value (it would vanish); null is sent as #N/A",
+    () =>
+      Effect.gen(function*() {
+        const encoded = yield* Effect.flip(
+          Stream.runDrain(Csv.encode(Stream.make({ Description: "a" }, { Description: "" }, { Description: "c" })))
+        )
+        expect(encoded).toMatchObject({ _tag: "InvalidInputError", row: 2, field: "Description" })
+        const job = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
+        const requests = emu.stats().requests
+        const e = yield* Effect.flip(Bulk1.addBatch(job, Bulk1.records([{ Name: "one col a" }, { Name: "" }, { Name: "one col c" }])))
+        expect(e).toMatchObject({ _tag: "InvalidInputError", row: 2, field: "Name" })
+        expect(emu.stats().requests).toBe(requests)
+        for (const api of ["1.0", "2.0"] as const) {
+          const client = yield* BulkClient.BulkClient
+          const bad = yield* Effect.flip(client.insert("Account", [{ Name: "one col x" }, { Name: "" }], { api }))
+          expect(bad).toMatchObject({ _tag: "InvalidInputError", row: 1, field: "Name" })
+        }
+        expect(emu.stats().requests).toBe(requests)
+        // null is a value (#N/A): the record is sent, and fails on Salesforce (Name is required), not skipped
+        const batch = yield* Bulk1.addBatch(job, Bulk1.records([{ Name: "one col a" }, { Name: null }]))
+        const done = yield* Bulk1.waitForBatch(job, batch.id, { schedule: Schedule.spaced("20 millis") })
+        expect(done).toMatchObject({ numberRecordsProcessed: 2, numberRecordsFailed: 1 })
+        yield* Bulk1.closeJob(job.id)
+      }).pipe(Effect.provide(raw)),
+    20_000
+  )
 })
 
 describe("raw CSV in another encoding", () => {
-  it.effect("encoding: windows-1252 re-encodes the bytes as UTF-8 (é, €) on both APIs; without it the bytes are refused as invalid UTF-8", () =>
-    Effect.gen(function*() {
-      const data = Buffer.from("Name,Description\r\nCaf\xe9 1252,12 \x80\r\n", "latin1")
-      const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert", lineEnding: "CRLF" })
-      expect((yield* Effect.flip(Bulk2.uploadJobData(job, data)))._tag).toBe("InvalidInputError")
-      yield* Bulk2.uploadJobData(job, chunked(data, 3), { encoding: "windows-1252" })
-      yield* Bulk2.closeIngestJob(job.id)
-      expect(yield* Bulk2.waitForIngestJob(job.id, fast)).toMatchObject({ state: "JobComplete", numberRecordsFailed: 0 })
-      const job1 = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
-      const b = yield* Bulk1.addBatch(job1, Buffer.from("Name,Description\r\nCaf\xe9 1252 v1,12 \x80\r\n", "latin1"), { encoding: "windows-1252" })
-      yield* Bulk1.waitForBatch(job1, b.id, { schedule: Schedule.spaced("20 millis") })
-      yield* Bulk1.closeJob(job1.id)
-      expect(yield* stored("Café 1252")).toEqual(expect.arrayContaining([
-        { Name: "Café 1252", Description: "12 €" },
-        { Name: "Café 1252 v1", Description: "12 €" }
-      ]))
-    }).pipe(Effect.provide(raw)), 20_000)
+  it.effect(
+    "encoding: windows-1252 re-encodes the bytes as UTF-8 (é, €) on both APIs; without it the bytes are refused as invalid UTF-8",
+    () =>
+      Effect.gen(function*() {
+        const data = Buffer.from("Name,Description\r\nCaf\xe9 1252,12 \x80\r\n", "latin1")
+        const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert", lineEnding: "CRLF" })
+        expect((yield* Effect.flip(Bulk2.uploadJobData(job, data)))._tag).toBe("InvalidInputError")
+        yield* Bulk2.uploadJobData(job, chunked(data, 3), { encoding: "windows-1252" })
+        yield* Bulk2.closeIngestJob(job.id)
+        expect(yield* Bulk2.waitForIngestJob(job.id, fast)).toMatchObject({ state: "JobComplete", numberRecordsFailed: 0 })
+        const job1 = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
+        const b = yield* Bulk1.addBatch(job1, Buffer.from("Name,Description\r\nCaf\xe9 1252 v1,12 \x80\r\n", "latin1"), {
+          encoding: "windows-1252"
+        })
+        yield* Bulk1.waitForBatch(job1, b.id, { schedule: Schedule.spaced("20 millis") })
+        yield* Bulk1.closeJob(job1.id)
+        expect(yield* stored("Café 1252")).toEqual(expect.arrayContaining([
+          { Name: "Café 1252", Description: "12 €" },
+          { Name: "Café 1252 v1", Description: "12 €" }
+        ]))
+      }).pipe(Effect.provide(raw)),
+    20_000
+  )
 
   it.effect("Csv.decode reads bytes in the encoding given (a byte-order mark decides over it), strictly", () =>
     Effect.gen(function*() {
       const decode = (data: Uint8Array, encoding?: string) =>
-        Stream.runCollect(Csv.decode(encoding === undefined ? { delimiter: "\t" } : { delimiter: "\t", encoding })(chunked(data, 1))).pipe(Effect.map(Chunk.toReadonlyArray))
+        Stream.runCollect(Csv.decode(encoding === undefined ? { delimiter: "\t" } : { delimiter: "\t", encoding })(chunked(data, 1))).pipe(
+          Effect.map(Chunk.toReadonlyArray)
+        )
       expect(yield* decode(Buffer.from("Name\tCity\r\nCaf\xe9\t\x80\r\n", "latin1"), "windows-1252")).toEqual([{ Name: "Café", City: "€" }])
       const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("Name\tCity\r\nCafé\t€\r\n", "utf16le")])
       expect(yield* decode(utf16, "utf-8")).toEqual([{ Name: "Café", City: "€" }])

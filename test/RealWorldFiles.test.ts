@@ -26,7 +26,9 @@ const readCsv = (path: string, delimiter = ","): Array<Record<string, string>> =
 
 const byName = (a: { Name?: string }, b: { Name?: string }) => (a.Name ?? "").localeCompare(b.Name ?? "")
 
-const withEmulator = async <A>(f: (env: Record<string, string>, emu: Awaited<ReturnType<typeof Emulator.start>>) => Promise<A>): Promise<A> => {
+const withEmulator = async <A>(
+  f: (env: Record<string, string>, emu: Awaited<ReturnType<typeof Emulator.start>>) => Promise<A>
+): Promise<A> => {
   const emu = await Emulator.start({ latencyMs: 5 })
   try {
     return await f(cleanEnv({ SF_INSTANCE_URL: emu.instanceUrl, SF_ACCESS_TOKEN: emu.accessToken }), emu)
@@ -52,7 +54,11 @@ describe("files from Excel and other tools: imported on both APIs and exported b
           const out = Path.join(dir, "export.csv")
           const exported = await sfbulk(["export", SOQL, "--api", api, "-o", out], { env })
           expect(exported.code, exported.stderr).toBe(0)
-          const back: Array<Account> = readCsv(out).map((r) => ({ Name: r.Name!, BillingCity: r.BillingCity!, Description: r.Description! }))
+          const back: Array<Account> = readCsv(out).map((r) => ({
+            Name: r.Name!,
+            BillingCity: r.BillingCity!,
+            Description: r.Description!
+          }))
           expect(back.sort(byName)).toEqual([...accounts(f.nl)].sort(byName))
         })
       }, 60_000)
@@ -61,25 +67,29 @@ describe("files from Excel and other tools: imported on both APIs and exported b
 })
 
 describe("issue 12, as the user met it: refused before any request (exit 6, the line, what to do), or stored exactly", () => {
-  it("a windows-1252 file without --encoding: exit 6 naming line 2 and byte offset 8, suggesting --encoding windows-1252; with it, é is stored", async () => {
-    await withEmulator(async (env, emu) => {
-      const dir = tempDir()
-      const file = Path.join(dir, "cafe.csv")
-      Fs.writeFileSync(file, Buffer.from("Name\nCaf\xe9\n", "latin1"))
-      for (const api of ["1", "2"]) {
-        const r = await sfbulk(["import", "Account", "-f", file, "--api", api], { env })
-        expect(r.code, r.stderr).toBe(6)
-        expect(r.stderr).toContain("offset 8 (line 2)")
-        expect(r.stderr).toContain("--encoding windows-1252")
-      }
-      expect(emu.stats().byApi.bulk1 + emu.stats().byApi.bulk2).toBe(0)
-      const ok = await sfbulk(["import", "Account", "-f", file, "--encoding", "windows-1252", "--results-dir", dir], { env })
-      expect(ok.code, ok.stderr).toBe(0)
-      const out = Path.join(dir, "out.csv")
-      expect((await sfbulk(["export", "SELECT Name FROM Account", "-o", out], { env })).code).toBe(0)
-      expect(readCsv(out)).toEqual([{ Name: "Café" }])
-    })
-  }, 60_000)
+  it(
+    "a windows-1252 file without --encoding: exit 6 naming line 2 and byte offset 8, suggesting --encoding windows-1252; with it, é is stored",
+    async () => {
+      await withEmulator(async (env, emu) => {
+        const dir = tempDir()
+        const file = Path.join(dir, "cafe.csv")
+        Fs.writeFileSync(file, Buffer.from("Name\nCaf\xe9\n", "latin1"))
+        for (const api of ["1", "2"]) {
+          const r = await sfbulk(["import", "Account", "-f", file, "--api", api], { env })
+          expect(r.code, r.stderr).toBe(6)
+          expect(r.stderr).toContain("offset 8 (line 2)")
+          expect(r.stderr).toContain("--encoding windows-1252")
+        }
+        expect(emu.stats().byApi.bulk1 + emu.stats().byApi.bulk2).toBe(0)
+        const ok = await sfbulk(["import", "Account", "-f", file, "--encoding", "windows-1252", "--results-dir", dir], { env })
+        expect(ok.code, ok.stderr).toBe(0)
+        const out = Path.join(dir, "out.csv")
+        expect((await sfbulk(["export", "SELECT Name FROM Account", "-o", out], { env })).code).toBe(0)
+        expect(readCsv(out)).toEqual([{ Name: "Café" }])
+      })
+    },
+    60_000
+  )
 
   it("mixed line endings outside quotes: exit 6 naming the first line that differs, nothing sent", async () => {
     await withEmulator(async (env, emu) => {
@@ -98,25 +108,39 @@ describe("issue 12, as the user met it: refused before any request (exit 6, the 
     })
   }, 60_000)
 
-  it("a semicolon file is read by its header (or --delimiter semicolon); a header holding two candidates asks for --delimiter", async () => {
-    await withEmulator(async (env) => {
-      const dir = tempDir()
-      const file = writeFile(dir, "semi.csv", "Name;Industry\nSemi A;Energy\n")
-      const r = await sfbulk(["import", "Account", "-f", file, "--json"], { env })
-      expect(r.code, r.stderr).toBe(0)
-      expect(lastJson(r.stdout)).toMatchObject({ succeeded: 1, failed: 0 })
-      const named = await sfbulk(["import", "Account", "-f", writeFile(dir, "semi2.csv", "Name;Industry\nSemi B;Energy\n"), "--delimiter", "semicolon", "--api", "1", "--json"], { env })
-      expect(named.code, named.stderr).toBe(0)
-      const both = await sfbulk(["import", "Account", "-f", writeFile(dir, "both.csv", "Name;Industry,Phone\nx;y,z\n")], { env })
-      expect(both.code).toBe(6)
-      expect(both.stderr).toContain("pass --delimiter")
-      const bad = await sfbulk(["import", "Account", "-f", file, "--delimiter", "semi"], { env })
-      expect(bad.code).toBe(2)
-      const enc = await sfbulk(["import", "Account", "-f", file, "--encoding", "latin9x"], { env })
-      expect(enc.code).toBe(2)
-      expect(enc.stderr).toContain("names no encoding")
-    })
-  }, 60_000)
+  it(
+    "a semicolon file is read by its header (or --delimiter semicolon); a header holding two candidates asks for --delimiter",
+    async () => {
+      await withEmulator(async (env) => {
+        const dir = tempDir()
+        const file = writeFile(dir, "semi.csv", "Name;Industry\nSemi A;Energy\n")
+        const r = await sfbulk(["import", "Account", "-f", file, "--json"], { env })
+        expect(r.code, r.stderr).toBe(0)
+        expect(lastJson(r.stdout)).toMatchObject({ succeeded: 1, failed: 0 })
+        const named = await sfbulk([
+          "import",
+          "Account",
+          "-f",
+          writeFile(dir, "semi2.csv", "Name;Industry\nSemi B;Energy\n"),
+          "--delimiter",
+          "semicolon",
+          "--api",
+          "1",
+          "--json"
+        ], { env })
+        expect(named.code, named.stderr).toBe(0)
+        const both = await sfbulk(["import", "Account", "-f", writeFile(dir, "both.csv", "Name;Industry,Phone\nx;y,z\n")], { env })
+        expect(both.code).toBe(6)
+        expect(both.stderr).toContain("pass --delimiter")
+        const bad = await sfbulk(["import", "Account", "-f", file, "--delimiter", "semi"], { env })
+        expect(bad.code).toBe(2)
+        const enc = await sfbulk(["import", "Account", "-f", file, "--encoding", "latin9x"], { env })
+        expect(enc.code).toBe(2)
+        expect(enc.stderr).toContain("names no encoding")
+      })
+    },
+    60_000
+  )
 
   it("a delete-by-Id file with a blank line (or a one-column line holding \"\"): exit 6 naming the line, nothing deleted", async () => {
     await withEmulator(async (env, emu) => {
@@ -137,29 +161,33 @@ describe("issue 12, as the user met it: refused before any request (exit 6, the 
     })
   }, 60_000)
 
-  it("--async on both APIs checks every value first: a bad id, a NUL byte, an oversize field (from a file or standard input) send nothing, not even a job", async () => {
-    await withEmulator(async (env, emu) => {
-      const dir = tempDir()
-      const cases = [
-        { args: ["update"], text: "Id,Name\n001000000000001AAA,ok\n001abc,bad id\n", what: "is not a Salesforce id" },
-        { args: ["import"], text: "Name,Description\nok,x\nnul,a\u0000b\n", what: "NUL character" },
-        { args: ["import"], text: `Name,Description\nok,x\nbig,${"x".repeat(131_073)}\n`, what: "131,072" }
-      ]
-      for (const c of cases) {
-        const file = writeFile(dir, `case-${cases.indexOf(c)}.csv`, c.text)
-        for (const api of ["1", "2"]) {
-          const r = await sfbulk([...c.args, "Account", "-f", file, "--async", "--api", api], { env })
-          expect(r.code, r.stderr).toBe(6)
-          expect(r.stderr).toContain(c.what)
-          const piped = await sfbulk([...c.args, "Account", "-f", "-", "--async", "--api", api], { env, input: c.text })
-          expect(piped.code, piped.stderr).toBe(6)
-          expect(piped.stderr).toContain(c.what)
+  it(
+    "--async on both APIs checks every value first: a bad id, a NUL byte, an oversize field (from a file or standard input) send nothing, not even a job",
+    async () => {
+      await withEmulator(async (env, emu) => {
+        const dir = tempDir()
+        const cases = [
+          { args: ["update"], text: "Id,Name\n001000000000001AAA,ok\n001abc,bad id\n", what: "is not a Salesforce id" },
+          { args: ["import"], text: "Name,Description\nok,x\nnul,a\u0000b\n", what: "NUL character" },
+          { args: ["import"], text: `Name,Description\nok,x\nbig,${"x".repeat(131_073)}\n`, what: "131,072" }
+        ]
+        for (const c of cases) {
+          const file = writeFile(dir, `case-${cases.indexOf(c)}.csv`, c.text)
+          for (const api of ["1", "2"]) {
+            const r = await sfbulk([...c.args, "Account", "-f", file, "--async", "--api", api], { env })
+            expect(r.code, r.stderr).toBe(6)
+            expect(r.stderr).toContain(c.what)
+            const piped = await sfbulk([...c.args, "Account", "-f", "-", "--async", "--api", api], { env, input: c.text })
+            expect(piped.code, piped.stderr).toBe(6)
+            expect(piped.stderr).toContain(c.what)
+          }
         }
-      }
-      expect(emu.stats().byApi.bulk1).toBe(0)
-      expect(emu.stats().byApi.bulk2).toBe(0)
-    })
-  }, 120_000)
+        expect(emu.stats().byApi.bulk1).toBe(0)
+        expect(emu.stats().byApi.bulk2).toBe(0)
+      })
+    },
+    120_000
+  )
 
   it("a bare CR inside a value is quoted in result files and exports: the row is not split and =cmd stays inside its cell", async () => {
     await withEmulator(async (env) => {
@@ -174,7 +202,9 @@ describe("issue 12, as the user met it: refused before any request (exit 6, the 
       }
       const out = Path.join(dir, "out.csv")
       for (const api of ["1", "2"]) {
-        expect((await sfbulk(["export", "SELECT Name, Description FROM Account", "--api", api, "--formula-guard", "-o", out], { env })).code).toBe(0)
+        expect(
+          (await sfbulk(["export", "SELECT Name, Description FROM Account", "--api", api, "--formula-guard", "-o", out], { env })).code
+        ).toBe(0)
         expect(Fs.readFileSync(out, "utf8")).toContain(`"${value}"`)
         expect(readCsv(out)).toEqual([{ Name: "bare cr", Description: value }, { Name: "bare cr", Description: value }])
       }

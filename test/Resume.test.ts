@@ -63,7 +63,10 @@ const shouldKill = (stage: Stage, p: Snapshot): boolean => {
 const runChildUntil = (stage: Stage, env: Record<string, string>): Promise<boolean> =>
   new Promise((resolve, reject) => {
     // one process (node with the tsx loader, not the tsx wrapper that forks), so SIGKILL kills the run
-    const child = ChildProcess.spawn(process.execPath, ["--import", "tsx", CHILD], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = ChildProcess.spawn(process.execPath, ["--import", "tsx", CHILD], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let killed = false
     let stderr = ""
     child.stderr.on("data", (d) => (stderr += String(d)))
@@ -95,8 +98,11 @@ const N = 900
 const fast = { pollSchedule: Schedule.spaced("20 millis") }
 const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.runPromise(Effect.provide(effect, layer))
 
-const journalJobs = (journal: string): Array<string> =>
-  [...new Set(Fs.readFileSync(journal, "utf8").split("\n").filter((l) => l.includes("jobId")).map((l) => JSON.parse(l).jobId as string))]
+const journalJobs = (
+  journal: string
+): Array<string> => [
+  ...new Set(Fs.readFileSync(journal, "utf8").split("\n").filter((l) => l.includes("jobId")).map((l) => JSON.parse(l).jobId as string))
+]
 
 for (const api of ["2.0", "1.0"] as const) {
   describe(`resume on Bulk API ${api}`, () => {
@@ -112,16 +118,25 @@ for (const api of ["2.0", "1.0"] as const) {
         const uploadedBefore = journalJobs(journal)
         expect(uploadedBefore.length).toBeGreaterThan(0)
         await run(Effect.gen(function*() {
-          const outcome = yield* BulkClient.insert("Account", accounts(tag, N).map(({ Name, ExternalId__c }) => ({ Name, ExternalId__c })), {
-            ...fast,
-            api,
-            journal,
-            concurrency: 1,
-            batchSize: piece
-          })
+          const outcome = yield* BulkClient.insert(
+            "Account",
+            accounts(tag, N).map(({ Name, ExternalId__c }) => ({ Name, ExternalId__c })),
+            {
+              ...fast,
+              api,
+              journal,
+              concurrency: 1,
+              batchSize: piece
+            }
+          )
           const s = outcome.summary
           // a row uploaded twice would fail as a DUPLICATE_VALUE of ExternalId__c, or be stored twice
-          expect(s, JSON.stringify({ ...s, elapsed: 0 }) + Fs.readFileSync(journal, "utf8")).toMatchObject({ rowsRead: N, succeeded: N, failed: 0, unprocessed: 0 })
+          expect(s, JSON.stringify({ ...s, elapsed: 0 }) + Fs.readFileSync(journal, "utf8")).toMatchObject({
+            rowsRead: N,
+            succeeded: N,
+            failed: 0,
+            unprocessed: 0
+          })
           for (const id of uploadedBefore) expect(s.jobIds).toContain(id)
           const stored = storedByKey(emu, tag)
           expect(stored.size).toBe(N)
@@ -210,16 +225,18 @@ describe("1.0 batches in flight when the process died (issue 11, item 11)", () =
     const lines: Array<Record<string, any>> = []
     const bodies = new Map<number, Uint8Array>()
     try {
-      await Effect.runPromise(Effect.gen(function*() {
-        yield* BulkClient.insert("Account", rows, { ...fast, api: "1.0", journal: donorJournal, batchSize: 100, concurrency: 1 })
-        for (const l of Fs.readFileSync(donorJournal, "utf8").trim().split("\n").slice(1).map((x) => JSON.parse(x))) {
-          if (l.stage === "created") lines.push(l)
-          if (l.stage === "uploaded") {
-            const body = Buffer.concat(Chunk.toReadonlyArray(yield* Stream.runCollect(Bulk1.batchRequest(l.jobId, l.batchId))))
-            bodies.set(l.ranges[0][0], body)
+      await Effect.runPromise(
+        Effect.gen(function*() {
+          yield* BulkClient.insert("Account", rows, { ...fast, api: "1.0", journal: donorJournal, batchSize: 100, concurrency: 1 })
+          for (const l of Fs.readFileSync(donorJournal, "utf8").trim().split("\n").slice(1).map((x) => JSON.parse(x))) {
+            if (l.stage === "created") lines.push(l)
+            if (l.stage === "uploaded") {
+              const body = Buffer.concat(Chunk.toReadonlyArray(yield* Stream.runCollect(Bulk1.batchRequest(l.jobId, l.batchId))))
+              bodies.set(l.ranges[0][0], body)
+            }
           }
-        }
-      }).pipe(Effect.provide(session(donor))))
+        }).pipe(Effect.provide(session(donor)))
+      )
     } finally {
       await donor.close()
     }
@@ -227,15 +244,19 @@ describe("1.0 batches in flight when the process died (issue 11, item 11)", () =
     expect(lines.every((l) => typeof l.sha256 === "string")).toBe(true)
     // the run that died: pieces 0 and 2 arrived (in another order), piece 1 never did; no answer was recorded
     const journal = Path.join(dir, "hash.jsonl")
-    await Effect.runPromise(Effect.gen(function*() {
-      const job = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
-      yield* Bulk1.addBatch(job, bodies.get(200)!, { check: false })
-      yield* Bulk1.addBatch(job, bodies.get(0)!, { check: false })
-      Fs.writeFileSync(
-        journal,
-        [{ v: 1, object: "Account", operation: "insert", api: "1.0" }, ...lines.map((l) => ({ ...l, jobId: job.id }))].map((l) => JSON.stringify(l)).join("\n") + "\n"
-      )
-    }).pipe(Effect.provide(session(emu))))
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const job = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
+        yield* Bulk1.addBatch(job, bodies.get(200)!, { check: false })
+        yield* Bulk1.addBatch(job, bodies.get(0)!, { check: false })
+        Fs.writeFileSync(
+          journal,
+          [{ v: 1, object: "Account", operation: "insert", api: "1.0" }, ...lines.map((l) => ({ ...l, jobId: job.id }))].map((l) =>
+            JSON.stringify(l)
+          ).join("\n") + "\n"
+        )
+      }).pipe(Effect.provide(session(emu)))
+    )
     // re-running resumes both batches and sends only piece 1's rows
     const outcome = await run(BulkClient.insert("Account", rows, { ...fast, api: "1.0", journal, batchSize: 100, concurrency: 1 }))
     expect(outcome.summary).toMatchObject({ rowsRead: 300, succeeded: 300, failed: 0, unprocessed: 0 })

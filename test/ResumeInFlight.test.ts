@@ -51,20 +51,22 @@ describe("a 1.0 batch in flight when the process died", () => {
       const tag = `inflight${arrived ? "A" : "N"}`
       const rows = accounts(tag, N).map(({ Name, ExternalId__c }) => ({ Name, ExternalId__c }))
       const journal = Path.join(dir, `${tag}.jsonl`)
-      await Effect.runPromise(Effect.gen(function*() {
-        const job = yield* Bulk1.createInsertJob("Account", { contentType: "CSV" })
-        if (arrived) yield* Bulk1.addBatch(job, Bulk1.records(rows.slice(0, PIECE), { columns: ["Name", "ExternalId__c"] }))
-        diedWhileSending(journal, job.id)
-        const outcome = yield* BulkClient.insert("Account", rows, {
-          api: "1.0",
-          journal,
-          concurrency: 1,
-          batchSize: PIECE,
-          pollSchedule: Schedule.spaced("20 millis")
-        })
-        expect(outcome.summary).toMatchObject({ rowsRead: N, succeeded: N, failed: 0, unprocessed: 0 })
-        if (arrived) expect(outcome.summary.jobIds).toContain(job.id)
-      }).pipe(Effect.provide(layer)))
+      await Effect.runPromise(
+        Effect.gen(function*() {
+          const job = yield* Bulk1.createInsertJob("Account", { contentType: "CSV" })
+          if (arrived) yield* Bulk1.addBatch(job, Bulk1.records(rows.slice(0, PIECE), { columns: ["Name", "ExternalId__c"] }))
+          diedWhileSending(journal, job.id)
+          const outcome = yield* BulkClient.insert("Account", rows, {
+            api: "1.0",
+            journal,
+            concurrency: 1,
+            batchSize: PIECE,
+            pollSchedule: Schedule.spaced("20 millis")
+          })
+          expect(outcome.summary).toMatchObject({ rowsRead: N, succeeded: N, failed: 0, unprocessed: 0 })
+          if (arrived) expect(outcome.summary.jobIds).toContain(job.id)
+        }).pipe(Effect.provide(layer))
+      )
       const stored = storedByKey(emu, tag)
       expect(stored.size).toBe(N)
       expect([...stored.values()].every((c) => c === 1)).toBe(true)

@@ -45,7 +45,9 @@ afterAll(async () => {
 const captured: Array<string> = []
 const keep = (what: string, value: unknown) => {
   try {
-    captured.push(`${what}: ${typeof value === "string" ? value : JSON.stringify(value, (_, v) => (typeof v === "bigint" ? String(v) : v))}`)
+    captured.push(
+      `${what}: ${typeof value === "string" ? value : JSON.stringify(value, (_, v) => (typeof v === "bigint" ? String(v) : v))}`
+    )
   } catch {
     captured.push(`${what}: ${String(value)}`)
   }
@@ -165,7 +167,11 @@ const flows = (sessionToken = emu.accessToken) => {
       privateKey: Redacted.make(emu.privateKeyPem!),
       audience: emu.loginUrl
     }),
-    clientCredentials: SalesforceAuth.clientCredentials({ ...common, clientId: emu.clientId, clientSecret: Redacted.make(emu.clientSecret) }),
+    clientCredentials: SalesforceAuth.clientCredentials({
+      ...common,
+      clientId: emu.clientId,
+      clientSecret: Redacted.make(emu.clientSecret)
+    }),
     // a bare session cannot renew: it runs with expiry off (see below)
     fromSession: SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: Redacted.make(sessionToken) })
   }
@@ -209,17 +215,22 @@ describe("secrets stay redacted: every auth flow, debug logs and tracing on", ()
         if (name === "fromSession") emu.setFaults(undefined)
         const layer = BulkClient.layer().pipe(Layer.provide(auth), Layer.provide(wiretap))
         for (const api of ["2.0", "1.0"] as const) {
-          const exit = await Effect.runPromiseExit(observe(Effect.gen(function*() {
-            yield* Effect.logDebug(`flow ${name} api ${api}`)
-            const o = yield* BulkClient.insert("Account", [{ Name: `sec-${name}-${api}` }, { Name: null }], { ...fast, api })
-            keep("summary", o.summary)
-            keep("failures", yield* collect(o.failures))
-            keep("query", yield* collect(BulkClient.query(`SELECT Id, Name FROM Account WHERE Name = 'sec-${name}-${api}'`, { ...fast, api })))
-            // a request that fails: the error and its cause are captured too
-            const e = yield* Effect.flip(BulkClient.insert("NoSuchObject__c", [{ Name: "x" }], { ...fast, api }))
-            keep("error", { tag: e._tag, message: e.message, json: e, string: String(e) })
-            return o.summary.succeeded
-          }).pipe(Effect.provide(layer))))
+          const exit = await Effect.runPromiseExit(observe(
+            Effect.gen(function*() {
+              yield* Effect.logDebug(`flow ${name} api ${api}`)
+              const o = yield* BulkClient.insert("Account", [{ Name: `sec-${name}-${api}` }, { Name: null }], { ...fast, api })
+              keep("summary", o.summary)
+              keep("failures", yield* collect(o.failures))
+              keep(
+                "query",
+                yield* collect(BulkClient.query(`SELECT Id, Name FROM Account WHERE Name = 'sec-${name}-${api}'`, { ...fast, api }))
+              )
+              // a request that fails: the error and its cause are captured too
+              const e = yield* Effect.flip(BulkClient.insert("NoSuchObject__c", [{ Name: "x" }], { ...fast, api }))
+              keep("error", { tag: e._tag, message: e.message, json: e, string: String(e) })
+              return o.summary.succeeded
+            }).pipe(Effect.provide(layer))
+          ))
           keep(`exit ${name} ${api}`, Exit.isSuccess(exit) ? exit.value : Cause.pretty(exit.cause, { renderErrorCause: true }))
           expect(Exit.isSuccess(exit) ? exit.value : Cause.pretty(exit.cause)).toBe(1)
         }
@@ -234,9 +245,11 @@ describe("secrets stay redacted: every auth flow, debug logs and tracing on", ()
         password: Redacted.make(`${emu.password}-wrong`),
         securityToken: Redacted.make(emu.securityToken)
       })
-      const failed = await Effect.runPromiseExit(observe(BulkClient.insert("Account", [{ Name: "x" }]).pipe(
-        Effect.provide(BulkClient.layer().pipe(Layer.provide(wrong), Layer.provide(wiretap)))
-      )))
+      const failed = await Effect.runPromiseExit(observe(
+        BulkClient.insert("Account", [{ Name: "x" }]).pipe(
+          Effect.provide(BulkClient.layer().pipe(Layer.provide(wrong), Layer.provide(wiretap)))
+        )
+      ))
       expect(Exit.isFailure(failed)).toBe(true)
       if (Exit.isFailure(failed)) {
         const e = Cause.failureOption(failed.cause)
@@ -294,28 +307,36 @@ describe("credentials go only to the instance's own origin, over https", () => {
         return Effect.die("no request should be sent")
       })
       for (const instanceUrl of ["http://example.my.salesforce.com", "http://10.0.0.5", "ftp://example.com"]) {
-        const err = yield* Effect.flip(Bulk1.createInsertJob("Account").pipe(
-          Effect.provide(Transport.layer().pipe(
-            Layer.provide(SalesforceAuth.fromSession({ instanceUrl, accessToken: "00Dxx!secret" })),
-            Layer.provide(Layer.succeed(HttpClient.HttpClient, fake))
-          ))
-        ))
+        const err = yield* Effect.flip(
+          Bulk1.createInsertJob("Account").pipe(
+            Effect.provide(
+              Transport.layer().pipe(
+                Layer.provide(SalesforceAuth.fromSession({ instanceUrl, accessToken: "00Dxx!secret" })),
+                Layer.provide(Layer.succeed(HttpClient.HttpClient, fake))
+              )
+            )
+          )
+        )
         expect(err._tag).toMatch(/InvalidInputError|AuthenticationError/)
         expect(err.message).toMatch(/https/)
         expect(err.message).not.toContain("00Dxx!secret")
       }
-      const login = yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }]).pipe(
-        Effect.provide(BulkClient.layer().pipe(
-          Layer.provide(SalesforceAuth.oauthPassword({
-            loginUrl: "http://login.example.com",
-            clientId: "id",
-            clientSecret: Redacted.make("cs-secret"),
-            username: "u",
-            password: Redacted.make("pw-secret")
-          })),
-          Layer.provide(Layer.succeed(HttpClient.HttpClient, fake))
-        ))
-      ))
+      const login = yield* Effect.flip(
+        BulkClient.insert("Account", [{ Name: "x" }]).pipe(
+          Effect.provide(
+            BulkClient.layer().pipe(
+              Layer.provide(SalesforceAuth.oauthPassword({
+                loginUrl: "http://login.example.com",
+                clientId: "id",
+                clientSecret: Redacted.make("cs-secret"),
+                username: "u",
+                password: Redacted.make("pw-secret")
+              })),
+              Layer.provide(Layer.succeed(HttpClient.HttpClient, fake))
+            )
+          )
+        )
+      )
       expect(login.message).toMatch(/https/)
       expect(calls).toEqual([])
     })))
@@ -329,11 +350,15 @@ describe("credentials go only to the instance's own origin, over https", () => {
       res.end()
     })
     try {
-      const exit = await Effect.runPromiseExit(Bulk1.createInsertJob("Account").pipe(
-        Effect.provide(Bulk1.layer({ retrySchedule: Schedule.recurs(0) }).pipe(
-          Layer.provide(SalesforceAuth.fromSession({ instanceUrl: instance.origin, accessToken: "00Dxx!redirect-secret" }))
-        ))
-      ))
+      const exit = await Effect.runPromiseExit(
+        Bulk1.createInsertJob("Account").pipe(
+          Effect.provide(
+            Bulk1.layer({ retrySchedule: Schedule.recurs(0) }).pipe(
+              Layer.provide(SalesforceAuth.fromSession({ instanceUrl: instance.origin, accessToken: "00Dxx!redirect-secret" }))
+            )
+          )
+        )
+      )
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) expect(Cause.pretty(exit.cause)).not.toContain("redirect-secret")
       expect(otherSeen).toEqual([])
@@ -350,7 +375,9 @@ describe("credentials go only to the instance's own origin, over https", () => {
         HttpClient.HttpClient,
         Effect.map(HttpClient.HttpClient, (client) =>
           HttpClient.mapRequest(client, (req) => {
-            if (req.headers["authorization"] !== undefined || req.headers["x-sfdc-session"] !== undefined) origins.add(new URL(req.url).origin)
+            if (req.headers["authorization"] !== undefined || req.headers["x-sfdc-session"] !== undefined) {
+              origins.add(new URL(req.url).origin)
+            }
             return req
           }))
       ).pipe(Layer.provide(NodeHttpClient.layerUndici))
@@ -388,26 +415,32 @@ describe("SOQL built from user values cannot be injected", () => {
   ]
 
   it("injection attempts match only the literal value, on both APIs", () =>
-    Effect.runPromise(Effect.gen(function*() {
-      const planted = ["soql-plain", ...attempts.map((a) => `soql-${a}`)]
-      // a bare session cannot renew: expiry off for this test
-      emu.setFaults(undefined)
-      const token = yield* Effect.promise(freshToken)
-      for (const api of ["2.0", "1.0"] as const) {
-        yield* Effect.gen(function*() {
-          if (api === "2.0") yield* BulkClient.insert("Account", planted.map((Name) => ({ Name })), fast)
-          for (const a of attempts) {
-            const eq = yield* collect(BulkClient.query(soql`SELECT Name FROM Account WHERE Name = ${`soql-${a}`}`, { ...fast, api }))
-            expect(eq.map((r) => r.Name)).toEqual([`soql-${a}`])
-            const like = yield* collect(BulkClient.query(soql`SELECT Name FROM Account WHERE Name LIKE ${Soql.startsWith(`soql-${a}`)}`, { ...fast, api }))
-            expect(like.map((r) => r.Name)).toEqual([`soql-${a}`])
-          }
-          // wildcards in user text are literal in LIKE: "%" matches only the value "%"
-          const pct = yield* collect(BulkClient.query(soql`SELECT Name FROM Account WHERE Name LIKE ${Soql.contains("soql-%")}`, { ...fast, api }))
-          expect(pct.map((r) => r.Name)).toEqual(["soql-%"])
-        }).pipe(Effect.provide(layer(token)))
-      }
-    }).pipe(Effect.ensuring(Effect.sync(() => emu.setFaults("expire-after=4"))))), 30_000)
+    Effect.runPromise(
+      Effect.gen(function*() {
+        const planted = ["soql-plain", ...attempts.map((a) => `soql-${a}`)]
+        // a bare session cannot renew: expiry off for this test
+        emu.setFaults(undefined)
+        const token = yield* Effect.promise(freshToken)
+        for (const api of ["2.0", "1.0"] as const) {
+          yield* Effect.gen(function*() {
+            if (api === "2.0") yield* BulkClient.insert("Account", planted.map((Name) => ({ Name })), fast)
+            for (const a of attempts) {
+              const eq = yield* collect(BulkClient.query(soql`SELECT Name FROM Account WHERE Name = ${`soql-${a}`}`, { ...fast, api }))
+              expect(eq.map((r) => r.Name)).toEqual([`soql-${a}`])
+              const like = yield* collect(
+                BulkClient.query(soql`SELECT Name FROM Account WHERE Name LIKE ${Soql.startsWith(`soql-${a}`)}`, { ...fast, api })
+              )
+              expect(like.map((r) => r.Name)).toEqual([`soql-${a}`])
+            }
+            // wildcards in user text are literal in LIKE: "%" matches only the value "%"
+            const pct = yield* collect(
+              BulkClient.query(soql`SELECT Name FROM Account WHERE Name LIKE ${Soql.contains("soql-%")}`, { ...fast, api })
+            )
+            expect(pct.map((r) => r.Name)).toEqual(["soql-%"])
+          }).pipe(Effect.provide(layer(token)))
+        }
+      }).pipe(Effect.ensuring(Effect.sync(() => emu.setFaults("expire-after=4"))))
+    ), 30_000)
 
   it("the escaping helpers neutralise quotes, backslashes and wildcards", () => {
     expect(Soql.literal("a'b\\c")).toBe("'a\\'b\\\\c'")
@@ -427,7 +460,11 @@ describe("CLI result files neutralise spreadsheet formulas by default", () => {
     try {
       const rows = {
         columns: ["Name"],
-        successes: Stream.make({ sf__Id: "001000000000001AAA", sf__Created: "true", Name: "=HYPERLINK(\"http://x\")" }, { sf__Id: "001000000000002AAA", sf__Created: "true", Name: "-12.5" }),
+        successes: Stream.make({ sf__Id: "001000000000001AAA", sf__Created: "true", Name: "=HYPERLINK(\"http://x\")" }, {
+          sf__Id: "001000000000002AAA",
+          sf__Created: "true",
+          Name: "-12.5"
+        }),
         failures: Stream.make({ record: { sf__Id: "", sf__Error: "@SUM(A1)", Name: "+cmd|' /C calc'!A0" }, code: "X" }),
         unprocessed: Stream.empty
       } as unknown as Results.ResultRows<never>

@@ -34,9 +34,21 @@ const recording = () => {
       const attributes = new Map<string, unknown>()
       spans.push({ name, attributes })
       return {
-        _tag: "Span", name, spanId: `s${++n}`, traceId: "t", parent, context, links, kind, sampled: true,
-        status: { _tag: "Started", startTime: 0n }, attributes,
-        end: () => {}, attribute: (k, v) => void attributes.set(k, v), event: () => {}, addLinks: () => {}
+        _tag: "Span",
+        name,
+        spanId: `s${++n}`,
+        traceId: "t",
+        parent,
+        context,
+        links,
+        kind,
+        sampled: true,
+        status: { _tag: "Started", startTime: 0n },
+        attributes,
+        end: () => {},
+        attribute: (k, v) => void attributes.set(k, v),
+        event: () => {},
+        addLinks: () => {}
       } satisfies Tracer.Span
     },
     context: (f) => f()
@@ -47,37 +59,43 @@ const recording = () => {
 
 describe("spans", () => {
   it("Bulk1 calls: Bulk1.<call> with sfbulk.job_id and sfbulk.batch_id", () =>
-    Effect.runPromise(Effect.gen(function*() {
-      const { tracer, attrs } = recording()
-      yield* Effect.gen(function*() {
-        const job = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
-        const batch = yield* Bulk1.addBatch(job, "Name\nspan one\n")
-        yield* Bulk1.closeJob(job.id)
-        yield* Bulk1.waitForBatch(job, batch.id)
-        yield* Bulk1.jobInfo(job.id)
-        yield* Bulk1.batchInfo(job.id, batch.id)
-        yield* Bulk1.listBatches(job.id)
-        yield* Stream.runDrain(Bulk1.batchResults(job, batch.id))
-        expect(attrs("Bulk1.createJob")).toMatchObject({ "sfbulk.object": "Account", "sfbulk.operation": "insert" })
-        for (const name of ["Bulk1.jobInfo", "Bulk1.listBatches", "Bulk1.closeJob"]) expect(attrs(name)).toMatchObject({ "sfbulk.job_id": job.id })
-        for (const name of ["Bulk1.batchInfo", "Bulk1.waitForBatch", "Bulk1.batchResults"]) {
-          expect(attrs(name)).toMatchObject({ "sfbulk.job_id": job.id, "sfbulk.batch_id": batch.id })
-        }
-      }).pipe(Effect.withTracer(tracer))
-    }).pipe(Effect.provide(layer))))
+    Effect.runPromise(
+      Effect.gen(function*() {
+        const { tracer, attrs } = recording()
+        yield* Effect.gen(function*() {
+          const job = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
+          const batch = yield* Bulk1.addBatch(job, "Name\nspan one\n")
+          yield* Bulk1.closeJob(job.id)
+          yield* Bulk1.waitForBatch(job, batch.id)
+          yield* Bulk1.jobInfo(job.id)
+          yield* Bulk1.batchInfo(job.id, batch.id)
+          yield* Bulk1.listBatches(job.id)
+          yield* Stream.runDrain(Bulk1.batchResults(job, batch.id))
+          expect(attrs("Bulk1.createJob")).toMatchObject({ "sfbulk.object": "Account", "sfbulk.operation": "insert" })
+          for (const name of ["Bulk1.jobInfo", "Bulk1.listBatches", "Bulk1.closeJob"]) {
+            expect(attrs(name)).toMatchObject({ "sfbulk.job_id": job.id })
+          }
+          for (const name of ["Bulk1.batchInfo", "Bulk1.waitForBatch", "Bulk1.batchResults"]) {
+            expect(attrs(name)).toMatchObject({ "sfbulk.job_id": job.id, "sfbulk.batch_id": batch.id })
+          }
+        }).pipe(Effect.withTracer(tracer))
+      }).pipe(Effect.provide(layer))
+    ))
 
   it("Bulk2 calls: Bulk2.<call> with sfbulk.job_id", () =>
-    Effect.runPromise(Effect.gen(function*() {
-      const { tracer, attrs } = recording()
-      yield* Effect.gen(function*() {
-        const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
-        yield* Bulk2.uploadJobData(job, "Name\nspan two\n")
-        yield* Bulk2.closeIngestJob(job.id)
-        yield* Bulk2.waitForIngestJob(job.id)
-        yield* Bulk2.getIngestJob(job.id)
-        for (const name of ["Bulk2.upload", "Bulk2.closeIngestJob", "Bulk2.wait", "Bulk2.getIngestJob"]) {
-          expect(attrs(name)).toMatchObject({ "sfbulk.job_id": job.id })
-        }
-      }).pipe(Effect.withTracer(tracer))
-    }).pipe(Effect.provide(layer))))
+    Effect.runPromise(
+      Effect.gen(function*() {
+        const { tracer, attrs } = recording()
+        yield* Effect.gen(function*() {
+          const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
+          yield* Bulk2.uploadJobData(job, "Name\nspan two\n")
+          yield* Bulk2.closeIngestJob(job.id)
+          yield* Bulk2.waitForIngestJob(job.id)
+          yield* Bulk2.getIngestJob(job.id)
+          for (const name of ["Bulk2.upload", "Bulk2.closeIngestJob", "Bulk2.wait", "Bulk2.getIngestJob"]) {
+            expect(attrs(name)).toMatchObject({ "sfbulk.job_id": job.id })
+          }
+        }).pipe(Effect.withTracer(tracer))
+      }).pipe(Effect.provide(layer))
+    ))
 })

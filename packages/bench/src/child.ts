@@ -49,7 +49,9 @@ export const runChild = (run: (spec: RunSpec) => Promise<WorkloadOutcome>): void
         {
           ok: false,
           rows: 0,
-          detail: `stalled: the client's work never completed and never failed (nothing left to run)${stallDetail ? `; ${stallDetail()}` : ""}`
+          detail: `stalled: the client's work never completed and never failed (nothing left to run)${
+            stallDetail ? `; ${stallDetail()}` : ""
+          }`
         },
         performance.now() - t0
       )

@@ -78,7 +78,9 @@ const delimiterFlag = (description: string) =>
     Options.mapEffect((v) => {
       const d = Input.delimiterOf(v)
       return d === undefined
-        ? Either.left(badValue(`--delimiter takes , ; | ^ \` or tab, or comma, semicolon, tab, pipe, caret, backquote (got ${JSON.stringify(v)})`))
+        ? Either.left(
+          badValue(`--delimiter takes , ; | ^ \` or tab, or comma, semicolon, tab, pipe, caret, backquote (got ${JSON.stringify(v)})`)
+        )
         : Either.right(d)
     }),
     Options.optional,
@@ -93,7 +95,9 @@ const readFlags = {
         "Default utf-8; a UTF-8 or UTF-16 byte-order mark decides by itself. What is uploaded is always UTF-8"
     ),
     Options.mapEffect((v) =>
-      Input.isEncoding(v) ? Either.right(v) : Either.left(badValue(`--encoding: ${JSON.stringify(v)} names no encoding (try utf-8, windows-1252, iso-8859-1, utf-16le)`))
+      Input.isEncoding(v)
+        ? Either.right(v)
+        : Either.left(badValue(`--encoding: ${JSON.stringify(v)} names no encoding (try utf-8, windows-1252, iso-8859-1, utf-16le)`))
     ),
     Options.optional,
     Options.map(Option.getOrUndefined)
@@ -114,11 +118,19 @@ const transformFlags = {
     "Rename CSV columns to fields: a Data Loader .sdl file (CsvColumn=Field, \"constant\"=Field, CsvColumn= drops the column) " +
       "or a .csv of csv column,field rows. Every CSV column must be mapped or dropped"
   ),
-  dateFormat: optionalText("date-format", "How the --date-fields cells write dates, e.g. dd/MM/yyyy or MM/dd/yyyy HH:mm; sent as yyyy-MM-dd, datetimes in UTC"),
+  dateFormat: optionalText(
+    "date-format",
+    "How the --date-fields cells write dates, e.g. dd/MM/yyyy or MM/dd/yyyy HH:mm; sent as yyyy-MM-dd, datetimes in UTC"
+  ),
   timeZone: optionalText("time-zone", "IANA time zone the --date-format datetimes are in (default: this machine's)"),
-  dateFields: optionalText("date-fields", "Fields holding dates, comma-separated: Field, Field:date or Field:datetime (default: datetime when --date-format has hours)"),
+  dateFields: optionalText(
+    "date-fields",
+    "Fields holding dates, comma-separated: Field, Field:date or Field:datetime (default: datetime when --date-format has hours)"
+  ),
   insertNulls: Options.boolean("insert-nulls").pipe(
-    Options.withDescription("An empty cell sets the field to null. Without it an empty cell leaves the field unchanged; #N/A always sets null")
+    Options.withDescription(
+      "An empty cell sets the field to null. Without it an empty cell leaves the field unchanged; #N/A always sets null"
+    )
   )
 }
 
@@ -176,15 +188,25 @@ const noWhere = {
 /** `delete`/`hard-delete`: by `--where` (delete by query), else by `--file`; checked before logging in. */
 const deleteBy = (
   args: Ingest.IngestArgs,
-  a: { readonly where: Option.Option<string>; readonly dryRun: boolean; readonly yes: boolean; readonly async: boolean; readonly connection: Connection.Connection }
+  a: {
+    readonly where: Option.Option<string>
+    readonly dryRun: boolean
+    readonly yes: boolean
+    readonly async: boolean
+    readonly connection: Connection.Connection
+  }
 ): Option.Option<Effect.Effect<void, unknown, never>> => {
   if (Option.isSome(a.where)) {
     const w = { where: a.where.value, dryRun: a.dryRun, yes: a.yes, async: a.async }
     return Option.some(Effect.zipRight(DeleteWhere.precheck(args, w, args.file !== ""), withClient(a.connection, DeleteWhere.run(args, w))))
   }
-  if (a.dryRun || a.yes) return Option.some(Effect.fail(new UsageError({ message: `--dry-run and --yes go with --where "<condition>" (delete by query)` })))
+  if (a.dryRun || a.yes) {
+    return Option.some(Effect.fail(new UsageError({ message: `--dry-run and --yes go with --where "<condition>" (delete by query)` })))
+  }
   if (args.file === "") {
-    return Option.some(Effect.fail(new UsageError({ message: `give --file ids.csv (a CSV with an Id column) or --where "<condition>" to delete by query` })))
+    return Option.some(
+      Effect.fail(new UsageError({ message: `give --file ids.csv (a CSV with an Id column) or --where "<condition>" to delete by query` }))
+    )
   }
   return Option.none()
 }
@@ -238,7 +260,9 @@ const ingestCommand = (
         quiet: a.quiet
       }
       if (a.async && (a.mapping !== undefined || a.dateFormat !== undefined || a.insertNulls)) {
-        return Effect.fail(new UsageError({ message: "--async does not take --mapping, --date-format or --insert-nulls yet: run without --async" }))
+        return Effect.fail(
+          new UsageError({ message: "--async does not take --mapping, --date-format or --insert-nulls yet: run without --async" })
+        )
       }
       const byWhere = extra.where ? deleteBy(args, a) : Option.none()
       if (Option.isSome(byWhere)) return byWhere.value
@@ -315,7 +339,10 @@ const exportCmd = Command.make(
       Options.withDescription("Prefix CSV cells starting with = + - @ with ' so spreadsheets show them as text")
     ),
     delimiter: delimiterFlag("CSV column delimiter: , ; | ^ ` or tab (or comma, semicolon, tab, pipe, caret, backquote); default comma"),
-    timeZone: optionalText("time-zone", "Render datetimes as wall-clock time in this IANA zone with its offset (default: as Salesforce sends them, UTC)"),
+    timeZone: optionalText(
+      "time-zone",
+      "Render datetimes as wall-clock time in this IANA zone with its offset (default: as Salesforce sends them, UTC)"
+    ),
     ...Flags.output,
     connection: Connection.options
   },
@@ -364,7 +391,11 @@ const jobStatus = Command.make(
   "status",
   { jobId, ...Flags.output, connection: Connection.options },
   (a) => withClient(a.connection, Jobs.status(a.jobId, a))
-).pipe(Command.withDescription(help("Show a job's state and counters (Bulk API 1.0 or 2.0, ingest or query).", "sfbulk job status 7504x000004lYxAAAU")))
+).pipe(
+  Command.withDescription(
+    help("Show a job's state and counters (Bulk API 1.0 or 2.0, ingest or query).", "sfbulk job status 7504x000004lYxAAAU")
+  )
+)
 
 const jobAbort = Command.make(
   "abort",
@@ -569,7 +600,11 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
         }
       }
       if (json && tag !== "RowsFailed") {
-        process.stdout.write(`${JSON.stringify({ ok: false, error: { _tag: tag || "Defect", message, ...(advice ? { hint: advice } : {}) }, exitCode: code })}\n`)
+        process.stdout.write(
+          `${
+            JSON.stringify({ ok: false, error: { _tag: tag || "Defect", message, ...(advice ? { hint: advice } : {}) }, exitCode: code })
+          }\n`
+        )
       }
       if (verbose) process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
       else if (code === ExitCode.Unexpected) process.stderr.write("  (this looks like a bug: rerun with --verbose and report the output)\n")

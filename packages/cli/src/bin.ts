@@ -10,7 +10,9 @@ let settled = false
 // never settled) would otherwise end with Node's own code 13, which is also ResultMismatch's.
 process.on("exit", (code) => {
   if (settled || (code !== 0 && code !== 13)) return
-  process.stderr.write("\nsfbulk: internal error: the run stopped before it finished (nothing was left to wait for). Rerun with --verbose and report it.\n")
+  process.stderr.write(
+    "\nsfbulk: internal error: the run stopped before it finished (nothing was left to wait for). Rerun with --verbose and report it.\n"
+  )
   process.exitCode = ExitCode.Unexpected
 })
 

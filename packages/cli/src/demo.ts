@@ -139,7 +139,15 @@ const program = Effect.gen(function*() {
         per.set(name, (per.get(name) ?? 0) + count)
         codes.set(code, per)
       }
-      steps.push({ name, api: s.api, rows: s.rowsRead, ok: s.succeeded, failed: s.failed + s.unprocessed, ms, files: `${s.jobIds[0]}-*.csv` })
+      steps.push({
+        name,
+        api: s.api,
+        rows: s.rowsRead,
+        ok: s.succeeded,
+        failed: s.failed + s.unprocessed,
+        ms,
+        files: `${s.jobIds[0]}-*.csv`
+      })
     })
 
   yield* ingestStep(

@@ -24,7 +24,11 @@ describe("a value refused by the checks is named by its line in the file", () =>
         const dir = tempDir()
         const tag = `BreakLine${api}${mode.length}`
         const file = writeFile(dir, "in.csv", `Name,Description\n${tag} a,"one\ntwo\nthree"\n${tag} b,x\u0000y\n`)
-        const env = cleanEnv({ SF_INSTANCE_URL: emu.instanceUrl, SF_ACCESS_TOKEN: emu.accessToken, SFBULK_STATE_DIR: Path.join(dir, "state") })
+        const env = cleanEnv({
+          SF_INSTANCE_URL: emu.instanceUrl,
+          SF_ACCESS_TOKEN: emu.accessToken,
+          SFBULK_STATE_DIR: Path.join(dir, "state")
+        })
         const r = await sfbulk(["import", "Account", "--file", file, "--api", api, ...mode], { env })
         expect(r.code).toBe(6)
         expect(r.stderr).toContain("line 5")

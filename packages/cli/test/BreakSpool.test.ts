@@ -32,7 +32,22 @@ it("SIGKILL mid-import, then `sfbulk resume`: every row once, and no spool file 
   const n = 600
   const file = writeFile(dir, "in.csv", "Name\n" + Array.from({ length: n }, (_, i) => `${tag} ${i}`).join("\n") + "\n")
   const env = cleanEnv({ SF_INSTANCE_URL: emu.instanceUrl, SF_ACCESS_TOKEN: emu.accessToken, SFBULK_STATE_DIR: state, TMPDIR: tmp })
-  const args = ["import", "Account", "--file", file, "--api", "1", "--batch-size", "100", "--concurrency", "1", "--serial", "--results-dir", dir, "--json"]
+  const args = [
+    "import",
+    "Account",
+    "--file",
+    file,
+    "--api",
+    "1",
+    "--batch-size",
+    "100",
+    "--concurrency",
+    "1",
+    "--serial",
+    "--results-dir",
+    dir,
+    "--json"
+  ]
   // killed once the journal records a batch sent (the spool then holds the pieces still to send)
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["ignore", "ignore", "ignore"] })

@@ -22,7 +22,21 @@ it("--wait running out prints one command to follow, and following it loads ever
   const tag = "BreakWaitAdvice"
   const file = writeFile(dir, "in.csv", "Name\n" + Array.from({ length: 300 }, (_, i) => `${tag} ${i}`).join("\n") + "\n")
   const env = cleanEnv({ SF_INSTANCE_URL: emu.instanceUrl, SF_ACCESS_TOKEN: emu.accessToken, SFBULK_STATE_DIR: Path.join(dir, "state") })
-  const r = await sfbulk(["import", "Account", "--file", file, "--api", "1", "--serial", "--batch-size", "100", "--wait", "200ms", "--results-dir", dir], { env })
+  const r = await sfbulk([
+    "import",
+    "Account",
+    "--file",
+    file,
+    "--api",
+    "1",
+    "--serial",
+    "--batch-size",
+    "100",
+    "--wait",
+    "200ms",
+    "--results-dir",
+    dir
+  ], { env })
   expect(r.code).toBe(11)
   expect(r.stderr).not.toContain("wait again with job id")
   expect(r.stderr).not.toContain("abort it")

@@ -72,8 +72,17 @@ describe("sfbulk import --date-format", () => {
     const dir = tempDir()
     const csv = writeFile(dir, "in.csv", "Name,Day__c,Start__c\nKickoff,31/12/2024,31/12/2024 23:30\nReview,01/07/2024,\n")
     const r = await sfbulk([
-      "import", "Meeting__c", "--file", csv, "--json",
-      "--date-format", "dd/MM/yyyy HH:mm", "--time-zone", "Asia/Tokyo", "--date-fields", "Day__c:date,Start__c"
+      "import",
+      "Meeting__c",
+      "--file",
+      csv,
+      "--json",
+      "--date-format",
+      "dd/MM/yyyy HH:mm",
+      "--time-zone",
+      "Asia/Tokyo",
+      "--date-fields",
+      "Day__c:date,Start__c"
     ], { env })
     expect(r.code, r.stderr).toBe(0)
     const rows = readCsv(Path.join(dir, `${lastJson(r.stdout).jobIds[0]}-success.csv`))
@@ -105,7 +114,18 @@ describe("sfbulk import --date-format", () => {
     const zoneAlone = await sfbulk(["import", "Meeting__c", "--file", csv, "--time-zone", "Europe/Paris"], { env })
     expect(zoneAlone.code).toBe(2)
     expect(zoneAlone.stderr).toContain("--date-format")
-    const badZone = await sfbulk(["import", "Meeting__c", "--file", csv, "--date-format", "dd/MM/yyyy", "--date-fields", "Day__c", "--time-zone", "Mars/Olympus"], { env })
+    const badZone = await sfbulk([
+      "import",
+      "Meeting__c",
+      "--file",
+      csv,
+      "--date-format",
+      "dd/MM/yyyy",
+      "--date-fields",
+      "Day__c",
+      "--time-zone",
+      "Mars/Olympus"
+    ], { env })
     expect(badZone.code).toBe(2)
     expect(badZone.stderr).toContain("Mars/Olympus")
   })
@@ -114,7 +134,19 @@ describe("sfbulk import --date-format", () => {
     const dir = tempDir()
     const csv = writeFile(dir, "in.csv", "Title,When\nStandup,03/15/2025\n")
     const sdl = writeFile(dir, "m.sdl", "Title=Name\nWhen=Day__c\n")
-    const r = await sfbulk(["import", "Meeting__c", "--file", csv, "--mapping", sdl, "--date-format", "MM/dd/yyyy", "--date-fields", "Day__c", "--json"], { env })
+    const r = await sfbulk([
+      "import",
+      "Meeting__c",
+      "--file",
+      csv,
+      "--mapping",
+      sdl,
+      "--date-format",
+      "MM/dd/yyyy",
+      "--date-fields",
+      "Day__c",
+      "--json"
+    ], { env })
     expect(r.code, r.stderr).toBe(0)
     const id = readCsv(Path.join(dir, `${lastJson(r.stdout).jobIds[0]}-success.csv`))[0]!.sf__Id!
     expect(String(emu.org.get(id)!.values["Day__c"])).toBe("2025-03-15")
@@ -127,7 +159,14 @@ describe("sfbulk export --time-zone", () => {
     const csv = writeFile(dir, "in.csv", "Name,Start__c\nZoned,2024-07-01T10:00:00.000Z\n")
     expect((await sfbulk(["import", "Meeting__c", "--file", csv, "--json"], { env })).code).toBe(0)
     const out = Path.join(dir, "out.csv")
-    const r = await sfbulk(["export", "SELECT Name, Start__c FROM Meeting__c WHERE Name = 'Zoned'", "-o", out, "--time-zone", "Europe/Paris"], { env })
+    const r = await sfbulk([
+      "export",
+      "SELECT Name, Start__c FROM Meeting__c WHERE Name = 'Zoned'",
+      "-o",
+      out,
+      "--time-zone",
+      "Europe/Paris"
+    ], { env })
     expect(r.code, r.stderr).toBe(0)
     expect(readCsv(out)).toEqual([{ Name: "Zoned", Start__c: "2024-07-01T12:00:00.000+02:00" }])
     expect(Fs.existsSync(out)).toBe(true)

@@ -88,7 +88,11 @@ describe("sfbulk delete --where", () => {
       [["delete", "Account", "--where", "WHERE Name = 'x'", "--yes"], 6, /without the word WHERE/],
       [["delete", "Account", "--where", "Name = 'x'", "--file", ids, "--yes"], 2, /either --file .* or --where/],
       [["delete", "Account", "--where", "Name = 'x'", "--yes", "--async"], 2, /drop --async/],
-      [["delete", "Account", "--where", "Name = 'x'", "--yes", "--journal", `${tempDir()}/j.jsonl`], 2, /--journal does not go with --where/],
+      [
+        ["delete", "Account", "--where", "Name = 'x'", "--yes", "--journal", `${tempDir()}/j.jsonl`],
+        2,
+        /--journal does not go with --where/
+      ],
       [["delete", "Account", "--dry-run"], 2, /go with --where/],
       [["hard-delete", "Account"], 2, /give --file ids.csv .* or --where/]
     ]
@@ -106,7 +110,10 @@ describe("sfbulk delete --where", () => {
     const state = Path.join(tempDir(), "state")
     const env = envFor(slow, state)
     const dir = tempDir()
-    const timed = await sfbulk(["delete", "Account", "--where", "Name LIKE 'ResumeDel%'", "--yes", "--wait", "300ms", "--results-dir", dir], { env })
+    const timed = await sfbulk(
+      ["delete", "Account", "--where", "Name LIKE 'ResumeDel%'", "--yes", "--wait", "300ms", "--results-dir", dir],
+      { env }
+    )
     expect(timed.code, timed.stderr).toBe(11)
     const journal = /sfbulk resume --journal (\S+)/.exec(timed.stderr)?.[1]
     expect(journal, timed.stderr).toBeDefined()

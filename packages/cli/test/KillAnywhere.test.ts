@@ -33,7 +33,10 @@ describe("kill anywhere, then follow the advice", () => {
       const r = await runTrial(emu, { ...t, rows: 900, piece: 100, minDelayMs: 100, maxDelayMs: 900, restops: 0 })
       // the first run was stopped before it finished (else the trial tests nothing)
       expect(r.steps[0], r.steps.join("; ")).not.toMatch(/-> 0$/)
-      expect({ lost: r.lost, duplicated: r.duplicated, altered: r.altered, misfiled: r.misfiled, leftovers: r.leftovers }, r.steps.join("; "))
+      expect(
+        { lost: r.lost, duplicated: r.duplicated, altered: r.altered, misfiled: r.misfiled, leftovers: r.leftovers },
+        r.steps.join("; ")
+      )
         .toEqual({ lost: 0, duplicated: 0, altered: 0, misfiled: 0, leftovers: 0 })
     })
   }

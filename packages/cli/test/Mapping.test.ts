@@ -64,7 +64,14 @@ describe("sfbulk import --mapping", () => {
     expect(unmapped.code).toBe(6)
     expect(unmapped.stderr).toContain(`"Extra"`)
     expect(unmapped.stderr).toContain("drop it")
-    const missing = await sfbulk(["import", "Account", "--file", csv, "--mapping", writeFile(dir, "b.sdl", "Company=Name\nExtra=\nPhone=Phone\n")], { env })
+    const missing = await sfbulk([
+      "import",
+      "Account",
+      "--file",
+      csv,
+      "--mapping",
+      writeFile(dir, "b.sdl", "Company=Name\nExtra=\nPhone=Phone\n")
+    ], { env })
     expect(missing.code).toBe(6)
     expect(missing.stderr).toContain(`"Phone"`)
     const badFile = await sfbulk(["import", "Account", "--file", csv, "--mapping", Path.join(dir, "none.sdl")], { env })
@@ -77,14 +84,29 @@ describe("sfbulk import --mapping", () => {
 describe("nulls", () => {
   it("#N/A sets a field to null; an empty cell leaves it unchanged, or sets null with --insert-nulls", async () => {
     const dir = tempDir()
-    const ins = await sfbulk(["import", "Account", "--file", writeFile(dir, "a.csv", "Name,Industry,Description\nNully,Energy,keep\n"), "--json"], { env })
+    const ins = await sfbulk([
+      "import",
+      "Account",
+      "--file",
+      writeFile(dir, "a.csv", "Name,Industry,Description\nNully,Energy,keep\n"),
+      "--json"
+    ], { env })
     expect(ins.code, ins.stderr).toBe(0)
     const id = successIds(ins.stdout, dir)[0]!.sf__Id!
     // #N/A: refused before this change ("would be stored as null"), though the README promises it
-    const na = await sfbulk(["update", "Account", "--file", writeFile(dir, "b.csv", `Id,Industry,Description\n${id},#N/A,\n`), "--json"], { env })
+    const na = await sfbulk(["update", "Account", "--file", writeFile(dir, "b.csv", `Id,Industry,Description\n${id},#N/A,\n`), "--json"], {
+      env
+    })
     expect(na.code, na.stderr).toBe(0)
     expect(emu.org.get(id)!.values).toMatchObject({ Industry: null, Description: "keep" })
-    const nulls = await sfbulk(["update", "Account", "--file", writeFile(dir, "c.csv", `Id,Description\n${id},\n`), "--insert-nulls", "--json"], { env })
+    const nulls = await sfbulk([
+      "update",
+      "Account",
+      "--file",
+      writeFile(dir, "c.csv", `Id,Description\n${id},\n`),
+      "--insert-nulls",
+      "--json"
+    ], { env })
     expect(nulls.code, nulls.stderr).toBe(0)
     expect(emu.org.get(id)!.values["Description"]).toBe(null)
   })
@@ -106,7 +128,22 @@ describe("resume", () => {
       const csv = writeFile(dir, "in.csv", `Company,Junk,Note\n${rows}\n`)
       const sdl = writeFile(dir, "m.sdl", "Company=Name\nJunk=\nNote=Description\n\"resumed\"=Site\n")
       const timed = await sfbulk(
-        ["import", "Account", "-f", csv, "--mapping", sdl, "--insert-nulls", "--serial", "--batch-size", "100", "--wait", "500ms", "--results-dir", dir],
+        [
+          "import",
+          "Account",
+          "-f",
+          csv,
+          "--mapping",
+          sdl,
+          "--insert-nulls",
+          "--serial",
+          "--batch-size",
+          "100",
+          "--wait",
+          "500ms",
+          "--results-dir",
+          dir
+        ],
         { env: slowEnv }
       )
       expect(timed.code).toBe(11)
@@ -129,7 +166,9 @@ describe("resume", () => {
     const csv = writeFile(dir, "in.csv", "Company\nHooli\n")
     const sdl = writeFile(dir, "m.sdl", "Company=Name\n")
     const journal = Path.join(dir, "j.jsonl")
-    const r = await sfbulk(["import", "Account", "--file", csv, "--mapping", sdl, "--insert-nulls", "--journal", journal, "--json"], { env })
+    const r = await sfbulk(["import", "Account", "--file", csv, "--mapping", sdl, "--insert-nulls", "--journal", journal, "--json"], {
+      env
+    })
     expect(r.code, r.stderr).toBe(0)
     const meta = JSON.parse(Fs.readFileSync(journal, "utf8").split("\n")[0]!)
     const text = JSON.stringify(meta)

@@ -155,8 +155,19 @@ describe("command line helpers", () => {
 
   it("gives every error tag its own exit code", () => {
     const tags = [
-      "AuthenticationError", "SessionExpiredError", "InvalidInputError", "ApiError", "LimitExceededError", "JobFailedError",
-      "BatchFailedError", "PollTimeoutError", "TransportError", "ResultMismatchError", "RowDecodeError", "RowsFailed", "UsageError"
+      "AuthenticationError",
+      "SessionExpiredError",
+      "InvalidInputError",
+      "ApiError",
+      "LimitExceededError",
+      "JobFailedError",
+      "BatchFailedError",
+      "PollTimeoutError",
+      "TransportError",
+      "ResultMismatchError",
+      "RowDecodeError",
+      "RowsFailed",
+      "UsageError"
     ]
     const codes = tags.map(fromTag)
     expect(new Set(codes).size).toBe(tags.length)

@@ -26,7 +26,13 @@ const summary: BulkClient.Summary = {
 
 const outcome: BulkClient.Outcome = {
   summary,
-  successes: Stream.make({ _tag: "Success" as const, jobId: "750000000000001AAA", id: "001000000000001AAA", created: true, row: { Name: "@Acme", Phone: "-12" } }),
+  successes: Stream.make({
+    _tag: "Success" as const,
+    jobId: "750000000000001AAA",
+    id: "001000000000001AAA",
+    created: true,
+    row: { Name: "@Acme", Phone: "-12" }
+  }),
   failures: Stream.make(
     {
       _tag: "Failure" as const,

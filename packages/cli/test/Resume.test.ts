@@ -58,7 +58,19 @@ describe("an interrupted import prints one command that finishes everything", ()
     const file = writeFile(dir, "in.csv", rowsCsv(tag, 300))
     const tmp = tempDir()
     const env = envFor(slow, { TMPDIR: tmp })
-    const timed = await sfbulk(["import", "Account", "-f", file, "--serial", "--batch-size", "100", "--wait", "500ms", "--results-dir", dir], { env })
+    const timed = await sfbulk([
+      "import",
+      "Account",
+      "-f",
+      file,
+      "--serial",
+      "--batch-size",
+      "100",
+      "--wait",
+      "500ms",
+      "--results-dir",
+      dir
+    ], { env })
     expect(timed.code, timed.stderr).toBe(11)
     // the spool of pieces not sent is removed (the input file is read again by the resume)
     expect(Fs.readdirSync(tmp)).toEqual([])
@@ -80,7 +92,19 @@ describe("an interrupted import prints one command that finishes everything", ()
       const state = Path.join(tempDir(), "state")
       const tag = `Sig${signal}`
       const env = envFor(slow, { TMPDIR: tmp, SFBULK_STATE_DIR: state })
-      const child = spawn(process.execPath, [BIN, "import", "Account", "-f", "-", "--serial", "--batch-size", "100", "--results-dir", tmp, "--quiet"], {
+      const child = spawn(process.execPath, [
+        BIN,
+        "import",
+        "Account",
+        "-f",
+        "-",
+        "--serial",
+        "--batch-size",
+        "100",
+        "--results-dir",
+        tmp,
+        "--quiet"
+      ], {
         env,
         stdio: ["pipe", "pipe", "pipe"]
       })
@@ -99,7 +123,10 @@ describe("an interrupted import prints one command that finishes everything", ()
             const dir = Path.join(tmp, d)
             const entries = Fs.readdirSync(dir, { recursive: true }).map(String).map((f) => Fs.statSync(Path.join(dir, f)))
             if (entries.some((e) => e.isFile()) && modes.length === 0) {
-              modes.push({ dir: true, mode: Fs.statSync(dir).mode & 0o777 }, ...entries.map((e) => ({ dir: e.isDirectory(), mode: e.mode & 0o777 })))
+              modes.push(
+                { dir: true, mode: Fs.statSync(dir).mode & 0o777 },
+                ...entries.map((e) => ({ dir: e.isDirectory(), mode: e.mode & 0o777 }))
+              )
             }
           } catch {
             // removed while being read
@@ -135,7 +162,19 @@ describe("an interrupted import prints one command that finishes everything", ()
     const tag = "Changed"
     const file = writeFile(dir, "in.csv", rowsCsv(tag, 300))
     const env = envFor(slow)
-    const timed = await sfbulk(["import", "Account", "-f", file, "--serial", "--batch-size", "100", "--wait", "500ms", "--results-dir", dir], { env })
+    const timed = await sfbulk([
+      "import",
+      "Account",
+      "-f",
+      file,
+      "--serial",
+      "--batch-size",
+      "100",
+      "--wait",
+      "500ms",
+      "--results-dir",
+      dir
+    ], { env })
     expect(timed.code, timed.stderr).toBe(11)
     const journal = [...timed.stderr.matchAll(RESUME)][0]![1]!
     // a journal in use by a live process is not resumed a second time at once
@@ -189,7 +228,9 @@ describe("a failed 1.0 batch after others landed", () => {
       const tag = "BatchFail"
       const file = writeFile(dir, "in.csv", rowsCsv(tag, 400))
       const env = envFor(emu)
-      const first = await sfbulk(["import", "Account", "-f", file, "--api", "1", "--serial", "--batch-size", "50", "--results-dir", dir], { env })
+      const first = await sfbulk(["import", "Account", "-f", file, "--api", "1", "--serial", "--batch-size", "50", "--results-dir", dir], {
+        env
+      })
       expect(first.code, first.stderr).toBe(10)
       expect(first.stderr).not.toMatch(/add it again/)
       expect(first.stderr).toMatch(/\d+ row\(s\) in \d+ piece\(s\) reached Salesforce before this failure/)

@@ -65,8 +65,18 @@ describe("sfbulk --help", () => {
       expect(root.stdout).toContain(c)
     }
     const commands = [
-      ["import"], ["update"], ["upsert"], ["delete"], ["hard-delete"], ["export"],
-      ["job", "list"], ["job", "status"], ["job", "abort"], ["job", "results"], ["resume"], ["emulator"]
+      ["import"],
+      ["update"],
+      ["upsert"],
+      ["delete"],
+      ["hard-delete"],
+      ["export"],
+      ["job", "list"],
+      ["job", "status"],
+      ["job", "abort"],
+      ["job", "results"],
+      ["resume"],
+      ["emulator"]
     ]
     // Four at a time: enough to be quick without starving a busy machine.
     const helps: Array<Awaited<ReturnType<typeof sfbulk>>> = []
@@ -88,7 +98,16 @@ describe("sfbulk import", () => {
     const r = await sfbulk(["import", "Account", "--file", file, "--json"], { env })
     expect(r.code, r.stderr).toBe(3)
     const summary = lastJson(r.stdout)
-    expect(summary).toMatchObject({ ok: false, operation: "insert", api: "2.0", rowsRead: 4, succeeded: 2, failed: 2, unprocessed: 0, exitCode: 3 })
+    expect(summary).toMatchObject({
+      ok: false,
+      operation: "insert",
+      api: "2.0",
+      rowsRead: 4,
+      succeeded: 2,
+      failed: 2,
+      unprocessed: 0,
+      exitCode: 3
+    })
     expect(summary.errorsByCode).toEqual({ REQUIRED_FIELD_MISSING: 1, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: 1 })
     const job = summary.jobIds[0]
     expect(summary.files.success).toBe(Path.join(dir, `${job}-success.csv`))
@@ -105,7 +124,10 @@ describe("sfbulk import", () => {
     expect(emu.org.get(acme.sf__Id!)?.values["Description"]).toBe("=HYPERLINK(\"http://evil.example\")")
 
     const failed = readCsv(summary.files.failed)
-    expect(failed.map((f) => f.sf__Error!.split(":")[0]).sort()).toEqual(["INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "REQUIRED_FIELD_MISSING"])
+    expect(failed.map((f) => f.sf__Error!.split(":")[0]).sort()).toEqual([
+      "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+      "REQUIRED_FIELD_MISSING"
+    ])
     expect(failed.map((f) => f.Description).sort()).toEqual(["bad picklist", "missing name"])
     expect(csvHeader(summary.files.unprocessed)).toEqual(["Name", "Industry", "Description"])
     expect(readCsv(summary.files.unprocessed)).toEqual([])
@@ -192,7 +214,13 @@ describe("sfbulk export", () => {
   it("streams CSV, JSON and NDJSON; --all includes deleted rows; --api 1 with PK chunking", async () => {
     const dir = tempDir()
     const ins = await sfbulk(
-      ["import", "Account", "-f", writeFile(dir, "e.csv", "Name,ExternalId__c\nExport One,EXP-1\nExport Two,EXP-2\nExport Three,EXP-3\n"), "--json"],
+      [
+        "import",
+        "Account",
+        "-f",
+        writeFile(dir, "e.csv", "Name,ExternalId__c\nExport One,EXP-1\nExport Two,EXP-2\nExport Three,EXP-3\n"),
+        "--json"
+      ],
       { env }
     )
     const ids = readCsv(lastJson(ins.stdout).files.success).map((r) => r.sf__Id!)
@@ -303,7 +331,9 @@ describe.concurrent("sfbulk --async, job, resume", () => {
         const header = await sfbulk(["import", "Account", "-f", headerFile, "--async", "--api", api], { env: ownEnv })
         expect(header.code).toBe(6)
         expect(header.stderr).toContain("has a header row but no records")
-        const allowed = await sfbulk(["import", "Account", "-f", headerFile, "--async", "--api", api, "--allow-empty", "--json"], { env: ownEnv })
+        const allowed = await sfbulk(["import", "Account", "-f", headerFile, "--async", "--api", api, "--allow-empty", "--json"], {
+          env: ownEnv
+        })
         expect(allowed.code, allowed.stderr).toBe(0)
         expect(lastJson(allowed.stdout)).toMatchObject({ jobIds: [], rowsUploaded: 0 })
       }
@@ -351,7 +381,6 @@ describe.concurrent("sfbulk --async, job, resume", () => {
     expect(lastJson(resumed.stdout)).toMatchObject({ succeeded: 1 })
     expect(readCsv(lastJson(resumed.stdout).files.success).map((r) => r.Name)).toEqual(["Wait One"])
   })
-
 })
 
 describe("bad input", () => {
@@ -364,7 +393,9 @@ describe("bad input", () => {
     const empty = await sfbulk(["import", "Account", "-f", writeFile(dir, "empty.csv", "")], { env })
     expect(empty.code).toBe(6)
     expect(empty.stderr).toContain("is empty")
-    const ragged = await sfbulk(["import", "Account", "-f", writeFile(dir, "ragged.csv", "Name,Industry\nA,Energy\nB,Energy,extra\n")], { env })
+    const ragged = await sfbulk(["import", "Account", "-f", writeFile(dir, "ragged.csv", "Name,Industry\nA,Energy\nB,Energy,extra\n")], {
+      env
+    })
     expect(ragged.code).toBe(6)
     expect(ragged.stderr).toMatch(/row 3|line 3/)
     const headerFile = writeFile(dir, "header.csv", "Name\n")
@@ -386,10 +417,26 @@ describe("bad input", () => {
   })
 
   it("credentials from flags work without any SF_* variable, and flags win over the environment", async () => {
-    const flags = ["--login-url", emu.loginUrl, "--username", emu.username, "--password", emu.password, "--security-token", emu.securityToken]
+    const flags = [
+      "--login-url",
+      emu.loginUrl,
+      "--username",
+      emu.username,
+      "--password",
+      emu.password,
+      "--security-token",
+      emu.securityToken
+    ]
     const r = await sfbulk(["export", "SELECT Id FROM Account LIMIT 1", "--format", "ndjson", ...flags], { env: cleanEnv() })
     expect(r.code, r.stderr).toBe(0)
-    const session = await sfbulk(["export", "SELECT Id FROM Account LIMIT 1", "--instance-url", emu.instanceUrl, "--access-token", emu.accessToken], {
+    const session = await sfbulk([
+      "export",
+      "SELECT Id FROM Account LIMIT 1",
+      "--instance-url",
+      emu.instanceUrl,
+      "--access-token",
+      emu.accessToken
+    ], {
       env: cleanEnv({ SF_INSTANCE_URL: "http://127.0.0.1:9", SF_ACCESS_TOKEN: "stale" })
     })
     expect(session.code, session.stderr).toBe(0)
@@ -458,7 +505,14 @@ describe("sfbulk emulator and --emulator", () => {
 
   it("--emulator runs a command against an embedded emulator", async () => {
     const dir = tempDir()
-    const r = await sfbulk(["import", "Contact", "-f", writeFile(dir, "c.csv", "LastName,Email\nDoe,doe@example.com\n"), "--emulator", "--json"], {
+    const r = await sfbulk([
+      "import",
+      "Contact",
+      "-f",
+      writeFile(dir, "c.csv", "LastName,Email\nDoe,doe@example.com\n"),
+      "--emulator",
+      "--json"
+    ], {
       env: cleanEnv()
     })
     expect(r.code, r.stderr).toBe(0)

@@ -77,7 +77,9 @@ describe("--target-org", () => {
       display: display({ accessToken: "[REDACTED] Use 'sf org auth show-access-token' to view" }),
       token: { status: 0, result: { accessToken: emu.accessToken } }
     })
-    const r = await sfbulk(["export", "SELECT Id, Name FROM Account", "--target-org", "admin@example.com", "--format", "table"], { env: sf.env })
+    const r = await sfbulk(["export", "SELECT Id, Name FROM Account", "--target-org", "admin@example.com", "--format", "table"], {
+      env: sf.env
+    })
     expect(r.code, r.stderr).toBe(0)
     expect(sf.calls()).toContain("org auth show-access-token --target-org admin@example.com --json")
     noToken(r)
@@ -120,7 +122,9 @@ describe("--target-org", () => {
 
   it("other credential flags with --target-org: exit 2, nothing run", async () => {
     const sf = standIn({ display: display() })
-    const r = await sfbulk(["limits", "--target-org", "my-org", "--access-token", "abc", "--instance-url", emu.instanceUrl], { env: sf.env })
+    const r = await sfbulk(["limits", "--target-org", "my-org", "--access-token", "abc", "--instance-url", emu.instanceUrl], {
+      env: sf.env
+    })
     expect(r.code, r.stderr).toBe(2)
     expect(r.stderr).toMatch(/drop --instance-url, --access-token/)
     expect(sf.calls()).toBe("")

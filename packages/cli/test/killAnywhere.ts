@@ -128,17 +128,33 @@ export const runTrial = async (emu: EmulatorLike, trial: Trial): Promise<TrialRe
     const out = Path.join(dir, "out")
     const tag = `KA${trial.api.replace(".", "")}${trial.stop}${trial.seed}x${Math.floor(next() * 1e6)}`
     const rows = Array.from({ length: trial.rows }, (_, i) => ({ Name: `${tag} ${i}`, Description: `v${i}, "q" ${tag}` }))
-    const csv = "Name,Description\n" + rows.map((r) => `${r.Name},"${r.Description.replace(/"/g, '""')}"`).join("\n") + "\n"
+    const csv = "Name,Description\n" + rows.map((r) => `${r.Name},"${r.Description.replace(/"/g, "\"\"")}"`).join("\n") + "\n"
     const file = Path.join(dir, "input.csv")
     Fs.writeFileSync(file, csv)
     const env = cleanEnv({ SF_INSTANCE_URL: emu.instanceUrl, SF_ACCESS_TOKEN: emu.accessToken, SFBULK_STATE_DIR: state })
     const steps: Array<string> = []
     const stopOf = (round: number): { args: Array<string>; after?: number; signal: NodeJS.Signals } => {
       if (round > trial.restops) return { args: [], signal: "SIGKILL" }
-      if (trial.stop === "wait") return { args: ["--wait", `${Math.round(trial.minDelayMs + next() * (trial.maxDelayMs - trial.minDelayMs))}ms`], signal: "SIGKILL" }
+      if (trial.stop === "wait") {
+        return { args: ["--wait", `${Math.round(trial.minDelayMs + next() * (trial.maxDelayMs - trial.minDelayMs))}ms`], signal: "SIGKILL" }
+      }
       return { args: [], after: Math.round(trial.minDelayMs + next() * (trial.maxDelayMs - trial.minDelayMs)), signal: trial.stop }
     }
-    const importArgs = ["import", "Account", "--file", trial.stdin ? "-" : file, "--api", trial.api, "--batch-size", String(trial.piece), "--concurrency", "2", "--results-dir", out, "--json"]
+    const importArgs = [
+      "import",
+      "Account",
+      "--file",
+      trial.stdin ? "-" : file,
+      "--api",
+      trial.api,
+      "--batch-size",
+      String(trial.piece),
+      "--concurrency",
+      "2",
+      "--results-dir",
+      out,
+      "--json"
+    ]
     const run = async (args: Array<string>, round: number, input?: string) => {
       const s = stopOf(round)
       const r = await runSfbulk([...args, ...s.args], env, input, s.after, s.signal, emu)

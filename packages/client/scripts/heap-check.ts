@@ -54,11 +54,23 @@ const rows = Stream.iterate(0, (i) => i + 1).pipe(
 )
 const poll = { pollSchedule: Schedule.spaced("200 millis") }
 
-const summary = await phase(`insert ${N} rows (api ${api})`, () =>
-  Effect.runPromise(Effect.provide(Effect.map(BulkClient.insert("Account", rows, { ...poll, api }), (o) => o.summary), layer)))
-console.log(`  summary: read ${summary.rowsRead}, succeeded ${summary.succeeded}, failed ${summary.failed}, jobs ${summary.jobIds.length}, batches ${summary.batchIds.length}`)
-const count = await phase(`query ${N} rows (api ${api})`, () =>
-  Effect.runPromise(Effect.provide(Stream.runCount(BulkClient.query("SELECT Id, Name, ExternalId__c, NumberOfEmployees, Description FROM Account", { ...poll, api })), layer)))
+const summary = await phase(
+  `insert ${N} rows (api ${api})`,
+  () => Effect.runPromise(Effect.provide(Effect.map(BulkClient.insert("Account", rows, { ...poll, api }), (o) => o.summary), layer))
+)
+console.log(
+  `  summary: read ${summary.rowsRead}, succeeded ${summary.succeeded}, failed ${summary.failed}, jobs ${summary.jobIds.length}, batches ${summary.batchIds.length}`
+)
+const count = await phase(
+  `query ${N} rows (api ${api})`,
+  () =>
+    Effect.runPromise(
+      Effect.provide(
+        Stream.runCount(BulkClient.query("SELECT Id, Name, ExternalId__c, NumberOfEmployees, Description FROM Account", { ...poll, api })),
+        layer
+      )
+    )
+)
 console.log(`  rows streamed: ${count}`)
 clearInterval(timer)
 emulator.kill("SIGTERM")

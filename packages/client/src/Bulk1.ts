@@ -14,14 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import {
-  BatchFailedError,
-  type BulkError,
-  InvalidInputError,
-  JobFailedError,
-  PollTimeoutError,
-  TransportError
-} from "./BulkError.js"
+import { BatchFailedError, type BulkError, InvalidInputError, JobFailedError, PollTimeoutError, TransportError } from "./BulkError.js"
 import type * as Csv from "./Csv.js"
 import * as AddBatch from "./internal/addBatch.js"
 import * as internal from "./internal/bulk1.js"
@@ -167,8 +160,10 @@ const base = (t: TransportTag["Type"]) => `/services/async/${t.apiVersion}`
 const control = (
   req: Omit<TransportInternal.TransportRequest, "api">
 ): Effect.Effect<string, BulkError, TransportTag> =>
-  Effect.flatMap(TransportTag, (t) =>
-    Effect.map(TransportInternal.requestText(t, { ...req, api: "1.0", path: base(t) + req.path }), (r) => r.text))
+  Effect.flatMap(
+    TransportTag,
+    (t) => Effect.map(TransportInternal.requestText(t, { ...req, api: "1.0", path: base(t) + req.path }), (r) => r.text)
+  )
 
 const idOf = (job: JobRef): string => (typeof job === "string" ? job : job.id)
 
@@ -318,15 +313,13 @@ type ShortcutOptions = Omit<CreateJobOptions, "operation" | "object">
  * @since 0.1.0
  * @category jobs
  */
-export const createInsertJob = (object: string, options?: ShortcutOptions) =>
-  createJob({ ...options, operation: "insert", object })
+export const createInsertJob = (object: string, options?: ShortcutOptions) => createJob({ ...options, operation: "insert", object })
 
 /**
  * @since 0.1.0
  * @category jobs
  */
-export const createUpdateJob = (object: string, options?: ShortcutOptions) =>
-  createJob({ ...options, operation: "update", object })
+export const createUpdateJob = (object: string, options?: ShortcutOptions) => createJob({ ...options, operation: "update", object })
 
 /**
  * @since 0.1.0
@@ -342,29 +335,25 @@ export const createUpsertJob = (
  * @since 0.1.0
  * @category jobs
  */
-export const createDeleteJob = (object: string, options?: ShortcutOptions) =>
-  createJob({ ...options, operation: "delete", object })
+export const createDeleteJob = (object: string, options?: ShortcutOptions) => createJob({ ...options, operation: "delete", object })
 
 /**
  * @since 0.1.0
  * @category jobs
  */
-export const createHardDeleteJob = (object: string, options?: ShortcutOptions) =>
-  createJob({ ...options, operation: "hardDelete", object })
+export const createHardDeleteJob = (object: string, options?: ShortcutOptions) => createJob({ ...options, operation: "hardDelete", object })
 
 /**
  * @since 0.1.0
  * @category jobs
  */
-export const createQueryJob = (object: string, options?: ShortcutOptions) =>
-  createJob({ ...options, operation: "query", object })
+export const createQueryJob = (object: string, options?: ShortcutOptions) => createJob({ ...options, operation: "query", object })
 
 /**
  * @since 0.1.0
  * @category jobs
  */
-export const createQueryAllJob = (object: string, options?: ShortcutOptions) =>
-  createJob({ ...options, operation: "queryAll", object })
+export const createQueryAllJob = (object: string, options?: ShortcutOptions) => createJob({ ...options, operation: "queryAll", object })
 
 /**
  * The job's current state and counters (Salesforce's JobInfo, `GET /job/{jobId}`).
@@ -453,9 +442,14 @@ export const uploadSpec = (job: JobRef, spec: string | ReadonlyArray<SpecRow>): 
     yield* checkId("job id", jobId)
     const text = typeof spec === "string"
       ? spec
-      : CsvWriter.make().rows([["Salesforce Field", "Csv Header", "Value", "Hint"], ...spec.map((r) => [r.field, r.csvHeader ?? "", r.value ?? "", r.hint ?? ""])])
+      : CsvWriter.make().rows([
+        ["Salesforce Field", "Csv Header", "Value", "Hint"],
+        ...spec.map((r) => [r.field, r.csvHeader ?? "", r.value ?? "", r.hint ?? ""])
+      ])
     if (text.length >= 8192) {
-      return yield* new InvalidInputError({ what: `the transformation spec is ${text.length} characters; Salesforce takes less than 8,192` })
+      return yield* new InvalidInputError({
+        what: `the transformation spec is ${text.length} characters; Salesforce takes less than 8,192`
+      })
     }
     yield* control({
       method: "POST",
@@ -779,8 +773,7 @@ export const waitForJob = (
 // results
 // ---------------------------------------------------------------------------------------------
 
-const resultPath = (t: TransportTag["Type"], jobId: string, batchId: string) =>
-  `${base(t)}/job/${jobId}/batch/${batchId}/result`
+const resultPath = (t: TransportTag["Type"], jobId: string, batchId: string) => `${base(t)}/job/${jobId}/batch/${batchId}/result`
 
 /**
  * Raw bytes of a batch's result: ingest results, or (with `resultId`) one query result file.
@@ -826,8 +819,14 @@ export const batchResults = (
   job: JobRef,
   batchId: string
 ): Stream.Stream<BatchResult, BulkError, TransportTag> =>
-  Stream.unwrap(Effect.map(resolve(job), (info) =>
-    naming(info.id, batchId, resumable(() => internal.parseBatchResults(info.contentType, rawResult(info, batchId)))))).pipe(
+  Stream.unwrap(
+    Effect.map(resolve(job), (info) =>
+      naming(
+        info.id,
+        batchId,
+        resumable(() => internal.parseBatchResults(info.contentType, rawResult(info, batchId)))
+      ))
+  ).pipe(
     streamSpan("batchResults", job, batchId)
   )
 
@@ -861,7 +860,8 @@ export const queryResults = (
   Stream.unwrap(Effect.map(resolve(job), (info) =>
     Stream.flatMap(
       queryResultIds(info, batchId),
-      (resultId) => naming(info.id, batchId, resumable(() => internal.parseQueryResult(info.contentType, rawResult(info, batchId, resultId))))
+      (resultId) =>
+        naming(info.id, batchId, resumable(() => internal.parseQueryResult(info.contentType, rawResult(info, batchId, resultId))))
     ))).pipe(streamSpan("queryResults", job, batchId))
 
 /**
@@ -886,4 +886,3 @@ export const jobQueryResults = (
       Stream.flatMap((b) => queryResults(info, b.id))
     )
   })).pipe(streamSpan("jobQueryResults", job))
-

@@ -210,7 +210,9 @@ export const createIngestJob = (options: CreateIngestJob): Effect.Effect<JobInfo
     }, internal.JobInfo)
     yield* Effect.annotateCurrentSpan("sfbulk.job_id", info.id)
     return info
-  }).pipe(Effect.withSpan("Bulk2.createIngestJob", { attributes: { "sfbulk.object": options.object, "sfbulk.operation": options.operation } }))
+  }).pipe(
+    Effect.withSpan("Bulk2.createIngestJob", { attributes: { "sfbulk.object": options.object, "sfbulk.operation": options.operation } })
+  )
 
 /**
  * Options of `uploadJobData` and `uploadFile`.
@@ -364,7 +366,15 @@ export const uploadFile = (job: string | JobInfo, path: string, options?: Upload
       )
     }
     // a UTF-8 byte-order mark is not sent (Salesforce would read it as part of the first column's name)
-    yield* putJobData(jobId, () => HttpBody.stream(bom ? withoutBom(fileBytes(path)) as Stream.Stream<Uint8Array, unknown> : fileBytes(path), "text/csv", bom ? size - 3 : size))
+    yield* putJobData(
+      jobId,
+      () =>
+        HttpBody.stream(
+          bom ? withoutBom(fileBytes(path)) as Stream.Stream<Uint8Array, unknown> : fileBytes(path),
+          "text/csv",
+          bom ? size - 3 : size
+        )
+    )
   }).pipe(span("upload", typeof job === "string" ? job : job.id))
 
 const patchState = (kind: "ingest" | "query", jobId: string, state: "UploadComplete" | "Aborted") =>
@@ -410,8 +420,8 @@ export const abortIngestJob = (jobId: string): Effect.Effect<JobInfo, BulkError,
  * @category ingest
  */
 export const deleteIngestJob = (jobId: string): Effect.Effect<void, BulkError, Transport> =>
-  Effect.flatMap(Transport, (t) =>
-    internal.requestVoid({ method: "DELETE", path: `${base(t, "ingest")}/${jobId}`, api: "2.0", jobId })).pipe(
+  Effect.flatMap(Transport, (t) => internal.requestVoid({ method: "DELETE", path: `${base(t, "ingest")}/${jobId}`, api: "2.0", jobId }))
+    .pipe(
       span("deleteIngestJob", jobId)
     )
 
@@ -422,10 +432,12 @@ export const deleteIngestJob = (jobId: string): Effect.Effect<void, BulkError, T
  * @category ingest
  */
 export const getIngestJob = (jobId: string): Effect.Effect<JobInfo, BulkError, Transport> =>
-  Effect.flatMap(Transport, (t) =>
-    internal.requestJson({ method: "GET", path: `${base(t, "ingest")}/${jobId}`, api: "2.0", jobId }, internal.JobInfo)).pipe(
-      span("getIngestJob", jobId)
-    )
+  Effect.flatMap(
+    Transport,
+    (t) => internal.requestJson({ method: "GET", path: `${base(t, "ingest")}/${jobId}`, api: "2.0", jobId }, internal.JobInfo)
+  ).pipe(
+    span("getIngestJob", jobId)
+  )
 
 /**
  * Polls the job with the schedule until `JobComplete`, `Failed` or `Aborted`, returning its final
@@ -459,13 +471,18 @@ const list = (kind: "ingest" | "query", options?: ListOptions): Stream.Stream<Jo
         ...(options?.concurrencyMode ? { concurrencyMode: options.concurrencyMode } : {})
       }
     }
-    return Stream.paginateChunkEffect(first, (page) =>
-      internal.requestJson({ method: "GET", path: page.path, urlParams: page.urlParams, api: "2.0" }, internal.JobList).pipe(
-        Effect.map((res) => [
-          Chunk.fromIterable(res.records),
-          !res.done && res.nextRecordsUrl ? Option.some(internal.splitUrl(res.nextRecordsUrl)) : Option.none()
-        ] as const)
-      ))
+    return Stream.paginateChunkEffect(
+      first,
+      (page) =>
+        internal.requestJson({ method: "GET", path: page.path, urlParams: page.urlParams, api: "2.0" }, internal.JobList).pipe(
+          Effect.map((res) =>
+            [
+              Chunk.fromIterable(res.records),
+              !res.done && res.nextRecordsUrl ? Option.some(internal.splitUrl(res.nextRecordsUrl)) : Option.none()
+            ] as const
+          )
+        )
+    )
   })).pipe(Stream.withSpan(`Bulk2.list${kind === "ingest" ? "Ingest" : "Query"}Jobs`))
 
 /**
@@ -596,10 +613,12 @@ export const createQueryJob = (options: CreateQueryJob): Effect.Effect<JobInfo, 
  * @category query
  */
 export const getQueryJob = (jobId: string): Effect.Effect<JobInfo, BulkError, Transport> =>
-  Effect.flatMap(Transport, (t) =>
-    internal.requestJson({ method: "GET", path: `${base(t, "query")}/${jobId}`, api: "2.0", jobId }, internal.JobInfo)).pipe(
-      span("getQueryJob", jobId)
-    )
+  Effect.flatMap(
+    Transport,
+    (t) => internal.requestJson({ method: "GET", path: `${base(t, "query")}/${jobId}`, api: "2.0", jobId }, internal.JobInfo)
+  ).pipe(
+    span("getQueryJob", jobId)
+  )
 
 /**
  * Aborts a queued or running query job.
@@ -617,8 +636,8 @@ export const abortQueryJob = (jobId: string): Effect.Effect<JobInfo, BulkError, 
  * @category query
  */
 export const deleteQueryJob = (jobId: string): Effect.Effect<void, BulkError, Transport> =>
-  Effect.flatMap(Transport, (t) =>
-    internal.requestVoid({ method: "DELETE", path: `${base(t, "query")}/${jobId}`, api: "2.0", jobId })).pipe(
+  Effect.flatMap(Transport, (t) => internal.requestVoid({ method: "DELETE", path: `${base(t, "query")}/${jobId}`, api: "2.0", jobId }))
+    .pipe(
       span("deleteQueryJob", jobId)
     )
 
@@ -702,14 +721,20 @@ export const queryResults = (jobId: string, options?: QueryResultOptions): Strea
  * @category query
  */
 export const resultPageUrls = (jobId: string): Stream.Stream<string, BulkError, Transport> =>
-  Stream.unwrap(Effect.map(Transport, (t) =>
-    Stream.paginateChunkEffect({ path: `${base(t, "query")}/${jobId}/resultPages`, urlParams: {} as Record<string, string> }, (page) =>
-      internal.requestJson({ method: "GET", path: page.path, urlParams: page.urlParams, api: "2.0", jobId }, internal.ResultPages).pipe(
-        Effect.map((res) => [
-          Chunk.fromIterable(res.resultPages.map((p) => p.resultUrl)),
-          res.done !== true && res.nextRecordsUrl ? Option.some(internal.splitUrl(res.nextRecordsUrl)) : Option.none()
-        ] as const)
-      )))).pipe(Stream.withSpan("Bulk2.resultPages", { attributes: { "sfbulk.job_id": jobId } }))
+  Stream.unwrap(
+    Effect.map(Transport, (t) =>
+      Stream.paginateChunkEffect({ path: `${base(t, "query")}/${jobId}/resultPages`, urlParams: {} as Record<string, string> }, (page) =>
+        internal.requestJson({ method: "GET", path: page.path, urlParams: page.urlParams, api: "2.0", jobId }, internal.ResultPages).pipe(
+          Effect.map((res) =>
+            [
+              Chunk.fromIterable(res.resultPages.map((p) =>
+                p.resultUrl
+              )),
+              res.done !== true && res.nextRecordsUrl ? Option.some(internal.splitUrl(res.nextRecordsUrl)) : Option.none()
+            ] as const
+          )
+        )))
+  ).pipe(Stream.withSpan("Bulk2.resultPages", { attributes: { "sfbulk.job_id": jobId } }))
 
 /**
  * Options for the parallel download: pages fetched at once (default 4).

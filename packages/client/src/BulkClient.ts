@@ -546,8 +546,7 @@ export const hardDelete = <E = never, R = never>(
   object: string,
   ids: Rows<string | { readonly Id: string }, E, R>,
   options?: IngestOptions<{ readonly Id: string }>
-): Effect.Effect<Outcome, IngestError | E, BulkClient | R> =>
-  Effect.flatMap(BulkClient, (c) => c.hardDelete(object, ids, options))
+): Effect.Effect<Outcome, IngestError | E, BulkClient | R> => Effect.flatMap(BulkClient, (c) => c.hardDelete(object, ids, options))
 
 /**
  * Finishes ingest jobs left behind, given their ids, without uploading again; an `Effect`
@@ -568,10 +567,12 @@ export const resume = (
  * @category accessors
  */
 export const query: {
-  <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, TypedQueryError, BulkClient>
+  <A>(
+    soql: string,
+    options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }
+  ): Stream.Stream<A, TypedQueryError, BulkClient>
   (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, QueryError, BulkClient>
-} = (soql: string, options?: QueryOptions<any>) =>
-  Stream.unwrap(Effect.map(BulkClient, (c) => c.query(soql, options as QueryOptions)))
+} = (soql: string, options?: QueryOptions<any>) => Stream.unwrap(Effect.map(BulkClient, (c) => c.query(soql, options as QueryOptions)))
 
 /**
  * Runs a SOQL query including deleted and archived records; a `Stream` requiring `BulkClient`.
@@ -580,10 +581,12 @@ export const query: {
  * @category accessors
  */
 export const queryAll: {
-  <A>(soql: string, options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }): Stream.Stream<A, TypedQueryError, BulkClient>
+  <A>(
+    soql: string,
+    options: QueryOptions<A> & { readonly schema: Schema.Schema<A, any, never> }
+  ): Stream.Stream<A, TypedQueryError, BulkClient>
   (soql: string, options?: QueryOptions): Stream.Stream<QueryRow, QueryError, BulkClient>
-} = (soql: string, options?: QueryOptions<any>) =>
-  Stream.unwrap(Effect.map(BulkClient, (c) => c.queryAll(soql, options as QueryOptions)))
+} = (soql: string, options?: QueryOptions<any>) => Stream.unwrap(Effect.map(BulkClient, (c) => c.queryAll(soql, options as QueryOptions)))
 
 /**
  * Builds the service from its operations (used by the mock layer and for custom backends).

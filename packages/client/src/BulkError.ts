@@ -185,7 +185,9 @@ export class ApiError extends Schema.TaggedError<ApiError>("@sfbulk/client/ApiEr
       : this.status === 410 || this.errorCode === "InvalidVersion"
       ? "Use a supported API version (31.0 to 66.0)."
       : "Fix the request as the message says; retrying it unchanged will fail again."
-    return `Salesforce rejected ${this.method} ${this.path}${where(this.jobId, this.batchId)} with HTTP ${this.status} ${this.errorCode}: ${this.description}. ${hint}`
+    return `Salesforce rejected ${this.method} ${this.path}${
+      where(this.jobId, this.batchId)
+    } with HTTP ${this.status} ${this.errorCode}: ${this.description}. ${hint}`
   }
 }
 
@@ -228,7 +230,9 @@ export class LimitExceededError extends Schema.TaggedError<LimitExceededError>(
     const hint = this.isRetryable
       ? "Back off and retry later, or lower the number of concurrent requests."
       : "The org's 24-hour allocation is used up: wait for the rolling window to free capacity or raise the limit."
-    return `Salesforce limit exceeded on ${this.method} ${this.path}${where(this.jobId, this.batchId)} (HTTP ${this.status} ${this.errorCode}): ${this.description}.${after} ${hint}`
+    return `Salesforce limit exceeded on ${this.method} ${this.path}${
+      where(this.jobId, this.batchId)
+    } (HTTP ${this.status} ${this.errorCode}): ${this.description}.${after} ${hint}`
   }
 }
 
@@ -448,7 +452,9 @@ export class RowDecodeError extends Schema.TaggedError<RowDecodeError>("@sfbulk/
   /** @since 0.1.0 */
   override get message(): string {
     const value = this.value === undefined ? "" : ` (value ${JSON.stringify(this.value)})`
-    return `Query result row ${this.row}${where(this.jobId)}, field "${this.field}"${value} does not match the Schema: ${this.description}. ` +
+    return `Query result row ${this.row}${
+      where(this.jobId)
+    }, field "${this.field}"${value} does not match the Schema: ${this.description}. ` +
       `Fix the Schema (e.g. make the field NullOr, or use a string type) or select the right column.`
   }
 }

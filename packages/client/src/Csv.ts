@@ -149,8 +149,10 @@ const encodeImpl = <E, R>(
     const enc = encoder(options)
     const header = enc.header()
     const body = Stream.mapChunksEffect(records, (chunk) =>
-      Effect.map(catchInvalid(() => enc.chunk(chunk)), (text) =>
-        text.length === 0 ? Chunk.empty<Uint8Array>() : Chunk.of(utf8.encode(text))))
+      Effect.map(
+        catchInvalid(() => enc.chunk(chunk)),
+        (text) => text.length === 0 ? Chunk.empty<Uint8Array>() : Chunk.of(utf8.encode(text))
+      ))
     // with undeclared columns, an empty input still yields nothing rather than a bare header
     return header === undefined ? body : Stream.concat(Stream.succeed(utf8.encode(header)), body)
   })
@@ -191,13 +193,18 @@ export const encodeSchema = <A, I extends Row, R0>(
  * @since 0.1.0
  * @category decoding
  */
-export const decode = (options?: { readonly delimiter?: string | undefined; readonly encoding?: string | undefined }) =>
-<E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Record<string, string>, E | InvalidInputError, R> =>
-  !knownEncoding(options?.encoding)
-    ? Stream.fail(new InvalidInputError({ what: `encoding ${JSON.stringify(options?.encoding)} is not an encoding name (try utf-8, windows-1252, utf-16le)` }))
-    : parseRecords(bytes, options?.delimiter ?? ",", options?.encoding).pipe(
-      Stream.mapError((e) => e instanceof CsvParseFailure ? new InvalidInputError({ what: `malformed CSV: ${e.message}` }) : e)
-    )
+export const decode =
+  (options?: { readonly delimiter?: string | undefined; readonly encoding?: string | undefined }) =>
+  <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Record<string, string>, E | InvalidInputError, R> =>
+    !knownEncoding(options?.encoding)
+      ? Stream.fail(
+        new InvalidInputError({
+          what: `encoding ${JSON.stringify(options?.encoding)} is not an encoding name (try utf-8, windows-1252, utf-16le)`
+        })
+      )
+      : parseRecords(bytes, options?.delimiter ?? ",", options?.encoding).pipe(
+        Stream.mapError((e) => e instanceof CsvParseFailure ? new InvalidInputError({ what: `malformed CSV: ${e.message}` }) : e)
+      )
 
 /**
  * What `check` needs to know: the operation, its external id field, the declared columns.

@@ -99,13 +99,15 @@ export const fromSession = (options: {
  * @since 0.1.0
  * @category layers
  */
-export const oauthPassword = (options: LoginOptions & {
-  readonly clientId: string
-  readonly clientSecret: Redacted.Redacted<string>
-  readonly username: string
-  readonly password: Redacted.Redacted<string>
-  readonly securityToken?: Redacted.Redacted<string> | undefined
-}): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> => internal.oauthPassword(options)
+export const oauthPassword = (
+  options: LoginOptions & {
+    readonly clientId: string
+    readonly clientSecret: Redacted.Redacted<string>
+    readonly username: string
+    readonly password: Redacted.Redacted<string>
+    readonly securityToken?: Redacted.Redacted<string> | undefined
+  }
+): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> => internal.oauthPassword(options)
 
 /**
  * SOAP partner `login()` with username, password and security token, no connected app needed (what
@@ -115,11 +117,13 @@ export const oauthPassword = (options: LoginOptions & {
  * @since 0.1.0
  * @category layers
  */
-export const soapLogin = (options: LoginOptions & {
-  readonly username: string
-  readonly password: Redacted.Redacted<string>
-  readonly securityToken?: Redacted.Redacted<string> | undefined
-}): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> => internal.soapLogin(options)
+export const soapLogin = (
+  options: LoginOptions & {
+    readonly username: string
+    readonly password: Redacted.Redacted<string>
+    readonly securityToken?: Redacted.Redacted<string> | undefined
+  }
+): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> => internal.soapLogin(options)
 
 /**
  * OAuth 2.0 refresh-token flow.
@@ -127,14 +131,16 @@ export const soapLogin = (options: LoginOptions & {
  * @since 0.1.0
  * @category layers
  */
-export const refreshToken = (options: LoginOptions & {
-  readonly clientId: string
-  readonly clientSecret?: Redacted.Redacted<string> | undefined
-  readonly refreshToken: Redacted.Redacted<string>
-  /** An access token already held, used until it expires. */
-  readonly instanceUrl?: string | undefined
-  readonly accessToken?: Redacted.Redacted<string> | undefined
-}): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> => internal.refreshToken(options)
+export const refreshToken = (
+  options: LoginOptions & {
+    readonly clientId: string
+    readonly clientSecret?: Redacted.Redacted<string> | undefined
+    readonly refreshToken: Redacted.Redacted<string>
+    /** An access token already held, used until it expires. */
+    readonly instanceUrl?: string | undefined
+    readonly accessToken?: Redacted.Redacted<string> | undefined
+  }
+): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> => internal.refreshToken(options)
 
 /**
  * OAuth 2.0 JWT bearer flow: an RS256 assertion signed with `privateKey` (PEM) via `node:crypto`.
@@ -143,12 +149,14 @@ export const refreshToken = (options: LoginOptions & {
  * @since 0.1.0
  * @category layers
  */
-export const jwtBearer = (options: LoginOptions & {
-  readonly clientId: string
-  readonly username: string
-  readonly privateKey: Redacted.Redacted<string>
-  readonly audience?: string | undefined
-}): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> => internal.jwtBearer(options)
+export const jwtBearer = (
+  options: LoginOptions & {
+    readonly clientId: string
+    readonly username: string
+    readonly privateKey: Redacted.Redacted<string>
+    readonly audience?: string | undefined
+  }
+): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> => internal.jwtBearer(options)
 
 /**
  * OAuth 2.0 client-credentials flow (must target the org's My Domain, not login/test).
@@ -156,10 +164,12 @@ export const jwtBearer = (options: LoginOptions & {
  * @since 0.1.0
  * @category layers
  */
-export const clientCredentials = (options: LoginOptions & {
-  readonly clientId: string
-  readonly clientSecret: Redacted.Redacted<string>
-}): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> => internal.clientCredentials(options)
+export const clientCredentials = (
+  options: LoginOptions & {
+    readonly clientId: string
+    readonly clientSecret: Redacted.Redacted<string>
+  }
+): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> => internal.clientCredentials(options)
 
 /**
  * Build a `SalesforceAuth` from the environment, choosing the flow from what is set:

@@ -49,8 +49,7 @@ const fragment = (text: string): Fragment => ({
  * @since 0.1.0
  * @category guards
  */
-export const isFragment = (u: unknown): u is Fragment =>
-  typeof u === "object" && u !== null && FragmentTypeId in u
+export const isFragment = (u: unknown): u is Fragment => typeof u === "object" && u !== null && FragmentTypeId in u
 
 const ESCAPES: Record<string, string> = {
   "\\": "\\\\",

@@ -29,12 +29,20 @@ const collect = <A, E>(s: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(s
 describe("Bulk 1.0 wire format", () => {
   it.effect("ingest results from CSV, JSON and XML agree, whatever the chunking", () =>
     Effect.gen(function*() {
-      const csv = `"Id","Success","Created","Error"\n"001A","true","true",""\n"","false","false","REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --"\n"001B","true","false",""\n`
-      const json = `[{"success":true,"created":true,"id":"001A","errors":[]},{"success":false,"created":false,"id":null,"errors":[{"fields":["Name"],"message":"Required fields are missing: [Name]","statusCode":"REQUIRED_FIELD_MISSING"}]},{"success":true,"created":false,"id":"001B","errors":[]}]`
-      const xml = `<?xml version="1.0" encoding="UTF-8"?><results xmlns="${Wire.NS}"><result><id>001A</id><success>true</success><created>true</created></result><result><errors><fields>Name</fields><message>Required fields are missing: [Name]</message><statusCode>REQUIRED_FIELD_MISSING</statusCode></errors><success>false</success><created>false</created></result><result><id>001B</id><success>true</success><created>false</created></result></results>`
+      const csv =
+        `"Id","Success","Created","Error"\n"001A","true","true",""\n"","false","false","REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --"\n"001B","true","false",""\n`
+      const json =
+        `[{"success":true,"created":true,"id":"001A","errors":[]},{"success":false,"created":false,"id":null,"errors":[{"fields":["Name"],"message":"Required fields are missing: [Name]","statusCode":"REQUIRED_FIELD_MISSING"}]},{"success":true,"created":false,"id":"001B","errors":[]}]`
+      const xml =
+        `<?xml version="1.0" encoding="UTF-8"?><results xmlns="${Wire.NS}"><result><id>001A</id><success>true</success><created>true</created></result><result><errors><fields>Name</fields><message>Required fields are missing: [Name]</message><statusCode>REQUIRED_FIELD_MISSING</statusCode></errors><success>false</success><created>false</created></result><result><id>001B</id><success>true</success><created>false</created></result></results>`
       const expected = [
         { id: "001A", success: true, created: true, errors: [] },
-        { id: null, success: false, created: false, errors: [{ statusCode: "REQUIRED_FIELD_MISSING", message: "Required fields are missing: [Name]", fields: ["Name"] }] },
+        {
+          id: null,
+          success: false,
+          created: false,
+          errors: [{ statusCode: "REQUIRED_FIELD_MISSING", message: "Required fields are missing: [Name]", fields: ["Name"] }]
+        },
         { id: "001B", success: true, created: false, errors: [] }
       ]
       for (const size of [1, 3, 7, 1000]) {
@@ -54,13 +62,15 @@ describe("Bulk 1.0 wire format", () => {
 
   it.effect("query results: JSON without attributes, XML with relationships and nil, CSV empty marker", () =>
     Effect.gen(function*() {
-      const json = `[{"attributes":{"type":"Contact","url":"/x"},"Id":"003A","Name":"Zo\u00eb \\"Z\\"","CreatedDate":1546659665000,"Account":{"attributes":{},"Name":"Acme"}},{"attributes":{"type":"Contact"},"Id":"003B","Name":null,"CreatedDate":1,"Account":null}]`
+      const json =
+        `[{"attributes":{"type":"Contact","url":"/x"},"Id":"003A","Name":"Zo\u00eb \\"Z\\"","CreatedDate":1546659665000,"Account":{"attributes":{},"Name":"Acme"}},{"attributes":{"type":"Contact"},"Id":"003B","Name":null,"CreatedDate":1,"Account":null}]`
       const fromJson = yield* collect(Wire.parseQueryResult("JSON", bytes(json, 5)))
       expect(fromJson).toEqual([
         { Id: "003A", Name: "Zo\u00eb \"Z\"", CreatedDate: 1546659665000, Account: { attributes: {}, Name: "Acme" } },
         { Id: "003B", Name: null, CreatedDate: 1, Account: null }
       ])
-      const xml = `<?xml version="1.0" encoding="UTF-8"?><queryResult xmlns="${Wire.NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><records xsi:type="sObject"><type>Contact</type><Id>003A</Id><Id>003A</Id><Name>A &amp; B</Name><Account xsi:type="sObject"><type>Account</type><Id xsi:nil="true"/><Name>Acme</Name></Account><Email xsi:nil="true"/></records></queryResult>`
+      const xml =
+        `<?xml version="1.0" encoding="UTF-8"?><queryResult xmlns="${Wire.NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><records xsi:type="sObject"><type>Contact</type><Id>003A</Id><Id>003A</Id><Name>A &amp; B</Name><Account xsi:type="sObject"><type>Account</type><Id xsi:nil="true"/><Name>Acme</Name></Account><Email xsi:nil="true"/></records></queryResult>`
       expect(yield* collect(Wire.parseQueryResult("XML", bytes(xml, 4)))).toEqual([
         { Id: "003A", Name: "A & B", "Account.Id": null, "Account.Name": "Acme", Email: null }
       ])
@@ -70,25 +80,31 @@ describe("Bulk 1.0 wire format", () => {
 
   it.effect("control documents in XML and JSON", () =>
     Effect.gen(function*() {
-      const list = yield* Wire.parseInfoList(`<batchInfoList xmlns="${Wire.NS}"><batchInfo><id>751A</id><jobId>750A</jobId><state>Failed</state><stateMessage>InvalidBatch : Field name not found : X</stateMessage></batchInfo></batchInfoList>`)
+      const list = yield* Wire.parseInfoList(
+        `<batchInfoList xmlns="${Wire.NS}"><batchInfo><id>751A</id><jobId>750A</jobId><state>Failed</state><stateMessage>InvalidBatch : Field name not found : X</stateMessage></batchInfo></batchInfoList>`
+      )
       expect(list).toEqual([{ id: "751A", jobId: "750A", state: "Failed", stateMessage: "InvalidBatch : Field name not found : X" }])
       const one = yield* Wire.parseInfoList(`{"batchInfo":{"id":"751A","state":"Queued"}}`)
       expect(one).toHaveLength(1)
       const job = yield* Wire.parseInfo(`{"id":"750A","apiVersion":66.0,"state":"Open"}`, "jobInfo")
       expect(job.apiVersion).toBe("66.0")
-      expect(yield* Wire.parseResultIds(`<result-list xmlns="${Wire.NS}"><result>752A</result><result>752B</result></result-list>`)).toEqual(["752A", "752B"])
+      expect(yield* Wire.parseResultIds(`<result-list xmlns="${Wire.NS}"><result>752A</result><result>752B</result></result-list>`))
+        .toEqual(["752A", "752B"])
       expect(yield* Wire.parseResultIds(`["752A"]`)).toEqual(["752A"])
     }))
 
   it.effect("encodes records as JSON and XML batches", () =>
     Effect.gen(function*() {
       const rows = Stream.make({ Name: "A & <B>", Amount: 1.5, Gone: null })
-      const text = (ct: string) =>
-        Stream.runFold(Wire.encodeRecords(ct, rows, undefined), "", (a, b) => a + new TextDecoder().decode(b))
+      const text = (ct: string) => Stream.runFold(Wire.encodeRecords(ct, rows, undefined), "", (a, b) => a + new TextDecoder().decode(b))
       expect(JSON.parse(yield* text("JSON"))).toEqual([{ Name: "A & <B>", Amount: 1.5, Gone: null }])
       const xml = yield* text("XML")
       expect(xml).toContain("<sObject><Name>A &amp; &lt;B&gt;</Name><Amount>1.5</Amount><Gone xsi:nil=\"true\"/></sObject>")
-      expect(JSON.parse(yield* Stream.runFold(Wire.encodeRecords("JSON", Stream.empty, undefined), "", (a, b) => a + new TextDecoder().decode(b)))).toEqual([])
+      expect(
+        JSON.parse(
+          yield* Stream.runFold(Wire.encodeRecords("JSON", Stream.empty, undefined), "", (a, b) => a + new TextDecoder().decode(b))
+        )
+      ).toEqual([])
     }))
 })
 
@@ -108,7 +124,12 @@ describe("addBatch when the answer to the POST is lost", () => {
         const path = url.pathname.replace("/services/async/66.0", "")
         const respond = (body: string) => HttpClientResponse.fromWeb(request, new Response(body, { status: 200 }))
         if (request.method === "GET" && path === `/job/${JOB}`) {
-          return respond(xml("jobInfo", `<id>${JOB}</id><operation>insert</operation><object>Account</object><state>Open</state><contentType>CSV</contentType>`))
+          return respond(
+            xml(
+              "jobInfo",
+              `<id>${JOB}</id><operation>insert</operation><object>Account</object><state>Open</state><contentType>CSV</contentType>`
+            )
+          )
         }
         if (request.method === "GET" && path === `/job/${JOB}/batch`) {
           // a slow request lands late: the batch shows up only after `hiddenForLists` listings
@@ -119,14 +140,19 @@ describe("addBatch when the answer to the POST is lost", () => {
           posts++
           const body = request.body._tag === "Uint8Array"
             ? new TextDecoder().decode(request.body.body)
-            : yield* Stream.runFold(request.body._tag === "Stream" ? request.body.stream : Stream.empty, "", (a, b) => a + new TextDecoder().decode(b as Uint8Array))
+            : yield* Stream.runFold(request.body._tag === "Stream" ? request.body.stream : Stream.empty, "", (a, b) =>
+              a + new TextDecoder().decode(b as Uint8Array))
           if (posts === 1) {
-            if (arrives) stored.push(body)
-            return yield* Effect.fail(new HttpClientError.RequestError({
-              request,
-              reason: "Transport",
-              cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
-            }))
+            if (arrives) {
+              stored.push(body)
+            }
+            return yield* Effect.fail(
+              new HttpClientError.RequestError({
+                request,
+                reason: "Transport",
+                cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
+              })
+            )
           }
           stored.push(body)
           return HttpClientResponse.fromWeb(request, new Response(xml("batchInfo", batchXml.slice(11, -12)), { status: 201 }))
@@ -143,10 +169,12 @@ describe("addBatch when the answer to the POST is lost", () => {
 
   const options = { resendSchedule: Schedule.recurs(3) }
 
-  for (const [name, body] of [
-    ["a string", "Name\nAcme\n"],
-    ["a record stream", Bulk1.records(Stream.make({ Name: "Acme" }))]
-  ] as const) {
+  for (
+    const [name, body] of [
+      ["a string", "Name\nAcme\n"],
+      ["a record stream", Bulk1.records(Stream.make({ Name: "Acme" }))]
+    ] as const
+  ) {
     it.effect(`finds the batch that arrived instead of posting ${name} twice`, () =>
       Effect.gen(function*() {
         const fake = fakeInstance(true)
@@ -193,7 +221,12 @@ describe("addBatch with identical content in several pieces", () => {
           const path = url.pathname.replace("/services/async/66.0", "")
           const respond = (body: string, status = 200) => HttpClientResponse.fromWeb(request, new Response(body, { status }))
           if (request.method === "GET" && path === `/job/${JOB}`) {
-            return respond(xml("jobInfo", `<id>${JOB}</id><operation>insert</operation><object>Account</object><state>Open</state><contentType>CSV</contentType>`))
+            return respond(
+              xml(
+                "jobInfo",
+                `<id>${JOB}</id><operation>insert</operation><object>Account</object><state>Open</state><contentType>CSV</contentType>`
+              )
+            )
           }
           if (request.method === "GET" && path === `/job/${JOB}/batch`) {
             lists++
@@ -207,11 +240,13 @@ describe("addBatch with identical content in several pieces", () => {
             if (n === 2) {
               // piece B: reset before anything was stored
               yield* Deferred.succeed(bFailed, undefined)
-              return yield* Effect.fail(new HttpClientError.RequestError({
-                request,
-                reason: "Transport",
-                cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
-              }))
+              return yield* Effect.fail(
+                new HttpClientError.RequestError({
+                  request,
+                  reason: "Transport",
+                  cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
+                })
+              )
             }
             const id = `751000000000${String(stored.length + 1).padStart(3, "0")}AAA`
             stored.push({ id, body })
@@ -257,10 +292,15 @@ describe("the job-level batch watcher", () => {
       let polls = 0
       const client = HttpClient.make((request) =>
         Effect.sync(() =>
-          HttpClientResponse.fromWeb(request, new Response(
-            `<batchInfoList xmlns="${Wire.NS}"><batchInfo><id>${BATCH}</id><jobId>${JOB}</jobId><state>${++polls < 3 ? "Queued" : "Completed"}</state></batchInfo></batchInfoList>`,
-            { status: 200 }
-          ))
+          HttpClientResponse.fromWeb(
+            request,
+            new Response(
+              `<batchInfoList xmlns="${Wire.NS}"><batchInfo><id>${BATCH}</id><jobId>${JOB}</jobId><state>${
+                ++polls < 3 ? "Queued" : "Completed"
+              }</state></batchInfo></batchInfoList>`,
+              { status: 200 }
+            )
+          )
         )
       )
       const layer = Transport.layer().pipe(
@@ -284,10 +324,13 @@ describe("waiting on a Schedule (TestClock)", () => {
     const client = HttpClient.make((request) =>
       Effect.sync(() => {
         const state = states[Math.min(polls++, states.length - 1)]
-        return HttpClientResponse.fromWeb(request, new Response(
-          `<batchInfo xmlns="${Wire.NS}"><id>${BATCH}</id><jobId>${JOB}</jobId><state>${state}</state><stateMessage>InvalidBatch : Field name not found : Foo</stateMessage></batchInfo>`,
-          { status: 200 }
-        ))
+        return HttpClientResponse.fromWeb(
+          request,
+          new Response(
+            `<batchInfo xmlns="${Wire.NS}"><id>${BATCH}</id><jobId>${JOB}</jobId><state>${state}</state><stateMessage>InvalidBatch : Field name not found : Foo</stateMessage></batchInfo>`,
+            { status: 200 }
+          )
+        )
       })
     )
     const layer = Transport.layer().pipe(

@@ -31,7 +31,12 @@ describe("Bulk2 ingest", () => {
       expect(ok[0]!.City).toBe("Bodø")
       expect(ok[0]!.sf__Created).toBe("true")
       const bad = Chunk.toReadonlyArray(yield* Stream.runCollect(Bulk2.failedResults(job.id, { columnDelimiter: "PIPE" })))
-      expect(bad).toEqual([{ sf__Id: "", sf__Error: "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --", Name: "", City: "Paris" }])
+      expect(bad).toEqual([{
+        sf__Id: "",
+        sf__Error: "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --",
+        Name: "",
+        City: "Paris"
+      }])
       expect(Chunk.size(yield* Stream.runCollect(Bulk2.unprocessedRecords(job.id)))).toBe(0)
       // the upload was one PUT of exactly the CSV given
       expect(fake.log.filter((l) => l.startsWith("PUT"))).toHaveLength(1)
@@ -47,7 +52,9 @@ describe("Bulk2 ingest", () => {
       const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
       yield* Bulk2.uploadJobData(job.id, "Name\nA\n")
       yield* Bulk2.closeIngestJob(job.id)
-      const fiber = yield* Effect.fork(Effect.flip(Bulk2.waitForIngestJob(job.id, { schedule: Schedule.spaced("1 second"), timeout: "30 seconds" })))
+      const fiber = yield* Effect.fork(
+        Effect.flip(Bulk2.waitForIngestJob(job.id, { schedule: Schedule.spaced("1 second"), timeout: "30 seconds" }))
+      )
       yield* TestClock.adjust("31 seconds")
       const err = yield* Fiber.join(fiber)
       expect(err._tag).toBe("PollTimeoutError")
@@ -86,7 +93,11 @@ describe("Bulk2 ingest", () => {
       }
       const all = Chunk.toReadonlyArray(yield* Stream.runCollect(Bulk2.listIngestJobs()))
       expect(all.map((j) => j.object)).toEqual(["Account", "Contact", "Lead", "Case", "Task"])
-      expect(fake.log.filter((l) => l.startsWith("GET ingest"))).toEqual(["GET ingest", "GET ingest?queryLocator=2", "GET ingest?queryLocator=4"])
+      expect(fake.log.filter((l) => l.startsWith("GET ingest"))).toEqual([
+        "GET ingest",
+        "GET ingest?queryLocator=2",
+        "GET ingest?queryLocator=4"
+      ])
     }).pipe(Effect.provide(fake.layer))
   })
 })

@@ -113,17 +113,26 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
 
   it.effect("typed rows: the Schema fixes the columns and encodes values; bad rows are rejected with row and field", () => {
     const { fake, layer } = setup()
-    const Acc = Schema.Struct({ Name: Schema.String, Founded: Schema.Date, Employees: Schema.NullOr(Schema.Number), Active: Schema.Boolean })
+    const Acc = Schema.Struct({
+      Name: Schema.String,
+      Founded: Schema.Date,
+      Employees: Schema.NullOr(Schema.Number),
+      Active: Schema.Boolean
+    })
     return Effect.gen(function*() {
       const outcome = yield* BulkClient.insert("Account", [
         { Name: "A", Founded: new Date("2020-01-02T00:00:00Z"), Employees: null, Active: true }
       ], { schema: Acc })
       invariant(outcome.summary)
       expect([...fake.jobs.values()][0]!.body).toBe("Name,Founded,Employees,Active\nA,2020-01-02T00:00:00.000Z,#N/A,true\n")
-      const err = yield* Effect.flip(BulkClient.insert("Account", Stream.fromIterable([
-        { Name: "A", Founded: new Date(), Employees: 1, Active: true },
-        { Name: "B", Founded: new Date(), Employees: "x" as any, Active: true }
-      ]), { schema: Acc }))
+      const err = yield* Effect.flip(BulkClient.insert(
+        "Account",
+        Stream.fromIterable([
+          { Name: "A", Founded: new Date(), Employees: 1, Active: true },
+          { Name: "B", Founded: new Date(), Employees: "x" as any, Active: true }
+        ]),
+        { schema: Acc }
+      ))
       expect(err._tag).toBe("InvalidInputError")
       expect((err as any).row).toBe(1)
       expect((err as any).field).toBe("Employees")
@@ -141,8 +150,12 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
       invariant(outcome.summary)
       expect(outcome.summary.rowsRead).toBe(2)
       expect([...fake.jobs.values()][0]!.body).toBe("Id\n001000000000001\n001000000000002\n")
-      expect((yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }], { api: "1.0", columnDelimiter: "PIPE" })))._tag).toBe("InvalidInputError")
-      expect((yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }], { maxJobBytes: 200_000_000 })))._tag).toBe("InvalidInputError")
+      expect((yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }], { api: "1.0", columnDelimiter: "PIPE" })))._tag).toBe(
+        "InvalidInputError"
+      )
+      expect((yield* Effect.flip(BulkClient.insert("Account", [{ Name: "x" }], { maxJobBytes: 200_000_000 })))._tag).toBe(
+        "InvalidInputError"
+      )
       // a single id string is not a list of ids (a string is iterable, character by character)
       expect((yield* Effect.flip(BulkClient.delete("Account", "001A" as any)))._tag).toBe("InvalidInputError")
       expect(fake.jobs.size).toBe(1)
@@ -181,12 +194,19 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
   })
 
   it.effect("typed query: relationship fields nest, values decode, sequential = parallel", () => {
-    const queryRows = Array.from({ length: 7 }, (_, i) => ({ Id: `003${i}`, Age: String(20 + i), "Account.Name": i === 2 ? "" : `Acc ${i}` }))
+    const queryRows = Array.from(
+      { length: 7 },
+      (_, i) => ({ Id: `003${i}`, Age: String(20 + i), "Account.Name": i === 2 ? "" : `Acc ${i}` })
+    )
     const { layer } = setup({ queryRows, pageSize: 2 })
     const Contact = Schema.Struct({ Id: Schema.String, Age: Schema.Number, Account: Schema.NullOr(Schema.Struct({ Name: Schema.String })) })
     return Effect.gen(function*() {
-      const seq = Chunk.toReadonlyArray(yield* Stream.runCollect(BulkClient.query("SELECT Id, Age, Account.Name FROM Contact", { schema: Contact })))
-      const par = Chunk.toReadonlyArray(yield* Stream.runCollect(BulkClient.query("SELECT Id, Age, Account.Name FROM Contact", { schema: Contact, concurrency: 3 })))
+      const seq = Chunk.toReadonlyArray(
+        yield* Stream.runCollect(BulkClient.query("SELECT Id, Age, Account.Name FROM Contact", { schema: Contact }))
+      )
+      const par = Chunk.toReadonlyArray(
+        yield* Stream.runCollect(BulkClient.query("SELECT Id, Age, Account.Name FROM Contact", { schema: Contact, concurrency: 3 }))
+      )
       expect(seq).toHaveLength(7)
       expect(seq[0]).toEqual({ Id: "0030", Age: 20, Account: { Name: "Acc 0" } })
       expect(seq[2]!.Account).toBeNull()
@@ -204,8 +224,7 @@ describe("BulkClient over Bulk API 2.0 (fake HTTP)", () => {
       // results are downloaded only when an outcome stream is read
       expect(spans.some((s) => s.name === "Bulk2.successfulResults")).toBe(false)
       expect(Chunk.size(yield* Stream.runCollect(outcome.successes))).toBe(1)
-      const withJob = (name: string) =>
-        spans.filter((s) => s.name === name).map((s) => s.attributes.get("sfbulk.job_id")).sort()
+      const withJob = (name: string) => spans.filter((s) => s.name === name).map((s) => s.attributes.get("sfbulk.job_id")).sort()
       expect(withJob("Bulk2.upload")).toEqual([jobA, jobB].sort())
       expect(withJob("Bulk2.poll").length).toBeGreaterThanOrEqual(2)
       expect(new Set(withJob("Bulk2.poll"))).toEqual(new Set([jobA, jobB]))

@@ -7,13 +7,32 @@ describe("BulkError", () => {
     const errors: Array<BulkError.BulkError> = [
       new BulkError.AuthenticationError({ flow: "SOAP login", description: "Invalid username", errorCode: "INVALID_LOGIN" }),
       new BulkError.SessionExpiredError({ instanceUrl: "https://a.my.salesforce.com", description: "bare token" }),
-      new BulkError.ApiError({ errorCode: "InvalidJob", status: 400, description: "Unable to find object: Foo", method: "POST", path: "/services/async/66.0/job" }),
-      new BulkError.LimitExceededError({ errorCode: "REQUEST_LIMIT_EXCEEDED", status: 403, description: "ConcurrentPerOrgLongTxn Limit exceeded.", method: "GET", path: "/x", retryAfterMillis: 5000 }),
+      new BulkError.ApiError({
+        errorCode: "InvalidJob",
+        status: 400,
+        description: "Unable to find object: Foo",
+        method: "POST",
+        path: "/services/async/66.0/job"
+      }),
+      new BulkError.LimitExceededError({
+        errorCode: "REQUEST_LIMIT_EXCEEDED",
+        status: 403,
+        description: "ConcurrentPerOrgLongTxn Limit exceeded.",
+        method: "GET",
+        path: "/x",
+        retryAfterMillis: 5000
+      }),
       new BulkError.JobFailedError({ jobId: "750x", state: "Failed", stateMessage: "boom" }),
       new BulkError.BatchFailedError({ jobId: "750x", batchId: "751y", stateMessage: "InvalidBatch : Field name not found : Foo" }),
       new BulkError.PollTimeoutError({ jobId: "750x", batchId: "751y", timeoutMillis: 60000 }),
       new BulkError.InvalidInputError({ what: "unknown field", row: 3, field: "Foo" }),
-      new BulkError.TransportError({ description: "socket hang up", method: "POST", url: "https://a/x", mayHaveReachedServer: true, jobId: "750x" }),
+      new BulkError.TransportError({
+        description: "socket hang up",
+        method: "POST",
+        url: "https://a/x",
+        mayHaveReachedServer: true,
+        jobId: "750x"
+      }),
       new BulkError.ResultMismatchError({ jobId: "750x", expected: 10, got: 9 })
     ]
     for (const e of errors) {

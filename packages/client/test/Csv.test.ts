@@ -7,8 +7,7 @@ import * as Stream from "effect/Stream"
 import * as fc from "fast-check"
 import * as Csv from "../src/Csv.js"
 
-const text = <E>(s: Stream.Stream<Uint8Array, E>) =>
-  Stream.runFold(s, "", (acc, b) => acc + new TextDecoder().decode(b))
+const text = <E>(s: Stream.Stream<Uint8Array, E>) => Stream.runFold(s, "", (acc, b) => acc + new TextDecoder().decode(b))
 
 describe("Csv", () => {
   it.effect("encodes records with declared columns, quoting as needed, null as #N/A", () =>

@@ -42,7 +42,9 @@ describe("Csv.encode -> Csv.decode (pure)", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...delimiters),
-        fc.integer({ min: 1, max: 4 }).chain((cols) => fc.array(fc.array(text(30), { minLength: cols, maxLength: cols }), { minLength: 1, maxLength: 8 })),
+        fc.integer({ min: 1, max: 4 }).chain((cols) =>
+          fc.array(fc.array(text(30), { minLength: cols, maxLength: cols }), { minLength: 1, maxLength: 8 })
+        ),
         async (delimiter, table) => {
           inputsTried++
           const columns = table[0]!.map((_, i) => `F${i}`)
@@ -104,7 +106,8 @@ describe("encode -> upload -> query against the emulator", () => {
             inputsTried++
             const tag = `prop${api.replace(".", "")}-${++run}`
             const rows = values.map((v, i) => ({ ExternalId__c: `${tag}-${i}`, Name: `N${v.name}`, Description: v.description }))
-            const isBad = (s: string) => s === "#N/A" || /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
+            const isBad = (s: string) =>
+              s === "#N/A" || /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
             const firstBad = rows.findIndex((r) => isBad(r.Name) || isBad(r.Description))
             const exit = await Effect.runPromiseExit(
               BulkClient.insert("Account", rows, { ...fast, api, columnDelimiter, lineEnding }).pipe(Effect.provide(layer))
@@ -123,12 +126,17 @@ describe("encode -> upload -> query against the emulator", () => {
             }
             expect(Exit.isSuccess(exit) ? exit.value.summary : exit).toMatchObject({ succeeded: rows.length, failed: 0 })
             const back = await Effect.runPromise(
-              collect(BulkClient.query(`SELECT ExternalId__c, Name, Description FROM Account WHERE ExternalId__c LIKE '${tag}-%' ORDER BY ExternalId__c`, {
-                ...fast,
-                api,
-                columnDelimiter,
-                lineEnding
-              })).pipe(Effect.provide(layer))
+              collect(
+                BulkClient.query(
+                  `SELECT ExternalId__c, Name, Description FROM Account WHERE ExternalId__c LIKE '${tag}-%' ORDER BY ExternalId__c`,
+                  {
+                    ...fast,
+                    api,
+                    columnDelimiter,
+                    lineEnding
+                  }
+                )
+              ).pipe(Effect.provide(layer))
             )
             // an empty Description is stored as null and read back as ""
             expect(back).toEqual(rows.map((r) => ({ ExternalId__c: r.ExternalId__c, Name: r.Name, Description: r.Description })))

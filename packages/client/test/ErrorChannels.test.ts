@@ -49,11 +49,17 @@ describe("error channels", () => {
       const tags = new Set(["InvalidInputError"])
       const kept = yield* Effect.flip(narrowEffect<InvalidInputError>(tags)(Effect.fail(new InvalidInputError({ what: "x" }))))
       expect(kept._tag).toBe("InvalidInputError")
-      const alien = yield* Effect.exit(narrowEffect<InvalidInputError>(tags)(Effect.fail(new RowDecodeError({ row: 0, field: "f", description: "d" }))))
+      const alien = yield* Effect.exit(
+        narrowEffect<InvalidInputError>(tags)(Effect.fail(new RowDecodeError({ row: 0, field: "f", description: "d" })))
+      )
       expect(alien._tag === "Failure" && alien.cause._tag).toBe("Die")
       const mine = yield* Effect.flip(narrowEffect<InvalidInputError>(tags)(Effect.fail("mine" as const)))
       expect(mine).toBe("mine")
-      const stream = yield* Effect.exit(Stream.runDrain(narrowStream<InvalidInputError>(tags)(Stream.fail(new JobFailedError({ jobId: "j", state: "Failed", stateMessage: "" })))))
+      const stream = yield* Effect.exit(
+        Stream.runDrain(
+          narrowStream<InvalidInputError>(tags)(Stream.fail(new JobFailedError({ jobId: "j", state: "Failed", stateMessage: "" })))
+        )
+      )
       expect(stream._tag === "Failure" && stream.cause._tag).toBe("Die")
     }))
 })

@@ -14,8 +14,25 @@ describe("1.0 info documents", () => {
   it.effect("decodes jobInfo XML and JSON alike, with Salesforce's defaults for absent fields", () =>
     Effect.gen(function*() {
       const xml = yield* parseJobInfo(job("<state>Closed</state>"))
-      expect(xml).toMatchObject({ id: "750x00000000001AAA", state: "Closed", contentType: "CSV", numberRecordsProcessed: 7, numberBatchesTotal: 0, concurrencyMode: "Parallel" })
-      const json = yield* parseJobInfo(JSON.stringify({ id: "750x00000000001AAA", operation: "upsert", object: "Account", state: "Open", apiVersion: 66, numberRecordsFailed: 2, externalIdFieldName: "Ext__c" }))
+      expect(xml).toMatchObject({
+        id: "750x00000000001AAA",
+        state: "Closed",
+        contentType: "CSV",
+        numberRecordsProcessed: 7,
+        numberBatchesTotal: 0,
+        concurrencyMode: "Parallel"
+      })
+      const json = yield* parseJobInfo(
+        JSON.stringify({
+          id: "750x00000000001AAA",
+          operation: "upsert",
+          object: "Account",
+          state: "Open",
+          apiVersion: 66,
+          numberRecordsFailed: 2,
+          externalIdFieldName: "Ext__c"
+        })
+      )
       expect(json).toMatchObject({ operation: "upsert", apiVersion: "66.0", numberRecordsFailed: 2, externalIdFieldName: "Ext__c" })
     }))
 
@@ -24,13 +41,19 @@ describe("1.0 info documents", () => {
       const state = yield* Effect.flip(parseJobInfo(job("<state>Exploded</state>")))
       expect(state).toMatchObject({ _tag: "TransportError", unparseable: true })
       expect(state.description).toContain("Exploded")
-      const count = yield* Effect.flip(parseBatchInfo(`<batchInfo><id>751x</id><jobId>750x</jobId><state>Completed</state><numberRecordsProcessed>many</numberRecordsProcessed></batchInfo>`))
+      const count = yield* Effect.flip(
+        parseBatchInfo(
+          `<batchInfo><id>751x</id><jobId>750x</jobId><state>Completed</state><numberRecordsProcessed>many</numberRecordsProcessed></batchInfo>`
+        )
+      )
       expect(count).toMatchObject({ _tag: "TransportError", unparseable: true })
     }))
 
   it.effect("batchInfoList: every batch decoded, Not Processed spelled NotProcessed", () =>
     Effect.gen(function*() {
-      const list = yield* parseBatchInfoList(`<batchInfoList><batchInfo><id>751a</id><jobId>750x</jobId><state>Not Processed</state></batchInfo><batchInfo><id>751b</id><jobId>750x</jobId><state>Completed</state><numberRecordsProcessed>3</numberRecordsProcessed></batchInfo></batchInfoList>`)
+      const list = yield* parseBatchInfoList(
+        `<batchInfoList><batchInfo><id>751a</id><jobId>750x</jobId><state>Not Processed</state></batchInfo><batchInfo><id>751b</id><jobId>750x</jobId><state>Completed</state><numberRecordsProcessed>3</numberRecordsProcessed></batchInfo></batchInfoList>`
+      )
       expect(list.map((b) => [b.id, b.state, b.numberRecordsProcessed])).toEqual([["751a", "NotProcessed", 0], ["751b", "Completed", 3]])
     }))
 })

@@ -28,7 +28,15 @@ const xml = (root: string, fields: Record<string, string | number>) =>
     Object.entries(fields).map(([k, v]) => `<${k}>${v}</${k}>`).join("")
   }</${root}>`
 const jobXml = (state: string) =>
-  xml("jobInfo", { id: JOB, operation: "insert", object: "Account", state, contentType: "CSV", concurrencyMode: "Parallel", apiVersion: "66.0" })
+  xml("jobInfo", {
+    id: JOB,
+    operation: "insert",
+    object: "Account",
+    state,
+    contentType: "CSV",
+    concurrencyMode: "Parallel",
+    apiVersion: "66.0"
+  })
 const batchXml = (state: string, processed: number, failed: number) =>
   xml("batchInfo", { id: BATCH, jobId: JOB, state, numberRecordsProcessed: processed, numberRecordsFailed: failed })
 
@@ -54,12 +62,19 @@ const server = (o: { state: string; processed: number; failed: number; request: 
       if (req.method === "POST" && path === `${v1}/job/${JOB}`) return answer(jobXml("Closed"), "application/xml")
       if (req.method === "GET" && path === `${v1}/job/${JOB}`) return answer(jobXml("Closed"), "application/xml")
       if (req.method === "POST" && path === `${v1}/job/${JOB}/batch`) return answer(batchXml("Queued", 0, 0), "application/xml")
-      if (req.method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}`) return answer(batchXml(o.state, o.processed, o.failed), "application/xml")
+      if (req.method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}`) {
+        return answer(batchXml(o.state, o.processed, o.failed), "application/xml")
+      }
       if (req.method === "GET" && path === `${v1}/job/${JOB}/batch`) {
         const info = batchXml(o.state, o.processed, o.failed).replace(/^<\?xml[^>]*>/, "").replace(/ xmlns="[^"]*"/, "")
-        return answer(`<?xml version="1.0" encoding="UTF-8"?><batchInfoList xmlns="http://www.force.com/2009/06/asyncapi/dataload">${info}</batchInfoList>`, "application/xml")
+        return answer(
+          `<?xml version="1.0" encoding="UTF-8"?><batchInfoList xmlns="http://www.force.com/2009/06/asyncapi/dataload">${info}</batchInfoList>`,
+          "application/xml"
+        )
       }
-      if (req.method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}/request`) return answer(chunked(o.request, 7), "text/csv")
+      if (req.method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}/request`) {
+        return answer(chunked(o.request, 7), "text/csv")
+      }
       if (req.method === "GET" && path === `${v1}/job/${JOB}/batch/${BATCH}/result`) return answer(chunked(o.results, 13), "text/csv")
       return HttpClientResponse.fromWeb(req, new Response(`no route ${req.method} ${path}`, { status: 404 }))
     })
@@ -73,7 +88,8 @@ const server = (o: { state: string; processed: number; failed: number; request: 
 
 const N = 60
 const rows = Array.from({ length: N }, (_, i) => ({ Name: `acct ${i}`, City: i % 2 === 0 ? "Paris" : "Oslo, \"north\"" }))
-const requestCsv = (n = N) => "Name,City\n" + rows.slice(0, n).map((r) => `${r.Name},"${r.City.replaceAll("\"", "\"\"")}"`).join("\n") + "\n"
+const requestCsv = (n = N) =>
+  "Name,City\n" + rows.slice(0, n).map((r) => `${r.Name},"${r.City.replaceAll("\"", "\"\"")}"`).join("\n") + "\n"
 const failedRows = new Set([3, 17, 41])
 const idOf = (i: number) => `001000000000${String(i).padStart(3, "0")}AAA`
 const resultsCsv = (n: number) =>
@@ -121,7 +137,17 @@ describe("Bulk 1.0 outcome streams (request rows paired with results)", () => {
       expect(failures.map((f) => [f.position, f.code])).toEqual([[3, "REQUIRED_FIELD_MISSING"], [17, "REQUIRED_FIELD_MISSING"], [24, "X"]])
       expect(unprocessed.map((u) => u.position)).toEqual(rows.map((_, i) => i).slice(25))
       for (const u of unprocessed) expect(u.row).toEqual(rows[u.position ?? -1])
-    }).pipe(Effect.provide(server({ state: "Failed", processed: 25, failed: 3, request: requestCsv(), results: resultsCsv(25).replace(`"${idOf(24)}","true","true",""`, `"","false","false","X:y --"`) }))))
+    }).pipe(
+      Effect.provide(
+        server({
+          state: "Failed",
+          processed: 25,
+          failed: 3,
+          request: requestCsv(),
+          results: resultsCsv(25).replace(`"${idOf(24)}","true","true",""`, `"","false","false","X:y --"`)
+        })
+      )
+    ))
 
   it.effect("a result without a request row is a ResultMismatchError naming the batch, not an outcome with an empty row", () =>
     Effect.gen(function*() {
@@ -141,7 +167,9 @@ describe("Bulk 1.0 outcome streams (request rows paired with results)", () => {
       const err = yield* Effect.flip(Stream.runDrain(o.unprocessed))
       expect(err).toMatchObject({ _tag: "ResultMismatchError", jobId: JOB, batchId: BATCH, expected: N, got: N + 1 })
     }).pipe(
-      Effect.provide(server({ state: "Failed", processed: 25, failed: 3, request: requestCsv() + "extra,\"Lyon\"\n", results: resultsCsv(25) }))
+      Effect.provide(
+        server({ state: "Failed", processed: 25, failed: 3, request: requestCsv() + "extra,\"Lyon\"\n", results: resultsCsv(25) })
+      )
     ))
 
   it.effect("results that disagree with the batch's counters are a ResultMismatchError at the batch's end", () =>

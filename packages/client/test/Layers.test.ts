@@ -28,20 +28,29 @@ describe("layers", () => {
         const client = yield* Effect.provide(BulkClient.BulkClient, layer.pipe(Layer.provide(auth), Layer.provide(http)))
         expect(typeof client.insert).toBe("function")
       }
-      expectTypeOf(BulkClient.layer).toMatchTypeOf<Layer.Layer<BulkClient.BulkClient, never, SalesforceAuth.SalesforceAuth | HttpClient.HttpClient>>()
-      expectTypeOf(BulkClient.layerConfig({ budget: "1 minute" })).toEqualTypeOf<Layer.Layer<BulkClient.BulkClient, AuthenticationError | ConfigError.ConfigError, never>>()
+      expectTypeOf(BulkClient.layer).toMatchTypeOf<
+        Layer.Layer<BulkClient.BulkClient, never, SalesforceAuth.SalesforceAuth | HttpClient.HttpClient>
+      >()
+      expectTypeOf(BulkClient.layerConfig({ budget: "1 minute" })).toEqualTypeOf<
+        Layer.Layer<BulkClient.BulkClient, AuthenticationError | ConfigError.ConfigError, never>
+      >()
     }))
 
   it.effect("BulkClient.layerConfig(options) reads the session from the environment", () =>
     Effect.gen(function*() {
       const provider = ConfigProvider.fromMap(new Map([["SF_INSTANCE_URL", "https://acme.my.salesforce.com"], ["SF_ACCESS_TOKEN", "t"]]))
-      const client = yield* Effect.provide(BulkClient.BulkClient, BulkClient.layerConfig({ timeout: "1 minute" })).pipe(Effect.withConfigProvider(provider))
+      const client = yield* Effect.provide(BulkClient.BulkClient, BulkClient.layerConfig({ timeout: "1 minute" })).pipe(
+        Effect.withConfigProvider(provider)
+      )
       expect(typeof client.query).toBe("function")
     }))
 
   it.effect("Transport.layer is the one transport: the tag Bulk1 and Bulk2 functions need", () =>
     Effect.gen(function*() {
-      const t = yield* Effect.provide(Transport.Transport, Transport.layer({ retrySchedule: Transport.defaultRetrySchedule({ maxRetries: 1 }) }).pipe(Layer.provide(auth), Layer.provide(http)))
+      const t = yield* Effect.provide(
+        Transport.Transport,
+        Transport.layer({ retrySchedule: Transport.defaultRetrySchedule({ maxRetries: 1 }) }).pipe(Layer.provide(auth), Layer.provide(http))
+      )
       expect(t.apiVersion).toBe(SalesforceAuth.defaultApiVersion)
       // the deprecated 0.x aliases are the same tag
       expect(Bulk1.Transport).toBe(Transport.Transport)

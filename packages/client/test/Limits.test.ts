@@ -12,6 +12,11 @@ describe("Limits", () => {
     expect(Object.keys(limits)).toEqual(["DailyApiRequests", "DailyBulkV2QueryJobs"])
     expect(limits["DailyApiRequests"]).toMatchObject({ Max: 15000, Remaining: 14998 })
     expect(limits["DailyApiRequests"]!["Ant Migration Tool"]).toEqual({ Max: 0, Remaining: 0 })
-    expect(Limits.bulkRelevant).toEqual(["DailyApiRequests", "DailyBulkApiBatches", "DailyBulkV2QueryJobs", "DailyBulkV2QueryFileStorageMB"])
+    expect(Limits.bulkRelevant).toEqual([
+      "DailyApiRequests",
+      "DailyBulkApiBatches",
+      "DailyBulkV2QueryJobs",
+      "DailyBulkV2QueryFileStorageMB"
+    ])
   })
 })

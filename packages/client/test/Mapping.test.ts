@@ -24,14 +24,16 @@ afterAll(async () => {
   await emu?.close()
 })
 
-const run = <A, E>(e: Effect.Effect<A, E, BulkClient.BulkClient | Bulk1.Transport>) => Effect.runPromise(Effect.either(Effect.provide(e, layer)))
+const run = <A, E>(e: Effect.Effect<A, E, BulkClient.BulkClient | Bulk1.Transport>) =>
+  Effect.runPromise(Effect.either(Effect.provide(e, layer)))
 
 describe("Mapping parsers", () => {
   it("reads .sdl as Data Loader writes it, and CSV mappings", () => {
-    expect(Mapping.parseSdl("#Mapping values\nAccount\\ Name=Name\nA\\:B=Industry, Description\nOld=\n\"Canada\"=BillingCountry\n")).toEqual({
-      columns: { "Account Name": ["Name"], "A:B": ["Industry", "Description"], Old: [] },
-      constants: { BillingCountry: "Canada" }
-    })
+    expect(Mapping.parseSdl("#Mapping values\nAccount\\ Name=Name\nA\\:B=Industry, Description\nOld=\n\"Canada\"=BillingCountry\n"))
+      .toEqual({
+        columns: { "Account Name": ["Name"], "A:B": ["Industry", "Description"], Old: [] },
+        constants: { BillingCountry: "Canada" }
+      })
     expect(Mapping.parseCsv("csv column,field\nnom,Name\nvieux,\n,BillingCountry,France\n")).toEqual({
       columns: { nom: ["Name"], vieux: [] },
       constants: { BillingCountry: "France" }
@@ -39,7 +41,11 @@ describe("Mapping parsers", () => {
     expect(Mapping.parseSdl("# nothing\n")).toBeInstanceOf(BulkError.InvalidInputError)
     // files of Data Loader's own test suite: spaces around =, one column to several fields, empty
     // constants, lookups by external id in the old and the new form
-    expect(Mapping.parseSdl("NumEmployees = NumberOfEmployees\nState=BillingState, ShippingState\n\"\"=Industry\n\" \" = Description\n=AnnualRevenue\n")).toEqual({
+    expect(
+      Mapping.parseSdl(
+        "NumEmployees = NumberOfEmployees\nState=BillingState, ShippingState\n\"\"=Industry\n\" \" = Description\n=AnnualRevenue\n"
+      )
+    ).toEqual({
       columns: { NumEmployees: ["NumberOfEmployees"], State: ["BillingState", "ShippingState"] },
       constants: { Industry: "", Description: " ", AnnualRevenue: "" }
     })
@@ -53,13 +59,22 @@ describe("Mapping parsers", () => {
 describe("the mapping option", () => {
   it("renames plain rows as they stream; an unmapped field is an InvalidInputError naming it", async () => {
     const mapping = { columns: { nom: "Name", note: null }, constants: { Industry: "Energy" } }
-    const ok = await run(Effect.flatMap(BulkClient.BulkClient, (c) =>
-      Effect.flatMap(c.insert("Account", [{ nom: "Mapped Co", note: "dropped" }], { mapping }), (o) =>
-        Stream.runCollect(Stream.map(o.successes, (s) => s.id)))))
+    const ok = await run(
+      Effect.flatMap(
+        BulkClient.BulkClient,
+        (c) =>
+          Effect.flatMap(
+            c.insert("Account", [{ nom: "Mapped Co", note: "dropped" }], { mapping }),
+            (o) => Stream.runCollect(Stream.map(o.successes, (s) => s.id))
+          )
+      )
+    )
     expect(ok._tag).toBe("Right")
     const ids = [...(ok as any).right] as Array<string>
     expect(emu.org.get(ids[0]!)!.values).toMatchObject({ Name: "Mapped Co", Industry: "Energy" })
-    const bad = await run(Effect.flatMap(BulkClient.BulkClient, (c) => c.insert("Account", [{ nom: "X", note: "", other: "y" }], { mapping })))
+    const bad = await run(
+      Effect.flatMap(BulkClient.BulkClient, (c) => c.insert("Account", [{ nom: "X", note: "", other: "y" }], { mapping }))
+    )
     expect(bad._tag).toBe("Left")
     expect(((bad as any).left as BulkError.InvalidInputError).field).toBe("other")
   })

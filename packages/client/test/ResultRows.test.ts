@@ -24,7 +24,8 @@ const rows = (text: string) =>
 describe("2.0 result rows built from parsed fields", () => {
   it.effect("sf__ columns are read by position; the row holds only the uploaded columns, keyed like the records", () =>
     Effect.gen(function*() {
-      const text = "\uFEFFsf__Id,sf__Created,Name,Note,Name,__proto__\n001000000000001AAA,true,a,\"x,\"\"y\"\"\",b,p\n001000000000002AAA,false,c,,d,q\n"
+      const text =
+        "\uFEFFsf__Id,sf__Created,Name,Note,Name,__proto__\n001000000000001AAA,true,a,\"x,\"\"y\"\"\",b,p\n001000000000002AAA,false,c,,d,q\n"
       const out = yield* rows(text)
       expect(out).toEqual([
         { id: "001000000000001AAA", created: "true", row: { Name: "b", Note: "x,\"y\"" } },
@@ -44,7 +45,9 @@ describe("2.0 result rows built from parsed fields", () => {
 
   it.effect("malformed CSV fails with the same message as the record parser", () =>
     Effect.gen(function*() {
-      for (const text of ["sf__Id,Name\n001,a\n002\n", "sf__Id,Name\n001,a\"b\n", "sf__Id,Name\n001,\"open\n", "sf__Id,Name\n001,x \"q\"\n"]) {
+      for (
+        const text of ["sf__Id,Name\n001,a\n002\n", "sf__Id,Name\n001,a\"b\n", "sf__Id,Name\n001,\"open\n", "sf__Id,Name\n001,x \"q\"\n"]
+      ) {
         const a = yield* Effect.either(rows(text))
         const b = yield* Effect.either(Stream.runCollect(parseRecords(bytes(text), ",")))
         expect(Either.isLeft(a)).toBe(true)

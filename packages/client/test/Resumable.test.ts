@@ -13,7 +13,7 @@ const cut = new TransportError({ description: "the answer was cut off", method: 
 const rows = Array.from({ length: 3000 }, (_, i) => i)
 const chunks = (...sizes: Array<number>) => {
   let at = 0
-  return Stream.fromChunks(...sizes.map((n) => Chunk.unsafeFromArray(rows.slice(at, (at += n)))))
+  return Stream.fromChunks(...sizes.map((n) => Chunk.unsafeFromArray(rows.slice(at, at += n))))
 }
 
 describe("resumable", () => {
@@ -33,7 +33,13 @@ describe("resumable", () => {
   it.effect("an answer that cannot be parsed is not fetched again", () =>
     Effect.gen(function*() {
       let fetches = 0
-      const bad = new TransportError({ description: "bad CSV", method: "GET", url: "/results", mayHaveReachedServer: true, unparseable: true })
+      const bad = new TransportError({
+        description: "bad CSV",
+        method: "GET",
+        url: "/results",
+        mayHaveReachedServer: true,
+        unparseable: true
+      })
       const error = yield* Effect.flip(Stream.runCollect(resumable(() => {
         fetches++
         return Stream.concat(chunks(10), Stream.fail(bad))

@@ -58,9 +58,15 @@ describe("SalesforceAuth", () => {
 
   it.effect("fromSession refuses plain http to a remote host and unsupported versions", () =>
     Effect.gen(function*() {
-      const e1 = failure(yield* Effect.exit(session(SalesforceAuth.fromSession({ instanceUrl: "http://acme.example.com", accessToken: "t" }))))
+      const e1 = failure(
+        yield* Effect.exit(session(SalesforceAuth.fromSession({ instanceUrl: "http://acme.example.com", accessToken: "t" })))
+      )
       expect(e1.message).toMatch(/https/)
-      const e2 = failure(yield* Effect.exit(session(SalesforceAuth.fromSession({ instanceUrl: "https://a.example.com", accessToken: "t", apiVersion: "20.0" }))))
+      const e2 = failure(
+        yield* Effect.exit(
+          session(SalesforceAuth.fromSession({ instanceUrl: "https://a.example.com", accessToken: "t", apiVersion: "20.0" }))
+        )
+      )
       expect(e2.message).toMatch(/31\.0 to 66\.0/)
     }))
 
@@ -88,14 +94,16 @@ describe("SalesforceAuth", () => {
   it.effect("an OAuth error becomes AuthenticationError without secrets", () =>
     Effect.gen(function*() {
       const http = fake(() => new Response(`{"error":"invalid_grant","error_description":"authentication failure"}`, { status: 400 }))
-      const e = failure(yield* Effect.exit(session(
-        SalesforceAuth.oauthPassword({
-          clientId: "cid",
-          clientSecret: Redacted.make("csecret"),
-          username: "u",
-          password: Redacted.make("hunter2")
-        }).pipe(Layer.provide(http.layer))
-      )))
+      const e = failure(
+        yield* Effect.exit(session(
+          SalesforceAuth.oauthPassword({
+            clientId: "cid",
+            clientSecret: Redacted.make("csecret"),
+            username: "u",
+            password: Redacted.make("hunter2")
+          }).pipe(Layer.provide(http.layer))
+        ))
+      )
       expect(e._tag).toBe("AuthenticationError")
       expect(e.message).toContain("invalid_grant")
       expect(e.message).toContain("authentication failure")
@@ -126,9 +134,11 @@ describe("SalesforceAuth", () => {
           { status: 500 }
         )
       )
-      const e = failure(yield* Effect.exit(session(
-        SalesforceAuth.soapLogin({ username: "u", password: Redacted.make("secretpw") }).pipe(Layer.provide(bad.layer))
-      )))
+      const e = failure(
+        yield* Effect.exit(session(
+          SalesforceAuth.soapLogin({ username: "u", password: Redacted.make("secretpw") }).pipe(Layer.provide(bad.layer))
+        ))
+      )
       expect(e._tag).toBe("AuthenticationError")
       if (e._tag === "AuthenticationError") expect(e.errorCode).toBe("INVALID_LOGIN")
       expect(e.message).not.toContain("secretpw")
@@ -156,10 +166,12 @@ describe("SalesforceAuth", () => {
   it.effect("a bad private key is a clear AuthenticationError", () =>
     Effect.gen(function*() {
       const http = fake(() => tokenAnswer())
-      const e = failure(yield* Effect.exit(session(
-        SalesforceAuth.jwtBearer({ clientId: "cid", username: "u", privateKey: Redacted.make("not a key") })
-          .pipe(Layer.provide(http.layer))
-      )))
+      const e = failure(
+        yield* Effect.exit(session(
+          SalesforceAuth.jwtBearer({ clientId: "cid", username: "u", privateKey: Redacted.make("not a key") })
+            .pipe(Layer.provide(http.layer))
+        ))
+      )
       expect(e.message).toMatch(/PEM/)
       expect(http.seen).toHaveLength(0)
     }))
@@ -167,9 +179,11 @@ describe("SalesforceAuth", () => {
   it.effect("client credentials refuses login.salesforce.com (needs My Domain)", () =>
     Effect.gen(function*() {
       const http = fake(() => tokenAnswer())
-      const e = failure(yield* Effect.exit(session(
-        SalesforceAuth.clientCredentials({ clientId: "c", clientSecret: Redacted.make("s") }).pipe(Layer.provide(http.layer))
-      )))
+      const e = failure(
+        yield* Effect.exit(session(
+          SalesforceAuth.clientCredentials({ clientId: "c", clientSecret: Redacted.make("s") }).pipe(Layer.provide(http.layer))
+        ))
+      )
       expect(e.message).toMatch(/My Domain/)
       const ok = fake(() => tokenAnswer())
       yield* session(
@@ -196,14 +210,19 @@ describe("SalesforceAuth", () => {
 
   describe("layerConfig", () => {
     const withEnv = (env: Record<string, string>, http: Layer.Layer<HttpClient.HttpClient>) =>
-      Effect.exit(session(SalesforceAuth.layerConfig.pipe(Layer.provide(http))).pipe(
-        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
-      ))
+      Effect.exit(
+        session(SalesforceAuth.layerConfig.pipe(Layer.provide(http))).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+        )
+      )
 
     it.effect("chooses the session flow from SF_INSTANCE_URL + SF_ACCESS_TOKEN", () =>
       Effect.gen(function*() {
         const http = fake(() => tokenAnswer())
-        const exit = yield* withEnv({ SF_INSTANCE_URL: "https://a.my.salesforce.com", SF_ACCESS_TOKEN: "t", SF_API_VERSION: "60.0" }, http.layer)
+        const exit = yield* withEnv(
+          { SF_INSTANCE_URL: "https://a.my.salesforce.com", SF_ACCESS_TOKEN: "t", SF_API_VERSION: "60.0" },
+          http.layer
+        )
         expect(Exit.isSuccess(exit)).toBe(true)
         if (Exit.isSuccess(exit)) expect(exit.value.apiVersion).toBe("60.0")
         expect(http.seen).toHaveLength(0)

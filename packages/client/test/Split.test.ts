@@ -75,7 +75,9 @@ describe("row encoding", () => {
       })
       const enc = yield* lineEncoder({ schema: Acc }, undefined)
       expect(enc.columns).toEqual(["Name", "Founded", "Employees", "Active"])
-      const lines = linesOf(yield* enc.encode([{ Name: "A", Founded: new Date("2020-01-02T00:00:00Z"), Employees: null, Active: false }], 0))
+      const lines = linesOf(
+        yield* enc.encode([{ Name: "A", Founded: new Date("2020-01-02T00:00:00Z"), Employees: null, Active: false }], 0)
+      )
       expect(lines[0]).toBe("A,2020-01-02T00:00:00.000Z,#N/A,false\n")
       const bad = yield* Effect.flip(enc.encode([{ Name: "A", Founded: new Date(), Employees: "many", Active: true }], 7))
       expect(bad.row).toBe(7)
@@ -103,7 +105,9 @@ describe("split", () => {
   it.effect("1.0 style: cuts at the record limit, keeps every row, in order", () =>
     Effect.gen(function*() {
       const header = new TextEncoder().encode("Name\n")
-      const pieces = yield* Stream.runCollect(split(lines(25), () => header.length, { maxBytes: 1_000_000, maxRecords: 10 }, memoryWriter(() => header)))
+      const pieces = yield* Stream.runCollect(
+        split(lines(25), () => header.length, { maxBytes: 1_000_000, maxRecords: 10 }, memoryWriter(() => header))
+      )
       const arr = Chunk.toReadonlyArray(pieces)
       expect(arr.map((p) => p.records)).toEqual([10, 10, 5])
       expect(arr.map((p) => p.firstRow)).toEqual([0, 10, 20])
@@ -135,7 +139,9 @@ describe("split", () => {
       // a later row, inside a block, is named by its position in the whole input
       const rows = Array.from({ length: 20 }, (_, i) => (i === 13 ? "x".repeat(40) : "y") + "\n")
       const late = yield* Effect.flip(
-        Stream.runDrain(split(Stream.fromIterable(blocksOf(rows, 6)), () => header.length, { maxBytes: 30, maxRecords: 10 }, memoryWriter(() => header)))
+        Stream.runDrain(
+          split(Stream.fromIterable(blocksOf(rows, 6)), () => header.length, { maxBytes: 30, maxRecords: 10 }, memoryWriter(() => header))
+        )
       )
       expect((late as any).row).toBe(13)
     }))
@@ -146,10 +152,17 @@ describe("split", () => {
       // rows of varied width (1..19 bytes with the newline, some multibyte)
       const rows = Array.from({ length: 500 }, (_, i) => (i % 5 === 0 ? "é" : "r") + String(i).repeat(1 + (i % 4)) + "\n")
       for (const per of [1, 3, 64, 1024]) {
-        for (const limits of [{ maxBytes: 1_000_000, maxRecords: 37 }, { maxBytes: 5 + 100, maxRecords: 1e9 }, { maxBytes: 5 + 60, maxRecords: 4 }]) {
-          const pieces = Chunk.toReadonlyArray(yield* Stream.runCollect(
-            split(Stream.fromIterable(blocksOf(rows, per)), () => header.length, limits, memoryWriter(() => header))
-          ))
+        for (
+          const limits of [{ maxBytes: 1_000_000, maxRecords: 37 }, { maxBytes: 5 + 100, maxRecords: 1e9 }, {
+            maxBytes: 5 + 60,
+            maxRecords: 4
+          }]
+        ) {
+          const pieces = Chunk.toReadonlyArray(
+            yield* Stream.runCollect(
+              split(Stream.fromIterable(blocksOf(rows, per)), () => header.length, limits, memoryWriter(() => header))
+            )
+          )
           let next = 0
           for (const p of pieces) {
             expect(p.firstRow).toBe(next)
@@ -178,7 +191,9 @@ describe("split", () => {
         const dir = yield* tempDir
         dirSeen = dir
         const pieces = Chunk.toReadonlyArray(
-          yield* Stream.runCollect(split(lines(1000), () => header.length, { maxBytes: 5 + 10 * 300, maxRecords: 1e9 }, fileWriter(dir, () => header)))
+          yield* Stream.runCollect(
+            split(lines(1000), () => header.length, { maxBytes: 5 + 10 * 300, maxRecords: 1e9 }, fileWriter(dir, () => header))
+          )
         )
         expect(pieces.map((p) => p.records)).toEqual([300, 300, 300, 100])
         for (const p of pieces) {
@@ -203,7 +218,11 @@ describe("per-record error text", () => {
     ])
   })
   it("several fields and several errors", () => {
-    expect(parseErrors("REQUIRED_FIELD_MISSING:Required fields are missing: [A, B]:A,B --INVALID_EMAIL_ADDRESS:Email: invalid email address: x:Email --")).toEqual([
+    expect(
+      parseErrors(
+        "REQUIRED_FIELD_MISSING:Required fields are missing: [A, B]:A,B --INVALID_EMAIL_ADDRESS:Email: invalid email address: x:Email --"
+      )
+    ).toEqual([
       { code: "REQUIRED_FIELD_MISSING", message: "Required fields are missing: [A, B]", fields: ["A", "B"] },
       { code: "INVALID_EMAIL_ADDRESS", message: "Email: invalid email address: x", fields: ["Email"] }
     ])

@@ -151,20 +151,26 @@ describe("stalled answers", () => {
       expect(server.count(path)).toBeLessThanOrEqual(4)
     }), 20_000)
 
-  it.live("a request not safe to re-send whose answer stalls is not sent again; the error says it may have arrived", () =>
-    Effect.gen(function*() {
-      const path = "/services/async/66.0/job/750x/batch"
-      const server = yield* serve((_, res) => stall(res, "application/xml", "<batchInfo><id>751"))
-      const error = yield* failure(
-        Effect.flatMap(Transport.Transport, (t) =>
-          Transport.requestText(t, { method: "POST", path, api: "1.0", body: HttpBody.text("Name\nA\n", "text/csv") })).pipe(
+  it.live(
+    "a request not safe to re-send whose answer stalls is not sent again; the error says it may have arrived",
+    () =>
+      Effect.gen(function*() {
+        const path = "/services/async/66.0/job/750x/batch"
+        const server = yield* serve((_, res) => stall(res, "application/xml", "<batchInfo><id>751"))
+        const error = yield* failure(
+          Effect.flatMap(
+            Transport.Transport,
+            (t) => Transport.requestText(t, { method: "POST", path, api: "1.0", body: HttpBody.text("Name\nA\n", "text/csv") })
+          ).pipe(
             Effect.provide(layerFor(server.url, fast))
           )
-      )
-      expect(server.count(path)).toBe(1)
-      expect(error.mayHaveReachedServer).toBe(true)
-      expect(error.description).toMatch(/no data for 200ms/)
-    }), 20_000)
+        )
+        expect(server.count(path)).toBe(1)
+        expect(error.mayHaveReachedServer).toBe(true)
+        expect(error.description).toMatch(/no data for 200ms/)
+      }),
+    20_000
+  )
 
   it.live("a page of the parallel download that stalls is fetched again", () =>
     Effect.gen(function*() {

@@ -176,7 +176,9 @@ describe("Transport", () => {
   it.effect("a transport whose layer was released fails every request at once, without sending", () =>
     Effect.gen(function*() {
       const { layer, seen } = build(() => ok())
-      const t = yield* Effect.scoped(Layer.build(layer)).pipe(Effect.map((ctx) => ctx.unsafeMap.get(Transport.Transport.key) as Transport.Transport["Type"]))
+      const t = yield* Effect.scoped(Layer.build(layer)).pipe(
+        Effect.map((ctx) => ctx.unsafeMap.get(Transport.Transport.key) as Transport.Transport["Type"])
+      )
       const error = yield* Effect.flip(t.request(get1))
       expect(seen).toHaveLength(0)
       expect(error).toMatchObject({ _tag: "TransportError", clientClosed: true })
@@ -227,8 +229,9 @@ describe("Transport", () => {
           ? new Response(`[{"errorCode":"REQUEST_LIMIT_EXCEEDED","message":"ConcurrentPerOrgLongTxn Limit exceeded."}]`, { status: 403 })
           : ok()
       )
-      const fiber = yield* Effect.fork(run(layer, (t) =>
-        t.request({ method: "POST", path: "/services/async/66.0/job", api: "1.0", body: HttpBody.text("<x/>") })))
+      const fiber = yield* Effect.fork(
+        run(layer, (t) => t.request({ method: "POST", path: "/services/async/66.0/job", api: "1.0", body: HttpBody.text("<x/>") }))
+      )
       yield* TestClock.adjust("10 seconds")
       yield* Fiber.join(fiber)
       expect(seen).toHaveLength(3)
@@ -244,15 +247,20 @@ describe("Transport", () => {
       const bytes = new TextEncoder().encode("Name\nA\n")
       let made = 0
       const replayable = build(expired)
-      const fiber = yield* Effect.fork(run(replayable.layer, (t) =>
-        t.request({ ...put, makeBody: () => (made++, HttpBody.stream(Stream.make(bytes), "text/csv", bytes.length)) })))
+      const fiber = yield* Effect.fork(
+        run(
+          replayable.layer,
+          (t) => t.request({ ...put, makeBody: () => (made++, HttpBody.stream(Stream.make(bytes), "text/csv", bytes.length)) })
+        )
+      )
       yield* TestClock.adjust("1 second")
       expect((yield* Fiber.join(fiber)).status).toBe(201)
       expect(replayable.seen.map((s) => s.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
       expect(made).toBe(2)
       const oneShot = build(expired)
-      const fiber2 = yield* Effect.fork(Effect.flip(run(oneShot.layer, (t) =>
-        t.request({ ...put, body: HttpBody.stream(Stream.make(bytes), "text/csv", bytes.length) }))))
+      const fiber2 = yield* Effect.fork(
+        Effect.flip(run(oneShot.layer, (t) => t.request({ ...put, body: HttpBody.stream(Stream.make(bytes), "text/csv", bytes.length) })))
+      )
       yield* TestClock.adjust("1 second")
       const error = yield* Fiber.join(fiber2)
       expect(error._tag).toBe("TransportError")
@@ -297,9 +305,21 @@ describe("Transport", () => {
     Effect.gen(function*() {
       const bodies: Array<[Response, string, string]> = [
         [xmlError("InvalidJob", "Unable to find object: Accountt"), "ApiError", "InvalidJob"],
-        [new Response(`{"exceptionCode":"InvalidBatch","exceptionMessage":"Records not processed"}`, { status: 400 }), "ApiError", "InvalidBatch"],
-        [new Response(`[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]`, { status: 404 }), "ApiError", "NOT_FOUND"],
-        [new Response(`{"error":"invalid_grant","error_description":"authentication failure"}`, { status: 400 }), "ApiError", "invalid_grant"],
+        [
+          new Response(`{"exceptionCode":"InvalidBatch","exceptionMessage":"Records not processed"}`, { status: 400 }),
+          "ApiError",
+          "InvalidBatch"
+        ],
+        [
+          new Response(`[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]`, { status: 404 }),
+          "ApiError",
+          "NOT_FOUND"
+        ],
+        [
+          new Response(`{"error":"invalid_grant","error_description":"authentication failure"}`, { status: 400 }),
+          "ApiError",
+          "invalid_grant"
+        ],
         [xmlError("ExceededQuota", "ApiBatchItems Limit exceeded."), "LimitExceededError", "ExceededQuota"],
         [new Response("", { status: 404 }), "ApiError", "HTTP_404"]
       ]
@@ -347,9 +367,21 @@ describe("Transport", () => {
           const attributes = new Map<string, unknown>()
           spans.push({ name, attributes })
           const span: Tracer.Span = {
-            _tag: "Span", name, spanId: `s${++n}`, traceId: "t", parent, context, links, kind, sampled: true,
-            status: { _tag: "Started", startTime: 0n }, attributes,
-            end: () => {}, attribute: (k, v) => void attributes.set(k, v), event: () => {}, addLinks: () => {}
+            _tag: "Span",
+            name,
+            spanId: `s${++n}`,
+            traceId: "t",
+            parent,
+            context,
+            links,
+            kind,
+            sampled: true,
+            status: { _tag: "Started", startTime: 0n },
+            attributes,
+            end: () => {},
+            attribute: (k, v) => void attributes.set(k, v),
+            event: () => {},
+            addLinks: () => {}
           }
           return span
         },
@@ -364,7 +396,8 @@ describe("Transport", () => {
         "sfbulk.job_id": "750x",
         "sfbulk.batch_id": "751y"
       })
-      const everything = JSON.stringify(spans.map((s) => [s.name, Object.fromEntries(s.attributes)]), (_, v) => typeof v === "bigint" ? String(v) : v)
+      const everything = JSON.stringify(spans.map((s) => [s.name, Object.fromEntries(s.attributes)]), (_, v) =>
+        typeof v === "bigint" ? String(v) : v)
       expect(everything).not.toContain("token-1")
       expect(spans.length).toBeGreaterThan(1) // the HttpClient's own span is there too, headers redacted
     }))

@@ -233,9 +233,9 @@ const find = (buf: string, c: string, from: number): number => {
 }
 
 const openingQuote = (column: string | number | null, line: number, value: string): string =>
-  `Invalid Opening Quote: a quote is found on field ${JSON.stringify(column)} at line ${line}, value is ${
-    JSON.stringify(value)
-  }${value === "\uFEFF" ? " (utf8 bom)" : ""}`
+  `Invalid Opening Quote: a quote is found on field ${JSON.stringify(column)} at line ${line}, value is ${JSON.stringify(value)}${
+    value === "\uFEFF" ? " (utf8 bom)" : ""
+  }`
 
 /**
  * The incremental reader. Feed it with `push` and finish with `end`; each complete row is passed to

@@ -102,7 +102,7 @@ const write = (rows: ReadonlyArray<ReadonlyArray<readonly [string, boolean]>>, d
   rows.map((r) =>
     r.map(([v, force]) =>
       force || v.includes(d) || v.includes("\"") || v.includes("\r") || v.includes("\n") || v.length === 0 ||
-          v.startsWith("\uFEFF")
+        v.startsWith("\uFEFF")
         ? `"${v.replaceAll("\"", "\"\"")}"`
         : v
     ).join(d)
@@ -171,13 +171,18 @@ describe("CsvReader vs csv-parse (arbitrary text)", () => {
         fractions,
         fc.boolean(),
         (text, d, [rd], skip, relax, columns, at, asBytes) => {
-          compare(text, {
-            delimiter: d,
-            ...(rd !== undefined ? { recordDelimiter: rd } : {}),
-            ...(skip ? { skipEmptyLines: true } : {}),
-            ...(relax && !columns ? { relaxColumnCount: true } : {}),
-            columns
-          }, at, asBytes)
+          compare(
+            text,
+            {
+              delimiter: d,
+              ...(rd !== undefined ? { recordDelimiter: rd } : {}),
+              ...(skip ? { skipEmptyLines: true } : {}),
+              ...(relax && !columns ? { relaxColumnCount: true } : {}),
+              columns
+            },
+            at,
+            asBytes
+          )
         }
       ),
       { numRuns: Number(process.env["CSV_FUZZ_RUNS"] ?? 3000) }
@@ -191,7 +196,10 @@ describe("CsvReader errors (csv-parse's verdicts)", () => {
     ["\"A\n", "Quote Not Closed: the parsing is finished with an opening quote at line 1", comma],
     ["Name\n\"A\r\n", "Quote Not Closed: the parsing is finished with an opening quote at line 3", comma],
     ["a\"b\n", "Invalid Opening Quote: a quote is found on field 0 at line 1, value is \"a\"", comma],
-    ["x,y\n1,a\"b\n", "Invalid Opening Quote: a quote is found on field \"y\" at line 2, value is \"a\"", { delimiter: ",", columns: true }],
+    ["x,y\n1,a\"b\n", "Invalid Opening Quote: a quote is found on field \"y\" at line 2, value is \"a\"", {
+      delimiter: ",",
+      columns: true
+    }],
     [
       "\"a\"b\n",
       "Invalid Closing Quote: got \"b\" at line 1 instead of delimiter, record delimiter, trimable character (if activated) or comment",

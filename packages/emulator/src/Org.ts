@@ -102,8 +102,21 @@ export class OrgDefinitionError extends Schema.TaggedError<OrgDefinitionError>("
 const exact = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
 
 const FieldTypeSchema = Schema.Literal(
-  "id", "string", "textarea", "email", "phone", "url", "picklist", "boolean", "int", "double", "currency", "percent", "date",
-  "datetime", "reference"
+  "id",
+  "string",
+  "textarea",
+  "email",
+  "phone",
+  "url",
+  "picklist",
+  "boolean",
+  "int",
+  "double",
+  "currency",
+  "percent",
+  "date",
+  "datetime",
+  "reference"
 )
 
 const FieldDefSchema = Schema.Struct({
@@ -131,7 +144,9 @@ const OrgDefinitionSchema = Schema.Struct({
       fields: Schema.Array(FieldDefSchema)
     })
   ),
-  records: exact(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) })) }))
+  records: exact(
+    Schema.Record({ key: Schema.String, value: Schema.Array(Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) })) })
+  )
 })
 
 /**

@@ -134,7 +134,9 @@ const main = async () => {
     for (const part of rates.split(",")) {
       const [k, v] = part.split("=")
       const n = number("records-per-second", v)
-      if (k === undefined || k.trim() === "" || n === undefined) fail(`--records-per-second takes op=N pairs, e.g. insert=1000,query=50000; got '${rates}'`)
+      if (k === undefined || k.trim() === "" || n === undefined) {
+        fail(`--records-per-second takes op=N pairs, e.g. insert=1000,query=50000; got '${rates}'`)
+      }
       out[k!.trim()] = n!
     }
     processing.recordsPerSecond = out

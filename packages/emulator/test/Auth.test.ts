@@ -88,7 +88,12 @@ describe("OAuth password flow", () => {
 
 describe("OAuth refresh_token flow", () => {
   it("exchanges the refresh token for a new working access token", async () => {
-    const r = await tokenRequest(emu.loginUrl, { grant_type: "refresh_token", refresh_token: emu.refreshToken, client_id: emu.clientId, client_secret: emu.clientSecret })
+    const r = await tokenRequest(emu.loginUrl, {
+      grant_type: "refresh_token",
+      refresh_token: emu.refreshToken,
+      client_id: emu.clientId,
+      client_secret: emu.clientSecret
+    })
     expect(r.status).toBe(200)
     const body = json(r.text)
     expect(body.access_token).not.toBe(emu.accessToken)
@@ -105,7 +110,11 @@ describe("OAuth refresh_token flow", () => {
 
 describe("OAuth client_credentials flow", () => {
   it("accepts the client id and secret in the body", async () => {
-    const r = await tokenRequest(emu.loginUrl, { grant_type: "client_credentials", client_id: emu.clientId, client_secret: emu.clientSecret })
+    const r = await tokenRequest(emu.loginUrl, {
+      grant_type: "client_credentials",
+      client_id: emu.clientId,
+      client_secret: emu.clientSecret
+    })
     expect(r.status).toBe(200)
     await expectUsable(json(r.text).access_token!)
   })
@@ -199,26 +208,38 @@ describe("revocation", () => {
 
   it("revoking a refresh token ends its sessions and refuses further refreshes", async () => {
     const first = json((await tokenRequest(emu.loginUrl, password())).text)
-    const refreshed = json((await tokenRequest(emu.loginUrl, { grant_type: "refresh_token", refresh_token: first.refresh_token!, client_id: emu.clientId })).text)
+    const refreshed = json(
+      (await tokenRequest(emu.loginUrl, { grant_type: "refresh_token", refresh_token: first.refresh_token!, client_id: emu.clientId })).text
+    )
     await expectUsable(refreshed.access_token!)
     const r = await raw(`${emu.loginUrl}/services/oauth2/revoke?token=${encodeURIComponent(first.refresh_token!)}`)
     expect(r.status).toBe(200)
     expect((await bulk2Get(emu.instanceUrl, refreshed.access_token!)).status).toBe(401)
     expect((await bulk2Get(emu.instanceUrl, first.access_token!)).status).toBe(401)
-    const again = await tokenRequest(emu.loginUrl, { grant_type: "refresh_token", refresh_token: first.refresh_token!, client_id: emu.clientId })
+    const again = await tokenRequest(emu.loginUrl, {
+      grant_type: "refresh_token",
+      refresh_token: first.refresh_token!,
+      client_id: emu.clientId
+    })
     expect(again.status).toBe(400)
     expect(json(again.text).error).toBe("invalid_grant")
   })
 
   it("answers 400 for an unknown token", async () => {
-    const r = await raw(`${emu.loginUrl}/services/oauth2/revoke`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: "token=nope" })
+    const r = await raw(`${emu.loginUrl}/services/oauth2/revoke`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "token=nope"
+    })
     expect(r.status).toBe(400)
     expect(json(r.text).error).toBe("unsupported_token_type")
   })
 })
 
 const soapBody = (username: string, pw: string, ns = "urn:partner.soap.sforce.com") =>
-  `<?xml version="1.0" encoding="utf-8"?><env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="${ns}"><env:Header><urn:CallOptions><urn:client>t</urn:client></urn:CallOptions></env:Header><env:Body><urn:login><urn:username>${username}</urn:username><urn:password>${pw.replace(/&/g, "&amp;").replace(/</g, "&lt;")}</urn:password></urn:login></env:Body></env:Envelope>`
+  `<?xml version="1.0" encoding="utf-8"?><env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="${ns}"><env:Header><urn:CallOptions><urn:client>t</urn:client></urn:CallOptions></env:Header><env:Body><urn:login><urn:username>${username}</urn:username><urn:password>${
+    pw.replace(/&/g, "&amp;").replace(/</g, "&lt;")
+  }</urn:password></urn:login></env:Body></env:Envelope>`
 
 describe("SOAP login", () => {
   it("returns serverUrl, sessionId and userInfo; the session works with Bulk 1.0 (any header case) and 2.0", async () => {
@@ -254,7 +275,11 @@ describe("SOAP login", () => {
   })
 
   it("answers a bad login with HTTP 500 and an sf:INVALID_LOGIN fault", async () => {
-    const r = await raw(`${emu.loginUrl}/services/Soap/u/66.0`, { method: "POST", headers: { "Content-Type": "text/xml" }, body: soapBody(emu.username, "wrong") })
+    const r = await raw(`${emu.loginUrl}/services/Soap/u/66.0`, {
+      method: "POST",
+      headers: { "Content-Type": "text/xml" },
+      body: soapBody(emu.username, "wrong")
+    })
     expect(r.status).toBe(500)
     expect(r.text).toContain("<faultcode>sf:INVALID_LOGIN</faultcode>")
     expect(r.text).toContain("<sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode>")
@@ -263,7 +288,11 @@ describe("SOAP login", () => {
   })
 
   it("answers a retired version with UNSUPPORTED_API_VERSION", async () => {
-    const r = await raw(`${emu.loginUrl}/services/Soap/u/20.0`, { method: "POST", headers: { "Content-Type": "text/xml" }, body: soapBody(emu.username, emu.password + emu.securityToken) })
+    const r = await raw(`${emu.loginUrl}/services/Soap/u/20.0`, {
+      method: "POST",
+      headers: { "Content-Type": "text/xml" },
+      body: soapBody(emu.username, emu.password + emu.securityToken)
+    })
     expect(r.status).toBe(500)
     expect(r.text).toContain("<faultcode>sf:UNSUPPORTED_API_VERSION</faultcode>")
   })
@@ -279,11 +308,17 @@ describe("sessions", () => {
       expect(b1.status).toBe(400)
       expect(b1.headers["content-type"]).toBe("application/xml")
       expect(b1.text).toBe(BULK1_INVALID_SESSION)
-      const b2 = await raw(`${short.instanceUrl}/services/data/v66.0/jobs/ingest`, { headers: { Authorization: `Bearer ${short.accessToken}` } })
+      const b2 = await raw(`${short.instanceUrl}/services/data/v66.0/jobs/ingest`, {
+        headers: { Authorization: `Bearer ${short.accessToken}` }
+      })
       expect(b2.status).toBe(401)
       expect(b2.text).toBe(BULK2_INVALID_SESSION)
       // A refresh gives a new working session.
-      const r = await tokenRequest(short.loginUrl, { grant_type: "refresh_token", refresh_token: short.refreshToken, client_id: short.clientId })
+      const r = await tokenRequest(short.loginUrl, {
+        grant_type: "refresh_token",
+        refresh_token: short.refreshToken,
+        client_id: short.clientId
+      })
       expect((await bulk2Get(short.instanceUrl, json(r.text).access_token!)).status).toBe(200)
     } finally {
       await short.close()

@@ -26,7 +26,17 @@ const run = (args: ReadonlyArray<string>) => {
 
 describe("bin", () => {
   it("prints one JSON line of facts, serves them, and exits 0 on SIGTERM", async () => {
-    const p = run(["--port", "0", "--seed", "4", "--latency", "5", "--faults", "batch-fail=0.5,lost-answer=0.1,stall=0.05", "--pk-chunking-counts-original"])
+    const p = run([
+      "--port",
+      "0",
+      "--seed",
+      "4",
+      "--latency",
+      "5",
+      "--faults",
+      "batch-fail=0.5,lost-answer=0.1,stall=0.05",
+      "--pk-chunking-counts-original"
+    ])
     const facts = JSON.parse(await p.firstLine) as Record<string, string>
     for (const k of ["instanceUrl", "loginUrl", "accessToken", "username", "password", "securityToken", "clientId", "clientSecret"]) {
       expect(typeof facts[k]).toBe("string")
@@ -52,7 +62,9 @@ describe("bin", () => {
   it("--help names every fault, the new ones included", async () => {
     const p = run(["--help"])
     expect(await p.exited).toBe(0)
-    for (const k of ["5xx", "reset", "slow", "limit", "lost-answer", "stall", "batch-fail", "expire-after", "--pk-chunking-counts-original"]) {
+    for (
+      const k of ["5xx", "reset", "slow", "limit", "lost-answer", "stall", "batch-fail", "expire-after", "--pk-chunking-counts-original"]
+    ) {
       expect(p.output().stdout).toContain(k)
     }
   }, 20_000)
@@ -76,9 +88,29 @@ describe("bin", () => {
 
   it("--profile realistic and each processing knob reach the emulator (stats show the model in force)", async () => {
     const p = run([
-      "--port", "0", "--profile", "realistic", "--parallel-batches", "3", "--records-per-second", "insert=1234,query=999",
-      "--lock-failure-rate", "0.25", "--request-latency", "7", "--bulk2-batch-size", "500", "--transaction-rows", "50",
-      "--enforce-limits", "--daily-api-requests", "42", "--daily-bulk-api-batches", "43", "--daily-bulk-v2-query-jobs", "44"
+      "--port",
+      "0",
+      "--profile",
+      "realistic",
+      "--parallel-batches",
+      "3",
+      "--records-per-second",
+      "insert=1234,query=999",
+      "--lock-failure-rate",
+      "0.25",
+      "--request-latency",
+      "7",
+      "--bulk2-batch-size",
+      "500",
+      "--transaction-rows",
+      "50",
+      "--enforce-limits",
+      "--daily-api-requests",
+      "42",
+      "--daily-bulk-api-batches",
+      "43",
+      "--daily-bulk-v2-query-jobs",
+      "44"
     ])
     const facts = JSON.parse(await p.firstLine) as Record<string, string>
     const stats = JSON.parse((await raw(`${facts.instanceUrl}/__emulator/stats`)).text)

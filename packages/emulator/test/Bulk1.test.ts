@@ -78,7 +78,9 @@ const batchInfo = async (jobId: string, batchId: string): Promise<BatchView> => 
   const msg = tag(r.text, "stateMessage")
   return {
     state: tag(r.text, "state")!,
-    ...(msg !== undefined ? { stateMessage: msg.replace(/&quot;/g, "\"").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&") } : {}),
+    ...(msg !== undefined
+      ? { stateMessage: msg.replace(/&quot;/g, "\"").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&") }
+      : {}),
     numberRecordsProcessed: Number(tag(r.text, "numberRecordsProcessed")),
     numberRecordsFailed: Number(tag(r.text, "numberRecordsFailed"))
   }
@@ -268,7 +270,10 @@ describe("Bulk 1.0 jobs", () => {
     expect(tag(r.text, "state")).toBe("Closed")
     r = await setState(id, "Closed")
     expect(r.status).toBe(400)
-    expect([tag(r.text, "exceptionCode"), tag(r.text, "exceptionMessage")]).toEqual(["InvalidJobState", "Closing already closed Job not allowed"])
+    expect([tag(r.text, "exceptionCode"), tag(r.text, "exceptionMessage")]).toEqual([
+      "InvalidJobState",
+      "Closing already closed Job not allowed"
+    ])
     r = await call("POST", `/job/${id}/batch`, "Name\nx\n", { "Content-Type": "text/csv" })
     expect(r.status).toBe(400)
     expect(tag(r.text, "exceptionCode")).toBe("InvalidJobState")
@@ -276,10 +281,16 @@ describe("Bulk 1.0 jobs", () => {
     r = await setState(id, "Aborted")
     expect(tag(r.text, "state")).toBe("Aborted")
     r = await setState(id, "Aborted")
-    expect([tag(r.text, "exceptionCode"), tag(r.text, "exceptionMessage")]).toEqual(["InvalidJobState", "Aborting already aborted Job not allowed"])
+    expect([tag(r.text, "exceptionCode"), tag(r.text, "exceptionMessage")]).toEqual([
+      "InvalidJobState",
+      "Aborting already aborted Job not allowed"
+    ])
     r = await setState(id, "Closed")
     expect(r.status).toBe(400)
-    expect([tag(r.text, "exceptionCode"), tag(r.text, "exceptionMessage")]).toEqual(["InvalidJobState", "Closing already aborted Job not allowed"])
+    expect([tag(r.text, "exceptionCode"), tag(r.text, "exceptionMessage")]).toEqual([
+      "InvalidJobState",
+      "Closing already aborted Job not allowed"
+    ])
     // The refused repeat changed nothing.
     expect(tag(await jobInfoXml(id), "state")).toBe("Aborted")
     const id2 = await createJob({ operation: "insert", object: "Account" })
@@ -360,7 +371,9 @@ describe("Bulk 1.0 ingest", () => {
     expect(await waitBatch(jobId, b)).toMatchObject({ state: "Completed", numberRecordsProcessed: 2, numberRecordsFailed: 1 })
     const r = await call("GET", `/job/${jobId}/batch/${b}/result`)
     expect(r.type).toBe("application/xml")
-    expect(r.text).toMatch(new RegExp(`<results xmlns="${NS}"[^>]*><result><id>001[A-Za-z0-9]{15}</id><success>true</success><created>true</created></result>`))
+    expect(r.text).toMatch(
+      new RegExp(`<results xmlns="${NS}"[^>]*><result><id>001[A-Za-z0-9]{15}</id><success>true</success><created>true</created></result>`)
+    )
     expect(r.text).toContain(
       "<result><errors><fields>Name</fields><message>Required fields are missing: [Name]</message><statusCode>REQUIRED_FIELD_MISSING</statusCode></errors>"
     )
@@ -488,7 +501,9 @@ describe("Bulk 1.0 ingest", () => {
     expect(csvLines(csv.data[0]!)[0]).toBe("\"Id\",\"LastName\",\"Account.Name\"")
     expect(csvLines(csv.data[0]!)[2]).toMatch(new RegExp(`,"Solo-${ext}",""$`))
     const xml = await runQuery("XML", soql)
-    expect(xml.data[0]).toContain(`<Account xsi:type="sObject"><type>Account</type><Id xsi:nil="true"/><Name>Parent ${ext}</Name></Account>`)
+    expect(xml.data[0]).toContain(
+      `<Account xsi:type="sObject"><type>Account</type><Id xsi:nil="true"/><Name>Parent ${ext}</Name></Account>`
+    )
     expect(xml.data[0]).toContain(`<LastName>Solo-${ext}</LastName><Account xsi:nil="true"/>`)
   })
 
@@ -514,14 +529,20 @@ describe("Bulk 1.0 ingest", () => {
       expect(tag(res.text, "exceptionCode")).toBe("InvalidBatch")
     }
     await expectFailed("Name,Bogus__c\na,b\n", "InvalidBatch : Field name not found : Bogus__c")
-    await expectFailed(`Name\n${Array.from({ length: 10_001 }, (_, i) => `n${i}`).join("\n")}\n`,
-      "InvalidBatch : Exceeded number of records: 10002. Number of records should be less than or equal to 10001")
+    await expectFailed(
+      `Name\n${Array.from({ length: 10_001 }, (_, i) => `n${i}`).join("\n")}\n`,
+      "InvalidBatch : Exceeded number of records: 10002. Number of records should be less than or equal to 10001"
+    )
     await expectFailed(`Name\n${"x".repeat(131_073)}\n`, "InvalidBatch : Exceeded max field size: 131073")
     const big = "x".repeat(120_000)
-    await expectFailed(`Name,Description,BillingStreet,ShippingStreet\n${big},${big},${big},${big}\n`,
-      /^InvalidBatch : Exceeded max record size: 480000 /)
-    await expectFailed(`${Array.from({ length: 5_001 }, (_, i) => `F${i}__c`).join(",")}\n`,
-      "InvalidBatch : Exceeded max number of columns per record : 5000")
+    await expectFailed(
+      `Name,Description,BillingStreet,ShippingStreet\n${big},${big},${big},${big}\n`,
+      /^InvalidBatch : Exceeded max record size: 480000 /
+    )
+    await expectFailed(
+      `${Array.from({ length: 5_001 }, (_, i) => `F${i}__c`).join(",")}\n`,
+      "InvalidBatch : Exceeded max number of columns per record : 5000"
+    )
     // Too large: refused synchronously.
     let r = await call("POST", `/job/${jobId}/batch`, `Name\n${"z".repeat(10_000_001)}\n`, { "Content-Type": "text/csv" })
     expect(r.status).toBe(400)

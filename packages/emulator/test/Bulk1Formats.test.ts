@@ -58,7 +58,14 @@ describe("Bulk 1.0 result text", () => {
 describe("Bulk 1.0 batch readers", () => {
   const org = make()
   it("reads CSV with CRLF line ends, quoted newlines kept exactly and case-insensitive headers", async () => {
-    const rows = await readRows(org, "Account", "insert", "CSV", Buffer.from("name,DESCRIPTION\r\nAcme,\"a\r\nb\"\r\nGlobex,\"c\rd\ne\"\r\n"), 1)
+    const rows = await readRows(
+      org,
+      "Account",
+      "insert",
+      "CSV",
+      Buffer.from("name,DESCRIPTION\r\nAcme,\"a\r\nb\"\r\nGlobex,\"c\rd\ne\"\r\n"),
+      1
+    )
     expect(rows).toEqual([{ Name: "Acme", Description: "a\r\nb" }, { Name: "Globex", Description: "c\rd\ne" }])
   })
   it("keeps a UTF-8 BOM in the first column name, as Salesforce does (FIDELITY.md)", async () => {

@@ -8,7 +8,8 @@ import * as Emulator from "../src/Emulator.js"
 
 const NS = "http://www.force.com/2009/06/asyncapi/dataload"
 const tag = (xml: string, name: string): string | undefined => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1]
-const tags = (xml: string, name: string): Array<string> => [...xml.matchAll(new RegExp(`<${name}>([^<]*)</${name}>`, "g"))].map((m) => m[1]!)
+const tags = (xml: string, name: string): Array<string> =>
+  [...xml.matchAll(new RegExp(`<${name}>([^<]*)</${name}>`, "g"))].map((m) => m[1]!)
 
 let emu: Emulator.EmulatorHandle | undefined
 afterEach(async () => {
@@ -27,12 +28,20 @@ const call = async (e: Emulator.EmulatorHandle, method: string, path: string, bo
 
 /** Run a PK-chunked query over 250 accounts with chunkSize 100; the job info once every batch is terminal. */
 const chunkedQuery = async (e: Emulator.EmulatorHandle) => {
-  const created = await call(e, "POST", "/job", `<jobInfo xmlns="${NS}"><operation>query</operation><object>Account</object><contentType>CSV</contentType></jobInfo>`, {
-    "Content-Type": "application/xml",
-    "Sforce-Enable-PKChunking": "chunkSize=100"
-  })
+  const created = await call(
+    e,
+    "POST",
+    "/job",
+    `<jobInfo xmlns="${NS}"><operation>query</operation><object>Account</object><contentType>CSV</contentType></jobInfo>`,
+    {
+      "Content-Type": "application/xml",
+      "Sforce-Enable-PKChunking": "chunkSize=100"
+    }
+  )
   const jobId = tag(created.text, "id")!
-  const added = await call(e, "POST", `/job/${jobId}/batch`, "SELECT Id FROM Account WHERE Name LIKE 'pk-%'", { "Content-Type": "text/csv" })
+  const added = await call(e, "POST", `/job/${jobId}/batch`, "SELECT Id FROM Account WHERE Name LIKE 'pk-%'", {
+    "Content-Type": "text/csv"
+  })
   expect(added.status, added.text).toBe(201)
   for (let i = 0; i < 2000; i++) {
     const states = tags((await call(e, "GET", `/job/${jobId}/batch`)).text, "state")
@@ -71,12 +80,20 @@ describe("PK chunking: is the original batch in numberBatchesTotal?", () => {
 
   it("an aborted job's NotProcessed batches stay out of the total either way", async () => {
     emu = await Emulator.start({ latencyMs: 60_000, data: seed, pkChunkingCountsOriginal: true })
-    const created = await call(emu, "POST", "/job", `<jobInfo xmlns="${NS}"><operation>insert</operation><object>Account</object><contentType>CSV</contentType></jobInfo>`, {
-      "Content-Type": "application/xml"
-    })
+    const created = await call(
+      emu,
+      "POST",
+      "/job",
+      `<jobInfo xmlns="${NS}"><operation>insert</operation><object>Account</object><contentType>CSV</contentType></jobInfo>`,
+      {
+        "Content-Type": "application/xml"
+      }
+    )
     const jobId = tag(created.text, "id")!
     await call(emu, "POST", `/job/${jobId}/batch`, "Name\nx\n", { "Content-Type": "text/csv" })
-    const aborted = await call(emu, "POST", `/job/${jobId}`, `<jobInfo xmlns="${NS}"><state>Aborted</state></jobInfo>`, { "Content-Type": "application/xml" })
+    const aborted = await call(emu, "POST", `/job/${jobId}`, `<jobInfo xmlns="${NS}"><state>Aborted</state></jobInfo>`, {
+      "Content-Type": "application/xml"
+    })
     expect(tag(aborted.text, "numberBatchesTotal")).toBe("0")
   })
 })

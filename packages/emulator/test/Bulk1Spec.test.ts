@@ -42,7 +42,8 @@ const waitBatch = async (job: string, batch: string) => {
 describe("POST /job/{jobId}/spec", () => {
   it("maps a foreign CSV batch: columns, default values, a date hint; answers 201 with no body", async () => {
     const job = await createJob("Contact")
-    const spec = "Salesforce Field,Csv Header,Value,Hint\nLastName,Surname,,\nFirstName,Given,,\nLeadSource,Source,Other,\nDescription,,Imported from XYZ.csv,\nBirthdate,Born,,dd MM yy\n"
+    const spec =
+      "Salesforce Field,Csv Header,Value,Hint\nLastName,Surname,,\nFirstName,Given,,\nLeadSource,Source,Other,\nDescription,,Imported from XYZ.csv,\nBirthdate,Born,,dd MM yy\n"
     const up = await call("POST", `/job/${job}/spec`, spec, "text/csv")
     expect(up.status).toBe(201)
     expect(await up.text()).toBe("")

@@ -112,10 +112,20 @@ describe("create", () => {
 
   it("writes sf__Id in failedResults only for jobs of API 53.0 and later (doc: Get Job Failed Record Results)", async () => {
     const csv = "Name,NumberOfEmployees\n,5\n"
-    for (const [version, header, row] of [
-      ["52.0", "\"sf__Error\",Name,NumberOfEmployees", "\"REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --\",\"\",\"5\""],
-      ["53.0", "\"sf__Id\",\"sf__Error\",Name,NumberOfEmployees", "\"\",\"REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --\",\"\",\"5\""]
-    ] as const) {
+    for (
+      const [version, header, row] of [
+        [
+          "52.0",
+          "\"sf__Error\",Name,NumberOfEmployees",
+          "\"REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --\",\"\",\"5\""
+        ],
+        [
+          "53.0",
+          "\"sf__Id\",\"sf__Error\",Name,NumberOfEmployees",
+          "\"\",\"REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --\",\"\",\"5\""
+        ]
+      ] as const
+    ) {
       const v = { version }
       const job = (await call("POST", "/jobs/ingest", { object: "Account", operation: "insert" }, v)).json()
       expect((await call("PUT", `/jobs/ingest/${job.id}/batches`, csv, v)).status).toBe(201)
@@ -146,9 +156,17 @@ describe("create", () => {
     ],
     [{ object: "Account", operation: "inserts" }, "API_ERROR", "Invalid value: 'inserts' supplied for property: 'operation'"],
     [{ object: "Account" }, "API_ERROR", "Invalid value: 'null' supplied for property: 'operation'"],
-    [{ object: "Account", operation: "insert", columnDelimiter: "COLON" }, "API_ERROR", "Invalid value: 'COLON' supplied for property: 'columnDelimiter'"],
+    [
+      { object: "Account", operation: "insert", columnDelimiter: "COLON" },
+      "API_ERROR",
+      "Invalid value: 'COLON' supplied for property: 'columnDelimiter'"
+    ],
     [{ object: "Account", operation: "insert", lineEnding: "CR" }, "API_ERROR", "Invalid value: 'CR' supplied for property: 'lineEnding'"],
-    [{ object: "Account", operation: "insert", contentType: "JSON" }, "API_ERROR", "Invalid value: 'JSON' supplied for property: 'contentType'"],
+    [
+      { object: "Account", operation: "insert", contentType: "JSON" },
+      "API_ERROR",
+      "Invalid value: 'JSON' supplied for property: 'contentType'"
+    ],
     [{ object: "Account", operation: 5 }, "API_ERROR", "Value does not match expected type at [line:1, column:33]"]
   ])("rejects %j with %s", async (body, code, message) => {
     const r = await call("POST", "/jobs/ingest", body)
@@ -192,8 +210,9 @@ describe("insert lifecycle", () => {
     expect(again.status).toBe(400)
     expect(again.json()).toEqual([{
       errorCode: "BULK_API_ERROR",
-      message:
-        `Found multipe contents for job: <${job.id.slice(0, 15)}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.`
+      message: `Found multipe contents for job: <${
+        job.id.slice(0, 15)
+      }>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.`
     }])
 
     const close = await call("PATCH", path, { state: "UploadComplete" })
@@ -204,7 +223,10 @@ describe("insert lifecycle", () => {
 
     const reclose = await call("PATCH", path, { state: "UploadComplete" })
     expect(reclose.status).toBe(400)
-    expect(reclose.json()).toEqual([{ errorCode: "INVALIDJOBSTATE", message: expect.stringMatching(/^Closing already (UploadComplete|InProgress|Completed) Job not allowed$/) }])
+    expect(reclose.json()).toEqual([{
+      errorCode: "INVALIDJOBSTATE",
+      message: expect.stringMatching(/^Closing already (UploadComplete|InProgress|Completed) Job not allowed$/)
+    }])
 
     const done = await waitFor(call, path, ["JobComplete", "Failed"])
     // A repeated UploadComplete on a finished job: the text a real org gives (FIDELITY.md).
@@ -322,7 +344,9 @@ describe("insert lifecycle", () => {
     // Deleting it again: the captured real answer, blank sf__Id and the `:--` tail.
     const again = await runJob({ object: "Account", operation: "delete" }, `Id\n${idA}\n`)
     expect(again).toMatchObject({ state: "JobComplete", numberRecordsProcessed: 1, numberRecordsFailed: 1 })
-    expect(await resultsOf(again.id, "failedResults")).toBe(`"sf__Id","sf__Error",Id\n"","ENTITY_IS_DELETED:entity is deleted:--","${idA}"\n`)
+    expect(await resultsOf(again.id, "failedResults")).toBe(
+      `"sf__Id","sf__Error",Id\n"","ENTITY_IS_DELETED:entity is deleted:--","${idA}"\n`
+    )
   })
 })
 
@@ -359,7 +383,10 @@ describe("CSV dialects", () => {
     })
     // One CRLF record among LF ones is enough.
     const mixed = await runJob({ object: "Account", operation: "insert" }, "Name,Site\nM4,m4\r\nM5,m5\n")
-    expect(mixed).toMatchObject({ state: "Failed", errorMessage: "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF" })
+    expect(mixed).toMatchObject({
+      state: "Failed",
+      errorMessage: "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF"
+    })
   })
 
   it("LF records on a CRLF job fail the job the same way, naming CRLF", async () => {
@@ -386,7 +413,11 @@ describe("CSV dialects", () => {
 
   it("a UTF-8 BOM stays in the first column name: the job fails with Field name not found", async () => {
     const job = await runJob({ object: "Account", operation: "insert" }, "\uFEFFName,Site\nA,B\n")
-    expect(job).toMatchObject({ state: "Failed", numberRecordsProcessed: 0, errorMessage: "InvalidBatch : Field name not found : \uFEFFName" })
+    expect(job).toMatchObject({
+      state: "Failed",
+      numberRecordsProcessed: 0,
+      errorMessage: "InvalidBatch : Field name not found : \uFEFFName"
+    })
   })
 
   it("a BOM in front of a quoted header fails the job with Salesforce's unescaped-quote text", async () => {
@@ -425,12 +456,22 @@ describe("job-level failures", () => {
     ["a field over 131,072 characters", `Name,Description\nA,${"x".repeat(131_073)}\n`, "InvalidBatch : Exceeded max field size"],
     [
       "a record over 400,000 characters",
-      `Name,Description,BillingStreet,ShippingStreet\n${"w".repeat(100_001)},${"x".repeat(100_001)},${"y".repeat(100_001)},${"z".repeat(100_001)}\n`,
+      `Name,Description,BillingStreet,ShippingStreet\n${"w".repeat(100_001)},${"x".repeat(100_001)},${"y".repeat(100_001)},${
+        "z".repeat(100_001)
+      }\n`,
       "InvalidBatch : Exceeded max record size"
     ],
     ["more than 5,000 fields", `Name\n${"a,".repeat(5_000)}a\n`, "InvalidBatch : Exceeded max number of columns per record : 5000"],
-    ["a header row over 32,000 characters", `Name,${"F".repeat(32_000)}\nA,b\n`, "InvalidBatch : The header row exceeds the maximum length of 32000 characters"],
-    ["a row with more values than columns", "Name\nA,B\n", "InvalidBatch : Failed to parse CSV: row 2 has 2 values but the header has 1 columns"],
+    [
+      "a header row over 32,000 characters",
+      `Name,${"F".repeat(32_000)}\nA,b\n`,
+      "InvalidBatch : The header row exceeds the maximum length of 32000 characters"
+    ],
+    [
+      "a row with more values than columns",
+      "Name\nA,B\n",
+      "InvalidBatch : Failed to parse CSV: row 2 has 2 values but the header has 1 columns"
+    ],
     ["an unterminated quote", "Name\n\"A\n", "InvalidBatch : Failed to parse CSV:"]
   ])("%s fails the job with Salesforce's message", async (_, csv, message) => {
     const job = await runJob({ object: "Account", operation: "insert" }, csv)

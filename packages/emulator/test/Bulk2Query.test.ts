@@ -77,7 +77,13 @@ describe("create and info", () => {
     expect(r.status).toBe(200)
     expect(keys(r.json())).toEqual(CREATE_KEYS)
     expect(r.text).toContain("\"apiVersion\":66.0")
-    expect(r.json()).toMatchObject({ operation: "query", object: "Account", state: "UploadComplete", lineEnding: "LF", columnDelimiter: "COMMA" })
+    expect(r.json()).toMatchObject({
+      operation: "query",
+      object: "Account",
+      state: "UploadComplete",
+      lineEnding: "LF",
+      columnDelimiter: "COMMA"
+    })
     const done = await waitFor(call, `/jobs/query/${r.json().id}`, ["JobComplete"])
     expect(keys(done)).toEqual([
       ...CREATE_KEYS.slice(0, 10),
@@ -112,7 +118,10 @@ describe("create and info", () => {
 
   it.each([
     [{ operation: "select", query: "SELECT Id FROM Account" }, "Invalid value: 'select' supplied for property: 'operation'"],
-    [{ operation: "query", query: "SELECT Id FROM Account", columnDelimiter: "X" }, "Invalid value: 'X' supplied for property: 'columnDelimiter'"],
+    [
+      { operation: "query", query: "SELECT Id FROM Account", columnDelimiter: "X" },
+      "Invalid value: 'X' supplied for property: 'columnDelimiter'"
+    ],
     [{ operation: "query", query: "SELECT Id FROM Account", lineEnding: "CR" }, "Invalid value: 'CR' supplied for property: 'lineEnding'"]
   ])("rejects %j", async (body, message) => {
     const r = await call("POST", "/jobs/query", body)
@@ -126,7 +135,9 @@ describe("create and info", () => {
     ])
     const ingest = (await call("POST", "/jobs/ingest", { object: "Account", operation: "insert" })).json()
     expect((await call("GET", `/jobs/query/${ingest.id}`)).status).toBe(404)
-    expect((await call("POST", "/jobs/query", { operation: "query", query: "SELECT Id FROM Account" }, { version: "46.0" })).status).toBe(404)
+    expect((await call("POST", "/jobs/query", { operation: "query", query: "SELECT Id FROM Account" }, { version: "46.0" })).status).toBe(
+      404
+    )
   })
 })
 

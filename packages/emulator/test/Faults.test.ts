@@ -7,7 +7,16 @@ import { raw, tokenRequest } from "./httpSupport.js"
 describe("fault spec", () => {
   it("parses the documented spec and round-trips through format", () => {
     const c = faults.parse("5xx=0.05,reset=0.02,slow=0.01,limit=0.02,expire-after=500,batch-fail=0.01")
-    expect(c).toEqual({ serverError: 0.05, reset: 0.02, slow: 0.01, limit: 0.02, lostAnswer: 0, stall: 0, expireAfter: 500, batchFail: 0.01 })
+    expect(c).toEqual({
+      serverError: 0.05,
+      reset: 0.02,
+      slow: 0.01,
+      limit: 0.02,
+      lostAnswer: 0,
+      stall: 0,
+      expireAfter: 500,
+      batchFail: 0.01
+    })
     expect(faults.parse(faults.format(c))).toEqual(c)
     expect(faults.parse({ serverError: 0.1, "expire-after": 3 })).toEqual({ ...faults.none, serverError: 0.1, expireAfter: 3 })
     expect(faults.parse(" ")).toEqual(faults.none)
@@ -117,8 +126,9 @@ describe("fault injection over HTTP", () => {
       for (let i = 0; i < 24; i++) {
         const r = await limits(emu)
         seen.add(r.status)
-        if (r.status === 403) expect(r.text).toBe("[{\"message\":\"TotalRequests Limit exceeded.\",\"errorCode\":\"REQUEST_LIMIT_EXCEEDED\"}]")
-        else {
+        if (r.status === 403) {
+          expect(r.text).toBe("[{\"message\":\"TotalRequests Limit exceeded.\",\"errorCode\":\"REQUEST_LIMIT_EXCEEDED\"}]")
+        } else {
           expect(r.status).toBe(429)
           expect(r.headers["retry-after"]).toBe("1")
         }
@@ -150,7 +160,10 @@ describe("fault injection over HTTP", () => {
       expect(await upload).toMatch(/ECONNRESET|EPIPE|socket hang up/)
       // Download: headers and part of the body arrive, then the connection dies.
       const download = await new Promise<string>((resolve) => {
-        const req = http.get(`${emu.instanceUrl}/services/data/v66.0/limits`, { agent: false, headers: { Authorization: `Bearer ${emu.accessToken}` } }, (res) => {
+        const req = http.get(`${emu.instanceUrl}/services/data/v66.0/limits`, {
+          agent: false,
+          headers: { Authorization: `Bearer ${emu.accessToken}` }
+        }, (res) => {
           let n = 0
           res.on("data", (c: Buffer) => (n += c.length))
           res.on("aborted", () => resolve(`aborted after ${n} bytes`))
@@ -182,23 +195,30 @@ describe("fault injection over HTTP", () => {
   it("expire-after=N expires a session on its N+1th request; a refresh gives a fresh session", async () => {
     emu.setFaults("expire-after=3")
     try {
-      const login = JSON.parse((await tokenRequest(emu.loginUrl, {
-        grant_type: "password",
-        client_id: emu.clientId,
-        client_secret: emu.clientSecret,
-        username: emu.username,
-        password: emu.password + emu.securityToken
-      })).text)
+      const login = JSON.parse(
+        (await tokenRequest(emu.loginUrl, {
+          grant_type: "password",
+          client_id: emu.clientId,
+          client_secret: emu.clientSecret,
+          username: emu.username,
+          password: emu.password + emu.securityToken
+        })).text
+      )
       const before = emu.stats().faults["expire-after"]
       const statuses: Array<number> = []
       for (let i = 0; i < 3; i++) statuses.push((await limits(emu, login.access_token)).status)
-      const b1 = await raw(`${emu.instanceUrl}/services/async/66.0/job/750000000000000`, { headers: { "X-SFDC-Session": login.access_token } })
+      const b1 = await raw(`${emu.instanceUrl}/services/async/66.0/job/750000000000000`, {
+        headers: { "X-SFDC-Session": login.access_token }
+      })
       statuses.push(b1.status)
       statuses.push((await limits(emu, login.access_token)).status)
       expect(statuses).toEqual([200, 200, 200, 400, 401])
       expect(b1.text).toContain("<exceptionCode>InvalidSessionId</exceptionCode>")
       expect(emu.stats().faults["expire-after"]).toBe(before + 1)
-      const refreshed = JSON.parse((await tokenRequest(emu.loginUrl, { grant_type: "refresh_token", refresh_token: login.refresh_token, client_id: emu.clientId })).text)
+      const refreshed = JSON.parse(
+        (await tokenRequest(emu.loginUrl, { grant_type: "refresh_token", refresh_token: login.refresh_token, client_id: emu.clientId }))
+          .text
+      )
       expect((await limits(emu, refreshed.access_token)).status).toBe(200)
     } finally {
       emu.setFaults(undefined)
@@ -346,14 +366,29 @@ describe("lost-answer and stall over HTTP", () => {
     })
     const id = JSON.parse(create.text).id as string
     const count0 = emu.org.count("Account")
-    const p = await withFaults("lost-answer=1", () =>
-      probe(v2(`/${id}/batches`), { method: "PUT", headers: { ...bearer(), "Content-Type": "text/csv" }, body: "Name\nLost1\nLost2\nLost3\n" }))
+    const p = await withFaults(
+      "lost-answer=1",
+      () =>
+        probe(v2(`/${id}/batches`), {
+          method: "PUT",
+          headers: { ...bearer(), "Content-Type": "text/csv" },
+          body: "Name\nLost1\nLost2\nLost3\n"
+        })
+    )
     expect(p.outcome).toBe("no-answer")
     // A second PUT proves the first one was stored: Salesforce refuses a second upload to a job.
-    const again = await raw(v2(`/${id}/batches`), { method: "PUT", headers: { ...bearer(), "Content-Type": "text/csv" }, body: "Name\nX\n" })
+    const again = await raw(v2(`/${id}/batches`), {
+      method: "PUT",
+      headers: { ...bearer(), "Content-Type": "text/csv" },
+      body: "Name\nX\n"
+    })
     expect(again.status).toBe(400)
     expect(again.text).toContain("Found multipe contents for job")
-    const close = await raw(v2(`/${id}`), { method: "PATCH", headers: { ...bearer(), "Content-Type": "application/json" }, body: JSON.stringify({ state: "UploadComplete" }) })
+    const close = await raw(v2(`/${id}`), {
+      method: "PATCH",
+      headers: { ...bearer(), "Content-Type": "application/json" },
+      body: JSON.stringify({ state: "UploadComplete" })
+    })
     expect(close.status).toBe(200)
     for (let i = 0; i < 200; i++) {
       const info = JSON.parse((await raw(v2(`/${id}`), { headers: bearer() })).text)
@@ -370,8 +405,11 @@ describe("lost-answer and stall over HTTP", () => {
       body: jobXml("<operation>insert</operation><object>Account</object><contentType>CSV</contentType>")
     })
     const jobId = xmlTag(created.text, "id")!
-    const add = await withFaults("lost-answer=1", () =>
-      probe(v1(`/job/${jobId}/batch`), { method: "POST", headers: { ...session(), "Content-Type": "text/csv" }, body: "Name\nB1\nB2\n" }))
+    const add = await withFaults(
+      "lost-answer=1",
+      () =>
+        probe(v1(`/job/${jobId}/batch`), { method: "POST", headers: { ...session(), "Content-Type": "text/csv" }, body: "Name\nB1\nB2\n" })
+    )
     expect(add.outcome).toBe("cut")
     const batches = await raw(v1(`/job/${jobId}/batch`), { headers: session() })
     expect(batches.text.match(/<batchInfo>/g)?.length).toBe(1)
@@ -407,10 +445,16 @@ describe("lost-answer and stall over HTTP", () => {
     })
     const id = JSON.parse(create.text).id as string
     // Empty 201: held back whole, then answered; the data was stored before.
-    const put = await withFaults("stall=1", () =>
-      probe(v2(`/${id}/batches`), { method: "PUT", headers: { ...bearer(), "Content-Type": "text/csv" }, body: "Name\nS1\nS2\n" }))
+    const put = await withFaults(
+      "stall=1",
+      () => probe(v2(`/${id}/batches`), { method: "PUT", headers: { ...bearer(), "Content-Type": "text/csv" }, body: "Name\nS1\nS2\n" })
+    )
     expect(put).toMatchObject({ outcome: "complete", status: 201, received: 0 })
-    await raw(v2(`/${id}`), { method: "PATCH", headers: { ...bearer(), "Content-Type": "application/json" }, body: JSON.stringify({ state: "UploadComplete" }) })
+    await raw(v2(`/${id}`), {
+      method: "PATCH",
+      headers: { ...bearer(), "Content-Type": "application/json" },
+      body: JSON.stringify({ state: "UploadComplete" })
+    })
     for (let i = 0; i < 200; i++) {
       const info = JSON.parse((await raw(v2(`/${id}`), { headers: bearer() })).text)
       if (info.state === "JobComplete") break
@@ -421,8 +465,10 @@ describe("lost-answer and stall over HTTP", () => {
     expect(streamed.text.trim().split("\n")).toHaveLength(3)
     expect(streamed.firstByteToEndMs!).toBeGreaterThanOrEqual(SLOW_MS - 5)
     // A client whose idle timeout is shorter than slowMs gives up with part of the body.
-    const impatient = await withFaults("stall=1", () =>
-      probe(v2(`/${id}/successfulResults`), { headers: bearer(), idleMs: Math.floor(SLOW_MS / 3) }))
+    const impatient = await withFaults(
+      "stall=1",
+      () => probe(v2(`/${id}/successfulResults`), { headers: bearer(), idleMs: Math.floor(SLOW_MS / 3) })
+    )
     expect(impatient.outcome).toBe("gave-up")
     expect(impatient.status).toBe(200)
     expect(impatient.received).toBeGreaterThan(0)
@@ -466,15 +512,29 @@ describe("lost-answer and stall over HTTP", () => {
       })
       expect(created.outcome).toBe("complete")
       const jobId = xmlTag(created.text, "id")!
-      expect((await probe(v1(`/job/${jobId}/batch`), { method: "POST", headers: { ...session(), "Content-Type": "text/csv" }, body: "Name\nM1\n" })).outcome)
+      expect(
+        (await probe(v1(`/job/${jobId}/batch`), {
+          method: "POST",
+          headers: { ...session(), "Content-Type": "text/csv" },
+          body: "Name\nM1\n"
+        })).outcome
+      )
         .toBe("complete")
-      const close = await probe(v1(`/job/${jobId}`), { method: "POST", headers: { ...session(), "Content-Type": "application/xml" }, body: jobXml("<state>Closed</state>") })
+      const close = await probe(v1(`/job/${jobId}`), {
+        method: "POST",
+        headers: { ...session(), "Content-Type": "application/xml" },
+        body: jobXml("<state>Closed</state>")
+      })
       expect(close.outcome).toBe("cut")
       // GET is not matched: the job is seen Closed; a re-sent close is refused as Salesforce does.
       const info = await probe(v1(`/job/${jobId}`), { headers: session() })
       expect(xmlTag(info.text, "state")).toBe("Closed")
       emu.setFaults(undefined)
-      const again = await raw(v1(`/job/${jobId}`), { method: "POST", headers: { ...session(), "Content-Type": "application/xml" }, body: jobXml("<state>Closed</state>") })
+      const again = await raw(v1(`/job/${jobId}`), {
+        method: "POST",
+        headers: { ...session(), "Content-Type": "application/xml" },
+        body: jobXml("<state>Closed</state>")
+      })
       expect(xmlTag(again.text, "exceptionMessage")).toBe("Closing already closed Job not allowed")
       // a bad expression is refused and changes nothing
       emu.setFaults("stall=0.5", { match: "" })

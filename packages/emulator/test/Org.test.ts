@@ -64,12 +64,14 @@ describe("Org definition", () => {
   })
 
   it("rejects inconsistent definitions", () => {
-    expect(() => Org.make({ objects: [{ name: "A", keyPrefix: "a01", fields: [{ name: "B__c", type: "reference", referenceTo: ["Nope"] }] }] })).toThrow(
+    expect(() =>
+      Org.make({ objects: [{ name: "A", keyPrefix: "a01", fields: [{ name: "B__c", type: "reference", referenceTo: ["Nope"] }] }] })
+    ).toThrow(
       /unknown object Nope/
     )
-    expect(() =>
-      Org.make({ objects: [{ name: "A", keyPrefix: "a01", fields: [] }, { name: "B", keyPrefix: "a01", fields: [] }] })
-    ).toThrow(/share the key prefix/)
+    expect(() => Org.make({ objects: [{ name: "A", keyPrefix: "a01", fields: [] }, { name: "B", keyPrefix: "a01", fields: [] }] })).toThrow(
+      /share the key prefix/
+    )
     expect(() => Org.make({ objects: [{ name: "Job", keyPrefix: "750", fields: [] }] })).toThrow(/reserved for job ids/)
   })
 })
@@ -77,10 +79,11 @@ describe("Org definition", () => {
 describe("checkHeader", () => {
   it("matches columns case-insensitively and returns canonical names", () => {
     const org = fresh()
-    expect(org.checkHeader("contact", "insert", ["LASTNAME", "email", "account.externalid__c", "ReportsTo.Email", "owner.username"])).toEqual({
-      ok: true,
-      columns: ["LastName", "Email", "Account.ExternalId__c", "ReportsTo.Email", "Owner.Username"]
-    })
+    expect(org.checkHeader("contact", "insert", ["LASTNAME", "email", "account.externalid__c", "ReportsTo.Email", "owner.username"]))
+      .toEqual({
+        ok: true,
+        columns: ["LastName", "Email", "Account.ExternalId__c", "ReportsTo.Email", "Owner.Username"]
+      })
   })
 
   it("reports the first unknown column as Salesforce does", () => {
@@ -112,13 +115,27 @@ describe("insert", () => {
       })
     )
     const opp = ok(
-      org.apply("insert", "Opportunity", { Name: "Deal", StageName: "Prospecting", CloseDate: "2026-06-30", Amount: 99.5, AccountId: acct.slice(0, 15) })
+      org.apply("insert", "Opportunity", {
+        Name: "Deal",
+        StageName: "Prospecting",
+        CloseDate: "2026-06-30",
+        Amount: 99.5,
+        AccountId: acct.slice(0, 15)
+      })
     )
     expect(org.get(acct)!.values).toMatchObject({ Name: "Acme", NumberOfEmployees: 250, AnnualRevenue: 1_500_000, Type: "Prospect" })
-    expect(org.get(id)!.values).toMatchObject({ Name: "Jane Doe", AccountId: acct, Birthdate: "1980-02-29", DoNotCall: true, HasOptedOutOfEmail: false })
+    expect(org.get(id)!.values).toMatchObject({
+      Name: "Jane Doe",
+      AccountId: acct,
+      Birthdate: "1980-02-29",
+      DoNotCall: true,
+      HasOptedOutOfEmail: false
+    })
     expect(org.get(opp)!.values).toMatchObject({ Amount: 99.5, CloseDate: "2026-06-30", AccountId: acct })
     const custom = Org.make(
-      Org.extend({ objects: [{ name: "Event__c", keyPrefix: "a02", fields: [{ name: "At__c", type: "datetime" }, { name: "On__c", type: "date" }] }] })
+      Org.extend({
+        objects: [{ name: "Event__c", keyPrefix: "a02", fields: [{ name: "At__c", type: "datetime" }, { name: "On__c", type: "date" }] }]
+      })
     )
     const e1 = ok(custom.apply("insert", "Event__c", { At__c: "2026-01-02T03:04:05+02:00", On__c: "2026-01-02" }))
     const e2 = ok(custom.apply("insert", "Event__c", { At__c: "2026-01-02T03:04:05.123-0530" }))
@@ -181,17 +198,52 @@ describe("insert", () => {
     const org = fresh()
     const cases: Array<[string, Record<string, Org.InputValue>, string, string]> = [
       ["Account", { Name: "x".repeat(256) }, "STRING_TOO_LONG", "Account Name: data value too large: "],
-      ["Account", { Name: "A", NumberOfEmployees: "12abc" }, "INVALID_TYPE_ON_FIELD_IN_RECORD", "Employees: value not of required type: 12abc"],
-      ["Account", { Name: "A", AnnualRevenue: "1,000" }, "INVALID_TYPE_ON_FIELD_IN_RECORD", "AnnualRevenue: value not of required type: 1,000"],
-      ["Contact", { LastName: "A", Birthdate: "2026-02-30" }, "INVALID_TYPE_ON_FIELD_IN_RECORD", "Birthdate: value not of required type: 2026-02-30"],
-      ["Contact", { LastName: "A", Birthdate: "03/04/2026" }, "INVALID_TYPE_ON_FIELD_IN_RECORD", "Birthdate: value not of required type: 03/04/2026"],
+      [
+        "Account",
+        { Name: "A", NumberOfEmployees: "12abc" },
+        "INVALID_TYPE_ON_FIELD_IN_RECORD",
+        "Employees: value not of required type: 12abc"
+      ],
+      [
+        "Account",
+        { Name: "A", AnnualRevenue: "1,000" },
+        "INVALID_TYPE_ON_FIELD_IN_RECORD",
+        "AnnualRevenue: value not of required type: 1,000"
+      ],
+      [
+        "Contact",
+        { LastName: "A", Birthdate: "2026-02-30" },
+        "INVALID_TYPE_ON_FIELD_IN_RECORD",
+        "Birthdate: value not of required type: 2026-02-30"
+      ],
+      [
+        "Contact",
+        { LastName: "A", Birthdate: "03/04/2026" },
+        "INVALID_TYPE_ON_FIELD_IN_RECORD",
+        "Birthdate: value not of required type: 03/04/2026"
+      ],
       ["Contact", { LastName: "A", DoNotCall: "maybe" }, "INVALID_TYPE_ON_FIELD_IN_RECORD", "DoNotCall: value not of required type: maybe"],
       ["Contact", { LastName: "A", Email: "not-an-email" }, "INVALID_EMAIL_ADDRESS", "Email: invalid email address: not-an-email"],
-      ["Account", { Name: "A", Type: "Partner" }, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "Account Type: bad value for restricted picklist field: Partner"],
-      ["Account", { Name: "A", CreatedDate: "2026-01-01T00:00:00Z" }, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: CreatedDate."],
+      [
+        "Account",
+        { Name: "A", Type: "Partner" },
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        "Account Type: bad value for restricted picklist field: Partner"
+      ],
+      [
+        "Account",
+        { Name: "A", CreatedDate: "2026-01-01T00:00:00Z" },
+        "INVALID_FIELD_FOR_INSERT_UPDATE",
+        "Unable to create/update fields: CreatedDate."
+      ],
       ["Account", { Name: "A", Id: "001A0000006Vm9r" }, "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call"],
       ["Contact", { LastName: "A", AccountId: "garbage" }, "MALFORMED_ID", "Account ID: id value of incorrect type: garbage"],
-      ["Contact", { LastName: "A", AccountId: "003A0000006Vm9r" }, "MALFORMED_ID", "Account ID: id value of incorrect type: 003A0000006Vm9r"],
+      [
+        "Contact",
+        { LastName: "A", AccountId: "003A0000006Vm9r" },
+        "MALFORMED_ID",
+        "Account ID: id value of incorrect type: 003A0000006Vm9r"
+      ],
       ["Contact", { LastName: "A", AccountId: "001A0000006Vm9rIAC" }, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"]
     ]
     for (const [object, row, code, message] of cases) {
@@ -246,7 +298,9 @@ describe("update", () => {
       message: "Required fields are missing: [Name]",
       fields: ["Name"]
     })
-    expect(error(org.apply("update", "Account", { Id: id, SystemModstamp: "2026-01-01T00:00:00Z" })).statusCode).toBe("INVALID_FIELD_FOR_INSERT_UPDATE")
+    expect(error(org.apply("update", "Account", { Id: id, SystemModstamp: "2026-01-01T00:00:00Z" })).statusCode).toBe(
+      "INVALID_FIELD_FOR_INSERT_UPDATE"
+    )
     expect(org.get(id)!.values["Name"]).toBe("A")
   })
 
@@ -289,7 +343,11 @@ describe("upsert", () => {
   it("reports DUPLICATE_EXTERNAL_ID when the key matches more than one record", () => {
     const org = Org.make(
       Org.extend({
-        objects: [{ name: "Item__c", keyPrefix: "a03", fields: [{ name: "Code__c", type: "string", length: 20, externalId: true }, { name: "N__c", type: "int" }] }]
+        objects: [{
+          name: "Item__c",
+          keyPrefix: "a03",
+          fields: [{ name: "Code__c", type: "string", length: 20, externalId: true }, { name: "N__c", type: "int" }]
+        }]
       })
     )
     const a = ok(org.apply("insert", "Item__c", { Code__c: "K" }))
@@ -307,7 +365,9 @@ describe("relationship columns", () => {
     const org = fresh()
     const acct = ok(org.apply("insert", "Account", { Name: "Parent", ExternalId__c: "P-1" }))
     const boss = ok(org.apply("insert", "Contact", { LastName: "Boss", Email: "boss@example.com", "Account.ExternalId__c": "p-1" }))
-    const emp = ok(org.apply("insert", "Contact", { LastName: "Emp", "ReportsTo.Email": "BOSS@example.com", "Owner.Username": "admin@sfbulk.emulator" }))
+    const emp = ok(
+      org.apply("insert", "Contact", { LastName: "Emp", "ReportsTo.Email": "BOSS@example.com", "Owner.Username": "admin@sfbulk.emulator" })
+    )
     expect(org.get(boss)!.values["AccountId"]).toBe(acct)
     expect(org.get(emp)!.values["ReportsToId"]).toBe(boss)
     expect(org.get(emp)!.values["OwnerId"]).toBe(org.userId)
@@ -428,26 +488,32 @@ describe("chunkRanges", () => {
 
   it("partitions all stored ids exactly once for any data and chunk size (property)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 15 }), fc.array(fc.nat({ max: 59 }), { maxLength: 20 }), fc.boolean(), (n, size, deletes, hard) => {
-        const org = fresh()
-        const ids = Array.from({ length: n }, (_, i) => ok(org.apply("insert", "Account", { Name: `A${i}` })))
-        const gone = new Set<string>()
-        for (const d of deletes) {
-          if (d >= n) continue
-          const out = org.apply(hard ? "hardDelete" : "delete", "Account", { Id: ids[d]! })
-          if (hard && out.success) gone.add(ids[d]!)
+      fc.property(
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 1, max: 15 }),
+        fc.array(fc.nat({ max: 59 }), { maxLength: 20 }),
+        fc.boolean(),
+        (n, size, deletes, hard) => {
+          const org = fresh()
+          const ids = Array.from({ length: n }, (_, i) => ok(org.apply("insert", "Account", { Name: `A${i}` })))
+          const gone = new Set<string>()
+          for (const d of deletes) {
+            if (d >= n) continue
+            const out = org.apply(hard ? "hardDelete" : "delete", "Account", { Id: ids[d]! })
+            if (hard && out.success) gone.add(ids[d]!)
+          }
+          const ranges = org.chunkRanges("Account", size)
+          const seen: Array<string> = []
+          for (const r of ranges) {
+            const res = org.query("SELECT Id FROM Account", { all: true, idRange: r.hi ? { lo: r.lo, hi: r.hi } : { lo: r.lo } })
+            if (!res.ok) throw new Error(res.error.message)
+            expect(res.result.size).toBeLessThanOrEqual(size)
+            for (let i = 0; i < res.result.size; i++) seen.push(res.result.id(i))
+          }
+          expect(seen).toEqual(ids.filter((id) => !gone.has(id)))
+          expect(ranges).toHaveLength(Math.max(1, Math.ceil((n - gone.size) / size)))
         }
-        const ranges = org.chunkRanges("Account", size)
-        const seen: Array<string> = []
-        for (const r of ranges) {
-          const res = org.query("SELECT Id FROM Account", { all: true, idRange: r.hi ? { lo: r.lo, hi: r.hi } : { lo: r.lo } })
-          if (!res.ok) throw new Error(res.error.message)
-          expect(res.result.size).toBeLessThanOrEqual(size)
-          for (let i = 0; i < res.result.size; i++) seen.push(res.result.id(i))
-        }
-        expect(seen).toEqual(ids.filter((id) => !gone.has(id)))
-        expect(ranges).toHaveLength(Math.max(1, Math.ceil((n - gone.size) / size)))
-      }),
+      ),
       { numRuns: 60 }
     )
   })

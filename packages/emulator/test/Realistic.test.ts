@@ -16,7 +16,10 @@ afterEach(async () => {
 const start = async (options: Emulator.EmulatorOptions) => {
   const emu = await Emulator.start({ latencyMs: 0, ...options })
   handles.push(emu)
-  return { emu, call: client({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, setBatchFail: async () => {}, stop: () => emu.close() }) }
+  return {
+    emu,
+    call: client({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, setBatchFail: async () => {}, stop: () => emu.close() })
+  }
 }
 
 /** `n` Contacts that all reference one Account: every internal batch wants the same parent lock. */

@@ -73,7 +73,11 @@ describe("version list and REST resources", () => {
 describe("Bulk 1.0 through the server", () => {
   it("takes a gzipped, chunked CSV batch and returns gzipped results; the records land in the org", async () => {
     const before = emu.org.count("Account")
-    const create = await raw(b1("/job/"), { method: "POST", headers: { ...session(), "Content-Type": "application/xml; charset=UTF-8" }, body: JOB_XML("insert") })
+    const create = await raw(b1("/job/"), {
+      method: "POST",
+      headers: { ...session(), "Content-Type": "application/xml; charset=UTF-8" },
+      body: JOB_XML("insert")
+    })
     expect(create.status).toBe(201)
     const jobId = field(create.text, "id")!
     const rows = 3000
@@ -81,7 +85,11 @@ describe("Bulk 1.0 through the server", () => {
     const gz = gzipSync(csv)
     // Sent in several chunks with Transfer-Encoding: chunked.
     const parts = [gz.subarray(0, 100), gz.subarray(100, 2000), gz.subarray(2000)]
-    const batch = await raw(b1(`/job/${jobId}/batch/`), { method: "POST", headers: { ...session(), "Content-Type": "text/csv", "Content-Encoding": "gzip" }, body: parts })
+    const batch = await raw(b1(`/job/${jobId}/batch/`), {
+      method: "POST",
+      headers: { ...session(), "Content-Type": "text/csv", "Content-Encoding": "gzip" },
+      body: parts
+    })
     expect(batch.status).toBe(201)
     const batchId = field(batch.text, "id")!
     let state = ""
@@ -101,7 +109,11 @@ describe("Bulk 1.0 through the server", () => {
   })
 
   it("gzips a complete answer only when the client accepts gzip", async () => {
-    const create = await raw(b1("/job"), { method: "POST", headers: { ...session(), "Content-Type": "application/xml" }, body: JOB_XML("insert") })
+    const create = await raw(b1("/job"), {
+      method: "POST",
+      headers: { ...session(), "Content-Type": "application/xml" },
+      body: JOB_XML("insert")
+    })
     const jobId = field(create.text, "id")!
     const plain = await raw(b1(`/job/${jobId}/`), { headers: session() })
     expect(plain.headers["content-encoding"]).toBeUndefined()
@@ -131,7 +143,11 @@ describe("control endpoints", () => {
     const bad = await raw(`${emu.instanceUrl}/__emulator/faults`, { method: "POST", body: "5xx=7" })
     expect(bad.status).toBe(400)
     expect(JSON.parse(bad.text).error).toContain("must be in [0,1]")
-    const on = await raw(`${emu.instanceUrl}/__emulator/faults`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ faults: "5xx=1", seed: 9 }) })
+    const on = await raw(`${emu.instanceUrl}/__emulator/faults`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ faults: "5xx=1", seed: 9 })
+    })
     expect(JSON.parse(on.text)).toMatchObject({ faults: "5xx=1", seed: 9 })
     try {
       const r = await raw(`${emu.instanceUrl}/services/data/v66.0/limits`, { headers: bearer() })
@@ -168,7 +184,9 @@ layer(Emulator.layer({ latencyMs: 1 }))("Effect API", (it) => {
   it.effect("provides a running emulator through the Emulator tag", () =>
     Effect.gen(function*() {
       const e = yield* Emulator.Emulator
-      const r = yield* Effect.promise(() => raw(`${e.instanceUrl}/services/data/v66.0/limits`, { headers: { Authorization: `Bearer ${e.accessToken}` } }))
+      const r = yield* Effect.promise(() =>
+        raw(`${e.instanceUrl}/services/data/v66.0/limits`, { headers: { Authorization: `Bearer ${e.accessToken}` } })
+      )
       effectExpect(r.status).toBe(200)
     }))
 })

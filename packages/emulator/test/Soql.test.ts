@@ -37,16 +37,34 @@ beforeAll(() => {
     { Name: "100% Pure", Industry: "Energy", ExternalId__c: "A5" }
   ]
   for (const a of accounts) acct[a.Name!] = ok(org.apply("insert", "Account", a))
-  ok(org.apply("insert", "Contact", { LastName: "Smith", FirstName: "Ann", "Account.ExternalId__c": "A1", Birthdate: "1990-05-01", DoNotCall: "true" }))
+  ok(
+    org.apply("insert", "Contact", {
+      LastName: "Smith",
+      FirstName: "Ann",
+      "Account.ExternalId__c": "A1",
+      Birthdate: "1990-05-01",
+      DoNotCall: "true"
+    })
+  )
   ok(org.apply("insert", "Contact", { LastName: "Jones", "Account.ExternalId__c": "A2", Birthdate: "1985-12-31" }))
   ok(org.apply("insert", "Contact", { LastName: "Orphan" }))
-  ok(org.apply("insert", "Opportunity", { Name: "Big", StageName: "Closed Won", CloseDate: "2026-03-02", Amount: "1000", AccountId: acct["Acme"]! }))
+  ok(
+    org.apply("insert", "Opportunity", {
+      Name: "Big",
+      StageName: "Closed Won",
+      CloseDate: "2026-03-02",
+      Amount: "1000",
+      AccountId: acct["Acme"]!
+    })
+  )
   ok(org.apply("insert", "Opportunity", { Name: "Small", StageName: "Prospecting", CloseDate: "2026-02-01", Amount: "10" }))
 })
 
 describe("SELECT and FROM", () => {
   it("returns canonical column names and types for any input case", () => {
-    const r = q("select id, NAME, account.name, Account.Owner.name, birthdate, donotcall, CreatedDate from contact where lastname = 'smith'")
+    const r = q(
+      "select id, NAME, account.name, Account.Owner.name, birthdate, donotcall, CreatedDate from contact where lastname = 'smith'"
+    )
     expect(r.object).toBe("Contact")
     expect(r.columns).toEqual(["Id", "Name", "Account.Name", "Account.Owner.Name", "Birthdate", "DoNotCall", "CreatedDate"])
     expect(r.types).toEqual(["id", "string", "string", "string", "date", "boolean", "datetime"])
@@ -84,7 +102,11 @@ describe("WHERE", () => {
   it("handles null, numbers, booleans, ranges", () => {
     expect(names("SELECT Name FROM Account WHERE Industry = null")).toEqual(["O'Brien & Sons"])
     expect(names("SELECT Name FROM Account WHERE NumberOfEmployees > 20")).toEqual(["Acme", "Gamma_1"])
-    expect(names("SELECT Name FROM Account WHERE NumberOfEmployees >= 20 AND NumberOfEmployees < 300")).toEqual(["Acme", "beta corp", "O'Brien & Sons"])
+    expect(names("SELECT Name FROM Account WHERE NumberOfEmployees >= 20 AND NumberOfEmployees < 300")).toEqual([
+      "Acme",
+      "beta corp",
+      "O'Brien & Sons"
+    ])
     expect(names("SELECT Name FROM Account WHERE NumberOfEmployees <= 20")).toEqual(["beta corp", "O'Brien & Sons"])
     expect(names("SELECT Name FROM Account WHERE AnnualRevenue = 5000.5")).toEqual(["Acme"])
     expect(names("SELECT LastName FROM Contact WHERE DoNotCall = true")).toEqual(["Smith"])
@@ -116,7 +138,10 @@ describe("WHERE", () => {
     expect(names("SELECT Name FROM Account WHERE Industry IN ('Banking', 'energy')")).toEqual(["Acme", "Gamma_1", "100% Pure"])
     expect(names("SELECT Name FROM Account WHERE Industry NOT IN ('Banking', 'Energy')")).toEqual(["beta corp", "O'Brien & Sons"])
     expect(names("SELECT Name FROM Account WHERE NumberOfEmployees IN (20, 300)")).toEqual(["beta corp", "Gamma_1", "O'Brien & Sons"])
-    expect(names(`SELECT Name FROM Account WHERE Id IN ('${acct["Acme"]}', '${acct["Gamma_1"]!.slice(0, 15)}')`)).toEqual(["Acme", "Gamma_1"])
+    expect(names(`SELECT Name FROM Account WHERE Id IN ('${acct["Acme"]}', '${acct["Gamma_1"]!.slice(0, 15)}')`)).toEqual([
+      "Acme",
+      "Gamma_1"
+    ])
   })
 
   it("supports semi-join and anti-join sub-selects on id fields", () => {
@@ -177,7 +202,13 @@ describe("ORDER BY and LIMIT", () => {
       "O'Brien & Sons",
       "100% Pure" // nulls last by default with DESC
     ])
-    expect(names("SELECT Name FROM Account ORDER BY NumberOfEmployees")).toEqual(["100% Pure", "beta corp", "O'Brien & Sons", "Acme", "Gamma_1"])
+    expect(names("SELECT Name FROM Account ORDER BY NumberOfEmployees")).toEqual([
+      "100% Pure",
+      "beta corp",
+      "O'Brien & Sons",
+      "Acme",
+      "Gamma_1"
+    ])
     expect(names("SELECT Name FROM Account ORDER BY NumberOfEmployees ASC NULLS LAST, Name DESC")).toEqual([
       "O'Brien & Sons",
       "beta corp",
@@ -235,14 +266,16 @@ describe("errors", () => {
   })
 
   it("refuses what Bulk queries do not support", () => {
-    for (const soql of [
-      "SELECT COUNT() FROM Account",
-      "SELECT Industry, COUNT(Id) FROM Account GROUP BY Industry",
-      "SELECT Id FROM Account GROUP BY Id",
-      "SELECT Id FROM Account LIMIT 5 OFFSET 2",
-      "SELECT TYPEOF Owner WHEN User THEN Name END FROM Account",
-      "SELECT Id, (SELECT Id FROM Contacts) FROM Account"
-    ]) {
+    for (
+      const soql of [
+        "SELECT COUNT() FROM Account",
+        "SELECT Industry, COUNT(Id) FROM Account GROUP BY Industry",
+        "SELECT Id FROM Account GROUP BY Id",
+        "SELECT Id FROM Account LIMIT 5 OFFSET 2",
+        "SELECT TYPEOF Owner WHEN User THEN Name END FROM Account",
+        "SELECT Id, (SELECT Id FROM Contacts) FROM Account"
+      ]
+    ) {
       const e = fails(soql)
       expect(e.errorCode, soql).toBe("FUNCTIONALITY_NOT_ENABLED")
       expect(e.message, soql).toMatch(/not supported in Bulk Query$/)

@@ -28,29 +28,29 @@ export interface Answer {
 
 /** A client for one emulator: `call("POST", "/jobs/ingest", {...})` under `/services/data/v66.0`. */
 export const client = (emu: Started, defaultVersion = "66.0") =>
-  async (
-    method: string,
-    path: string,
-    body?: unknown,
-    options: { headers?: Record<string, string>; version?: string } = {}
-  ): Promise<Answer> => {
-    const headers: Record<string, string> = { authorization: `Bearer ${emu.accessToken}`, ...options.headers }
-    let payload: string | Buffer | undefined
-    if (typeof body === "string" || Buffer.isBuffer(body)) {
-      payload = body
-      headers["content-type"] ??= "text/csv"
-    } else if (body !== undefined) {
-      payload = JSON.stringify(body)
-      headers["content-type"] ??= "application/json"
-    }
-    const res = await fetch(`${emu.instanceUrl}/services/data/v${options.version ?? defaultVersion}${path}`, {
-      method,
-      headers,
-      ...(payload !== undefined ? { body: payload } : {})
-    })
-    const text = await res.text()
-    return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) }
+async (
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { headers?: Record<string, string>; version?: string } = {}
+): Promise<Answer> => {
+  const headers: Record<string, string> = { authorization: `Bearer ${emu.accessToken}`, ...options.headers }
+  let payload: string | Buffer | undefined
+  if (typeof body === "string" || Buffer.isBuffer(body)) {
+    payload = body
+    headers["content-type"] ??= "text/csv"
+  } else if (body !== undefined) {
+    payload = JSON.stringify(body)
+    headers["content-type"] ??= "application/json"
   }
+  const res = await fetch(`${emu.instanceUrl}/services/data/v${options.version ?? defaultVersion}${path}`, {
+    method,
+    headers,
+    ...(payload !== undefined ? { body: payload } : {})
+  })
+  const text = await res.text()
+  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) }
+}
 
 export type Call = ReturnType<typeof client>
 

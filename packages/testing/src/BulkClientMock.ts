@@ -52,8 +52,7 @@ export type OrgApi = ReturnType<typeof Org.make>
 let jobSeq = 0
 const mockJobId = () => `750MOCK${String(++jobSeq).padStart(11, "0")}`
 
-const toCsvText = (v: unknown): string =>
-  v === null || v === undefined ? "" : typeof v === "boolean" ? (v ? "true" : "false") : String(v)
+const toCsvText = (v: unknown): string => v === null || v === undefined ? "" : typeof v === "boolean" ? (v ? "true" : "false") : String(v)
 
 /** An `ApiError` as Salesforce answers a rejected job creation on each API. */
 const invalidJob = (api: "1.0" | "2.0", object: "ingest" | "query", text: string): ApiError =>
@@ -204,8 +203,11 @@ export const make = (org: OrgApi): BulkClient.Service => {
 
   const idRow = (x: string | { readonly Id: string }) => (typeof x === "string" ? { Id: x } : x)
   const deleteWith = (operation: "delete" | "hardDelete") =>
-  <E, R>(object: string, ids: Rows<string | { readonly Id: string }, E, R>, options: BulkClient.IngestOptions<{ readonly Id: string }> = {}) =>
-    ingest(operation, object, Stream.map(toStream(ids), idRow), { columns: ["Id"], ...options })
+  <E, R>(
+    object: string,
+    ids: Rows<string | { readonly Id: string }, E, R>,
+    options: BulkClient.IngestOptions<{ readonly Id: string }> = {}
+  ) => ingest(operation, object, Stream.map(toStream(ids), idRow), { columns: ["Id"], ...options })
 
   const runQuery = (all: boolean) => (soql: string, options: BulkClient.QueryOptions<any> = {}): Stream.Stream<any, BulkError> => {
     const rows = Stream.unwrap(Effect.gen(function*() {
@@ -238,7 +240,13 @@ export const make = (org: OrgApi): BulkClient.Service => {
             stateMessage: `InvalidBatch : Failed to process query: ${code}: ${message}`
           })
         }
-        return yield* new ApiError({ errorCode: code, status: 400, description: message, method: "POST", path: "/services/data/jobs/query" })
+        return yield* new ApiError({
+          errorCode: code,
+          status: 400,
+          description: message,
+          method: "POST",
+          path: "/services/data/jobs/query"
+        })
       }
       const { columns, size } = r.result
       const progress = tracker(options.onProgress)
@@ -267,7 +275,8 @@ export const make = (org: OrgApi): BulkClient.Service => {
     hardDelete: deleteWith("hardDelete"),
     query: runQuery(false),
     queryAll: runQuery(true),
-    resume: () => Effect.fail(new InvalidInputError({ what: "the in-memory BulkClient has no jobs to resume: its operations finish at once" }))
+    resume: () =>
+      Effect.fail(new InvalidInputError({ what: "the in-memory BulkClient has no jobs to resume: its operations finish at once" }))
   } as BulkClient.Service
 }
 
@@ -278,5 +287,4 @@ export const make = (org: OrgApi): BulkClient.Service => {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (org?: OrgApi): Layer.Layer<BulkClient.BulkClient> =>
-  Layer.sync(BulkClient.BulkClient, () => make(org ?? Org.make()))
+export const layer = (org?: OrgApi): Layer.Layer<BulkClient.BulkClient> => Layer.sync(BulkClient.BulkClient, () => make(org ?? Org.make()))

@@ -146,7 +146,10 @@ const scenarios: ReadonlyArray<Scenario> = [
   {
     name: "insert",
     run: (api) =>
-      ingest(BulkClient.insert("Account", [{ Name: "A1", Industry: "Energy" }, { Name: "A2" }], fast(api)), records("Account", ["Name", "Industry"])),
+      ingest(
+        BulkClient.insert("Account", [{ Name: "A1", Industry: "Energy" }, { Name: "A2" }], fast(api)),
+        records("Account", ["Name", "Industry"])
+      ),
     expected: () => ({
       _tag: "Outcome",
       summary: { rowsRead: 2, processed: 2, succeeded: 2, failed: 0, created: 2, unprocessed: 0 },
@@ -276,11 +279,14 @@ const scenarios: ReadonlyArray<Scenario> = [
   {
     name: "required field missing",
     run: (api) =>
-      ingest(BulkClient.insert("Account", [{ Name: "R1", Industry: "Energy" }, { Name: "", Industry: "Retail" }], fast(api)), records("Account", ["Name"])),
+      ingest(
+        BulkClient.insert("Account", [{ Name: "R1", Industry: "Energy" }, { Name: "", Industry: "Retail" }], fast(api)),
+        records("Account", ["Name"])
+      ),
     expected: () => ({
       _tag: "Outcome",
       summary: { rowsRead: 2, processed: 2, succeeded: 1, failed: 1 },
-      failures: ['{"Name":"","Industry":"Retail"}:REQUIRED_FIELD_MISSING:Name'],
+      failures: ["{\"Name\":\"\",\"Industry\":\"Retail\"}:REQUIRED_FIELD_MISSING:Name"],
       org: ["R1"]
     })
   },
@@ -400,7 +406,8 @@ const abortFromOutside = (api: Api, jobId: string) =>
         : await fetch(`${emu.instanceUrl}/services/async/${emu.apiVersion}/job/${jobId}`, {
           method: "POST",
           headers: { "X-SFDC-Session": emu.accessToken, "Content-Type": "application/xml; charset=UTF-8" },
-          body: `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><state>Aborted</state></jobInfo>`
+          body:
+            `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><state>Aborted</state></jobInfo>`
         })
       return response.status
     }))

@@ -35,10 +35,12 @@ export const scenario = Effect.gen(function*() {
 
 const overEmulator = Effect.gen(function*() {
   const emulator = yield* Emulator.Emulator
-  return yield* scenario.pipe(Effect.provide(BulkClient.layer().pipe(
-    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emulator.instanceUrl, accessToken: emulator.accessToken })),
-    Layer.provide(NodeHttpClient.layerUndici)
-  )))
+  return yield* scenario.pipe(Effect.provide(
+    BulkClient.layer().pipe(
+      Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emulator.instanceUrl, accessToken: emulator.accessToken })),
+      Layer.provide(NodeHttpClient.layerUndici)
+    )
+  ))
 }).pipe(Effect.provide(Emulator.layer({ latencyMs: 5 })))
 
 const program = Effect.all({

@@ -34,4 +34,6 @@ export class Digest {
 
 /** The key a queried row contributes: id and the values the bench checks. */
 export const queryRowKey = (rec: { readonly [k: string]: unknown }): string =>
-  `${String(rec["Id"])}|${String(rec["Name"])}|${String(rec["ExternalId__c"])}|${String(rec["NumberOfEmployees"])}|${String(rec["BillingCity"])}`
+  `${String(rec["Id"])}|${String(rec["Name"])}|${String(rec["ExternalId__c"])}|${String(rec["NumberOfEmployees"])}|${
+    String(rec["BillingCity"])
+  }`

@@ -51,7 +51,9 @@ export const summarize = (file: string, top = 20): string => {
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([k, h]) => `  ${((100 * h) / totalHits).toFixed(1).padStart(5)}%  ${Math.round((h / totalHits) * totalMs).toString().padStart(6)} ms  ${k}`)
+      .map(([k, h]) =>
+        `  ${((100 * h) / totalHits).toFixed(1).padStart(5)}%  ${Math.round((h / totalHits) * totalMs).toString().padStart(6)} ms  ${k}`
+      )
       .join("\n")
   return `profile ${file} (${Math.round(totalMs)} ms sampled)\nby package:\n${fmt(byPkg)}\nby function (self time):\n${fmt(byFn)}\n`
 }

@@ -181,7 +181,10 @@ export const renderMarkdown = (rs: ReadonlyArray<ResultRow>, env: Environment, e
     const mine = rs.filter((r) => r.workload === w)
     if (mine.length === 0) continue
     out.push(`## ${w}`, "")
-    out.push("| rows | client | wall | rows/s | CPU | peak RSS MB | emulator CPU | runs | notes |", "|---:|---|---|---:|---|---|---:|---:|---|")
+    out.push(
+      "| rows | client | wall | rows/s | CPU | peak RSS MB | emulator CPU | runs | notes |",
+      "|---:|---|---|---:|---|---|---:|---:|---|"
+    )
     for (const n of rowCounts) {
       for (const c of ["sfbulk", "jsforce", "floor"] as const) {
         const r = find(rs, w, c, n)
@@ -195,7 +198,9 @@ export const renderMarkdown = (rs: ReadonlyArray<ResultRow>, env: Environment, e
         const q = ratios(rs, w, n)
         if (q.speedupVsJsforce === null && q.cpuVsFloor === null) return []
         const parts = [
-          q.speedupVsJsforce === null ? null : `sfbulk/jsforce throughput **${q.speedupVsJsforce}x** (target ≥ 2x ${q.speedupVsJsforce >= 2 ? "met" : "missed"})`,
+          q.speedupVsJsforce === null
+            ? null
+            : `sfbulk/jsforce throughput **${q.speedupVsJsforce}x** (target ≥ 2x ${q.speedupVsJsforce >= 2 ? "met" : "missed"})`,
           q.rssVsJsforce === null ? null : `peak RSS sfbulk/jsforce ${q.rssVsJsforce}x`,
           q.cpuVsFloor === null ? null : `sfbulk/floor CPU **${q.cpuVsFloor}x** (target ≤ 1.5x ${q.cpuVsFloor <= 1.5 ? "met" : "missed"})`
         ].filter((x) => x !== null)
@@ -206,7 +211,11 @@ export const renderMarkdown = (rs: ReadonlyArray<ResultRow>, env: Environment, e
       const mem = memoryGrowth(rs, w)
       if (mem !== null) {
         out.push(
-          `- sfbulk peak RSS ${mem.small.toLocaleString("en-US")} → ${mem.large.toLocaleString("en-US")} rows: ${mem.fromMb} → ${mem.toMb} MB (**${mem.growth}x**; target ≤ 1.2x and < 200 MB ${mem.growth <= 1.2 && mem.toMb < 200 ? "met" : "missed"})`
+          `- sfbulk peak RSS ${mem.small.toLocaleString("en-US")} → ${
+            mem.large.toLocaleString("en-US")
+          } rows: ${mem.fromMb} → ${mem.toMb} MB (**${mem.growth}x**; target ≤ 1.2x and < 200 MB ${
+            mem.growth <= 1.2 && mem.toMb < 200 ? "met" : "missed"
+          })`
         )
       }
     }
@@ -236,7 +245,9 @@ export const realisticSection = (rs: ReadonlyArray<ResultRow>): Array<string> =>
     const wall = r.ok && r.wallMs !== null ? fmtMs(r.wallMs) : `**${r.note ?? "failed"}**`
     const ratio = r.ok && r.wallMs !== null && r.limitMs !== undefined && r.limitMs > 0 ? `${round(r.wallMs / r.limitMs, 2)}x` : ""
     out.push(
-      `| ${r.workload} | ${r.rows.toLocaleString("en-US")} | ${r.client} | ${wall} | ${r.limitMs === undefined ? "" : fmtMs(r.limitMs)} | ${ratio} | ${r.apiRequests ?? ""} | ${r.lockFailuresLeft ?? ""} |`
+      `| ${r.workload} | ${r.rows.toLocaleString("en-US")} | ${r.client} | ${wall} | ${
+        r.limitMs === undefined ? "" : fmtMs(r.limitMs)
+      } | ${ratio} | ${r.apiRequests ?? ""} | ${r.lockFailuresLeft ?? ""} |`
     )
   }
   out.push("")
@@ -304,7 +315,11 @@ export const renderSvg = (rs: ReadonlyArray<ResultRow>): string => {
       parts.push(`<line x1="${x0}" y1="${y}" x2="${x0 + panelW}" y2="${y}" stroke="#ddd"/>`)
       parts.push(`<text x="${x0 - 6}" y="${y + 4}" text-anchor="end">${round(v, 1)}</text>`)
       const rx = (maxRows * k) / 5
-      parts.push(`<text x="${sx(rx)}" y="${top + H + 16}" text-anchor="middle">${rx >= 1e6 ? `${round(rx / 1e6, 1)}M` : `${round(rx / 1e3, 0)}k`}</text>`)
+      parts.push(
+        `<text x="${sx(rx)}" y="${top + H + 16}" text-anchor="middle">${
+          rx >= 1e6 ? `${round(rx / 1e6, 1)}M` : `${round(rx / 1e3, 0)}k`
+        }</text>`
+      )
     }
     parts.push(`<rect x="${x0}" y="${top}" width="${panelW}" height="${H}" fill="none" stroke="#333"/>`)
     parts.push(`<text x="${x0 + panelW / 2}" y="${top + H + 34}" text-anchor="middle">rows</text>`)
@@ -316,7 +331,11 @@ export const renderSvg = (rs: ReadonlyArray<ResultRow>): string => {
       const d = pts.map((p, i) => `${i === 0 ? "M" : "L"}${round(sx(p.rows))},${round(sy(value(p)))}`).join(" ")
       parts.push(`<path d="${d}" fill="none" stroke="${colour}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`)
       for (const p of pts) {
-        parts.push(`<circle cx="${round(sx(p.rows))}" cy="${round(sy(value(p)))}" r="3" fill="${colour}"><title>${esc(`${client} ${workload} ${p.rows} rows: ${round(value(p), 1)} ${unit}`)}</title></circle>`)
+        parts.push(
+          `<circle cx="${round(sx(p.rows))}" cy="${round(sy(value(p)))}" r="3" fill="${colour}"><title>${
+            esc(`${client} ${workload} ${p.rows} rows: ${round(value(p), 1)} ${unit}`)
+          }</title></circle>`
+        )
       }
     }
   }
@@ -328,7 +347,11 @@ export const renderSvg = (rs: ReadonlyArray<ResultRow>): string => {
     const x = 70 + (i % 3) * 300
     const y = top + H + 60 + Math.floor(i / 3) * 18
     const dash = dashes[workloads.indexOf(workload) % dashes.length]!
-    parts.push(`<line x1="${x}" y1="${y - 4}" x2="${x + 30}" y2="${y - 4}" stroke="${palette[client]}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`)
+    parts.push(
+      `<line x1="${x}" y1="${y - 4}" x2="${x + 30}" y2="${y - 4}" stroke="${palette[client]}" stroke-width="2"${
+        dash ? ` stroke-dasharray="${dash}"` : ""
+      }/>`
+    )
     parts.push(`<text x="${x + 36}" y="${y}">${esc(client === "floor" ? "floor (CSV encode + parse)" : `${client} ${workload}`)}</text>`)
     i++
   }

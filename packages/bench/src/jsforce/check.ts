@@ -124,8 +124,7 @@ const main = async () => {
       expect(typeof info.organizationId === "string" && info.organizationId.startsWith("00D"), `org id ${info.organizationId}`)
     })
   }
-  const conn =
-    soap ?? new Connection({ instanceUrl: facts.instanceUrl, accessToken: facts.accessToken })
+  const conn = soap ?? new Connection({ instanceUrl: facts.instanceUrl, accessToken: facts.accessToken })
   conn.bulk.pollInterval = 50
   conn.bulk.pollTimeout = 120_000
   conn.bulk2.pollInterval = 50
@@ -159,7 +158,10 @@ const main = async () => {
       const r = got.get(w["ExternalId__c"]!)
       expect(r !== undefined, `missing ${w["ExternalId__c"]}`)
       expect(r!["Id"] === ids.get(w["ExternalId__c"]!), `Id ${r!["Id"]}`)
-      expect(r!["Name"] === w["Name"] && r!["NumberOfEmployees"] === w["NumberOfEmployees"] && r!["BillingCity"] === w["BillingCity"], `values ${JSON.stringify(r)}`)
+      expect(
+        r!["Name"] === w["Name"] && r!["NumberOfEmployees"] === w["NumberOfEmployees"] && r!["BillingCity"] === w["BillingCity"],
+        `values ${JSON.stringify(r)}`
+      )
     }
   }
   const soql1 = "SELECT Id, Name, ExternalId__c, NumberOfEmployees, BillingCity FROM Account WHERE ExternalId__c LIKE 'J1-%'"
@@ -180,7 +182,10 @@ const main = async () => {
       }
     },
     // jsforce pipes every result file into one parser (multistream): later files' header lines become records.
-    { knownBug: /header line\(s\) of result files/, issue: "jsforce bulk.query feeds all result files to one CSV parser (no filed issue found)" }
+    {
+      knownBug: /header line\(s\) of result files/,
+      issue: "jsforce bulk.query feeds all result files to one CSV parser (no filed issue found)"
+    }
   )
   const half = Math.floor(n / 2)
   await step(`bulk.load update ${half} (1.0)`, async () => {
@@ -242,14 +247,18 @@ const main = async () => {
     for (const i of want) {
       const w = row("J2", i)
       const r = byExt.get(w["ExternalId__c"]!)
-      expect(r !== undefined && r["Name"] === w["Name"] && r["NumberOfEmployees"] === w["NumberOfEmployees"], `row ${i}: ${JSON.stringify(r)}`)
+      expect(
+        r !== undefined && r["Name"] === w["Name"] && r["NumberOfEmployees"] === w["NumberOfEmployees"],
+        `row ${i}: ${JSON.stringify(r)}`
+      )
     }
     const idSet = new Set(ids2)
     expect(recs.every((r) => idSet.has(r["Id"]!)), "ids differ from the ingest results")
   }
   const onePage = Math.min(m, Math.floor(pageSize / 2))
-  await step(`bulk2.query ${onePage} rows, one result page (2.0)`, () =>
-    query2(`ExternalId__c LIKE 'J2-%' AND NumberOfEmployees < ${onePage}`, range(onePage))
+  await step(
+    `bulk2.query ${onePage} rows, one result page (2.0)`,
+    () => query2(`ExternalId__c LIKE 'J2-%' AND NumberOfEmployees < ${onePage}`, range(onePage))
   )
   await step(
     `bulk2.query ${m} rows, ${Math.ceil(m / pageSize)} result pages of ${pageSize} (2.0)`,
@@ -259,12 +268,25 @@ const main = async () => {
   )
   await step(`bulk2 upsert + delete via CSV input (2.0)`, async () => {
     const csv = ["ExternalId__c,Name", ...range(10).map((i) => `J2-${i},Renamed ${i}`), "J2-new,Fresh"].join("\n") + "\n"
-    const up = await conn.bulk2.loadAndWaitForResults({ object: "Account", operation: "upsert", externalIdFieldName: "ExternalId__c", input: csv })
-    expect(up.successfulResults.length === 11 && up.failedResults.length === 0, `upsert ${up.successfulResults.length}/${up.failedResults.length}`)
-    const created = up.successfulResults.filter((r) => String(r.sf__Created) === "true").map((r) => (r as Record<string, unknown>)["ExternalId__c"])
+    const up = await conn.bulk2.loadAndWaitForResults({
+      object: "Account",
+      operation: "upsert",
+      externalIdFieldName: "ExternalId__c",
+      input: csv
+    })
+    expect(
+      up.successfulResults.length === 11 && up.failedResults.length === 0,
+      `upsert ${up.successfulResults.length}/${up.failedResults.length}`
+    )
+    const created = up.successfulResults.filter((r) => String(r.sf__Created) === "true").map((r) =>
+      (r as Record<string, unknown>)["ExternalId__c"]
+    )
     expect(created.length === 1 && created[0] === "J2-new", `created: ${JSON.stringify(created)}`)
     const del = await conn.bulk2.loadAndWaitForResults({ object: "Account", operation: "delete", input: ids2.map((Id) => ({ Id })) })
-    expect(del.successfulResults.length === ids2.length && del.failedResults.length === 0, `delete ${del.successfulResults.length}/${del.failedResults.length}`)
+    expect(
+      del.successfulResults.length === ids2.length && del.failedResults.length === 0,
+      `delete ${del.successfulResults.length}/${del.failedResults.length}`
+    )
   })
 }
 
@@ -272,6 +294,8 @@ main()
   .catch((e) => results.push({ step: "harness", ok: false, detail: String(e?.stack ?? e), ms: 0 }))
   .finally(() => {
     const failed = results.filter((r) => !r.ok)
-    console.log(`CHECK ${JSON.stringify({ node: process.version, passed: results.length - failed.length, failed: failed.length, results })}`)
+    console.log(
+      `CHECK ${JSON.stringify({ node: process.version, passed: results.length - failed.length, failed: failed.length, results })}`
+    )
     process.exitCode = failed.length === 0 ? 0 : 1
   })

@@ -98,24 +98,25 @@ const drain = (stream: NodeJS.EventEmitter): Promise<{ digest: Digest; leaked: n
   })
 
 const query = async (conn: Connection, spec: RunSpec): Promise<WorkloadOutcome> => {
-  const stream =
-    spec.workload === "query-1.0-pk"
-      ? await conn.bulk.query(querySoql)
-      : await conn.bulk2.query(querySoql, { pollInterval: spec.pollMs, pollTimeout: 3_600_000 })
+  const stream = spec.workload === "query-1.0-pk"
+    ? await conn.bulk.query(querySoql)
+    : await conn.bulk2.query(querySoql, { pollInterval: spec.pollMs, pollTimeout: 3_600_000 })
   const { digest, leaked } = await drain(stream)
   const ok = digest.count === spec.rows && leaked === 0
   const what = spec.workload === "query-1.0-pk" ? "result file" : "result page"
   const detail = ok
     ? undefined
     : leaked > 0
-      ? `returned ${leaked} bogus records: the header line of every ${what} after the first (jsforce feeds them all to one CSV parser); ${digest.count} real rows`
-      : `returned ${digest.count} rows`
+    ? `returned ${leaked} bogus records: the header line of every ${what} after the first (jsforce feeds them all to one CSV parser); ${digest.count} real rows`
+    : `returned ${digest.count} rows`
   return { ok, rows: digest.count + leaked, digest: digest.toString(), ...(detail ? { detail } : {}) }
 }
 
 /** Contention: the same Contacts through `bulk2.loadAndWaitForResults`; jsforce has no lock handling. */
 const contention = async (conn: Connection, spec: RunSpec): Promise<WorkloadOutcome> => {
-  const input = Readable.from(contactRows(0, spec.rows, spec.parentIds ?? [])).pipe(stringify({ header: true, columns: [...contactColumns] }))
+  const input = Readable.from(contactRows(0, spec.rows, spec.parentIds ?? [])).pipe(
+    stringify({ header: true, columns: [...contactColumns] })
+  )
   const res = await conn.bulk2.loadAndWaitForResults({
     object: "Contact",
     operation: "insert",
@@ -131,7 +132,9 @@ const contention = async (conn: Connection, spec: RunSpec): Promise<WorkloadOutc
     rows: res.successfulResults.length,
     failures,
     lockFailuresLeft,
-    ...(failures > 0 ? { detail: `${res.failedResults.length} failed (${lockFailuresLeft} on locks), ${res.unprocessedRecords.length} unprocessed` } : {})
+    ...(failures > 0
+      ? { detail: `${res.failedResults.length} failed (${lockFailuresLeft} on locks), ${res.unprocessedRecords.length} unprocessed` }
+      : {})
   }
 }
 

@@ -88,12 +88,14 @@ const contention = (spec: RunSpec) =>
 const query = (spec: RunSpec) =>
   Effect.gen(function*() {
     const digest = new Digest()
-    const options =
-      spec.workload === "query-1.0-pk"
-        ? { api: "1.0" as const, pkChunking: spec.chunkSize }
-        : { api: "2.0" as const, concurrency: spec.workload === "query-2.0-parallel" ? spec.concurrency : 1 }
+    const options = spec.workload === "query-1.0-pk"
+      ? { api: "1.0" as const, pkChunking: spec.chunkSize }
+      : { api: "2.0" as const, concurrency: spec.workload === "query-2.0-parallel" ? spec.concurrency : 1 }
     yield* Stream.runForEachChunk(
-      BulkClient.query(querySoql, { ...options, ...(spec.org === "realistic" ? {} : { pollSchedule: Schedule.spaced(Duration.millis(spec.pollMs)) }) }),
+      BulkClient.query(querySoql, {
+        ...options,
+        ...(spec.org === "realistic" ? {} : { pollSchedule: Schedule.spaced(Duration.millis(spec.pollMs)) })
+      }),
       (rows) =>
         Effect.sync(() => {
           for (const row of rows) digest.add(queryRowKey(row))
@@ -103,7 +105,11 @@ const query = (spec: RunSpec) =>
   })
 
 export const run = (spec: RunSpec): Promise<WorkloadOutcome> => {
-  const program = spec.workload === "ingest-2.0-contention" ? contention(spec) : spec.workload.startsWith("ingest-") ? ingest(spec) : query(spec)
+  const program = spec.workload === "ingest-2.0-contention"
+    ? contention(spec)
+    : spec.workload.startsWith("ingest-")
+    ? ingest(spec)
+    : query(spec)
   return Effect.runPromise(
     program.pipe(
       Effect.provide(layerFor(spec)),

@@ -107,7 +107,9 @@ export const authLayer = (
     const given = ENV.filter(([key]) => key !== "apiVersion" && Option.isSome(c[key] as Option.Option<unknown>)).map(([key]) => key)
     if (c.emulator || given.length > 0) {
       const flags = [...(c.emulator ? ["--emulator"] : []), ...given.map((k) => `--${k.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`)]
-      return Layer.fail(new UsageError({ message: `--target-org takes the login from the Salesforce CLI: drop ${flags.join(", ")} (or drop --target-org)` }))
+      return Layer.fail(
+        new UsageError({ message: `--target-org takes the login from the Salesforce CLI: drop ${flags.join(", ")} (or drop --target-org)` })
+      )
     }
     const org = c.targetOrg.value
     const auth = Layer.unwrapEffect(
@@ -198,7 +200,12 @@ const sfJson = (args: ReadonlyArray<string>): Effect.Effect<{ readonly code: num
       process.env["SFBULK_SF"] ?? "sf",
       [...args],
       // the Salesforce CLI's own colours and prompts have no place in parsed output
-      { timeout: 120_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, SF_DISABLE_COLORS: "true", FORCE_COLOR: "0" }, windowsHide: true },
+      {
+        timeout: 120_000,
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, SF_DISABLE_COLORS: "true", FORCE_COLOR: "0" },
+        windowsHide: true
+      },
       (error, stdout) => {
         const code = (error as { code?: unknown } | null)?.code
         if (code === "ENOENT") {
@@ -256,7 +263,9 @@ export const sfLogin = (org: string): Effect.Effect<SfLogin, UsageError | BulkEr
       const error = new BulkError.SessionExpiredError({
         instanceUrl: instanceUrl ?? org,
         description: `the Salesforce CLI's login for ${JSON.stringify(org)} cannot be used (sf reports: ${status}). ` +
-          (/maintenance|bad response/i.test(status) ? "The org may be down for maintenance: try later, or " : "The session has expired or was revoked: ") +
+          (/maintenance|bad response/i.test(status)
+            ? "The org may be down for maintenance: try later, or "
+            : "The session has expired or was revoked: ") +
           loginAgain(org)
       })
       ownWords.add(error)
@@ -272,7 +281,9 @@ export const sfLogin = (org: string): Effect.Effect<SfLogin, UsageError | BulkEr
       if (token === undefined) {
         return yield* new UsageError({
           message: `the Salesforce CLI did not hand over the access token of ${JSON.stringify(org)} ` +
-            `(\`sf org auth show-access-token --target-org ${org} --json\` failed: ${str(shown.json?.message) ?? "no token"}): ${loginAgain(org)}`
+            `(\`sf org auth show-access-token --target-org ${org} --json\` failed: ${str(shown.json?.message) ?? "no token"}): ${
+              loginAgain(org)
+            }`
         })
       }
     }

@@ -12,7 +12,9 @@ const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(mess
 /** `--json`, `--quiet`. */
 export const output = {
   json: Options.boolean("json").pipe(
-    Options.withDescription("Print one machine-readable JSON object on stdout instead of the text summary (progress becomes plain lines on stderr)")
+    Options.withDescription(
+      "Print one machine-readable JSON object on stdout instead of the text summary (progress becomes plain lines on stderr)"
+    )
   ),
   quiet: Options.boolean("quiet").pipe(Options.withAlias("q"), Options.withDescription("No progress and no summary text")),
   verbose: Options.boolean("verbose").pipe(Options.withDescription("On failure, also print the full error cause (for bug reports)"))
@@ -44,11 +46,15 @@ export const wait = duration(
 /** Result files: `--results-dir`, `--no-formula-guard`, `--allow-partial`. */
 export const results = {
   resultsDir: Options.text("results-dir").pipe(
-    Options.withDescription("Where to write <job>-success.csv, <job>-failed.csv and <job>-unprocessed.csv (default: beside the input file)"),
+    Options.withDescription(
+      "Where to write <job>-success.csv, <job>-failed.csv and <job>-unprocessed.csv (default: beside the input file)"
+    ),
     Options.optional
   ),
   noFormulaGuard: Options.boolean("no-formula-guard").pipe(
-    Options.withDescription("Write cells starting with = + - @ as they are (by default they get a leading ' so spreadsheets do not run them)")
+    Options.withDescription(
+      "Write cells starting with = + - @ as they are (by default they get a leading ' so spreadsheets do not run them)"
+    )
   ),
   allowPartial: Options.boolean("allow-partial").pipe(
     Options.withDescription("Exit 0 even when some rows failed or were not processed")

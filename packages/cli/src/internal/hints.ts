@@ -54,7 +54,7 @@ export const hint = (error: unknown): string | undefined => {
         return "A column or field does not exist on the object: fix the CSV header (or the query's field list); names are API names such as Name or My_Field__c."
       }
       if (/MALFORMED_QUERY|unexpected token|malformed/i.test(text) || e.errorCode === "MALFORMED_QUERY") {
-        return 'The SOQL query is malformed: check it, e.g. sfbulk export "SELECT Id, Name FROM Account WHERE Name LIKE \'A%\'".'
+        return "The SOQL query is malformed: check it, e.g. sfbulk export \"SELECT Id, Name FROM Account WHERE Name LIKE 'A%'\"."
       }
       if (
         e.errorCode === "InvalidEntity" || e.errorCode === "INVALID_TYPE" ||

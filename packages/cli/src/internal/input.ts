@@ -158,7 +158,10 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
       if (fields.length !== width) {
         const line = reader.line
         throw new InvalidInputError({
-          what: `${name} is not valid CSV: line ${line} has ${fields.length} field${fields.length === 1 ? "" : "s"} but the header has ${width}` +
+          what:
+            `${name} is not valid CSV: line ${line} has ${fields.length} field${
+              fields.length === 1 ? "" : "s"
+            } but the header has ${width}` +
             (reader.delimiter === "," ? "" : ` (columns separated by ${JSON.stringify(reader.delimiter)})`),
           row: line
         })
@@ -229,7 +232,9 @@ const checkHeader = (names: ReadonlyArray<string>, name: string): Array<string> 
   for (const n of out) {
     if (n.length === 0) throw new InvalidInputError({ what: `the header of ${name} has an empty column name`, row: 1 })
     // a record keyed by it would lose the column's values (no Salesforce field has this name)
-    if (n === "__proto__") throw new InvalidInputError({ what: `the header of ${name} names a column __proto__, which is no field name`, row: 1, field: n })
+    if (n === "__proto__") {
+      throw new InvalidInputError({ what: `the header of ${name} names a column __proto__, which is no field name`, row: 1, field: n })
+    }
     if (seen.has(n.toLowerCase())) throw new InvalidInputError({ what: `the header of ${name} names the column twice`, row: 1, field: n })
     seen.add(n.toLowerCase())
   }
@@ -260,7 +265,9 @@ const inputError = (e: unknown, name: string, options: ReadOptions | undefined):
       })
     case "CSV_DELIMITER_AMBIGUOUS":
       return new InvalidInputError({
-        what: `${name}: ${e.message.replace(/^Ambiguous delimiter: /, "")}: pass --delimiter (comma, semicolon, tab, pipe, caret or backquote)`,
+        what: `${name}: ${
+          e.message.replace(/^Ambiguous delimiter: /, "")
+        }: pass --delimiter (comma, semicolon, tab, pipe, caret or backquote)`,
         ...line
       })
     default:

@@ -72,7 +72,9 @@ export const reporter = (mode: Mode, label: string): Reporter => {
       const total = Math.max(p.rowsUploaded, p.recordsProcessed)
       const text = p.recordsProcessed === 0 && p.piecesDone === 0
         ? `${label}  ${bar(0)}  read ${n(p.rowsRead)} · uploaded ${n(p.rowsUploaded)} · ${state}`
-        : `${label}  ${bar(total === 0 ? 0 : p.recordsProcessed / total)}  ${n(p.recordsProcessed)}/${n(total)} processed · ${n(p.recordsFailed)} failed · ${state}`
+        : `${label}  ${bar(total === 0 ? 0 : p.recordsProcessed / total)}  ${n(p.recordsProcessed)}/${n(total)} processed · ${
+          n(p.recordsFailed)
+        } failed · ${state}`
       draw(text, state, rate(p.recordsProcessed === 0 ? p.rowsRead : p.recordsProcessed, elapsed), false)
     },
     rows: (count, state) => {

@@ -103,7 +103,12 @@ const privateDir = (dir: string): Effect.Effect<void, InvalidInputError> =>
       Fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
       Fs.chmodSync(dir, 0o700)
     },
-    catch: (e) => fail(`cannot create the state directory ${dir} (for the journal that makes an interrupted import resumable): ${(e as Error).message}. Set ${STATE_DIR_ENV} or pass --journal <file>`)
+    catch: (e) =>
+      fail(
+        `cannot create the state directory ${dir} (for the journal that makes an interrupted import resumable): ${
+          (e as Error).message
+        }. Set ${STATE_DIR_ENV} or pass --journal <file>`
+      )
   })
 
 /** Fails unless a file can be created in `dir` (made if missing): checked before anything is sent. */
@@ -368,16 +373,22 @@ export const checkInput = (rec: Recording): Effect.Effect<void, InvalidInputErro
     const total = inputRecords(rec.journal)
     const never = Journal.unsent(j, total)
     const last = j.pieces.reduce((n, p) => Math.max(n, ...p.ranges.map((r) => r[1])), 0)
-    const notSent = [describeRanges(never), total === undefined ? `every record after record ${last}` : ""].filter((t) => t !== "").join(", ") ||
+    const notSent = [describeRanges(never), total === undefined ? `every record after record ${last}` : ""].filter((t) =>
+      t !== ""
+    ).join(", ") ||
       "none"
     const maybe = j.pieces.filter((p) => p.stage === "created")
     return yield* fail(
       `${problem}, so the rows never sent cannot be read again. Records (numbered from 1 after the header row) ` +
         `that never reached Salesforce: ${notSent}.` +
         (maybe.length > 0
-          ? ` Records being sent when the run stopped (they may or may not have arrived): ${describeRanges(maybe.flatMap((p) => p.ranges))} (jobs ${[...new Set(maybe.map((p) => p.jobId))].join(", ")}).`
+          ? ` Records being sent when the run stopped (they may or may not have arrived): ${
+            describeRanges(maybe.flatMap((p) => p.ranges))
+          } (jobs ${[...new Set(maybe.map((p) => p.jobId))].join(", ")}).`
           : "") +
-        (j.jobIds.length > 0 ? ` The jobs the import made (${j.jobIds.join(", ")}) can still be finished one by one with sfbulk resume <job-id>.` : "")
+        (j.jobIds.length > 0
+          ? ` The jobs the import made (${j.jobIds.join(", ")}) can still be finished one by one with sfbulk resume <job-id>.`
+          : "")
     )
   })
 
@@ -398,8 +409,7 @@ export const sentAnything = (rec: Recording): boolean => {
 export const QUERY_IDS_SUFFIX = ".query-ids.csv"
 
 /** Whether the input is sfbulk's own spool of queried ids (never a user's file: it lives in the state directory). */
-const queriedIds = (input: InputFacts): boolean =>
-  input.read.endsWith(QUERY_IDS_SUFFIX) && Path.dirname(input.read) === stateDir()
+const queriedIds = (input: InputFacts): boolean => input.read.endsWith(QUERY_IDS_SUFFIX) && Path.dirname(input.read) === stateDir()
 
 /** Files kept for a resume (the journal, and the copy of standard input or the queried ids). */
 export const keptFiles = (rec: Recording): string =>
@@ -487,7 +497,13 @@ export const listJournals = (flags: OutputFlags): Effect.Effect<void> =>
       const rec = yield* Effect.option(open(Path.join(dir, name)))
       if (Option.isNone(rec)) continue
       const m = rec.value.meta
-      found.push({ journal: rec.value.journal, command: m.command, object: m.object, input: m.input.given, resume: resumeCommand(rec.value.journal) })
+      found.push({
+        journal: rec.value.journal,
+        command: m.command,
+        object: m.object,
+        input: m.input.given,
+        resume: resumeCommand(rec.value.journal)
+      })
     }
     if (flags.json) return printJson({ ok: true, journals: found, exitCode: 0 })
     printText(

@@ -81,7 +81,9 @@ export const ingestText = (s: IngestSummary): string => {
 /** Renders rows as an aligned text table. */
 export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
-  return [tableLine(header, widths), tableLine(widths.map((w) => "-".repeat(w)), widths), ...rows.map((r) => tableLine(r, widths))].join("\n")
+  return [tableLine(header, widths), tableLine(widths.map((w) => "-".repeat(w)), widths), ...rows.map((r) => tableLine(r, widths))].join(
+    "\n"
+  )
 }
 
 /** One line of a table: each cell on one line, cut to its column's width (`…` marks a cut), padded. */

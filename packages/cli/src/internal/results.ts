@@ -75,11 +75,14 @@ export const write = <E>(
     yield* Effect.all([
       writeText(
         files.success,
-        csvText(rows.successes.pipe(Stream.mapChunks((c) => {
-          counts.succeeded += c.length
-          for (const r of c) if (r["sf__Created"] === "true") counts.created++
-          return c
-        })), { columns: cols(["sf__Id", "sf__Created"]), formulaGuard: options.formulaGuard })
+        csvText(
+          rows.successes.pipe(Stream.mapChunks((c) => {
+            counts.succeeded += c.length
+            for (const r of c) if (r["sf__Created"] === "true") counts.created++
+            return c
+          })),
+          { columns: cols(["sf__Id", "sf__Created"]), formulaGuard: options.formulaGuard }
+        )
       ),
       writeText(
         files.failed,

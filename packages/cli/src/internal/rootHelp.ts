@@ -2,7 +2,8 @@
  * The short help printed by `sfbulk`, `sfbulk --help` and `sfbulk -h` (each command's own `--help`
  * comes from `@effect/cli` and lists every flag).
  */
-export const rootHelp = (version: string): string => `sfbulk ${version}: move data in and out of Salesforce with the Bulk APIs
+export const rootHelp = (version: string): string =>
+  `sfbulk ${version}: move data in and out of Salesforce with the Bulk APIs
 
 USAGE
   sfbulk <command> [arguments] [flags]

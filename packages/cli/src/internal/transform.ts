@@ -58,7 +58,8 @@ export const readMapping = (path: string): Effect.Effect<MappingFile, InvalidInp
   Effect.flatMap(
     Effect.try({
       try: () => Fs.readFileSync(path, "utf8"),
-      catch: (e) => new InvalidInputError({ what: `the mapping file ${path} cannot be read (${(e as Error).message}): check the --mapping path` })
+      catch: (e) =>
+        new InvalidInputError({ what: `the mapping file ${path} cannot be read (${(e as Error).message}): check the --mapping path` })
     }),
     (text) => {
       const parsed = Mapping.parse(text, path)
@@ -68,7 +69,11 @@ export const readMapping = (path: string): Effect.Effect<MappingFile, InvalidInp
   )
 
 const inMappingFile = (e: InvalidInputError, file: string) =>
-  new InvalidInputError({ what: `${file}: ${e.what}`, ...(e.row === undefined ? {} : { row: e.row }), ...(e.field === undefined ? {} : { field: e.field }) })
+  new InvalidInputError({
+    what: `${file}: ${e.what}`,
+    ...(e.row === undefined ? {} : { row: e.row }),
+    ...(e.field === undefined ? {} : { field: e.field })
+  })
 
 // ---------------------------------------------------------------------------------------------
 // dates
@@ -128,7 +133,9 @@ export const compilePattern = (pattern: string): DatePattern | string => {
       while (j < pattern.length && pattern[j] === c) j++
       const token = pattern.slice(i, j)
       const t = TOKENS[token]
-      if (t === undefined) return `"${token}" is not a pattern letter sfbulk reads (use yyyy yy MM M MMM dd d HH H hh h mm m ss s SSS a; quote literal letters as 'T')`
+      if (t === undefined) {
+        return `"${token}" is not a pattern letter sfbulk reads (use yyyy yy MM M MMM dd d HH H hh h mm m ss s SSS a; quote literal letters as 'T')`
+      }
       if (parts.some((p) => p.part === t.part)) return `"${token}" repeats a part already in the pattern`
       parts.push({ part: t.part, token })
       // as Java's SimpleDateFormat (Data Loader's): a two-letter number field also reads one digit
@@ -194,7 +201,9 @@ export const readLocal = (p: DatePattern, text: string): Local | undefined => {
   }
   if (v.H > 23 || v.m > 59 || v.s > 59) return undefined
   const check = new Date(Date.UTC(v.y, v.M - 1, v.d))
-  if (v.M < 1 || v.M > 12 || check.getUTCFullYear() !== v.y || check.getUTCMonth() !== v.M - 1 || check.getUTCDate() !== v.d) return undefined
+  if (v.M < 1 || v.M > 12 || check.getUTCFullYear() !== v.y || check.getUTCMonth() !== v.M - 1 || check.getUTCDate() !== v.d) {
+    return undefined
+  }
   return v
 }
 
@@ -304,11 +313,15 @@ export const dateFieldsOf = (
 
 /** Checks the flags' combination (a usage message, or undefined). */
 export const checkFlags = (o: Options): string | undefined => {
-  if (o.timeZone !== undefined && !isTimeZone(o.timeZone)) return `--time-zone: "${o.timeZone}" is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)`
+  if (o.timeZone !== undefined && !isTimeZone(o.timeZone)) {
+    return `--time-zone: "${o.timeZone}" is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)`
+  }
   if (o.dateFormat === undefined) {
     if (o.dateFields !== undefined && o.dateFields.length > 0) return "--date-fields needs --date-format (how the cells write their dates)"
     // without a format nothing is converted: a zone alone would be silently ignored
-    return o.timeZone !== undefined ? "--time-zone on a load applies to --date-format datetimes: add --date-format and --date-fields" : undefined
+    return o.timeZone !== undefined
+      ? "--time-zone on a load applies to --date-format datetimes: add --date-format and --date-fields"
+      : undefined
   }
   const p = compilePattern(o.dateFormat)
   if (typeof p === "string") return `--date-format "${o.dateFormat}": ${p}`
@@ -340,7 +353,9 @@ export const apply = <E>(
   let sent: ReadonlyArray<string> | undefined
   const out = Stream.suspend(() => {
     if (mapping instanceof InvalidInputError) return Stream.fail(inMappingFile(mapping, o.mapping!.file))
-    if (typeof pattern === "string" || typeof fields === "string") return Stream.fail(new InvalidInputError({ what: `--date-format: ${pattern as string}` }))
+    if (typeof pattern === "string" || typeof fields === "string") {
+      return Stream.fail(new InvalidInputError({ what: `--date-format: ${pattern as string}` }))
+    }
     let plan: (<V>(row: Readonly<Record<string, V>>) => Record<string, V | string>) | undefined
     let dates: ReadonlyArray<{ readonly key: string; readonly datetime: boolean }> = []
     const start = (): InvalidInputError | undefined => {
@@ -348,7 +363,11 @@ export const apply = <E>(
       if (mapping !== undefined) {
         const f = Mapping.compile(mapping, columns)
         if (f instanceof InvalidInputError) {
-          return new InvalidInputError({ what: `${f.what.replace("the input", source)} (--mapping ${o.mapping!.file})`, row: 1, ...(f.field ? { field: f.field } : {}) })
+          return new InvalidInputError({
+            what: `${f.what.replace("the input", source)} (--mapping ${o.mapping!.file})`,
+            row: 1,
+            ...(f.field ? { field: f.field } : {})
+          })
         }
         sent = f.fields
         plan = f.apply
@@ -363,7 +382,9 @@ export const apply = <E>(
         const key = lower.get(d.field.toLowerCase())
         if (key === undefined) {
           return new InvalidInputError({
-            what: `--date-fields names ${d.field}, which is not among the fields sent (${sent.join(", ")})${mapping ? " after --mapping" : ""}`,
+            what: `--date-fields names ${d.field}, which is not among the fields sent (${sent.join(", ")})${
+              mapping ? " after --mapping" : ""
+            }`,
             field: d.field
           })
         }
@@ -386,7 +407,10 @@ export const apply = <E>(
         if (local === undefined) {
           const line = lineOf(rec)
           return new InvalidInputError({
-            what: `${line === undefined ? "a line" : `line ${line}`} of ${source}, column ${d.key}: "${v}" is not a date in the --date-format ${o.dateFormat}` +
+            what:
+              `${
+                line === undefined ? "a line" : `line ${line}`
+              } of ${source}, column ${d.key}: "${v}" is not a date in the --date-format ${o.dateFormat}` +
               ` (fix the cell, or give the format the file uses)`,
             ...(line === undefined ? {} : { row: line }),
             field: d.key

@@ -209,8 +209,7 @@ export const addBatch = (
     const claim = (b: BatchInfo) => Effect.sync(() => ledger.claimed.add(b.id))
     const shared = <A, E, R>(self: Effect.Effect<A, E, R>) =>
       Effect.zipRight(ledger.turnstile.withPermits(1)(Effect.void), ledger.posts.withPermits(1)(self))
-    const exclusive = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-      ledger.turnstile.withPermits(1)(ledger.posts.withPermits(ALL)(self))
+    const exclusive = <A, E, R>(self: Effect.Effect<A, E, R>) => ledger.turnstile.withPermits(1)(ledger.posts.withPermits(ALL)(self))
 
     const hashOf = (batchId: string) =>
       Effect.suspend(() => {

@@ -102,8 +102,7 @@ export const fromSession = (options: {
 // OAuth token endpoint
 // ---------------------------------------------------------------------------------------------
 
-const isTransient = (e: BulkError): boolean =>
-  (e._tag === "TransportError" || e._tag === "AuthenticationError") && e.isRetryable
+const isTransient = (e: BulkError): boolean => (e._tag === "TransportError" || e._tag === "AuthenticationError") && e.isRetryable
 
 /** POST a form to `{loginUrl}/services/oauth2/token` and read the session from the answer. */
 const tokenRequest = (
@@ -198,15 +197,19 @@ export const oauthPassword = (options: {
   readonly password: Redacted.Redacted<string>
   readonly securityToken?: Redacted.Redacted<string> | undefined
 }): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> =>
-  layerFromLogin("OAuth username-password", options.apiVersion, (apiVersion) =>
-    tokenRequest("OAuth username-password", resolveLoginUrl(options.loginUrl), apiVersion, {
-      grant_type: "password",
-      client_id: options.clientId,
-      client_secret: Redacted.value(options.clientSecret),
-      username: options.username,
-      password: Redacted.value(options.password) +
-        (options.securityToken === undefined ? "" : Redacted.value(options.securityToken))
-    }))
+  layerFromLogin(
+    "OAuth username-password",
+    options.apiVersion,
+    (apiVersion) =>
+      tokenRequest("OAuth username-password", resolveLoginUrl(options.loginUrl), apiVersion, {
+        grant_type: "password",
+        client_id: options.clientId,
+        client_secret: Redacted.value(options.clientSecret),
+        username: options.username,
+        password: Redacted.value(options.password) +
+          (options.securityToken === undefined ? "" : Redacted.value(options.securityToken))
+      })
+  )
 
 export const refreshToken = (options: {
   readonly loginUrl?: string | undefined
@@ -236,8 +239,7 @@ export const refreshToken = (options: {
         : Effect.succeed(undefined)
   )
 
-const base64url = (input: string | Buffer): string =>
-  (typeof input === "string" ? Buffer.from(input, "utf8") : input).toString("base64url")
+const base64url = (input: string | Buffer): string => (typeof input === "string" ? Buffer.from(input, "utf8") : input).toString("base64url")
 
 /** Sign a Salesforce JWT bearer assertion (RS256). */
 export const signJwt = (options: {
@@ -276,7 +278,8 @@ export const jwtBearer = (options: {
   readonly audience?: string | undefined
 }): Layer.Layer<SalesforceAuth, never, HttpClient.HttpClient> => {
   const loginUrl = resolveLoginUrl(options.loginUrl)
-  const audience = options.audience ?? (loginUrl === SANDBOX ? SANDBOX : options.loginUrl === undefined || loginUrl === PRODUCTION ? PRODUCTION : loginUrl)
+  const audience = options.audience ??
+    (loginUrl === SANDBOX ? SANDBOX : options.loginUrl === undefined || loginUrl === PRODUCTION ? PRODUCTION : loginUrl)
   return layerFromLogin("OAuth JWT bearer", options.apiVersion, (apiVersion) =>
     Effect.gen(function*() {
       const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
@@ -313,7 +316,6 @@ export const clientCredentials = (options: {
 // ---------------------------------------------------------------------------------------------
 // SOAP login
 // ---------------------------------------------------------------------------------------------
-
 
 /** Parse a SOAP login answer into a session, or the fault into an AuthenticationError. */
 export const parseSoapLogin = (

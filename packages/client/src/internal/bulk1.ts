@@ -75,7 +75,9 @@ export const JobInfoFields = Schema.Struct({
   }),
   object: Schema.optionalWith(Schema.String, { default: () => "" }),
   state: Schema.optionalWith(Schema.Literal("Open", "Closed", "Aborted", "Failed"), { default: () => "Open" as const }),
-  contentType: Schema.optionalWith(Schema.Literal("CSV", "JSON", "XML", "ZIP_CSV", "ZIP_JSON", "ZIP_XML"), { default: () => "XML" as const }),
+  contentType: Schema.optionalWith(Schema.Literal("CSV", "JSON", "XML", "ZIP_CSV", "ZIP_JSON", "ZIP_XML"), {
+    default: () => "XML" as const
+  }),
   concurrencyMode: Schema.optionalWith(Schema.Literal("Parallel", "Serial"), { default: () => "Parallel" as const }),
   externalIdFieldName: Text,
   assignmentRuleId: Text,
@@ -473,4 +475,3 @@ export const parseQueryResult = <E, R>(
       }) as Stream.Stream<QueryRecord, E | TransportError, R>
   }
 }
-

@@ -133,10 +133,8 @@ export const ingestResultRows = <A>(
     )
   })).pipe(Stream.withSpan(`Bulk2.${resource}`, { attributes: { "sfbulk.job_id": jobId } }))
 
-
 /** Delimiter character for a job's `columnDelimiter` (COMMA when unknown). */
-export const delimiterOf = (name: string | undefined): string =>
-  delimiterChar[(name ?? "COMMA") as ColumnDelimiter] ?? ","
+export const delimiterOf = (name: string | undefined): string => delimiterChar[(name ?? "COMMA") as ColumnDelimiter] ?? ","
 
 /** Splits an absolute path with a query string into transport path + params. */
 export const splitUrl = (url: string): { path: string; urlParams: Record<string, string> } => {

@@ -55,7 +55,13 @@ export const EMPTY_INPUT = "the input has no rows: nothing to upload (pass allow
 // a bug of the library, so it becomes a defect rather than a failure typed as something it is not.
 const REQUEST = ["AuthenticationError", "SessionExpiredError", "ApiError", "LimitExceededError", "TransportError", "InvalidInputError"]
 const OUTCOME_TAGS: ReadonlySet<string> = new Set([...REQUEST, "ResultMismatchError"])
-const INGEST_TAGS: ReadonlySet<string> = new Set([...REQUEST, "JobFailedError", "BatchFailedError", "PollTimeoutError", "ResultMismatchError"])
+const INGEST_TAGS: ReadonlySet<string> = new Set([
+  ...REQUEST,
+  "JobFailedError",
+  "BatchFailedError",
+  "PollTimeoutError",
+  "ResultMismatchError"
+])
 const QUERY_TAGS: ReadonlySet<string> = INGEST_TAGS
 const TYPED_QUERY_TAGS: ReadonlySet<string> = new Set([...QUERY_TAGS, "RowDecodeError"])
 
@@ -63,14 +69,15 @@ const TYPED_QUERY_TAGS: ReadonlySet<string> = new Set([...QUERY_TAGS, "RowDecode
 const outside = (tags: ReadonlySet<string>) => (e: unknown): boolean => isBulkError(e) && !tags.has(e._tag)
 
 /** `self` with its library errors kept to `tags` (typed as `N`), any other one a defect. */
-export const narrowEffect = <N extends BulkError>(tags: ReadonlySet<string>) =>
-<A, E, R>(self: Effect.Effect<A, BulkError | E, R>): Effect.Effect<A, N | Exclude<E, BulkError>, R> =>
-  Effect.catchIf(self, outside(tags), Effect.die) as Effect.Effect<A, N | Exclude<E, BulkError>, R>
+export const narrowEffect =
+  <N extends BulkError>(tags: ReadonlySet<string>) =>
+  <A, E, R>(self: Effect.Effect<A, BulkError | E, R>): Effect.Effect<A, N | Exclude<E, BulkError>, R> =>
+    Effect.catchIf(self, outside(tags), Effect.die) as Effect.Effect<A, N | Exclude<E, BulkError>, R>
 
 /** `self` with its errors kept to `tags` (typed as `N`), any other one a defect. */
-export const narrowStream = <N extends BulkError>(tags: ReadonlySet<string>) =>
-<A, R>(self: Stream.Stream<A, BulkError, R>): Stream.Stream<A, N, R> =>
-  Stream.catchAll(self, (e) => (outside(tags)(e) ? Stream.die(e) : Stream.fail(e as N)))
+export const narrowStream =
+  <N extends BulkError>(tags: ReadonlySet<string>) => <A, R>(self: Stream.Stream<A, BulkError, R>): Stream.Stream<A, N, R> =>
+    Stream.catchAll(self, (e) => (outside(tags)(e) ? Stream.die(e) : Stream.fail(e as N)))
 
 const narrowOutcome = (outcome: BulkClient.Outcome<BulkError>): BulkClient.Outcome => {
   const narrow = narrowStream<BulkErrors.OutcomeError>(OUTCOME_TAGS)
@@ -128,19 +135,23 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
     )
 
   const deleteWith = (operation: "delete" | "hardDelete") =>
-  <E, R>(object: string, ids: Rows<string | { readonly Id: string }, E, R>, options: BulkClient.IngestOptions<{ readonly Id: string }> = {}) =>
-    ingest(operation, object, Stream.map(toStream(ids), idRow), { columns: ["Id"], ...options })
+  <E, R>(
+    object: string,
+    ids: Rows<string | { readonly Id: string }, E, R>,
+    options: BulkClient.IngestOptions<{ readonly Id: string }> = {}
+  ) => ingest(operation, object, Stream.map(toStream(ids), idRow), { columns: ["Id"], ...options })
 
-  const runQuery = (all: boolean) => (soql: string, options: BulkClient.QueryOptions<any> = {}): Stream.Stream<any, BulkErrors.TypedQueryError> => {
-    const rows = Stream.provideService(
-      Stream.unwrap(Effect.as(validate(options), options.api === "1.0" ? query1(soql, all, options) : query2(soql, all, options))),
-      Transport.Transport,
-      transport
-    )
-    return options.schema
-      ? narrowStream<BulkErrors.TypedQueryError>(TYPED_QUERY_TAGS)(decodeRows(rows, options.schema))
-      : narrowStream<BulkErrors.QueryError>(QUERY_TAGS)(rows)
-  }
+  const runQuery =
+    (all: boolean) => (soql: string, options: BulkClient.QueryOptions<any> = {}): Stream.Stream<any, BulkErrors.TypedQueryError> => {
+      const rows = Stream.provideService(
+        Stream.unwrap(Effect.as(validate(options), options.api === "1.0" ? query1(soql, all, options) : query2(soql, all, options))),
+        Transport.Transport,
+        transport
+      )
+      return options.schema
+        ? narrowStream<BulkErrors.TypedQueryError>(TYPED_QUERY_TAGS)(decodeRows(rows, options.schema))
+        : narrowStream<BulkErrors.QueryError>(QUERY_TAGS)(rows)
+    }
 
   return {
     insert: (object, rows, options) => ingest("insert", object, rows, options),

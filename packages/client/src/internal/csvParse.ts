@@ -48,9 +48,9 @@ export const parseRecords = <E, R>(
 
 /** csv-parse's text for a quote opening a field, naming the field by its column (as `parseRecords` does). */
 const openingQuote = (column: string | null, line: number, value: string): string =>
-  `Invalid Opening Quote: a quote is found on field ${JSON.stringify(column)} at line ${line}, value is ${
-    JSON.stringify(value)
-  }${value === "\uFEFF" ? " (utf8 bom)" : ""}`
+  `Invalid Opening Quote: a quote is found on field ${JSON.stringify(column)} at line ${line}, value is ${JSON.stringify(value)}${
+    value === "\uFEFF" ? " (utf8 bom)" : ""
+  }`
 
 /**
  * Parses bytes into values built straight from each data row's fields, with no intermediate record:

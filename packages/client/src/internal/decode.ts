@@ -86,7 +86,11 @@ export const rowDecoder = <A, I>(schema: Schema.Schema<A, I, never>, jobId?: str
     const k = keyMap.get(column.toLowerCase())
     return k === undefined ? undefined : row[k]
   }
-  const build = (row: Record<string, string>, fs: ReadonlyArray<Field>, prefix: string): { value: Record<string, unknown>; empty: boolean } => {
+  const build = (
+    row: Record<string, string>,
+    fs: ReadonlyArray<Field>,
+    prefix: string
+  ): { value: Record<string, unknown>; empty: boolean } => {
     const out: Record<string, unknown> = {}
     let empty = true
     for (const f of fs) {

@@ -108,8 +108,9 @@ interface Ingest1Params<A, E, R> {
 }
 
 /** Runs the 1.0 pipeline, then the lock-contention follow-ups the options ask for (`lockRetry.ts`). */
-export const ingest1 = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
-  withLockRetry(params, ingest1Once)
+export const ingest1 = <A, E, R>(
+  params: Ingest1Params<A, E, R>
+): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> => withLockRetry(params, ingest1Once)
 
 /** One run of the 1.0 pipeline. */
 const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
@@ -177,7 +178,9 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
       }).pipe(Effect.withSpan("BulkClient.addBatch", { attributes: { "sfbulk.piece": piece.index, "sfbulk.records": piece.records } }))
 
     /** Waits for an added batch and counts it. */
-    const finish = ({ batchId, piece }: { readonly piece: ReadyBatch; readonly batchId: string }): Effect.Effect<BatchCounts, BulkError, Transport> =>
+    const finish = (
+      { batchId, piece }: { readonly piece: ReadyBatch; readonly batchId: string }
+    ): Effect.Effect<BatchCounts, BulkError, Transport> =>
       Effect.gen(function*() {
         const jobInfo = yield* job
         const jid = jobInfo.id
@@ -241,8 +244,10 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
       Effect.onError((cause) => {
         if (!jobId) return Effect.void
         const serverSide = Chunk.some(Cause.failures(cause), (e) => isBulkError(e) && e._tag !== "InvalidInputError")
-        return Effect.flatMap(FiberRef.get(currentListener), (l) =>
-          Effect.ignore(l || serverSide ? Bulk1.closeJob(jobId!) : Bulk1.abortJob(jobId!)))
+        return Effect.flatMap(
+          FiberRef.get(currentListener),
+          (l) => Effect.ignore(l || serverSide ? Bulk1.closeJob(jobId!) : Bulk1.abortJob(jobId!))
+        )
       })
     )
     // A job aborted by someone else while its batches ran is not an error: its batches are
@@ -250,35 +255,49 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
     if (jobId) {
       const jid = jobId
       yield* Bulk1.closeJob(jid).pipe(
-        Effect.catchIf(isInvalidJobState, (refused) =>
-          Effect.flatMap(Bulk1.jobInfo(jid), (j) => j.state === "Aborted" ? Effect.void : Effect.fail(refused)))
+        Effect.catchIf(
+          isInvalidJobState,
+          (refused) => Effect.flatMap(Bulk1.jobInfo(jid), (j) => j.state === "Aborted" ? Effect.void : Effect.fail(refused))
+        )
       )
     }
     const ended = yield* Clock.currentTimeMillis
-    return outcome1(params.object, params.operation, batches, state.read, Duration.millis(ended - started), context, options.successRows !== false)
+    return outcome1(
+      params.object,
+      params.operation,
+      batches,
+      state.read,
+      Duration.millis(ended - started),
+      context,
+      options.successRows !== false
+    )
   }).pipe(
     Effect.scoped,
-    Effect.withSpan("BulkClient.ingest", { attributes: { "sfbulk.api": "1.0", "sfbulk.object": params.object, "sfbulk.operation": params.operation } })
+    Effect.withSpan("BulkClient.ingest", {
+      attributes: { "sfbulk.api": "1.0", "sfbulk.object": params.object, "sfbulk.operation": params.operation }
+    })
   )
 
 /** The batch's request, exactly as uploaded, parsed back into rows. */
 const requestRows = (b: BatchCounts) =>
   // a download cut off mid-body is fetched again, the rows already emitted skipped
-  resumable(() => parseRecords(Bulk1.batchRequest(b.jobId, b.batchId), ",").pipe(
-    Stream.mapError((e) =>
-      e._tag === "CsvParseFailure"
-        ? new TransportError({
-          description: `the batch request cannot be parsed: ${e.message}`,
-          method: "GET",
-          url: `batch/${b.batchId}/request`,
-          mayHaveReachedServer: true,
-          jobId: b.jobId,
-          batchId: b.batchId,
-          unparseable: true
-        })
-        : e
+  resumable(() =>
+    parseRecords(Bulk1.batchRequest(b.jobId, b.batchId), ",").pipe(
+      Stream.mapError((e) =>
+        e._tag === "CsvParseFailure"
+          ? new TransportError({
+            description: `the batch request cannot be parsed: ${e.message}`,
+            method: "GET",
+            url: `batch/${b.batchId}/request`,
+            mayHaveReachedServer: true,
+            jobId: b.jobId,
+            batchId: b.batchId,
+            unparseable: true
+          })
+          : e
+      )
     )
-  ))
+  )
 
 /**
  * The batch's results, in input order. Jobs made by `ingest1` are CSV jobs, so the job's content
@@ -294,7 +313,12 @@ const resultRows = (b: BatchCounts) =>
   )
 
 /** Turns one request row and its result (none: not processed) into an outcome, or nothing. */
-type MakeOutcome<X> = (b: BatchCounts, position: number, row: Record<string, string>, result: Bulk1.BatchResult | undefined) => X | undefined
+type MakeOutcome<X> = (
+  b: BatchCounts,
+  position: number,
+  row: Record<string, string>,
+  result: Bulk1.BatchResult | undefined
+) => X | undefined
 
 /** A pull's next chunk, or `undefined` at its end. */
 const nextChunk = <A>(pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<BulkError>, Transport>) =>
@@ -487,7 +511,10 @@ export const outcome1 = (
         errors
       }
     }),
-    unprocessed: all((b) => b.unprocessed, (b, position, row, r): BulkClient.Unprocessed | undefined =>
-      r === undefined ? { _tag: "Unprocessed", jobId: b.jobId, batchId: b.batchId, position, row } : undefined)
+    unprocessed: all(
+      (b) => b.unprocessed,
+      (b, position, row, r): BulkClient.Unprocessed | undefined =>
+        r === undefined ? { _tag: "Unprocessed", jobId: b.jobId, batchId: b.batchId, position, row } : undefined
+    )
   }
 }

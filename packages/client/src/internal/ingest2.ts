@@ -104,15 +104,18 @@ export const encodeLines = <A, E, R>(
   const state: { encoder: LineEncoder | undefined; read: number } = { encoder: undefined, read: 0 }
   // Sources that emit one row per chunk (async iterables, unfolds) are regrouped so encoding and
   // file writes happen per thousand rows, not per row.
-  const lines = Stream.mapChunksEffect(Stream.rechunk(rows, 1024), (chunk): Effect.Effect<Chunk.Chunk<LineBlock>, InvalidInputError> =>
-    Effect.gen(function*() {
-      if (Chunk.isEmpty(chunk)) return Chunk.empty()
-      if (!state.encoder) state.encoder = yield* lineEncoder(options, Chunk.unsafeHead(chunk))
-      const out = yield* state.encoder.encode(chunk, state.read)
-      state.read += chunk.length
-      onRead(chunk.length)
-      return Chunk.of(out)
-    }))
+  const lines = Stream.mapChunksEffect(
+    Stream.rechunk(rows, 1024),
+    (chunk): Effect.Effect<Chunk.Chunk<LineBlock>, InvalidInputError> =>
+      Effect.gen(function*() {
+        if (Chunk.isEmpty(chunk)) return Chunk.empty()
+        if (!state.encoder) state.encoder = yield* lineEncoder(options, Chunk.unsafeHead(chunk))
+        const out = yield* state.encoder.encode(chunk, state.read)
+        state.read += chunk.length
+        onRead(chunk.length)
+        return Chunk.of(out)
+      })
+  )
   return { lines, state }
 }
 
@@ -219,8 +222,10 @@ const ingest2Once = <A, E, R>(
         // would otherwise hold the import for three budgets
         const budget = (yield* Transport).budgetMillis ?? DEFAULT_BUDGET_MILLIS
         const begun = yield* Clock.currentTimeMillis
-        const withinBudget = Schedule.checkEffect(uploadRetry, (e: BulkError) =>
-          Effect.map(Clock.currentTimeMillis, (now) => isRetryable(e) && now - begun < budget))
+        const withinBudget = Schedule.checkEffect(
+          uploadRetry,
+          (e: BulkError) => Effect.map(Clock.currentTimeMillis, (now) => isRetryable(e) && now - begun < budget)
+        )
         const submit = Effect.gen(function*() {
           const job = yield* Bulk2.createIngestJob({
             object: params.object,
@@ -239,10 +244,14 @@ const ingest2Once = <A, E, R>(
             // processing and must not be aborted and uploaded again (that would duplicate rows)
             yield* Bulk2.closeIngestJob(job.id).pipe(
               Effect.catchAll((error) =>
-                Effect.flatMap(Effect.either(Bulk2.getIngestJob(job.id)), (info) =>
-                  info._tag === "Right" && info.right.state !== "Open" && info.right.state !== "Aborted"
-                    ? Effect.void
-                    : Effect.fail(error)))
+                Effect.flatMap(
+                  Effect.either(Bulk2.getIngestJob(job.id)),
+                  (info) =>
+                    info._tag === "Right" && info.right.state !== "Open" && info.right.state !== "Aborted"
+                      ? Effect.void
+                      : Effect.fail(error)
+                )
+              )
             )
             yield* notify({ stage: "uploaded", ...where })
           }).pipe(Effect.tapError(() => Effect.ignore(Bulk2.abortIngestJob(job.id))))
@@ -285,7 +294,9 @@ const ingest2Once = <A, E, R>(
     return outcome2(params.object, params.operation, jobs, state.read, Duration.millis(ended - started), columnDelimiter, context)
   }).pipe(
     Effect.scoped,
-    Effect.withSpan("BulkClient.ingest", { attributes: { "sfbulk.api": "2.0", "sfbulk.object": params.object, "sfbulk.operation": params.operation } })
+    Effect.withSpan("BulkClient.ingest", {
+      attributes: { "sfbulk.api": "2.0", "sfbulk.object": params.object, "sfbulk.operation": params.operation }
+    })
   )
 
 /** Summary + lazy streams over the jobs' results. */
@@ -333,8 +344,7 @@ export const outcome2 = (
           created: c.created >= 0 && f[c.created] === "true",
           row: c.row(f)
         })
-      })
-    ),
+      })),
     failures: over((j) => j.failed, ({ jobId }) =>
       Internal.ingestResultRows(jobId, "failedResults", delimiter, (header) => {
         const c = resultColumns(header)
@@ -352,14 +362,12 @@ export const outcome2 = (
             row: c.row(f)
           }
         }
-      })
-    ),
+      })),
     unprocessed: over((j) => j.unprocessed, ({ jobId, unprocessed }) =>
       // a job that processed every row sent has none to download
       unprocessed === 0 ? Stream.empty : Internal.ingestResultRows(jobId, "unprocessedrecords", delimiter, (header) => {
         const c = resultColumns(header)
         return (f): BulkClient.Unprocessed => ({ _tag: "Unprocessed", jobId, row: c.row(f) })
-      })
-    )
+      }))
   }
 }

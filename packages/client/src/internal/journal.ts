@@ -83,7 +83,9 @@ const resume1 = (jobId: string, firstRow: number, options: ResumeOptions) =>
     for (const b of batches) {
       const records = yield* Stream.runCount(resumable(() =>
         parseRecords(Bulk1.batchRequest(jobId, b.id), ",").pipe(
-          Stream.mapError((e) => (e._tag === "CsvParseFailure" ? new InvalidInputError({ what: `batch ${b.id} request: ${e.message}` }) : e))
+          Stream.mapError((
+            e
+          ) => (e._tag === "CsvParseFailure" ? new InvalidInputError({ what: `batch ${b.id} request: ${e.message}` }) : e))
         )
       ))
       let succeeded = 0
@@ -364,12 +366,18 @@ const arrivedBatches = (sending: ReadonlyArray<PieceLine>, uploaded: ReadonlyArr
       const sized = yield* Effect.forEach(unclaimed, (b) =>
         Stream.runCount(resumable(() =>
           parseRecords(Bulk1.batchRequest(jobId, b.id), ",").pipe(
-            Stream.mapError((e) => e._tag === "CsvParseFailure" ? new InvalidInputError({ what: `the request of batch ${b.id} of job ${jobId} is not readable CSV: ${e.message}` }) : e)
+            Stream.mapError((e) =>
+              e._tag === "CsvParseFailure"
+                ? new InvalidInputError({ what: `the request of batch ${b.id} of job ${jobId} is not readable CSV: ${e.message}` })
+                : e
+            )
           )
         )).pipe(Effect.map((records) => ({ id: b.id, records }))))
       const ambiguous = () =>
         new InvalidInputError({
-          what: `the journal cannot tell which rows batches ${sized.map((b) => b.id).join(", ")} of job ${jobId} hold ` +
+          what: `the journal cannot tell which rows batches ${
+            sized.map((b) => b.id).join(", ")
+          } of job ${jobId} hold ` +
             `(the process stopped while they were being sent): check them with Bulk1.batchRequest, then resume the job by id`
         })
       for (const b of sized) {

@@ -7,7 +7,6 @@ import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Crypto from "node:crypto"
 
-
 /** One piece of an ingest as the pipelines report it (positions in the stream they read). */
 export interface PieceEvent {
   readonly stage: "created" | "uploaded"
@@ -30,7 +29,6 @@ export const currentListener: FiberRef.FiberRef<((e: PieceEvent) => void) | unde
 /** Reports a piece to the journal, if one is listening. */
 export const notify = (event: PieceEvent): Effect.Effect<void> =>
   Effect.flatMap(FiberRef.get(currentListener), (listener) => Effect.sync(() => listener?.(event)))
-
 
 /** The SHA-256 (hex) of a batch body or of a batch request read back, as journals record it. */
 export const bodyHash = (data: Uint8Array | string): string => Crypto.createHash("sha256").update(data).digest("hex")

@@ -61,7 +61,9 @@ export const roundsOf = (option: number | false | undefined): number => (option 
 export const validateLockOptions = (options: BulkClient.IngestOptions<any>): Effect.Effect<void, InvalidInputError> => {
   const n = options.retryLockedRows
   if (n !== undefined && n !== false && !(Number.isInteger(n) && n >= 0 && n <= 20)) {
-    return Effect.fail(new InvalidInputError({ what: `retryLockedRows must be false or a whole number of rounds from 0 to 20 (got ${String(n)})` }))
+    return Effect.fail(
+      new InvalidInputError({ what: `retryLockedRows must be false or a whole number of rounds from 0 to 20 (got ${String(n)})` })
+    )
   }
   if (options.orderByParent !== undefined && (typeof options.orderByParent !== "string" || options.orderByParent === "")) {
     return Effect.fail(new InvalidInputError({ what: "orderByParent must be the name of the parent reference field, e.g. \"AccountId\"" }))
@@ -129,7 +131,9 @@ export const withLockRetry = <A, E, R>(
     const input = preflighted(params.rows, options)
     const rows = field === undefined
       ? input
-      : Stream.unwrap(Effect.map(Stream.runCollect(input), (all) => Stream.fromIterable(byParent(Chunk.toReadonlyArray(all), field, (row) => row))))
+      : Stream.unwrap(
+        Effect.map(Stream.runCollect(input), (all) => Stream.fromIterable(byParent(Chunk.toReadonlyArray(all), field, (row) => row)))
+      )
     const requests = { n: 0 }
     const result = yield* counting(requests, allRounds(params, rows, rounds, field, once))
     return { ...result, summary: { ...result.summary, apiRequests: requests.n } }

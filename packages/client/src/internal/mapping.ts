@@ -45,7 +45,12 @@ export const plan = (mapping: FieldMapping, columns: ReadonlyArray<string>, sour
   const present = new Set(columns.map((c) => c.toLowerCase()))
   for (const [lower, k] of byLower) {
     if (!present.has(lower)) {
-      return fail(`the mapping names the column "${k}" but ${source} has no such column (its columns: ${columns.join(", ")}): fix the mapping or the file`, { field: k })
+      return fail(
+        `the mapping names the column "${k}" but ${source} has no such column (its columns: ${
+          columns.join(", ")
+        }): fix the mapping or the file`,
+        { field: k }
+      )
     }
   }
   const out: Array<readonly [string, ReadonlyArray<string>]> = []
@@ -148,7 +153,9 @@ const unescape = (s: string, line: number): string | InvalidInputError => {
     if (n === undefined) break
     if (n === "u") {
       const hex = s.slice(i + 1, i + 5)
-      if (!/^[0-9a-fA-F]{4}$/.test(hex)) return fail(`line ${line} of the mapping has a malformed \\u escape ("\\u${hex}"): write four hex digits`, { row: line })
+      if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
+        return fail(`line ${line} of the mapping has a malformed \\u escape ("\\u${hex}"): write four hex digits`, { row: line })
+      }
       out += String.fromCharCode(parseInt(hex, 16))
       i += 4
     } else out += n === "t" ? "\t" : n === "n" ? "\n" : n === "r" ? "\r" : n === "f" ? "\f" : n
@@ -212,7 +219,9 @@ export const parseSdl = (text: string): FieldMapping | InvalidInputError => {
       continue
     }
     if (key.length >= 2 && key.startsWith("\"") && key.endsWith("\"")) {
-      if (fields.length === 0) return fail(`line ${line} of the mapping gives the constant ${key} but no field to set: write ${key}=Field`, { row: line })
+      if (fields.length === 0) {
+        return fail(`line ${line} of the mapping gives the constant ${key} but no field to set: write ${key}=Field`, { row: line })
+      }
       for (const f of fields) constants[f] = key.slice(1, -1)
       continue
     }
@@ -249,13 +258,21 @@ export const parseCsvMapping = (text: string): FieldMapping | InvalidInputError 
   const skip = first !== undefined && (first[0] === "csv column" || first[0] === "column") && first[1] === "field" ? 1 : 0
   for (const { line, cells } of rows.slice(skip)) {
     const [column = "", field = "", value] = cells.map((c) => c.trim())
-    if (cells.length > 3) return fail(`line ${line} of the mapping has ${cells.length} cells: write csv column,field (or ,field,value for a constant)`, { row: line })
+    if (cells.length > 3) {
+      return fail(`line ${line} of the mapping has ${cells.length} cells: write csv column,field (or ,field,value for a constant)`, {
+        row: line
+      })
+    }
     if (column === "") {
-      if (value === undefined || field === "") return fail(`line ${line} of the mapping has no csv column: write csv column,field (or ,field,value for a constant)`, { row: line })
+      if (value === undefined || field === "") {
+        return fail(`line ${line} of the mapping has no csv column: write csv column,field (or ,field,value for a constant)`, { row: line })
+      }
       constants[field] = cells[2]!
       continue
     }
-    if (value !== undefined && value !== "") return fail(`line ${line} of the mapping gives both a column and a value: a constant row leaves the first cell empty`, { row: line })
+    if (value !== undefined && value !== "") {
+      return fail(`line ${line} of the mapping gives both a column and a value: a constant row leaves the first cell empty`, { row: line })
+    }
     const key = Object.keys(columns).find((k) => k.toLowerCase() === column.toLowerCase()) ?? column
     const list = (columns[key] ??= [])
     if (field !== "") list.push(field)

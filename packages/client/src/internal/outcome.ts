@@ -125,7 +125,9 @@ export const counted = <A, E, R>(
       Stream.suspend(() =>
         n === expected
           ? Stream.empty
-          : Stream.fail(new ResultMismatchError({ jobId: source.jobId, ...(source.batchId ? { batchId: source.batchId } : {}), expected, got: n }))
+          : Stream.fail(
+            new ResultMismatchError({ jobId: source.jobId, ...(source.batchId ? { batchId: source.batchId } : {}), expected, got: n })
+          )
       )
     )
   })
@@ -149,6 +151,25 @@ export const ownId = (id: string): string => {
     c[i] = k
   }
   return n === 18
-    ? String.fromCharCode(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!, c[14]!, c[15]!, c[16]!, c[17]!)
+    ? String.fromCharCode(
+      c[0]!,
+      c[1]!,
+      c[2]!,
+      c[3]!,
+      c[4]!,
+      c[5]!,
+      c[6]!,
+      c[7]!,
+      c[8]!,
+      c[9]!,
+      c[10]!,
+      c[11]!,
+      c[12]!,
+      c[13]!,
+      c[14]!,
+      c[15]!,
+      c[16]!,
+      c[17]!
+    )
     : String.fromCharCode(...c.slice(0, n))
 }

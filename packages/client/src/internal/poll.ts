@@ -102,9 +102,11 @@ export const adaptivePollSchedule = (expected: number, bounds: AdaptiveBounds = 
       wait = (0.9 * (total - done)) / perMs
     } else wait = Math.min(s.wait * 1.5, BACKOFF_CAP_MS)
     wait = Math.min(bounds.maxMs, Math.max(bounds.minMs, wait))
-    return Effect.succeed([
-      { at: now, done, wait },
-      wait,
-      ScheduleDecision.continueWith(ScheduleInterval.after(now + wait))
-    ] as const)
+    return Effect.succeed(
+      [
+        { at: now, done, wait },
+        wait,
+        ScheduleDecision.continueWith(ScheduleInterval.after(now + wait))
+      ] as const
+    )
   })

@@ -57,7 +57,8 @@ export const preflighted = <A, E, R>(
             status: 0,
             method: "GET",
             path,
-            description: `preflight: the load needs at least ${batches} Bulk API batches (${n} records so far, ${per} per batch) but the org has ${left} of its daily DailyBulkApiBatches allocation left (with the default all-or-nothing upload, nothing was sent). Load fewer records, wait for the allocation to free up, or drop preflightLimits`
+            description:
+              `preflight: the load needs at least ${batches} Bulk API batches (${n} records so far, ${per} per batch) but the org has ${left} of its daily DailyBulkApiBatches allocation left (with the default all-or-nothing upload, nothing was sent). Load fewer records, wait for the allocation to free up, or drop preflightLimits`
           })
         )
       })

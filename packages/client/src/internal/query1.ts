@@ -54,8 +54,9 @@ export const query1 = (
     progress.uploaded(job.id, 0, batch.id)
     const batches = yield* (pk === undefined || pk === false
       ? Effect.map(Bulk1.waitForBatch(job, batch.id, wait), (b) => [b])
-      : Effect.map(Bulk1.waitForJob(job, wait), (bs) => bs.filter((b) => b.id !== batch.id))
-    ).pipe(Effect.tapError(() => Effect.ignore(Bulk1.abortJob(job))))
+      : Effect.map(Bulk1.waitForJob(job, wait), (bs) => bs.filter((b) => b.id !== batch.id))).pipe(
+        Effect.tapError(() => Effect.ignore(Bulk1.abortJob(job)))
+      )
     for (const b of batches) progress.polled(job.id, b.state, { processed: b.numberRecordsProcessed, failed: 0 }, b.id)
     const completed = batches.filter((b) => b.state === "Completed")
     const expected = completed.reduce((n, b) => n + b.numberRecordsProcessed, 0)

@@ -17,8 +17,7 @@ import { safeToResend, Transport, wasRetried } from "./transport.js"
  * answer), by the transport's one rule for re-sending a GET. A request the transport gave up on
  * (refused, or no answer within its budget) is not asked again: that would spend the budget anew.
  */
-export const isDroppedDownload = (e: BulkError): boolean =>
-  e._tag === "TransportError" && safeToResend(e, true, true) && !wasRetried(e)
+export const isDroppedDownload = (e: BulkError): boolean => e._tag === "TransportError" && safeToResend(e, true, true) && !wasRetried(e)
 
 /**
  * The chunks of `stream` without their first `n` elements. The rest of a chunk is copied rather

@@ -26,10 +26,16 @@ export type Rows<A, E = never, R = never> =
 export const toStream = <A, E, R>(rows: Rows<A, E, R>): Stream.Stream<A, E | InvalidInputError, R> => {
   // a string is iterable (its characters), never what a caller means by rows
   if (typeof rows === "string") {
-    return Stream.fail(new InvalidInputError({ what: "rows must be an array, Iterable, AsyncIterable or Stream of records (or ids), not a string" }))
+    return Stream.fail(
+      new InvalidInputError({ what: "rows must be an array, Iterable, AsyncIterable or Stream of records (or ids), not a string" })
+    )
   }
   if (typeof rows !== "object" || rows === null) {
-    return Stream.fail(new InvalidInputError({ what: `rows must be an array, Iterable, AsyncIterable or Stream, not ${rows === null ? "null" : typeof rows}` }))
+    return Stream.fail(
+      new InvalidInputError({
+        what: `rows must be an array, Iterable, AsyncIterable or Stream, not ${rows === null ? "null" : typeof rows}`
+      })
+    )
   }
   if (Stream.StreamTypeId in rows) {
     return rows as Stream.Stream<A, E, R>
@@ -133,8 +139,7 @@ export const schemaColumns = (schema: Schema.Schema.Any): ReadonlyArray<string> 
   return out
 }
 
-const unwrap = (ast: AST.AST): AST.AST =>
-  AST.isTransformation(ast) ? unwrap(ast.to) : AST.isRefinement(ast) ? unwrap(ast.from) : ast
+const unwrap = (ast: AST.AST): AST.AST => AST.isTransformation(ast) ? unwrap(ast.to) : AST.isRefinement(ast) ? unwrap(ast.from) : ast
 
 /** The non-null member of `X | null`, for nested relationship structs. */
 export const stripNull = (ast: AST.AST): AST.AST => {
@@ -222,7 +227,9 @@ export const lineEncoder = (options: EncodeOptions, firstRow: unknown): Effect.E
         for (const key of nested ? Object.keys(flat) : keys) {
           if (!known.has(key)) {
             throw new InvalidInputError({
-              what: `field ${JSON.stringify(key)} is not one of the columns (${columns.join(", ")}); declare it with the columns option or remove it`,
+              what: `field ${JSON.stringify(key)} is not one of the columns (${
+                columns.join(", ")
+              }); declare it with the columns option or remove it`,
               row,
               field: key
             })

@@ -566,7 +566,11 @@ export const make = (options?: TransportOptions) =>
     // Closed with the scope of the layer that built it (after which its HttpClient is gone too):
     // every request then fails at once, instead of retrying on a destroyed connection pool.
     let closed = false
-    yield* Effect.addFinalizer(() => Effect.sync(() => { closed = true }))
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+      })
+    )
 
     const prepareBody = (req: TransportRequest, body: HttpBody.HttpBody | undefined): Effect.Effect<{
       readonly body: HttpBody.HttpBody | undefined
@@ -663,15 +667,13 @@ export const make = (options?: TransportOptions) =>
                 (e.reason === "Transport"
                   ? transportError(describe(e.cause ?? e), !errorCodes(e.cause).some((c) => NOT_SENT.has(c)), e.cause ?? e)
                   : transportError(`${e.reason}: ${describe(e.cause ?? e)}`, false, e.cause ?? e))
-            )
-          ),
+            )),
           Effect.catchTag("ResponseError", (e: HttpClientError.ResponseError) =>
             Effect.fail(
               isClientDestroyed(e.cause ?? e)
                 ? clientClosedError(req, e.cause ?? e)
                 : transportError(describe(e.cause ?? e), true, e.cause ?? e)
-            )
-          )
+            ))
         )
         const response = yield* guardResponse(
           request,
@@ -818,8 +820,10 @@ export const requestText = (
   transport: Transport["Type"],
   req: TransportRequest
 ): Effect.Effect<{ readonly text: string; readonly contentType: string }, BulkError> =>
-  transport.execute(req, (response) =>
-    Effect.map(readText(req, response), (text) => ({ text, contentType: response.headers["content-type"] ?? "" })))
+  transport.execute(
+    req,
+    (response) => Effect.map(readText(req, response), (text) => ({ text, contentType: response.headers["content-type"] ?? "" }))
+  )
 
 /** Send and stream the body (large results). */
 export const requestStream = (
@@ -827,6 +831,5 @@ export const requestStream = (
   req: TransportRequest
 ): Stream.Stream<Uint8Array, BulkError> =>
   Stream.unwrap(
-    Effect.map(transport.request(req), (response) =>
-      Stream.mapError(response.stream, (e) => bodyError(req, e.cause ?? e)))
+    Effect.map(transport.request(req), (response) => Stream.mapError(response.stream, (e) => bodyError(req, e.cause ?? e)))
   )

@@ -72,14 +72,28 @@ const SUSPECT = /[\u0000\uD800-\uDFFF]/
 /** Checks one cell's text. */
 const checkCell = (text: string, rowIndex: number, field: string, fromRecords = false): InvalidInputError | undefined => {
   if (fromRecords && text === "#N/A") {
-    return fail("the text \"#N/A\" is how Salesforce writes null in CSV, so it would be stored as null: pass null to clear the field", rowIndex, field)
+    return fail(
+      "the text \"#N/A\" is how Salesforce writes null in CSV, so it would be stored as null: pass null to clear the field",
+      rowIndex,
+      field
+    )
   }
   if (text.length > MAX_FIELD_CHARS) {
-    return fail(`the value is ${text.length.toLocaleString("en-US")} characters; Salesforce allows at most ${MAX_FIELD_CHARS.toLocaleString("en-US")} per field`, rowIndex, field)
+    return fail(
+      `the value is ${text.length.toLocaleString("en-US")} characters; Salesforce allows at most ${
+        MAX_FIELD_CHARS.toLocaleString("en-US")
+      } per field`,
+      rowIndex,
+      field
+    )
   }
   if (SUSPECT.test(text)) {
     if (LONE_SURROGATE.test(text)) {
-      return fail("the value is not valid Unicode (a lone UTF-16 surrogate cannot be written as UTF-8): fix the text's encoding", rowIndex, field)
+      return fail(
+        "the value is not valid Unicode (a lone UTF-16 surrogate cannot be written as UTF-8): fix the text's encoding",
+        rowIndex,
+        field
+      )
     }
     if (text.includes("\u0000")) {
       return fail("the value contains a NUL character, which Salesforce does not store: remove it", rowIndex, field)
@@ -130,7 +144,9 @@ export const rowChecker = (ctx: CheckContext) => {
             return fail(`${ctx.operation} rows carry only the Id column; remove "${k}"`, index, k)
           }
           return fail(
-            `field "${k}" is not one of the columns (${shape.join(", ")}): rows must all have the same fields; declare every column with the columns option`,
+            `field "${k}" is not one of the columns (${
+              shape.join(", ")
+            }): rows must all have the same fields; declare every column with the columns option`,
             index,
             k
           )
@@ -146,7 +162,12 @@ export const rowChecker = (ctx: CheckContext) => {
       if (bad) return bad
     }
     if (total > MAX_RECORD_CHARS) {
-      return fail(`the record is ${total.toLocaleString("en-US")} characters; Salesforce allows at most ${MAX_RECORD_CHARS.toLocaleString("en-US")} per record`, index)
+      return fail(
+        `the record is ${total.toLocaleString("en-US")} characters; Salesforce allows at most ${
+          MAX_RECORD_CHARS.toLocaleString("en-US")
+        } per record`,
+        index
+      )
     }
     if (ctx.operation === "upsert" && ctx.externalIdFieldName !== undefined) {
       const key = keys.find((k) => k.toLowerCase() === ctx.externalIdFieldName!.toLowerCase())
@@ -246,7 +267,10 @@ export const csvChecker = (ctx: CsvCheckContext) => {
       if (e) return e
     }
     if (total > MAX_RECORD_CHARS) {
-      return fail(`the record is ${total.toLocaleString("en-US")} characters; Salesforce allows at most ${MAX_RECORD_CHARS.toLocaleString("en-US")}`, row)
+      return fail(
+        `the record is ${total.toLocaleString("en-US")} characters; Salesforce allows at most ${MAX_RECORD_CHARS.toLocaleString("en-US")}`,
+        row
+      )
     }
     return undefined
   }
@@ -259,25 +283,36 @@ export const csvChecker = (ctx: CsvCheckContext) => {
   const lineBreak = (kind: "LF" | "CRLF" | "CR"): InvalidInputError | undefined => {
     if (header === undefined) return undefined
     if (kind === "CR") {
-      return fail("a line ends with a bare CR (as classic Mac files do), which Salesforce does not read as a line break: convert the line endings to LF or CRLF", where())
+      return fail(
+        "a line ends with a bare CR (as classic Mac files do), which Salesforce does not read as a line break: convert the line endings to LF or CRLF",
+        where()
+      )
     }
     if (eol === undefined) {
       eol = kind
       if (ctx.lineEnding !== undefined && kind !== ctx.lineEnding) {
         return fail(
-          `the CSV's lines end with ${kind} but ${ctx.jobId === undefined ? "the job" : `job ${ctx.jobId}`} was created with lineEnding ${ctx.lineEnding}: ` +
+          `the CSV's lines end with ${kind} but ${
+            ctx.jobId === undefined ? "the job" : `job ${ctx.jobId}`
+          } was created with lineEnding ${ctx.lineEnding}: ` +
             `create the job with lineEnding "${kind}" (Salesforce refuses the mismatch)`
         )
       }
     } else if (kind !== eol) {
-      return fail(`a line ends with ${kind} but the lines before it end with ${eol}: use one line ending (Salesforce would keep the stray CR in a value)`, where())
+      return fail(
+        `a line ends with ${kind} but the lines before it end with ${eol}: use one line ending (Salesforce would keep the stray CR in a value)`,
+        where()
+      )
     }
     return undefined
   }
   /** A line that holds nothing. */
   const blankLine = (): InvalidInputError | undefined =>
     header !== undefined && header.length === 1
-      ? fail("a blank line in a one-column CSV: Salesforce skips it, so a record would be missing (a record of one empty value cannot be sent). Remove the line", records)
+      ? fail(
+        "a blank line in a one-column CSV: Salesforce skips it, so a record would be missing (a record of one empty value cannot be sent). Remove the line",
+        records
+      )
       : undefined
   const delimCode = delimiter.charCodeAt(0)
   const tooLong = () => field.length > MAX_FIELD_CHARS || recChars + field.length > MAX_RECORD_CHARS
@@ -330,7 +365,9 @@ export const csvChecker = (ctx: CsvCheckContext) => {
         field = ""
         any = true
         i++
-        if (rec.length > MAX_FIELDS) return fail(`a record has more than ${MAX_FIELDS.toLocaleString("en-US")} fields`, header === undefined ? undefined : records)
+        if (rec.length > MAX_FIELDS) {
+          return fail(`a record has more than ${MAX_FIELDS.toLocaleString("en-US")} fields`, header === undefined ? undefined : records)
+        }
       } else if (ch === 13 || ch === 10) {
         i++
         const e = any || field !== "" ? endRecord() : blankLine()
@@ -359,7 +396,11 @@ export const csvChecker = (ctx: CsvCheckContext) => {
     const column = header?.[rec.length] ?? ""
     const row = header === undefined ? undefined : records
     if (field.length > MAX_FIELD_CHARS) {
-      return fail(`the value is more than ${MAX_FIELD_CHARS.toLocaleString("en-US")} characters, the most Salesforce allows per field`, row, column || undefined)
+      return fail(
+        `the value is more than ${MAX_FIELD_CHARS.toLocaleString("en-US")} characters, the most Salesforce allows per field`,
+        row,
+        column || undefined
+      )
     }
     return fail(`the record is more than ${MAX_RECORD_CHARS.toLocaleString("en-US")} characters, the most Salesforce allows`, row)
   }
@@ -390,7 +431,9 @@ export const csvChecker = (ctx: CsvCheckContext) => {
     }
     if (failed) return failed
     if (afterCr && (failed = lineBreak("CR"))) return failed
-    if (quoted && !afterQuote) return (failed = fail("the CSV ends inside a quoted value: a closing quote is missing", header === undefined ? undefined : records))
+    if (quoted && !afterQuote) {
+      return (failed = fail("the CSV ends inside a quoted value: a closing quote is missing", header === undefined ? undefined : records))
+    }
     quoted = false
     if (any || field !== "") failed = endRecord()
     if (failed) return failed
@@ -441,7 +484,10 @@ export const checkCsv = (data: string | Uint8Array, ctx: CsvCheckContext): Effec
  * Checks a stream of CSV bytes as it flows (constant memory); the stream fails with the first
  * problem, at its end when the CSV has no record.
  */
-export const checkedCsvStream = <E, R>(data: Stream.Stream<Uint8Array, E, R>, ctx: CsvCheckContext): Stream.Stream<Uint8Array, E | InvalidInputError, R> =>
+export const checkedCsvStream = <E, R>(
+  data: Stream.Stream<Uint8Array, E, R>,
+  ctx: CsvCheckContext
+): Stream.Stream<Uint8Array, E | InvalidInputError, R> =>
   Stream.suspend(() => {
     const checker = csvChecker(ctx)
     return Stream.concat(
@@ -509,7 +555,9 @@ export const toUtf8 = <E, R>(
     try {
       decoder = CsvReader.makeDecoder(encoding, { fatal: true })
     } catch {
-      return Effect.fail(fail(`encoding ${JSON.stringify(encoding)} is not an encoding name (try utf-8, windows-1252, iso-8859-1, utf-16le)`))
+      return Effect.fail(
+        fail(`encoding ${JSON.stringify(encoding)} is not an encoding name (try utf-8, windows-1252, iso-8859-1, utf-16le)`)
+      )
     }
     if (decoder.encoding === "utf-8") return Effect.succeed(data)
     const invalid = () => fail(`the CSV is not valid ${decoder.encoding}: check the encoding it was saved in`)

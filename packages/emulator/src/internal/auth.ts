@@ -2,7 +2,16 @@
  * Login endpoints and sessions: OAuth 2.0 token endpoint (password, refresh_token,
  * client_credentials, JWT bearer), token revocation and SOAP `login()` (protocol §2).
  */
-import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, timingSafeEqual, verify, X509Certificate } from "node:crypto"
+import {
+  createHmac,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+  verify,
+  X509Certificate
+} from "node:crypto"
 import { to15 } from "./ids.js"
 import { element, escapeXml, firstElementText } from "./xml.js"
 
@@ -181,8 +190,7 @@ const equal = (a: string, b: string): boolean => {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-const identityUrl = (auth: AuthContext): string =>
-  `${auth.origin()}/id/${auth.sessions.orgId}/${auth.sessions.userId}`
+const identityUrl = (auth: AuthContext): string => `${auth.origin()}/id/${auth.sessions.orgId}/${auth.sessions.userId}`
 
 const success = (auth: AuthContext, session: Session, extra: Record<string, string>): LoginAnswer => {
   const id = identityUrl(auth)

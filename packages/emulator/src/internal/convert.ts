@@ -136,4 +136,8 @@ export const convert = (f: FieldInfo, input: string | number | boolean): Value |
 }
 
 const tooLong = (f: FieldInfo, s: string): RecordError =>
-  recordError("STRING_TOO_LONG", `${f.label}: data value too large: ${s.length > 80 ? `${s.slice(0, 80)}...` : s} (max length=${f.length})`, [f.name])
+  recordError(
+    "STRING_TOO_LONG",
+    `${f.label}: data value too large: ${s.length > 80 ? `${s.slice(0, 80)}...` : s} (max length=${f.length})`,
+    [f.name]
+  )

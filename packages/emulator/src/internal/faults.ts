@@ -101,7 +101,9 @@ export const parse = (input: FaultsInput | undefined | null): FaultConfig => {
   const out: { -readonly [K in keyof FaultConfig]: number } = { ...none }
   for (const [key, value] of entries) {
     const field = KEYS[key.toLowerCase()]
-    if (field === undefined) throw new FaultSpecError(`unknown fault '${key}' (known: 5xx, reset, slow, limit, lost-answer, stall, expire-after, batch-fail)`)
+    if (field === undefined) {
+      throw new FaultSpecError(`unknown fault '${key}' (known: 5xx, reset, slow, limit, lost-answer, stall, expire-after, batch-fail)`)
+    }
     if (typeof value !== "number" || !Number.isFinite(value)) throw new FaultSpecError(`'${key}' must be a number`)
     if (field === "expireAfter") {
       if (!Number.isInteger(value) || value < 0) throw new FaultSpecError(`expire-after must be a whole number >= 0, got ${value}`)

@@ -45,10 +45,38 @@ const owner = lookup("OwnerId", "User", "Owner", { label: "Owner ID" })
 
 const leadSource = picklist("LeadSource", ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"])
 const industry = picklist("Industry", [
-  "Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction", "Consulting",
-  "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental", "Finance", "Food & Beverage",
-  "Government", "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media", "Not For Profit",
-  "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities", "Other"
+  "Agriculture",
+  "Apparel",
+  "Banking",
+  "Biotechnology",
+  "Chemicals",
+  "Communications",
+  "Construction",
+  "Consulting",
+  "Education",
+  "Electronics",
+  "Energy",
+  "Engineering",
+  "Entertainment",
+  "Environmental",
+  "Finance",
+  "Food & Beverage",
+  "Government",
+  "Healthcare",
+  "Hospitality",
+  "Insurance",
+  "Machinery",
+  "Manufacturing",
+  "Media",
+  "Not For Profit",
+  "Recreation",
+  "Retail",
+  "Shipping",
+  "Technology",
+  "Telecommunications",
+  "Transportation",
+  "Utilities",
+  "Other"
 ])
 const rating = picklist("Rating", ["Hot", "Warm", "Cold"])
 
@@ -61,8 +89,13 @@ const account: ObjectDef = {
     text("AccountNumber", 40),
     text("Site", 80),
     picklist("Type", [
-      "Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller", "Installation Partner",
-      "Technology Partner", "Other"
+      "Prospect",
+      "Customer - Direct",
+      "Customer - Channel",
+      "Channel Partner / Reseller",
+      "Installation Partner",
+      "Technology Partner",
+      "Other"
     ], { label: "Account Type" }),
     industry,
     rating,
@@ -165,8 +198,16 @@ const opportunity: ObjectDef = {
     text("Name", 120, { required: true, label: "Opportunity Name" }),
     lookup("AccountId", "Account", "Account", { label: "Account ID" }),
     picklist("StageName", [
-      "Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers", "Perception Analysis",
-      "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost"
+      "Prospecting",
+      "Qualification",
+      "Needs Analysis",
+      "Value Proposition",
+      "Id. Decision Makers",
+      "Perception Analysis",
+      "Proposal/Price Quote",
+      "Negotiation/Review",
+      "Closed Won",
+      "Closed Lost"
     ], { required: true, label: "Stage" }),
     { name: "CloseDate", type: "date", required: true, label: "Close Date" },
     { name: "Amount", type: "currency" },

@@ -96,7 +96,9 @@ export class Org implements OrgApi {
     for (const raw of definition.objects) {
       const t = new Table(normalize(raw))
       if (this.tables.has(t.lower)) throw new Error(`object ${t.name} is declared twice`)
-      if (RESERVED_PREFIXES.has(t.prefix)) throw new Error(`object ${t.name} uses the key prefix ${t.prefix}, reserved for ${RESERVED_PREFIXES.get(t.prefix)}`)
+      if (RESERVED_PREFIXES.has(t.prefix)) {
+        throw new Error(`object ${t.name} uses the key prefix ${t.prefix}, reserved for ${RESERVED_PREFIXES.get(t.prefix)}`)
+      }
       const clash = this.byPrefix.get(t.prefix)
       if (clash) throw new Error(`objects ${clash.name} and ${t.name} share the key prefix ${t.prefix}`)
       this.tables.set(t.lower, t)
@@ -125,7 +127,9 @@ export class Org implements OrgApi {
       for (const row of rows) {
         const out = this.apply("insert", name, row)
         if (!out.success) {
-          throw new Error(`seed ${name} record ${JSON.stringify(row)} failed: ${out.errors.map((e) => `${e.statusCode}: ${e.message}`).join("; ")}`)
+          throw new Error(
+            `seed ${name} record ${JSON.stringify(row)} failed: ${out.errors.map((e) => `${e.statusCode}: ${e.message}`).join("; ")}`
+          )
         }
       }
     }
@@ -303,7 +307,13 @@ export class Org implements OrgApi {
   }
 
   /** Converts and stages one non-blank input value (or notes the row's Id); a failure outcome on a bad value. */
-  private stage(t: Table, spec: ColumnSpec | null, key: string, input: string | number | boolean | null, removing: boolean): RowOutcome | undefined {
+  private stage(
+    t: Table,
+    spec: ColumnSpec | null,
+    key: string,
+    input: string | number | boolean | null,
+    removing: boolean
+  ): RowOutcome | undefined {
     if (spec === null) return fail(recordError("INVALID_FIELD", noSuchColumn(key, t.name)))
     const f = spec.field
     if (f.storage === "id") {
@@ -559,7 +569,9 @@ export class Org implements OrgApi {
     return options?.all ? t.size - t.gone : t.live
   }
 
-  get(id: string): { readonly object: string; readonly deleted: boolean; readonly values: Readonly<Record<string, QueryValue>> } | undefined {
+  get(
+    id: string
+  ): { readonly object: string; readonly deleted: boolean; readonly values: Readonly<Record<string, QueryValue>> } | undefined {
     if (id.length !== 15 && id.length !== 18) return undefined
     const t = this.tableForId(id)
     const slot = t?.slotOf(to15(id))

@@ -186,7 +186,7 @@ const responder = (req: IncomingMessage, res: ServerResponse, fault: () => Answe
   const gzip = acceptsGzip(req)
   const head = (status: number, contentType: string | undefined, headers: Record<string, string> | undefined, encoded: boolean) => {
     if (contentType !== undefined) res.setHeader("Content-Type", contentType)
-    if (headers) for (const [k, v] of Object.entries(headers)) res.setHeader(k, v)
+    if (headers) { for (const [k, v] of Object.entries(headers)) res.setHeader(k, v) }
     if (encoded) {
       res.setHeader("Content-Encoding", "gzip")
       res.setHeader("Vary", "Accept-Encoding")
@@ -329,14 +329,22 @@ export const start = async (config: ServerConfig, port: number, host: string): P
   }
 
   /** Answer a complete body without a RequestContext (errors, login, metadata). */
-  const answer = (req: IncomingMessage, res: ServerResponse, status: number, contentType: string | undefined, body: string, headers?: Record<string, string>) => {
+  const answer = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    contentType: string | undefined,
+    body: string,
+    headers?: Record<string, string>
+  ) => {
     if (!req.readableEnded) req.resume()
     responder(req, res, () => "none", () => slowMs).send(status, contentType, body, headers)
   }
 
   const isJsonRequest = (req: IncomingMessage) => String(req.headers["content-type"] ?? "").toLowerCase().includes("json")
 
-  const errorIn = (api: "bulk1" | "rest", req: IncomingMessage) =>
+  const errorIn =
+    (api: "bulk1" | "rest", req: IncomingMessage) =>
     (res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>) => {
       if (api === "bulk1") {
         const json = isJsonRequest(req)
@@ -370,7 +378,9 @@ export const start = async (config: ServerConfig, port: number, host: string): P
         await delay(slowMs)
         return req.socket === null || req.socket.destroyed
       case "reset": {
-        const hasBody = req.headers["content-length"] !== undefined ? Number(req.headers["content-length"]) > 0 : req.headers["transfer-encoding"] !== undefined
+        const hasBody = req.headers["content-length"] !== undefined
+          ? Number(req.headers["content-length"]) > 0
+          : req.headers["transfer-encoding"] !== undefined
         if (hasBody && !req.readableEnded) {
           await Promise.race([once(req, "data"), once(req, "end"), once(req, "close")]).catch(() => undefined)
           req.socket?.destroy()
@@ -386,7 +396,9 @@ export const start = async (config: ServerConfig, port: number, host: string): P
         flags.answer = "stall"
         return false
       case "5xx": {
-        const message = d.status === 503 ? "Server temporarily unavailable (injected fault)" : "An unexpected error occurred (injected fault)"
+        const message = d.status === 503
+          ? "Server temporarily unavailable (injected fault)"
+          : "An unexpected error occurred (injected fault)"
         if (api === "login") answer(req, res, d.status, JSON_TYPE, JSON.stringify({ error: "server_error", error_description: message }))
         else if (api === "bulk1") errorIn("bulk1", req)(res, d.status, "InternalServerError", message)
         else errorIn("rest", req)(res, d.status, d.status === 503 ? "SERVER_UNAVAILABLE" : "UNKNOWN_EXCEPTION", message)
@@ -395,7 +407,14 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       case "limit": {
         const headers = d.status === 429 ? { "Retry-After": String(config.retryAfterSeconds) } : undefined
         if (api === "login") {
-          answer(req, res, d.status === 429 ? 429 : 400, JSON_TYPE, JSON.stringify({ error: "rate_limit_exceeded", error_description: "rate limit exceeded" }), headers)
+          answer(
+            req,
+            res,
+            d.status === 429 ? 429 : 400,
+            JSON_TYPE,
+            JSON.stringify({ error: "rate_limit_exceeded", error_description: "rate limit exceeded" }),
+            headers
+          )
         } else if (api === "bulk1") {
           errorIn("bulk1", req)(res, d.status === 429 ? 429 : 400, "ExceededQuota", "ApiBatchItems Limit exceeded.", headers)
         } else {
@@ -537,7 +556,12 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       if (s2 === undefined) return fail(res, 404, "InvalidUrl", `Unknown resource: ${url.pathname}`)
       const major = parseVersion(s2)
       if (major === undefined || major < MIN_VERSION || major > MAX_VERSION) {
-        return fail(res, 400, "InvalidVersion", `Invalid api version specified on URL: ${s2}. Supported versions are ${MIN_VERSION}.0 to ${MAX_VERSION}.0`)
+        return fail(
+          res,
+          400,
+          "InvalidVersion",
+          `Invalid api version specified on URL: ${s2}. Supported versions are ${MIN_VERSION}.0 to ${MAX_VERSION}.0`
+        )
       }
       const header = req.headers["x-sfdc-session"]
       const session = authenticate(Array.isArray(header) ? header[0] : header)
@@ -559,7 +583,9 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       const fail = errorIn("rest", req)
       if (s2 === undefined) {
         counts.rest++
-        if (method !== "GET" && method !== "HEAD") return fail(res, 405, "METHOD_NOT_ALLOWED", `HTTP Method '${method}' not allowed. Allowed are GET,HEAD`)
+        if (method !== "GET" && method !== "HEAD") {
+          return fail(res, 405, "METHOD_NOT_ALLOWED", `HTTP Method '${method}' not allowed. Allowed are GET,HEAD`)
+        }
         const listFlags: AnswerFlags = { answer: "none" }
         if (await applyFault(req, res, "rest", listFlags)) return
         const versions = []
@@ -574,7 +600,9 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       const isJobs = s3 === "jobs"
       counts[isJobs ? "bulk2" : "rest"]++
       if (major === undefined || major > MAX_VERSION) return fail(res, 404, "NOT_FOUND", "The requested resource does not exist")
-      if (major < MIN_VERSION) return fail(res, 410, "API_VERSION_RETIRED", `API version ${vm![1]} has been retired; use ${MIN_VERSION}.0 to ${MAX_VERSION}.0`)
+      if (major < MIN_VERSION) {
+        return fail(res, 410, "API_VERSION_RETIRED", `API version ${vm![1]} has been retired; use ${MIN_VERSION}.0 to ${MAX_VERSION}.0`)
+      }
       const authz = req.headers.authorization
       let token: string | undefined
       if (authz !== undefined) {
@@ -609,7 +637,19 @@ export const start = async (config: ServerConfig, port: number, host: string): P
   const control = async (req: IncomingMessage, res: ServerResponse, method: string, what: string | undefined) => {
     if (what === "stats" && method === "GET") return answer(req, res, 200, JSON_TYPE, JSON.stringify(stats()))
     if (what === "faults" && method === "GET") {
-      return answer(req, res, 200, JSON_TYPE, JSON.stringify({ faults: faults.format(faultState.config), seed: faultState.seed, slowMs, faultLogin, match: faultMatch?.source ?? "" }))
+      return answer(
+        req,
+        res,
+        200,
+        JSON_TYPE,
+        JSON.stringify({
+          faults: faults.format(faultState.config),
+          seed: faultState.seed,
+          slowMs,
+          faultLogin,
+          match: faultMatch?.source ?? ""
+        })
+      )
     }
     if (what === "faults" && method === "POST") {
       const text = (await readAll(decodedBody(req))).toString("utf8").trim()
@@ -628,9 +668,27 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       } catch (e) {
         return answer(req, res, 400, JSON_TYPE, JSON.stringify({ error: e instanceof Error ? e.message : String(e) }))
       }
-      return answer(req, res, 200, JSON_TYPE, JSON.stringify({ faults: faults.format(faultState.config), seed: faultState.seed, slowMs, faultLogin, match: faultMatch?.source ?? "" }))
+      return answer(
+        req,
+        res,
+        200,
+        JSON_TYPE,
+        JSON.stringify({
+          faults: faults.format(faultState.config),
+          seed: faultState.seed,
+          slowMs,
+          faultLogin,
+          match: faultMatch?.source ?? ""
+        })
+      )
     }
-    return answer(req, res, 404, JSON_TYPE, JSON.stringify({ error: "Unknown emulator control endpoint; use GET /__emulator/stats or POST /__emulator/faults" }))
+    return answer(
+      req,
+      res,
+      404,
+      JSON_TYPE,
+      JSON.stringify({ error: "Unknown emulator control endpoint; use GET /__emulator/stats or POST /__emulator/faults" })
+    )
   }
 
   const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {

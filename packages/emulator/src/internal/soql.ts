@@ -56,7 +56,7 @@ const DATE_LIT = /\d{4}-\d{2}-\d{2}(?![\dT])/y
 const NUMBER_LIT = /[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?![A-Za-z_])/y
 const OP = /!=|<>|<=|>=|=|<|>/y
 
-const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t", b: "\b", f: "\f", "'": "'", '"': '"', "\\": "\\" }
+const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t", b: "\b", f: "\f", "'": "'", "\"": "\"", "\\": "\\" }
 
 const lex = (src: string): Array<Token> => {
   const out: Array<Token> = []
@@ -93,7 +93,13 @@ const lex = (src: string): Array<Token> => {
             likeEscapes.push(value.length)
             value += next
           } else if (ESCAPES[next] !== undefined) value += ESCAPES[next]
-          else throw new SoqlError("MALFORMED_QUERY", `Invalid string literal '${src.slice(start, Math.min(src.length, i + 2))}'. Illegal character sequence '\\${next}' in string literal.`, i)
+          else {throw new SoqlError(
+              "MALFORMED_QUERY",
+              `Invalid string literal '${
+                src.slice(start, Math.min(src.length, i + 2))
+              }'. Illegal character sequence '\\${next}' in string literal.`,
+              i
+            )}
           i += 2
           continue
         }
@@ -156,9 +162,32 @@ interface Ast {
   readonly limit: number | undefined
 }
 
-const RELATIVE = /^(TODAY|YESTERDAY|TOMORROW|LAST_WEEK|THIS_WEEK|NEXT_WEEK|LAST_MONTH|THIS_MONTH|NEXT_MONTH|LAST_YEAR|THIS_YEAR|NEXT_YEAR|LAST_90_DAYS|NEXT_90_DAYS|(?:LAST|NEXT)_N_DAYS:\d+)$/i
+const RELATIVE =
+  /^(TODAY|YESTERDAY|TOMORROW|LAST_WEEK|THIS_WEEK|NEXT_WEEK|LAST_MONTH|THIS_MONTH|NEXT_MONTH|LAST_YEAR|THIS_YEAR|NEXT_YEAR|LAST_90_DAYS|NEXT_90_DAYS|(?:LAST|NEXT)_N_DAYS:\d+)$/i
 
-const RESERVED = new Set(["SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "LIKE", "IN", "ORDER", "BY", "LIMIT", "GROUP", "HAVING", "OFFSET", "NULL", "TRUE", "FALSE", "WITH", "USING", "INCLUDES", "EXCLUDES"])
+const RESERVED = new Set([
+  "SELECT",
+  "FROM",
+  "WHERE",
+  "AND",
+  "OR",
+  "NOT",
+  "LIKE",
+  "IN",
+  "ORDER",
+  "BY",
+  "LIMIT",
+  "GROUP",
+  "HAVING",
+  "OFFSET",
+  "NULL",
+  "TRUE",
+  "FALSE",
+  "WITH",
+  "USING",
+  "INCLUDES",
+  "EXCLUDES"
+])
 
 class Parser {
   private i = 0
@@ -263,7 +292,7 @@ class Parser {
     if (t.text.toUpperCase() === "TYPEOF") throw notInBulk("TYPEOF", t.pos)
     this.next()
     if (this.peek().k === "(") throw notInBulk("Aggregate queries", t.pos)
-    if (this.isKw("FROM") || this.peek().k === "," ) return { path: t.text, pos: t.pos }
+    if (this.isKw("FROM") || this.peek().k === ",") return { path: t.text, pos: t.pos }
     // `SELECT Id Name FROM ...`: an alias is only valid in aggregate queries.
     throw unexpected(this.peek())
   }
@@ -539,9 +568,19 @@ class Compiler {
 
   private mismatch(f: FieldInfo, lit: Literal): SoqlError {
     if (lit.t === "string") {
-      return new SoqlError("INVALID_FIELD", `value of filter criterion for field '${f.name}' must be of type ${typeName(f)} and should not be enclosed in quotes`, lit.pos)
+      return new SoqlError(
+        "INVALID_FIELD",
+        `value of filter criterion for field '${f.name}' must be of type ${typeName(f)} and should not be enclosed in quotes`,
+        lit.pos
+      )
     }
-    return new SoqlError("INVALID_FIELD", `value of filter criterion for field '${f.name}' must be of type ${typeName(f)}${TEXT_TYPES.has(f.type) || f.type === "id" || f.type === "reference" ? " and should be enclosed in quotes" : ""}`, lit.pos)
+    return new SoqlError(
+      "INVALID_FIELD",
+      `value of filter criterion for field '${f.name}' must be of type ${typeName(f)}${
+        TEXT_TYPES.has(f.type) || f.type === "id" || f.type === "reference" ? " and should be enclosed in quotes" : ""
+      }`,
+      lit.pos
+    )
   }
 
   /** The stored-form constant for a literal compared with field `f`, or a relative date range. */
@@ -568,7 +607,9 @@ class Compiler {
     if (f.type === "date") {
       if (lit.t === "date") {
         const days = parseDate(lit.v)
-        if (days === undefined) throw new SoqlError("MALFORMED_QUERY", `line 1:${lit.pos} no viable alternative at character '${lit.v}'`, lit.pos)
+        if (days === undefined) {
+          throw new SoqlError("MALFORMED_QUERY", `line 1:${lit.pos} no viable alternative at character '${lit.v}'`, lit.pos)
+        }
         return days
       }
       if (lit.t === "relative") return relativeRange(lit.v, today)
@@ -577,7 +618,9 @@ class Compiler {
     if (f.type === "datetime") {
       if (lit.t === "datetime") {
         const ms = parseDateTime(lit.v)
-        if (ms === undefined) throw new SoqlError("MALFORMED_QUERY", `line 1:${lit.pos} no viable alternative at character '${lit.v}'`, lit.pos)
+        if (ms === undefined) {
+          throw new SoqlError("MALFORMED_QUERY", `line 1:${lit.pos} no viable alternative at character '${lit.v}'`, lit.pos)
+        }
         return ms
       }
       if (lit.t === "relative") {
@@ -634,9 +677,9 @@ class Compiler {
     const text = TEXT_TYPES.has(f.type)
     const norm: (s: number) => Value = text
       ? (s) => {
-          const v = get(s)
-          return v === null ? null : (v as string).toLowerCase()
-        }
+        const v = get(s)
+        return v === null ? null : (v as string).toLowerCase()
+      }
       : get
     if (k === null) {
       if (op === "=") return (s) => get(s) === null
@@ -684,9 +727,9 @@ class Compiler {
     const get = a.get
     const has = text
       ? (s: number) => {
-          const v = get(s)
-          return set.has(v === null ? null : (v as string).toLowerCase())
-        }
+        const v = get(s)
+        return set.has(v === null ? null : (v as string).toLowerCase())
+      }
       : (s: number) => set.has(get(s))
     return negate ? (s) => !has(s) : has
   }
@@ -695,13 +738,21 @@ class Compiler {
   private semiJoin(ref: PathRef, negate: boolean, sub: Ast): Predicate {
     const a = this.access(ref)
     if (a.field.type !== "id" && a.field.type !== "reference") {
-      throw new SoqlError("INVALID_FIELD", `Semi join sub-selects are only allowed on Id or reference fields, not on ${a.field.name}`, ref.pos)
+      throw new SoqlError(
+        "INVALID_FIELD",
+        `Semi join sub-selects are only allowed on Id or reference fields, not on ${a.field.name}`,
+        ref.pos
+      )
     }
     const root = subRoot(this.org, sub)
     const inner = new Compiler(this.org, root)
     const selected = inner.access(sub.fields[0]!)
     if (selected.field.type !== "id" && selected.field.type !== "reference") {
-      throw new SoqlError("INVALID_FIELD", `The selected field in a semi join sub-select must be an Id or reference field, not ${selected.canonical}`, sub.fields[0]!.pos)
+      throw new SoqlError(
+        "INVALID_FIELD",
+        `The selected field in a semi join sub-select must be an Id or reference field, not ${selected.canonical}`,
+        sub.fields[0]!.pos
+      )
     }
     const where = sub.where ? inner.predicate(sub.where) : undefined
     const ids = new Set<Value>()

@@ -125,7 +125,7 @@ export class KeyIndex {
   /** The table position holding `hash`, or -1. */
   private find(hash: number): number {
     const t = this.table
-    for (let i = this.home(hash); ; i = (i + 1) & this.mask) {
+    for (let i = this.home(hash);; i = (i + 1) & this.mask) {
       const e = t[2 * i + 1]!
       if (e === EMPTY) return -1
       if (e !== TOMBSTONE && t[2 * i] === hash) return i
@@ -373,8 +373,7 @@ export class Table {
     this.cols = this.fields.map(() => undefined)
     const name = this.byName.get("name")
     const last = this.byName.get("lastname")
-    this.compoundName =
-      name && last && !name.createable ? { name, first: this.byName.get("firstname"), last } : undefined
+    this.compoundName = name && last && !name.createable ? { name, first: this.byName.get("firstname"), last } : undefined
   }
 
   field(name: string): FieldInfo | undefined {
@@ -400,7 +399,11 @@ export class Table {
     let c = this.cols[f.position]
     if (c === undefined) {
       if (v === null || v === false) return
-      c = f.storage === "number" ? new NumberColumn(this.capacity) : f.storage === "boolean" ? new BooleanColumn(this.capacity) : new TextColumn(this.capacity)
+      c = f.storage === "number"
+        ? new NumberColumn(this.capacity)
+        : f.storage === "boolean"
+        ? new BooleanColumn(this.capacity)
+        : new TextColumn(this.capacity)
       this.cols[f.position] = c
     }
     c.set(slot, v)

@@ -45,22 +45,31 @@ const resultsDir = (a: Ingest.IngestArgs): string => Option.getOrElse(a.resultsD
  * Checks, before logging in: the object name, the condition, flags that do not go with `--where`,
  * and that someone can confirm (a terminal) unless `--yes` or `--dry-run`.
  */
-export const precheck = (a: Ingest.IngestArgs, w: WhereFlags, fileGiven: boolean): Effect.Effect<void, UsageError | BulkError.InvalidInputError> =>
+export const precheck = (
+  a: Ingest.IngestArgs,
+  w: WhereFlags,
+  fileGiven: boolean
+): Effect.Effect<void, UsageError | BulkError.InvalidInputError> =>
   Effect.gen(function*() {
     if (fileGiven) {
       return yield* new UsageError({ message: `give either --file ids.csv or --where "<condition>", not both` })
     }
     if (w.async) {
-      return yield* new UsageError({ message: "--where waits for its query and delete: drop --async (an interrupted run is finished with sfbulk resume --journal)" })
+      return yield* new UsageError({
+        message: "--where waits for its query and delete: drop --async (an interrupted run is finished with sfbulk resume --journal)"
+      })
     }
     if (Option.isSome(a.journal)) {
       return yield* new UsageError({
-        message: "--journal does not go with --where: a delete by query keeps its own journal (an interrupted run prints the sfbulk resume --journal command to finish it)"
+        message:
+          "--journal does not go with --where: a delete by query keeps its own journal (an interrupted run prints the sfbulk resume --journal command to finish it)"
       })
     }
     if (!OBJECT.test(a.object)) {
       return yield* new BulkError.InvalidInputError({
-        what: `${JSON.stringify(a.object)} is not an sObject API name (letters, digits and underscores, e.g. Account or My_Object__c): nothing was sent`
+        what: `${
+          JSON.stringify(a.object)
+        } is not an sObject API name (letters, digits and underscores, e.g. Account or My_Object__c): nothing was sent`
       })
     }
     const where = w.where.trim()
@@ -103,7 +112,9 @@ const stamp = () => new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+
 const journaled = (spool: string): boolean => {
   const dir = Path.dirname(spool)
   try {
-    return Fs.readdirSync(dir).some((n) => n.endsWith(".jsonl") && Fs.readFileSync(Path.join(dir, n), "utf8").includes(JSON.stringify(spool)))
+    return Fs.readdirSync(dir).some((n) =>
+      n.endsWith(".jsonl") && Fs.readFileSync(Path.join(dir, n), "utf8").includes(JSON.stringify(spool))
+    )
   } catch {
     return false
   }
@@ -148,7 +159,10 @@ export const run = (a: Ingest.IngestArgs, w: WhereFlags) =>
         Fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
         Fs.chmodSync(dir, 0o700)
       },
-      catch: (e) => new BulkError.InvalidInputError({ what: `cannot create the state directory ${dir} for the queried ids: ${(e as Error).message}. Set ${Recovery.STATE_DIR_ENV}` })
+      catch: (e) =>
+        new BulkError.InvalidInputError({
+          what: `cannot create the state directory ${dir} for the queried ids: ${(e as Error).message}. Set ${Recovery.STATE_DIR_ENV}`
+        })
     })
     const spool = Path.join(dir, `${stamp()}-${a.object}-${process.pid}${Recovery.QUERY_IDS_SUFFIX}`)
     const removeSpool = Effect.sync(() => Fs.rmSync(spool, { force: true }))
@@ -161,7 +175,10 @@ export const run = (a: Ingest.IngestArgs, w: WhereFlags) =>
       })
     )
     yield* writeText(spool, lines).pipe(
-      Effect.zipRight(Effect.try({ try: () => Fs.chmodSync(spool, 0o600), catch: (e) => new BulkError.InvalidInputError({ what: `cannot protect ${spool}: ${(e as Error).message}` }) })),
+      Effect.zipRight(Effect.try({
+        try: () => Fs.chmodSync(spool, 0o600),
+        catch: (e) => new BulkError.InvalidInputError({ what: `cannot protect ${spool}: ${(e as Error).message}` })
+      })),
       Effect.onError(() => removeSpool)
     )
     if (count === 0) {

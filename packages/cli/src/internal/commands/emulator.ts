@@ -17,11 +17,14 @@ export const options = {
   pageSize: Options.integer("page-size").pipe(Options.withDescription("Rows per query result page"), Options.optional),
   sessionTtl: Options.integer("session-ttl").pipe(Options.withDescription("Session lifetime in seconds"), Options.optional),
   faults: Options.text("faults").pipe(
-    Options.withDescription('Fault rates, e.g. "5xx=0.05,reset=0.02,slow=0.01,limit=0.02,expire-after=500,batch-fail=0.01"'),
+    Options.withDescription("Fault rates, e.g. \"5xx=0.05,reset=0.02,slow=0.01,limit=0.02,expire-after=500,batch-fail=0.01\""),
     Options.optional
   ),
   seed: Options.integer("seed").pipe(Options.withDescription("Seed that makes faults replayable"), Options.optional),
-  resultFileRows: Options.integer("result-file-rows").pipe(Options.withDescription("Rows per Bulk API 1.0 query result file"), Options.optional),
+  resultFileRows: Options.integer("result-file-rows").pipe(
+    Options.withDescription("Rows per Bulk API 1.0 query result file"),
+    Options.optional
+  ),
   slowMs: Options.integer("slow-ms").pipe(Options.withDescription("How long a `slow` fault delays a request (ms)"), Options.optional),
   faultLogin: Options.boolean("fault-login").pipe(Options.withDescription("Inject faults into the login endpoints too"))
 }

@@ -143,20 +143,24 @@ const readQuery = (a: ExportArgs): Effect.Effect<string, UsageError | BulkError.
       })
     }
     if (Option.isSome(a.soql) && a.soql.value.trim().length > 0) return a.soql.value.trim()
-    return yield* new UsageError({ message: 'give a SOQL query: sfbulk export "SELECT Id, Name FROM Account" (or --query-file q.soql)' })
+    return yield* new UsageError({ message: "give a SOQL query: sfbulk export \"SELECT Id, Name FROM Account\" (or --query-file q.soql)" })
   })
 
 /** Checks the flags and reads the query, before logging in. */
 export const precheck = (a: ExportArgs): Effect.Effect<string, UsageError | BulkError.InvalidInputError> =>
   Effect.gen(function*() {
     if (Option.isSome(a.pkChunking) && a.api !== "1.0") {
-      return yield* new UsageError({ message: "--pk-chunking is a Bulk API 1.0 feature: add --api 1 (Bulk API 2.0 chunks large queries by itself)" })
+      return yield* new UsageError({
+        message: "--pk-chunking is a Bulk API 1.0 feature: add --api 1 (Bulk API 2.0 chunks large queries by itself)"
+      })
     }
     if (Option.isSome(a.parallel) && a.api === "1.0") {
       return yield* new UsageError({ message: "--parallel downloads Bulk API 2.0 result pages: drop --api 1 (use --pk-chunking on 1.0)" })
     }
     if (a.timeZone !== undefined && !Transform.isTimeZone(a.timeZone)) {
-      return yield* new UsageError({ message: `--time-zone: "${a.timeZone}" is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)` })
+      return yield* new UsageError({
+        message: `--time-zone: "${a.timeZone}" is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)`
+      })
     }
     return yield* readQuery(a)
   })
@@ -187,8 +191,12 @@ export const run = (a: ExportArgs, soql: string): Effect.Effect<void, BulkError.
       })
     )
     // a table on a terminal fits its width
-    const width = a.output === "-" && process.stdout.isTTY === true && (process.stdout.columns ?? 0) > 0 ? process.stdout.columns : TABLE_WIDTH
-    yield* writeText(a.output, encode(rows, format, a.formulaGuard, selectedColumns(soql), a.delimiter, width)).pipe(Effect.ensuring(Effect.sync(progress.done)))
+    const width = a.output === "-" && process.stdout.isTTY === true && (process.stdout.columns ?? 0) > 0
+      ? process.stdout.columns
+      : TABLE_WIDTH
+    yield* writeText(a.output, encode(rows, format, a.formulaGuard, selectedColumns(soql), a.delimiter, width)).pipe(
+      Effect.ensuring(Effect.sync(progress.done))
+    )
     const elapsedMs = Date.now() - started
     const summary = {
       ok: true,
@@ -203,7 +211,16 @@ export const run = (a: ExportArgs, soql: string): Effect.Effect<void, BulkError.
     }
     // Data owns standard output when writing to it; the summary then goes to stderr.
     if (a.output === "-") {
-      if (!a.quiet) process.stderr.write(`${a.json ? JSON.stringify(summary) : `exported ${count.toLocaleString("en-US")} rows in ${(elapsedMs / 1000).toFixed(1)}s`}\n`)
+      if (!a.quiet) {
+        process.stderr.write(
+          `${a.json ? JSON.stringify(summary) : `exported ${count.toLocaleString("en-US")} rows in ${(elapsedMs / 1000).toFixed(1)}s`}\n`
+        )
+      }
     } else if (a.json) printJson(summary)
-    else printText(a, `exported ${count.toLocaleString("en-US")} rows to ${a.output} (${format}) in ${(elapsedMs / 1000).toFixed(1)}s (${summary.rowsPerSecond.toLocaleString("en-US")} rows/s)`)
+    else {printText(
+        a,
+        `exported ${count.toLocaleString("en-US")} rows to ${a.output} (${format}) in ${(elapsedMs / 1000).toFixed(1)}s (${
+          summary.rowsPerSecond.toLocaleString("en-US")
+        } rows/s)`
+      )}
   })

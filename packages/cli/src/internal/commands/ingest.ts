@@ -49,7 +49,9 @@ export interface IngestArgs extends OutputFlags {
 /** A CSV with a header and no records, without `--allow-empty`. */
 export const noRecords = (file: string) =>
   new BulkError.InvalidInputError({
-    what: `${file === "-" ? "standard input" : file} has a header row but no records: nothing to upload (pass --allow-empty to exit 0 when there is nothing to do)`
+    what: `${
+      file === "-" ? "standard input" : file
+    } has a header row but no records: nothing to upload (pass --allow-empty to exit 0 when there is nothing to do)`
   })
 
 /** Where result files go: `--results-dir`, else beside the input, else the working directory. */
@@ -100,10 +102,17 @@ export const finish = (
         message: `${summary.succeeded.toLocaleString("en-US")} row(s) loaded, ${summary.failed.toLocaleString("en-US")} failed and ` +
           `${summary.unprocessed.toLocaleString("en-US")} were not processed` +
           (summary.files
-            ? `: ${[summary.failed > 0 ? summary.files.failed : "", summary.unprocessed > 0 ? summary.files.unprocessed : ""].filter((f) => f !== "").join(" and ")} ` +
+            ? `: ${
+              [summary.failed > 0 ? summary.files.failed : "", summary.unprocessed > 0 ? summary.files.unprocessed : ""].filter((f) =>
+                f !== ""
+              ).join(" and ")
+            } ` +
               `${summary.failed > 0 && summary.unprocessed > 0 ? "hold" : "holds"} exactly the rows still to send ` +
-              `(fix them, then send only ${summary.failed > 0 && summary.unprocessed > 0 ? "those files" : "that file"}, not the whole input)`
-            : "") + ` (pass --allow-partial to exit 0 anyway)`
+              `(fix them, then send only ${
+                summary.failed > 0 && summary.unprocessed > 0 ? "those files" : "that file"
+              }, not the whole input)`
+            : "") +
+          ` (pass --allow-partial to exit 0 anyway)`
       })
     )
 }
@@ -131,7 +140,9 @@ const resolveTransform = (a: IngestArgs): Effect.Effect<Transform.Options, BulkE
     const t = a.transform ?? {}
     return {
       ...(mapping === undefined ? {} : { mapping }),
-      ...(t.dateFormat === undefined ? {} : { dateFormat: t.dateFormat, timeZone: t.timeZone ?? Transform.localTimeZone(), dateFields: t.dateFields }),
+      ...(t.dateFormat === undefined
+        ? {}
+        : { dateFormat: t.dateFormat, timeZone: t.timeZone ?? Transform.localTimeZone(), dateFields: t.dateFields }),
       ...(t.insertNulls ? { insertNulls: true } : {})
     }
   })
@@ -235,81 +246,85 @@ const adviceFor = (rec: Recovery.Recording, error: { readonly _tag?: string }, j
 const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, RunError, BulkClient.BulkClient> => {
   const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
   // a signal at any point (upload, waits, result files) ends the run cleanly with the resume advice
-  const run = Recovery.interruptible(rec, () => progress.done(), Effect.gen(function*() {
-    const t = a.transform ?? {}
-    const opened = openCsv(rec.meta.input.read, { ...a, trackLines: t.dateFormat !== undefined })
-    // renamed, nulled (#N/A always) and converted as the rows stream; the result files hold what was sent
-    const shaped = Transform.apply(opened.records, opened.header, t, a.file === "-" ? "standard input" : a.file, lineOf)
-    const input = { header: shaped.header, records: Recovery.counted(rec, shaped.records) }
-    const client = yield* BulkClient.BulkClient
-    const options: BulkClient.IngestOptions<any> = {
-      api: a.api,
-      serial: a.serial,
-      // an empty file or a header alone is reported below, naming the file
-      allowEmpty: true,
-      // every piece is recorded as it is sent, so any interruption can be finished by `sfbulk resume --journal`
-      journal: rec.journal,
-      onProgress: (p) => progress.ingest(p),
-      ...(Option.isSome(a.batchSize) ? { batchSize: a.batchSize.value } : {}),
-      ...(Option.isSome(a.concurrency) ? { concurrency: a.concurrency.value } : {}),
-      ...(Option.isSome(a.wait) ? { timeout: a.wait.value } : {})
-    }
-    const started = Date.now()
-    const outcome = yield* (
-      a.operation === "upsert"
-        ? client.upsert(a.object, Option.getOrThrow(a.externalId), input.records, options)
-        : a.operation === "delete"
-        ? client.delete(a.object, input.records as any, options as any)
-        : a.operation === "hardDelete"
-        ? client.hardDelete(a.object, input.records as any, options as any)
-        : client[a.operation](a.object, input.records, options)
-    ).pipe(
-      Effect.mapError((e) => (e._tag === "InvalidInputError" ? opened.locate(e) : e)),
-      Effect.ensuring(Effect.sync(() => progress.done()))
-    )
-    const s = outcome.summary
-    const source = a.file === "-" ? "standard input" : a.file
-    if (s.rowsRead === 0 && opened.header().length === 0) {
-      return yield* new BulkError.InvalidInputError({
-        what: `${source} is empty: expected a header row of field names, then one row per record`
+  const run = Recovery.interruptible(
+    rec,
+    () => progress.done(),
+    Effect.gen(function*() {
+      const t = a.transform ?? {}
+      const opened = openCsv(rec.meta.input.read, { ...a, trackLines: t.dateFormat !== undefined })
+      // renamed, nulled (#N/A always) and converted as the rows stream; the result files hold what was sent
+      const shaped = Transform.apply(opened.records, opened.header, t, a.file === "-" ? "standard input" : a.file, lineOf)
+      const input = { header: shaped.header, records: Recovery.counted(rec, shaped.records) }
+      const client = yield* BulkClient.BulkClient
+      const options: BulkClient.IngestOptions<any> = {
+        api: a.api,
+        serial: a.serial,
+        // an empty file or a header alone is reported below, naming the file
+        allowEmpty: true,
+        // every piece is recorded as it is sent, so any interruption can be finished by `sfbulk resume --journal`
+        journal: rec.journal,
+        onProgress: (p) => progress.ingest(p),
+        ...(Option.isSome(a.batchSize) ? { batchSize: a.batchSize.value } : {}),
+        ...(Option.isSome(a.concurrency) ? { concurrency: a.concurrency.value } : {}),
+        ...(Option.isSome(a.wait) ? { timeout: a.wait.value } : {})
+      }
+      const started = Date.now()
+      const outcome = yield* (
+        a.operation === "upsert"
+          ? client.upsert(a.object, Option.getOrThrow(a.externalId), input.records, options)
+          : a.operation === "delete"
+          ? client.delete(a.object, input.records as any, options as any)
+          : a.operation === "hardDelete"
+          ? client.hardDelete(a.object, input.records as any, options as any)
+          : client[a.operation](a.object, input.records, options)
+      ).pipe(
+        Effect.mapError((e) => (e._tag === "InvalidInputError" ? opened.locate(e) : e)),
+        Effect.ensuring(Effect.sync(() => progress.done()))
+      )
+      const s = outcome.summary
+      const source = a.file === "-" ? "standard input" : a.file
+      if (s.rowsRead === 0 && opened.header().length === 0) {
+        return yield* new BulkError.InvalidInputError({
+          what: `${source} is empty: expected a header row of field names, then one row per record`
+        })
+      }
+      if (s.rowsRead === 0 && !a.allowEmpty) return yield* noRecords(a.file)
+      const jobId = s.jobIds[0]
+      let files: Results.ResultFiles | undefined
+      let errorsByCode: Readonly<Record<string, number>> = {}
+      // an upsert's summary leaves `created` to the results' Created flags, counted while writing them
+      let created = s.created ?? 0
+      if (jobId !== undefined) {
+        const written = yield* Results.write(Results.fromOutcome(outcome, input.header()), {
+          dir: resultsDir(a.resultsDir, a.file),
+          jobId,
+          formulaGuard: a.formulaGuard
+        })
+        files = written.files
+        errorsByCode = written.errorsByCode
+        created = s.created ?? written.created
+      }
+      // every row has an outcome and the result files hold them: nothing is left to resume
+      yield* Recovery.discard(rec)
+      yield* finish(a, {
+        command: a.command,
+        object: s.object,
+        operation: s.operation,
+        api: s.api,
+        jobIds: s.jobIds,
+        ...(s.batchIds.length > 0 ? { batchIds: s.batchIds } : {}),
+        rowsRead: s.rowsRead,
+        processed: s.processed,
+        succeeded: s.succeeded,
+        created,
+        failed: s.failed,
+        unprocessed: s.unprocessed,
+        elapsedMs: Duration.toMillis(s.elapsed) > 0 ? Duration.toMillis(s.elapsed) : Date.now() - started,
+        errorsByCode,
+        files
       })
-    }
-    if (s.rowsRead === 0 && !a.allowEmpty) return yield* noRecords(a.file)
-    const jobId = s.jobIds[0]
-    let files: Results.ResultFiles | undefined
-    let errorsByCode: Readonly<Record<string, number>> = {}
-    // an upsert's summary leaves `created` to the results' Created flags, counted while writing them
-    let created = s.created ?? 0
-    if (jobId !== undefined) {
-      const written = yield* Results.write(Results.fromOutcome(outcome, input.header()), {
-        dir: resultsDir(a.resultsDir, a.file),
-        jobId,
-        formulaGuard: a.formulaGuard
-      })
-      files = written.files
-      errorsByCode = written.errorsByCode
-      created = s.created ?? written.created
-    }
-    // every row has an outcome and the result files hold them: nothing is left to resume
-    yield* Recovery.discard(rec)
-    yield* finish(a, {
-      command: a.command,
-      object: s.object,
-      operation: s.operation,
-      api: s.api,
-      jobIds: s.jobIds,
-      ...(s.batchIds.length > 0 ? { batchIds: s.batchIds } : {}),
-      rowsRead: s.rowsRead,
-      processed: s.processed,
-      succeeded: s.succeeded,
-      created,
-      failed: s.failed,
-      unprocessed: s.unprocessed,
-      elapsedMs: Duration.toMillis(s.elapsed) > 0 ? Duration.toMillis(s.elapsed) : Date.now() - started,
-      errorsByCode,
-      files
     })
-  })).pipe(
+  ).pipe(
     Effect.tapError((error) =>
       error._tag === "RowsFailed"
         ? Effect.void

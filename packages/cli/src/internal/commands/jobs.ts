@@ -58,7 +58,15 @@ const count = (v: number | undefined) => (v === undefined ? null : v)
 const jobJson = (f: Found) => ({
   api: f.api,
   ...(f.api === "1.0"
-    ? { batches: { total: f.info.numberBatchesTotal, completed: f.info.numberBatchesCompleted, failed: f.info.numberBatchesFailed, queued: f.info.numberBatchesQueued, inProgress: f.info.numberBatchesInProgress } }
+    ? {
+      batches: {
+        total: f.info.numberBatchesTotal,
+        completed: f.info.numberBatchesCompleted,
+        failed: f.info.numberBatchesFailed,
+        queued: f.info.numberBatchesQueued,
+        inProgress: f.info.numberBatchesInProgress
+      }
+    }
     : { jobType: f.info.jobType ?? null }),
   kind: f.kind,
   id: f.info.id,
@@ -89,7 +97,9 @@ export const list = (flags: OutputFlags): Effect.Effect<void, BulkError.BulkErro
         ? "no jobs"
         : table(
           ["JOB", "KIND", "OBJECT", "OPERATION", "STATE", "PROCESSED", "FAILED", "CREATED"],
-          jobs.map((j) => [j.id, j.kind, j.object, j.operation, j.state, dash(j.recordsProcessed), dash(j.recordsFailed), String(j.createdDate ?? "")])
+          jobs.map((
+            j
+          ) => [j.id, j.kind, j.object, j.operation, j.state, dash(j.recordsProcessed), dash(j.recordsFailed), String(j.createdDate ?? "")])
         )
     )
   })
@@ -107,7 +117,11 @@ const printJob = (flags: OutputFlags, f: Found) => {
       `  processed:  ${dash(j.recordsProcessed)}`,
       `  failed:     ${dash(j.recordsFailed)}`,
       ...("batches" in j && j.batches
-        ? [`  batches:    ${j.batches.completed}/${j.batches.total} completed, ${j.batches.failed} failed, ${j.batches.queued + j.batches.inProgress} pending`]
+        ? [
+          `  batches:    ${j.batches.completed}/${j.batches.total} completed, ${j.batches.failed} failed, ${
+            j.batches.queued + j.batches.inProgress
+          } pending`
+        ]
         : []),
       ...(j.createdDate ? [`  created:    ${j.createdDate}`] : []),
       ...(j.errorMessage ? [`  error:      ${j.errorMessage}`] : [])
@@ -161,7 +175,9 @@ const waitFor = (found: Found, a: ResultsArgs): Effect.Effect<Found, BulkError.B
     })
   const wait: Effect.Effect<Found, BulkError.BulkError, Env> = found.api === "2.0"
     ? Effect.map(
-      found.kind === "ingest" ? Bulk2.waitForIngestJob(jobId, { onPoll, ...timeout }) : Bulk2.waitForQueryJob(jobId, { onPoll, ...timeout }),
+      found.kind === "ingest"
+        ? Bulk2.waitForIngestJob(jobId, { onPoll, ...timeout })
+        : Bulk2.waitForQueryJob(jobId, { onPoll, ...timeout }),
       (info): Found => ({ ...found, info })
     )
     : waitFor1(jobId, a.timeout, progress)
@@ -194,7 +210,10 @@ const waitFor1 = (
   )
   // 0.5 s, growing to every 5 s.
   const loop = (delay: number): Effect.Effect<Bulk1.JobInfo, BulkError.BulkError, Env> =>
-    Effect.flatMap(poll, (i) => (doneBatches(i) ? Effect.succeed(i) : Effect.zipRight(Effect.sleep(delay), loop(Math.min(delay * 1.5, 5_000)))))
+    Effect.flatMap(
+      poll,
+      (i) => (doneBatches(i) ? Effect.succeed(i) : Effect.zipRight(Effect.sleep(delay), loop(Math.min(delay * 1.5, 5_000))))
+    )
   const polled = loop(500)
   const bounded = Option.isNone(timeout)
     ? polled
@@ -285,7 +304,16 @@ export const results = (
         : Bulk1.jobQueryResults(jobId)
       const rows = provide(source).pipe(Stream.tap(() => Effect.sync(() => void count++)))
       yield* writeText(a.output, Export.encode(rows, format, false))
-      const summary = { ok: true, command: a.wait ? "resume" : "results", jobId, kind: "query", rows: count, format, output: a.output, exitCode: 0 }
+      const summary = {
+        ok: true,
+        command: a.wait ? "resume" : "results",
+        jobId,
+        kind: "query",
+        rows: count,
+        format,
+        output: a.output,
+        exitCode: 0
+      }
       if (a.output === "-") {
         if (a.json) process.stderr.write(`${JSON.stringify(summary)}\n`)
       } else if (a.json) printJson(summary)
@@ -318,7 +346,10 @@ export const results = (
               if (o.created) created++
               return Option.some(o.record)
             }),
-            failures: Stream.filterMap(s2!, (o) => (o._tag === "failure" ? Option.some({ record: o.record, code: o.code }) : Option.none())),
+            failures: Stream.filterMap(
+              s2!,
+              (o) => (o._tag === "failure" ? Option.some({ record: o.record, code: o.code }) : Option.none())
+            ),
             unprocessed: Stream.filterMap(s3!, (o) => (o._tag === "unprocessed" ? Option.some(o.record) : Option.none()))
           },
           { dir, jobId, formulaGuard: a.formulaGuard }
@@ -425,7 +456,15 @@ const submitAsync1 = (a: IngestArgs, file: string): Effect.Effect<void, BulkErro
             const info = yield* Bulk1.addBatch(job, Bulk1.records(batch, columns.length > 0 ? { columns } : {}))
             batchIds.push(info.id)
             rows += batch.length
-            progress.ingest({ rowsRead: rows, rowsUploaded: rows, recordsProcessed: 0, recordsFailed: 0, piecesSubmitted: batchIds.length, piecesDone: 0, last: { jobId: job.id, batchId: info.id, state: "Queued" } })
+            progress.ingest({
+              rowsRead: rows,
+              rowsUploaded: rows,
+              recordsProcessed: 0,
+              recordsFailed: 0,
+              piecesSubmitted: batchIds.length,
+              piecesDone: 0,
+              last: { jobId: job.id, batchId: info.id, state: "Queued" }
+            })
           }), { discard: true })
       ),
       Effect.onError(() => Effect.ignore(Bulk1.abortJob(job))),
@@ -450,13 +489,26 @@ export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkEr
     const checked = openCsv(file, readOptions(a))
     if ((yield* Stream.runCount(Csv.check(checked.records, check)).pipe(Effect.mapError(checked.locate))) === 0) {
       if (!a.allowEmpty) return yield* noRecords(a.file)
-      if (a.json) return printJson({ ok: true, command: a.command, async: true, api: a.api, object: a.object, operation: a.operation, jobIds: [], rowsUploaded: 0, exitCode: 0 })
+      if (a.json) {
+        return printJson({
+          ok: true,
+          command: a.command,
+          async: true,
+          api: a.api,
+          object: a.object,
+          operation: a.operation,
+          jobIds: [],
+          rowsUploaded: 0,
+          exitCode: 0
+        })
+      }
       return printText(a, `${a.file} has no records: nothing to upload, no job created.`)
     }
     if (a.api === "1.0") return yield* submitAsync1(a, file)
     if (Fs.statSync(file).size > 95_000_000) {
       return yield* new UsageError({
-        message: `--async sends one Bulk API 2.0 job (at most 100 MB) and ${a.file} is larger: drop --async so sfbulk splits it into several jobs`
+        message:
+          `--async sends one Bulk API 2.0 job (at most 100 MB) and ${a.file} is larger: drop --async so sfbulk splits it into several jobs`
       })
     }
     const input = openCsv(file, readOptions(a))
@@ -471,7 +523,15 @@ export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkEr
       Effect.sync(() => {
         rows++
         if (rows % 1000 === 0) {
-          progress.ingest({ rowsRead: rows, rowsUploaded: 0, recordsProcessed: 0, recordsFailed: 0, piecesSubmitted: 0, piecesDone: 0, last: { jobId: job.id, state: "Uploading" } })
+          progress.ingest({
+            rowsRead: rows,
+            rowsUploaded: 0,
+            recordsProcessed: 0,
+            recordsFailed: 0,
+            piecesSubmitted: 0,
+            piecesDone: 0,
+            last: { jobId: job.id, state: "Uploading" }
+          })
         }
       }))
     const encoder = new TextEncoder()

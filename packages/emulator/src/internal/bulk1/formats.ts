@@ -56,15 +56,12 @@ const xmlFields = (fields: ReadonlyArray<Field>): string => {
   return out
 }
 
-const xmlDoc = (root: string, fields: ReadonlyArray<Field>): string =>
-  `${PROLOG}<${root} xmlns="${NS}">${xmlFields(fields)}</${root}>`
+const xmlDoc = (root: string, fields: ReadonlyArray<Field>): string => `${PROLOG}<${root} xmlns="${NS}">${xmlFields(fields)}</${root}>`
 
 /** JSON object with keys sorted (as in Salesforce's samples) and raw numeric `apiVersion`. */
 const jsonDoc = (fields: ReadonlyArray<Field>): string => {
   const sorted = [...fields].filter((f) => f[1] !== undefined).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-  return `{${
-    sorted.map(([k, v]) => `${JSON.stringify(k)}:${k === "apiVersion" ? versionText(String(v)) : JSON.stringify(v)}`).join(",")
-  }}`
+  return `{${sorted.map(([k, v]) => `${JSON.stringify(k)}:${k === "apiVersion" ? versionText(String(v)) : JSON.stringify(v)}`).join(",")}}`
 }
 
 const jobFields = (job: Job, format: DocFormat): ReadonlyArray<Field> => {
@@ -159,9 +156,9 @@ export const renderOutcome = (o: RowOutcome, format: DocFormat | "csv"): string 
   if (format === "xml") {
     if (o.success) return `<result><id>${o.id}</id><success>true</success><created>${o.created}</created></result>`
     const errs = o.errors.map((e) =>
-      `<errors>${e.fields.map((f) => `<fields>${escapeXml(f)}</fields>`).join("")}<message>${
-        escapeXml(e.message)
-      }</message><statusCode>${escapeXml(e.statusCode)}</statusCode></errors>`
+      `<errors>${e.fields.map((f) => `<fields>${escapeXml(f)}</fields>`).join("")}<message>${escapeXml(e.message)}</message><statusCode>${
+        escapeXml(e.statusCode)
+      }</statusCode></errors>`
     ).join("")
     return `<result>${errs}${o.id ? `<id>${o.id}</id>` : `<id xsi:nil="true"/>`}<success>false</success><created>false</created></result>`
   }

@@ -366,8 +366,7 @@ const BATCH_MIME: Record<ContentType, string> = {
 const readBatchBody = async (ctx: RequestContext): Promise<Buffer> => {
   const parts: Array<Buffer> = []
   let bytes = 0
-  const tooBig = () =>
-    new Bulk1Error("ClientInputError", `Failed to read request. Exceeded max size limit of ${LIMITS.charactersPerBatch}`)
+  const tooBig = () => new Bulk1Error("ClientInputError", `Failed to read request. Exceeded max size limit of ${LIMITS.charactersPerBatch}`)
   // A UTF-8 character takes at most 4 bytes: past that many bytes the text is surely too long.
   for await (const chunk of ctx.bodyStream()) {
     const b = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer)
@@ -424,7 +423,10 @@ const uploadSpec = async (ctx: RequestContext, state: EmulatorState, job: Job): 
     throw new Bulk1Error("InvalidJob", "Transformation specs apply to CSV ingest jobs only")
   }
   if (job.state !== "Open") {
-    throw new Bulk1Error("InvalidJobState", `Failed to create transformation spec, since the Job is not Open. Current job state is '${job.state}'`)
+    throw new Bulk1Error(
+      "InvalidJobState",
+      `Failed to create transformation spec, since the Job is not Open. Current job state is '${job.state}'`
+    )
   }
   const body = await readBatchBody(ctx)
   specs.set(job, parseSpec(body, state.org.describe(job.object)))

@@ -66,7 +66,11 @@ const FAULT_MESSAGES = [
  * the processing model the batch first waits, Queued, for one of the org's parallel slots.
  */
 export const run = (state: EmulatorState, job: Job, batch: Batch): Promise<void> =>
-  batch.state !== "Queued" ? Promise.resolve() : state.processing.modelled ? state.processing.inSlot(() => runNow(state, job, batch)) : runNow(state, job, batch)
+  batch.state !== "Queued"
+    ? Promise.resolve()
+    : state.processing.modelled
+    ? state.processing.inSlot(() => runNow(state, job, batch))
+    : runNow(state, job, batch)
 
 const runNow = async (state: EmulatorState, job: Job, batch: Batch): Promise<void> => {
   if (batch.state !== "Queued") return
@@ -180,8 +184,7 @@ const resolveAttachments = (row: Row, files: Map<string, Buffer>): RowOutcome | 
   return undefined
 }
 
-const queryFailure = (code: string, message: string) =>
-  new BatchFailure(`InvalidBatch : Failed to process query: ${code}: ${message}`)
+const queryFailure = (code: string, message: string) => new BatchFailure(`InvalidBatch : Failed to process query: ${code}: ${message}`)
 
 const soqlOf = (batch: Batch): string => batch.chunk?.soql ?? batch.payload.toString("utf8").trim()
 

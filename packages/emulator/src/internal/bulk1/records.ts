@@ -83,7 +83,9 @@ export const readCsvRows = async (
     if (n % yieldEvery === 0) await yieldNow()
   }
   if (syntax !== undefined) {
-    throw invalid(isUnescapedQuote(syntax) ? UNESCAPED_QUOTE : `Failed to parse CSV: ${syntax instanceof Error ? syntax.message : String(syntax)}`)
+    throw invalid(
+      isUnescapedQuote(syntax) ? UNESCAPED_QUOTE : `Failed to parse CSV: ${syntax instanceof Error ? syntax.message : String(syntax)}`
+    )
   }
   if (!columns) throw invalid("Records not processed")
   return { columns, records: recs }

@@ -126,7 +126,12 @@ const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, "\"\"")}"
  * Rewrites a foreign CSV batch with the spec: decoded with `charset` (default UTF-8), returned as
  * the UTF-8 CSV of the spec's fields.
  */
-export const applySpec = (spec: ReadonlyArray<SpecRow>, def: ObjectDef | undefined, payload: Buffer, charset: string | undefined): Buffer => {
+export const applySpec = (
+  spec: ReadonlyArray<SpecRow>,
+  def: ObjectDef | undefined,
+  payload: Buffer,
+  charset: string | undefined
+): Buffer => {
   let text: string
   try {
     text = new TextDecoder(charset ?? "utf-8", { fatal: true }).decode(payload)
@@ -147,10 +152,12 @@ export const applySpec = (spec: ReadonlyArray<SpecRow>, def: ObjectDef | undefin
   const fieldDefs = spec.map((s) => def?.fields.find((f) => f.name.toLowerCase() === s.field.toLowerCase()))
   const out = [spec.map((s) => quote(s.field)).join(",")]
   for (const r of rows.slice(1)) {
-    out.push(spec.map((s, k) => {
-      const cell = index[k]! >= 0 ? r[index[k]!] ?? "" : ""
-      return quote(hinted(fieldDefs[k], s.hint, cell === "" ? s.value : cell))
-    }).join(","))
+    out.push(
+      spec.map((s, k) => {
+        const cell = index[k]! >= 0 ? r[index[k]!] ?? "" : ""
+        return quote(hinted(fieldDefs[k], s.hint, cell === "" ? s.value : cell))
+      }).join(",")
+    )
   }
   return Buffer.from(out.join("\n") + "\n", "utf8")
 }

@@ -273,7 +273,9 @@ export const upload = async (ctx: RequestContext, state: EmulatorState, job: Ing
     throw new Bulk2Error(
       400,
       "BULK_API_ERROR",
-      `Found multipe contents for job: <${job.id.slice(0, 15)}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.`
+      `Found multipe contents for job: <${
+        job.id.slice(0, 15)
+      }>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.`
     )
   }
   if (job.state !== "Open") {
@@ -387,7 +389,7 @@ const run = async (state: EmulatorState, job: IngestJob): Promise<void> => {
   // Bulk API 2.0 ingest spends the shared batch allocation: a batch per 10,000 records (the empty
   // parent batch does not count; "Understanding Bulk API 2.0 Ingest", see FIDELITY.md)
   // (the modelled run takes its batches one by one as it processes them)
-  if (!state.processing.modelled) for (let k = 0; k < Math.ceil(n / 10_000); k++) state.processing.takeBatch()
+  if (!state.processing.modelled) { for (let k = 0; k < Math.ceil(n / 10_000); k++) state.processing.takeBatch() }
   job.outcome = new Uint8Array(n)
   if (job.operation === "insert" || job.operation === "upsert") state.org.reserve(job.object, n)
   const successful = (job.successful = new ResultFile())
@@ -426,22 +428,24 @@ const run = async (state: EmulatorState, job: IngestJob): Promise<void> => {
   const faultMessage = () => FAULT_MESSAGES[storeOf(state).faults++ % FAULT_MESSAGES.length]
   if (state.processing.modelled) return runModelled(state, job, columns, failAt, applyRow, faultMessage)
   let i = -1
-  for (const batch of rowBatches(job.upload, job)) for (const rec of batch) {
-    if (i >= 0) {
-      if (i === failAt) return finish(state, job, "Failed", faultMessage())
-      applyRow(i, rec)
-      if ((i + 1) % chunk === 0) {
-        job.totalProcessingTime = Math.max(0, state.now() - job.startedAt)
-        touch(state, job)
-        await yieldNow()
-        const now: string = job.state
-        if (now !== "InProgress" || job.deleted) {
-          if (now === "Aborted") job.totalProcessingTime = Math.max(0, state.now() - job.startedAt)
-          return
+  for (const batch of rowBatches(job.upload, job)) {
+    for (const rec of batch) {
+      if (i >= 0) {
+        if (i === failAt) return finish(state, job, "Failed", faultMessage())
+        applyRow(i, rec)
+        if ((i + 1) % chunk === 0) {
+          job.totalProcessingTime = Math.max(0, state.now() - job.startedAt)
+          touch(state, job)
+          await yieldNow()
+          const now: string = job.state
+          if (now !== "InProgress" || job.deleted) {
+            if (now === "Aborted") job.totalProcessingTime = Math.max(0, state.now() - job.startedAt)
+            return
+          }
         }
       }
+      i++
     }
-    i++
   }
   if (failAt >= 0 && failAt >= n) return finish(state, job, "Failed", faultMessage())
   finish(state, job, "JobComplete")
@@ -514,7 +518,14 @@ const runModelled = async (
   if (!live()) return
   // Doc: when the daily allocation runs out mid-job "the remaining data isn't processed" and the
   // job fails. The message text is the emulator's own.
-  if (exhausted) return finish(state, job, "Failed", "LimitExceeded : The daily Bulk API batch allocation (DailyBulkApiBatches) is exhausted; the remaining records were not processed")
+  if (exhausted) {
+    return finish(
+      state,
+      job,
+      "Failed",
+      "LimitExceeded : The daily Bulk API batch allocation (DailyBulkApiBatches) is exhausted; the remaining records were not processed"
+    )
+  }
   if (failAt >= 0 && failAt >= job.rowCount) return finish(state, job, "Failed", faultMessage())
   finish(state, job, "JobComplete")
 }
@@ -592,18 +603,20 @@ async function* resultLines(job: IngestJob, kind: ResultKind): AsyncGenerator<st
   let out = ""
   let i = -1
   try {
-    for (const batch of rowBatches(job.upload, job)) for (const rec of batch) {
-      if (i >= 0) {
-        const code = outcome && i < outcome.length ? outcome[i]! : OUT_NONE
-        if (code === OUT_NONE) {
-          out += echo(rec, width, d) + eol
-          if (out.length >= SLICE) {
-            yield out
-            out = ""
+    for (const batch of rowBatches(job.upload, job)) {
+      for (const rec of batch) {
+        if (i >= 0) {
+          const code = outcome && i < outcome.length ? outcome[i]! : OUT_NONE
+          if (code === OUT_NONE) {
+            out += echo(rec, width, d) + eol
+            if (out.length >= SLICE) {
+              yield out
+              out = ""
+            }
           }
         }
+        i++
       }
-      i++
     }
   } catch (e) {
     if (!(e instanceof CsvFailure)) throw e

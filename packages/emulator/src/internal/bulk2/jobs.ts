@@ -231,7 +231,7 @@ export const listJobs = (ctx: RequestContext, state: EmulatorState, kind: Job["k
   }
   const matching: Array<Job> = []
   const none = (jobType !== null && jobType !== wanted) || pk === "true" || (mode !== null && mode !== "Parallel")
-  if (!none) for (const j of store.jobs.values()) if (j.kind === kind && !j.deleted) matching.push(j)
+  if (!none) { for (const j of store.jobs.values()) if (j.kind === kind && !j.deleted) matching.push(j) }
   const page = matching.slice(offset, offset + size)
   const done = offset + size >= matching.length
   const next = new URLSearchParams(q)

@@ -15,7 +15,9 @@ export const createQuery = async (ctx: RequestContext, state: EmulatorState): Pr
   if (operation !== "query" && operation !== "queryAll") throw invalidValue(operation, "operation")
   const soql = stringProp(body, "query")
   const dialect = dialectOf(body)
-  if (soql === undefined || soql.trim() === "") throw new Bulk2Error(400, "API_ERROR", "Invalid value: 'null' supplied for property: 'query'")
+  if (soql === undefined || soql.trim() === "") {
+    throw new Bulk2Error(400, "API_ERROR", "Invalid value: 'null' supplied for property: 'query'")
+  }
   const checked = state.org.query(soql, { all: operation === "queryAll" })
   if (!checked.ok) {
     // Message captured from a real org (OpenFn/adaptors#395); the errorCode is not documented.
@@ -99,7 +101,9 @@ const ready = (ctx: RequestContext, job: QueryJob) => {
     throw new Bulk2Error(
       409,
       "API_VERSION_MISMATCH",
-      `The job was created with API version ${Number(job.apiVersion).toFixed(1)}; request its results with the same version (this request used ${Number(ctx.version).toFixed(1)})`
+      `The job was created with API version ${
+        Number(job.apiVersion).toFixed(1)
+      }; request its results with the same version (this request used ${Number(ctx.version).toFixed(1)})`
     )
   }
   if (job.state !== "JobComplete" || !job.result) {

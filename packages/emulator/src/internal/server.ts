@@ -635,9 +635,9 @@ export const start = async (config: ServerConfig, port: number, host: string): P
 
   /** `/__emulator/stats` and `/__emulator/faults`. */
   const control = async (req: IncomingMessage, res: ServerResponse, method: string, what: string | undefined) => {
-    if (what === "stats" && method === "GET") return answer(req, res, 200, JSON_TYPE, JSON.stringify(stats()))
-    if (what === "faults" && method === "GET") {
-      return answer(
+    // the fault settings in force, as `GET` shows them and `POST` answers after changing them
+    const current = () =>
+      answer(
         req,
         res,
         200,
@@ -650,7 +650,8 @@ export const start = async (config: ServerConfig, port: number, host: string): P
           match: faultMatch?.source ?? ""
         })
       )
-    }
+    if (what === "stats" && method === "GET") return answer(req, res, 200, JSON_TYPE, JSON.stringify(stats()))
+    if (what === "faults" && method === "GET") return current()
     if (what === "faults" && method === "POST") {
       const text = (await readAll(decodedBody(req))).toString("utf8").trim()
       try {
@@ -668,19 +669,7 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       } catch (e) {
         return answer(req, res, 400, JSON_TYPE, JSON.stringify({ error: e instanceof Error ? e.message : String(e) }))
       }
-      return answer(
-        req,
-        res,
-        200,
-        JSON_TYPE,
-        JSON.stringify({
-          faults: faults.format(faultState.config),
-          seed: faultState.seed,
-          slowMs,
-          faultLogin,
-          match: faultMatch?.source ?? ""
-        })
-      )
+      return current()
     }
     return answer(
       req,

@@ -163,7 +163,10 @@ export const runTrial = async (emu: EmulatorLike, trial: Trial): Promise<TrialRe
     }
     let r = await run(importArgs, 0, trial.stdin ? csv : undefined)
     let round = 1
-    while (r.code !== 0 && r.code !== 3) {
+    // finished: exit 0 or 3, or the final summary printed before a signal landed on the way out
+    // (the import was complete and its journal removed: what a user sees is the summary)
+    const finished = (x: Run) => x.code === 0 || x.code === 3 || /"exitCode":\s*[03]\b/.test(x.stdout.trim().split("\n").pop() ?? "")
+    while (!finished(r)) {
       if (round > trial.restops + 3) throw new Error(`not finished after ${round} runs: ${steps.join("; ")}\n${r.stderr}`)
       const advised = RESUME.exec(r.stderr)?.[1]
       let journal = advised

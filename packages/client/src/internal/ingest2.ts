@@ -29,7 +29,7 @@ import { counted, createdFor, fromCounters, ownId, parseErrors } from "./outcome
 import { tracker } from "./progress.js"
 import { lineEncoder, type LineBlock, type LineEncoder } from "./rows.js"
 import { fileWriter, split, tempDir, type FilePiece } from "./split.js"
-import { Transport } from "./transport.js"
+import { defaultRetrySchedule, Transport } from "./transport.js"
 
 /** Default 2.0 piece size: raw CSV bytes per job, just under Salesforce's 100 MB. */
 export const DEFAULT_MAX_JOB_BYTES = 100_000_000
@@ -171,8 +171,6 @@ export const verifyJob = (
     return { jobId, records, succeeded, created, failed, unprocessed }
   })
 
-const uploadRetry = Schedule.exponential("1 second").pipe(Schedule.intersect(Schedule.recurs(2)))
-
 /** The transport's default request budget (2 minutes), when it does not tell its own. */
 const DEFAULT_BUDGET_MILLIS = 120_000
 
@@ -220,10 +218,12 @@ const ingest2Once = <A, E, R>(
         // a piece is sent again to a new job only within one request budget from its first
         // attempt: each job's upload has a budget of its own, and a server that never answers
         // would otherwise hold the import for three budgets
-        const budget = (yield* Transport).budgetMillis ?? DEFAULT_BUDGET_MILLIS
+        // (the transport's own retry schedule: one retry rule for every request)
+        const t = yield* Transport
+        const budget = t.budgetMillis ?? DEFAULT_BUDGET_MILLIS
         const begun = yield* Clock.currentTimeMillis
         const withinBudget = Schedule.checkEffect(
-          uploadRetry,
+          t.retrySchedule ?? defaultRetrySchedule(),
           (e: BulkError) => Effect.map(Clock.currentTimeMillis, (now) => isRetryable(e) && now - begun < budget)
         )
         const submit = Effect.gen(function*() {

@@ -189,6 +189,9 @@ const main = async () => {
     Path.join(app, "require-all.cjs"),
     `for (const s of ${JSON.stringify(["@sfbulk/client", "@sfbulk/testing", "@sfbulk/emulator", "@sfbulk/csv", ...subpaths])}) {\n` +
       `  const m = require(s)\n  if (Object.keys(m).length === 0) throw new Error("require(" + s + ") is empty")\n}\n` +
+      // the client's internals are closed to imports (BulkClientKit is the public way in)
+      `try {\n  require("@sfbulk/client/internal/rows")\n  throw new Error("@sfbulk/client/internal/rows is importable")\n} catch (e) {\n` +
+      `  if (e.code !== "ERR_PACKAGE_PATH_NOT_EXPORTED") throw e\n}\n` +
       `console.log("required")\n`
   )
   Fs.writeFileSync(

@@ -32,13 +32,19 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as BulkClient from "@sfbulk/client/BulkClient"
 import { ApiError, BatchFailedError, InvalidInputError, JobFailedError, type BulkError } from "@sfbulk/client/BulkError"
-import { EMPTY_INPUT, validate } from "@sfbulk/client/internal/bulkClient"
-import { createdFor } from "@sfbulk/client/internal/outcome"
-import { tracker } from "@sfbulk/client/internal/progress"
-import { objectOf } from "@sfbulk/client/internal/query1"
-import { decodeRows } from "@sfbulk/client/internal/query2"
-import { lineEncoder, toStream, type LineEncoder, type Rows } from "@sfbulk/client/internal/rows"
-import { checkedRows } from "@sfbulk/client/internal/validate"
+import {
+  checkedRows,
+  createdFor,
+  decodeRows,
+  emptyInputMessage as EMPTY_INPUT,
+  type LineEncoder,
+  lineEncoder,
+  progressTracker as tracker,
+  type Rows,
+  soqlObject as objectOf,
+  toStream,
+  validateOptions as validate
+} from "@sfbulk/client/BulkClientKit"
 
 /**
  * The in-memory org the mock works on (`Org.make()` from `@sfbulk/emulator`): inspect it in tests

@@ -101,11 +101,15 @@ describe("batch time limit: nothing processed", () => {
         })
       )
       const slowLayer = BulkClient.layer.pipe(
-        Layer.provide(SalesforceAuth.fromSession({ instanceUrl: slow.instanceUrl, accessToken: slow.accessToken, apiVersion: slow.apiVersion })),
+        Layer.provide(
+          SalesforceAuth.fromSession({ instanceUrl: slow.instanceUrl, accessToken: slow.accessToken, apiVersion: slow.apiVersion })
+        ),
         Layer.provide(NodeHttpClient.layerUndici),
         Layer.orDie
       )
-      const error = yield* Effect.flip(Effect.provide(BulkClient.insert("Account", accounts("btnone", 5), { ...fast, api: "2.0" }), slowLayer)).pipe(
+      const error = yield* Effect.flip(
+        Effect.provide(BulkClient.insert("Account", accounts("btnone", 5), { ...fast, api: "2.0" }), slowLayer)
+      ).pipe(
         Effect.ensuring(Effect.promise(() => slow.close()))
       )
       expect(error._tag).toBe("JobFailedError")

@@ -35,8 +35,7 @@ const slow = {
   lockFailureRate: 0
 }
 
-const accounts = (tag: string, n: number): string =>
-  ["Name", ...Array.from({ length: n }, (_, i) => `${tag}-${i}`)].join("\n") + "\n"
+const accounts = (tag: string, n: number): string => ["Name", ...Array.from({ length: n }, (_, i) => `${tag}-${i}`)].join("\n") + "\n"
 
 const landed = (emu: Emulator.EmulatorHandle, tag: string): number => {
   const q = emu.org.query(`SELECT Id FROM Account WHERE Name LIKE '${tag}-%'`)

@@ -77,6 +77,8 @@ for (const api of ["2.0", "1.0"] as const) {
         const left = yield* collect(out.unprocessed)
         expect(ok).toHaveLength(60)
         expect(left).toHaveLength(20)
+        // each unprocessed row says why: the message of the job (2.0) / batch (1.0) that failed
+        expect(left.every((x) => x.reason === "InternalServerError : Retried more than 2 times")).toBe(true)
         // each row is in exactly one place: saved (once, in the org) or handed back to re-send
         const saved = new Set(ok.map((x) => x.row.Name ?? emu.org.get(x.id)?.values.Name))
         const unsent = new Set(left.map((x) => x.row.Name))

@@ -106,20 +106,22 @@ const NS = "http://www.force.com/2009/06/asyncapi/dataload"
 const tag = (xml: string, name: string): string | undefined => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1]
 
 const bulk1 = (emu: Emulator.EmulatorHandle) => {
-  const call = async (method: string, path: string, body?: string, type = "application/xml; charset=UTF-8") => {
+  const call = async (method: string, path: string, body?: string, type = "application/xml; charset=UTF-8", extra = {}) => {
     const res = await fetch(`${emu.instanceUrl}/services/async/66.0${path}`, {
       method,
-      headers: { "X-SFDC-Session": emu.accessToken, "Content-Type": type },
+      headers: { "X-SFDC-Session": emu.accessToken, "Content-Type": type, ...extra },
       ...(body !== undefined ? { body } : {})
     })
     return { status: res.status, text: await res.text() }
   }
   return {
-    job: async () => {
+    job: async (headers: Record<string, string> = {}) => {
       const r = await call(
         "POST",
         "/job",
-        `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="${NS}"><operation>insert</operation><object>Account</object><contentType>CSV</contentType></jobInfo>`
+        `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="${NS}"><operation>insert</operation><object>Account</object><contentType>CSV</contentType></jobInfo>`,
+        "application/xml; charset=UTF-8",
+        headers
       )
       expect(r.status, r.text).toBe(201)
       return tag(r.text, "id")!
@@ -167,6 +169,19 @@ describe("Bulk API 1.0: batch time limit", () => {
     if (!first30.ok) throw new Error(first30.error.message)
     const names = new Set(Array.from({ length: first30.result.size }, (_, i) => String(first30.result.row(i)[0])))
     expect(names).toEqual(new Set(Array.from({ length: 30 }, (_, i) => `t1fail-${i}`)))
+  })
+})
+
+describe("Bulk API 1.0: Sforce-Disable-Batch-Retry", () => {
+  it("TRUE: a batch that runs out of time is not re-queued; it fails with the rows of its one attempt done", async () => {
+    const { emu } = await start({ profile: "realistic", processing: slow })
+    const api = bulk1(emu)
+    const jobId = await api.job({ "Sforce-Disable-Batch-Retry": "TRUE" })
+    const info = await api.wait(jobId, await api.batch(jobId, accounts("t1noretry", 25)))
+    expect(tag(info, "state")).toBe("Failed")
+    expect(tag(info, "stateMessage")).toBe("InternalServerError : Retried more than 0 times")
+    expect(tag(info, "numberRecordsProcessed")).toBe("10")
+    expect(landed(emu, "t1noretry")).toBe(10)
   })
 })
 

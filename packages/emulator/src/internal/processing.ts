@@ -203,6 +203,8 @@ export interface BatchRun<R> {
   readonly onRetry?: () => void
   /** Bulk API 2.0 ingest: each row spends DailyBulkV2Records. */
   readonly countsRecords?: boolean
+  /** Re-queues allowed for this batch, if not `batchRetries` (1.0 `Sforce-Disable-Batch-Retry`: 0). */
+  readonly retries?: number
 }
 
 /** The processing model of one emulator instance. */
@@ -363,7 +365,7 @@ export class Processing {
       }
       if (at >= run.rows.length) return "done"
       if (!run.live()) return "stopped"
-      if (attempt >= s.batchRetries) return "timedOut"
+      if (attempt >= (run.retries ?? s.batchRetries)) return "timedOut"
       run.onRetry?.()
       await run.slot.requeue()
     }

@@ -137,8 +137,10 @@ const runIngest = async (state: EmulatorState, job: Job, batch: Batch, op: Inges
   if (model.modelled && slot !== undefined) {
     // A batch still unfinished after its retries is "permanently marked as failed" (Bulk API
     // limits, "Batch processing time"); the rows it processed keep their results, the rest have none.
+    const retries = job.disableBatchRetry === true ? 0 : model.settings.batchRetries
     const end = await model.runBatch({
       slot,
+      retries,
       operation: op,
       rows: Array.from({ length: apply.n }, (_, i) => i),
       parentsOf: apply.parents,
@@ -151,7 +153,7 @@ const runIngest = async (state: EmulatorState, job: Job, batch: Batch, op: Inges
         if ((i + 1) % chunk === 0) touch(state, job, batch)
       }
     })
-    if (end === "timedOut") throw new BatchFailure(retriesExceeded(model.settings.batchRetries))
+    if (end === "timedOut") throw new BatchFailure(retriesExceeded(retries))
     return
   }
   for (let i = 0; i < apply.n; i++) {

@@ -194,7 +194,7 @@ const limitMs = (w: WorkloadName, rows: number): number | undefined => {
   const insert = p.recordsPerSecond.insert ?? 0
   const query = p.recordsPerSecond.query ?? 0
   if (w === "ingest-2.0" || w === "ingest-2.0-contention") return Math.round(waves(p.bulk2BatchSize, insert))
-  if (w === "ingest-1.0") return Math.round(waves(batchRows, insert))
+  if (w === "ingest-1.0" || w === "ingest-1.0-contention") return Math.round(waves(batchRows, insert))
   if (w === "query-1.0-pk") return Math.round(waves(chunkSize, query))
   if (w.startsWith("query-2.0")) return query <= 0 ? 0 : Math.round((rows / query) * 1000)
   return undefined
@@ -349,7 +349,9 @@ const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
     ? "jsforce has no PK chunking: bulk.query, one batch"
     : c === "jsforce" && w === "ingest-2.0-contention"
     ? "bulk2.loadAndWaitForResults; jsforce has no lock handling"
-    : c === "sfbulk" && w === "ingest-2.0-contention"
+    : c === "jsforce" && w === "ingest-1.0-contention"
+    ? `Job/Batch API, ${batchRows}-row batches, ${concurrency} in flight; jsforce has no lock handling`
+    : c === "sfbulk" && w.endsWith("-contention")
     ? `retryLockedRows: 5${orderByParent ? ", orderByParent: AccountId" : ""}`
     : c === "jsforce" && w.startsWith("ingest-2.0")
     ? "bulk2.loadAndWaitForResults, CSV stream input, one job per 1M rows"
@@ -409,7 +411,7 @@ const main = async () => {
           const emu = await startEmulator(emulatorArgs, emulatorProfile(label(w, c, n, k)))
           try {
             const t = target(emu.facts)
-            const contention = w === "ingest-2.0-contention"
+            const contention = w.endsWith("-contention")
             const parents = contention ? await seedParents(t) : undefined
             const m = await measureRun(emu, () => runChild(specFor(w, c, n, t, parents), label(w, c, n, k)))
             let checked = m

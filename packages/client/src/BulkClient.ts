@@ -278,6 +278,12 @@ export interface Failure extends Origin {
  */
 export interface Unprocessed extends Origin {
   readonly _tag: "Unprocessed"
+  /**
+   * Why, when Salesforce said: the message of the job (2.0 `errorMessage`) or batch (1.0
+   * `stateMessage`) that ended `Failed` before reaching the row, e.g. `InternalServerError :
+   * Retried more than 20 times` for a batch that ran out of time. Absent for an aborted job.
+   */
+  readonly reason?: string | undefined
 }
 
 /**

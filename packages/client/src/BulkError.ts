@@ -236,6 +236,11 @@ export class LimitExceededError extends Schema.TaggedError<LimitExceededError>(
   }
 }
 
+/** Salesforce's text for a batch that ran out of time on every attempt (`Retried more than 20 times`). */
+const RETRIED = /Retried more than/i
+const TIMED_OUT = "Salesforce could not finish a batch within its time limit (5 minutes a try, re-queued up to 20 times): " +
+  "send the unprocessed rows again in smaller batches (batchSize), or lighten the triggers and automation on the object."
+
 /**
  * A job ended in the `Failed` state (or was aborted while the caller waited for it).
  *
@@ -258,8 +263,10 @@ export class JobFailedError extends Schema.TaggedError<JobFailedError>("@sfbulk/
   }
   /** @since 0.1.0 */
   override get message(): string {
-    return `Job ${this.jobId} ended in state ${this.state}: ${this.stateMessage || "(no message)"}. ` +
-      `Inspect the job's batches and results; fix the data or job definition and submit a new job.`
+    const hint = RETRIED.test(this.stateMessage)
+      ? TIMED_OUT
+      : "Inspect the job's batches and results; fix the data or job definition and submit a new job."
+    return `Job ${this.jobId} ended in state ${this.state}: ${this.stateMessage || "(no message)"}. ${hint}`
   }
 }
 
@@ -285,8 +292,10 @@ export class BatchFailedError extends Schema.TaggedError<BatchFailedError>("@sfb
   }
   /** @since 0.1.0 */
   override get message(): string {
-    const hint = /QUERY_TIMEOUT|Retried more than/i.test(this.stateMessage)
+    const hint = /QUERY_TIMEOUT/i.test(this.stateMessage)
       ? "The query is too heavy: enable PK chunking or narrow the query."
+      : RETRIED.test(this.stateMessage)
+      ? `${TIMED_OUT} For a query: enable PK chunking or narrow the query.`
       : /TooManyLockFailure|UNABLE_TO_LOCK_ROW/i.test(this.stateMessage)
       ? "Lock contention: use concurrencyMode Serial or order rows by parent."
       : "Other batches of the job may have loaded their rows: do not send the whole input again. Only this batch's rows " +

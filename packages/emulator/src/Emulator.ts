@@ -39,8 +39,9 @@ export type Credentials = auth.CredentialsInput
 /**
  * Knobs of the processing model, each overriding the profile's value: `recordsPerSecond` (per batch,
  * by operation, plus `query`), `parallelBatches` (org-wide slots), `bulk2BatchSize`,
- * `transactionRows`, `requestLatencyMs`, `lockFailureRate`, `enforceLimits`, `dailyApiRequests`,
- * `dailyBulkApiBatches`, `dailyBulkV2QueryJobs`. Defaults and their sources: FIDELITY.md.
+ * `transactionRows`, `requestLatencyMs`, `lockFailureRate`, `batchTimeLimitMs`, `batchRetries`,
+ * `enforceLimits`, `dailyApiRequests`, `dailyBulkApiBatches`, `dailyBulkV2QueryJobs`,
+ * `dailyBulkV2QueryFileStorageMB`, `dailyBulkV2Records`. Defaults and their sources: FIDELITY.md.
  *
  * @since 0.2.0
  * @category models

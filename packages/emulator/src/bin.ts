@@ -17,6 +17,7 @@ const USAGE = `Usage: sfbulk-emulator [--port N] [--host 127.0.0.1] [--data org.
                        [--parallel-batches N] [--bulk2-batch-size N] [--transaction-rows N] [--request-latency ms]
                        [--lock-failure-rate p] [--enforce-limits] [--daily-api-requests N]
                        [--daily-bulk-api-batches N] [--daily-bulk-v2-query-jobs N]
+                       [--batch-time-limit-ms ms] [--batch-retries N]
 
   --faults  comma-separated key=value: per-request rates in [0,1] (their sum at most 1)
               5xx          answer 503 (or 500)
@@ -38,6 +39,10 @@ const USAGE = `Usage: sfbulk-emulator [--port N] [--host 127.0.0.1] [--data org.
   --parallel-batches    batches the org processes at once (0 = unlimited)
   --lock-failure-rate   probability a record whose parent another batch holds fails UNABLE_TO_LOCK_ROW
                         (draws replay under --seed)
+  --batch-time-limit-ms time a paced batch runs before the rest of it is re-queued (default 300000)
+  --batch-retries       re-queues before such a batch fails for good (default 20)
+  --daily-bulk-v2-query-file-storage-mb, --daily-bulk-v2-records
+                        Bulk API 2.0 allocations (query result MB; ingest records)
   --enforce-limits      refuse work beyond the daily allocations shown by /limits`
 
 const fail = (message: string): never => {
@@ -80,6 +85,10 @@ const main = async () => {
         "daily-api-requests": { type: "string" },
         "daily-bulk-api-batches": { type: "string" },
         "daily-bulk-v2-query-jobs": { type: "string" },
+        "batch-time-limit-ms": { type: "string" },
+        "batch-retries": { type: "string" },
+        "daily-bulk-v2-query-file-storage-mb": { type: "string" },
+        "daily-bulk-v2-records": { type: "string" },
         help: { type: "boolean", short: "h" }
       },
       strict: true,
@@ -127,6 +136,10 @@ const main = async () => {
   knob("daily-api-requests", "dailyApiRequests")
   knob("daily-bulk-api-batches", "dailyBulkApiBatches")
   knob("daily-bulk-v2-query-jobs", "dailyBulkV2QueryJobs")
+  knob("batch-time-limit-ms", "batchTimeLimitMs")
+  knob("batch-retries", "batchRetries")
+  knob("daily-bulk-v2-query-file-storage-mb", "dailyBulkV2QueryFileStorageMB")
+  knob("daily-bulk-v2-records", "dailyBulkV2Records")
   if (values["enforce-limits"]) processing.enforceLimits = true
   const rates = str("records-per-second")
   if (rates !== undefined) {

@@ -11,6 +11,7 @@ export const workloadNames = [
   "ingest-2.0",
   "ingest-1.0",
   "ingest-2.0-contention",
+  "ingest-1.0-contention",
   "query-2.0",
   "query-2.0-parallel",
   "query-1.0-pk",

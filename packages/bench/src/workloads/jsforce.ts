@@ -138,6 +138,48 @@ const contention = async (conn: Connection, spec: RunSpec): Promise<WorkloadOutc
   }
 }
 
+/**
+ * 1.0 contention: the same Contacts through one Parallel Job/Batch job, batches of `batchRows`
+ * with `concurrency` in flight (as `ingest1`); jsforce has no lock handling.
+ */
+const contention1 = async (conn: Connection, spec: RunSpec): Promise<WorkloadOutcome> => {
+  const parents = spec.parentIds ?? []
+  const job = conn.bulk.createJob("Contact", "insert")
+  await job.open()
+  let saved = 0
+  let failed = 0
+  let lockFailuresLeft = 0
+  let next = 0
+  const worker = async () => {
+    for (;;) {
+      const lo = next
+      if (lo >= spec.rows) return
+      next = Math.min(spec.rows, lo + spec.batchRows)
+      const records: Array<Record<string, string>> = []
+      for (const row of contactRows(lo, next, parents)) records.push({ ...row })
+      const batch = job.createBatch()
+      batch.on("queue", () => batch.poll(spec.pollMs, 3_600_000))
+      const results = await batch.execute(records)
+      for (const r of results) {
+        if (r.success) saved++
+        else {
+          failed++
+          if ((r.errors ?? []).some((e) => String(e).startsWith("UNABLE_TO_LOCK_ROW"))) lockFailuresLeft++
+        }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: spec.concurrency }, worker))
+  await job.close()
+  return {
+    ok: saved + failed === spec.rows,
+    rows: saved,
+    failures: failed,
+    lockFailuresLeft,
+    ...(failed > 0 ? { detail: `${failed} failed (${lockFailuresLeft} on locks)` } : {})
+  }
+}
+
 export const run = async (spec: RunSpec): Promise<WorkloadOutcome> => {
   const conn = connect(spec)
   switch (spec.workload) {
@@ -147,6 +189,8 @@ export const run = async (spec: RunSpec): Promise<WorkloadOutcome> => {
       return ingest1(conn, spec)
     case "ingest-2.0-contention":
       return contention(conn, spec)
+    case "ingest-1.0-contention":
+      return contention1(conn, spec)
     case "query-2.0":
     case "query-2.0-parallel":
     case "query-1.0-pk":

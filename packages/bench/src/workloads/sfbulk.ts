@@ -56,12 +56,16 @@ const ingest = (spec: RunSpec) =>
   })
 
 /**
- * Contention: Contacts whose parents are shared across batches, with sfbulk's lock handling on
- * (`retryLockedRows`). Reports the rows still failed on locks.
+ * Contention: Contacts whose parents are shared across batches (2.0: internal batches; 1.0: the
+ * job's parallel batches of `batchRows`), with sfbulk's lock handling on (`retryLockedRows`).
+ * Reports the rows still failed on locks.
  */
 const contention = (spec: RunSpec) =>
   Effect.gen(function*() {
+    const v1 = spec.workload === "ingest-1.0-contention"
     const outcome = yield* BulkClient.insert("Contact", contactRows(0, spec.rows, spec.parentIds ?? []), {
+      api: v1 ? "1.0" : "2.0",
+      ...(v1 ? { maxBatchRecords: spec.batchRows } : {}),
       columns: [...contactColumns],
       concurrency: spec.concurrency,
       retryLockedRows: 5,
@@ -105,7 +109,7 @@ const query = (spec: RunSpec) =>
   })
 
 export const run = (spec: RunSpec): Promise<WorkloadOutcome> => {
-  const program = spec.workload === "ingest-2.0-contention"
+  const program = spec.workload.endsWith("-contention")
     ? contention(spec)
     : spec.workload.startsWith("ingest-")
     ? ingest(spec)

@@ -48,6 +48,8 @@ export interface BatchCounts {
   readonly created: number | undefined
   readonly failed: number
   readonly unprocessed: number
+  /** A batch that ended Failed: its `stateMessage`, handed to its unprocessed rows as their `reason`. */
+  readonly stateMessage?: string | undefined
 }
 
 /**
@@ -190,10 +192,11 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
           return yield* new BatchFailedError({ jobId: jid, batchId, stateMessage: info.stateMessage ?? "" })
         }
         const where = { jobId: jid, batchId }
+        const why = info.state === "Failed" && info.stateMessage ? { stateMessage: info.stateMessage } : {}
         if (options.verifyResults === true) {
           const counts = yield* verifyBatch(jobInfo, batchId, info, piece.records)
           progress.done(jid, info.state, batchId)
-          return { ...counts, firstRow: piece.firstRow }
+          return { ...counts, firstRow: piece.firstRow, ...why }
         }
         const counters = yield* fromCounters(where, piece.records, processed, info.numberRecordsFailed, info.state === "Completed")
         progress.done(jid, info.state, batchId)
@@ -203,7 +206,8 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
           firstRow: piece.firstRow,
           records: piece.records,
           ...counters,
-          created: createdFor(params.operation, counters.succeeded)
+          created: createdFor(params.operation, counters.succeeded),
+          ...why
         }
       }).pipe(Effect.withSpan("BulkClient.batch", { attributes: { "sfbulk.piece": piece.index, "sfbulk.records": piece.records } }))
 
@@ -514,7 +518,16 @@ export const outcome1 = (
     unprocessed: all(
       (b) => b.unprocessed,
       (b, position, row, r): BulkClient.Unprocessed | undefined =>
-        r === undefined ? { _tag: "Unprocessed", jobId: b.jobId, batchId: b.batchId, position, row } : undefined
+        r === undefined
+          ? {
+            _tag: "Unprocessed",
+            jobId: b.jobId,
+            batchId: b.batchId,
+            position,
+            row,
+            ...(b.stateMessage !== undefined ? { reason: b.stateMessage } : {})
+          }
+          : undefined
     )
   }
 }

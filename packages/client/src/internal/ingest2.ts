@@ -43,6 +43,8 @@ export interface JobCounts {
   readonly created: number | undefined
   readonly failed: number
   readonly unprocessed: number
+  /** A job that ended Failed: its `errorMessage`, handed to its unprocessed rows as their `reason`. */
+  readonly stateMessage?: string | undefined
 }
 
 /** What the 2.0 pipeline needs. */
@@ -265,10 +267,11 @@ const ingest2Once = <A, E, R>(
         if (info.state === "Failed" && processed === 0) {
           return yield* new JobFailedError({ jobId, state: info.state, stateMessage: info.errorMessage ?? "" })
         }
+        const why = info.state === "Failed" && info.errorMessage ? { stateMessage: info.errorMessage } : {}
         if (options.verifyResults === true) {
           const counts = yield* verifyJob(jobId, info, piece.records, { columnDelimiter })
           progress.done(jobId, info.state)
-          return counts
+          return { ...counts, ...why }
         }
         const counters = yield* fromCounters(
           { jobId },
@@ -278,7 +281,7 @@ const ingest2Once = <A, E, R>(
           info.state === "JobComplete"
         )
         progress.done(jobId, info.state)
-        return { jobId, records: piece.records, ...counters, created: createdFor(params.operation, counters.succeeded) }
+        return { jobId, records: piece.records, ...counters, created: createdFor(params.operation, counters.succeeded), ...why }
       }).pipe(Effect.withSpan("BulkClient.job", { attributes: { "sfbulk.piece": piece.index, "sfbulk.records": piece.records } }))
 
     const concurrency = options.serial ? 1 : options.concurrency ?? 4
@@ -363,11 +366,12 @@ export const outcome2 = (
           }
         }
       })),
-    unprocessed: over((j) => j.unprocessed, ({ jobId, unprocessed }) =>
+    unprocessed: over((j) => j.unprocessed, ({ jobId, stateMessage, unprocessed }) =>
       // a job that processed every row sent has none to download
       unprocessed === 0 ? Stream.empty : Internal.ingestResultRows(jobId, "unprocessedrecords", delimiter, (header) => {
         const c = resultColumns(header)
-        return (f): BulkClient.Unprocessed => ({ _tag: "Unprocessed", jobId, row: c.row(f) })
+        const why = stateMessage !== undefined ? { reason: stateMessage } : {}
+        return (f): BulkClient.Unprocessed => ({ _tag: "Unprocessed", jobId, row: c.row(f), ...why })
       }))
   }
 }

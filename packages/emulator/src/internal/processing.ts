@@ -26,11 +26,22 @@ export interface ProcessingSettings {
    * progress fails `UNABLE_TO_LOCK_ROW`. 0 turns lock contention off.
    */
   readonly lockFailureRate: number
+  /**
+   * Time one batch may run before what is left of it goes back in the queue (documented: 5 minutes,
+   * both APIs). Applies to paced batches only (a rate above 0); 0 turns the limit off.
+   */
+  readonly batchTimeLimitMs: number
+  /** Times a batch that ran out of time is re-queued before it fails for good (documented: 20). */
+  readonly batchRetries: number
   /** Refuse work beyond the daily allocations (otherwise they are only counted). */
   readonly enforceLimits: boolean
   readonly dailyApiRequests: number
   readonly dailyBulkApiBatches: number
   readonly dailyBulkV2QueryJobs: number
+  /** Bulk API 2.0 query results stored per rolling 24 hours, in MB (documented: 1 TB). */
+  readonly dailyBulkV2QueryFileStorageMB: number
+  /** Records Bulk API 2.0 ingest processes per rolling 24 hours (documented: 150,000,000). */
+  readonly dailyBulkV2Records: number
 }
 
 /** Knobs a user may set; anything omitted comes from the profile. */
@@ -46,10 +57,15 @@ const LOOPBACK: ProcessingSettings = {
   transactionRows: 200,
   requestLatencyMs: 0,
   lockFailureRate: 0,
+  batchTimeLimitMs: 300_000,
+  batchRetries: 20,
   enforceLimits: false,
   dailyApiRequests: 15_000,
   dailyBulkApiBatches: 15_000,
-  dailyBulkV2QueryJobs: 10_000
+  dailyBulkV2QueryJobs: 10_000,
+  // "1 TB" in the documentation; 976,562 is the Max real orgs report (1e12 bytes / 1024^2)
+  dailyBulkV2QueryFileStorageMB: 976_562,
+  dailyBulkV2Records: 150_000_000
 }
 
 /** Realistic defaults; FIDELITY.md says which are documented and which are estimates. */
@@ -91,10 +107,14 @@ export const resolve = (profile: string | undefined, input: ProcessingInput = {}
     transactionRows: Math.floor(pick("transactionRows", 1)),
     requestLatencyMs: pick("requestLatencyMs", 0),
     lockFailureRate: pick("lockFailureRate", 0, 1),
+    batchTimeLimitMs: pick("batchTimeLimitMs", 0),
+    batchRetries: Math.floor(pick("batchRetries", 0)),
     enforceLimits: input.enforceLimits ?? base.enforceLimits,
     dailyApiRequests: Math.floor(pick("dailyApiRequests", 0)),
     dailyBulkApiBatches: Math.floor(pick("dailyBulkApiBatches", 0)),
-    dailyBulkV2QueryJobs: Math.floor(pick("dailyBulkV2QueryJobs", 0))
+    dailyBulkV2QueryJobs: Math.floor(pick("dailyBulkV2QueryJobs", 0)),
+    dailyBulkV2QueryFileStorageMB: pick("dailyBulkV2QueryFileStorageMB", 0),
+    dailyBulkV2Records: Math.floor(pick("dailyBulkV2Records", 0))
   }
 }
 
@@ -122,7 +142,35 @@ export interface Usage {
   apiRequests: number
   bulkApiBatches: number
   bulkV2QueryJobs: number
+  /** Bytes of Bulk API 2.0 query results stored. */
+  bulkV2QueryBytes: number
+  /** Records Bulk API 2.0 ingest jobs processed. */
+  bulkV2Records: number
 }
+
+/** How a batch run ended. */
+export type BatchEnd =
+  /** every row was processed */
+  | "done"
+  /** the batch or its job stopped it (abort, delete, failure elsewhere) */
+  | "stopped"
+  /** it ran out of time on its last allowed attempt: the rows left were not processed */
+  | "timedOut"
+  /** DailyBulkV2Records ran out (enforced): the rows left were not processed */
+  | "exhausted"
+
+/** One of the org's parallel batch slots, held by a batch. */
+export interface Slot {
+  /** Gives the slot back (idempotent). */
+  readonly release: () => void
+  /** Gives the slot back and waits, behind every batch already waiting, for one again. */
+  readonly requeue: () => Promise<void>
+}
+
+/** Text of a batch that ran out of time on every allowed attempt (see FIDELITY.md). */
+export const retriesExceeded = (retries: number): string => `InternalServerError : Retried more than ${retries} times`
+
+const MB = 1024 * 1024
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const yieldNow = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -149,11 +197,19 @@ export interface BatchRun<R> {
   readonly apply: (row: R, index: number, lockError: RecordError | undefined) => void
   /** False once the batch/job was aborted or deleted: processing stops. */
   readonly live: () => boolean
+  /** The slot the caller holds: handed back and waited for again when an attempt runs out of time. */
+  readonly slot: Slot
+  /** Called each time the batch goes back in the queue (2.0 counts it in the job's `retries`). */
+  readonly onRetry?: () => void
+  /** Bulk API 2.0 ingest: each row spends DailyBulkV2Records. */
+  readonly countsRecords?: boolean
+  /** Re-queues allowed for this batch, if not `batchRetries` (1.0 `Sforce-Disable-Batch-Retry`: 0). */
+  readonly retries?: number
 }
 
 /** The processing model of one emulator instance. */
 export class Processing {
-  readonly usage: Usage = { apiRequests: 0, bulkApiBatches: 0, bulkV2QueryJobs: 0 }
+  readonly usage: Usage = { apiRequests: 0, bulkApiBatches: 0, bulkV2QueryJobs: 0, bulkV2QueryBytes: 0, bulkV2Records: 0 }
   private readonly slots: Slots
   private readonly locks = new Map<string, number>()
   private readonly rng: () => number
@@ -178,13 +234,25 @@ export class Processing {
     }
   }
 
+  /** Wait for one of the org's parallel batch slots, as a `Slot` that can also be re-queued. */
+  async holdSlot(): Promise<Slot> {
+    let release = await this.acquireSlot()
+    return {
+      release: () => release(),
+      requeue: async () => {
+        release()
+        release = await this.acquireSlot()
+      }
+    }
+  }
+
   /** Hold one of the org's parallel batch slots for the duration of `f`. */
-  async inSlot<A>(f: () => Promise<A>): Promise<A> {
-    await this.slots.acquire()
+  async inSlot<A>(f: (slot: Slot) => Promise<A>): Promise<A> {
+    const slot = await this.holdSlot()
     try {
-      return await f()
+      return await f(slot)
     } finally {
-      this.slots.release()
+      slot.release()
     }
   }
 
@@ -200,6 +268,28 @@ export class Processing {
     if (this.settings.enforceLimits && this.usage.bulkV2QueryJobs >= this.settings.dailyBulkV2QueryJobs) return false
     this.usage.bulkV2QueryJobs++
     return true
+  }
+
+  /** Count one 2.0 ingest record against DailyBulkV2Records; false when enforced and exhausted. */
+  takeRecord(): boolean {
+    if (this.settings.enforceLimits && this.usage.bulkV2Records >= this.settings.dailyBulkV2Records) return false
+    this.usage.bulkV2Records++
+    return true
+  }
+
+  /** False when DailyBulkV2QueryFileStorageMB is enforced and already spent: a new query job is refused. */
+  queryStorageLeft(): boolean {
+    return !this.settings.enforceLimits || this.queryStorageUsedMB() < this.settings.dailyBulkV2QueryFileStorageMB
+  }
+
+  /** Query result storage spent, in whole MB rounded up (as `/limits` shows it). */
+  queryStorageUsedMB(): number {
+    return Math.ceil(this.usage.bulkV2QueryBytes / MB)
+  }
+
+  /** Count a 2.0 query job's stored results (bytes) against DailyBulkV2QueryFileStorageMB. */
+  storeQueryResults(bytes: number): void {
+    this.usage.bulkV2QueryBytes += Math.max(0, bytes)
   }
 
   /** Count one API request; false when enforced and exhausted (the request is refused, not counted). */
@@ -231,58 +321,84 @@ export class Processing {
    * rate. A transaction locks the parents its rows reference until it ends; a row whose parent is
    * held by another batch's transaction fails `UNABLE_TO_LOCK_ROW` with `lockFailureRate` (seeded
    * PRNG, so `--seed` replays the same draws). The caller holds a slot.
+   *
+   * Time limit (doc: "If it takes longer than 5 minutes to process a whole batch, the Bulk API
+   * places the remainder of the batch back in the queue ... reprocessed up to 20 times before the
+   * batch is permanently marked as failed"): an attempt processes what fits in `batchTimeLimitMs`
+   * at the rate (counted in rows, so the outcome does not depend on timer jitter); the rows done
+   * stay done, the rest goes back in the queue (the slot is handed back and waited for again),
+   * and after `batchRetries` re-queues the batch ends `timedOut` with the rest unprocessed.
    */
-  async runBatch<R>(run: BatchRun<R>): Promise<void> {
+  async runBatch<R>(run: BatchRun<R>): Promise<BatchEnd> {
     const s = this.settings
     const rate = s.recordsPerSecond[run.operation]
     const size = Math.max(1, s.transactionRows)
-    const started = Date.now()
-    let done = 0
-    for (let at = 0; at < run.rows.length; at += size) {
-      if (!run.live()) return
-      const end = Math.min(run.rows.length, at + size)
-      const held = new Set<string>()
-      for (let i = at; i < end; i++) {
-        const row = run.rows[i]!
-        let lockError: RecordError | undefined
-        if (s.lockFailureRate > 0) {
-          for (const p of run.parentsOf(row)) {
-            if (held.has(p)) continue
-            if ((this.locks.get(p) ?? 0) > 0 && this.rng() < s.lockFailureRate) {
-              lockError = {
-                statusCode: "UNABLE_TO_LOCK_ROW",
-                message: `unable to obtain exclusive access to this record or 1 records: ${p}`,
-                fields: []
-              }
-              break
-            }
+    const perAttempt = rate > 0 && s.batchTimeLimitMs > 0 ? Math.floor((rate * s.batchTimeLimitMs) / 1000) : Infinity
+    let at = 0
+    for (let attempt = 0;; attempt++) {
+      const started = Date.now()
+      const stop = Math.min(run.rows.length, at + perAttempt)
+      let done = 0
+      while (at < stop) {
+        if (!run.live()) return "stopped"
+        const end = Math.min(stop, at + size)
+        const held = new Set<string>()
+        for (let i = at; i < end; i++) {
+          if (run.countsRecords === true && !this.takeRecord()) {
+            this.unlock(held)
+            return "exhausted"
           }
-          if (lockError === undefined) {
-            for (const p of run.parentsOf(row)) {
-              if (held.has(p)) continue
-              held.add(p)
-              this.locks.set(p, (this.locks.get(p) ?? 0) + 1)
-            }
-          }
+          const row = run.rows[i]!
+          run.apply(row, i, s.lockFailureRate > 0 ? this.lockFor(run.parentsOf(row), held) : undefined)
         }
-        run.apply(row, i, lockError)
+        done += end - at
+        at = end
+        // The transaction keeps its locks for as long as its records take at the rate.
+        if (rate > 0) {
+          const wait = started + (done / rate) * 1000 - Date.now()
+          if (wait > 0) await sleep(wait)
+          else await yieldNow()
+        } else {
+          await yieldNow()
+        }
+        this.unlock(held)
       }
-      done = end
-      // The transaction keeps its locks for as long as its records take at the rate.
-      if (rate > 0) {
-        const due = started + (done / rate) * 1000
-        const wait = due - Date.now()
-        if (wait > 0) await sleep(wait)
-        else await yieldNow()
-      } else {
-        await yieldNow()
-      }
-      for (const p of held) {
-        const n = (this.locks.get(p) ?? 1) - 1
-        if (n <= 0) this.locks.delete(p)
-        else this.locks.set(p, n)
+      if (at >= run.rows.length) return "done"
+      if (!run.live()) return "stopped"
+      if (attempt >= (run.retries ?? s.batchRetries)) return "timedOut"
+      run.onRetry?.()
+      await run.slot.requeue()
+    }
+  }
+
+  /** The lock error of a row whose parents another batch holds (drawn at `lockFailureRate`), else takes its locks. */
+  private lockFor(parents: ReadonlyArray<string>, held: Set<string>): RecordError | undefined {
+    const s = this.settings
+    for (const p of parents) {
+      if (held.has(p)) continue
+      if ((this.locks.get(p) ?? 0) > 0 && this.rng() < s.lockFailureRate) {
+        return {
+          statusCode: "UNABLE_TO_LOCK_ROW",
+          message: `unable to obtain exclusive access to this record or 1 records: ${p}`,
+          fields: []
+        }
       }
     }
+    for (const p of parents) {
+      if (held.has(p)) continue
+      held.add(p)
+      this.locks.set(p, (this.locks.get(p) ?? 0) + 1)
+    }
+    return undefined
+  }
+
+  private unlock(held: Set<string>): void {
+    for (const p of held) {
+      const n = (this.locks.get(p) ?? 1) - 1
+      if (n <= 0) this.locks.delete(p)
+      else this.locks.set(p, n)
+    }
+    held.clear()
   }
 
   /** The `/limits` answer. */
@@ -293,7 +409,11 @@ export class Processing {
       DailyApiRequests: { Max: s.dailyApiRequests, Remaining: Math.max(0, s.dailyApiRequests - u.apiRequests) },
       DailyBulkApiBatches: { Max: s.dailyBulkApiBatches, Remaining: Math.max(0, s.dailyBulkApiBatches - u.bulkApiBatches) },
       DailyBulkApiRequests: { Max: s.dailyApiRequests, Remaining: Math.max(0, s.dailyApiRequests - u.apiRequests) },
-      DailyBulkV2QueryFileStorageMB: { Max: 976562, Remaining: 976562 },
+      DailyBulkV2QueryFileStorageMB: {
+        Max: s.dailyBulkV2QueryFileStorageMB,
+        // spent in whole MB, rounded up, as soon as a query's results are stored
+        Remaining: Math.max(0, s.dailyBulkV2QueryFileStorageMB - this.queryStorageUsedMB())
+      },
       DailyBulkV2QueryJobs: { Max: s.dailyBulkV2QueryJobs, Remaining: Math.max(0, s.dailyBulkV2QueryJobs - u.bulkV2QueryJobs) },
       // not spent by anything the emulator does; shown so `sfbulk limits --all` has the rest (values
       // are Developer Edition-like, unverified: FIDELITY.md)

@@ -274,6 +274,9 @@ const createJob = async (ctx: RequestContext, state: EmulatorState): Promise<voi
   if (pkChunking?.parent && !state.org.describe(pkChunking.parent)) {
     throw new Bulk1Error("InvalidJob", `Unable to find object: ${pkChunking.parent} (PK chunking parent)`)
   }
+  // Sforce-Disable-Batch-Retry: TRUE: "Unfinished batches in this job aren't retried" (doc: Batch
+  // Retry Header). Other values than TRUE/FALSE are taken as FALSE (Salesforce's answer unknown).
+  const disableBatchRetry = (header(ctx, "sforce-disable-batch-retry") ?? "").trim().toUpperCase() === "TRUE"
   const now = state.now()
   const id = state.newId("750")
   const job: Job = {
@@ -290,6 +293,7 @@ const createJob = async (ctx: RequestContext, state: EmulatorState): Promise<voi
     apiVersion: ctx.version,
     ...(assignmentRuleId ? { assignmentRuleId } : {}),
     ...(pkChunking ? { pkChunking } : {}),
+    ...(disableBatchRetry ? { disableBatchRetry } : {}),
     batches: [],
     batchIndex: new Map(),
     serialQueue: [],

@@ -123,6 +123,8 @@ export interface Job {
   readonly apiVersion: string
   readonly assignmentRuleId?: string
   readonly pkChunking?: PkChunking
+  /** `Sforce-Disable-Batch-Retry: TRUE`: a batch that runs out of time fails at once. */
+  readonly disableBatchRetry?: boolean
   readonly batches: Array<Batch>
   readonly batchIndex: Map<string, Batch>
   /** Serial mode: batches waiting their turn, and whether one is running. */

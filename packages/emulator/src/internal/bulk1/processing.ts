@@ -7,7 +7,7 @@ import type { IngestOperation, RowOutcome } from "../model.js"
 import { addBatch, type Batch, isQuery, type Job, newBatch, Outcomes, type ResultFile, storeOf } from "./jobs.js"
 import { BatchFailure, readCsvRows, readRows, type Row, yieldNow } from "./records.js"
 import { readZip } from "./zip.js"
-import { referenceFields } from "../processing.js"
+import { referenceFields, retriesExceeded, type Slot } from "../processing.js"
 
 /** Queue a batch for processing according to the job's concurrency mode. */
 export const schedule = (state: EmulatorState, job: Job, batch: Batch): void => {
@@ -69,10 +69,10 @@ export const run = (state: EmulatorState, job: Job, batch: Batch): Promise<void>
   batch.state !== "Queued"
     ? Promise.resolve()
     : state.processing.modelled
-    ? state.processing.inSlot(() => runNow(state, job, batch))
+    ? state.processing.inSlot((slot) => runNow(state, job, batch, slot))
     : runNow(state, job, batch)
 
-const runNow = async (state: EmulatorState, job: Job, batch: Batch): Promise<void> => {
+const runNow = async (state: EmulatorState, job: Job, batch: Batch, slot?: Slot): Promise<void> => {
   if (batch.state !== "Queued") return
   if (state.faults.batchFail()) {
     const started = state.now()
@@ -84,7 +84,7 @@ const runNow = async (state: EmulatorState, job: Job, batch: Batch): Promise<voi
   const started = state.now()
   try {
     if (isQuery(job.operation)) await runQuery(state, job, batch)
-    else await runIngest(state, job, batch, job.operation)
+    else await runIngest(state, job, batch, job.operation, slot)
     if (batch.state === "InProgress") finish(state, job, batch, started, "Completed")
   } catch (e) {
     const message = e instanceof BatchFailure
@@ -96,7 +96,7 @@ const runNow = async (state: EmulatorState, job: Job, batch: Batch): Promise<voi
   }
 }
 
-const runIngest = async (state: EmulatorState, job: Job, batch: Batch, op: IngestOperation): Promise<void> => {
+const runIngest = async (state: EmulatorState, job: Job, batch: Batch, op: IngestOperation, slot?: Slot): Promise<void> => {
   const chunk = Math.max(1, state.settings.processingChunk)
   const format = job.contentType === "JSON" || job.contentType === "ZIP_JSON"
     ? "JSON"
@@ -134,8 +134,13 @@ const runIngest = async (state: EmulatorState, job: Job, batch: Batch, op: Inges
     }))
   const results = new Outcomes(apply.n)
   batch.results = results
-  if (model.modelled) {
-    await model.runBatch({
+  if (model.modelled && slot !== undefined) {
+    // A batch still unfinished after its retries is "permanently marked as failed" (Bulk API
+    // limits, "Batch processing time"); the rows it processed keep their results, the rest have none.
+    const retries = job.disableBatchRetry === true ? 0 : model.settings.batchRetries
+    const end = await model.runBatch({
+      slot,
+      retries,
       operation: op,
       rows: Array.from({ length: apply.n }, (_, i) => i),
       parentsOf: apply.parents,
@@ -148,6 +153,7 @@ const runIngest = async (state: EmulatorState, job: Job, batch: Batch, op: Inges
         if ((i + 1) % chunk === 0) touch(state, job, batch)
       }
     })
+    if (end === "timedOut") throw new BatchFailure(retriesExceeded(retries))
     return
   }
   for (let i = 0; i < apply.n; i++) {

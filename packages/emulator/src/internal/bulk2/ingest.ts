@@ -35,7 +35,7 @@ import {
   storeOf,
   touch
 } from "./jobs.js"
-import { referenceFields } from "../processing.js"
+import { referenceFields, retriesExceeded } from "../processing.js"
 
 const OPERATIONS: ReadonlyArray<IngestOperation> = ["insert", "update", "upsert", "delete", "hardDelete"]
 
@@ -432,6 +432,7 @@ const run = async (state: EmulatorState, job: IngestJob): Promise<void> => {
     for (const rec of batch) {
       if (i >= 0) {
         if (i === failAt) return finish(state, job, "Failed", faultMessage())
+        if (!state.processing.takeRecord()) return finish(state, job, "Failed", RECORDS_EXHAUSTED)
         applyRow(i, rec)
         if ((i + 1) % chunk === 0) {
           job.totalProcessingTime = Math.max(0, state.now() - job.startedAt)
@@ -470,19 +471,25 @@ const runModelled = async (
   const locking = model.lockColumns(columns, referenceFields(state.org, job.object))
   const live = () => job.state === "InProgress" && !job.deleted
   const running: Array<Promise<void>> = []
-  let exhausted = false
+  /** Why the job stops taking new batches: an allocation ran out, or a batch ran out of retries. */
+  let stopped: string | undefined
   const launch = async (rows: Array<Array<string>>, first: number): Promise<void> => {
     if (!model.takeBatch()) {
-      exhausted = true
+      stopped = BATCHES_EXHAUSTED
       return
     }
-    const release = await model.acquireSlot()
+    const slot = await model.holdSlot()
     running.push(
       model.runBatch({
         operation: job.operation,
         rows,
         parentsOf: (rec) => locking.map((c) => rec[c] ?? "").filter((v) => v !== ""),
         live,
+        slot,
+        countsRecords: true,
+        onRetry: () => {
+          job.retries = (job.retries ?? 0) + 1
+        },
         apply: (rec, k, lockError) => {
           const i = first + k
           if (!live()) return
@@ -490,8 +497,17 @@ const runModelled = async (
           applyRow(i, rec, lockError)
           job.totalProcessingTime = Math.max(0, state.now() - job.startedAt!)
         }
+      }).then((end) => {
+        // Doc: a batch still unfinished after its retries moves the whole job to Failed and the
+        // remaining job data isn't processed (batches in progress stop at their next transaction).
+        if (end === "timedOut" && live()) {
+          stopped ??= retriesExceeded(model.settings.batchRetries)
+          finish(state, job, "Failed", stopped)
+        } else if (end === "exhausted") {
+          stopped ??= RECORDS_EXHAUSTED
+        }
       }).finally(() => {
-        release()
+        slot.release()
         touch(state, job)
       })
     )
@@ -511,24 +527,22 @@ const runModelled = async (
       }
       i++
     }
-    if (exhausted || !live()) break
+    if (stopped !== undefined || !live()) break
   }
-  if (group.length > 0 && !exhausted && live()) await launch(group, first)
+  if (group.length > 0 && stopped === undefined && live()) await launch(group, first)
   await Promise.all(running)
   if (!live()) return
-  // Doc: when the daily allocation runs out mid-job "the remaining data isn't processed" and the
-  // job fails. The message text is the emulator's own.
-  if (exhausted) {
-    return finish(
-      state,
-      job,
-      "Failed",
-      "LimitExceeded : The daily Bulk API batch allocation (DailyBulkApiBatches) is exhausted; the remaining records were not processed"
-    )
-  }
+  // Doc: when a daily allocation runs out mid-job "the remaining data isn't processed" and the
+  // job fails. The message texts are the emulator's own.
+  if (stopped !== undefined) return finish(state, job, "Failed", stopped)
   if (failAt >= 0 && failAt >= job.rowCount) return finish(state, job, "Failed", faultMessage())
   finish(state, job, "JobComplete")
 }
+
+const BATCHES_EXHAUSTED =
+  "LimitExceeded : The daily Bulk API batch allocation (DailyBulkApiBatches) is exhausted; the remaining records were not processed"
+const RECORDS_EXHAUSTED =
+  "LimitExceeded : The Bulk API 2.0 allocation of records per rolling 24 hours is exhausted; the remaining records were not processed"
 
 // ---------------------------------------------------------------------------------------------
 // Results

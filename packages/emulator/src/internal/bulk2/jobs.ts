@@ -50,6 +50,8 @@ export interface IngestJob extends JobBase {
   /** The successfulResults and failedResults data lines, rendered as the rows are processed. */
   successful?: ResultFile
   failed?: ResultFile
+  /** Internal batches re-queued after running out of time (JobInfo `retries`). */
+  retries?: number
 }
 
 export interface QueryJob extends JobBase {
@@ -194,7 +196,7 @@ export const jobInfo = (job: Job, view: View): Record<string, JsonValue> => {
       o["numberRecordsProcessed"] = job.numberRecordsProcessed
       o["numberRecordsFailed"] = job.numberRecordsFailed
     }
-    o["retries"] = 0
+    o["retries"] = job.retries ?? 0
     o["totalProcessingTime"] = elapsed
     o["apiActiveProcessingTime"] = elapsed
     o["apexProcessingTime"] = 0

@@ -3,7 +3,7 @@
  * with locators, and `/resultPages` (§4.9, §4.10).
  */
 import type { EmulatorState, RequestContext } from "../context.js"
-import type { QueryValue } from "../model.js"
+import type { QueryResult, QueryValue } from "../model.js"
 import { DELIMITERS, LINE_ENDINGS, quote } from "./csv.js"
 import { dialectOf, invalidValue, parseJsonBody, stringProp } from "./ingest.js"
 import { addJob, Bulk2Error, CSV_TYPE, jobInfo, type QueryJob, sendJson, touch } from "./jobs.js"
@@ -29,6 +29,14 @@ export const createQuery = async (ctx: RequestContext, state: EmulatorState): Pr
   // DailyBulkV2QueryJobs (Bulk API 2.0 limits). The error code and text are the emulator's own.
   if (!state.processing.takeQueryJob()) {
     throw new Bulk2Error(400, "LIMIT_EXCEEDED", "The daily allocation of Bulk API 2.0 query jobs (DailyBulkV2QueryJobs) is exhausted")
+  }
+  // DailyBulkV2QueryFileStorageMB, the same way (code and text are the emulator's own).
+  if (!state.processing.queryStorageLeft()) {
+    throw new Bulk2Error(
+      400,
+      "LIMIT_EXCEEDED",
+      "The daily allocation of Bulk API 2.0 query result storage (DailyBulkV2QueryFileStorageMB) is exhausted"
+    )
   }
   const now = state.now()
   const job: QueryJob = {
@@ -72,6 +80,7 @@ const run = (state: EmulatorState, job: QueryJob): void => {
     } else {
       job.result = out.result
       job.numberRecordsProcessed = out.result.size
+      state.processing.storeQueryResults(resultBytes(out.result))
       job.state = "JobComplete"
     }
     touch(state, job)
@@ -117,6 +126,24 @@ const ready = (ctx: RequestContext, job: QueryJob) => {
 }
 
 const cell = (v: QueryValue): string => (v === null ? "\"\"" : quote(String(v)))
+
+/** Rows measured exactly; above this the size is extrapolated from evenly spaced rows. */
+const MEASURED_ROWS = 1_000
+
+/**
+ * Size of a query's result data as the CSV results render it (comma, LF), in UTF-16 code units
+ * (= bytes for ASCII data): what the job stores against DailyBulkV2QueryFileStorageMB. Large
+ * results are measured on 1,000 evenly spaced rows so a million-row query costs no second pass.
+ */
+const resultBytes = (result: QueryResult): number => {
+  const lineOf = (cells: ReadonlyArray<string>) => cells.join(",").length + 1
+  const header = lineOf(result.columns.map(quote))
+  const n = result.size
+  const sample = Math.min(n, MEASURED_ROWS)
+  let measured = 0
+  for (let k = 0; k < sample; k++) measured += lineOf(result.row(Math.floor((k * n) / sample)).map(cell))
+  return header + (sample === 0 ? 0 : Math.round((measured * n) / sample))
+}
 
 const SLICE = 500
 

@@ -71,6 +71,10 @@ export interface Meta {
   readonly serial: boolean
   readonly batchSize?: number | undefined
   readonly concurrency?: number | undefined
+  /** `--retry-locked-rows`: a resume goes on with the lock follow-up rounds (the journal records each). */
+  readonly retryLockedRows?: number | undefined
+  /** `--order-by-parent`: a resume orders the input the same way (the journal's positions are in that order). */
+  readonly orderByParent?: string | undefined
   /** Absolute: where the result files go. */
   readonly resultsDir: string
   readonly formulaGuard: boolean

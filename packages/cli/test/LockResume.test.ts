@@ -97,6 +97,8 @@ for (const api of ["2.0", "1.0"] as const) {
 
         const resumed = await sfbulk(["resume", "--journal", journal, "--json"], { env, timeoutMs: 60_000 })
         expect(resumed.code, resumed.stderr).toBe(0)
+        // it says what it did with the follow-up round
+        expect(resumed.stderr).toMatch(/stopped during lock follow-up round \d+: its \d+ follow-up job/)
         const summary = lastJson(resumed.stdout)
         expect(summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0, unprocessed: 0 })
         const inOrg = landed(tag)

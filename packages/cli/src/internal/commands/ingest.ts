@@ -214,6 +214,8 @@ export const resumeJournal = (path: string, flags: ResumeFlags): Effect.Effect<v
     const m = rec.meta
     const dir = Option.getOrElse(flags.resultsDir, () => m.resultsDir)
     yield* Recovery.checkWritableDir(dir, "the results directory")
+    const note = Recovery.followUpNote(yield* Journal.read(rec.journal), m.retryLockedRows)
+    if (note !== undefined && !flags.quiet) process.stderr.write(`sfbulk: ${note}\n`)
     yield* execute({
       command: "resume",
       operation: m.operation as BulkClient.Operation,

@@ -127,3 +127,24 @@ describe("retryLockedRows off on the re-run", () => {
       for (const f of failures) expect(inOrg.has(String(f.row.LastName))).toBe(false)
     })), 60_000)
 })
+
+describe("orderByParent with a journal", () => {
+  it("an interrupted ordered insert re-run with its journal stores every row exactly once (the journal's positions are in the sorted order)", () =>
+    run(Effect.gen(function*() {
+      const tag = "lkresord"
+      const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-lockres-")), "j.jsonl")
+      // one piece at a time, so the interruption lands with some pieces uploaded and others not
+      const options = { ...fast, api: "2.0" as const, batchSize: 100, concurrency: 1, orderByParent: "AccountId", journal }
+      const fiber = yield* Effect.fork(BulkClient.insert("Contact", contacts(tag), options))
+      const uploaded = () => Fs.existsSync(journal) ? (Fs.readFileSync(journal, "utf8").match(/"stage":"uploaded"/g) ?? []).length : 0
+      for (let i = 0; i < 3000 && uploaded() < 2; i++) yield* Effect.sleep("2 millis")
+      yield* Fiber.interrupt(fiber)
+      expect(uploaded()).toBeGreaterThanOrEqual(2)
+      expect(uploaded()).toBeLessThan(6)
+      const out = yield* BulkClient.insert("Contact", contacts(tag), options)
+      expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
+      const inOrg = landed(tag)
+      expect(inOrg.size).toBe(600)
+      expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+    })), 60_000)
+})

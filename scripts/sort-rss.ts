@@ -55,4 +55,14 @@ const { n, ordered } = await Effect.runPromise(
 )
 clearInterval(sample)
 peak = Math.max(peak, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024)
-console.log(JSON.stringify({ rows: n, mode, ordered, peakRssMB: Math.round(peak / 1e6), peakHeapMB: Math.round(peakHeap / 1e6), peakExternalMB: Math.round(peakExternal / 1e6), seconds: (Date.now() - started) / 1000 }))
+console.log(
+  JSON.stringify({
+    rows: n,
+    mode,
+    ordered,
+    peakRssMB: Math.round(peak / 1e6),
+    peakHeapMB: Math.round(peakHeap / 1e6),
+    peakExternalMB: Math.round(peakExternal / 1e6),
+    seconds: (Date.now() - started) / 1000
+  })
+)

@@ -70,81 +70,93 @@ const followUpJournaled = (path: string): boolean =>
 for (const api of ["2.0", "1.0"] as const) {
   const split = { api, batchSize: 100, concurrency: 4 }
   describe(`Bulk API ${api}: interrupted during a lock follow-up round`, () => {
-    it("the journal names the follow-up jobs; the re-run finishes them and the remaining rounds, every row once", () =>
-      run(Effect.gen(function*() {
-        const tag = `lkres${api.replace(".", "")}`
-        const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-lockres-")), "j.jsonl")
-        const options = { ...fast, ...split, retryLockedRows: 4, journal }
-        const fiber = yield* Effect.fork(BulkClient.insert("Contact", contacts(tag), options))
-        // interrupted as soon as the first follow-up piece is journaled (before it finished)
-        for (let i = 0; i < 3000 && !followUpJournaled(journal); i++) yield* Effect.sleep("5 millis")
-        expect(followUpJournaled(journal)).toBe(true)
-        yield* Fiber.interrupt(fiber)
+    it(
+      "the journal names the follow-up jobs; the re-run finishes them and the remaining rounds, every row once",
+      () =>
+        run(Effect.gen(function*() {
+          const tag = `lkres${api.replace(".", "")}`
+          const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-lockres-")), "j.jsonl")
+          const options = { ...fast, ...split, retryLockedRows: 4, journal }
+          const fiber = yield* Effect.fork(BulkClient.insert("Contact", contacts(tag), options))
+          // interrupted as soon as the first follow-up piece is journaled (before it finished)
+          for (let i = 0; i < 3000 && !followUpJournaled(journal); i++) yield* Effect.sleep("5 millis")
+          expect(followUpJournaled(journal)).toBe(true)
+          yield* Fiber.interrupt(fiber)
 
-        // a caller's Journal sees the follow-up round and its jobs
-        const j = yield* Journal.read(journal)
-        expect(j.followUps.length).toBeGreaterThan(0)
-        expect(j.followUps.every((p) => p.round === 1)).toBe(true)
-        expect(j.roundRows[0]).toBeGreaterThan(0)
-        for (const p of j.followUps) expect(j.jobIds).toContain(p.jobId)
-        expect(j.finished).toBe(false)
+          // a caller's Journal sees the follow-up round and its jobs
+          const j = yield* Journal.read(journal)
+          expect(j.followUps.length).toBeGreaterThan(0)
+          expect(j.followUps.every((p) => p.round === 1)).toBe(true)
+          expect(j.roundRows[0]).toBeGreaterThan(0)
+          for (const p of j.followUps) expect(j.jobIds).toContain(p.jobId)
+          expect(j.finished).toBe(false)
 
-        const out = yield* BulkClient.insert("Contact", contacts(tag), options)
-        const s = out.summary
-        expect(s).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0, unprocessed: 0, processed: 600 })
-        for (const p of j.followUps) expect(s.jobIds).toContain(p.jobId)
-        const ok = yield* collect(out.successes)
-        expect(yield* collect(out.failures)).toEqual([])
-        expect(ok).toHaveLength(600)
-        expect(new Set(ok.map((x) => x.row.LastName)).size).toBe(600)
-        const inOrg = landed(tag)
-        expect(inOrg.size).toBe(600)
-        expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
-        expect((yield* Journal.read(journal)).finished).toBe(true)
-      })), 60_000)
+          const out = yield* BulkClient.insert("Contact", contacts(tag), options)
+          const s = out.summary
+          expect(s).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0, unprocessed: 0, processed: 600 })
+          for (const p of j.followUps) expect(s.jobIds).toContain(p.jobId)
+          const ok = yield* collect(out.successes)
+          expect(yield* collect(out.failures)).toEqual([])
+          expect(ok).toHaveLength(600)
+          expect(new Set(ok.map((x) => x.row.LastName)).size).toBe(600)
+          const inOrg = landed(tag)
+          expect(inOrg.size).toBe(600)
+          expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+          expect((yield* Journal.read(journal)).finished).toBe(true)
+        })),
+      60_000
+    )
   })
 }
 
 describe("retryLockedRows off on the re-run", () => {
-  it("the follow-up already journaled is still finished and merged: rows it landed are successes, none counted twice", () =>
-    run(Effect.gen(function*() {
-      const tag = "lkresoff"
-      const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-lockres-")), "j.jsonl")
-      const options = { ...fast, api: "2.0" as const, batchSize: 100, concurrency: 4, journal }
-      const fiber = yield* Effect.fork(BulkClient.insert("Contact", contacts(tag), { ...options, retryLockedRows: 4 }))
-      for (let i = 0; i < 3000 && !followUpJournaled(journal); i++) yield* Effect.sleep("5 millis")
-      yield* Fiber.interrupt(fiber)
-      const out = yield* BulkClient.insert("Contact", contacts(tag), options)
-      const s = out.summary
-      expect(s.succeeded + s.failed + s.unprocessed).toBe(600)
-      const failures = yield* collect(out.failures)
-      const ok = yield* collect(out.successes)
-      expect(failures).toHaveLength(s.failed)
-      // the outcome matches the org: what it calls a success is there once, what it calls failed is not there
-      const inOrg = landed(tag)
-      expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
-      expect(inOrg.size).toBe(ok.length)
-      for (const f of failures) expect(inOrg.has(String(f.row.LastName))).toBe(false)
-    })), 60_000)
+  it(
+    "the follow-up already journaled is still finished and merged: rows it landed are successes, none counted twice",
+    () =>
+      run(Effect.gen(function*() {
+        const tag = "lkresoff"
+        const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-lockres-")), "j.jsonl")
+        const options = { ...fast, api: "2.0" as const, batchSize: 100, concurrency: 4, journal }
+        const fiber = yield* Effect.fork(BulkClient.insert("Contact", contacts(tag), { ...options, retryLockedRows: 4 }))
+        for (let i = 0; i < 3000 && !followUpJournaled(journal); i++) yield* Effect.sleep("5 millis")
+        yield* Fiber.interrupt(fiber)
+        const out = yield* BulkClient.insert("Contact", contacts(tag), options)
+        const s = out.summary
+        expect(s.succeeded + s.failed + s.unprocessed).toBe(600)
+        const failures = yield* collect(out.failures)
+        const ok = yield* collect(out.successes)
+        expect(failures).toHaveLength(s.failed)
+        // the outcome matches the org: what it calls a success is there once, what it calls failed is not there
+        const inOrg = landed(tag)
+        expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+        expect(inOrg.size).toBe(ok.length)
+        for (const f of failures) expect(inOrg.has(String(f.row.LastName))).toBe(false)
+      })),
+    60_000
+  )
 })
 
 describe("orderByParent with a journal", () => {
-  it("an interrupted ordered insert re-run with its journal stores every row exactly once (the journal's positions are in the sorted order)", () =>
-    run(Effect.gen(function*() {
-      const tag = "lkresord"
-      const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-lockres-")), "j.jsonl")
-      // one piece at a time, so the interruption lands with some pieces uploaded and others not
-      const options = { ...fast, api: "2.0" as const, batchSize: 100, concurrency: 1, orderByParent: "AccountId", journal }
-      const fiber = yield* Effect.fork(BulkClient.insert("Contact", contacts(tag), options))
-      const uploaded = () => Fs.existsSync(journal) ? (Fs.readFileSync(journal, "utf8").match(/"stage":"uploaded"/g) ?? []).length : 0
-      for (let i = 0; i < 3000 && uploaded() < 2; i++) yield* Effect.sleep("2 millis")
-      yield* Fiber.interrupt(fiber)
-      expect(uploaded()).toBeGreaterThanOrEqual(2)
-      expect(uploaded()).toBeLessThan(6)
-      const out = yield* BulkClient.insert("Contact", contacts(tag), options)
-      expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
-      const inOrg = landed(tag)
-      expect(inOrg.size).toBe(600)
-      expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
-    })), 60_000)
+  it(
+    "an interrupted ordered insert re-run with its journal stores every row exactly once (the journal's positions are in the sorted order)",
+    () =>
+      run(Effect.gen(function*() {
+        const tag = "lkresord"
+        const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-lockres-")), "j.jsonl")
+        // one piece at a time, so the interruption lands with some pieces uploaded and others not
+        const options = { ...fast, api: "2.0" as const, batchSize: 100, concurrency: 1, orderByParent: "AccountId", journal }
+        const fiber = yield* Effect.fork(BulkClient.insert("Contact", contacts(tag), options))
+        const uploaded = () => Fs.existsSync(journal) ? (Fs.readFileSync(journal, "utf8").match(/"stage":"uploaded"/g) ?? []).length : 0
+        for (let i = 0; i < 3000 && uploaded() < 2; i++) yield* Effect.sleep("2 millis")
+        yield* Fiber.interrupt(fiber)
+        expect(uploaded()).toBeGreaterThanOrEqual(2)
+        expect(uploaded()).toBeLessThan(6)
+        const out = yield* BulkClient.insert("Contact", contacts(tag), options)
+        expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
+        const inOrg = landed(tag)
+        expect(inOrg.size).toBe(600)
+        expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+      })),
+    60_000
+  )
 })

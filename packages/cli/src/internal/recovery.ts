@@ -406,7 +406,9 @@ export const followUpNote = (j: Journal.Journal, rounds: number | undefined): st
   const jobs = [...new Set(j.followUps.map((p) => p.jobId))]
   return `the import was stopped during lock follow-up round ${last}: its ${jobs.length} follow-up job(s) ` +
     `(${jobs.join(", ")}) are finished and their outcomes replace the lock failures they re-submitted` +
-    (rounds === undefined || last >= rounds ? "" : `; the rows still failed on a lock go on to the remaining rounds (up to ${rounds} in all)`)
+    (rounds === undefined || last >= rounds
+      ? ""
+      : `; the rows still failed on a lock go on to the remaining rounds (up to ${rounds} in all)`)
 }
 
 /** The one command that finishes an interrupted import. */

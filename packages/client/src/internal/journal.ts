@@ -267,8 +267,11 @@ export const withJournal = <A, E, R>(
     for (const l of lines.slice(1)) {
       const p = l as Partial<PieceLine> & { readonly rows?: number }
       if (typeof p.round === "number" && p.round > 0) {
-        if (typeof p.jobId === "string") roundOf(p.round).pieces.set(`${p.jobId}/${p.batchId ?? `@${p.ranges?.[0]?.[0] ?? ""}`}`, p as PieceLine)
-        else if (typeof p.rows === "number") roundOf(p.round).announced = p.rows
+        if (typeof p.jobId === "string") {
+          roundOf(p.round).pieces.set(`${p.jobId}/${p.batchId ?? `@${p.ranges?.[0]?.[0] ?? ""}`}`, p as PieceLine)
+        } else if (typeof p.rows === "number") {
+          roundOf(p.round).announced = p.rows
+        }
         continue
       }
       // a 1.0 batch is first recorded "created" (before its POST) under its first row, then "uploaded"

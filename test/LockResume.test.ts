@@ -160,3 +160,24 @@ describe("orderByParent with a journal", () => {
     60_000
   )
 })
+
+describe("interrupted before the first follow-up round", () => {
+  it("the re-run re-submits the lock failures of the jobs it resumed too, not only of the rows it sends", () =>
+    run(Effect.gen(function*() {
+      const tag = "lkresfirst"
+      const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-lockres-")), "j.jsonl")
+      const options = { ...fast, api: "2.0" as const, batchSize: 100, concurrency: 2, retryLockedRows: 4, journal }
+      const fiber = yield* Effect.fork(BulkClient.insert("Contact", contacts(tag), options))
+      const uploaded = () => Fs.existsSync(journal) ? (Fs.readFileSync(journal, "utf8").match(/"stage":"uploaded"/g) ?? []).length : 0
+      for (let i = 0; i < 3000 && uploaded() < 3; i++) yield* Effect.sleep("2 millis")
+      yield* Fiber.interrupt(fiber)
+      const text = Fs.readFileSync(journal, "utf8")
+      expect(text).not.toMatch(/"round"/)
+      const out = yield* BulkClient.insert("Contact", contacts(tag), options)
+      expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0, unprocessed: 0 })
+      expect(yield* collect(out.failures)).toEqual([])
+      const inOrg = landed(tag)
+      expect(inOrg.size).toBe(600)
+      expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+    })), 60_000)
+})

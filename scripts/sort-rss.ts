@@ -1,6 +1,6 @@
 /**
  * Peak RSS of ordering rows by parent (`orderByParent`), the spooled sort against the in-memory
- * sort it replaced: `pnpm tsx scripts/sort-rss.ts --rows 1000000 --mode spool|memory`. Rows are
+ * sort it replaced: `node --import tsx scripts/sort-rss.ts --rows 1000000 --mode spool|memory|none`. Rows are
  * generated as a stream (the input itself is never held); the output is drained and checked to be
  * in order. Prints one JSON line: rows, mode, peak RSS (MB), wall time (s).
  */

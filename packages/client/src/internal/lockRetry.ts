@@ -5,7 +5,11 @@
  * whole operation is merged so that `succeeded + failed + unprocessed === rowsRead` still holds and
  * each row's outcome is its last attempt's: a retried row's lock failure is replaced by what its
  * retry did. Optionally the rows are first ordered by their parent reference (`orderByParent`),
- * Salesforce's own advice for reducing contention.
+ * Salesforce's own advice for reducing contention, by a spooled sort in bounded memory (spoolSort.ts).
+ *
+ * Under a journal, each round is journaled (journalHook.ts `notifyRound`, pieces marked with
+ * `currentRound`), and a re-run carries on from what the journal resumed (`currentResumed`, see
+ * journal.ts `withJournal`).
  *
  * `withLockRetry` is the wrapper every ingest pipeline runs in, so it also counts the operation's
  * requests (`summary.apiRequests`, requestCount.ts) and applies the limits preflight (preflight.ts).

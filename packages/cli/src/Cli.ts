@@ -145,6 +145,14 @@ const ingestOptions = {
     Options.withDescription("Process one batch (1.0) or job (2.0) at a time: avoids lock contention on parent records")
   ),
   batchSize: Flags.positive("batch-size", "Records per batch (1.0, at most 10000) or per job (2.0)"),
+  retryLockedRows: Flags.positive(
+    "retry-locked-rows",
+    "Re-submit rows that failed UNABLE_TO_LOCK_ROW in up to this many serial follow-up rounds (1-20; journaled, so resume goes on with them)"
+  ).pipe(Options.map(Option.getOrUndefined)),
+  orderByParent: optionalText(
+    "order-by-parent",
+    "Sort rows by this parent reference field (e.g. AccountId) before upload, so parallel batches contend less (sorted on disk, in bounded memory)"
+  ),
   concurrency: Flags.positive("concurrency", "Jobs in flight (2.0) or batch uploads at once (1.0) (default 4)"),
   wait: Flags.wait,
   allowEmpty: Options.boolean("allow-empty").pipe(
@@ -240,6 +248,8 @@ const ingestCommand = (
         api: a.api,
         serial: a.serial,
         batchSize: a.batchSize,
+        retryLockedRows: a.retryLockedRows,
+        orderByParent: a.orderByParent,
         concurrency: a.concurrency,
         wait: a.wait,
         resultsDir: a.resultsDir,

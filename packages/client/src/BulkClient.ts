@@ -160,6 +160,7 @@ export interface IngestOptions<A = Row> extends CommonOptions {
   /**
    * Rows that fail `UNABLE_TO_LOCK_ROW` are re-submitted serially (1.0 Serial job; 2.0 one job at a
    * time) for up to this many rounds; the outcome is merged, each row's outcome its last attempt's.
+   * With a `journal`, the rounds are journaled and a re-run finishes an interrupted round and goes on.
    * Default `false` (off): see the README, "Lock contention".
    */
   readonly retryLockedRows?: number | false | undefined
@@ -168,7 +169,10 @@ export interface IngestOptions<A = Row> extends CommonOptions {
    * input needs more Bulk API batches than `DailyBulkApiBatches` has left. Default false.
    */
   readonly preflightLimits?: boolean | undefined
-  /** Sort rows by this parent reference field (e.g. `"AccountId"`) before upload; holds the input in memory. */
+  /**
+   * Sort rows by this parent reference field (e.g. `"AccountId"`) before upload: stable, spooled to
+   * private temp files in bounded memory (see the README, "Lock contention").
+   */
   readonly orderByParent?: string | undefined
   /**
    * Bulk API 1.0: `false` reads the successes from the batch results alone, without re-reading

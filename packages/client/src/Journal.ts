@@ -25,6 +25,11 @@ export interface Piece {
   readonly ranges: ReadonlyArray<readonly [number, number]>
   /** 1.0 "created": the SHA-256 (hex) of the batch body. */
   readonly sha256?: string | undefined
+  /**
+   * Set on the pieces of a lock follow-up round (`retryLockedRows`): its number, from 1. Their
+   * `ranges` are then positions in the round's own list of re-submitted rows, not in the input.
+   */
+  readonly round?: number | undefined
 }
 
 /**
@@ -38,9 +43,16 @@ export interface Journal {
   readonly operation: string
   readonly api: "1.0" | "2.0"
   readonly externalIdFieldName?: string | undefined
-  /** The latest record of each piece, in the order they were first written. */
+  /** The latest record of each piece of the first pass over the input, in the order they were first written. */
   readonly pieces: ReadonlyArray<Piece>
-  /** Distinct job ids, in order. */
+  /**
+   * The pieces of the lock follow-up rounds (`retryLockedRows`), each with its `round`, in the
+   * order they were first written. A resume finishes their jobs and merges their outcomes.
+   */
+  readonly followUps: ReadonlyArray<Piece>
+  /** Rows each follow-up round set out to re-submit, by round (index 0: round 1). */
+  readonly roundRows: ReadonlyArray<number>
+  /** Distinct job ids (first pass, then follow-up rounds), in order. */
   readonly jobIds: ReadonlyArray<string>
   /** True once the operation finished (re-running it only reads the outcomes back). */
   readonly finished: boolean
@@ -127,7 +139,17 @@ export const read = (path: string): Effect.Effect<Journal, InvalidInputError> =>
       return Effect.fail(new InvalidInputError({ what: `${path} is not an sfbulk journal (no header line)` }))
     }
     const pieces = new Map<string, Piece>()
+    const followUps = new Map<string, Piece>()
+    const roundRows: Array<number> = []
     for (const l of lines.slice(1)) {
+      if (typeof l.round === "number" && l.round > 0) {
+        const first = (l.ranges as Array<[number, number]> | undefined)?.[0]?.[0]
+        if (typeof l.jobId === "string") {
+          if (l.batchId !== undefined) followUps.delete(`${l.round}/${l.jobId}/@${first}`)
+          followUps.set(`${l.round}/${l.jobId}/${l.batchId ?? `@${first}`}`, { ranges: [], ...l } as unknown as Piece)
+        } else if (typeof l.rows === "number") roundRows[l.round - 1] = l.rows
+        continue
+      }
       if (typeof l.jobId === "string" && Array.isArray(l.ranges)) {
         // a 1.0 batch is recorded "created" (before it is sent) under its first row, then "uploaded"
         const first = (l.ranges as Array<[number, number]>)[0]?.[0]
@@ -136,13 +158,16 @@ export const read = (path: string): Effect.Effect<Journal, InvalidInputError> =>
       }
     }
     const all = [...pieces.values()]
+    const more = [...followUps.values()]
     return Effect.succeed({
       object: head.object,
       operation: String(head.operation),
       api: head.api,
       ...(typeof head.externalIdFieldName === "string" ? { externalIdFieldName: head.externalIdFieldName } : {}),
       pieces: all,
-      jobIds: [...new Set(all.map((p) => p.jobId))],
+      followUps: more,
+      roundRows: Array.from(roundRows, (n) => n ?? 0),
+      jobIds: [...new Set([...all, ...more].map((p) => p.jobId))],
       finished: lines.some((l) => l.done === true),
       ...(head.meta !== undefined ? { meta: head.meta } : {})
     })

@@ -71,6 +71,10 @@ export interface Meta {
   readonly serial: boolean
   readonly batchSize?: number | undefined
   readonly concurrency?: number | undefined
+  /** `--retry-locked-rows`: a resume goes on with the lock follow-up rounds (the journal records each). */
+  readonly retryLockedRows?: number | undefined
+  /** `--order-by-parent`: a resume orders the input the same way (the journal's positions are in that order). */
+  readonly orderByParent?: string | undefined
   /** Absolute: where the result files go. */
   readonly resultsDir: string
   readonly formulaGuard: boolean
@@ -391,6 +395,21 @@ export const checkInput = (rec: Recording): Effect.Effect<void, InvalidInputErro
           : "")
     )
   })
+
+/**
+ * What a resume does with the lock follow-up rounds (`--retry-locked-rows`) its journal records,
+ * or undefined when it records none.
+ */
+export const followUpNote = (j: Journal.Journal, rounds: number | undefined): string | undefined => {
+  if (j.followUps.length === 0) return undefined
+  const last = Math.max(...j.followUps.map((p) => p.round ?? 0))
+  const jobs = [...new Set(j.followUps.map((p) => p.jobId))]
+  return `the import was stopped during lock follow-up round ${last}: its ${jobs.length} follow-up job(s) ` +
+    `(${jobs.join(", ")}) are finished and their outcomes replace the lock failures they re-submitted` +
+    (rounds === undefined || last >= rounds
+      ? ""
+      : `; the rows still failed on a lock go on to the remaining rounds (up to ${rounds} in all)`)
+}
 
 /** The one command that finishes an interrupted import. */
 export const resumeCommand = (journal: string): string =>

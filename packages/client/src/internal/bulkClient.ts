@@ -126,7 +126,7 @@ export const make: Effect.Effect<BulkClient.Service, never, Transport.Transport>
             : Effect.succeed(outcome)
         if (options.journal === undefined) return Effect.flatMap(run(input), nonEmpty)
         const header = { object, operation, api: options.api ?? "2.0", externalIdFieldName }
-        return Effect.flatMap(withJournal(options.journal, header, input, options, run), nonEmpty)
+        return Effect.flatMap(withJournal<A, E | InvalidInputError, R>(options.journal, header, input, options, run), nonEmpty)
       })
     ).pipe(
       Effect.map(narrowOutcome),

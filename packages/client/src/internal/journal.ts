@@ -7,6 +7,7 @@
  * need no journal knowledge): 2.0 "created" right after the job exists and "uploaded" once it is
  * closed; 1.0 "created" before the batch is sent and "uploaded" once it is added.
  */
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -25,7 +26,8 @@ import { pollUntil } from "./poll.js"
 import { isDroppedDownload, resumable } from "./resumable.js"
 import { outcome1, type BatchCounts } from "./ingest1.js"
 import { countResults, outcome2, type JobCounts } from "./ingest2.js"
-import { currentListener, type PieceEvent } from "./journalHook.js"
+import { currentListener, currentResumed, type JournalEvent, type Resumed } from "./journalHook.js"
+import { combine, isLockFailure, orderedByParent } from "./lockRetry.js"
 import type { Transport } from "./transport.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -170,6 +172,8 @@ interface PieceLine {
   readonly ranges: ReadonlyArray<Range>
   /** 1.0 "created": SHA-256 of the batch body. */
   readonly sha256?: string | undefined
+  /** A lock follow-up round's piece (its ranges are positions in the round's rows). */
+  readonly round?: number | undefined
 }
 
 /** Fetches of a batch's request to hash it, after the first was cut off. */
@@ -215,37 +219,28 @@ const positionMapper = (covered: ReadonlyArray<Range>) => {
   return { ranges, isCovered }
 }
 
-/** Concatenates two outcomes (summary counts added, streams one after the other). */
-export const combine = (a: BulkClient.Outcome<BulkError>, b: BulkClient.Outcome<BulkError>): BulkClient.Outcome<BulkError> => ({
-  summary: {
-    ...b.summary,
-    jobIds: [...new Set([...a.summary.jobIds, ...b.summary.jobIds])],
-    batchIds: [...a.summary.batchIds, ...b.summary.batchIds],
-    rowsRead: a.summary.rowsRead + b.summary.rowsRead,
-    processed: a.summary.processed + b.summary.processed,
-    succeeded: a.summary.succeeded + b.summary.succeeded,
-    created: a.summary.created === undefined || b.summary.created === undefined ? undefined : a.summary.created + b.summary.created,
-    failed: a.summary.failed + b.summary.failed,
-    unprocessed: a.summary.unprocessed + b.summary.unprocessed,
-    elapsed: Duration.sum(a.summary.elapsed, b.summary.elapsed)
-  },
-  successes: Stream.concat(a.successes, b.successes),
-  failures: Stream.concat(a.failures, b.failures),
-  unprocessed: Stream.concat(a.unprocessed, b.unprocessed)
-})
-
 /**
  * Runs `run` (the ingest) journaled in `path`. A fresh journal records each piece as it is
  * uploaded; a journal left by an earlier run of the same operation makes this run resume the jobs
  * it lists and send only the input rows none of them holds; a finished journal just reads the
  * outcomes back. The journal is kept afterwards (delete it to start over).
+ *
+ * Lock follow-up rounds (lockRetry.ts) are journaled too: a `{"round":n,"rows":k}` line when round
+ * n starts, then its pieces marked `"round":n` (their ranges are positions in the round's list of
+ * re-submitted rows). A resume finishes the follow-up jobs, merges their outcomes in place of the
+ * lock failures they re-submitted (matched by the rows' values, which both results carry), and
+ * hands the rest to `withLockRetry` (`currentResumed`): the lock failures still pending and the
+ * rounds already done, so the remaining rounds go on. `run` must be a `withLockRetry` pipeline.
+ *
+ * With `orderByParent`, the whole input is ordered here (the same stable order every run), so the
+ * journal's positions are positions in that order.
  */
 export const withJournal = <A, E, R>(
   path: string,
   header: Omit<Header, "v">,
   rows: Stream.Stream<A, E, R>,
-  options: BulkClient.CommonOptions,
-  run: (rows: Stream.Stream<A, E, R>) => Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport>
+  options: BulkClient.IngestOptions<any>,
+  run: (rows: Stream.Stream<A, E | InvalidInputError, R>) => Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport>
 ): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
   Effect.gen(function*() {
     const lines = readLines(path)
@@ -265,10 +260,20 @@ export const withJournal = <A, E, R>(
       yield* Effect.sync(() => Fs.writeFileSync(path, JSON.stringify(expected) + "\n", { mode: 0o600 }))
     }
     const done = lines.some((l) => (l as { done?: boolean }).done === true)
-    // the latest stage of each piece
+    // the latest stage of each piece of the first pass; the follow-up rounds apart
     const pieces = new Map<string, PieceLine>()
+    const rounds = new Map<number, { announced?: number; pieces: Map<string, PieceLine> }>()
+    const roundOf = (n: number) => rounds.get(n) ?? rounds.set(n, { pieces: new Map() }).get(n)!
     for (const l of lines.slice(1)) {
-      const p = l as Partial<PieceLine>
+      const p = l as Partial<PieceLine> & { readonly rows?: number }
+      if (typeof p.round === "number" && p.round > 0) {
+        if (typeof p.jobId === "string") {
+          roundOf(p.round).pieces.set(`${p.jobId}/${p.batchId ?? `@${p.ranges?.[0]?.[0] ?? ""}`}`, p as PieceLine)
+        } else if (typeof p.rows === "number") {
+          roundOf(p.round).announced = p.rows
+        }
+        continue
+      }
       // a 1.0 batch is first recorded "created" (before its POST) under its first row, then "uploaded"
       if (typeof p.jobId === "string" && Array.isArray(p.ranges)) {
         pieces.set(`${p.jobId}/${p.batchId ?? `@${p.ranges[0]?.[0] ?? ""}`}`, p as PieceLine)
@@ -287,33 +292,151 @@ export const withJournal = <A, E, R>(
         sending1.push(p)
         continue
       }
-      const info = yield* Bulk2.getIngestJob(p.jobId)
-      if (info.state === "Open") yield* Effect.ignore(Bulk2.abortIngestJob(p.jobId))
-      else if (info.state !== "Aborted") covered.push(p)
+      if (yield* landed2(p.jobId)) covered.push(p)
     }
     covered.push(...(yield* arrivedBatches(sending1, covered)))
-    const resumed = covered.length === 0 ? undefined : yield* resumeFromPieces(covered, header.api, options)
+    const first = covered.length === 0 ? undefined : yield* resumeFromPieces(covered, header.api, options)
+    const resumed = yield* resumeRounds(first, rounds, header.api, options)
     if (done) {
-      return resumed ?? (yield* new InvalidInputError({ what: `the journal ${path} is finished but lists no job` }))
+      if (resumed.outcome === undefined) return yield* new InvalidInputError({ what: `the journal ${path} is finished but lists no job` })
+      return withPending(resumed.outcome, resumed.pending)
     }
     const mapper = positionMapper(covered.flatMap((p) => p.ranges))
-    const remaining = rows.pipe(
+    const field = options.orderByParent
+    const input = field === undefined ? rows : orderedByParent(rows, field)
+    const remaining = input.pipe(
       Stream.zipWithIndex,
       Stream.filter(([, i]) => !mapper.isCovered(i)),
       Stream.map(([row]) => row)
     )
     const append = (line: unknown) => Fs.appendFileSync(path, JSON.stringify(line) + "\n")
-    const listener = (e: PieceEvent) =>
-      append({
-        stage: e.stage,
-        jobId: e.jobId,
-        ...(e.batchId ? { batchId: e.batchId } : {}),
-        ranges: mapper.ranges(e.firstRow, e.records),
-        ...(e.sha256 ? { sha256: e.sha256 } : {})
-      })
-    const fresh = yield* Effect.locally(run(remaining), currentListener, listener)
+    const listener = (e: JournalEvent) =>
+      e.stage === "round"
+        ? append({ round: e.round, rows: e.rows })
+        : append({
+          stage: e.stage,
+          jobId: e.jobId,
+          ...(e.batchId ? { batchId: e.batchId } : {}),
+          // a follow-up round's positions are in its own list of rows
+          ranges: e.round === undefined ? mapper.ranges(e.firstRow, e.records) : [[e.firstRow, e.firstRow + e.records]],
+          ...(e.sha256 ? { sha256: e.sha256 } : {}),
+          ...(e.round === undefined ? {} : { round: e.round })
+        })
+    const handOver: Resumed = {
+      outcome: resumed.outcome === undefined ? undefined : withPending(resumed.outcome, resumed.pending),
+      pending: resumed.pending,
+      rounds: resumed.rounds,
+      ordered: true
+    }
+    const fresh = yield* run(remaining).pipe(
+      Effect.locally(currentListener, listener),
+      Effect.locally(currentResumed, handOver)
+    )
     yield* Effect.sync(() => append({ done: true }))
-    return resumed === undefined ? fresh : combine(resumed, fresh)
+    return fresh
+  })
+
+/**
+ * Whether a 2.0 job recorded "created" (not known closed) holds its rows: closed anyway (the process
+ * died after closing) it does; still open (the upload never finished) it is aborted and does not.
+ */
+const landed2 = (jobId: string) =>
+  Effect.gen(function*() {
+    const info = yield* Bulk2.getIngestJob(jobId)
+    if (info.state === "Open") yield* Effect.ignore(Bulk2.abortIngestJob(jobId))
+    return info.state !== "Open" && info.state !== "Aborted"
+  })
+
+/** `outcome` with `pending` (lock failures held apart) at the end of its failures. */
+const withPending = (outcome: BulkClient.Outcome<BulkError>, pending: ReadonlyArray<BulkClient.Failure>): BulkClient.Outcome<BulkError> =>
+  pending.length === 0 ? outcome : {
+    ...outcome,
+    summary: { ...outcome.summary, failed: outcome.summary.failed + pending.length, processed: outcome.summary.processed + pending.length },
+    failures: Stream.concat(outcome.failures, Stream.fromIterable(pending))
+  }
+
+/** `outcome` without its `locks` lock failures (held apart as pending). */
+const withoutLocks = (outcome: BulkClient.Outcome<BulkError>, locks: number): BulkClient.Outcome<BulkError> => ({
+  ...outcome,
+  summary: { ...outcome.summary, failed: outcome.summary.failed - locks, processed: outcome.summary.processed - locks },
+  failures: Stream.filter(outcome.failures, (f) => !isLockFailure(f))
+})
+
+/** The values of a row, as the key that finds the row again among the results of a follow-up. */
+const rowKey = (row: Record<string, unknown>): string =>
+  JSON.stringify(Object.keys(row).sort().map((k) => [k, row[k] === undefined || row[k] === null ? "" : String(row[k])]))
+
+/** What the journal's follow-up rounds come to (see `withJournal`). */
+interface RoundsResumed {
+  /** Every job the journal lists, merged, without `pending`. */
+  readonly outcome: BulkClient.Outcome<BulkError> | undefined
+  readonly pending: ReadonlyArray<BulkClient.Failure>
+  readonly rounds: number
+}
+
+/**
+ * Finishes the jobs of the journaled follow-up rounds, in round order, and merges each round's
+ * outcome in place of the pending lock failures it carried. A round's carried rows are found by
+ * value among its results (a round stopped while its pieces were being sent carried only some);
+ * a round that carried fewer rows than it announced is counted as not done, so the resumed run
+ * sends the rest in it again (its rows then get at most one round more than asked, never fewer).
+ */
+const resumeRounds = (
+  first: BulkClient.Outcome<BulkError> | undefined,
+  rounds: ReadonlyMap<number, { readonly announced?: number; readonly pieces: ReadonlyMap<string, PieceLine> }>,
+  api: "1.0" | "2.0",
+  options: BulkClient.CommonOptions
+): Effect.Effect<RoundsResumed, BulkError, Transport> =>
+  Effect.gen(function*() {
+    if (first === undefined) return { outcome: undefined, pending: [], rounds: 0 }
+    const locksOf = (o: BulkClient.Outcome<BulkError>) =>
+      Effect.map(Stream.runCollect(Stream.filter(o.failures, isLockFailure)), Chunk.toReadonlyArray)
+    let pending = yield* locksOf(first)
+    let outcome = withoutLocks(first, pending.length)
+    const last = Math.max(0, ...rounds.keys())
+    let done = 0
+    for (let r = 1; r <= last; r++) {
+      const round = rounds.get(r)
+      const jobs: Array<string> = []
+      for (const p of round?.pieces.values() ?? []) {
+        if (jobs.includes(p.jobId)) continue
+        // 1.0: a round's Serial job is its own, so every batch it holds is the round's
+        if (api === "1.0" || p.stage === "uploaded" || (yield* landed2(p.jobId))) jobs.push(p.jobId)
+      }
+      if (jobs.length === 0) continue
+      const next = yield* resumeJobs(jobs, { ...options, api })
+      const rowsOf = <X extends { readonly row: Record<string, unknown> }>(s: Stream.Stream<X, BulkError>) =>
+        Effect.map(Stream.runCollect(s), (c) => Chunk.toReadonlyArray(c).map((x) => rowKey(x.row)))
+      const sent = [...(yield* rowsOf(next.successes)), ...(yield* rowsOf(next.failures)), ...(yield* rowsOf(next.unprocessed))]
+      const waiting = new Map<string, Array<number>>()
+      pending.forEach((f, i) => {
+        const k = rowKey(f.row)
+        ;(waiting.get(k) ?? waiting.set(k, []).get(k)!).push(i)
+      })
+      const carried = new Set<number>()
+      let unmatched = 0
+      for (const k of sent) {
+        const i = waiting.get(k)?.shift()
+        if (i === undefined) unmatched++
+        else carried.add(i)
+      }
+      // a row the results echo differently than it was sent: accounted for all the same (the
+      // outcome of one pending row is replaced), so no row is counted twice
+      for (let i = 0; i < pending.length && unmatched > 0; i++) {
+        if (!carried.has(i)) {
+          carried.add(i)
+          unmatched--
+        }
+      }
+      const locks = yield* locksOf(next)
+      const rest = withoutLocks(next, locks.length)
+      const before = outcome.summary
+      const merged = combine(outcome, rest)
+      outcome = { ...merged, summary: { ...merged.summary, rowsRead: before.rowsRead, elapsed: before.elapsed } }
+      pending = [...pending.filter((_, i) => !carried.has(i)), ...locks]
+      done = round?.announced !== undefined && carried.size < round.announced ? r - 1 : r
+    }
+    return { outcome, pending, rounds: done }
   })
 
 /**

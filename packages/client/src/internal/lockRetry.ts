@@ -5,7 +5,11 @@
  * whole operation is merged so that `succeeded + failed + unprocessed === rowsRead` still holds and
  * each row's outcome is its last attempt's: a retried row's lock failure is replaced by what its
  * retry did. Optionally the rows are first ordered by their parent reference (`orderByParent`),
- * Salesforce's own advice for reducing contention.
+ * Salesforce's own advice for reducing contention, by a spooled sort in bounded memory (spoolSort.ts).
+ *
+ * Under a journal, each round is journaled (journalHook.ts `notifyRound`, pieces marked with
+ * `currentRound`), and a re-run carries on from what the journal resumed (`currentResumed`, see
+ * journal.ts `withJournal`).
  *
  * `withLockRetry` is the wrapper every ingest pipeline runs in, so it also counts the operation's
  * requests (`summary.apiRequests`, requestCount.ts) and applies the limits preflight (preflight.ts).
@@ -14,12 +18,14 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Stream from "effect/Stream"
 import type * as BulkClient from "../BulkClient.js"
 import { InvalidInputError, type BulkError } from "../BulkError.js"
-import { currentListener } from "./journalHook.js"
+import { currentResumed, currentRound, notifyRound, type Resumed } from "./journalHook.js"
 import { preflighted } from "./preflight.js"
 import { counting } from "./requestCount.js"
+import { sortedBy } from "./spoolSort.js"
 import type { Transport } from "./transport.js"
 
 /** The code Salesforce gives a record it could not lock. */
@@ -114,10 +120,40 @@ const merge = (
   }
 }
 
+/** Concatenates two outcomes (summary counts added, streams one after the other). */
+export const combine = (a: BulkClient.Outcome<BulkError>, b: BulkClient.Outcome<BulkError>): BulkClient.Outcome<BulkError> => ({
+  summary: {
+    ...b.summary,
+    jobIds: [...new Set([...a.summary.jobIds, ...b.summary.jobIds])],
+    batchIds: [...a.summary.batchIds, ...b.summary.batchIds],
+    rowsRead: a.summary.rowsRead + b.summary.rowsRead,
+    processed: a.summary.processed + b.summary.processed,
+    succeeded: a.summary.succeeded + b.summary.succeeded,
+    created: a.summary.created === undefined || b.summary.created === undefined ? undefined : a.summary.created + b.summary.created,
+    failed: a.summary.failed + b.summary.failed,
+    unprocessed: a.summary.unprocessed + b.summary.unprocessed,
+    elapsed: Duration.sum(a.summary.elapsed, b.summary.elapsed)
+  },
+  successes: Stream.concat(a.successes, b.successes),
+  failures: Stream.concat(a.failures, b.failures),
+  unprocessed: Stream.concat(a.unprocessed, b.unprocessed)
+})
+
+/**
+ * `rows` stably ordered by their parent reference `field` (rows without it first), in bounded
+ * memory (spoolSort.ts).
+ */
+export const orderedByParent = <A, E, R>(rows: Stream.Stream<A, E, R>, field: string): Stream.Stream<A, E | InvalidInputError, R> =>
+  sortedBy(rows, (row) => parentKey(row, field))
+
 /**
  * Runs `once` on the input (ordered by parent when asked), then re-submits lock failures serially
  * for up to `retryLockedRows` rounds. The retried rows are held in memory (they are the rows that
- * failed on locks). Follow-up rounds report no progress and are not journaled.
+ * failed on locks). Follow-up rounds report no progress; a journal records each round (its row
+ * count) and its pieces marked with the round, so a resume knows the follow-up jobs.
+ *
+ * Under a journaled resume (`currentResumed`), the outcome resumed from the journal comes first,
+ * its pending lock failures are re-submitted with the new ones, and the rounds already done count.
  */
 export const withLockRetry = <A, E, R>(
   params: Params<A, E, R>,
@@ -126,34 +162,41 @@ export const withLockRetry = <A, E, R>(
   Effect.gen(function*() {
     const { options } = params
     yield* validateLockOptions(options)
+    const resumed = yield* FiberRef.get(currentResumed)
     const rounds = roundsOf(options.retryLockedRows)
     const field = options.orderByParent
-    const input = preflighted(params.rows, options)
-    const rows = field === undefined
-      ? input
-      : Stream.unwrap(
-        Effect.map(Stream.runCollect(input), (all) => Stream.fromIterable(byParent(Chunk.toReadonlyArray(all), field, (row) => row)))
-      )
+    // a journaled run orders the input itself (its positions are positions in that order)
+    const ordered = field === undefined || resumed?.ordered === true ? params.rows : orderedByParent(params.rows, field)
+    const rows = preflighted(ordered, options)
     const requests = { n: 0 }
-    const result = yield* counting(requests, allRounds(params, rows, rounds, field, once))
+    const result = yield* counting(
+      requests,
+      Effect.locally(allRounds(params, rows, rounds, field, once, resumed), currentResumed, undefined)
+    )
     return { ...result, summary: { ...result.summary, apiRequests: requests.n } }
   })
 
 /** The first round and the follow-ups, merged. */
 const allRounds = <A, E, R>(
   params: Params<A, E, R>,
-  rows: Stream.Stream<A, E, R>,
+  rows: Stream.Stream<A, E | InvalidInputError, R>,
   rounds: number,
   field: string | undefined,
-  once: Pipeline
+  once: Pipeline,
+  resumed: Resumed | undefined
 ): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
   Effect.gen(function*() {
     const { options } = params
     const started = yield* Clock.currentTimeMillis
-    let outcome = yield* once({ ...params, rows })
-    let latest = outcome
-    for (let round = 0; round < rounds && latest.summary.failed > 0; round++) {
-      const locked = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.filter(latest.failures, isLockFailure)))
+    const first = yield* once({ ...params, rows })
+    let outcome = resumed?.outcome === undefined ? first : combine(resumed.outcome, first)
+    // where the lock failures still to re-submit are: the latest round's failures (and, resumed, the pending ones)
+    let candidates = resumed === undefined || resumed.pending.length === 0
+      ? first.failures
+      : Stream.concat(Stream.fromIterable(resumed.pending), first.failures)
+    let followed = false
+    for (let round = resumed?.rounds ?? 0; round < rounds; round++) {
+      const locked = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.filter(candidates, isLockFailure)))
       if (locked.length === 0) break
       const ordered = field === undefined ? locked : byParent(locked, field, (f) => f.row)
       const columns = Object.keys(ordered[0]!.row)
@@ -168,6 +211,8 @@ const allRounds = <A, E, R>(
         allowEmpty: true,
         ...(options.api === "1.0" ? {} : { batchSize: FOLLOW_UP_JOB_RECORDS })
       }
+      // journaled before anything of the round is sent: a resume then knows how many rows it carries
+      yield* notifyRound(round + 1, ordered.length)
       const next = yield* Effect.locally(
         once({
           object: params.object,
@@ -176,13 +221,14 @@ const allRounds = <A, E, R>(
           rows: Stream.fromIterable(ordered.map((f) => f.row)),
           options: followUp
         }),
-        currentListener,
-        undefined
+        currentRound,
+        round + 1
       )
       outcome = merge(outcome, locked.length, next, ordered.map((f) => f.position))
-      latest = next
+      candidates = next.failures
+      followed = true
     }
-    if (outcome === latest) return outcome
+    if (!followed) return outcome
     // the whole operation's time, follow-up rounds included
     const now = yield* Clock.currentTimeMillis
     return { ...outcome, summary: { ...outcome.summary, elapsed: Duration.max(outcome.summary.elapsed, Duration.millis(now - started)) } }

@@ -28,6 +28,10 @@ export interface IngestArgs extends OutputFlags {
   readonly serial: boolean
   readonly batchSize: Option.Option<number>
   readonly concurrency: Option.Option<number>
+  /** `--retry-locked-rows N`: serial follow-up rounds for rows that failed UNABLE_TO_LOCK_ROW (kept in the journal). */
+  readonly retryLockedRows?: number | undefined
+  /** `--order-by-parent Field`: sort rows by this parent reference before upload (kept in the journal). */
+  readonly orderByParent?: string | undefined
   readonly wait: Option.Option<Duration.Duration>
   readonly resultsDir: Option.Option<string>
   readonly formulaGuard: boolean
@@ -71,6 +75,9 @@ const validate = (a: IngestArgs): Effect.Effect<void, UsageError> => {
   }
   if (a.api === "1.0" && Option.isSome(a.batchSize) && a.batchSize.value > 10_000) {
     return Effect.fail(new UsageError({ message: `--batch-size must be at most 10000 on Bulk API 1.0 (got ${a.batchSize.value})` }))
+  }
+  if (a.retryLockedRows !== undefined && !(a.retryLockedRows >= 1 && a.retryLockedRows <= 20)) {
+    return Effect.fail(new UsageError({ message: `--retry-locked-rows must be from 1 to 20 rounds (got ${a.retryLockedRows})` }))
   }
   if (Option.isSome(a.concurrency) && a.concurrency.value < 1) {
     return Effect.fail(new UsageError({ message: `--concurrency must be at least 1 (got ${a.concurrency.value})` }))
@@ -157,6 +164,8 @@ const settings = (a: IngestArgs, transform: Transform.Options): Recovery.Setting
   serial: a.serial,
   batchSize: Option.getOrUndefined(a.batchSize),
   concurrency: Option.getOrUndefined(a.concurrency),
+  ...(a.retryLockedRows === undefined ? {} : { retryLockedRows: a.retryLockedRows }),
+  ...(a.orderByParent === undefined ? {} : { orderByParent: a.orderByParent }),
   resultsDir: Path.resolve(resultsDir(a.resultsDir, a.file)),
   formulaGuard: a.formulaGuard,
   allowPartial: a.allowPartial,
@@ -205,6 +214,8 @@ export const resumeJournal = (path: string, flags: ResumeFlags): Effect.Effect<v
     const m = rec.meta
     const dir = Option.getOrElse(flags.resultsDir, () => m.resultsDir)
     yield* Recovery.checkWritableDir(dir, "the results directory")
+    const note = Recovery.followUpNote(yield* Journal.read(rec.journal), m.retryLockedRows)
+    if (note !== undefined && !flags.quiet) process.stderr.write(`sfbulk: ${note}\n`)
     yield* execute({
       command: "resume",
       operation: m.operation as BulkClient.Operation,
@@ -215,6 +226,8 @@ export const resumeJournal = (path: string, flags: ResumeFlags): Effect.Effect<v
       serial: m.serial,
       batchSize: Option.fromNullable(m.batchSize),
       concurrency: Option.fromNullable(m.concurrency),
+      retryLockedRows: m.retryLockedRows,
+      orderByParent: m.orderByParent,
       wait: flags.wait,
       resultsDir: Option.some(dir),
       formulaGuard: m.formulaGuard,
@@ -266,6 +279,9 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
         onProgress: (p) => progress.ingest(p),
         ...(Option.isSome(a.batchSize) ? { batchSize: a.batchSize.value } : {}),
         ...(Option.isSome(a.concurrency) ? { concurrency: a.concurrency.value } : {}),
+        // a resume goes on with the follow-up rounds the journal records (recovery.ts keeps these)
+        ...(a.retryLockedRows === undefined ? {} : { retryLockedRows: a.retryLockedRows }),
+        ...(a.orderByParent === undefined ? {} : { orderByParent: a.orderByParent }),
         ...(Option.isSome(a.wait) ? { timeout: a.wait.value } : {})
       }
       const started = Date.now()

@@ -1,0 +1,161 @@
+/**
+ * The spooled external sort behind `orderByParent` (spoolSort.ts): the order it produces (by key,
+ * input order within a key), every row exactly once with its values intact, and its private temp
+ * files (0700 directory, 0600 files) gone after success, failure and interruption.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { orderedByParent } from "../src/internal/lockRetry.js"
+import { sortedBy } from "../src/internal/spoolSort.js"
+
+/** Runs `f` with `os.tmpdir()` pointing at a fresh directory, returned for inspection. */
+const withTmp = <A, E>(f: (tmp: string) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const saved = process.env["TMPDIR"]
+      const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-sorttest-"))
+      process.env["TMPDIR"] = tmp
+      return { saved, tmp }
+    }),
+    ({ tmp }) => f(tmp),
+    ({ saved, tmp }) =>
+      Effect.sync(() => {
+        if (saved === undefined) delete process.env["TMPDIR"]
+        else process.env["TMPDIR"] = saved
+        Fs.rmSync(tmp, { recursive: true, force: true })
+      })
+  )
+
+/** Everything under `dir`, as relative paths. */
+const under = (dir: string): Array<string> => Fs.readdirSync(dir, { recursive: true }).map(String)
+
+interface Row {
+  readonly Id: number
+  readonly AccountId?: string | null
+  readonly Description: string
+}
+
+const PARENTS = ["001B", "001A", "001C", "001é", "001😀", ""]
+const rowsOf = (n: number): Array<Row> =>
+  Array.from({ length: n }, (_, i) => {
+    const p = PARENTS[(i * 7) % PARENTS.length]!
+    return {
+      Id: i,
+      // a row without the parent (absent, null or empty) sorts first
+      ...(p === "" ? (i % 2 === 0 ? {} : { AccountId: null }) : { AccountId: p }),
+      Description: `line one, "quoted"\nline two ✓ ${i}${i % 5 === 0 ? "\r\n" : ""}`
+    }
+  })
+
+/** The reference: a stable in-memory sort by the same key. */
+const expected = (rows: ReadonlyArray<Row>) =>
+  rows.map((r, i) => ({ r, i, k: r.AccountId ?? "" })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i)).map((e) => e.r)
+
+const collect = <A, E>(s: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
+
+describe("spooled sort by parent", () => {
+  for (const limits of [{}, { runRows: 7 }, { runBytes: 300 }]) {
+    it.effect(`orders by parent, input order within a parent, every row once with its values (${JSON.stringify(limits)})`, () =>
+      withTmp((tmp) =>
+        Effect.gen(function*() {
+          const rows = rowsOf(500)
+          // rechunked so runs end mid-chunk
+          const out = yield* collect(
+            sortedBy(Stream.rechunk(Stream.fromIterable(rows), 13), (r) => String(r.AccountId ?? ""), limits)
+          )
+          expect(out).toEqual(expected(rows))
+          expect(new Set(out.map((r) => r.Id)).size).toBe(500)
+          expect(under(tmp)).toEqual([])
+        })
+      ))
+  }
+
+  it.effect("orderedByParent: the same order on plain rows, Dates and nested values intact", () =>
+    withTmp(() =>
+      Effect.gen(function*() {
+        const rows = rowsOf(200).map((r) => ({ ...r, When: new Date(Date.UTC(2024, 0, 1 + r.Id)), Tags: [r.Id, { n: r.Id }] }))
+        const out = yield* collect(sortedBy(Stream.fromIterable(rows), (r) => String(r.AccountId ?? ""), { runRows: 16 }))
+        const viaOption = yield* collect(orderedByParent(Stream.fromIterable(rows), "AccountId"))
+        expect(out).toEqual(expected(rows))
+        expect(viaOption).toEqual(out)
+        expect(out[0]!.When).toBeInstanceOf(Date)
+      })
+    ))
+
+  it.effect("a Schema class row comes back an instance of its class", () =>
+    withTmp(() =>
+      Effect.gen(function*() {
+        class Contact extends Schema.Class<Contact>("Contact")({ LastName: Schema.String, AccountId: Schema.String }) {
+          get label() {
+            return `${this.LastName}@${this.AccountId}`
+          }
+        }
+        const rows = Array.from({ length: 50 }, (_, i) => new Contact({ LastName: `c${i}`, AccountId: `p${i % 3}` }))
+        const out = yield* collect(sortedBy(Stream.fromIterable(rows), (r) => r.AccountId, { runRows: 4 }))
+        expect(out.every((r) => r instanceof Contact)).toBe(true)
+        expect(out.map((r) => r.label)).toEqual(
+          [...rows].sort((a, b) => (a.AccountId < b.AccountId ? -1 : a.AccountId > b.AccountId ? 1 : 0)).map((r) => r.label)
+        )
+      })
+    ))
+
+  it.effect("the run files are private while they exist: a 0700 directory of 0600 files", () =>
+    withTmp((tmp) =>
+      Effect.gen(function*() {
+        let seen: Array<{ readonly path: string; readonly mode: number }> = []
+        const out = yield* collect(
+          sortedBy(Stream.fromIterable(rowsOf(100)), (r) => String(r.AccountId ?? ""), { runRows: 10 }).pipe(
+            Stream.tap(() =>
+              Effect.sync(() => {
+                if (seen.length === 0) {
+                  seen = under(tmp).map((p) => ({ path: p, mode: Fs.statSync(Path.join(tmp, p)).mode & 0o777 }))
+                }
+              })
+            )
+          )
+        )
+        expect(out).toHaveLength(100)
+        const dirs = seen.filter((s) => !s.path.includes(Path.sep))
+        const files = seen.filter((s) => s.path.includes(Path.sep))
+        expect(dirs.length).toBe(1)
+        expect(dirs[0]!.mode).toBe(0o700)
+        expect(files.length).toBe(10)
+        expect(files.every((f) => f.mode === 0o600)).toBe(true)
+        expect(under(tmp)).toEqual([])
+      })
+    ))
+
+  it.effect("temp files are removed when the input fails part way", () =>
+    withTmp((tmp) =>
+      Effect.gen(function*() {
+        const failing = Stream.concat(Stream.fromIterable(rowsOf(100)), Stream.fail("input broke" as const))
+        const exit = yield* Effect.exit(collect(sortedBy(failing, (r) => String(r.AccountId ?? ""), { runRows: 10 })))
+        expect(exit).toEqual(Exit.fail("input broke"))
+        expect(under(tmp)).toEqual([])
+      })
+    ))
+
+  // live clock: the wait for the merge to start sleeps
+  it.live("temp files are removed when the reader stops early or is interrupted mid-merge", () =>
+    withTmp((tmp) =>
+      Effect.gen(function*() {
+        const sorted = () => sortedBy(Stream.fromIterable(rowsOf(300)), (r) => String(r.AccountId ?? ""), { runRows: 10 })
+        expect(yield* collect(Stream.take(sorted(), 5))).toHaveLength(5)
+        expect(under(tmp)).toEqual([])
+        const fiber = yield* Effect.fork(Stream.runDrain(Stream.tap(sorted(), () => Effect.never)))
+        // wait until the merge has started (run files exist), then interrupt
+        for (let i = 0; i < 1000 && under(tmp).length === 0; i++) yield* Effect.sleep("2 millis")
+        expect(under(tmp).length).toBeGreaterThan(0)
+        yield* Fiber.interrupt(fiber)
+        expect(under(tmp)).toEqual([])
+      })
+    ))
+})

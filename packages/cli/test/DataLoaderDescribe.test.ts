@@ -5,6 +5,7 @@
  * `--date-format` and `--insert-nulls` (values checked in the org).
  */
 import { Emulator } from "@sfbulk/emulator"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cleanEnv, lastJson, readCsv, sfbulk, tempDir, writeFile } from "./helpers.js"
@@ -96,6 +97,24 @@ describe("lookups in mappings", () => {
     expect(after.bulk1 + after.bulk2).toBe(before)
     const q = emu.org.query("SELECT Id FROM Visit__c WHERE Name = 'Never'")
     expect(q.ok && q.result.size).toBe(0)
+  })
+})
+
+describe("the journal", () => {
+  it("keeps what the describe gave (date field types, fitted lookups), so a resume converts the same way without it", async () => {
+    const dir = tempDir()
+    const csv = writeFile(dir, "in.csv", "Title,When,Company Ext\nJournaled,05/06/2025,ACC-1\n")
+    const sdl = writeFile(dir, "map.sdl", "Title=Name\nWhen=Day__c\nCompany\\ Ext=Account__r\\:Account-ExternalId__c\n")
+    const journal = Path.join(dir, "j.jsonl")
+    const r = await sfbulk(["import", "Visit__c", "--file", csv, "--mapping", sdl, "--date-format", "dd/MM/yyyy", "--journal", journal, "--json"], {
+      env
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const header = Fs.readFileSync(journal, "utf8").split("\n")[0]!
+    const meta = JSON.parse(header).meta
+    expect(meta?.transform?.fieldTypes, header).toMatchObject({ day__c: "date", start__c: "datetime" })
+    expect(meta.transform.headers).toEqual({ "Account:Account__r.ExternalId__c": "Account__r.ExternalId__c" })
+    expect(String(emu.org.get(inserted(r.stdout, dir)[0]!.sf__Id!)!.values["Day__c"])).toBe("2025-06-05")
   })
 })
 

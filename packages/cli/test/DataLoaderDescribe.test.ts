@@ -88,7 +88,14 @@ describe("lookups in mappings", () => {
     })
     expect(typo.code).toBe(6)
     expect(typo.stderr).toContain("the mapping fills Nmae, but Visit__c has no field named Nmae")
-    const untyped = await sfbulk(["import", "Visit__c", "--file", csv, "--mapping", writeFile(dir, "who.sdl", "Title=Name\nPerson=Who.Email\n")], {
+    const untyped = await sfbulk([
+      "import",
+      "Visit__c",
+      "--file",
+      csv,
+      "--mapping",
+      writeFile(dir, "who.sdl", "Title=Name\nPerson=Who.Email\n")
+    ], {
       env
     })
     expect(untyped.code).toBe(6)
@@ -106,7 +113,19 @@ describe("the journal", () => {
     const csv = writeFile(dir, "in.csv", "Title,When,Company Ext\nJournaled,05/06/2025,ACC-1\n")
     const sdl = writeFile(dir, "map.sdl", "Title=Name\nWhen=Day__c\nCompany\\ Ext=Account__r\\:Account-ExternalId__c\n")
     const journal = Path.join(dir, "j.jsonl")
-    const r = await sfbulk(["import", "Visit__c", "--file", csv, "--mapping", sdl, "--date-format", "dd/MM/yyyy", "--journal", journal, "--json"], {
+    const r = await sfbulk([
+      "import",
+      "Visit__c",
+      "--file",
+      csv,
+      "--mapping",
+      sdl,
+      "--date-format",
+      "dd/MM/yyyy",
+      "--journal",
+      journal,
+      "--json"
+    ], {
       env
     })
     expect(r.code, r.stderr).toBe(0)
@@ -170,7 +189,19 @@ describe("--async with the transform flags", () => {
     const sdl = writeFile(dir, "map.sdl", "Title=Name\nWhen=Day__c\n")
     for (const api of ["2", "1"]) {
       const before = emu.stats().byApi
-      const r = await sfbulk(["import", "Visit__c", "--file", csv, "--async", "--api", api, "--mapping", sdl, "--date-format", "dd/MM/yyyy"], {
+      const r = await sfbulk([
+        "import",
+        "Visit__c",
+        "--file",
+        csv,
+        "--async",
+        "--api",
+        api,
+        "--mapping",
+        sdl,
+        "--date-format",
+        "dd/MM/yyyy"
+      ], {
         env
       })
       expect(r.code).toBe(6)

@@ -174,7 +174,9 @@ describe("sfbulk import --date-format without --date-fields", () => {
     const dir = tempDir()
     // Name is a text field: named in --date-fields it is converted; Day__c, not named, is left as written
     const csv = writeFile(dir, "in.csv", "Name,Day__c\n02/03/2025,2025-03-04\n")
-    const r = await sfbulk(["import", "Meeting__c", "--file", csv, "--json", "--date-format", "dd/MM/yyyy", "--date-fields", "Name"], { env })
+    const r = await sfbulk(["import", "Meeting__c", "--file", csv, "--json", "--date-format", "dd/MM/yyyy", "--date-fields", "Name"], {
+      env
+    })
     expect(r.code, r.stderr).toBe(0)
     const id = readCsv(Path.join(dir, `${lastJson(r.stdout).jobIds[0]}-success.csv`))[0]!.sf__Id!
     expect(emu.org.get(id)!.values["Name"]).toBe("2025-03-02")

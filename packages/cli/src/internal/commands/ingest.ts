@@ -7,6 +7,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { ExitCode } from "../../ExitCode.js"
 import { RowsFailed, UsageError } from "../errors.js"
@@ -215,7 +216,9 @@ type RunError = BulkError.BulkError | UsageError | RowsFailed
  */
 export const run = (a: IngestArgs): Effect.Effect<void, RunError, BulkClient.BulkClient | Transport.Transport> =>
   Effect.gen(function*() {
-    const transform = yield* Effect.flatMap(resolveTransform(a), (t) => describeFor(a, t))
+    // a journal given again is resumed with its own transform: no describe needed
+    const resuming = Option.isSome(a.journal) && Fs.existsSync(a.journal.value)
+    const transform = yield* Effect.flatMap(resolveTransform(a), (t) => (resuming ? Effect.succeed(t) : describeFor(a, t)))
     const rec = yield* Recovery.start(settings(a, transform), a.file, a.journal)
     if (!rec.fresh && a.file !== "-" && Path.resolve(a.file) !== rec.meta.input.read) {
       return yield* new BulkError.InvalidInputError({

@@ -107,6 +107,24 @@ describe("lookups in mappings", () => {
   })
 })
 
+describe("without a describe", () => {
+  it("loads with the mapping unchecked, and says that its typed lookups are sent as written", async () => {
+    const dir = tempDir()
+    const csv = writeFile(dir, "in.csv", "Title,Person\nUndescribed,lee@lead.example\n")
+    const sdl = writeFile(dir, "map.sdl", "Title=Name\nPerson=Lead\\:Who.Email\n")
+    emu.setFaults({ limit: 1 }, { match: "^GET .*/describe$" })
+    try {
+      const r = await sfbulk(["import", "Visit__c", "--file", csv, "--mapping", sdl, "--json"], { env })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).toContain("could not describe Visit__c")
+      expect(r.stderr).toContain("Lead:Who.Email are sent as written")
+      expect(sameId(emu.org.get(inserted(r.stdout, dir)[0]!.sf__Id!)!.values["Who__c"], leadId)).toBe(true)
+    } finally {
+      emu.setFaults(undefined)
+    }
+  })
+})
+
 describe("the journal", () => {
   it("keeps what the describe gave (date field types, fitted lookups), so a resume converts the same way without it", async () => {
     const dir = tempDir()

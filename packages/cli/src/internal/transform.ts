@@ -128,11 +128,11 @@ export const fitToObject = (o: Options, d: Describe.SObjectDescription): Options
     if (m instanceof InvalidInputError) return inMappingFile(m, o.mapping.file)
     const headers: Record<string, string> = {}
     for (const target of targetsOf(m)) {
-      const bad = Describe.checkColumn(d, Describe.header(d, target))
+      const h = Describe.header(d, target)
+      const bad = Describe.checkColumn(d, h)
       if (bad !== undefined) {
         return new InvalidInputError({ what: `${o.mapping.file}: the mapping fills ${target}, but ${bad}`, field: target })
       }
-      const h = Describe.header(d, target)
       if (h !== target) headers[target] = h
     }
     if (Object.keys(headers).length > 0) out = { ...out, headers }
@@ -427,6 +427,10 @@ export const apply = <E>(
     if (mapping instanceof InvalidInputError) return Stream.fail(inMappingFile(mapping, o.mapping!.file))
     if (typeof pattern === "string" || typeof fields === "string") {
       return Stream.fail(new InvalidInputError({ what: `--date-format: ${pattern as string}` }))
+    }
+    // neither named nor described: converting nothing would pass the dates through silently
+    if (pattern !== undefined && fields.length === 0 && byType === undefined) {
+      return Stream.fail(new InvalidInputError({ what: "--date-format needs --date-fields here (the object's field types are not known)" }))
     }
     let plan: (<V>(row: Readonly<Record<string, V>>) => Record<string, V | string>) | undefined
     let dates: ReadonlyArray<{ readonly key: string; readonly datetime: boolean }> = []

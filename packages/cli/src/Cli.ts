@@ -116,16 +116,19 @@ const transformFlags = {
   mapping: optionalText(
     "mapping",
     "Rename CSV columns to fields: a Data Loader .sdl file (CsvColumn=Field, \"constant\"=Field, CsvColumn= drops the column) " +
-      "or a .csv of csv column,field rows. Every CSV column must be mapped or dropped"
+      "or a .csv of csv column,field rows. Every CSV column must be mapped or dropped. Lookups: Parent.Ext__c, " +
+      "or Lead:Who.Email for a polymorphic one (Data Loader's Parent:Ext__c and Who:Lead-Email are read too)"
   ),
   dateFormat: optionalText(
     "date-format",
-    "How the --date-fields cells write dates, e.g. dd/MM/yyyy or MM/dd/yyyy HH:mm; sent as yyyy-MM-dd, datetimes in UTC"
+    "How the date cells write dates, e.g. dd/MM/yyyy or MM/dd/yyyy HH:mm; sent as yyyy-MM-dd, datetimes in UTC. " +
+      "Applies to the object's date and datetime fields (read from Salesforce's describe), or to --date-fields"
   ),
   timeZone: optionalText("time-zone", "IANA time zone the --date-format datetimes are in (default: this machine's)"),
   dateFields: optionalText(
     "date-fields",
-    "Fields holding dates, comma-separated: Field, Field:date or Field:datetime (default: datetime when --date-format has hours)"
+    "Fields holding dates, comma-separated: Field, Field:date or Field:datetime (default: datetime when --date-format has hours). " +
+      "Optional: overrides the field types read from the object's describe"
   ),
   insertNulls: Options.boolean("insert-nulls").pipe(
     Options.withDescription(
@@ -268,11 +271,6 @@ const ingestCommand = (
         },
         json: a.json,
         quiet: a.quiet
-      }
-      if (a.async && (a.mapping !== undefined || a.dateFormat !== undefined || a.insertNulls)) {
-        return Effect.fail(
-          new UsageError({ message: "--async does not take --mapping, --date-format or --insert-nulls yet: run without --async" })
-        )
       }
       const byWhere = extra.where ? deleteBy(args, a) : Option.none()
       if (Option.isSome(byWhere)) return byWhere.value

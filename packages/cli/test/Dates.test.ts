@@ -108,9 +108,11 @@ describe("sfbulk import --date-format", () => {
   it("refuses flag mistakes before logging in", async () => {
     const dir = tempDir()
     const csv = writeFile(dir, "in.csv", "Name,Day__c\nA,01/02/2024\n")
-    const noFields = await sfbulk(["import", "Meeting__c", "--file", csv, "--date-format", "dd/MM/yyyy"], { env })
-    expect(noFields.code).toBe(2)
-    expect(noFields.stderr).toContain("--date-fields")
+    const badFields = await sfbulk(["import", "Meeting__c", "--file", csv, "--date-format", "dd/MM/yyyy", "--date-fields", "Day__c:time"], {
+      env
+    })
+    expect(badFields.code).toBe(2)
+    expect(badFields.stderr).toContain("--date-fields")
     const zoneAlone = await sfbulk(["import", "Meeting__c", "--file", csv, "--time-zone", "Europe/Paris"], { env })
     expect(zoneAlone.code).toBe(2)
     expect(zoneAlone.stderr).toContain("--date-format")
@@ -150,6 +152,62 @@ describe("sfbulk import --date-format", () => {
     expect(r.code, r.stderr).toBe(0)
     const id = readCsv(Path.join(dir, `${lastJson(r.stdout).jobIds[0]}-success.csv`))[0]!.sf__Id!
     expect(String(emu.org.get(id)!.values["Day__c"])).toBe("2025-03-15")
+  })
+})
+
+describe("sfbulk import --date-format without --date-fields", () => {
+  it("converts the object's date and datetime fields, read from its describe", async () => {
+    const dir = tempDir()
+    const csv = writeFile(dir, "in.csv", "Name,Day__c,Start__c\nDescribed,31/01/2025,31/01/2025 09:00\n")
+    const r = await sfbulk(["import", "Meeting__c", "--file", csv, "--json", "--date-format", "dd/MM/yyyy HH:mm", "--time-zone", "UTC"], {
+      env
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const id = readCsv(Path.join(dir, `${lastJson(r.stdout).jobIds[0]}-success.csv`))[0]!.sf__Id!
+    const values = emu.org.get(id)!.values
+    // Day__c is a date field: the date alone, although the pattern has hours
+    expect(String(values["Day__c"])).toBe("2025-01-31")
+    expect(String(values["Start__c"])).toMatch(/^2025-01-31T09:00:00(\.000)?(Z|\+0000)$/)
+  })
+
+  it("--date-fields still overrides the field types", async () => {
+    const dir = tempDir()
+    // Name is a text field: named in --date-fields it is converted; Day__c, not named, is left as written
+    const csv = writeFile(dir, "in.csv", "Name,Day__c\n02/03/2025,2025-03-04\n")
+    const r = await sfbulk(["import", "Meeting__c", "--file", csv, "--json", "--date-format", "dd/MM/yyyy", "--date-fields", "Name"], {
+      env
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const id = readCsv(Path.join(dir, `${lastJson(r.stdout).jobIds[0]}-success.csv`))[0]!.sf__Id!
+    expect(emu.org.get(id)!.values["Name"]).toBe("2025-03-02")
+    expect(String(emu.org.get(id)!.values["Day__c"])).toBe("2025-03-04")
+  })
+
+  it("a describe that fails asks for --date-fields and sends nothing (exit 6)", async () => {
+    const dir = tempDir()
+    const csv = writeFile(dir, "in.csv", "Name,Day__c\nNoDescribe,01/02/2024\n")
+    const before = emu.org.count("Meeting__c")
+    const jobsBefore = emu.stats().byApi.bulk2
+    // the org refuses every describe (as for a user whose daily API allocation is spent, or without access)
+    emu.setFaults({ limit: 1 }, { match: "^GET .*/describe$" })
+    try {
+      const r = await sfbulk(["import", "Meeting__c", "--file", csv, "--date-format", "dd/MM/yyyy"], { env })
+      expect(r.code).toBe(6)
+      expect(r.stderr).toContain("could not read the field types of Meeting__c")
+      expect(r.stderr).toContain("--date-fields")
+      expect(emu.org.count("Meeting__c")).toBe(before)
+      expect(emu.stats().byApi.bulk2).toBe(jobsBefore)
+    } finally {
+      emu.setFaults(undefined)
+    }
+  })
+
+  it("a file without any of the object's date fields is an input error, not a silent no-op", async () => {
+    const dir = tempDir()
+    const csv = writeFile(dir, "in.csv", "Name\nNo dates\n")
+    const r = await sfbulk(["import", "Meeting__c", "--file", csv, "--date-format", "dd/MM/yyyy"], { env })
+    expect(r.code).toBe(6)
+    expect(r.stderr).toContain("none of the fields sent (Name) is a date or datetime field")
   })
 })
 

@@ -21,6 +21,9 @@ export type FieldMapping = internal.FieldMapping
 /**
  * Parses Data Loader's `.sdl` format (`CsvColumn=Field`, `CsvColumn=` drops it, `"value"=Field`, `#`
  * comments, Java properties escapes such as `\:` and `\ `); an `InvalidInputError` names the line.
+ * Data Loader's lookups become Bulk API headers: `Parent:Ext__c` is `Parent.Ext__c`, and
+ * `Who:Contact-Email` is `Contact:Who.Email` (give the result to `Describe.header` with the object's
+ * description to drop the object type where the lookup is not polymorphic).
  *
  * @since 0.1.0
  * @category parsing

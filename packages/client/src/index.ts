@@ -87,3 +87,10 @@ export * as Limits from "./Limits.js"
  * @since 0.1.0
  */
 export * as Mapping from "./Mapping.js"
+
+/**
+ * An object's fields and their types (`/services/data/vXX.X/sobjects/{SObject}/describe`).
+ *
+ * @since 0.1.0
+ */
+export * as Describe from "./Describe.js"

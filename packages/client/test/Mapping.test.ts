@@ -50,9 +50,17 @@ describe("Mapping parsers", () => {
       constants: { Industry: "", Description: " ", AnnualRevenue: "" }
     })
     expect(Mapping.parseSdl("PARENT=pArent:oRaClE_Id__c\nP2=Parent\\:Account-Oracle_Id__c\n")).toEqual({
-      columns: { PARENT: ["pArent.oRaClE_Id__c"], P2: ["Parent.Oracle_Id__c"] },
+      columns: { PARENT: ["pArent.oRaClE_Id__c"], P2: ["Account:Parent.Oracle_Id__c"] },
       constants: {}
     })
+    // a polymorphic lookup: Data Loader's relationship:object-field is the Bulk API's Object:Relationship.Field,
+    // and a target already written as a Bulk API header passes through intact, escaped or not
+    expect(Mapping.parseSdl("Who\\:Contact-Email=Who\\:Contact-Email\nLeadEmail=Lead\\:Who.Email\nOwnerName=User:Owner.Username\n"))
+      .toEqual({
+        columns: { "Who:Contact-Email": ["Contact:Who.Email"], LeadEmail: ["Lead:Who.Email"], OwnerName: ["User:Owner.Username"] },
+        constants: {}
+      })
+    expect(Mapping.parseCsv("who,Lead:Who.Email\n")).toEqual({ columns: { who: ["Lead:Who.Email"] }, constants: {} })
   })
 })
 

@@ -1,12 +1,13 @@
 /**
  * What the CLI does to each input row before it is sent, one row at a time (constant memory), in
  * this order: `--mapping` renames the columns to fields (the client's `Mapping`), cells become null
- * (`#N/A` always, as Salesforce reads it; an empty cell with `--insert-nulls`), and the
- * `--date-fields` are read with `--date-format` in `--time-zone` and written in Salesforce's ISO
- * forms (`yyyy-MM-dd`; datetimes in UTC with `Z`). A cell that does not read is an input error
- * naming its line and column. Dates use `Intl` only (no date library).
+ * (`#N/A` always, as Salesforce reads it; an empty cell with `--insert-nulls`), and the date fields
+ * (`--date-fields`, else the fields the object's describe types `date` or `datetime`) are read with
+ * `--date-format` in `--time-zone` and written in Salesforce's ISO forms (`yyyy-MM-dd`; datetimes in
+ * UTC with `Z`). A cell that does not read is an input error naming its line and column. Dates use
+ * `Intl` only (no date library).
  */
-import { BulkError, Mapping } from "@sfbulk/client"
+import { BulkError, Describe, Mapping } from "@sfbulk/client"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -37,6 +38,13 @@ export interface Options {
   readonly timeZone?: string | undefined
   /** `--date-fields`: `Field` or `Field:date` / `Field:datetime`. */
   readonly dateFields?: ReadonlyArray<string> | undefined
+  /**
+   * Without `--date-fields`: the object's date and datetime fields (lower-cased name → type), from
+   * its describe; the fields sent among them are converted.
+   */
+  readonly fieldTypes?: Readonly<Record<string, "date" | "datetime">> | undefined
+  /** Mapping targets fitted to the object (`Account:Parent.Ext__c` → `Parent.Ext__c`), from its describe. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
   readonly insertNulls?: boolean | undefined
 }
 
@@ -74,6 +82,70 @@ const inMappingFile = (e: InvalidInputError, file: string) =>
     ...(e.row === undefined ? {} : { row: e.row }),
     ...(e.field === undefined ? {} : { field: e.field })
   })
+
+/** A parsed mapping with its targets renamed by `headers` (see {@link Options.headers}). */
+const fitted = (
+  m: Mapping.FieldMapping | InvalidInputError,
+  headers: Readonly<Record<string, string>> | undefined
+): Mapping.FieldMapping | InvalidInputError => {
+  if (m instanceof InvalidInputError || headers === undefined) return m
+  const fit = (f: string) => headers[f] ?? f
+  const columns: Record<string, ReadonlyArray<string>> = {}
+  for (const [c, v] of Object.entries(m.columns)) {
+    columns[c] = v === null ? [] : typeof v === "string" ? (v === "" ? [] : [fit(v)]) : v.map(fit)
+  }
+  const constants: Record<string, string> = {}
+  for (const [f, v] of Object.entries(m.constants ?? {})) constants[fit(f)] = v
+  return { columns, constants }
+}
+
+/** Every field a mapping fills: its columns' targets and its constants' fields. */
+const targetsOf = (m: Mapping.FieldMapping): ReadonlyArray<string> => [
+  ...Object.values(m.columns).flatMap((v) => (v === null ? [] : typeof v === "string" ? (v === "" ? [] : [v]) : v)),
+  ...Object.keys(m.constants ?? {})
+]
+
+/** Whether the transform needs the object's describe: dates without `--date-fields`, or a mapping to check and fit. */
+export const needsDescribe = (o: Options): boolean =>
+  (o.dateFormat !== undefined && (o.dateFields === undefined || o.dateFields.length === 0)) || o.mapping !== undefined
+
+/**
+ * The transform fitted to the object's description: its date and datetime fields (unless
+ * `--date-fields` names them), and the mapping's targets checked against its fields (a field or
+ * relationship it lacks is an input error naming the mapping file, before anything is sent) and
+ * fitted as Bulk API headers (an object type kept only on a polymorphic lookup). The result is what
+ * the journal keeps, so a resume converts the same way without describing again.
+ */
+export const fitToObject = (o: Options, d: Describe.SObjectDescription): Options | InvalidInputError => {
+  let out: Options = o
+  if (o.dateFormat !== undefined && (o.dateFields === undefined || o.dateFields.length === 0)) {
+    const fieldTypes: Record<string, "date" | "datetime"> = {}
+    for (const f of d.fields) if (f.type === "date" || f.type === "datetime") fieldTypes[f.name.toLowerCase()] = f.type
+    out = { ...out, fieldTypes }
+  }
+  if (o.mapping !== undefined) {
+    const m = Mapping.parse(o.mapping.text, o.mapping.file)
+    if (m instanceof InvalidInputError) return inMappingFile(m, o.mapping.file)
+    const headers: Record<string, string> = {}
+    for (const target of targetsOf(m)) {
+      const h = Describe.header(d, target)
+      const bad = Describe.checkColumn(d, h)
+      if (bad !== undefined) {
+        return new InvalidInputError({ what: `${o.mapping.file}: the mapping fills ${target}, but ${bad}`, field: target })
+      }
+      if (h !== target) headers[target] = h
+    }
+    if (Object.keys(headers).length > 0) out = { ...out, headers }
+  }
+  return out
+}
+
+/** The mapping's lookups that name an object type (`Contact:Who.Email`), which only a describe can fit. */
+export const typedLookups = (o: Options): ReadonlyArray<string> => {
+  if (o.mapping === undefined) return []
+  const m = Mapping.parse(o.mapping.text, o.mapping.file)
+  return m instanceof InvalidInputError ? [] : targetsOf(m).filter((t) => /^[^:.]+:[^:.]+\.[^:.]+$/.test(t))
+}
 
 // ---------------------------------------------------------------------------------------------
 // dates
@@ -320,14 +392,13 @@ export const checkFlags = (o: Options): string | undefined => {
     if (o.dateFields !== undefined && o.dateFields.length > 0) return "--date-fields needs --date-format (how the cells write their dates)"
     // without a format nothing is converted: a zone alone would be silently ignored
     return o.timeZone !== undefined
-      ? "--time-zone on a load applies to --date-format datetimes: add --date-format and --date-fields"
+      ? "--time-zone on a load applies to --date-format datetimes: add --date-format"
       : undefined
   }
   const p = compilePattern(o.dateFormat)
   if (typeof p === "string") return `--date-format "${o.dateFormat}": ${p}`
-  if (o.dateFields === undefined || o.dateFields.length === 0) {
-    return "--date-format needs --date-fields (the fields holding dates: Field, Field:date or Field:datetime), since sfbulk does not read the object's field types"
-  }
+  // without --date-fields, the object's describe says which fields hold dates (see fitToObject)
+  if (o.dateFields === undefined || o.dateFields.length === 0) return undefined
   const f = dateFieldsOf(o.dateFields, p)
   return typeof f === "string" ? f : undefined
 }
@@ -346,15 +417,20 @@ export const apply = <E>(
   source: string,
   lineOf: (record: object) => number | undefined
 ): { readonly records: Stream.Stream<Cells, E | InvalidInputError>; readonly header: () => ReadonlyArray<string> } => {
-  const mapping = o.mapping === undefined ? undefined : Mapping.parse(o.mapping.text, o.mapping.file)
+  const mapping = o.mapping === undefined ? undefined : fitted(Mapping.parse(o.mapping.text, o.mapping.file), o.headers)
   const pattern = o.dateFormat === undefined ? undefined : compilePattern(o.dateFormat)
   const fields = pattern === undefined || typeof pattern === "string" ? [] : dateFieldsOf(o.dateFields ?? [], pattern)
+  const byType = o.dateFields === undefined || o.dateFields.length === 0 ? o.fieldTypes : undefined
   const zone = zoneFormatter(o.timeZone ?? localTimeZone())
   let sent: ReadonlyArray<string> | undefined
   const out = Stream.suspend(() => {
     if (mapping instanceof InvalidInputError) return Stream.fail(inMappingFile(mapping, o.mapping!.file))
     if (typeof pattern === "string" || typeof fields === "string") {
       return Stream.fail(new InvalidInputError({ what: `--date-format: ${pattern as string}` }))
+    }
+    // neither named nor described: converting nothing would pass the dates through silently
+    if (pattern !== undefined && fields.length === 0 && byType === undefined) {
+      return Stream.fail(new InvalidInputError({ what: "--date-format needs --date-fields here (the object's field types are not known)" }))
     }
     let plan: (<V>(row: Readonly<Record<string, V>>) => Record<string, V | string>) | undefined
     let dates: ReadonlyArray<{ readonly key: string; readonly datetime: boolean }> = []
@@ -378,6 +454,18 @@ export const apply = <E>(
       }
       const lower = new Map(sent.map((c) => [c.toLowerCase(), c]))
       const found: Array<{ key: string; datetime: boolean }> = []
+      if (byType !== undefined) {
+        for (const c of sent) {
+          const type = byType[c.toLowerCase()]
+          if (type !== undefined) found.push({ key: c, datetime: type === "datetime" })
+        }
+        if (found.length === 0) {
+          return new InvalidInputError({
+            what: `--date-format: none of the fields sent (${sent.join(", ")}) is a date or datetime field of the object: ` +
+              `drop --date-format, or name the fields holding dates with --date-fields`
+          })
+        }
+      }
       for (const d of fields as ReadonlyArray<{ field: string; datetime: boolean }>) {
         const key = lower.get(d.field.toLowerCase())
         if (key === undefined) {

@@ -189,12 +189,17 @@ const splitKeyValue = (t: string): readonly [string, string] => {
 }
 
 /**
- * Data Loader's lookup by external id, `Parent:Oracle_Id__c` (older files) or `Parent:Account-Oracle_Id__c`
- * (relationship, parent object, field), as the Bulk API header names it: `Parent.Oracle_Id__c`.
+ * Data Loader's lookup by an indexed field as the Bulk API header names it: the older
+ * `Parent:Oracle_Id__c` (relationship, field) is `Parent.Oracle_Id__c`; the newer
+ * `Who:Contact-Email` (relationship, parent object, field) is `Contact:Who.Email`, the header of a
+ * polymorphic lookup. Salesforce takes the object type only on polymorphic lookups:
+ * `Describe.header` (which the CLI applies) drops it from the others. A target already in Bulk API
+ * form (`Lead:Who.Email`, `Owner.Username`) is left as it is.
  */
 const lookupField = (f: string): string => {
-  const m = /^([^:.]+):(?:[^:.-]+-)?([^:.-]+)$/.exec(f)
-  return m === null ? f : `${m[1]}.${m[2]}`
+  const m = /^([^:.-]+):(?:([^:.-]+)-)?([^:.-]+)$/.exec(f)
+  if (m === null) return f
+  return m[2] === undefined ? `${m[1]}.${m[3]}` : `${m[2]}:${m[1]}.${m[3]}`
 }
 
 /**

@@ -11,6 +11,7 @@ import { createGunzip, createGzip, createInflate, gzipSync } from "node:zlib"
 import * as auth from "./auth.js"
 import { handle as handleBulk1 } from "./bulk1/index.js"
 import { handle as handleBulk2 } from "./bulk2/index.js"
+import { describeBody } from "./describe.js"
 import type { EmulatorSettings, EmulatorState, Handler, RequestContext, SessionInfo } from "./context.js"
 import * as faults from "./faults.js"
 import type { OrgApi } from "./model.js"
@@ -578,7 +579,7 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       return runHandler(handleBulk1, "bulk1", req, res, url, segments.slice(3), s2, session, flags.answer)
     }
 
-    // REST: version list, resources, limits, Bulk API 2.0.
+    // REST: version list, resources, limits, sObject describe, Bulk API 2.0.
     if (s1 === "data") {
       const fail = errorIn("rest", req)
       if (s2 === undefined) {
@@ -623,9 +624,16 @@ export const start = async (config: ServerConfig, port: number, host: string): P
       if (!req.readableEnded) req.resume()
       if (rest.length === 0 && method === "GET") {
         const base = `/services/data/v${version}`
-        return r.send(200, JSON_TYPE, JSON.stringify({ jobs: `${base}/jobs`, limits: `${base}/limits` }))
+        return r.send(200, JSON_TYPE, JSON.stringify({ jobs: `${base}/jobs`, limits: `${base}/limits`, sobjects: `${base}/sobjects` }))
       }
       if (rest.length === 1 && rest[0] === "limits" && method === "GET") return r.send(200, JSON_TYPE, state.processing.limitsBody())
+      if (rest.length === 3 && rest[0] === "sobjects" && rest[2] === "describe") {
+        if (method !== "GET" && method !== "HEAD") {
+          return r.send(405, JSON_TYPE, restError("METHOD_NOT_ALLOWED", `HTTP Method '${method}' not allowed. Allowed are GET,HEAD`))
+        }
+        const def = org.describe(rest[1]!)
+        return def === undefined ? r.send(404, JSON_TYPE, NOT_FOUND_REST) : r.send(200, JSON_TYPE, describeBody(org, def, version))
+      }
       return r.send(404, JSON_TYPE, NOT_FOUND_REST)
     }
 

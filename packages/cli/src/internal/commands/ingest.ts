@@ -2,10 +2,12 @@
  * `sfbulk import|update|upsert|delete|hard-delete <object> --file data.csv`: stream the CSV through
  * `BulkClient`, draw progress, write the result files, print the summary, exit 3 when rows failed.
  */
-import { BulkClient, BulkError, Journal } from "@sfbulk/client"
+import { BulkClient, BulkError, Describe, Journal, type Transport } from "@sfbulk/client"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { ExitCode } from "../../ExitCode.js"
 import { RowsFailed, UsageError } from "../errors.js"
@@ -142,7 +144,7 @@ export const precheck = (a: IngestArgs): Effect.Effect<void, UsageError | BulkEr
  * The transform settings with the mapping file read and the time zone resolved (the machine's
  * when not given), as the journal keeps them: a resume then maps and converts exactly the same way.
  */
-const resolveTransform = (a: IngestArgs): Effect.Effect<Transform.Options, BulkError.InvalidInputError> =>
+export const resolveTransform = (a: IngestArgs): Effect.Effect<Transform.Options, BulkError.InvalidInputError> =>
   Effect.map(a.mapping === undefined ? Effect.succeed(a.transform?.mapping) : Transform.readMapping(a.mapping), (mapping) => {
     const t = a.transform ?? {}
     return {
@@ -152,6 +154,45 @@ const resolveTransform = (a: IngestArgs): Effect.Effect<Transform.Options, BulkE
         : { dateFormat: t.dateFormat, timeZone: t.timeZone ?? Transform.localTimeZone(), dateFields: t.dateFields }),
       ...(t.insertNulls ? { insertNulls: true } : {})
     }
+  })
+
+/**
+ * The transform fitted to the object's describe, read once per run when the transform needs it
+ * (`--date-format` without `--date-fields`, or `--mapping`): the date fields come from the field
+ * types, and the mapping's targets are checked and fitted (see `Transform.fitToObject`). A describe
+ * that fails (no permission, offline) is an input error asking for `--date-fields` when the dates
+ * depend on it; otherwise the load goes ahead unchecked, with a note when the mapping has lookups
+ * naming an object type (sent as written).
+ */
+export const describeFor = (
+  a: Pick<IngestArgs, "object" | "quiet" | "json">,
+  t: Transform.Options
+): Effect.Effect<Transform.Options, BulkError.InvalidInputError, Transport.Transport> =>
+  !Transform.needsDescribe(t) ? Effect.succeed(t) : Effect.gen(function*() {
+    const described = yield* Effect.either(Describe.sObject(a.object))
+    if (Either.isRight(described)) {
+      const fitted = Transform.fitToObject(t, described.right)
+      return fitted instanceof BulkError.InvalidInputError ? yield* fitted : fitted
+    }
+    const e = described.left
+    // an object Salesforce does not know: the load would fail the same way
+    if (e._tag === "InvalidInputError") return yield* e
+    if (t.dateFormat !== undefined && (t.dateFields === undefined || t.dateFields.length === 0)) {
+      return yield* new BulkError.InvalidInputError({
+        what: `--date-format: sfbulk could not read the field types of ${a.object} to find its date fields (its describe failed: ` +
+          `${e.message}): name the fields holding dates with --date-fields, e.g. --date-fields CloseDate:date,Start__c:datetime`
+      })
+    }
+    const typed = Transform.typedLookups(t)
+    if (typed.length > 0 && !a.quiet) {
+      yield* Effect.sync(() =>
+        process.stderr.write(
+          `sfbulk: note: could not describe ${a.object} (${e.message}), so the mapping's lookups ${typed.join(", ")} are sent ` +
+            `as written; Salesforce takes Object:Relationship.Field only for polymorphic lookups (else write Relationship.Field)\n`
+        )
+      )
+    }
+    return t
   })
 
 /** What the journal keeps of the command line (see recovery.ts). */
@@ -182,9 +223,11 @@ type RunError = BulkError.BulkError | UsageError | RowsFailed
  * so that an interrupted run can be finished by `sfbulk resume --journal` (see recovery.ts). With
  * `--journal` naming an existing journal, this resumes it.
  */
-export const run = (a: IngestArgs): Effect.Effect<void, RunError, BulkClient.BulkClient> =>
+export const run = (a: IngestArgs): Effect.Effect<void, RunError, BulkClient.BulkClient | Transport.Transport> =>
   Effect.gen(function*() {
-    const transform = yield* resolveTransform(a)
+    // a journal given again is resumed with its own transform: no describe needed
+    const resuming = Option.isSome(a.journal) && Fs.existsSync(a.journal.value)
+    const transform = yield* Effect.flatMap(resolveTransform(a), (t) => (resuming ? Effect.succeed(t) : describeFor(a, t)))
     const rec = yield* Recovery.start(settings(a, transform), a.file, a.journal)
     if (!rec.fresh && a.file !== "-" && Path.resolve(a.file) !== rec.meta.input.read) {
       return yield* new BulkError.InvalidInputError({

@@ -11,13 +11,14 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { UsageError, type RowsFailed } from "../errors.js"
-import { openCsv, spoolStdin } from "../input.js"
-import { csvText, writeText } from "../output.js"
+import { lineOf, openCsv, spoolStdin } from "../input.js"
+import { writeText } from "../output.js"
 import * as Progress from "../progress.js"
 import { type OutputFlags, printJson, printText, table } from "../report.js"
 import * as Results from "../results.js"
 import * as Export from "./export.js"
-import { finish, type IngestArgs, noRecords } from "./ingest.js"
+import * as Transform from "../transform.js"
+import { describeFor, finish, type IngestArgs, noRecords, resolveTransform } from "./ingest.js"
 
 type Env = Transport.Transport
 
@@ -412,15 +413,16 @@ const printSubmitted = (a: IngestArgs, api: string, jobId: string, rows: number,
 // Salesforce's 1.0 limits: 10,000 records and 10,000,000 characters per batch (kept with a margin).
 const MAX_BATCH_CHARS = 9_500_000
 
-const rowChars = (row: Readonly<Record<string, string>>) => {
+const rowChars = (row: Readonly<Transform.Cells>) => {
   let n = 1
-  for (const k in row) n += (row[k]?.length ?? 0) + 3
+  // a null is sent as #N/A
+  for (const k in row) n += (row[k]?.length ?? 4) + 3
   return n
 }
 
 /** Cuts a group of rows into batches within the character limit. */
-const byChars = (rows: ReadonlyArray<Record<string, string>>): Array<Array<Record<string, string>>> => {
-  const out: Array<Array<Record<string, string>>> = [[]]
+const byChars = (rows: ReadonlyArray<Transform.Cells>): Array<Array<Transform.Cells>> => {
+  const out: Array<Array<Transform.Cells>> = [[]]
   let chars = 0
   for (const row of rows) {
     const c = rowChars(row)
@@ -435,9 +437,9 @@ const byChars = (rows: ReadonlyArray<Record<string, string>>): Array<Array<Recor
 }
 
 /** `--async --api 1`: one job, a batch per `--batch-size` rows (10,000 at most), then close it. */
-const submitAsync1 = (a: IngestArgs, file: string): Effect.Effect<void, BulkError.BulkError, Env> =>
+const submitAsync1 = (a: IngestArgs, file: string, t: Transform.Options): Effect.Effect<void, BulkError.BulkError, Env> =>
   Effect.gen(function*() {
-    const input = openCsv(file, readOptions(a))
+    const input = shaped(a, file, t)
     const job = yield* Bulk1.createJob({
       operation: a.operation,
       object: a.object,
@@ -485,8 +487,10 @@ export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkEr
     // (encoding, line endings, quotes, row widths): a bad row near the end sends nothing, and a
     // header without records creates no job. Standard input is spooled to a temp file for that.
     const file = a.file === "-" ? yield* spoolStdin : a.file
+    // mapped, nulled and converted as the rows stream, in the check pass and again in the upload
+    const t = yield* Effect.flatMap(resolveTransform(a), (t) => describeFor(a, t))
     const check = { operation: a.operation, externalIdFieldName: Option.getOrUndefined(a.externalId) }
-    const checked = openCsv(file, readOptions(a))
+    const checked = shaped(a, file, t)
     if ((yield* Stream.runCount(Csv.check(checked.records, check)).pipe(Effect.mapError(checked.locate))) === 0) {
       if (!a.allowEmpty) return yield* noRecords(a.file)
       if (a.json) {
@@ -504,14 +508,14 @@ export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkEr
       }
       return printText(a, `${a.file} has no records: nothing to upload, no job created.`)
     }
-    if (a.api === "1.0") return yield* submitAsync1(a, file)
+    if (a.api === "1.0") return yield* submitAsync1(a, file, t)
     if (Fs.statSync(file).size > 95_000_000) {
       return yield* new UsageError({
         message:
           `--async sends one Bulk API 2.0 job (at most 100 MB) and ${a.file} is larger: drop --async so sfbulk splits it into several jobs`
       })
     }
-    const input = openCsv(file, readOptions(a))
+    const input = shaped(a, file, t)
     const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
     const job = yield* Bulk2.createIngestJob({
       object: a.object,
@@ -534,8 +538,8 @@ export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkEr
           })
         }
       }))
-    const encoder = new TextEncoder()
-    const bytes = csvText(counted, { formulaGuard: false }).pipe(Stream.map((s) => encoder.encode(s)))
+    // nulls as #N/A, as every upload writes them
+    const bytes = Csv.encode(counted)
     // checked (and spooled) before the PUT: bad data uploads nothing (the job is aborted below)
     yield* Bulk2.uploadJobData(job, bytes).pipe(
       Effect.onError(() => Effect.ignore(Bulk2.abortIngestJob(job.id))),
@@ -547,3 +551,17 @@ export const submitAsync = (a: IngestArgs): Effect.Effect<void, BulkError.BulkEr
 
 /** The reader options of an ingest command; messages name the input as the user gave it. */
 const readOptions = (a: IngestArgs) => ({ encoding: a.encoding, delimiter: a.delimiter, name: a.file })
+
+/** The input opened and transformed as it streams (`--mapping`, `--insert-nulls`, `--date-format`); errors located in the file. */
+const shaped = (a: IngestArgs, file: string, t: Transform.Options) => {
+  const opened = openCsv(file, { ...readOptions(a), trackLines: t.dateFormat !== undefined })
+  const out = Transform.apply(opened.records, opened.header, t, a.file === "-" ? "standard input" : a.file, lineOf)
+  // the transform's own errors already name their line; the checks' errors name a record index
+  const located = new WeakSet<object>()
+  const records = Stream.tapError(out.records, (e) => Effect.sync(() => located.add(e)))
+  return {
+    records,
+    header: out.header,
+    locate: (e: BulkError.InvalidInputError) => (located.has(e) ? e : opened.locate(e))
+  }
+}

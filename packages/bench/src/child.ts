@@ -15,8 +15,70 @@ const sample = () => {
 }
 setInterval(sample, 100).unref()
 
+// SFBULK_BENCH_MEMLOG=<dir>: writes <dir>/<client>-<workload>-<rows>.txt, a timeline of process.memoryUsage() every 50 ms (ms since start, rss,
+// heapTotal, heapUsed, external, arrayBuffers, in MB), to see which phase of a run holds memory.
+const memlog = process.env["SFBULK_BENCH_MEMLOG"]
+let markLine: (label: string) => void = () => undefined
+let dumpMaps: () => void = () => undefined
+/** Notes a phase of the workload in the memory timeline (a no-op unless SFBULK_BENCH_MEMLOG is set). */
+export const mark = (label: string): void => markLine(label)
+if (memlog !== undefined && memlog !== "") {
+  const { appendFileSync, readFileSync, writeFileSync } = await import("node:fs")
+  const { join } = await import("node:path")
+  const spec = JSON.parse(process.argv[2] ?? "{}") as Partial<RunSpec>
+  const file = join(memlog, `${spec.client}-${spec.workload}-${spec.rows}.txt`)
+  const t0 = performance.now()
+  const mb = (n: number) => (n / 2 ** 20).toFixed(1)
+  // RssAnon vs RssFile (Linux): memory the process allocated vs pages of the node binary and libraries it touched
+  const status = () => {
+    try {
+      const text = readFileSync("/proc/self/status", "utf8")
+      const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(text)?.[1] ?? 0)
+      return `${(kb("RssAnon") / 1024).toFixed(1)} ${(kb("RssFile") / 1024).toFixed(1)}`
+    } catch {
+      return "- -"
+    }
+  }
+  writeFileSync(file, "ms rss heapTotal heapUsed external arrayBuffers rssAnon rssFile\n")
+  setInterval(() => {
+    const m = process.memoryUsage()
+    appendFileSync(
+      file,
+      `${Math.round(performance.now() - t0)} ${mb(m.rss)} ${mb(m.heapTotal)} ${mb(m.heapUsed)} ${mb(m.external)} ${mb(m.arrayBuffers)} ${status()}\n`
+    )
+  }, 50).unref()
+  // at the end: the largest resident mappings (/proc/self/smaps), to tell V8's heap from malloc arenas
+  dumpMaps = () => {
+    try {
+      const rows: Array<[number, string]> = []
+      let head = ""
+      for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
+        if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) head = line
+        else if (line.startsWith("Rss:")) rows.push([Number(line.split(/\s+/)[1]), head])
+      }
+      rows.sort((a, b) => b[0] - a[0])
+      for (const [kb, h] of rows.slice(0, 25)) appendFileSync(file, `# map ${(kb / 1024).toFixed(1)} MB ${h}\n`)
+    } catch {
+      // not Linux
+    }
+  }
+  markLine = (label) => appendFileSync(file, `# ${label} at ${Math.round(performance.now() - t0)} ms\n`)
+  // and each major GC (mark-compact), to see when V8 lets the old generation's garbage go
+  const { PerformanceObserver, constants } = await import("node:perf_hooks")
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e.detail as { kind?: number } | undefined)?.kind
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        const m = process.memoryUsage()
+        appendFileSync(file, `# major GC at ${Math.round(e.startTime - t0)} ms, ${e.duration.toFixed(1)} ms; heapUsed after ${mb(m.heapUsed)}\n`)
+      }
+    }
+  }).observe({ entryTypes: ["gc"] })
+}
+
 const report = (outcome: WorkloadOutcome, workMs: number): void => {
   sample()
+  dumpMaps()
   const cpu = process.cpuUsage()
   const line: ProcessReport = {
     ...outcome,

@@ -23,9 +23,10 @@ let dumpMaps: () => void = () => undefined
 /** Notes a phase of the workload in the memory timeline (a no-op unless SFBULK_BENCH_MEMLOG is set). */
 export const mark = (label: string): void => markLine(label)
 if (memlog !== undefined && memlog !== "") {
-  const { appendFileSync, readFileSync, writeFileSync } = await import("node:fs")
+  const { appendFileSync, mkdirSync, readFileSync, writeFileSync } = await import("node:fs")
   const { join } = await import("node:path")
   const spec = JSON.parse(process.argv[2] ?? "{}") as Partial<RunSpec>
+  mkdirSync(memlog, { recursive: true })
   const file = join(memlog, `${spec.client}-${spec.workload}-${spec.rows}.txt`)
   const t0 = performance.now()
   const mb = (n: number) => (n / 2 ** 20).toFixed(1)

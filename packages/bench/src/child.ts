@@ -1,9 +1,10 @@
 /**
  * The frame of a workload process: one workload, one fresh process. Runs it, then prints
- * `RESULT {json}` with the process's own CPU time and peak RSS (`process.resourceUsage().maxRSS`).
+ * `RESULT {json}` with the process's own CPU time and peak RSS (`peakRssMb`, see `peakRssKb`).
  * Each client has its own entry (`workloads/*.ts` end with `runChild(run)`), so a process loads only
  * the client it measures.
  */
+import { readFileSync } from "node:fs"
 import { resultPrefix, type ProcessReport, type RunSpec, type WorkloadOutcome } from "./internal/spec.js"
 
 // Where the peak RSS lives: the V8 heap, or memory outside it (Buffers, zlib, sockets).
@@ -77,6 +78,22 @@ if (memlog !== undefined && memlog !== "") {
   }).observe({ entryTypes: ["gc"] })
 }
 
+/**
+ * The peak RSS of this process's own memory: `VmHWM` of /proc/self/status on Linux. Not
+ * `process.resourceUsage().maxRSS`: Linux keeps `ru_maxrss` across `execve`, so a child spawned by
+ * a large parent reports the parent's RSS at fork time (the bench itself, 250-310 MB after seeding
+ * 1M-5M rows for the query workloads) whenever its own peak is lower. `maxRSS` off Linux.
+ */
+const peakRssKb = (): number => {
+  try {
+    const hwm = /VmHWM:\s+(\d+)\s*kB/.exec(readFileSync("/proc/self/status", "utf8"))
+    if (hwm) return Number(hwm[1])
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS
+}
+
 const report = (outcome: WorkloadOutcome, workMs: number): void => {
   sample()
   dumpMaps()
@@ -87,7 +104,7 @@ const report = (outcome: WorkloadOutcome, workMs: number): void => {
     peakExternalMb: peak.externalMb,
     workMs: Math.round(workMs),
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-    peakRssMb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
+    peakRssMb: Math.round((peakRssKb() / 1024) * 10) / 10,
     node: process.version
   }
   process.stdout.write(`${resultPrefix}${JSON.stringify(line)}\n`)

@@ -69,7 +69,7 @@ if (memlog !== undefined && memlog !== "") {
   const { PerformanceObserver, constants } = await import("node:perf_hooks")
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const kind = (e.detail as { kind?: number } | undefined)?.kind
+      const kind = ((e as unknown as { detail?: { kind?: number } }).detail)?.kind
       if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
         const m = process.memoryUsage()
         appendFileSync(file, `# major GC at ${Math.round(e.startTime - t0)} ms, ${e.duration.toFixed(1)} ms; heapUsed after ${mb(m.heapUsed)}\n`)

@@ -46,7 +46,9 @@ if (memlog !== undefined && memlog !== "") {
     const m = process.memoryUsage()
     appendFileSync(
       file,
-      `${Math.round(performance.now() - t0)} ${mb(m.rss)} ${mb(m.heapTotal)} ${mb(m.heapUsed)} ${mb(m.external)} ${mb(m.arrayBuffers)} ${status()}\n`
+      `${Math.round(performance.now() - t0)} ${mb(m.rss)} ${mb(m.heapTotal)} ${mb(m.heapUsed)} ${mb(m.external)} ${
+        mb(m.arrayBuffers)
+      } ${status()}\n`
     )
   }, 50).unref()
   // at the end: the largest resident mappings (/proc/self/smaps), to tell V8's heap from malloc arenas
@@ -69,10 +71,13 @@ if (memlog !== undefined && memlog !== "") {
   const { PerformanceObserver, constants } = await import("node:perf_hooks")
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const kind = ((e as unknown as { detail?: { kind?: number } }).detail)?.kind
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind
       if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
         const m = process.memoryUsage()
-        appendFileSync(file, `# major GC at ${Math.round(e.startTime - t0)} ms, ${e.duration.toFixed(1)} ms; heapUsed after ${mb(m.heapUsed)}\n`)
+        appendFileSync(
+          file,
+          `# major GC at ${Math.round(e.startTime - t0)} ms, ${e.duration.toFixed(1)} ms; heapUsed after ${mb(m.heapUsed)}\n`
+        )
       }
     }
   }).observe({ entryTypes: ["gc"] })

@@ -293,7 +293,7 @@ const write = () => {
       `emulator in its own process (--latency 0${
         realistic ? "; processing model --profile realistic: wall times are Salesforce-paced, compare them with the limit" : ""
       }); one fresh process per client, workload and run; wall = spawn to exit; ` +
-      `CPU = process.cpuUsage() of the whole client process; peak RSS = process.resourceUsage().maxRSS; ` +
+      `CPU = process.cpuUsage() of the whole client process; peak RSS = the client process's own VmHWM (/proc/self/status; maxRSS would include the bench's RSS inherited at fork); ` +
       `poll interval ${pollMs} ms for both clients; ${concurrency} batches/pages in flight; 1.0 batches of ${batchRows} rows; ` +
       `PK chunks of ${chunkSize}; emulator ${emulatorArgs.join(" ")} (2.0 page size ${
         argv.includes("--page-size") ? "as given" : "its default, 10,000 rows"

@@ -6,6 +6,7 @@ import * as Stream from "effect/Stream"
 import { parseRecords, parseRows } from "../src/internal/csvParse.js"
 import { resultColumns } from "../src/internal/ingest2.js"
 import { ownId } from "../src/internal/outcome.js"
+import { toText } from "../src/internal/query1.js"
 
 const bytes = (text: string, cut = 7) => {
   const all = new TextEncoder().encode(text)
@@ -66,5 +67,18 @@ describe("ownId", () => {
     expect(ownId("")).toBe("")
     expect(ownId("short")).toBe("short")
     expect(ownId("001000000000001AA\u00e9")).toBe("001000000000001AA\u00e9")
+  })
+})
+
+describe("1.0 query rows", () => {
+  it("a CSV record (all strings) is handed over as parsed; other values are rendered as CSV would show them", () => {
+    const csv = { Id: "001000000000001AAA", Name: "Acme, Inc." }
+    expect(toText(csv)).toBe(csv)
+    expect(toText({ Id: "001000000000001AAA", NumberOfEmployees: 12, Parent: null, Flag: true })).toEqual({
+      Id: "001000000000001AAA",
+      NumberOfEmployees: "12",
+      Parent: "",
+      Flag: "true"
+    })
   })
 })

@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { runChild } from "../child.js"
+import { mark, runChild } from "../child.js"
 import { accountColumns, accountRows, contactColumns, contactRows, querySoql } from "../internal/data.js"
 import { Digest, queryRowKey } from "../internal/digest.js"
 import type { RunSpec, WorkloadOutcome } from "../internal/spec.js"
@@ -36,6 +36,7 @@ const ingest = (spec: RunSpec) =>
     // The ids, as a user who keeps them would read them: one pass over the successes, chunk by
     // chunk as the README advises for millions of rows (jsforce hands them over in memory). With
     // readIds off, only the summary counts are used.
+    mark("insert returned")
     const digest = new Digest()
     if (spec.readIds) {
       yield* Stream.runForEachChunk(outcome.successes, (chunk) =>

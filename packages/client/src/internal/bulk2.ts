@@ -107,7 +107,17 @@ const csvFailure = (req: TransportRequest) => (e: { readonly _tag: string; reado
 
 /** The answer body as a stream of parsed CSV records. */
 export const csvRecords = (req: TransportRequest, res: HttpClientResponse.HttpClientResponse, delimiter: string) =>
-  parseRecords(res.stream, delimiter).pipe(Stream.mapError(csvFailure(req)))
+  csvRecordsOf(req, res.stream, delimiter)
+
+/** Bytes of `req`'s answer (already received, or its body) as a stream of parsed CSV records. */
+export const csvRecordsOf = <E extends { readonly _tag: string; readonly message: string }>(
+  req: TransportRequest,
+  bytes: Stream.Stream<Uint8Array, E>,
+  delimiter: string
+) => parseRecords(bytes, delimiter).pipe(Stream.mapError(csvFailure(req)))
+
+/** The answer body's bytes; a body cut off is the same error as `csvRecords` gives. */
+export const bodyBytes = (req: TransportRequest, res: HttpClientResponse.HttpClientResponse) => Stream.mapError(res.stream, csvFailure(req))
 
 /**
  * A 2.0 ingest job's result file as values built straight from each row's fields (`parseRows`: no

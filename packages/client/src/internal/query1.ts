@@ -19,7 +19,16 @@ export const objectOf = (soql: string): string | undefined => {
 }
 
 /** CSV query records hold strings already; anything else is rendered as CSV would show it. */
-const toText = (r: Bulk1.QueryRecord): BulkClient.QueryRow => {
+export const toText = (r: Bulk1.QueryRecord): BulkClient.QueryRow => {
+  // a CSV record (every value a string) is handed over as it is: no second object per row
+  let text = true
+  for (const k in r) {
+    if (typeof r[k] !== "string") {
+      text = false
+      break
+    }
+  }
+  if (text) return r as BulkClient.QueryRow
   const out: Record<string, string> = {}
   for (const k of Object.keys(r)) {
     const v = r[k]

@@ -11,6 +11,7 @@ import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { JobFailedError, ResultMismatchError, type BulkError } from "../BulkError.js"
 import { rowDecoder } from "./decode.js"
+import { adaptivePollSchedule } from "./poll.js"
 import { tracker } from "./progress.js"
 import type { Transport } from "./transport.js"
 
@@ -77,7 +78,9 @@ export const query2 = (
       lineEnding: options.lineEnding
     })
     const info = yield* Bulk2.waitForQueryJob(job.id, {
-      schedule: options.pollSchedule,
+      // no schedule given: a query reports no progress, so the adaptive schedule backs off within
+      // a tenth of the time waited (poll.ts): its end is seen soon after it happens
+      schedule: options.pollSchedule ?? adaptivePollSchedule(0),
       timeout: options.timeout,
       onPoll: (i) => progress.polled(job.id, i.state, { processed: Number(i.numberRecordsProcessed ?? 0), failed: 0 })
     })

@@ -62,6 +62,9 @@ export const decodeRows = <A, R>(
     })
   })
 
+/** Parsed chunks (one per network read, a few hundred rows each) held ahead of the reader. */
+const PAGES_AHEAD_CHUNKS = 32
+
 /** A 2.0 query as a stream of untyped rows. */
 export const query2 = (
   soql: string,
@@ -92,7 +95,10 @@ export const query2 = (
       ? Bulk2.queryResultsParallel(job.id, { concurrency, columnDelimiter })
       : Bulk2.queryResults(job.id, { columnDelimiter, maxRecords: options.maxRecords })
     const expected = info.numberRecordsProcessed === undefined ? undefined : Number(info.numberRecordsProcessed)
-    return checkCount(rows, job.id, expected, progress.read).pipe(
+    // Download ahead of the reader: pages are fetched and parsed while the caller handles the rows
+    // before them, so a page's request latency overlaps the caller's work instead of adding to it
+    // (about one 10,000-row page of parsed rows is held).
+    return checkCount(Stream.bufferChunks(rows, { capacity: PAGES_AHEAD_CHUNKS }), job.id, expected, progress.read).pipe(
       Stream.ensuring(Effect.sync(() => progress.done(job.id, "Downloaded")))
     )
   })).pipe(Stream.withSpan("BulkClient.query", { attributes: { "sfbulk.api": "2.0" } }))

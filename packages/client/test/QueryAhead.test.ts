@@ -22,15 +22,18 @@ describe("2.0 query results ahead of the reader", () => {
       const pagesWhenFirstRowRead: Array<number> = []
       const pages = () => fake.log.filter((l) => l.includes("/results")).length
       const reader = yield* Effect.fork(
-        Stream.runForEach(BulkClient.query("SELECT Id, Name FROM Account", { pollSchedule: Schedule.spaced("1 second") }), (row) =>
-          Effect.gen(function*() {
-            if (seen.length === 0) {
-              // a slow reader: a second on its first row
-              yield* Effect.sleep("1 second")
-              pagesWhenFirstRowRead.push(pages())
-            }
-            seen.push({ ...row })
-          })).pipe(Effect.provide(layer))
+        Stream.runForEach(
+          BulkClient.query("SELECT Id, Name FROM Account", { pollSchedule: Schedule.spaced("1 second") }),
+          (row) =>
+            Effect.gen(function*() {
+              if (seen.length === 0) {
+                // a slow reader: a second on its first row
+                yield* Effect.sleep("1 second")
+                pagesWhenFirstRowRead.push(pages())
+              }
+              seen.push({ ...row })
+            })
+        ).pipe(Effect.provide(layer))
       )
       for (let k = 0; k < 20; k++) yield* TestClock.adjust("500 millis")
       yield* Fiber.join(reader)

@@ -74,10 +74,10 @@ export interface AdaptiveBounds {
 
 /**
  * Without visible progress the waits grow by 1.5x up to a tenth of the time waited so far, kept
- * within [1 s, 5 s]: a job that ends unseen is noticed at most about 10% of its time late (or 1 s),
- * where a flat 5 s ceiling made a 10 s job up to 50% late, for a handful more polls per job.
+ * within [2 s, 5 s]: a job that ends unseen is noticed at most about 10% of its time late (or 2 s),
+ * where a flat 5 s ceiling made a 20 s job up to 25% late, for a few more polls per job.
  */
-const BACKOFF_FLOOR_MS = 1_000
+const BACKOFF_FLOOR_MS = 2_000
 const BACKOFF_CAP_MS = 5_000
 const BACKOFF_SHARE = 0.1
 
@@ -115,7 +115,7 @@ export const nextWait = (s: Observed, now: number, done: number, total: number, 
  * once two polls show progress, the next poll is due when the job should finish at the observed
  * rate (so a long job costs a handful of polls, and its end is seen soon after it happens);
  * without visible progress (a queued job, a query, which reports no progress) it backs off from
- * 0.5 s by 1.5x up to a tenth of the time waited so far, within [1 s, 5 s]. Every wait is kept
+ * 0.5 s by 1.5x up to a tenth of the time waited so far, within [2 s, 5 s]. Every wait is kept
  * within [`minMs`, `maxMs`] (0.25 s, 30 s).
  */
 export const adaptivePollSchedule = (expected: number, bounds: AdaptiveBounds = ADAPTIVE): Schedule.Schedule<number, unknown> =>

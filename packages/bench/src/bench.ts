@@ -17,6 +17,7 @@ import { Digest, queryRowKey } from "./internal/digest.js"
 import { startEmulator, type EmulatorFacts, type EmulatorProcess } from "./internal/emulator.js"
 import { buildChildren } from "./internal/build.js"
 import { benchDir, node22, repoDir } from "./internal/paths.js"
+import { cutBatches, makespanMs } from "./internal/limit.js"
 import { summarize } from "./internal/profile.js"
 import { aggregate, renderMarkdown, renderSvg, type ResultRow, type Run } from "./internal/report.js"
 import { queryEach, seedAccounts, type Target } from "./internal/raw.js"
@@ -180,22 +181,18 @@ const measureRun = async (emu: EmulatorProcess, f: () => Promise<Measured>): Pro
 
 /**
  * The server-bound limit of a workload on the realistic org, ms: its batches at the emulator's
- * rate, as many at once as the org's parallel slots allow (waves of full batches; request latency
- * and queueing excluded). Undefined on loopback.
+ * rate, as many at once as the org's parallel slots allow (`makespanMs`; request latency and
+ * queueing excluded). A 2.0 query job is one unit at the query rate. Undefined on loopback.
  */
 const limitMs = (w: WorkloadName, rows: number): number | undefined => {
   const p = processingModel
   if (!realistic || p === undefined) return undefined
   const slots = p.parallelBatches > 0 ? p.parallelBatches : Number.POSITIVE_INFINITY
-  const waves = (
-    size: number,
-    rate: number
-  ) => (rate <= 0 ? 0 : Math.ceil(Math.ceil(rows / size) / slots) * (Math.min(size, rows) / rate) * 1000)
   const insert = p.recordsPerSecond.insert ?? 0
   const query = p.recordsPerSecond.query ?? 0
-  if (w === "ingest-2.0" || w === "ingest-2.0-contention") return Math.round(waves(p.bulk2BatchSize, insert))
-  if (w === "ingest-1.0" || w === "ingest-1.0-contention") return Math.round(waves(batchRows, insert))
-  if (w === "query-1.0-pk") return Math.round(waves(chunkSize, query))
+  if (w === "ingest-2.0" || w === "ingest-2.0-contention") return Math.round(makespanMs(cutBatches(rows, p.bulk2BatchSize), slots, insert))
+  if (w === "ingest-1.0" || w === "ingest-1.0-contention") return Math.round(makespanMs(cutBatches(rows, batchRows), slots, insert))
+  if (w === "query-1.0-pk") return Math.round(makespanMs(cutBatches(rows, chunkSize), slots, query))
   if (w.startsWith("query-2.0")) return query <= 0 ? 0 : Math.round((rows / query) * 1000)
   return undefined
 }

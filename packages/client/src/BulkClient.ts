@@ -85,7 +85,7 @@ export type Operation = "insert" | "update" | "upsert" | "delete" | "hardDelete"
 export interface CommonOptions {
   /** Bulk API generation: `"2.0"` (default) or `"1.0"`. */
   readonly api?: "1.0" | "2.0" | undefined
-  /** How often to poll jobs/batches. Default: 0.5 s growing to every 5 s. */
+  /** How often to poll jobs/batches. Default: adaptive for ingest and 2.0 queries (follows the job's progress), else 0.5 s growing to every 5 s. */
   readonly pollSchedule?: Schedule.Schedule<unknown, unknown> | undefined
   /** Overall limit on waiting for one job/batch; `PollTimeoutError` (job left running) after it. */
   readonly timeout?: Duration.DurationInput | undefined

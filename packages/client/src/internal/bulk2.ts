@@ -176,11 +176,18 @@ export const waitFor = (
   get: Effect.Effect<JobInfo, BulkError, Transport>,
   options: WaitOptions | undefined
 ): Effect.Effect<JobInfo, BulkError, Transport> =>
-  pollUntil(
-    Effect.map(get.pipe(Effect.withSpan("Bulk2.poll", { attributes: { "sfbulk.job_id": jobId } })), (info) => {
-      options?.onPoll?.(info)
-      return isTerminal(info.state) ? Option.some(info) : Option.none()
-    }),
-    options,
-    (timeoutMillis) => new PollTimeoutError({ jobId, ...(timeoutMillis === undefined ? {} : { timeoutMillis }) })
-  ).pipe(Effect.withSpan("Bulk2.wait", { attributes: { "sfbulk.job_id": jobId } }))
+  Effect.suspend(() => {
+    // the schedule is fed the last answer (its numberRecordsProcessed), so an adaptive schedule
+    // follows the job's progress (without it every wait was a blind back-off)
+    let last: JobInfo | undefined
+    return pollUntil(
+      Effect.map(get.pipe(Effect.withSpan("Bulk2.poll", { attributes: { "sfbulk.job_id": jobId } })), (info) => {
+        last = info
+        options?.onPoll?.(info)
+        return isTerminal(info.state) ? Option.some(info) : Option.none()
+      }),
+      options,
+      (timeoutMillis) => new PollTimeoutError({ jobId, ...(timeoutMillis === undefined ? {} : { timeoutMillis }) }),
+      () => last
+    )
+  }).pipe(Effect.withSpan("Bulk2.wait", { attributes: { "sfbulk.job_id": jobId } }))

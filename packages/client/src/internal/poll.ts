@@ -12,7 +12,7 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 
-/** Default polling: 0.5 s growing by 1.5x up to every 5 s, forever (bound it with `timeout`). */
+/** Default polling of a fixed schedule: 0.5 s growing by 1.5x up to every 5 s, forever (bound it with `timeout`). */
 export const defaultPollSchedule: Schedule.Schedule<unknown> = Schedule.exponential("500 millis", 1.5).pipe(
   Schedule.union(Schedule.spaced("5 seconds"))
 )
@@ -53,7 +53,10 @@ export const pollUntil = <A, E, R, E2>(
   })
 }
 
-interface Observed {
+/** What {@link adaptivePollSchedule} remembers between polls. */
+export interface Observed {
+  /** When the first poll answered (ms), undefined before it. */
+  readonly first: number | undefined
   /** When the last poll answered (ms), undefined before the first. */
   readonly at: number | undefined
   /** Records processed at the last poll. */
@@ -69,8 +72,14 @@ export interface AdaptiveBounds {
   readonly maxMs: number
 }
 
-/** Without visible progress the waits grow no further than the default schedule's (5 s). */
+/**
+ * Without visible progress the waits grow by 1.5x up to a tenth of the time waited so far, kept
+ * within [2 s, 5 s]: a job that ends unseen is noticed at most about 10% of its time late (or 2 s),
+ * where a flat 5 s ceiling made a 20 s job up to 25% late, for a few more polls per job.
+ */
+const BACKOFF_FLOOR_MS = 2_000
 const BACKOFF_CAP_MS = 5_000
+const BACKOFF_SHARE = 0.1
 
 const ADAPTIVE: AdaptiveBounds = { firstMs: 500, minMs: 250, maxMs: 30_000 }
 
@@ -82,29 +91,42 @@ const numberIn = (input: unknown, key: string): number | undefined => {
 }
 
 /**
+ * The wait before the next poll, ms: `done` of `total` records processed at `now`, after the
+ * previous poll's state `s`. Exported for tests.
+ */
+export const nextWait = (s: Observed, now: number, done: number, total: number, bounds: AdaptiveBounds = ADAPTIVE): number => {
+  let wait: number
+  if (s.at === undefined) wait = bounds.firstMs
+  else if (done > s.done && now > s.at && total > done) {
+    const perMs = (done - s.done) / (now - s.at)
+    // a little before the estimate: the next poll re-estimates from fresher progress
+    wait = (0.9 * (total - done)) / perMs
+  } else {
+    const waited = now - (s.first ?? now)
+    const cap = Math.min(BACKOFF_CAP_MS, Math.max(BACKOFF_FLOOR_MS, BACKOFF_SHARE * waited))
+    wait = Math.min(s.wait * 1.5, cap)
+  }
+  return Math.min(bounds.maxMs, Math.max(bounds.minMs, wait))
+}
+
+/**
  * Polling that follows the job's observed progress instead of a fixed cadence, for a job of
- * `expected` records (or the input's `expectedRecords`). Fed each poll's `numberRecordsProcessed`: once two polls show
- * progress, the next poll is due when the job should finish at the observed rate (so a long job
- * costs a handful of polls, and its end is seen soon after it happens); without visible progress it
- * backs off like the default (0.5 s, growing by 1.5x up to 5 s). Every wait is kept within
- * [`minMs`, `maxMs`] (0.25 s, 30 s).
+ * `expected` records (or the input's `expectedRecords`). Fed each poll's `numberRecordsProcessed`:
+ * once two polls show progress, the next poll is due when the job should finish at the observed
+ * rate (so a long job costs a handful of polls, and its end is seen soon after it happens);
+ * without visible progress (a queued job, a query, which reports no progress) it backs off from
+ * 0.5 s by 1.5x up to a tenth of the time waited so far, within [2 s, 5 s]. Every wait is kept
+ * within [`minMs`, `maxMs`] (0.25 s, 30 s).
  */
 export const adaptivePollSchedule = (expected: number, bounds: AdaptiveBounds = ADAPTIVE): Schedule.Schedule<number, unknown> =>
-  Schedule.makeWithState<Observed, unknown, number>({ at: undefined, done: 0, wait: 0 }, (now, input, s) => {
+  Schedule.makeWithState<Observed, unknown, number>({ first: undefined, at: undefined, done: 0, wait: 0 }, (now, input, s) => {
     const done = numberIn(input, "numberRecordsProcessed") ?? 0
     // an input may carry its own total (1.0: the records of every batch added so far)
     const total = numberIn(input, "expectedRecords") ?? expected
-    let wait: number
-    if (s.at === undefined) wait = bounds.firstMs
-    else if (done > s.done && now > s.at && total > done) {
-      const perMs = (done - s.done) / (now - s.at)
-      // a little before the estimate: the next poll re-estimates from fresher progress
-      wait = (0.9 * (total - done)) / perMs
-    } else wait = Math.min(s.wait * 1.5, BACKOFF_CAP_MS)
-    wait = Math.min(bounds.maxMs, Math.max(bounds.minMs, wait))
+    const wait = nextWait(s, now, done, total, bounds)
     return Effect.succeed(
       [
-        { at: now, done, wait },
+        { first: s.first ?? now, at: now, done, wait },
         wait,
         ScheduleDecision.continueWith(ScheduleInterval.after(now + wait))
       ] as const

@@ -1,0 +1,46 @@
+/**
+ * `BulkClient.query` (2.0) downloads result pages ahead of a slow reader, so each page's request
+ * latency overlaps the reader's work; every row still arrives once, in order.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as BulkClient from "../src/BulkClient.js"
+import { makeFake } from "./fixtures/fakeBulk2.js"
+
+describe("2.0 query results ahead of the reader", () => {
+  it.effect("later pages are fetched while the reader is still busy with the first rows", () => {
+    const queryRows = Array.from({ length: 40 }, (_, i) => ({ Id: `001${String(i).padStart(3, "0")}`, Name: `N${i}` }))
+    const fake = makeFake({ queryRows, pageSize: 10 })
+    const layer = Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(Layer.provide(fake.layer))
+    return Effect.gen(function*() {
+      const seen: Array<Record<string, string>> = []
+      const pagesWhenFirstRowRead: Array<number> = []
+      const pages = () => fake.log.filter((l) => l.includes("/results")).length
+      const reader = yield* Effect.fork(
+        Stream.runForEach(
+          BulkClient.query("SELECT Id, Name FROM Account", { pollSchedule: Schedule.spaced("1 second") }),
+          (row) =>
+            Effect.gen(function*() {
+              if (seen.length === 0) {
+                // a slow reader: a second on its first row
+                yield* Effect.sleep("1 second")
+                pagesWhenFirstRowRead.push(pages())
+              }
+              seen.push({ ...row })
+            })
+        ).pipe(Effect.provide(layer))
+      )
+      for (let k = 0; k < 20; k++) yield* TestClock.adjust("500 millis")
+      yield* Fiber.join(reader)
+      // all four pages were requested during the reader's first second (before: one)
+      expect(pagesWhenFirstRowRead).toEqual([4])
+      expect(seen).toEqual(queryRows)
+      expect(pages()).toBe(4)
+    })
+  })
+})

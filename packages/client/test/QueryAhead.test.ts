@@ -23,7 +23,7 @@ describe("2.0 query results ahead of the reader", () => {
       const pages = () => fake.log.filter((l) => l.includes("/results")).length
       const reader = yield* Effect.fork(
         Stream.runForEach(
-          BulkClient.query("SELECT Id, Name FROM Account", { pollSchedule: Schedule.spaced("1 second") }),
+          BulkClient.query("SELECT Id, Name FROM Account", { pollSchedule: Schedule.spaced("1 second"), maxRecords: 10 }),
           (row) =>
             Effect.gen(function*() {
               if (seen.length === 0) {
@@ -41,6 +41,25 @@ describe("2.0 query results ahead of the reader", () => {
       expect(pagesWhenFirstRowRead).toEqual([4])
       expect(seen).toEqual(queryRows)
       expect(pages()).toBe(4)
+    })
+  })
+
+  it.effect("without maxRecords, pages of 50,000 rows are asked for (fewer round trips)", () => {
+    const queryRows = Array.from({ length: 25 }, (_, i) => ({ Id: `001${String(i).padStart(3, "0")}`, Name: `N${i}` }))
+    const fake = makeFake({ queryRows, pageSize: 10 })
+    const layer = Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(Layer.provide(fake.layer))
+    return Effect.gen(function*() {
+      const reader = yield* Effect.fork(
+        Stream.runCollect(BulkClient.query("SELECT Id, Name FROM Account", { pollSchedule: Schedule.spaced("1 second") })).pipe(
+          Effect.provide(layer)
+        )
+      )
+      for (let k = 0; k < 10; k++) yield* TestClock.adjust("500 millis")
+      const rows = yield* Fiber.join(reader)
+      expect(Array.from(rows)).toEqual(queryRows)
+      const results = fake.log.filter((l) => l.includes("/results"))
+      expect(results.length).toBeGreaterThan(0)
+      for (const l of results) expect(l).toContain("maxRecords=50000")
     })
   })
 })

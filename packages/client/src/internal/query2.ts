@@ -65,6 +65,14 @@ export const decodeRows = <A, R>(
 /** Parsed chunks (one per network read, a few hundred rows each) held ahead of the reader. */
 const PAGES_AHEAD_CHUNKS = 32
 
+/**
+ * Rows asked for per result page when the caller sets no `maxRecords`. Salesforce documents no
+ * default page size (the server may still cut a page smaller by size); 50,000 is simple-salesforce's
+ * client default too. Every page costs a request and its latency, so 10,000-row pages spent a
+ * quarter of a realistic org's query time on page round trips (packages/bench, query-2.0).
+ */
+export const DEFAULT_PAGE_ROWS = 50_000
+
 /** A 2.0 query as a stream of untyped rows. */
 export const query2 = (
   soql: string,
@@ -93,7 +101,7 @@ export const query2 = (
     const concurrency = options.concurrency ?? 1
     const rows = concurrency > 1
       ? Bulk2.queryResultsParallel(job.id, { concurrency, columnDelimiter })
-      : Bulk2.queryResults(job.id, { columnDelimiter, maxRecords: options.maxRecords })
+      : Bulk2.queryResults(job.id, { columnDelimiter, maxRecords: options.maxRecords ?? DEFAULT_PAGE_ROWS })
     const expected = info.numberRecordsProcessed === undefined ? undefined : Number(info.numberRecordsProcessed)
     // Download ahead of the reader: pages are fetched and parsed while the caller handles the rows
     // before them, so a page's request latency overlaps the caller's work instead of adding to it

@@ -91,6 +91,6 @@ export * as Mapping from "./Mapping.js"
 /**
  * An object's fields and their types (`/services/data/vXX.X/sobjects/{SObject}/describe`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 export * as Describe from "./Describe.js"

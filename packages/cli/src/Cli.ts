@@ -12,6 +12,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { BulkClient, Transport } from "@sfbulk/client"
 import * as Cause from "effect/Cause"
+import * as Console from "effect/Console"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -568,6 +569,22 @@ const errorMessage = (error: unknown): string => {
   return e.message ?? String(error)
 }
 
+// ANSI escape sequences (colors, bold) as @effect/cli's help writes them.
+const ANSI = /\x1b\[[0-9;]*m/g
+
+/**
+ * @effect/cli styles its help text (`sfbulk import --help`) whatever the output: written to a pipe or
+ * a file, or with NO_COLOR set (no-color.org), the escapes become noise in `| less` and help.txt.
+ * sfbulk itself never writes through `Console`, so only @effect/cli's text passes here.
+ */
+const plainWhenPiped = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
+    ? self
+    : Console.consoleWith((c) => {
+      const strip = (args: ReadonlyArray<unknown>) => args.map((a) => (typeof a === "string" ? a.replace(ANSI, "") : a))
+      return Console.withConsole(self, { ...c, log: (...a) => c.log(...strip(a)), error: (...a) => c.error(...strip(a)) })
+    })
+
 /**
  * Runs a command line (`process.argv` shape: node, script, args...) and resolves with the exit
  * code. Failures are printed as one line (`sfbulk: <what happened> <what to do>`) on stderr, and
@@ -589,6 +606,7 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
   const verbose = args.includes("--verbose")
   const cli = Command.run(command, { name: "sfbulk", version: VERSION })
   return cli(args).pipe(
+    plainWhenPiped,
     Effect.provide(NodeContext.layer),
     Effect.exit,
     Effect.map((exit) => {

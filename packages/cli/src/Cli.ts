@@ -275,6 +275,15 @@ const ingestCommand = (
       }
       const byWhere = extra.where ? deleteBy(args, a) : Option.none()
       if (Option.isSome(byWhere)) return byWhere.value
+      // --async uploads one job and exits: flags that act while a run waits would be silently dropped
+      const waitingOnly = [
+        [Option.isSome(a.journal), "--journal (an --async run keeps no journal: finish it with sfbulk resume <job-id>)"],
+        [Option.isSome(a.wait), "--wait (an --async run does not wait: give --wait to sfbulk resume <job-id>)"],
+        [a.retryLockedRows !== undefined, "--retry-locked-rows (follow-up rounds need a run that waits for the results)"],
+        [a.orderByParent !== undefined, "--order-by-parent (an --async upload is not sorted)"]
+      ] as const
+      const dropped = a.async ? waitingOnly.find(([given]) => given) : undefined
+      if (dropped !== undefined) return Effect.fail(new UsageError({ message: `--async does not go with ${dropped[1]}` }))
       // Flags and the input file are checked before logging in.
       return Effect.zipRight(
         Ingest.precheck(args),

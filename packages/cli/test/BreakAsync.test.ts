@@ -47,3 +47,23 @@ it("a 1.0 upload that fails after some batches names the job, says not to send a
   expect(summary.succeeded, done.stderr).toBe(loaded)
   expect(emu.org.count("Account") - before).toBe(loaded)
 })
+
+it("refuses the flags an --async run would silently drop (exit 2, nothing sent)", async () => {
+  const dir = tempDir()
+  const csv = writeFile(dir, "in.csv", "Name\nNever sent\n")
+  const before = emu.stats().byApi
+  for (
+    const [flags, named] of [
+      [["--journal", `${dir}/j.jsonl`], "--journal"],
+      [["--wait", "10m"], "--wait"],
+      [["--retry-locked-rows", "3"], "--retry-locked-rows"],
+      [["--order-by-parent", "ParentId"], "--order-by-parent"]
+    ] as const
+  ) {
+    const r = await sfbulk(["import", "Account", "--file", csv, "--async", ...flags], { env })
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toContain(`--async does not go with ${named}`)
+  }
+  const after = emu.stats().byApi
+  expect(after.bulk1 + after.bulk2).toBe(before.bulk1 + before.bulk2)
+})

@@ -460,6 +460,9 @@ export const apply = <E>(
     }
     let plan: (<V>(row: Readonly<Record<string, V>>) => Record<string, V | string>) | undefined
     let dates: ReadonlyArray<{ readonly key: string; readonly datetime: boolean }> = []
+    // with --mapping, where each field sent comes from: the file's column (what the user can find
+    // in the file), or the mapping's constant
+    const origin = new Map<string, string>()
     const start = (): InvalidInputError | undefined => {
       const columns = header()
       if (mapping !== undefined) {
@@ -473,6 +476,13 @@ export const apply = <E>(
         }
         sent = f.fields
         plan = f.apply
+        for (const [c, v] of Object.entries(mapping.columns)) {
+          const column = columns.find((x) => x.toLowerCase() === c.toLowerCase()) ?? c
+          for (const field of v === null ? [] : typeof v === "string" ? [v] : v) {
+            if (field !== "" && field.toLowerCase() !== column.toLowerCase()) origin.set(field, `column ${column} (${field})`)
+          }
+        }
+        for (const field of Object.keys(mapping.constants ?? {})) origin.set(field, `the constant ${field} of the mapping`)
       } else {
         sent = columns
         // the reader makes a fresh object per record: changed in place, no copy
@@ -524,7 +534,7 @@ export const apply = <E>(
             what:
               `${
                 line === undefined ? "a line" : `line ${line}`
-              } of ${source}, column ${d.key}: "${v}" is not a date in the --date-format ${o.dateFormat}` +
+              } of ${source}, ${origin.get(d.key) ?? `column ${d.key}`}: "${v}" is not a date in the --date-format ${o.dateFormat}` +
               ` (fix the cell, or give the format the file uses)`,
             ...(line === undefined ? {} : { row: line }),
             field: d.key

@@ -213,6 +213,16 @@ export const parseSdl = (text: string): FieldMapping | InvalidInputError => {
   const constants: Record<string, string> = {}
   for (const { line, text: t } of logicalLines(text)) {
     const [rawKey, rawValue] = splitKeyValue(t)
+    // a blank ends a properties key: a hand-written `Full Name=Name` reads as the column "Full"
+    // filling the field "Name=Name", which no field is named; say how to write it
+    if (/^[ \t\f]/.test(t.slice(rawKey.length)) && /^[^=]*[^\\]=/.test(rawValue) && !rawKey.startsWith("\"")) {
+      const column = t.slice(0, t.search(/[^\\]=/) + 1).trimEnd()
+      return fail(
+        `line ${line} of the mapping reads as the column "${rawKey}" (in a .sdl file a blank ends the column name): ` +
+          `escape the blanks in "${column}" with a backslash, as Data Loader writes them: ${column.replace(/(?<!\\) /g, "\\ ")}=...`,
+        { row: line }
+      )
+    }
     const key = unescape(rawKey, line)
     if (key instanceof InvalidInputError) return key
     const value = unescape(rawValue, line)

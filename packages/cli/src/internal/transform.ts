@@ -65,16 +65,37 @@ export const isTimeZone = (zone: string): boolean => {
 export const readMapping = (path: string): Effect.Effect<MappingFile, InvalidInputError> =>
   Effect.flatMap(
     Effect.try({
-      try: () => Fs.readFileSync(path, "utf8"),
+      try: () => Fs.readFileSync(path),
       catch: (e) =>
         new InvalidInputError({ what: `the mapping file ${path} cannot be read (${(e as Error).message}): check the --mapping path` })
     }),
-    (text) => {
+    (bytes) => {
+      const text = utf8(bytes)
+      if (typeof text !== "string") {
+        // read leniently, its column names would hold U+FFFD and match no column of the file
+        return Effect.fail(
+          new InvalidInputError({
+            what: `${path}: line ${text.line} is not UTF-8 text: save the mapping file as UTF-8` +
+              (/\.csv$/i.test(path) ? "" : `, or write its non-ASCII letters as \\u escapes as Data Loader does (é is \\u00e9)`),
+            row: text.line
+          })
+        )
+      }
       const parsed = Mapping.parse(text, path)
       if (parsed instanceof InvalidInputError) return Effect.fail(inMappingFile(parsed, path))
       return Effect.succeed({ file: Path.resolve(path), sha256: Crypto.createHash("sha256").update(text).digest("hex"), text })
     }
   )
+
+/** Strict UTF-8 (a leading BOM dropped), or the line of the first byte that is not. */
+const utf8 = (bytes: Uint8Array): string | { readonly line: number } => {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes)
+  } catch {
+    const lenient = new TextDecoder("utf-8").decode(bytes)
+    return { line: lenient.slice(0, lenient.indexOf("\uFFFD")).split("\n").length }
+  }
+}
 
 const inMappingFile = (e: InvalidInputError, file: string) =>
   new InvalidInputError({

@@ -553,9 +553,9 @@ export const apply = <E>(
           const line = lineOf(rec)
           return new InvalidInputError({
             what:
-              `${
-                line === undefined ? "a line" : `line ${line}`
-              } of ${source}, ${origin.get(d.key) ?? `column ${d.key}`}: "${v}" is not a date in the --date-format ${o.dateFormat}` +
+              `${line === undefined ? "a line" : `line ${line}`} of ${source}, ${
+                origin.get(d.key) ?? `column ${d.key}`
+              }: "${v}" is not a date in the --date-format ${o.dateFormat}` +
               ` (fix the cell, or give the format the file uses)`,
             ...(line === undefined ? {} : { row: line }),
             field: d.key

@@ -253,14 +253,19 @@ export const parseSdl = (text: string): FieldMapping | InvalidInputError => {
 }
 
 /**
- * Parses a CSV mapping: rows `csv column,field` (an optional header row `csv column,field`); an
+ * Parses a CSV mapping: rows `csv column,field` (an optional header row `csv column,field`; `;` or
+ * tab separates the cells when the first line has no comma, as Excel saves in many locales); an
  * empty field drops the column; a column on several rows fills several fields; a row with an empty
  * first cell and a third cell sets a constant (`,BillingCountry,Canada`).
  */
 export const parseCsvMapping = (text: string): FieldMapping | InvalidInputError => {
   const rows: Array<{ readonly line: number; readonly cells: ReadonlyArray<string> }> = []
   try {
-    const reader = CsvReader.make({ delimiter: ",", skipEmptyLines: true, relaxColumnCount: true })
+    // a mapping saved by Excel where the list separator is `;` (most of Europe), or as Unicode text
+    // (tab), has no comma on its first line: it is read with that separator
+    const first = text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/).find((l) => l.trim() !== "") ?? ""
+    const delimiter = first.includes(",") ? "," : first.includes(";") ? ";" : first.includes("\t") ? "\t" : ","
+    const reader = CsvReader.make({ delimiter, skipEmptyLines: true, relaxColumnCount: true })
     const onRow = (cells: Array<string>) => rows.push({ line: reader.line, cells })
     reader.push(text, onRow)
     reader.end(onRow)

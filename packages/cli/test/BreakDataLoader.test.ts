@@ -30,3 +30,35 @@ it("an empty column name (Excel's trailing ;) is refused naming its position and
   const after = emu.stats().byApi
   expect(after.bulk1 + after.bulk2).toBe(before.bulk1 + before.bulk2)
 })
+
+it("names the line an editor shows when values hold CRLF (as text areas exported from Salesforce do), nothing sent (exit 6)", async () => {
+  const dir = tempDir()
+  // header on line 1; the first record spans lines 2-4 (CRLF inside its quoted value); the bad date is on line 5
+  const csv = writeFile(
+    dir,
+    "export.csv",
+    "Name,Description,LastActivityDate\r\nOk,\"one\r\ntwo\r\nthree\",01/02/2024\r\nBad,x,2024-02-30\r\n"
+  )
+  const before = emu.stats().byApi
+  for (const api of ["1", "2"]) {
+    for (const mode of [[], ["--async"]]) {
+      const r = await sfbulk([
+        "import",
+        "Account",
+        "--file",
+        csv,
+        "--api",
+        api,
+        ...mode,
+        "--date-format",
+        "dd/MM/yyyy",
+        "--date-fields",
+        "LastActivityDate"
+      ], { env })
+      expect(r.code, r.stderr).toBe(6)
+      expect(r.stderr).toContain("line 5 of")
+    }
+  }
+  const after = emu.stats().byApi
+  expect(after.bulk1 + after.bulk2).toBe(before.bulk1 + before.bulk2)
+})

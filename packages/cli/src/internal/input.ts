@@ -135,6 +135,8 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
       encoding: options?.encoding ?? "utf-8",
       relaxColumnCount: true,
       consistentLineEndings: true,
+      // messages name lines as the user's editor numbers them (a CRLF inside a value is one break)
+      editorLines: true,
       skipEmptyLines: true,
       onEmptyLine: (line) => {
         // a blank line between rows of several columns cannot be a record; in a one-column file it

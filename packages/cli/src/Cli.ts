@@ -12,6 +12,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { BulkClient, Transport } from "@sfbulk/client"
 import * as Cause from "effect/Cause"
+import * as Console from "effect/Console"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -274,6 +275,15 @@ const ingestCommand = (
       }
       const byWhere = extra.where ? deleteBy(args, a) : Option.none()
       if (Option.isSome(byWhere)) return byWhere.value
+      // --async uploads one job and exits: flags that act while a run waits would be silently dropped
+      const waitingOnly = [
+        [Option.isSome(a.journal), "--journal (an --async run keeps no journal: finish it with sfbulk resume <job-id>)"],
+        [Option.isSome(a.wait), "--wait (an --async run does not wait: give --wait to sfbulk resume <job-id>)"],
+        [a.retryLockedRows !== undefined, "--retry-locked-rows (follow-up rounds need a run that waits for the results)"],
+        [a.orderByParent !== undefined, "--order-by-parent (an --async upload is not sorted)"]
+      ] as const
+      const dropped = a.async ? waitingOnly.find(([given]) => given) : undefined
+      if (dropped !== undefined) return Effect.fail(new UsageError({ message: `--async does not go with ${dropped[1]}` }))
       // Flags and the input file are checked before logging in.
       return Effect.zipRight(
         Ingest.precheck(args),
@@ -568,6 +578,22 @@ const errorMessage = (error: unknown): string => {
   return e.message ?? String(error)
 }
 
+// ANSI escape sequences (colors, bold) as @effect/cli's help writes them.
+const ANSI = /\x1b\[[0-9;]*m/g
+
+/**
+ * @effect/cli styles its help text (`sfbulk import --help`) whatever the output: written to a pipe or
+ * a file, or with NO_COLOR set (no-color.org), the escapes become noise in `| less` and help.txt.
+ * sfbulk itself never writes through `Console`, so only @effect/cli's text passes here.
+ */
+const plainWhenPiped = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
+    ? self
+    : Console.consoleWith((c) => {
+      const strip = (args: ReadonlyArray<unknown>) => args.map((a) => (typeof a === "string" ? a.replace(ANSI, "") : a))
+      return Console.withConsole(self, { ...c, log: (...a) => c.log(...strip(a)), error: (...a) => c.error(...strip(a)) })
+    })
+
 /**
  * Runs a command line (`process.argv` shape: node, script, args...) and resolves with the exit
  * code. Failures are printed as one line (`sfbulk: <what happened> <what to do>`) on stderr, and
@@ -589,6 +615,7 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
   const verbose = args.includes("--verbose")
   const cli = Command.run(command, { name: "sfbulk", version: VERSION })
   return cli(args).pipe(
+    plainWhenPiped,
     Effect.provide(NodeContext.layer),
     Effect.exit,
     Effect.map((exit) => {

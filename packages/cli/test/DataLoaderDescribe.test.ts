@@ -224,7 +224,8 @@ describe("--async with the transform flags", () => {
       })
       expect(r.code).toBe(6)
       expect(r.stderr).toContain("line 3")
-      expect(r.stderr).toContain("column Day__c")
+      // the file's column, as the user finds it in the file, and the field it maps to
+      expect(r.stderr).toContain("column When (Day__c)")
       const after = emu.stats().byApi
       expect(after.bulk1 + after.bulk2).toBe(before.bulk1 + before.bulk2)
     }

@@ -6,7 +6,7 @@ import { Emulator } from "@sfbulk/emulator"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { compilePattern, readLocal, toUtc, twoDigitYear, zoneFormatter } from "../src/internal/transform.js"
+import { compilePattern, readLocal, renderInZone, toUtc, twoDigitYear, zoneFormatter } from "../src/internal/transform.js"
 import { cleanEnv, lastJson, readCsv, sfbulk, tempDir, writeFile } from "./helpers.js"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
@@ -62,8 +62,27 @@ describe("date patterns and zones", () => {
     expect(utc("yyyy-MM-dd HH:mm", "Europe/Paris", "2024-03-31 03:30")).toBe("2024-03-31T01:30:00.000Z")
     // 02:30 does not exist that night: read as the same wall time after the change
     expect(utc("yyyy-MM-dd HH:mm", "Europe/Paris", "2024-03-31 02:30")).toBe("2024-03-31T01:30:00.000Z")
-    // 02:30 happens twice on 27 October: the first one (still summer time)
-    expect(utc("yyyy-MM-dd HH:mm", "Europe/Paris", "2024-10-27 02:30")).toBe("2024-10-27T00:30:00.000Z")
+    // 02:30 happens twice on 27 October: the second one (winter time), as Data Loader's
+    // SimpleDateFormat reads it (checked with Java 17: 2024-10-27T01:30:00.000Z)
+    expect(utc("yyyy-MM-dd HH:mm", "Europe/Paris", "2024-10-27 02:30")).toBe("2024-10-27T01:30:00.000Z")
+    expect(utc("MM/dd/yyyy h:mm a", "America/New_York", "11/03/2024 1:30 AM")).toBe("2024-11-03T06:30:00.000Z")
+    // southern hemisphere: summer time ends in April
+    expect(utc("dd/MM/yyyy HH:mm", "Australia/Sydney", "07/04/2024 02:30")).toBe("2024-04-06T16:30:00.000Z")
+    expect(utc("dd/MM/yyyy HH:mm", "Australia/Sydney", "06/10/2024 02:30")).toBe("2024-10-05T16:30:00.000Z")
+  })
+
+  it("reads month names whole or abbreviated, and nothing else", () => {
+    expect(utc("d MMMM yyyy", "UTC", "31 December 2024")).toBe("2024-12-31T00:00:00.000Z")
+    expect(utc("d MMM yyyy", "UTC", "31 December 2024")).toBe("2024-12-31T00:00:00.000Z")
+    expect(utc("d MMMM yyyy", "UTC", "31 dec 2024")).toBe("2024-12-31T00:00:00.000Z")
+    expect(readLocal(compilePattern("d MMMM yyyy") as any, "31 Decxyz 2024")).toBeUndefined()
+    expect(readLocal(compilePattern("d MMM yyyy") as any, "1 Mayday 2024")).toBeUndefined()
+  })
+
+  it("renders an offset of local mean time to the second (export --time-zone)", () => {
+    // Paris kept its mean time (+00:09:21) until 1911
+    expect(renderInZone(zoneFormatter("Europe/Paris"), "1899-12-31T23:50:39.000Z")).toBe("1900-01-01T00:00:00.000+00:09:21")
+    expect(renderInZone(zoneFormatter("Asia/Kolkata"), "2024-12-31T07:35:00.000Z")).toBe("2024-12-31T13:05:00.000+05:30")
   })
 })
 

@@ -79,6 +79,26 @@ describe("sfbulk import --mapping", () => {
     expect(badFile.stderr).toContain("none.sdl")
     expect(emu.org.count("Account")).toBe(before)
   })
+
+  it("refuses a mapping file that is not UTF-8 (a hand-written Windows-1252 .sdl), naming its line, sending nothing (exit 6)", async () => {
+    const dir = tempDir()
+    const csv = Path.join(dir, "in.csv")
+    // the input itself is Windows-1252, read with --encoding; the mapping file is too, which it must not be
+    Fs.writeFileSync(csv, Buffer.from("Soci\xe9t\xe9\r\nAcme Latin1\r\n", "latin1"))
+    const sdl = Path.join(dir, "map.sdl")
+    Fs.writeFileSync(sdl, Buffer.from("# mine\nSoci\xe9t\xe9=Name\n", "latin1"))
+    const before = emu.org.count("Account")
+    const r = await sfbulk(["import", "Account", "--file", csv, "--encoding", "windows-1252", "--mapping", sdl], { env })
+    expect(r.code).toBe(6)
+    expect(r.stderr).toContain("line 2 is not UTF-8 text")
+    expect(r.stderr).toContain("\\u00e9")
+    expect(emu.org.count("Account")).toBe(before)
+    // written as Data Loader writes it (\u escapes), the same mapping loads
+    Fs.writeFileSync(sdl, "# mine\nSoci\\u00e9t\\u00e9=Name\n")
+    const ok = await sfbulk(["import", "Account", "--file", csv, "--encoding", "windows-1252", "--mapping", sdl], { env })
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(emu.org.count("Account")).toBe(before + 1)
+  })
 })
 
 describe("nulls", () => {

@@ -76,6 +76,7 @@ describe("sfbulk --help", () => {
       ["job", "abort"],
       ["job", "results"],
       ["resume"],
+      ["limits"],
       ["emulator"]
     ]
     // Four at a time: enough to be quick without starving a busy machine.
@@ -87,6 +88,8 @@ describe("sfbulk --help", () => {
       expect(h.code, commands[i]!.join(" ")).toBe(0)
       expect(h.stdout, commands[i]!.join(" ")).toMatch(/Example/)
       expect(h.stdout, commands[i]!.join(" ")).toContain(`$ sfbulk ${commands[i]![0]}`)
+      // written to a pipe (and with NO_COLOR): plain text, no ANSI escapes
+      expect(h.stdout, commands[i]!.join(" ")).not.toContain("\x1b[")
     })
   })
 })

@@ -32,7 +32,8 @@ export const parseSdl: (text: string) => FieldMapping | InvalidInputError = inte
 
 /**
  * Parses a CSV mapping (`csv column,field` rows, optional header; an empty field drops the column;
- * `,Field,value` sets a constant).
+ * `,Field,value` sets a constant). A first line without a comma but with `;` or a tab (as Excel
+ * saves in many locales) sets that separator.
  *
  * @since 0.1.0
  * @category parsing

@@ -39,6 +39,23 @@ describe("Mapping parsers", () => {
       constants: { BillingCountry: "France" }
     })
     expect(Mapping.parseSdl("# nothing\n")).toBeInstanceOf(BulkError.InvalidInputError)
+    // a CSV mapping saved by Excel where the list separator is ; (BOM, CRLF), or as Unicode text (tab)
+    expect(Mapping.parseCsv("\uFEFFcsv column;field\r\nTitre;Name\r\nVieux;\r\n;Industry;Energy\r\n")).toEqual({
+      columns: { Titre: ["Name"], Vieux: [] },
+      constants: { Industry: "Energy" }
+    })
+    expect(Mapping.parseCsv("Titre\tName\nA, B\tDescription\n")).toEqual({
+      columns: { Titre: ["Name"], "A, B": ["Description"] },
+      constants: {}
+    })
+    // a hand-written column name with blanks: a blank ends a properties key, so this would map the
+    // column "Full" to a field "Name=Name"; refused saying how Data Loader writes it
+    const blank = Mapping.parseSdl("# mine\nFull Name=Name\n")
+    expect(blank).toBeInstanceOf(BulkError.InvalidInputError)
+    expect((blank as BulkError.InvalidInputError).row).toBe(2)
+    expect((blank as BulkError.InvalidInputError).what).toContain("Full\\ Name=")
+    // a blank as the separator stays what Java properties make of it
+    expect(Mapping.parseSdl("Who Who:Contact-Email\n")).toEqual({ columns: { Who: ["Contact:Who.Email"] }, constants: {} })
     // files of Data Loader's own test suite: spaces around =, one column to several fields, empty
     // constants, lookups by external id in the old and the new form
     expect(

@@ -106,6 +106,12 @@ export interface Options {
   readonly consistentLineEndings?: boolean | undefined
   /** Called with the line number of each empty line that `skipEmptyLines` skips (it may throw). */
   readonly onEmptyLine?: ((line: number) => void) | undefined
+  /**
+   * Count line numbers as an editor shows them: a CRLF inside a quoted value is one line break,
+   * where csv-parse counts two (default `false`: csv-parse's numbers). Files exported from
+   * Salesforce hold CRLF in text area values.
+   */
+  readonly editorLines?: boolean | undefined
 }
 
 /** Delimiters `"auto"` looks for in the header line, in Salesforce's order. */
@@ -280,6 +286,10 @@ export class Reader {
   private skipped = 0
   private lastCode = -1
   private rowEnd = -1
+  /** `editorLines`: an LF right after a CR is not a line of its own. */
+  private readonly editor: boolean
+  /** Whether the text already consumed (sliced off `buf`) ended with a CR. */
+  private crBefore = false
 
   constructor(options: Options) {
     const del = options.delimiter
@@ -294,6 +304,7 @@ export class Reader {
     this.relax = options.relaxColumnCount ?? false
     this.strict = options.consistentLineEndings ?? false
     this.onEmpty = options.onEmptyLine
+    this.editor = options.editorLines ?? false
     this.encoding = options.encoding
     if (this.encoding !== undefined) {
       // fails now, as a RangeError, on a label that names no encoding
@@ -486,7 +497,7 @@ export class Reader {
   private advLf(buf: string, to: number): void {
     let at = this.lfAt
     while (at < to) {
-      this.passed++
+      if (!this.editor || (at > 0 ? buf.charCodeAt(at - 1) !== CR : !this.crBefore)) this.passed++
       const i = buf.indexOf("\n", at + 1)
       at = i < 0 ? NONE : i
     }
@@ -643,14 +654,14 @@ export class Reader {
           }
           if (this.skipEmpty && e === s && st === S_FIELD && fields.length === 0) {
             if (this.onEmpty !== undefined) this.onEmpty(this.lineAt(e))
-            if (rl === 2) this.skipped++
+            if (rl === 2 && !this.editor) this.skipped++
             p = e + rl
             continue outer
           }
           fields.push(acc === "" ? buf.slice(s, e) : acc + buf.slice(s, e))
           this.emit(fields, e, onRow)
           fields = []
-          if (rl === 2) this.skipped++
+          if (rl === 2 && !this.editor) this.skipped++
           acc = ""
           st = S_FIELD
           p = e + rl
@@ -758,7 +769,7 @@ export class Reader {
       fields.push(acc)
       this.emit(fields, p, onRow)
       fields = []
-      if (rl === 2) this.skipped++
+      if (rl === 2 && !this.editor) this.skipped++
       acc = ""
       st = S_FIELD
       p += rl
@@ -770,6 +781,7 @@ export class Reader {
     this.advLf(buf, p)
     this.advCr(buf, p)
     if (p > 0) {
+      this.crBefore = buf.charCodeAt(p - 1) === CR
       this.buf = p >= len ? "" : buf.slice(p)
       if (this.lfAt !== NONE) this.lfAt -= p
       if (this.crAt !== NONE) this.crAt -= p

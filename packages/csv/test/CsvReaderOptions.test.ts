@@ -140,3 +140,37 @@ describe("CsvWriter", () => {
       }
     )))
 })
+
+describe("editorLines", () => {
+  /** The line each row ends on, with the text pushed in pieces of `cut` characters. */
+  const endLines = (text: string, cut: number, editorLines: boolean) => {
+    const reader = CsvReader.make({ delimiter: ",", editorLines })
+    const lines: Array<number> = []
+    for (let i = 0; i < text.length; i += cut) reader.push(text.slice(i, i + cut), () => void lines.push(reader.line))
+    reader.end(() => void lines.push(reader.line))
+    return lines
+  }
+
+  it("counts a CRLF inside a quoted value as one line, in any chunking (csv-parse counts two)", () => {
+    const text = "a,b\r\n1,\"x\r\ny\r\nz\"\r\n2,\"p\rq\"\r\n3,w\r\n"
+    for (const cut of [1, 2, 3, 7, 1000]) {
+      // rows end on lines 1, 4, 6 (a lone CR breaks a line in an editor too), 7
+      expect(endLines(text, cut, true), `cut ${cut}`).toEqual([1, 4, 6, 7])
+      expect(endLines(text, cut, false), `cut ${cut}`).toEqual([1, 6, 8, 9])
+    }
+  })
+
+  it("numbers lines as an LF-only text's when the file is the same with CRLF", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.stringMatching(/^[a-z\n",]{0,6}$/), { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 9 }),
+        (rows, cut) => {
+          const lf = rows.map((r) => r.map((c) => `"${c.replace(/"/g, "\"\"")}"`).join(",")).join("\n") + "\n"
+          const crlf = lf.replace(/\n/g, "\r\n")
+          expect(endLines(crlf, cut, true)).toEqual(endLines(lf, cut, true))
+        }
+      )
+    )
+  })
+})

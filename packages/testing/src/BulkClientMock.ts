@@ -31,6 +31,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as BulkClient from "@sfbulk/client/BulkClient"
+import * as Mapping from "@sfbulk/client/Mapping"
 import { ApiError, BatchFailedError, InvalidInputError, JobFailedError, type BulkError } from "@sfbulk/client/BulkError"
 import {
   checkedRows,
@@ -148,9 +149,17 @@ export const make = (org: OrgApi): BulkClient.Service => {
       const partial = options.allowPartialUpload === true
       const pending: Array<ReadonlyArray<ReadonlyArray<string>>> = []
       let seen = 0
-      const input = options.schema
+      // as the real client: a mapping renames plain rows before the checks, which see what is sent
+      const source = options.mapping === undefined || options.schema
         ? toStream(rows)
-        : checkedRows(toStream(rows), { operation, externalIdFieldName: externalIdField, columns: options.columns })
+        : (Mapping.mapRows(toStream(rows) as Stream.Stream<any, E | InvalidInputError, R>, options.mapping) as Stream.Stream<
+          A,
+          E | InvalidInputError,
+          R
+        >)
+      const input = options.schema
+        ? source
+        : checkedRows(source, { operation, externalIdFieldName: externalIdField, columns: options.columns })
       // as over HTTP: the job is created, and its header checked, when the first rows are sent,
       // so an empty or bad input is an InvalidInputError whatever the object or columns
       let opened = false

@@ -159,6 +159,33 @@ const scenarios: ReadonlyArray<Scenario> = [
     })
   },
   {
+    name: "insert with a mapping (columns renamed and dropped, a constant)",
+    run: (api) =>
+      ingest(
+        BulkClient.insert("Account", [{ nom: "M1", secteur: "Energy", note: "dropped" }, { nom: "M2", secteur: "", note: "" }], {
+          ...fast(api),
+          mapping: { columns: { Nom: "Name", secteur: "Industry", note: null }, constants: { Description: "from a mapping" } }
+        }),
+        records("Account", ["Name", "Industry", "Description"])
+      ),
+    expected: () => ({
+      _tag: "Outcome",
+      summary: { rowsRead: 2, processed: 2, succeeded: 2, failed: 0, created: 2, unprocessed: 0 },
+      successes: ["M1:created", "M2:created"],
+      failures: [],
+      org: ["M1|Energy|from a mapping", "M2|null|from a mapping"]
+    })
+  },
+  {
+    name: "a mapping that leaves a column unmapped",
+    run: (api) =>
+      ingest(
+        BulkClient.insert("Account", [{ nom: "Never", extra: "x" }], { ...fast(api), mapping: { columns: { nom: "Name" } } }),
+        records("Account", ["Name"])
+      ),
+    expected: () => ({ _tag: "Error", error: "InvalidInputError", key: { field: "extra" }, org: [] })
+  },
+  {
     name: "update",
     run: (api) =>
       Effect.gen(function*() {

@@ -135,6 +135,8 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
       encoding: options?.encoding ?? "utf-8",
       relaxColumnCount: true,
       consistentLineEndings: true,
+      // messages name lines as the user's editor numbers them (a CRLF inside a value is one break)
+      editorLines: true,
       skipEmptyLines: true,
       onEmptyLine: (line) => {
         // a blank line between rows of several columns cannot be a record; in a one-column file it
@@ -229,8 +231,16 @@ const checkHeader = (names: ReadonlyArray<string>, name: string): Array<string> 
       row: 1
     })
   }
-  for (const n of out) {
-    if (n.length === 0) throw new InvalidInputError({ what: `the header of ${name} has an empty column name`, row: 1 })
+  for (const [i, n] of out.entries()) {
+    if (n.length === 0) {
+      // most often a spreadsheet's: a column right of the data, saved as a trailing delimiter
+      const after = i === 0 ? "" : `, after ${out[i - 1] === "" ? "another empty one" : `"${out[i - 1]}"`}`
+      throw new InvalidInputError({
+        what: `the header of ${name} has an empty column name (column ${i + 1} of ${out.length}${after}): ` +
+          `name the column, or delete it from the file${i === out.length - 1 ? " (a trailing delimiter on each line)" : ""}`,
+        row: 1
+      })
+    }
     // a record keyed by it would lose the column's values (no Salesforce field has this name)
     if (n === "__proto__") {
       throw new InvalidInputError({ what: `the header of ${name} names a column __proto__, which is no field name`, row: 1, field: n })

@@ -65,16 +65,37 @@ export const isTimeZone = (zone: string): boolean => {
 export const readMapping = (path: string): Effect.Effect<MappingFile, InvalidInputError> =>
   Effect.flatMap(
     Effect.try({
-      try: () => Fs.readFileSync(path, "utf8"),
+      try: () => Fs.readFileSync(path),
       catch: (e) =>
         new InvalidInputError({ what: `the mapping file ${path} cannot be read (${(e as Error).message}): check the --mapping path` })
     }),
-    (text) => {
+    (bytes) => {
+      const text = utf8(bytes)
+      if (typeof text !== "string") {
+        // read leniently, its column names would hold U+FFFD and match no column of the file
+        return Effect.fail(
+          new InvalidInputError({
+            what: `${path}: line ${text.line} is not UTF-8 text: save the mapping file as UTF-8` +
+              (/\.csv$/i.test(path) ? "" : `, or write its non-ASCII letters as \\u escapes as Data Loader does (é is \\u00e9)`),
+            row: text.line
+          })
+        )
+      }
       const parsed = Mapping.parse(text, path)
       if (parsed instanceof InvalidInputError) return Effect.fail(inMappingFile(parsed, path))
       return Effect.succeed({ file: Path.resolve(path), sha256: Crypto.createHash("sha256").update(text).digest("hex"), text })
     }
   )
+
+/** Strict UTF-8 (a leading BOM dropped), or the line of the first byte that is not. */
+const utf8 = (bytes: Uint8Array): string | { readonly line: number } => {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes)
+  } catch {
+    const lenient = new TextDecoder("utf-8").decode(bytes)
+    return { line: lenient.slice(0, lenient.indexOf("\uFFFD")).split("\n").length }
+  }
+}
 
 const inMappingFile = (e: InvalidInputError, file: string) =>
   new InvalidInputError({
@@ -151,7 +172,27 @@ export const typedLookups = (o: Options): ReadonlyArray<string> => {
 // dates
 // ---------------------------------------------------------------------------------------------
 
-const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+const MONTHS = [
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december"
+]
+
+/** A month written as its English name or its three-letter abbreviation (as SimpleDateFormat reads MMM and MMMM alike). */
+const monthOf = (name: string): number | undefined => {
+  const n = name.toLowerCase()
+  const i = MONTHS.findIndex((m) => m === n || m.slice(0, 3) === n)
+  return i < 0 ? undefined : i + 1
+}
 
 type Part = "y" | "M" | "d" | "H" | "h" | "m" | "s" | "S" | "a"
 
@@ -169,7 +210,7 @@ const TOKENS: Readonly<Record<string, { readonly part: Part; readonly re: string
   yyyy: { part: "y", re: "(\\d{4})" },
   yy: { part: "y", re: "(\\d{2})" },
   MMMM: { part: "M", re: "([A-Za-z]{3,9})" },
-  MMM: { part: "M", re: "([A-Za-z]{3})" },
+  MMM: { part: "M", re: "([A-Za-z]{3,9})" },
   MM: { part: "M", re: "(\\d{2})" },
   M: { part: "M", re: "(\\d{1,2})" },
   dd: { part: "d", re: "(\\d{2})" },
@@ -260,9 +301,9 @@ export const readLocal = (p: DatePattern, text: string): Local | undefined => {
     const g = match[k + 1]!
     if (part === "a") pm = g.toLowerCase() === "pm"
     else if (part === "M" && token.length >= 3) {
-      const i = MONTHS.indexOf(g.slice(0, 3).toLowerCase())
-      if (i < 0) return undefined
-      v.M = i + 1
+      const month = monthOf(g)
+      if (month === undefined) return undefined
+      v.M = month
     } else if (part === "y" && token === "yy") v.y = twoDigitYear(Number(g))
     else if (part === "h") v.H = Number(g)
     else v[part] = Number(g)
@@ -315,8 +356,11 @@ export const zoneFormatter = (zone: string): Intl.DateTimeFormat =>
   })
 
 /**
- * The UTC instant of a wall-clock time in a zone. A time skipped by a DST change reads as the same
- * wall time after the change; a repeated one as its first occurrence (as java.util.Calendar does).
+ * The UTC instant of a wall-clock time in a zone, as java.util.Calendar (Data Loader's
+ * SimpleDateFormat) reads it: a time skipped by a DST change reads as the same wall time after the
+ * change; a repeated one as its second occurrence, in the offset after the change (standard time
+ * when summer time ends). java.time would take the first: Data Loader's answer is the one its users
+ * have in their orgs.
  */
 export const toUtc = (formatter: Intl.DateTimeFormat, l: Local): number => {
   const wall = Date.UTC(l.y, l.M - 1, l.d, l.H, l.m, l.s, l.S)
@@ -324,7 +368,7 @@ export const toUtc = (formatter: Intl.DateTimeFormat, l: Local): number => {
   // the zone's offsets a day before and after: around a change they differ
   const before = wall - offsetAt(formatter, wall - day)
   const after = wall - offsetAt(formatter, wall + day)
-  const fits = [before, after].filter((c) => c + offsetAt(formatter, c) === wall).sort((a, b) => a - b)
+  const fits = [before, after].filter((c) => c + offsetAt(formatter, c) === wall).sort((a, b) => b - a)
   return fits[0] ?? before
 }
 
@@ -335,8 +379,11 @@ export const renderInZone = (formatter: Intl.DateTimeFormat, iso: string): strin
   const off = offsetAt(formatter, ms)
   const local = new Date(ms + off)
   const sign = off < 0 ? "-" : "+"
-  const abs = Math.abs(off) / 60_000
-  return local.toISOString().slice(0, 23) + `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
+  // offsets before standard time were local mean time, to the second (Paris until 1911: +00:09:21)
+  const abs = Math.abs(off) / 1000
+  const seconds = abs % 60
+  return local.toISOString().slice(0, 23) + `${sign}${pad(Math.floor(abs / 3600))}:${pad(Math.floor(abs / 60) % 60)}` +
+    (seconds === 0 ? "" : `:${pad(seconds)}`)
 }
 
 /** ISO-8601 datetimes as Salesforce writes them in query results. */
@@ -434,6 +481,9 @@ export const apply = <E>(
     }
     let plan: (<V>(row: Readonly<Record<string, V>>) => Record<string, V | string>) | undefined
     let dates: ReadonlyArray<{ readonly key: string; readonly datetime: boolean }> = []
+    // with --mapping, where each field sent comes from: the file's column (what the user can find
+    // in the file), or the mapping's constant
+    const origin = new Map<string, string>()
     const start = (): InvalidInputError | undefined => {
       const columns = header()
       if (mapping !== undefined) {
@@ -447,6 +497,13 @@ export const apply = <E>(
         }
         sent = f.fields
         plan = f.apply
+        for (const [c, v] of Object.entries(mapping.columns)) {
+          const column = columns.find((x) => x.toLowerCase() === c.toLowerCase()) ?? c
+          for (const field of v === null ? [] : typeof v === "string" ? [v] : v) {
+            if (field !== "" && field.toLowerCase() !== column.toLowerCase()) origin.set(field, `column ${column} (${field})`)
+          }
+        }
+        for (const field of Object.keys(mapping.constants ?? {})) origin.set(field, `the constant ${field} of the mapping`)
       } else {
         sent = columns
         // the reader makes a fresh object per record: changed in place, no copy
@@ -496,9 +553,9 @@ export const apply = <E>(
           const line = lineOf(rec)
           return new InvalidInputError({
             what:
-              `${
-                line === undefined ? "a line" : `line ${line}`
-              } of ${source}, column ${d.key}: "${v}" is not a date in the --date-format ${o.dateFormat}` +
+              `${line === undefined ? "a line" : `line ${line}`} of ${source}, ${
+                origin.get(d.key) ?? `column ${d.key}`
+              }: "${v}" is not a date in the --date-format ${o.dateFormat}` +
               ` (fix the cell, or give the format the file uses)`,
             ...(line === undefined ? {} : { row: line }),
             field: d.key

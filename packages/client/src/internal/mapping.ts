@@ -213,6 +213,16 @@ export const parseSdl = (text: string): FieldMapping | InvalidInputError => {
   const constants: Record<string, string> = {}
   for (const { line, text: t } of logicalLines(text)) {
     const [rawKey, rawValue] = splitKeyValue(t)
+    // a blank ends a properties key: a hand-written `Full Name=Name` reads as the column "Full"
+    // filling the field "Name=Name", which no field is named; say how to write it
+    if (/^[ \t\f]/.test(t.slice(rawKey.length)) && /^[^=]*[^\\]=/.test(rawValue) && !rawKey.startsWith("\"")) {
+      const column = t.slice(0, t.search(/[^\\]=/) + 1).trimEnd()
+      return fail(
+        `line ${line} of the mapping reads as the column "${rawKey}" (in a .sdl file a blank ends the column name): ` +
+          `escape the blanks in "${column}" with a backslash, as Data Loader writes them: ${column.replace(/(?<!\\) /g, "\\ ")}=...`,
+        { row: line }
+      )
+    }
     const key = unescape(rawKey, line)
     if (key instanceof InvalidInputError) return key
     const value = unescape(rawValue, line)
@@ -243,14 +253,19 @@ export const parseSdl = (text: string): FieldMapping | InvalidInputError => {
 }
 
 /**
- * Parses a CSV mapping: rows `csv column,field` (an optional header row `csv column,field`); an
+ * Parses a CSV mapping: rows `csv column,field` (an optional header row `csv column,field`; `;` or
+ * tab separates the cells when the first line has no comma, as Excel saves in many locales); an
  * empty field drops the column; a column on several rows fills several fields; a row with an empty
  * first cell and a third cell sets a constant (`,BillingCountry,Canada`).
  */
 export const parseCsvMapping = (text: string): FieldMapping | InvalidInputError => {
   const rows: Array<{ readonly line: number; readonly cells: ReadonlyArray<string> }> = []
   try {
-    const reader = CsvReader.make({ delimiter: ",", skipEmptyLines: true, relaxColumnCount: true })
+    // a mapping saved by Excel where the list separator is `;` (most of Europe), or as Unicode text
+    // (tab), has no comma on its first line: it is read with that separator
+    const first = text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/).find((l) => l.trim() !== "") ?? ""
+    const delimiter = first.includes(",") ? "," : first.includes(";") ? ";" : first.includes("\t") ? "\t" : ","
+    const reader = CsvReader.make({ delimiter, skipEmptyLines: true, relaxColumnCount: true })
     const onRow = (cells: Array<string>) => rows.push({ line: reader.line, cells })
     reader.push(text, onRow)
     reader.end(onRow)

@@ -12,6 +12,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { UsageError, type RowsFailed } from "../errors.js"
 import { lineOf, openCsv, spoolStdin } from "../input.js"
+import { adviseResume } from "../hints.js"
 import { writeText } from "../output.js"
 import * as Progress from "../progress.js"
 import { type OutputFlags, printJson, printText, table } from "../report.js"
@@ -446,6 +447,14 @@ const submitAsync1 = (a: IngestArgs, file: string, t: Transform.Options): Effect
       concurrencyMode: a.serial ? "Serial" : "Parallel",
       externalIdFieldName: Option.getOrUndefined(a.externalId)
     })
+    // Bulk API 1.0 processes each batch as it arrives: once one is sent, a run that stops (Ctrl-C, a
+    // kill, a failure) has loaded rows that only this job id finds, so it is said before the first
+    if (!a.quiet) {
+      process.stderr.write(
+        `sfbulk: created job ${job.id} (Bulk API 1.0); each batch is processed as it arrives. If this upload stops part way, ` +
+          `do not send the file again: sfbulk resume ${job.id} writes the results of the rows sent.\n`
+      )
+    }
     const progress = Progress.reporter(Progress.modeFor(a), `${a.operation} ${a.object}`)
     const batchIds: Array<string> = []
     let rows = 0
@@ -470,6 +479,17 @@ const submitAsync1 = (a: IngestArgs, file: string, t: Transform.Options): Effect
           }), { discard: true })
       ),
       Effect.onError(() => Effect.ignore(Bulk1.abortJob(job))),
+      Effect.tapError((e) =>
+        Effect.sync(() => {
+          if (batchIds.length === 0) return
+          adviseResume(
+            e,
+            `${rows.toLocaleString("en-US")} row(s) in ${batchIds.length} batch(es) of job ${job.id} reached Salesforce before this ` +
+              `failure and may be loaded (the job was aborted): do not send the file again. ` +
+              `Write the results of the rows sent with: sfbulk resume ${job.id}`
+          )
+        })
+      ),
       Effect.ensuring(Effect.sync(progress.done))
     )
     const closed = yield* Bulk1.closeJob(job)

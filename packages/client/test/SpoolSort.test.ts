@@ -158,4 +158,19 @@ describe("spooled sort by parent", () => {
         expect(under(tmp)).toEqual([])
       })
     ))
+
+  it.effect("a parent field that no row has (misspelt, other case) is an InvalidInputError before any row comes out", () =>
+    Effect.gen(function*() {
+      const rows = [{ LastName: "a", AccountId: "001B" }, { LastName: "b", AccountId: "001A" }]
+      const emitted: Array<unknown> = []
+      const err = yield* Effect.flip(
+        Stream.runForEach(orderedByParent(Stream.fromIterable(rows), "accountid"), (r) => Effect.sync(() => emitted.push(r)))
+      )
+      expect(err._tag).toBe("InvalidInputError")
+      expect(err.message).toMatch(/"accountid".*did you mean "AccountId"/)
+      expect(emitted).toEqual([])
+      // rows lacking the field here and there (null, absent) still sort; no rows at all is no error
+      expect(yield* collect(orderedByParent(Stream.fromIterable([{ LastName: "c" }, ...rows]), "AccountId"))).toHaveLength(3)
+      expect(yield* collect(orderedByParent(Stream.fromIterable([] as Array<Row>), "AccountId"))).toEqual([])
+    }))
 })

@@ -95,7 +95,9 @@ export const checkReadable = (path: string): Effect.Effect<void, InvalidInputErr
     : Effect.try({
       try: () => {
         const stat = Fs.statSync(path)
-        if (!stat.isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" })
+        if (stat.isDirectory()) throw Object.assign(new Error("a directory"), { code: "EISDIR" })
+        // a pipe (`--file <(command)`, a FIFO) or a device cannot be read again by a resume
+        if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "NOTFILE" })
         Fs.accessSync(path, Fs.constants.R_OK)
       },
       catch: (e) => {
@@ -105,6 +107,9 @@ export const checkReadable = (path: string): Effect.Effect<void, InvalidInputErr
             ? `the file ${path} does not exist. Check the path, or pass --file - to read standard input`
             : code === "EISDIR"
             ? `${path} is a directory, not a CSV file`
+            : code === "NOTFILE"
+            ? `${path} is not a regular file (a pipe or a device, e.g. --file <(command)): pipe it to standard input with ` +
+              `--file - instead (sfbulk keeps a copy of standard input, so an interrupted import can resume)`
             : code === "EACCES"
             ? `the file ${path} cannot be read (permission denied)`
             : `the file ${path} cannot be read: ${String((e as Error).message ?? e)}`

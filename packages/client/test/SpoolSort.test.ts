@@ -173,4 +173,24 @@ describe("spooled sort by parent", () => {
       expect(yield* collect(orderedByParent(Stream.fromIterable([{ LastName: "c" }, ...rows]), "AccountId"))).toHaveLength(3)
       expect(yield* collect(orderedByParent(Stream.fromIterable([] as Array<Row>), "AccountId"))).toEqual([])
     }))
+
+  it.effect("more runs than the merge takes at once are merged in passes: order and values intact, at most fanIn run files open", () =>
+    withTmp((tmp) =>
+      Effect.gen(function*() {
+        const rows = rowsOf(700)
+        let runFiles = -1
+        const out = yield* collect(
+          sortedBy(Stream.fromIterable(rows), (r) => String(r.AccountId ?? ""), { runRows: 2, fanIn: 8 }).pipe(
+            // the final merge has every run it reads open: counted when the first row comes out
+            Stream.tap(() => Effect.sync(() => void (runFiles < 0 && (runFiles = under(tmp).filter((p) => p.endsWith(".bin")).length))))
+          )
+        )
+        // failed before: all 350 runs were opened at once (EMFILE past the process's descriptor limit,
+        // e.g. 1,024: an input of some 8 GB at the default 8 MiB runs, and the run files left behind)
+        expect(runFiles).toBeGreaterThan(0)
+        expect(runFiles).toBeLessThanOrEqual(8)
+        expect(out).toEqual(expected(rows))
+        expect(under(tmp)).toEqual([])
+      })
+    ))
 })

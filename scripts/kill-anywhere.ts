@@ -29,7 +29,11 @@ const emu = lockMode
       parallelBatches: 4,
       transactionRows: 25,
       requestLatencyMs: 0,
-      lockFailureRate: flag("lock-rate", 0.5)
+      lockFailureRate: flag("lock-rate", 0.5),
+      // --time-limit <ms>: batches that run out of time (their rest comes back unprocessed)
+      ...(process.argv.includes("--time-limit")
+        ? { batchTimeLimitMs: flag("time-limit", 300_000), batchRetries: flag("batch-retries", 2) }
+        : {})
     }
   })
   : await Emulator.start({ latencyMs: flag("latency", 300) })

@@ -222,18 +222,24 @@ export const runTrial = async (emu: EmulatorLike, trial: Trial): Promise<TrialRe
       seen.set(name, (seen.get(name) ?? 0) + 1)
       if (byName.get(name) !== description) altered++
     }
-    const lost = rows.filter((x) => !seen.has(x.Name)).length
     const duplicated = [...seen.values()].reduce((n, c) => n + c - 1, 0)
-    // the result files of the run that finished: every input row exactly once
+    // the result files of the run that finished: every input row exactly once, in the file that
+    // matches the org (success: in the org; failed or unprocessed: not in it)
     const summary = JSON.parse(r.stdout.trim().split("\n").pop()!) as { files: Record<string, string> }
     const filed = new Map<string, number>()
-    for (const f of Object.values(summary.files)) {
+    const notLoaded = new Set<string>()
+    let misfiled = 0
+    for (const [kind, f] of Object.entries(summary.files)) {
       for (const rec of parse(Fs.readFileSync(f, "utf8"), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>) {
         const name = rec[lock ? "LastName" : "Name"]!
         filed.set(name, (filed.get(name) ?? 0) + 1)
+        if (kind !== "success") notLoaded.add(name)
+        if ((kind === "success") !== seen.has(name)) misfiled++
       }
     }
-    const misfiled = rows.filter((x) => filed.get(x.Name) !== 1).length + [...filed.keys()].filter((k) => !byName.has(k)).length
+    // lost: neither in the org nor handed back as failed or unprocessed
+    const lost = rows.filter((x) => !seen.has(x.Name) && !notLoaded.has(x.Name)).length
+    misfiled += rows.filter((x) => filed.get(x.Name) !== 1).length + [...filed.keys()].filter((k) => !byName.has(k)).length
     const leftovers = Fs.existsSync(state) ? Fs.readdirSync(state).filter((n) => n.endsWith(".jsonl")).length : 0
     const tempLeft = Fs.readdirSync(tmp).length
     return {

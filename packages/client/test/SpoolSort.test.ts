@@ -14,6 +14,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { orderedByParent } from "../src/internal/lockRetry.js"
+import type { InvalidInputError } from "../src/BulkError.js"
 import { sortedBy } from "../src/internal/spoolSort.js"
 
 /** Runs `f` with `os.tmpdir()` pointing at a fresh directory, returned for inspection. */
@@ -191,6 +192,19 @@ describe("spooled sort by parent", () => {
         expect(runFiles).toBeLessThanOrEqual(8)
         expect(out).toEqual(expected(rows))
         expect(under(tmp)).toEqual([])
+      })
+    ))
+
+  it.effect("a temp directory that cannot be made is an InvalidInputError saying to point TMPDIR elsewhere", () =>
+    withTmp((tmp) =>
+      Effect.gen(function*() {
+        process.env["TMPDIR"] = Path.join(tmp, "missing")
+        const err = yield* Effect.flip(
+          collect(sortedBy(Stream.fromIterable(rowsOf(50)), (r) => String(r.AccountId ?? ""), { runRows: 10 }))
+        )
+        expect(err).toMatchObject({ _tag: "InvalidInputError" })
+        // failed before: "cannot create a temp directory to spool uploads: Error: ENOENT ..." (no way out)
+        expect((err as InvalidInputError).message).toMatch(/Point TMPDIR at a writable directory/)
       })
     ))
 })

@@ -240,7 +240,11 @@ export const sortedBy = <A, E, R>(
       bytes = 0
       yield* Effect.try({
         try: () => Fs.writeFileSync(path, Buffer.concat(sorted.map((e) => e.bytes)), { mode: SPOOL_MODE }),
-        catch: (e) => new InvalidInputError({ what: `cannot write the sort file ${path} (orderByParent): ${String(e)}` })
+        catch: (e) =>
+          new InvalidInputError({
+            what: `cannot write the sort file ${path} (orderByParent): ${String(e)}. ` +
+              "The sort needs about the input's size in the temp directory: free space there or point TMPDIR at a larger disk"
+          })
       })
       files.push(path)
     })

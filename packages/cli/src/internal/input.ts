@@ -154,10 +154,15 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
       }
     })
     let out: Array<Record<string, string>> = []
+    // the positions of the columns sent (all but the result files' own columns)
+    let kept: Array<number> = []
+    let names: Array<string> = []
     const onRow = (fields: Array<string>) => {
       if (width < 0) {
-        header = checkHeader(fields, name)
-        width = header.length
+        names = checkHeader(fields, name)
+        width = names.length
+        kept = names.flatMap((n, i) => (RESULT_COLUMNS.has(n.toLowerCase()) ? [] : [i]))
+        header = kept.map((i) => names[i]!)
         return
       }
       if (fields.length !== width) {
@@ -179,7 +184,7 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
         })
       }
       const record: Record<string, string> = {}
-      for (let i = 0; i < width; i++) record[header[i]!] = fields[i]!
+      for (const i of kept) record[names[i]!] = fields[i]!
       if (options?.trackLines) lines.set(record, reader.line)
       out.push(record)
       const shift = reader.line - count
@@ -221,6 +226,15 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
   }
   return { path, records, header: () => header, locate }
 }
+
+/**
+ * The columns sfbulk's own result files add (`<job>-failed.csv`: `sf__Id`, `sf__Error`;
+ * `<job>-success.csv`: `sf__Id`, `sf__Created`), in lower case. They are no field of any object
+ * (a field's API name never has this form), and Salesforce fails a whole batch or job on a header
+ * naming an unknown field: so a result file sent again as the advice says, as it is, is read
+ * without them.
+ */
+const RESULT_COLUMNS = new Set(["sf__id", "sf__error", "sf__created"])
 
 /** The header's names, trimmed; an empty or repeated name (case-insensitive) is an input error. */
 const checkHeader = (names: ReadonlyArray<string>, name: string): Array<string> => {

@@ -106,6 +106,19 @@ const unprocessedAdvice = (reasons: Readonly<Record<string, number>> | undefined
       : "")
 }
 
+/**
+ * Rows failed on record locks have nothing to fix: they are sent again, in serial follow-up rounds,
+ * and with the input ordered by parent so parallel batches stop contending (lockRetry.ts).
+ */
+const lockAdvice = (errorsByCode: Readonly<Record<string, number>>): string => {
+  const locked = errorsByCode["UNABLE_TO_LOCK_ROW"] ?? 0
+  return locked === 0 ?
+    "" :
+    `. ${locked.toLocaleString("en-US")} of them failed on record locks (UNABLE_TO_LOCK_ROW), not on their data: ` +
+    "send them again with --retry-locked-rows <rounds>, and --order-by-parent <parent field> (e.g. AccountId) so that " +
+    "children of one parent share a batch"
+}
+
 /** Summary numbers shared by the ingest command and `resume`. */
 export const finish = (
   flags: OutputFlags & { readonly allowPartial: boolean },
@@ -134,12 +147,13 @@ export const finish = (
               ).join(" and ")
             } ` +
               `${summary.failed > 0 && summary.unprocessed > 0 ? "hold" : "holds"} exactly the rows still to send ` +
-              // unprocessed rows have nothing to fix: Salesforce never tried them
-              `(${summary.failed > 0 ? "fix the failed rows, then " : ""}send only ${
-                summary.failed > 0 && summary.unprocessed > 0 ? "those files" : "that file"
-              }${summary.failed > 0 ? "" : " again"}, not the whole input)`
+              // unprocessed rows and rows failed on a lock have nothing to fix: they are only sent again
+              (summary.failed > (summary.errorsByCode["UNABLE_TO_LOCK_ROW"] ?? 0)
+                ? `(fix the failed rows, then send only ${summary.unprocessed > 0 ? "those files" : "that file"}, not the whole input)`
+                : `(send only ${summary.failed > 0 && summary.unprocessed > 0 ? "those files" : "that file"} again, not the whole input)`)
             : "") +
           unprocessedAdvice(summary.unprocessedReasons) +
+          lockAdvice(summary.errorsByCode) +
           ` (pass --allow-partial to exit 0 anyway)`
       })
     )

@@ -195,6 +195,19 @@ describe("spooled sort by parent", () => {
       })
     ))
 
+  // live clock: the wait for the merge passes to start sleeps
+  it.live("interrupted during the merge passes, no file is left", () =>
+    withTmp((tmp) =>
+      Effect.gen(function*() {
+        const sorted = sortedBy(Stream.fromIterable(rowsOf(1200)), (r) => String(r.AccountId ?? ""), { runRows: 1, fanIn: 3 })
+        const fiber = yield* Effect.fork(Stream.runDrain(sorted))
+        for (let i = 0; i < 2000 && !under(tmp).some((p) => p.includes("run-p")); i++) yield* Effect.sleep("1 millis")
+        expect(under(tmp).some((p) => p.includes("run-p"))).toBe(true)
+        yield* Fiber.interrupt(fiber)
+        expect(under(tmp)).toEqual([])
+      })
+    ))
+
   it.effect("a temp directory that cannot be made is an InvalidInputError saying to point TMPDIR elsewhere", () =>
     withTmp((tmp) =>
       Effect.gen(function*() {

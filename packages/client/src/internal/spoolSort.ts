@@ -227,6 +227,11 @@ export const sortedBy = <A, E, R>(
     // Array.prototype.sort is stable: equal keys keep input order
     const sortRun = (run: Array<Entry>) => run.sort((a, b) => compare(a.key, b.key))
 
+    const writeError = (path: string) => (e: unknown) =>
+      new InvalidInputError({
+        what: `cannot write the sort file ${path} (orderByParent): ${String(e)}. ` +
+          "The sort needs about the input's size in the temp directory: free space there or point TMPDIR at a larger disk"
+      })
     let dir: string | undefined
     const files: Array<string> = []
     let run: Array<Entry> = []
@@ -240,11 +245,7 @@ export const sortedBy = <A, E, R>(
       bytes = 0
       yield* Effect.try({
         try: () => Fs.writeFileSync(path, Buffer.concat(sorted.map((e) => e.bytes)), { mode: SPOOL_MODE }),
-        catch: (e) =>
-          new InvalidInputError({
-            what: `cannot write the sort file ${path} (orderByParent): ${String(e)}. ` +
-              "The sort needs about the input's size in the temp directory: free space there or point TMPDIR at a larger disk"
-          })
+        catch: writeError(path)
       })
       files.push(path)
     })
@@ -282,41 +283,60 @@ export const sortedBy = <A, E, R>(
       rs.forEach((r, i) => r.advance() && heap.push(r, i))
       return heap
     }
+    /**
+     * Merges `group` into the run file `path`, a block of at most WRITE_BYTES per step (the event
+     * loop turns between steps: a signal is heard, an interruption lands); its files are closed
+     * however it ends, and removed once merged.
+     */
+    const mergeGroup = (group: ReadonlyArray<string>, path: string) =>
+      Effect.acquireUseRelease(
+        Effect.try({
+          try: () => {
+            const rs = openAll(group)
+            try {
+              return { rs, out: Fs.openSync(path, "w", SPOOL_MODE) }
+            } catch (e) {
+              rs.forEach((r) => Fs.closeSync(r.fd))
+              throw e
+            }
+          },
+          catch: writeError(path)
+        }),
+        ({ out, rs }) =>
+          Effect.gen(function*() {
+            const heap = yield* Effect.try({ try: () => heapOf(rs), catch: readError })
+            while (heap.size > 0) {
+              yield* Effect.try({
+                try: () => {
+                  const block: Array<Buffer> = []
+                  let size = 0
+                  while (heap.size > 0 && size < WRITE_BYTES) {
+                    const top = heap.top()
+                    block.push(top.record!)
+                    size += top.record!.length
+                    top.advance()
+                    heap.fix()
+                  }
+                  Fs.writeSync(out, Buffer.concat(block))
+                },
+                catch: writeError(path)
+              })
+              yield* Effect.yieldNow()
+            }
+            group.forEach((f) => Fs.rmSync(f, { force: true }))
+          }),
+        ({ out, rs }) =>
+          Effect.sync(() => {
+            Fs.closeSync(out)
+            rs.forEach((r) => Fs.closeSync(r.fd))
+          })
+      )
     // merge passes: consecutive groups of runs into one run each, until one merge can take them all
     while (files.length > fanIn) {
       const merged: Array<string> = []
       for (let g = 0; g < files.length; g += fanIn) {
-        const group = files.slice(g, g + fanIn)
-        const path = Path.join(dir!, `run-p${g}-${merged.length}-${files.length}.bin`)
-        yield* Effect.try({
-          try: () => {
-            const rs = openAll(group)
-            let out: number | undefined
-            try {
-              out = Fs.openSync(path, "w", SPOOL_MODE)
-              const heap = heapOf(rs)
-              let pending: Array<Buffer> = []
-              let size = 0
-              while (heap.size > 0) {
-                const top = heap.top()
-                pending.push(top.record!)
-                size += top.record!.length
-                top.advance()
-                heap.fix()
-                if (size >= WRITE_BYTES || heap.size === 0) {
-                  Fs.writeSync(out, Buffer.concat(pending))
-                  pending = []
-                  size = 0
-                }
-              }
-            } finally {
-              if (out !== undefined) Fs.closeSync(out)
-              rs.forEach((r) => Fs.closeSync(r.fd))
-            }
-            group.forEach((f) => Fs.rmSync(f, { force: true }))
-          },
-          catch: (e) => new InvalidInputError({ what: `cannot write the sort file ${path} (orderByParent): ${String(e)}` })
-        })
+        const path = Path.join(dir!, `run-p${files.length}-${merged.length}.bin`)
+        yield* mergeGroup(files.slice(g, g + fanIn), path)
         merged.push(path)
       }
       files.splice(0, files.length, ...merged)

@@ -99,7 +99,8 @@ const RETRIED = /Retried more than/i
 const unprocessedAdvice = (reasons: Readonly<Record<string, number>> | undefined): string => {
   const said = Object.keys(reasons ?? {})
   if (said.length === 0) return ""
-  return `. Not processed because: ${said.join("; ")}` +
+  // (each failed job or batch may word it differently: the first few say enough)
+  return `. Not processed because: ${said.slice(0, 3).join("; ")}${said.length > 3 ? ` (and ${said.length - 3} more reasons)` : ""}` +
     (said.some((r) => RETRIED.test(r))
       ? ": Salesforce could not finish their batch within its time limit, so send them in smaller batches (a lower --batch-size) " +
         "or lighten the triggers and automation on the object"

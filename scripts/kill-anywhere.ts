@@ -16,7 +16,35 @@ const flag = (name: string, fallback: number): number => {
 const trials = flag("trials", 40)
 const seed0 = flag("seed", 1)
 const stops: ReadonlyArray<Stop> = ["SIGKILL", "SIGINT", "SIGTERM", "wait"]
-const emu = await Emulator.start({ latencyMs: flag("latency", 300) })
+// --lock: Contacts under shared parents against the realistic profile with lock contention,
+// imported with --retry-locked-rows and --order-by-parent
+const lockMode = process.argv.includes("--lock")
+const emu = lockMode
+  ? await Emulator.start({
+    latencyMs: 0,
+    profile: "realistic",
+    seed: seed0,
+    processing: {
+      recordsPerSecond: { insert: flag("rps", 3_000) },
+      parallelBatches: 4,
+      transactionRows: 25,
+      requestLatencyMs: 0,
+      lockFailureRate: flag("lock-rate", 0.5),
+      // --time-limit <ms>: batches that run out of time (their rest comes back unprocessed)
+      ...(process.argv.includes("--time-limit")
+        ? { batchTimeLimitMs: flag("time-limit", 300_000), batchRetries: flag("batch-retries", 2) }
+        : {})
+    }
+  })
+  : await Emulator.start({ latencyMs: flag("latency", 300) })
+const parents: Array<string> = []
+if (lockMode) {
+  for (let i = 0; i < 6; i++) {
+    const out = emu.org.apply("insert", "Account", { Name: `KA lock parent ${i}` })
+    if (!out.success) throw new Error("seeding parents failed")
+    parents.push(out.id)
+  }
+}
 const totals = { trials: 0, failed: 0, lost: 0, duplicated: 0, altered: 0, misfiled: 0, leftovers: 0, errors: 0 }
 try {
   for (let k = 0; k < trials; k++) {
@@ -31,7 +59,8 @@ try {
       stdin: next() < 0.3,
       minDelayMs: 50,
       maxDelayMs: 500 + Math.floor(next() * 4000),
-      restops: Math.floor(next() * 3)
+      restops: Math.floor(next() * 3),
+      lock: lockMode ? { parents, rounds: 1 + Math.floor(next() * 4), orderByParent: next() < 0.7 } : undefined
     }
     totals.trials++
     try {
@@ -42,7 +71,9 @@ try {
         `${r.ok ? "ok  " : "FAIL"} seed ${seed} ${trial.api} ${trial.stop} rows ${trial.rows}/${trial.piece}${
           trial.stdin ? " stdin" : ""
         }: ` +
-          `lost ${r.lost} dup ${r.duplicated} altered ${r.altered} misfiled ${r.misfiled} left ${r.leftovers} | ${r.steps.join("; ")}`
+          `lost ${r.lost} dup ${r.duplicated} altered ${r.altered} misfiled ${r.misfiled} left ${r.leftovers} tmp ${r.tempLeft} | ${
+            r.steps.join("; ")
+          }`
       )
     } catch (e) {
       totals.errors++

@@ -94,7 +94,9 @@ for (const api of ["2.0", "1.0"] as const) {
           const out = yield* BulkClient.insert("Contact", contacts(tag), options)
           const s = out.summary
           expect(s).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0, unprocessed: 0, processed: 600 })
-          for (const p of j.followUps) expect(s.jobIds).toContain(p.jobId)
+          // a follow-up job uploaded is finished and merged; one only created (interrupted during its
+          // upload, still Open) is aborted and its rows sent again: timing decides which the test meets
+          for (const p of j.followUps) if (p.stage === "uploaded") expect(s.jobIds).toContain(p.jobId)
           const ok = yield* collect(out.successes)
           expect(yield* collect(out.failures)).toEqual([])
           expect(ok).toHaveLength(600)

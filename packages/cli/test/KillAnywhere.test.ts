@@ -41,3 +41,57 @@ describe("kill anywhere, then follow the advice", () => {
     })
   }
 })
+
+// Lock contention (realistic profile, every contended row fails UNABLE_TO_LOCK_ROW) and batches
+// that run out of time (their rest comes back unprocessed), imported with --retry-locked-rows and
+// --order-by-parent: the same checks, plus each row's result file agrees with the org (success:
+// in it; failed or unprocessed: not). Longer runs: `pnpm soak:kill -- --lock --time-limit 100 --rps 500`.
+describe("kill anywhere under lock contention and batch time limits, then follow the advice", () => {
+  let locked: Awaited<ReturnType<typeof Emulator.start>>
+  const parents: Array<string> = []
+  beforeAll(async () => {
+    locked = await Emulator.start({
+      latencyMs: 0,
+      profile: "realistic",
+      seed: 3,
+      processing: {
+        recordsPerSecond: { insert: 500 },
+        parallelBatches: 4,
+        transactionRows: 25,
+        requestLatencyMs: 0,
+        lockFailureRate: 1,
+        batchTimeLimitMs: 100,
+        batchRetries: 2
+      }
+    })
+    for (let i = 0; i < 6; i++) {
+      const out = locked.org.apply("insert", "Account", { Name: `KA lock parent ${i}` })
+      if (!out.success) throw new Error("seeding parents failed")
+      parents.push(out.id)
+    }
+  })
+  afterAll(async () => {
+    await locked?.close()
+  })
+  for (
+    const t of [{ api: "2.0" as const, stop: "SIGKILL" as const, seed: 802 }, { api: "1.0" as const, stop: "SIGTERM" as const, seed: 810 }]
+  ) {
+    it(`Bulk API ${t.api}, ${t.stop}, seed ${t.seed}: each row once or handed back, every row in the right result file`, async () => {
+      const r = await runTrial(locked, {
+        ...t,
+        stdin: false,
+        rows: 600,
+        piece: 200,
+        minDelayMs: 100,
+        maxDelayMs: 900,
+        restops: 0,
+        lock: { parents, rounds: 3, orderByParent: true }
+      })
+      expect(
+        { lost: r.lost, duplicated: r.duplicated, altered: r.altered, misfiled: r.misfiled, leftovers: r.leftovers },
+        r.steps.join("; ")
+      )
+        .toEqual({ lost: 0, duplicated: 0, altered: 0, misfiled: 0, leftovers: 0 })
+    }, 120_000)
+  }
+})

@@ -36,6 +36,12 @@ export interface Trial {
   readonly maxDelayMs: number
   /** Also stop the resume runs (the first `restops` of them). */
   readonly restops: number
+  /**
+   * Lock contention: Contacts under these parent Accounts (interleaved, so parallel pieces
+   * contend), imported with `--retry-locked-rows` and `--order-by-parent AccountId`; the values
+   * carry a comma, quotes, a line break and non-ASCII text.
+   */
+  readonly lock?: { readonly parents: ReadonlyArray<string>; readonly rounds: number; readonly orderByParent: boolean } | undefined
 }
 
 /** What a trial found. */
@@ -48,6 +54,8 @@ export interface TrialResult {
   readonly misfiled: number
   /** Journals left in the state directory after the import finished. */
   readonly leftovers: number
+  /** Temp entries (spool, sort files) left in the trial's TMPDIR after the runs (SIGKILL leaves some by nature). */
+  readonly tempLeft: number
   /** Each run: its command, how it was stopped, its exit code. */
   readonly steps: ReadonlyArray<string>
   readonly ok: boolean
@@ -127,11 +135,21 @@ export const runTrial = async (emu: EmulatorLike, trial: Trial): Promise<TrialRe
     const state = Path.join(dir, "state")
     const out = Path.join(dir, "out")
     const tag = `KA${trial.api.replace(".", "")}${trial.stop}${trial.seed}x${Math.floor(next() * 1e6)}`
-    const rows = Array.from({ length: trial.rows }, (_, i) => ({ Name: `${tag} ${i}`, Description: `v${i}, "q" ${tag}` }))
-    const csv = "Name,Description\n" + rows.map((r) => `${r.Name},"${r.Description.replace(/"/g, "\"\"")}"`).join("\n") + "\n"
+    const lock = trial.lock
+    const rows = Array.from(
+      { length: trial.rows },
+      (_, i) => ({ Name: `${tag} ${i}`, Description: lock ? `v${i}, "q"\r\nline two ✓ ${tag}` : `v${i}, "q" ${tag}` })
+    )
+    const quote = (v: string) => `"${v.replace(/"/g, "\"\"")}"`
+    const csv = lock
+      ? "LastName,AccountId,Description\n" +
+        rows.map((r, i) => `${r.Name},${lock.parents[i % lock.parents.length]},${quote(r.Description)}`).join("\n") + "\n"
+      : "Name,Description\n" + rows.map((r) => `${r.Name},${quote(r.Description)}`).join("\n") + "\n"
     const file = Path.join(dir, "input.csv")
     Fs.writeFileSync(file, csv)
-    const env = cleanEnv({ SF_INSTANCE_URL: emu.instanceUrl, SF_ACCESS_TOKEN: emu.accessToken, SFBULK_STATE_DIR: state })
+    const tmp = Path.join(dir, "tmp")
+    Fs.mkdirSync(tmp)
+    const env = cleanEnv({ SF_INSTANCE_URL: emu.instanceUrl, SF_ACCESS_TOKEN: emu.accessToken, SFBULK_STATE_DIR: state, TMPDIR: tmp })
     const steps: Array<string> = []
     const stopOf = (round: number): { args: Array<string>; after?: number; signal: NodeJS.Signals } => {
       if (round > trial.restops) return { args: [], signal: "SIGKILL" }
@@ -142,7 +160,9 @@ export const runTrial = async (emu: EmulatorLike, trial: Trial): Promise<TrialRe
     }
     const importArgs = [
       "import",
-      "Account",
+      lock ? "Contact" : "Account",
+      ...(lock ? ["--retry-locked-rows", String(lock.rounds)] : []),
+      ...(lock?.orderByParent ? ["--order-by-parent", "AccountId"] : []),
       "--file",
       trial.stdin ? "-" : file,
       "--api",
@@ -187,7 +207,12 @@ export const runTrial = async (emu: EmulatorLike, trial: Trial): Promise<TrialRe
       round++
     }
     // the org: each row once, values intact
-    const q = emu.org.query(`SELECT Name, Description FROM Account WHERE Name LIKE '${tag} %'`, { all: true })
+    const q = emu.org.query(
+      lock
+        ? `SELECT LastName, Description FROM Contact WHERE LastName LIKE '${tag} %'`
+        : `SELECT Name, Description FROM Account WHERE Name LIKE '${tag} %'`,
+      { all: true }
+    )
     if (!q.ok) throw new Error(`org query failed: ${JSON.stringify(q.error)}`)
     const seen = new Map<string, number>()
     let altered = 0
@@ -197,19 +222,37 @@ export const runTrial = async (emu: EmulatorLike, trial: Trial): Promise<TrialRe
       seen.set(name, (seen.get(name) ?? 0) + 1)
       if (byName.get(name) !== description) altered++
     }
-    const lost = rows.filter((x) => !seen.has(x.Name)).length
     const duplicated = [...seen.values()].reduce((n, c) => n + c - 1, 0)
-    // the result files of the run that finished: every input row exactly once
+    // the result files of the run that finished: every input row exactly once, in the file that
+    // matches the org (success: in the org; failed or unprocessed: not in it)
     const summary = JSON.parse(r.stdout.trim().split("\n").pop()!) as { files: Record<string, string> }
     const filed = new Map<string, number>()
-    for (const f of Object.values(summary.files)) {
+    const notLoaded = new Set<string>()
+    let misfiled = 0
+    for (const [kind, f] of Object.entries(summary.files)) {
       for (const rec of parse(Fs.readFileSync(f, "utf8"), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>) {
-        filed.set(rec["Name"]!, (filed.get(rec["Name"]!) ?? 0) + 1)
+        const name = rec[lock ? "LastName" : "Name"]!
+        filed.set(name, (filed.get(name) ?? 0) + 1)
+        if (kind !== "success") notLoaded.add(name)
+        if ((kind === "success") !== seen.has(name)) misfiled++
       }
     }
-    const misfiled = rows.filter((x) => filed.get(x.Name) !== 1).length + [...filed.keys()].filter((k) => !byName.has(k)).length
+    // lost: neither in the org nor handed back as failed or unprocessed
+    const lost = rows.filter((x) => !seen.has(x.Name) && !notLoaded.has(x.Name)).length
+    misfiled += rows.filter((x) => filed.get(x.Name) !== 1).length + [...filed.keys()].filter((k) => !byName.has(k)).length
     const leftovers = Fs.existsSync(state) ? Fs.readdirSync(state).filter((n) => n.endsWith(".jsonl")).length : 0
-    return { trial, lost, duplicated, altered, misfiled, leftovers, steps, ok: lost + duplicated + altered + misfiled + leftovers === 0 }
+    const tempLeft = Fs.readdirSync(tmp).length
+    return {
+      trial,
+      lost,
+      duplicated,
+      altered,
+      misfiled,
+      leftovers,
+      tempLeft,
+      steps,
+      ok: lost + duplicated + altered + misfiled + leftovers === 0
+    }
   } finally {
     Fs.rmSync(dir, { recursive: true, force: true })
   }

@@ -14,6 +14,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { orderedByParent } from "../src/internal/lockRetry.js"
+import type { InvalidInputError } from "../src/BulkError.js"
 import { sortedBy } from "../src/internal/spoolSort.js"
 
 /** Runs `f` with `os.tmpdir()` pointing at a fresh directory, returned for inspection. */
@@ -156,6 +157,67 @@ describe("spooled sort by parent", () => {
         expect(under(tmp).length).toBeGreaterThan(0)
         yield* Fiber.interrupt(fiber)
         expect(under(tmp)).toEqual([])
+      })
+    ))
+
+  it.effect("a parent field that no row has (misspelt, other case) is an InvalidInputError before any row comes out", () =>
+    Effect.gen(function*() {
+      const rows = [{ LastName: "a", AccountId: "001B" }, { LastName: "b", AccountId: "001A" }]
+      const emitted: Array<unknown> = []
+      const err = yield* Effect.flip(
+        Stream.runForEach(orderedByParent(Stream.fromIterable(rows), "accountid"), (r) => Effect.sync(() => emitted.push(r)))
+      )
+      expect(err._tag).toBe("InvalidInputError")
+      expect(err.message).toMatch(/"accountid".*did you mean "AccountId"/)
+      expect(emitted).toEqual([])
+      // rows lacking the field here and there (null, absent) still sort; no rows at all is no error
+      expect(yield* collect(orderedByParent(Stream.fromIterable([{ LastName: "c" }, ...rows]), "AccountId"))).toHaveLength(3)
+      expect(yield* collect(orderedByParent(Stream.fromIterable([] as Array<Row>), "AccountId"))).toEqual([])
+    }))
+
+  it.effect("more runs than the merge takes at once are merged in passes: order and values intact, at most fanIn run files open", () =>
+    withTmp((tmp) =>
+      Effect.gen(function*() {
+        const rows = rowsOf(700)
+        let runFiles = -1
+        const out = yield* collect(
+          sortedBy(Stream.fromIterable(rows), (r) => String(r.AccountId ?? ""), { runRows: 2, fanIn: 8 }).pipe(
+            // the final merge has every run it reads open: counted when the first row comes out
+            Stream.tap(() => Effect.sync(() => void (runFiles < 0 && (runFiles = under(tmp).filter((p) => p.endsWith(".bin")).length))))
+          )
+        )
+        // failed before: all 350 runs were opened at once (EMFILE past the process's descriptor limit,
+        // e.g. 1,024: an input of some 8 GB at the default 8 MiB runs, and the run files left behind)
+        expect(runFiles).toBeGreaterThan(0)
+        expect(runFiles).toBeLessThanOrEqual(8)
+        expect(out).toEqual(expected(rows))
+        expect(under(tmp)).toEqual([])
+      })
+    ))
+
+  // live clock: the wait for the merge passes to start sleeps
+  it.live("interrupted during the merge passes, no file is left", () =>
+    withTmp((tmp) =>
+      Effect.gen(function*() {
+        const sorted = sortedBy(Stream.fromIterable(rowsOf(1200)), (r) => String(r.AccountId ?? ""), { runRows: 1, fanIn: 3 })
+        const fiber = yield* Effect.fork(Stream.runDrain(sorted))
+        for (let i = 0; i < 2000 && !under(tmp).some((p) => p.includes("run-p")); i++) yield* Effect.sleep("1 millis")
+        expect(under(tmp).some((p) => p.includes("run-p"))).toBe(true)
+        yield* Fiber.interrupt(fiber)
+        expect(under(tmp)).toEqual([])
+      })
+    ))
+
+  it.effect("a temp directory that cannot be made is an InvalidInputError saying to point TMPDIR elsewhere", () =>
+    withTmp((tmp) =>
+      Effect.gen(function*() {
+        process.env["TMPDIR"] = Path.join(tmp, "missing")
+        const err = yield* Effect.flip(
+          collect(sortedBy(Stream.fromIterable(rowsOf(50)), (r) => String(r.AccountId ?? ""), { runRows: 10 }))
+        )
+        expect(err).toMatchObject({ _tag: "InvalidInputError" })
+        // failed before: "cannot create a temp directory to spool uploads: Error: ENOENT ..." (no way out)
+        expect((err as InvalidInputError).message).toMatch(/Point TMPDIR at a writable directory/)
       })
     ))
 })

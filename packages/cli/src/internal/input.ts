@@ -95,7 +95,9 @@ export const checkReadable = (path: string): Effect.Effect<void, InvalidInputErr
     : Effect.try({
       try: () => {
         const stat = Fs.statSync(path)
-        if (!stat.isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" })
+        if (stat.isDirectory()) throw Object.assign(new Error("a directory"), { code: "EISDIR" })
+        // a pipe (`--file <(command)`, a FIFO) or a device cannot be read again by a resume
+        if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "NOTFILE" })
         Fs.accessSync(path, Fs.constants.R_OK)
       },
       catch: (e) => {
@@ -105,6 +107,9 @@ export const checkReadable = (path: string): Effect.Effect<void, InvalidInputErr
             ? `the file ${path} does not exist. Check the path, or pass --file - to read standard input`
             : code === "EISDIR"
             ? `${path} is a directory, not a CSV file`
+            : code === "NOTFILE"
+            ? `${path} is not a regular file (a pipe or a device, e.g. --file <(command)): pipe it to standard input with ` +
+              `--file - instead (sfbulk keeps a copy of standard input, so an interrupted import can resume)`
             : code === "EACCES"
             ? `the file ${path} cannot be read (permission denied)`
             : `the file ${path} cannot be read: ${String((e as Error).message ?? e)}`
@@ -151,10 +156,15 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
       }
     })
     let out: Array<Record<string, string>> = []
+    // the positions of the columns sent (all but the result files' own columns)
+    let kept: Array<number> = []
+    let names: Array<string> = []
     const onRow = (fields: Array<string>) => {
       if (width < 0) {
-        header = checkHeader(fields, name)
-        width = header.length
+        names = checkHeader(fields, name)
+        width = names.length
+        kept = names.flatMap((n, i) => (RESULT_COLUMNS.has(n.toLowerCase()) ? [] : [i]))
+        header = kept.map((i) => names[i]!)
         return
       }
       if (fields.length !== width) {
@@ -176,7 +186,7 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
         })
       }
       const record: Record<string, string> = {}
-      for (let i = 0; i < width; i++) record[header[i]!] = fields[i]!
+      for (const i of kept) record[names[i]!] = fields[i]!
       if (options?.trackLines) lines.set(record, reader.line)
       out.push(record)
       const shift = reader.line - count
@@ -218,6 +228,15 @@ export const openCsv = (path: string, options?: ReadOptions): CsvInput => {
   }
   return { path, records, header: () => header, locate }
 }
+
+/**
+ * The columns sfbulk's own result files add (`<job>-failed.csv`: `sf__Id`, `sf__Error`;
+ * `<job>-success.csv`: `sf__Id`, `sf__Created`), in lower case. They are no field of any object
+ * (a field's API name never has this form), and Salesforce fails a whole batch or job on a header
+ * naming an unknown field: so a result file sent again as the advice says, as it is, is read
+ * without them.
+ */
+const RESULT_COLUMNS = new Set(["sf__id", "sf__error", "sf__created"])
 
 /** The header's names, trimmed; an empty or repeated name (case-insensitive) is an input error. */
 const checkHeader = (names: ReadonlyArray<string>, name: string): Array<string> => {

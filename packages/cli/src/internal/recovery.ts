@@ -262,7 +262,17 @@ export const locked = <A, E, R>(rec: Recording, body: Effect.Effect<A, E, R>): E
     },
     catch: (e) => fail(`the journal ${rec.journal} is in use: ${(e as Error).message}`)
   })
-  return Effect.acquireUseRelease(take, () => body, () => Effect.sync(() => Fs.rmSync(path, { force: true })))
+  // a run ended by `process.exit` (a second signal, cleanup over time) skips the release: removed on exit too
+  const onExit = () => Fs.rmSync(path, { force: true })
+  return Effect.acquireUseRelease(
+    Effect.tap(take, () => Effect.sync(() => process.on("exit", onExit))),
+    () => body,
+    () =>
+      Effect.sync(() => {
+        process.off("exit", onExit)
+        onExit()
+      })
+  )
 }
 
 /** A journal line naming the private temp directory one run of it spooled its pieces in. */
@@ -311,16 +321,24 @@ export const spooled = <A, E, R>(rec: Recording, body: Effect.Effect<A, E, R>): 
       if (dir !== undefined) Fs.rmSync(dir, { recursive: true, force: true })
       dir = undefined
     }
-    return { dir, saved }
+    // a run ended by `process.exit` (a second signal, cleanup over time) skips the release, and a
+    // spool whose journal is then discarded (nothing sent) would never be found again: removed on exit
+    const spool = dir
+    const onExit = () => {
+      if (spool !== undefined) Fs.rmSync(spool, { recursive: true, force: true })
+    }
+    process.on("exit", onExit)
+    return { onExit, saved }
   })
-  return Effect.acquireUseRelease(acquire, () => body, ({ dir, saved }) =>
+  return Effect.acquireUseRelease(acquire, () => body, ({ onExit, saved }) =>
     Effect.sync(() => {
       vars.forEach((v, i) => {
         const was = saved[i]
         if (was === undefined) delete process.env[v]
         else process.env[v] = was
       })
-      if (dir !== undefined) Fs.rmSync(dir, { recursive: true, force: true })
+      process.off("exit", onExit)
+      onExit()
     }))
 }
 
@@ -453,7 +471,8 @@ export const advice = (rec: Recording, note = ""): string =>
 /**
  * Runs `body` so that SIGINT and SIGTERM interrupt it (its finalizers run: temp files removed,
  * jobs closed) instead of killing the process; then prints where the kept files are and how to
- * finish, and ends interrupted (exit 130). A second signal, or cleanup taking over 20 s, exits at once.
+ * finish, and ends interrupted (exit 130). A second signal, or cleanup taking over 20 s, exits at once
+ * (`process.exit`: the spool and the lock are removed by their exit listeners).
  */
 export const interruptible = <A, E, R>(
   rec: Recording,
@@ -497,7 +516,10 @@ export const interruptible = <A, E, R>(
       Effect.map(body, Option.some),
       Effect.map(Deferred.await(stop), () => Option.none<A>())
     )
-    const result = yield* Effect.acquireUseRelease(install, () => raced, () => remove)
+    // once signalled, the handler stays for the rest of the run: a second signal during the cleanup
+    // that follows must end it through `process.exit` (whose exit listeners remove the spool and the
+    // lock, see `spooled`, `locked`), not by Node's default action, which runs nothing
+    const result = yield* Effect.acquireUseRelease(install, () => raced, () => (signalled ? Effect.void : remove))
     if (Option.isSome(result)) return result.value
     message(yield* Deferred.await(stop))
     return yield* Effect.interrupt

@@ -28,6 +28,8 @@ export interface IngestSummary {
   readonly elapsedMs: number
   readonly rowsPerSecond: number
   readonly errorsByCode: Readonly<Record<string, number>>
+  /** Unprocessed rows per reason Salesforce gave (results.ts `Written`); empty when it gave none. */
+  readonly unprocessedReasons?: Readonly<Record<string, number>> | undefined
   readonly files?: ResultFiles | undefined
   readonly exitCode: number
 }
@@ -70,6 +72,11 @@ export const ingestText = (s: IngestSummary): string => {
   ]
   const codes = Object.entries(s.errorsByCode).sort((a, b) => b[1] - a[1])
   if (codes.length > 0) lines.push(`  failures: ${codes.map(([c, k]) => `${c} x${n(k)}`).join(", ")}`)
+  const reasons = Object.entries(s.unprocessedReasons ?? {}).sort((a, b) => b[1] - a[1])
+  if (reasons.length > 0) {
+    const more = reasons.length > 3 ? `, and ${reasons.length - 3} more (see --json)` : ""
+    lines.push(`  unprocessed because: ${reasons.slice(0, 3).map(([r, k]) => `${r} x${n(k)}`).join(", ")}${more}`)
+  }
   if (s.files) {
     lines.push(`  success:     ${s.files.success}`)
     lines.push(`  failed:      ${s.files.failed}`)

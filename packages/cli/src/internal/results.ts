@@ -27,6 +27,11 @@ export interface Written {
   readonly unprocessed: number
   /** Failed rows per Salesforce error code (the first error of each row). */
   readonly errorsByCode: Readonly<Record<string, number>>
+  /**
+   * Unprocessed rows per reason Salesforce gave (the message of the job or batch that failed before
+   * reaching them, e.g. a batch out of time); rows without a reason (an aborted job) are not counted.
+   */
+  readonly unprocessedReasons: Readonly<Record<string, number>>
 }
 
 /** Result file paths for a job in `dir`. */
@@ -46,7 +51,8 @@ export interface ResultRows<E> {
   readonly columns: ReadonlyArray<string>
   readonly successes: Stream.Stream<Readonly<Record<string, string>>, E>
   readonly failures: Stream.Stream<{ readonly record: Readonly<Record<string, string>>; readonly code: string }, E>
-  readonly unprocessed: Stream.Stream<Readonly<Record<string, string>>, E>
+  /** With the reason Salesforce gave, when it did (the file holds only the row: it is re-sent as is). */
+  readonly unprocessed: Stream.Stream<{ readonly record: Readonly<Record<string, string>>; readonly reason?: string | undefined }, E>
 }
 
 /** From the client's outcome streams. */
@@ -57,7 +63,7 @@ export const fromOutcome = (outcome: BulkClient.Outcome, columns: ReadonlyArray<
     record: { sf__Id: f.id ?? "", sf__Error: errorText(f.errors.length > 0 ? f.errors : [f]), ...f.row },
     code: f.code
   })),
-  unprocessed: Stream.map(outcome.unprocessed, (u) => u.row)
+  unprocessed: Stream.map(outcome.unprocessed, (u) => ({ record: u.row, reason: u.reason }))
 })
 
 /** Writes the three files (concurrently; each streamed) into `dir`. */
@@ -70,8 +76,7 @@ export const write = <E>(
     const cols = (prefix: ReadonlyArray<string>) => (rows.columns.length === 0 ? undefined : [...prefix, ...rows.columns])
     const counts = { succeeded: 0, created: 0, failed: 0, unprocessed: 0 }
     const byCode: Record<string, number> = {}
-    const count = (key: keyof typeof counts) => <A, E1>(stream: Stream.Stream<A, E1>) =>
-      Stream.tap(stream, () => Effect.sync(() => void counts[key]++))
+    const byReason: Record<string, number> = {}
     yield* Effect.all([
       writeText(
         files.success,
@@ -99,8 +104,17 @@ export const write = <E>(
       ),
       writeText(
         files.unprocessed,
-        csvText(rows.unprocessed.pipe(count("unprocessed")), { columns: cols([]), formulaGuard: options.formulaGuard })
+        csvText(
+          rows.unprocessed.pipe(
+            Stream.map((u) => {
+              counts.unprocessed++
+              if (u.reason !== undefined && u.reason !== "") byReason[u.reason] = (byReason[u.reason] ?? 0) + 1
+              return u.record
+            })
+          ),
+          { columns: cols([]), formulaGuard: options.formulaGuard }
+        )
       )
     ], { concurrency: 3, discard: true })
-    return { files, ...counts, errorsByCode: byCode }
+    return { files, ...counts, errorsByCode: byCode, unprocessedReasons: byReason }
   })

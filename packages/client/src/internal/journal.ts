@@ -49,7 +49,9 @@ const resume2 = (jobId: string, options: ResumeOptions) =>
     if (first.state === "Open") yield* Bulk2.closeIngestJob(jobId)
     const info = yield* Bulk2.waitForIngestJob(jobId, wait2(options))
     const ro = { columnDelimiter: (info.columnDelimiter ?? "COMMA") as Bulk2.ColumnDelimiter }
-    const counts = yield* countResults(jobId, info, ro)
+    // a job that ended Failed hands its message to its unprocessed rows, as a run that waited on it does (ingest2.ts)
+    const why = info.state === "Failed" && info.errorMessage ? { stateMessage: info.errorMessage } : {}
+    const counts = { ...(yield* countResults(jobId, info, ro)), ...why }
     return { info, counts }
   })
 
@@ -102,7 +104,19 @@ const resume1 = (jobId: string, firstRow: number, options: ResumeOptions) =>
             } else failed++
           }))
       }
-      counts.push({ jobId, batchId: b.id, firstRow: row, records, succeeded, created, failed, unprocessed: records - succeeded - failed })
+      // a batch that ended Failed hands its message to its unprocessed rows, as a run that waited on it does (ingest1.ts)
+      const why = b.state === "Failed" && b.stateMessage ? { stateMessage: b.stateMessage } : {}
+      counts.push({
+        jobId,
+        batchId: b.id,
+        firstRow: row,
+        records,
+        succeeded,
+        created,
+        failed,
+        unprocessed: records - succeeded - failed,
+        ...why
+      })
       row += records
     }
     return { job, counts }

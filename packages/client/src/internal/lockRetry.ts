@@ -141,10 +141,35 @@ export const combine = (a: BulkClient.Outcome<BulkError>, b: BulkClient.Outcome<
 
 /**
  * `rows` stably ordered by their parent reference `field` (rows without it first), in bounded
- * memory (spoolSort.ts).
+ * memory (spoolSort.ts). When no row has a property `field` at all (a misspelt or differently
+ * cased column), the sort would silently keep the input order and the contention it was asked to
+ * avoid: that is an `InvalidInputError` naming the rows' fields, raised before any row is emitted
+ * (the sort has read the whole input by then).
  */
 export const orderedByParent = <A, E, R>(rows: Stream.Stream<A, E, R>, field: string): Stream.Stream<A, E | InvalidInputError, R> =>
-  sortedBy(rows, (row) => parentKey(row, field))
+  Stream.suspend(() => {
+    let first: object | undefined
+    let found = false
+    const keyOf = (row: A): string => {
+      if (row !== null && typeof row === "object") {
+        first ??= row
+        if (!found && field in row) found = true
+      }
+      return parentKey(row, field)
+    }
+    return Stream.mapChunksEffect(sortedBy(rows, keyOf), (chunk) => {
+      if (found || first === undefined) return Effect.succeed(chunk)
+      const fields = Object.keys(first)
+      const near = fields.find((f) => f.toLowerCase() === field.toLowerCase())
+      return Effect.fail(
+        new InvalidInputError({
+          what: `orderByParent names the field "${field}", which no row has` +
+            (near === undefined ? "" : ` (did you mean "${near}"?)`) +
+            `: the rows' fields are ${fields.join(", ")}`
+        })
+      )
+    })
+  })
 
 /**
  * Runs `once` on the input (ordered by parent when asked), then re-submits lock failures serially

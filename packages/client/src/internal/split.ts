@@ -150,7 +150,11 @@ export const tempDir: Effect.Effect<string, InvalidInputError, import("effect/Sc
       await Fs.chmod(dir, 0o700)
       return dir
     },
-    catch: (e) => new InvalidInputError({ what: `cannot create a temp directory to spool uploads: ${String(e)}` })
+    catch: (e) =>
+      new InvalidInputError({
+        what: `cannot create a temp directory in ${Os.tmpdir()} (spool files of uploads, and of orderByParent's sort): ${String(e)}. ` +
+          "Point TMPDIR at a writable directory with room for about the input's size"
+      })
   }),
   (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
 )

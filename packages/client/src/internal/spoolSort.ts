@@ -4,7 +4,9 @@
  * to a file of a private temp directory (split.ts `tempDir`: 0700, files 0600, removed when the
  * stream ends, fails or is interrupted); the runs are then merged k ways. An input that fits in one
  * run never touches the disk. Ties keep input order: within a run by the stable sort, across runs
- * by taking the earlier run first (runs are cut in input order).
+ * by taking the earlier run first (runs are cut in input order). More runs than `fanIn` (a very
+ * large input: each open run holds a file descriptor, and a process may have as few as 1,024) are
+ * first merged in passes, `fanIn` consecutive runs into one, so input order across runs survives.
  *
  * Flat records of strings, numbers, booleans and nulls (CSV rows) are stored as JSON text; any other
  * row goes through `v8.serialize` (Dates, nested objects and arrays survive as they are), and a row
@@ -26,6 +28,8 @@ export interface SortLimits {
   readonly runBytes?: number | undefined
   /** Rows of one run (default 100,000: bounds the per-row overhead of small rows). */
   readonly runRows?: number | undefined
+  /** Runs merged at once, each an open file (default 128); more are merged in passes first. */
+  readonly fanIn?: number | undefined
 }
 
 const RUN_BYTES = 8 * 1024 * 1024
@@ -34,6 +38,9 @@ const RUN_ROWS = 100_000
 const READ_BYTES = 64 * 1024
 /** Rows merged per pull of the output stream. */
 const OUT_ROWS = 1_024
+const FAN_IN = 128
+/** Bytes buffered before a write while merging runs into one. */
+const WRITE_BYTES = 1024 * 1024
 
 interface Entry {
   readonly key: string
@@ -76,6 +83,8 @@ class RunReader {
   key: string | undefined
   private proto = 0
   private row: Buffer | undefined
+  /** The head record as stored (key, prototype byte and row), for a merge pass that writes it out as is. */
+  record: Buffer | undefined
   constructor(readonly fd: number) {}
 
   private ensure(n: number): boolean {
@@ -96,12 +105,13 @@ class RunReader {
       return false
     }
     const keyLen = this.buf.readUInt32LE(this.at)
-    this.ensure(4 + keyLen + 5)
+    if (!this.ensure(4 + keyLen + 5)) throw new Error("a sort file ends inside a record")
     this.key = this.buf.toString("utf8", this.at + 4, this.at + 4 + keyLen)
     this.proto = this.buf[this.at + 4 + keyLen]!
     const rowLen = this.buf.readUInt32LE(this.at + 5 + keyLen)
     const total = 9 + keyLen + rowLen
-    this.ensure(total)
+    if (!this.ensure(total)) throw new Error("a sort file ends inside a record")
+    this.record = this.buf.subarray(this.at, this.at + total)
     this.row = this.buf.subarray(this.at + 9 + keyLen, this.at + total)
     this.at += total
     return true
@@ -217,6 +227,11 @@ export const sortedBy = <A, E, R>(
     // Array.prototype.sort is stable: equal keys keep input order
     const sortRun = (run: Array<Entry>) => run.sort((a, b) => compare(a.key, b.key))
 
+    const writeError = (path: string) => (e: unknown) =>
+      new InvalidInputError({
+        what: `cannot write the sort file ${path} (orderByParent): ${String(e)}. ` +
+          "The sort needs about the input's size in the temp directory: free space there or point TMPDIR at a larger disk"
+      })
     let dir: string | undefined
     const files: Array<string> = []
     let run: Array<Entry> = []
@@ -230,7 +245,7 @@ export const sortedBy = <A, E, R>(
       bytes = 0
       yield* Effect.try({
         try: () => Fs.writeFileSync(path, Buffer.concat(sorted.map((e) => e.bytes)), { mode: SPOOL_MODE }),
-        catch: (e) => new InvalidInputError({ what: `cannot write the sort file ${path} (orderByParent): ${String(e)}` })
+        catch: writeError(path)
       })
       files.push(path)
     })
@@ -250,15 +265,87 @@ export const sortedBy = <A, E, R>(
       return Stream.fromIterable(sorted).pipe(Stream.map(decode))
     }
     yield* flush
+    const fanIn = Math.max(2, limits.fanIn ?? FAN_IN)
+    const readError = (e: unknown) => new InvalidInputError({ what: `cannot read a sort file (orderByParent): ${String(e)}` })
+    /** Opens `paths` as readers; on a failure part way, the ones opened are closed again. */
+    const openAll = (paths: ReadonlyArray<string>): Array<RunReader> => {
+      const rs: Array<RunReader> = []
+      try {
+        for (const f of paths) rs.push(new RunReader(Fs.openSync(f, "r")))
+      } catch (e) {
+        rs.forEach((r) => Fs.closeSync(r.fd))
+        throw e
+      }
+      return rs
+    }
+    const heapOf = (rs: ReadonlyArray<RunReader>) => {
+      const heap = new Heap()
+      rs.forEach((r, i) => r.advance() && heap.push(r, i))
+      return heap
+    }
+    /**
+     * Merges `group` into the run file `path`, a block of at most WRITE_BYTES per step (the event
+     * loop turns between steps: a signal is heard, an interruption lands); its files are closed
+     * however it ends, and removed once merged.
+     */
+    const mergeGroup = (group: ReadonlyArray<string>, path: string) =>
+      Effect.acquireUseRelease(
+        Effect.try({
+          try: () => {
+            const rs = openAll(group)
+            try {
+              return { rs, out: Fs.openSync(path, "w", SPOOL_MODE) }
+            } catch (e) {
+              rs.forEach((r) => Fs.closeSync(r.fd))
+              throw e
+            }
+          },
+          catch: writeError(path)
+        }),
+        ({ out, rs }) =>
+          Effect.gen(function*() {
+            const heap = yield* Effect.try({ try: () => heapOf(rs), catch: readError })
+            while (heap.size > 0) {
+              yield* Effect.try({
+                try: () => {
+                  const block: Array<Buffer> = []
+                  let size = 0
+                  while (heap.size > 0 && size < WRITE_BYTES) {
+                    const top = heap.top()
+                    block.push(top.record!)
+                    size += top.record!.length
+                    top.advance()
+                    heap.fix()
+                  }
+                  Fs.writeSync(out, Buffer.concat(block))
+                },
+                catch: writeError(path)
+              })
+              yield* Effect.yieldNow()
+            }
+            group.forEach((f) => Fs.rmSync(f, { force: true }))
+          }),
+        ({ out, rs }) =>
+          Effect.sync(() => {
+            Fs.closeSync(out)
+            rs.forEach((r) => Fs.closeSync(r.fd))
+          })
+      )
+    // merge passes: consecutive groups of runs into one run each, until one merge can take them all
+    while (files.length > fanIn) {
+      const merged: Array<string> = []
+      for (let g = 0; g < files.length; g += fanIn) {
+        const path = Path.join(dir!, `run-p${files.length}-${merged.length}.bin`)
+        yield* mergeGroup(files.slice(g, g + fanIn), path)
+        merged.push(path)
+      }
+      files.splice(0, files.length, ...merged)
+    }
     const readers = yield* Effect.acquireRelease(
-      Effect.try({
-        try: () => files.map((f) => new RunReader(Fs.openSync(f, "r"))),
-        catch: (e) => new InvalidInputError({ what: `cannot read a sort file (orderByParent): ${String(e)}` })
-      }),
+      Effect.try({ try: () => openAll(files), catch: readError }),
       (rs) => Effect.sync(() => rs.forEach((r) => Fs.closeSync(r.fd)))
     )
-    const heap = new Heap()
-    readers.forEach((r, i) => r.advance() && heap.push(r, i))
+    const heap = heapOf(readers)
     const pull = Effect.try({
       try: () => {
         const out: Array<A> = []
@@ -270,7 +357,7 @@ export const sortedBy = <A, E, R>(
         }
         return out
       },
-      catch: (e) => new InvalidInputError({ what: `cannot read a sort file (orderByParent): ${String(e)}` })
+      catch: readError
     })
     return Stream.repeatEffectChunkOption(
       Effect.flatMap(Effect.mapError(pull, Option.some), (out) =>

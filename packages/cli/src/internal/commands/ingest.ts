@@ -89,6 +89,37 @@ const validate = (a: IngestArgs): Effect.Effect<void, UsageError> => {
   return Effect.void
 }
 
+/** Salesforce's message for a batch that ran out of time on every attempt (`InternalServerError : Retried more than 20 times`). */
+const RETRIED = /Retried more than/i
+
+/**
+ * Why rows were not processed, when Salesforce said, and for a batch out of time the CLI's way
+ * out: re-sent as they were, the same batches would run out of time again.
+ */
+const unprocessedAdvice = (reasons: Readonly<Record<string, number>> | undefined): string => {
+  const said = Object.keys(reasons ?? {})
+  if (said.length === 0) return ""
+  // (each failed job or batch may word it differently: the first few say enough)
+  return `. Not processed because: ${said.slice(0, 3).join("; ")}${said.length > 3 ? ` (and ${said.length - 3} more reasons)` : ""}` +
+    (said.some((r) => RETRIED.test(r))
+      ? ": Salesforce could not finish their batch within its time limit, so send them in smaller batches (a lower --batch-size) " +
+        "or lighten the triggers and automation on the object"
+      : "")
+}
+
+/**
+ * Rows failed on record locks have nothing to fix: they are sent again, in serial follow-up rounds,
+ * and with the input ordered by parent so parallel batches stop contending (lockRetry.ts).
+ */
+const lockAdvice = (errorsByCode: Readonly<Record<string, number>>): string => {
+  const locked = errorsByCode["UNABLE_TO_LOCK_ROW"] ?? 0
+  return locked === 0 ?
+    "" :
+    `. ${locked.toLocaleString("en-US")} of them failed on record locks (UNABLE_TO_LOCK_ROW), not on their data: ` +
+    "send them again with --retry-locked-rows <rounds>, and --order-by-parent <parent field> (e.g. AccountId) so that " +
+    "children of one parent share a batch"
+}
+
 /** Summary numbers shared by the ingest command and `resume`. */
 export const finish = (
   flags: OutputFlags & { readonly allowPartial: boolean },
@@ -117,10 +148,13 @@ export const finish = (
               ).join(" and ")
             } ` +
               `${summary.failed > 0 && summary.unprocessed > 0 ? "hold" : "holds"} exactly the rows still to send ` +
-              `(fix them, then send only ${
-                summary.failed > 0 && summary.unprocessed > 0 ? "those files" : "that file"
-              }, not the whole input)`
+              // unprocessed rows and rows failed on a lock have nothing to fix: they are only sent again
+              (summary.failed > (summary.errorsByCode["UNABLE_TO_LOCK_ROW"] ?? 0)
+                ? `(fix the failed rows, then send only ${summary.unprocessed > 0 ? "those files" : "that file"}, not the whole input)`
+                : `(send only ${summary.failed > 0 && summary.unprocessed > 0 ? "those files" : "that file"} again, not the whole input)`)
             : "") +
+          unprocessedAdvice(summary.unprocessedReasons) +
+          lockAdvice(summary.errorsByCode) +
           ` (pass --allow-partial to exit 0 anyway)`
       })
     )
@@ -351,6 +385,7 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
       const jobId = s.jobIds[0]
       let files: Results.ResultFiles | undefined
       let errorsByCode: Readonly<Record<string, number>> = {}
+      let unprocessedReasons: Readonly<Record<string, number>> = {}
       // an upsert's summary leaves `created` to the results' Created flags, counted while writing them
       let created = s.created ?? 0
       if (jobId !== undefined) {
@@ -361,6 +396,7 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
         })
         files = written.files
         errorsByCode = written.errorsByCode
+        unprocessedReasons = written.unprocessedReasons
         created = s.created ?? written.created
       }
       // every row has an outcome and the result files hold them: nothing is left to resume
@@ -380,6 +416,7 @@ const execute = (a: IngestArgs, rec: Recovery.Recording): Effect.Effect<void, Ru
         unprocessed: s.unprocessed,
         elapsedMs: Duration.toMillis(s.elapsed) > 0 ? Duration.toMillis(s.elapsed) : Date.now() - started,
         errorsByCode,
+        unprocessedReasons,
         files
       })
     })

@@ -229,12 +229,15 @@ const waitFor1 = (
 type Routed =
   | { readonly _tag: "success"; readonly record: Readonly<Record<string, string>>; readonly created: boolean }
   | { readonly _tag: "failure"; readonly record: Readonly<Record<string, string>>; readonly code: string }
-  | { readonly _tag: "unprocessed"; readonly record: Readonly<Record<string, string>> }
+  | { readonly _tag: "unprocessed"; readonly record: Readonly<Record<string, string>>; readonly reason?: string | undefined }
 
 /**
  * Every input row of a 1.0 ingest job with its outcome, batch by batch in order: each batch's
  * results zipped with the rows of its request (as uploaded); rows of batches never processed are
- * unprocessed. A result without a row, or a row without a result, is still reported, never dropped.
+ * unprocessed. A batch that ended Failed part way (out of time) has results for the rows it
+ * processed, which are in the org: they are read like a completed batch's, and only the rows past
+ * them are unprocessed, with the batch's message as their reason (as the client's ingest does).
+ * A result without a row, or a row without a result, is still reported, never dropped.
  */
 const v1Outcomes = (info: Bulk1.JobInfo): Stream.Stream<Routed, BulkError.BulkError, Env> =>
   Stream.flatMap(
@@ -243,13 +246,15 @@ const v1Outcomes = (info: Bulk1.JobInfo): Stream.Stream<Routed, BulkError.BulkEr
       const request: Stream.Stream<Record<string, string>, BulkError.BulkError, Env> = info.contentType === "CSV"
         ? Csv.decode()(Bulk1.batchRequest(info, batch.id))
         : Stream.empty
-      if (batch.state !== "Completed") {
-        return Stream.map(request, (record): Routed => ({ _tag: "unprocessed", record }))
+      const reason = batch.state === "Failed" && batch.stateMessage ? { reason: batch.stateMessage } : {}
+      const partly = batch.state === "Failed" && batch.numberRecordsProcessed > 0
+      if (batch.state !== "Completed" && !partly) {
+        return Stream.map(request, (record): Routed => ({ _tag: "unprocessed", record, ...reason }))
       }
       return Stream.zipAllWith(Bulk1.batchResults(info, batch.id), {
         other: request,
         onSelf: (r) => route(r, {}),
-        onOther: (record): Routed => ({ _tag: "unprocessed", record }),
+        onOther: (record): Routed => ({ _tag: "unprocessed", record, ...reason }),
         onBoth: (r, record) => route(r, record)
       })
     },
@@ -325,6 +330,10 @@ export const results = (
 
     let created = 0
     const dir = Option.getOrElse(a.resultsDir, () => process.cwd())
+    // a 2.0 job that ended Failed part way: its message is why the rest is unprocessed
+    const failedReason = found.api === "2.0" && found.info.state === "Failed" && found.info.errorMessage
+      ? { reason: found.info.errorMessage }
+      : {}
     const written = found.api === "2.0"
       ? yield* Results.write(
         {
@@ -333,7 +342,7 @@ export const results = (
             Stream.tap((r) => Effect.sync(() => void (r["sf__Created"] === "true" && created++)))
           ),
           failures: Stream.map(provide(Bulk2.failedResults(jobId)), (r) => ({ record: r, code: firstCode(r["sf__Error"] ?? "") })),
-          unprocessed: provide(Bulk2.unprocessedRecords(jobId))
+          unprocessed: Stream.map(provide(Bulk2.unprocessedRecords(jobId)), (record) => ({ record, ...failedReason }))
         },
         { dir, jobId, formulaGuard: a.formulaGuard }
       )
@@ -352,7 +361,10 @@ export const results = (
               s2!,
               (o) => (o._tag === "failure" ? Option.some({ record: o.record, code: o.code }) : Option.none())
             ),
-            unprocessed: Stream.filterMap(s3!, (o) => (o._tag === "unprocessed" ? Option.some(o.record) : Option.none()))
+            unprocessed: Stream.filterMap(
+              s3!,
+              (o) => (o._tag === "unprocessed" ? Option.some({ record: o.record, reason: o.reason }) : Option.none())
+            )
           },
           { dir, jobId, formulaGuard: a.formulaGuard }
         )
@@ -379,6 +391,7 @@ export const results = (
       unprocessed: written.unprocessed,
       elapsedMs: Date.now() - started,
       errorsByCode: written.errorsByCode,
+      unprocessedReasons: written.unprocessedReasons,
       files: written.files
     })
   })

@@ -59,7 +59,13 @@ describe("stalled answers from the emulator", () => {
       Effect.gen(function*() {
         emu.setFaults("stall=0.5", { seed: 3, slowMs: 300_000, match: "^GET /services/data/[^/]+/jobs/query/[^/]+/results" })
         const before = emu.stats().faults.stall
-        const rows = yield* BulkClient.query(SOQL, { api: "2.0", concurrency, pollSchedule: Schedule.spaced("20 millis") }).pipe(
+        const rows = yield* BulkClient.query(SOQL, {
+          api: "2.0",
+          concurrency,
+          pollSchedule: Schedule.spaced("20 millis"),
+          // several pages, so that some of them stall (the client's default page holds every row here)
+          maxRecords: 500
+        }).pipe(
           Stream.runCollect,
           Effect.map(Chunk.toReadonlyArray)
         )

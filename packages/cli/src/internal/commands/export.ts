@@ -88,11 +88,14 @@ export const tableText = <E, R>(
     let flushed = false
     return Stream.concat(
       Stream.mapChunks(rows, (chunk) => {
-        if (flushed) return Chunk.of(Chunk.toReadonlyArray(chunk).map(line).join(""))
-        window.push(...chunk)
+        const all = Chunk.toReadonlyArray(chunk)
+        if (flushed) return Chunk.of(all.map(line).join(""))
+        // exactly the first TABLE_WINDOW rows fix the widths, however the rows arrive in chunks
+        const room = TABLE_WINDOW - window.length
+        for (let i = 0; i < Math.min(room, all.length); i++) window.push(all[i]!)
         if (window.length < TABLE_WINDOW) return Chunk.empty()
         flushed = true
-        return Chunk.of(flush())
+        return Chunk.of(flush() + all.slice(room).map(line).join(""))
       }),
       Stream.suspend(() => (flushed ? Stream.empty : Stream.make(flush())))
     )

@@ -18,8 +18,18 @@ export interface RunResult {
   readonly stderr: string
 }
 
+/**
+ * One temp root per test file, removed when the file's tests are done: every temp dir of the tests is
+ * made inside it, so test runs do not pile up directories (with customer-like data) in /tmp.
+ */
+const ROOT = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-e2e-"))
+// removed after the test file that loaded this module (its hooks are the file's); a script
+// outside Vitest (scripts/kill-anywhere.ts) removes it when it exits
+if (process.env.VITEST) (await import("vitest")).afterAll(() => Fs.rmSync(ROOT, { recursive: true, force: true }))
+else process.on("exit", () => Fs.rmSync(ROOT, { recursive: true, force: true }))
+
 /** Where the runs of the tests keep journals (`SFBULK_STATE_DIR`). */
-export const STATE_DIR = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-state-"))
+export const STATE_DIR = Fs.mkdtempSync(Path.join(ROOT, "state-"))
 
 /** Environment without any `SF_*` variable of the machine running the tests. */
 export const cleanEnv = (extra: Record<string, string> = {}): Record<string, string> => {
@@ -60,7 +70,7 @@ export const sfbulk = (
   })
 
 /** A fresh temporary directory. */
-export const tempDir = (): string => Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-e2e-"))
+export const tempDir = (): string => Fs.mkdtempSync(Path.join(ROOT, "t-"))
 
 /** Writes `text` to `dir/name` and returns the path. */
 export const writeFile = (dir: string, name: string, text: string): string => {

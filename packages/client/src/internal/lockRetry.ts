@@ -34,6 +34,27 @@ export const LOCK_CODE = "UNABLE_TO_LOCK_ROW"
 /** Whether a failure is a lock failure (any of its errors). */
 export const isLockFailure = (f: BulkClient.Failure): boolean => f.code === LOCK_CODE || f.errors.some((e) => e.code === LOCK_CODE)
 
+/** The field a re-submitted row cannot do without: the record's key for anything but an insert. */
+export const keyFieldOf = (operation: BulkClient.Operation, externalIdFieldName: string | undefined): string | undefined =>
+  operation === "insert" ? undefined : operation === "upsert" ? externalIdFieldName : "Id"
+
+/**
+ * Whether a lock failure can be re-submitted from the row its outcome carries. On 2.0 that row is
+ * Salesforce's echo in `failedResults`, and Salesforce may leave the values out of the echo (a known
+ * issue when the header's case differs from the field names: protocol reference §4.11). A row with
+ * no value at all, or without the key its operation needs, is left failed (its lock error stands)
+ * rather than re-sent blank, which would create or touch a record without its data.
+ */
+export const resendable = (f: BulkClient.Failure, keyField: string | undefined): boolean => {
+  const filled = (v: unknown) => v !== undefined && v !== null && String(v) !== ""
+  const row = (f.row ?? {}) as Record<string, unknown>
+  const entries = Object.entries(row).filter(([k]) => !k.startsWith("sf__"))
+  if (!entries.some(([, v]) => filled(v))) return false
+  if (keyField === undefined) return true
+  const key = keyField.toLowerCase()
+  return entries.some(([k, v]) => k.toLowerCase() === key && filled(v))
+}
+
 interface Params<A, E, R> {
   readonly object: string
   readonly operation: BulkClient.Operation
@@ -95,7 +116,8 @@ const merge = (
   before: BulkClient.Outcome<BulkError>,
   retried: number,
   next: BulkClient.Outcome<BulkError>,
-  positions: ReadonlyArray<number | undefined>
+  positions: ReadonlyArray<number | undefined>,
+  wasRetried: (f: BulkClient.Failure) => boolean
 ): BulkClient.Outcome<BulkError> => {
   const a = before.summary
   const b = next.summary
@@ -115,7 +137,7 @@ const merge = (
     },
     successes: Stream.concat(before.successes, repositioned(next.successes, positions)),
     // Every lock failure of the outcome so far was re-submitted: only its retry's outcome stays.
-    failures: Stream.concat(Stream.filter(before.failures, (f) => !isLockFailure(f)), repositioned(next.failures, positions)),
+    failures: Stream.concat(Stream.filter(before.failures, (f) => !wasRetried(f)), repositioned(next.failures, positions)),
     unprocessed: Stream.concat(before.unprocessed, repositioned(next.unprocessed, positions))
   }
 }
@@ -220,8 +242,11 @@ const allRounds = <A, E, R>(
       ? first.failures
       : Stream.concat(Stream.fromIterable(resumed.pending), first.failures)
     let followed = false
+    const keyField = keyFieldOf(params.operation, params.externalIdFieldName)
+    // the lock failures a round re-submits (and whose outcome its retry then replaces)
+    const retriable = (f: BulkClient.Failure) => isLockFailure(f) && resendable(f, keyField)
     for (let round = resumed?.rounds ?? 0; round < rounds; round++) {
-      const locked = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.filter(candidates, isLockFailure)))
+      const locked = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.filter(candidates, retriable)))
       if (locked.length === 0) break
       const ordered = field === undefined ? locked : byParent(locked, field, (f) => f.row)
       const columns = Object.keys(ordered[0]!.row)
@@ -249,7 +274,7 @@ const allRounds = <A, E, R>(
         currentRound,
         round + 1
       )
-      outcome = merge(outcome, locked.length, next, ordered.map((f) => f.position))
+      outcome = merge(outcome, locked.length, next, ordered.map((f) => f.position), retriable)
       candidates = next.failures
       followed = true
     }

@@ -5,17 +5,14 @@
  * unprocessed, the invariant intact), the unprocessed rows handed back to re-send, nothing saved
  * twice, and a typed error saying what happened when nothing was processed at all.
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { BulkClient, SalesforceAuth } from "@sfbulk/client"
+import { BulkClient } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
-import * as Stream from "effect/Stream"
+import { clientLayer, collect, type Emu, fast, landedBy } from "./EmulatorSupport.js"
 
-let emu: Awaited<ReturnType<typeof Emulator.start>>
+let emu: Emu
 let layer: Layer.Layer<BulkClient.BulkClient>
 
 beforeAll(async () => {
@@ -35,33 +32,17 @@ beforeAll(async () => {
       bulk2BatchSize: 10_000
     }
   })
-  layer = BulkClient.layer.pipe(
-    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
-    Layer.provide(NodeHttpClient.layerUndici),
-    Layer.orDie
-  )
+  layer = clientLayer(emu)
 })
 afterAll(async () => {
   await emu?.close()
 })
 
-const fast = { pollSchedule: Schedule.spaced("20 millis") }
-const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
 const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.runPromise(Effect.provide(effect, layer))
 
 const accounts = (tag: string, n: number) => Array.from({ length: n }, (_, i) => ({ Name: `${tag}-${i}` }))
 
-/** Accounts of this tag in the org, by Name -> copies. */
-const landed = (tag: string): Map<string, number> => {
-  const q = emu.org.query(`SELECT Name FROM Account WHERE Name LIKE '${tag}-%'`)
-  if (!q.ok) throw new Error(q.error.message)
-  const counts = new Map<string, number>()
-  for (let i = 0; i < q.result.size; i++) {
-    const name = String(q.result.row(i)[0])
-    counts.set(name, (counts.get(name) ?? 0) + 1)
-  }
-  return counts
-}
+const landed = (tag: string): Map<string, number> => landedBy(emu, "Account", "Name", tag)
 
 for (const api of ["2.0", "1.0"] as const) {
   describe(`batch time limit on Bulk API ${api}`, () => {
@@ -102,13 +83,7 @@ describe("batch time limit: nothing processed", () => {
           processing: { recordsPerSecond: { insert: 1 }, batchTimeLimitMs: 500, batchRetries: 1, requestLatencyMs: 0, lockFailureRate: 0 }
         })
       )
-      const slowLayer = BulkClient.layer.pipe(
-        Layer.provide(
-          SalesforceAuth.fromSession({ instanceUrl: slow.instanceUrl, accessToken: slow.accessToken, apiVersion: slow.apiVersion })
-        ),
-        Layer.provide(NodeHttpClient.layerUndici),
-        Layer.orDie
-      )
+      const slowLayer = clientLayer(slow)
       const error = yield* Effect.flip(
         Effect.provide(BulkClient.insert("Account", accounts("btnone", 5), { ...fast, api: "2.0" }), slowLayer)
       ).pipe(

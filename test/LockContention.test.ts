@@ -4,17 +4,14 @@
  * serially and merges the outcome (every row landed exactly once, each row's outcome its last
  * attempt's, the accounting invariant intact); `orderByParent` keeps each parent in one batch.
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { BulkClient, SalesforceAuth } from "@sfbulk/client"
+import { BulkClient } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
-import * as Stream from "effect/Stream"
+import { clientLayer, collect, type Emu, fast, landedBy } from "./EmulatorSupport.js"
 
-let emu: Awaited<ReturnType<typeof Emulator.start>>
+let emu: Emu
 let layer: Layer.Layer<BulkClient.BulkClient>
 const parents: Array<string> = []
 
@@ -30,34 +27,18 @@ beforeAll(async () => {
     if (!out.success) throw new Error("seed failed")
     parents.push(out.id)
   }
-  layer = BulkClient.layer.pipe(
-    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
-    Layer.provide(NodeHttpClient.layerUndici),
-    Layer.orDie
-  )
+  layer = clientLayer(emu)
 })
 afterAll(async () => {
   await emu?.close()
 })
 
-const fast = { pollSchedule: Schedule.spaced("20 millis") }
-const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
 const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.runPromise(Effect.provide(effect, layer))
 
 /** 600 Contacts, parents interleaved (row i -> parent i % 6), so every batch touches every parent. */
 const contacts = (tag: string) => Array.from({ length: 600 }, (_, i) => ({ LastName: `${tag}-${i}`, AccountId: parents[i % 6]! }))
 
-/** Contacts of this tag in the org, by LastName. */
-const landed = (tag: string): Map<string, number> => {
-  const q = emu.org.query(`SELECT LastName FROM Contact WHERE LastName LIKE '${tag}-%'`)
-  if (!q.ok) throw new Error(q.error.message)
-  const counts = new Map<string, number>()
-  for (let i = 0; i < q.result.size; i++) {
-    const name = String(q.result.row(i)[0])
-    counts.set(name, (counts.get(name) ?? 0) + 1)
-  }
-  return counts
-}
+const landed = (tag: string): Map<string, number> => landedBy(emu, "Contact", "LastName", tag)
 
 for (const api of ["2.0", "1.0"] as const) {
   // 1.0: 100-record batches of one Parallel job; 2.0: 100-record jobs, four at a time.

@@ -1,0 +1,41 @@
+/**
+ * Shared setup of the tests that run the real client over a started emulator: the client's layer
+ * for that emulator, a fast poll, stream collection, and how many copies of each record landed.
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import { BulkClient, SalesforceAuth } from "@sfbulk/client"
+import type { Emulator } from "@sfbulk/emulator"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+
+/** A started emulator. */
+export type Emu = Awaited<ReturnType<typeof Emulator.start>>
+
+/** `BulkClient` over the emulator's session (real HTTP through undici). */
+export const clientLayer = (emu: Emu): Layer.Layer<BulkClient.BulkClient> =>
+  BulkClient.layer.pipe(
+    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
+    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.orDie
+  )
+
+/** Polls every 20 ms, so tests over a paced emulator see each change soon. */
+export const fast = { pollSchedule: Schedule.spaced("20 millis") }
+
+/** A stream's elements as an array. */
+export const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
+
+/** How many records of `object` have each value of `field` starting with `${tag}-`. */
+export const landedBy = (emu: Emu, object: string, field: string, tag: string): Map<string, number> => {
+  const q = emu.org.query(`SELECT ${field} FROM ${object} WHERE ${field} LIKE '${tag}-%'`)
+  if (!q.ok) throw new Error(q.error.message)
+  const counts = new Map<string, number>()
+  for (let i = 0; i < q.result.size; i++) {
+    const value = String(q.result.row(i)[0])
+    counts.set(value, (counts.get(value) ?? 0) + 1)
+  }
+  return counts
+}

@@ -39,3 +39,15 @@ export const landedBy = (emu: Emu, object: string, field: string, tag: string): 
   }
   return counts
 }
+
+/** Inserts `n` Accounts named `${prefix} 0..n-1` straight into the org; their ids, in order. */
+export const seedParents = (emu: Emu, n: number, prefix: string): Array<string> =>
+  Array.from({ length: n }, (_, i) => {
+    const out = emu.org.apply("insert", "Account", { Name: `${prefix} ${i}` })
+    if (!out.success) throw new Error("seed failed")
+    return out.id
+  })
+
+/** 600 Contacts, parents interleaved (row i -> parent i % parents), so every batch touches every parent. */
+export const interleavedContacts = (tag: string, parents: ReadonlyArray<string>) =>
+  Array.from({ length: 600 }, (_, i) => ({ LastName: `${tag}-${i}`, AccountId: parents[i % parents.length]! }))

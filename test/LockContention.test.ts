@@ -9,7 +9,7 @@ import { BulkClient } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { clientLayer, collect, type Emu, fast, landedBy } from "./EmulatorSupport.js"
+import { clientLayer, collect, type Emu, fast, interleavedContacts, landedBy, seedParents } from "./EmulatorSupport.js"
 
 let emu: Emu
 let layer: Layer.Layer<BulkClient.BulkClient>
@@ -22,11 +22,7 @@ beforeAll(async () => {
     // fast enough for a test, slow enough that parallel batches overlap; every contended row fails
     processing: { recordsPerSecond: { insert: 4_000 }, parallelBatches: 4, transactionRows: 25, requestLatencyMs: 0, lockFailureRate: 1 }
   })
-  for (let i = 0; i < 6; i++) {
-    const out = emu.org.apply("insert", "Account", { Name: `Lock parent ${i}` })
-    if (!out.success) throw new Error("seed failed")
-    parents.push(out.id)
-  }
+  parents.push(...seedParents(emu, 6, "Lock parent"))
   layer = clientLayer(emu)
 })
 afterAll(async () => {
@@ -35,8 +31,7 @@ afterAll(async () => {
 
 const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.runPromise(Effect.provide(effect, layer))
 
-/** 600 Contacts, parents interleaved (row i -> parent i % 6), so every batch touches every parent. */
-const contacts = (tag: string) => Array.from({ length: 600 }, (_, i) => ({ LastName: `${tag}-${i}`, AccountId: parents[i % 6]! }))
+const contacts = (tag: string) => interleavedContacts(tag, parents)
 
 const landed = (tag: string): Map<string, number> => landedBy(emu, "Contact", "LastName", tag)
 

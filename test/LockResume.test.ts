@@ -14,7 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { clientLayer, collect, type Emu, fast, landedBy } from "./EmulatorSupport.js"
+import { clientLayer, collect, type Emu, fast, interleavedContacts, landedBy, seedParents } from "./EmulatorSupport.js"
 
 let emu: Emu
 let layer: Layer.Layer<BulkClient.BulkClient>
@@ -28,11 +28,7 @@ beforeAll(async () => {
     // parallel batches overlap and every contended row fails; a follow-up round takes long enough to be interrupted
     processing: { recordsPerSecond: { insert: 2_000 }, parallelBatches: 4, transactionRows: 25, requestLatencyMs: 0, lockFailureRate: 1 }
   })
-  for (let i = 0; i < 6; i++) {
-    const out = emu.org.apply("insert", "Account", { Name: `LockResume parent ${i}` })
-    if (!out.success) throw new Error("seed failed")
-    parents.push(out.id)
-  }
+  parents.push(...seedParents(emu, 6, "LockResume parent"))
   layer = clientLayer(emu)
 })
 afterAll(async () => {
@@ -41,7 +37,7 @@ afterAll(async () => {
 
 const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.runPromise(Effect.provide(effect, layer))
 
-const contacts = (tag: string) => Array.from({ length: 600 }, (_, i) => ({ LastName: `${tag}-${i}`, AccountId: parents[i % 6]! }))
+const contacts = (tag: string) => interleavedContacts(tag, parents)
 
 const landed = (tag: string): Map<string, number> => landedBy(emu, "Contact", "LastName", tag)
 

@@ -80,3 +80,21 @@ export const compile = (
   const p = internal.plan(mapping, columns)
   return "header" in p ? { fields: p.header, apply: (row) => internal.applyPlan(p, row) } : p
 }
+
+/**
+ * Every field a mapping fills: its columns' targets, then its constants' fields (to check them
+ * against the object's fields, e.g. with `Describe.checkColumn`).
+ *
+ * @since 0.2.0
+ * @category mapping
+ */
+export const fields: (mapping: FieldMapping) => ReadonlyArray<string> = internal.fieldsOf
+
+/**
+ * The mapping with each field it fills renamed (columns and constants alike), e.g. by
+ * `Describe.header` to fit its lookups to the object.
+ *
+ * @since 0.2.0
+ * @category mapping
+ */
+export const renameFields: (mapping: FieldMapping, rename: (field: string) => string) => FieldMapping = internal.renameFields

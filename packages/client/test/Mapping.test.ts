@@ -120,3 +120,16 @@ describe("Bulk1.uploadSpec", () => {
     expect(emu.org.get(id)!.values).toMatchObject({ LastName: "Specman", Description: "via spec" })
   })
 })
+
+describe("Mapping.fields and Mapping.renameFields", () => {
+  const m = Mapping.parseSdl("Nom=Name\nJour=Day__c\nVieux=\nWho\\:Contact-Email=\n\"Energy\"=Industry\nBoss=Who:Contact-Email\n")
+  it("lists every field a mapping fills, dropped columns left out, constants last", () => {
+    expect(m).not.toBeInstanceOf(BulkError.InvalidInputError)
+    expect(Mapping.fields(m as Mapping.FieldMapping)).toEqual(["Name", "Day__c", "Contact:Who.Email", "Industry"])
+  })
+  it("renames the fields of columns and constants alike, keeping dropped columns dropped", () => {
+    const r = Mapping.renameFields(m as Mapping.FieldMapping, (f) => (f === "Contact:Who.Email" ? "Who.Email" : f.toUpperCase()))
+    expect(r.columns).toEqual({ Nom: ["NAME"], Jour: ["DAY__C"], Vieux: [], "Who:Contact-Email": [], Boss: ["Who.Email"] })
+    expect(r.constants).toEqual({ INDUSTRY: "Energy" })
+  })
+})

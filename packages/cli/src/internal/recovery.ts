@@ -262,17 +262,23 @@ export const locked = <A, E, R>(rec: Recording, body: Effect.Effect<A, E, R>): E
     },
     catch: (e) => fail(`the journal ${rec.journal} is in use: ${(e as Error).message}`)
   })
-  // a run ended by `process.exit` (a second signal, cleanup over time) skips the release: removed on exit too
-  const onExit = () => Fs.rmSync(path, { force: true })
   return Effect.acquireUseRelease(
-    Effect.tap(take, () => Effect.sync(() => process.on("exit", onExit))),
+    Effect.map(take, () => removal(() => Fs.rmSync(path, { force: true }))),
     () => body,
-    () =>
-      Effect.sync(() => {
-        process.off("exit", onExit)
-        onExit()
-      })
+    (remove) => Effect.sync(remove)
   )
+}
+
+/**
+ * `remove`, to call on release, and also run at process exit: a run ended by `process.exit` (a
+ * second signal, cleanup over time) skips the release.
+ */
+const removal = (remove: () => void): () => void => {
+  process.on("exit", remove)
+  return () => {
+    process.off("exit", remove)
+    remove()
+  }
 }
 
 /** A journal line naming the private temp directory one run of it spooled its pieces in. */
@@ -321,24 +327,21 @@ export const spooled = <A, E, R>(rec: Recording, body: Effect.Effect<A, E, R>): 
       if (dir !== undefined) Fs.rmSync(dir, { recursive: true, force: true })
       dir = undefined
     }
-    // a run ended by `process.exit` (a second signal, cleanup over time) skips the release, and a
-    // spool whose journal is then discarded (nothing sent) would never be found again: removed on exit
+    // a spool whose journal is discarded (nothing sent) would never be found again: removed on exit too
     const spool = dir
-    const onExit = () => {
+    const remove = removal(() => {
       if (spool !== undefined) Fs.rmSync(spool, { recursive: true, force: true })
-    }
-    process.on("exit", onExit)
-    return { onExit, saved }
+    })
+    return { remove, saved }
   })
-  return Effect.acquireUseRelease(acquire, () => body, ({ onExit, saved }) =>
+  return Effect.acquireUseRelease(acquire, () => body, ({ remove, saved }) =>
     Effect.sync(() => {
       vars.forEach((v, i) => {
         const was = saved[i]
         if (was === undefined) delete process.env[v]
         else process.env[v] = was
       })
-      process.off("exit", onExit)
-      onExit()
+      remove()
     }))
 }
 

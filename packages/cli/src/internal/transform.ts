@@ -108,23 +108,8 @@ const inMappingFile = (e: InvalidInputError, file: string) =>
 const fitted = (
   m: Mapping.FieldMapping | InvalidInputError,
   headers: Readonly<Record<string, string>> | undefined
-): Mapping.FieldMapping | InvalidInputError => {
-  if (m instanceof InvalidInputError || headers === undefined) return m
-  const fit = (f: string) => headers[f] ?? f
-  const columns: Record<string, ReadonlyArray<string>> = {}
-  for (const [c, v] of Object.entries(m.columns)) {
-    columns[c] = v === null ? [] : typeof v === "string" ? (v === "" ? [] : [fit(v)]) : v.map(fit)
-  }
-  const constants: Record<string, string> = {}
-  for (const [f, v] of Object.entries(m.constants ?? {})) constants[fit(f)] = v
-  return { columns, constants }
-}
-
-/** Every field a mapping fills: its columns' targets and its constants' fields. */
-const targetsOf = (m: Mapping.FieldMapping): ReadonlyArray<string> => [
-  ...Object.values(m.columns).flatMap((v) => (v === null ? [] : typeof v === "string" ? (v === "" ? [] : [v]) : v)),
-  ...Object.keys(m.constants ?? {})
-]
+): Mapping.FieldMapping | InvalidInputError =>
+  m instanceof InvalidInputError || headers === undefined ? m : Mapping.renameFields(m, (f) => headers[f] ?? f)
 
 /** Whether the transform needs the object's describe: dates without `--date-fields`, or a mapping to check and fit. */
 export const needsDescribe = (o: Options): boolean =>
@@ -148,7 +133,7 @@ export const fitToObject = (o: Options, d: Describe.SObjectDescription): Options
     const m = Mapping.parse(o.mapping.text, o.mapping.file)
     if (m instanceof InvalidInputError) return inMappingFile(m, o.mapping.file)
     const headers: Record<string, string> = {}
-    for (const target of targetsOf(m)) {
+    for (const target of Mapping.fields(m)) {
       const h = Describe.header(d, target)
       const bad = Describe.checkColumn(d, h)
       if (bad !== undefined) {
@@ -165,7 +150,7 @@ export const fitToObject = (o: Options, d: Describe.SObjectDescription): Options
 export const typedLookups = (o: Options): ReadonlyArray<string> => {
   if (o.mapping === undefined) return []
   const m = Mapping.parse(o.mapping.text, o.mapping.file)
-  return m instanceof InvalidInputError ? [] : targetsOf(m).filter((t) => /^[^:.]+:[^:.]+\.[^:.]+$/.test(t))
+  return m instanceof InvalidInputError ? [] : Mapping.fields(m).filter((t) => /^[^:.]+:[^:.]+\.[^:.]+$/.test(t))
 }
 
 // ---------------------------------------------------------------------------------------------

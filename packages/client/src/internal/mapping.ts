@@ -26,6 +26,21 @@ const fail = (what: string, extra: { row?: number; field?: string } = {}) => new
 const targets = (v: string | ReadonlyArray<string> | null | undefined): ReadonlyArray<string> =>
   v === null || v === undefined ? [] : typeof v === "string" ? (v === "" ? [] : [v]) : v
 
+/** Every field a mapping fills: its columns' targets, then its constants' fields. */
+export const fieldsOf = (mapping: FieldMapping): ReadonlyArray<string> => [
+  ...Object.values(mapping.columns).flatMap(targets),
+  ...Object.keys(mapping.constants ?? {})
+]
+
+/** The mapping with each field it fills renamed by `rename` (columns and constants alike). */
+export const renameFields = (mapping: FieldMapping, rename: (field: string) => string): FieldMapping => {
+  const columns: Record<string, ReadonlyArray<string>> = {}
+  for (const [c, v] of Object.entries(mapping.columns)) columns[c] = targets(v).map(rename)
+  const constants: Record<string, string> = {}
+  for (const [f, v] of Object.entries(mapping.constants ?? {})) constants[rename(f)] = v
+  return { columns, constants }
+}
+
 /** A mapping checked against an input's columns: for each column, the fields it fills. */
 export interface Plan {
   /** [input column, its fields], in input order; dropped columns have no fields. */

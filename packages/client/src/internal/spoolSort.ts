@@ -200,24 +200,17 @@ export const sortedBy = <A, E, R>(
     const encode = (row: A): Entry => {
       const key = keyOf(row)
       const json = jsonText(row)
+      // JSON text is written straight into the record; anything else is serialized by V8 first
+      const body = json ?? V8.serialize(row)
       const keyLen = Buffer.byteLength(key, "utf8")
-      if (json !== undefined) {
-        const rowLen = Buffer.byteLength(json, "utf8")
-        const bytes = Buffer.allocUnsafe(9 + keyLen + rowLen)
-        bytes.writeUInt32LE(keyLen, 0)
-        bytes.write(key, 4, "utf8")
-        bytes[4 + keyLen] = JSON_ROW
-        bytes.writeUInt32LE(rowLen, 5 + keyLen)
-        bytes.write(json, 9 + keyLen, "utf8")
-        return { key, bytes }
-      }
-      const v = V8.serialize(row)
-      const bytes = Buffer.allocUnsafe(9 + keyLen + v.length)
+      const rowLen = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.length
+      const bytes = Buffer.allocUnsafe(9 + keyLen + rowLen)
       bytes.writeUInt32LE(keyLen, 0)
       bytes.write(key, 4, "utf8")
-      bytes[4 + keyLen] = protoOf(row)
-      bytes.writeUInt32LE(v.length, 5 + keyLen)
-      v.copy(bytes, 9 + keyLen)
+      bytes[4 + keyLen] = json !== undefined ? JSON_ROW : protoOf(row)
+      bytes.writeUInt32LE(rowLen, 5 + keyLen)
+      if (typeof body === "string") bytes.write(body, 9 + keyLen, "utf8")
+      else body.copy(bytes, 9 + keyLen)
       return { key, bytes }
     }
     const decode = (e: Entry): A => {

@@ -25,7 +25,7 @@ import * as Internal from "./bulk2.js"
 import { withLockRetry } from "./lockRetry.js"
 import { adaptivePollSchedule } from "./poll.js"
 import { notify } from "./journalHook.js"
-import { counted, createdFor, fromCounters, ownId, parseErrors } from "./outcome.js"
+import { counted, createdFor, Failure2, fromCounters, ownId, parseErrors, Success2, Unprocessed2 } from "./outcome.js"
 import { tracker } from "./progress.js"
 import { lineEncoder, type LineBlock, type LineEncoder } from "./rows.js"
 import { fileWriter, split, tempDir, type FilePiece } from "./split.js"
@@ -340,38 +340,20 @@ export const outcome2 = (
     successes: over((j) => j.succeeded, ({ jobId }) =>
       Internal.ingestResultRows(jobId, "successfulResults", delimiter, (header) => {
         const c = resultColumns(header)
-        return (f): BulkClient.Success => ({
-          _tag: "Success",
-          jobId,
-          id: c.id < 0 ? "" : ownId(f[c.id]!),
-          created: c.created >= 0 && f[c.created] === "true",
-          row: c.row(f)
-        })
+        return (f): BulkClient.Success =>
+          new Success2(jobId, c.id < 0 ? "" : ownId(f[c.id]!), c.created >= 0 && f[c.created] === "true", c.row(f))
       })),
     failures: over((j) => j.failed, ({ jobId }) =>
       Internal.ingestResultRows(jobId, "failedResults", delimiter, (header) => {
         const c = resultColumns(header)
-        return (f): BulkClient.Failure => {
-          const errors = parseErrors(c.error < 0 ? "" : f[c.error]!)
-          const id = c.id < 0 ? "" : f[c.id]!
-          return {
-            _tag: "Failure",
-            jobId,
-            ...(id ? { id: ownId(id) } : {}),
-            code: errors[0]!.code,
-            message: errors[0]!.message,
-            fields: errors[0]!.fields,
-            errors,
-            row: c.row(f)
-          }
-        }
+        return (f): BulkClient.Failure =>
+          new Failure2(jobId, c.id < 0 ? "" : ownId(f[c.id]!), parseErrors(c.error < 0 ? "" : f[c.error]!), c.row(f))
       })),
     unprocessed: over((j) => j.unprocessed, ({ jobId, stateMessage, unprocessed }) =>
       // a job that processed every row sent has none to download
       unprocessed === 0 ? Stream.empty : Internal.ingestResultRows(jobId, "unprocessedrecords", delimiter, (header) => {
         const c = resultColumns(header)
-        const why = stateMessage !== undefined ? { reason: stateMessage } : {}
-        return (f): BulkClient.Unprocessed => ({ _tag: "Unprocessed", jobId, row: c.row(f), ...why })
+        return (f): BulkClient.Unprocessed => new Unprocessed2(jobId, c.row(f), stateMessage)
       }))
   }
 }

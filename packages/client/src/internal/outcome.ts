@@ -9,6 +9,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { ResultMismatchError } from "../BulkError.js"
+import type * as BulkClient from "../BulkClient.js"
 
 /** One per-record error. */
 export interface RecordError {
@@ -173,3 +174,103 @@ export const ownId = (id: string): string => {
     )
     : String.fromCharCode(...c.slice(0, n))
 }
+
+// ---------------------------------------------------------------------------------------------
+// result records
+// ---------------------------------------------------------------------------------------------
+
+/*
+ * The records of the outcome streams are built with `new`, not with object literals. V8 tracks
+ * where each object literal is allocated and, once most objects of one site have outlived a
+ * young-generation collection (it happens early in a download: a chunk of rows in flight), it
+ * "pretenures" the site: from then on every record is born in the old generation, and the row
+ * values and fields it points to are kept through every young collection until the next full one.
+ * On a million-row download that turned about 270 MB of short-lived records into old-generation
+ * garbage, most of the client's peak memory. Objects made by a constructor call carry no
+ * allocation site, so they die young like any temporary. The constructors' prototype is
+ * `Object.prototype`: a record is a plain object, as before (same own keys in the same order).
+ */
+
+type Row = Readonly<Record<string, string>>
+
+/** Gives a constructor function plain-object instances and the type `new` returns. */
+const plain = <C>(f: (this: any, ...args: Array<any>) => void): C => {
+  ;(f as { prototype: object }).prototype = Object.prototype
+  return f as C
+}
+
+/** A 2.0 success: `{ _tag, jobId, id, created, row }`. */
+export const Success2 = plain<new(jobId: string, id: string, created: boolean, row: Row) => BulkClient.Success>(
+  function(this: any, jobId: string, id: string, created: boolean, row: Row) {
+    this._tag = "Success"
+    this.jobId = jobId
+    this.id = id
+    this.created = created
+    this.row = row
+  }
+)
+
+/** A 2.0 failure: `{ _tag, jobId, id?, code, message, fields, errors, row }` (`id` only when Salesforce gave one). */
+export const Failure2 = plain<
+  new(jobId: string, id: string, errors: ReadonlyArray<RecordError>, row: Row) => BulkClient.Failure
+>(function(this: any, jobId: string, id: string, errors: ReadonlyArray<RecordError>, row: Row) {
+  this._tag = "Failure"
+  this.jobId = jobId
+  if (id !== "") this.id = id
+  this.code = errors[0]!.code
+  this.message = errors[0]!.message
+  this.fields = errors[0]!.fields
+  this.errors = errors
+  this.row = row
+})
+
+/** A 2.0 unprocessed row: `{ _tag, jobId, row, reason? }`. */
+export const Unprocessed2 = plain<new(jobId: string, row: Row, reason: string | undefined) => BulkClient.Unprocessed>(
+  function(this: any, jobId: string, row: Row, reason: string | undefined) {
+    this._tag = "Unprocessed"
+    this.jobId = jobId
+    this.row = row
+    if (reason !== undefined) this.reason = reason
+  }
+)
+
+/** A 1.0 success: `{ _tag, jobId, batchId, position, row, id, created }`. */
+export const Success1 = plain<
+  new(jobId: string, batchId: string, position: number, row: Row, id: string, created: boolean) => BulkClient.Success
+>(function(this: any, jobId: string, batchId: string, position: number, row: Row, id: string, created: boolean) {
+  this._tag = "Success"
+  this.jobId = jobId
+  this.batchId = batchId
+  this.position = position
+  this.row = row
+  this.id = id
+  this.created = created
+})
+
+/** A 1.0 failure: `{ _tag, jobId, batchId, position, row, id?, code, message, fields, errors }`. */
+export const Failure1 = plain<
+  new(jobId: string, batchId: string, position: number, row: Row, id: string, errors: ReadonlyArray<RecordError>) => BulkClient.Failure
+>(function(this: any, jobId: string, batchId: string, position: number, row: Row, id: string, errors: ReadonlyArray<RecordError>) {
+  this._tag = "Failure"
+  this.jobId = jobId
+  this.batchId = batchId
+  this.position = position
+  this.row = row
+  if (id !== "") this.id = id
+  this.code = errors[0]!.code
+  this.message = errors[0]!.message
+  this.fields = errors[0]!.fields
+  this.errors = errors
+})
+
+/** A 1.0 unprocessed row: `{ _tag, jobId, batchId, position, row, reason? }`. */
+export const Unprocessed1 = plain<
+  new(jobId: string, batchId: string, position: number, row: Row, reason: string | undefined) => BulkClient.Unprocessed
+>(function(this: any, jobId: string, batchId: string, position: number, row: Row, reason: string | undefined) {
+  this._tag = "Unprocessed"
+  this.jobId = jobId
+  this.batchId = batchId
+  this.position = position
+  this.row = row
+  if (reason !== undefined) this.reason = reason
+})

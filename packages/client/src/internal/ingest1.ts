@@ -319,9 +319,10 @@ const namedIn = <A, R>(b: BatchCounts, stream: Stream.Stream<A, BulkError, R>): 
 /**
  * A batch's result file, downloaded whole as bytes (a dropped download is fetched again, like
  * every download: `resumable` of a one-element stream), to be parsed when it is read. The batches
- * fetched ahead wait as a few buffers (about 45 bytes a row), not as parsed records: ten thousands
- * of objects held while other batches download outlive V8's young-generation collections and
- * end up as old-generation garbage, which grew the heap by about 150 MB on a million rows.
+ * fetched ahead wait as a few buffers (about 45 bytes a row), not as parsed records: tens of
+ * thousands of objects held while other batches download outlive V8's young-generation
+ * collections and end up as old-generation garbage (with the records and this, a million-row
+ * read promotes about 80 MB instead of 180 MB, and the heap peaks 40 MB lower).
  */
 const resultBytes = (b: BatchCounts): Effect.Effect<Chunk.Chunk<Uint8Array>, BulkError, Transport> =>
   Effect.map(

@@ -54,7 +54,10 @@ const stored = (prefix: string) =>
     BulkClient.BulkClient,
     (c) =>
       Stream.runCollect(
-        c.query(`SELECT Name, Description FROM Account WHERE Name LIKE '${prefix}%'`, { pollSchedule: fast.schedule, timeout: fast.timeout })
+        c.query(`SELECT Name, Description FROM Account WHERE Name LIKE '${prefix}%'`, {
+          pollSchedule: fast.schedule,
+          timeout: fast.timeout
+        })
       )
   ).pipe(
     Effect.map((rows) => Chunk.toReadonlyArray(rows).map((r) => ({ Name: r["Name"], Description: r["Description"] })))

@@ -3,6 +3,11 @@
  * 12): what Salesforce would reject as a whole after the upload (a UTF-8 byte-order mark in the
  * header, CRLF records on a LF job) is mended or refused before anything is sent; a record never
  * turns into a blank line Salesforce would skip; a blank line in a one-column CSV is refused.
+ *
+ * The tests that talk to the emulator run with `it.live`: `it.effect` runs on a TestClock that only
+ * moves when a test adjusts it, while the emulator processes jobs on real timers, so a wait whose
+ * first poll found the job unfinished slept for ever (and its timeout never fired either). Which
+ * poll came first was a race the emulator usually won; under load it lost, and the test hung.
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
@@ -20,19 +25,25 @@ import * as Path from "node:path"
 let emu: Awaited<ReturnType<typeof Emulator.start>>
 let raw: Layer.Layer<Transport.Transport | BulkClient.BulkClient>
 
-beforeAll(async () => {
-  emu = await Emulator.start({ latencyMs: 2 })
-  const auth = SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken })
-  raw = Layer.merge(
+/** The low-level transport and `BulkClient` over an emulator. */
+const clientOf = (e: typeof emu): Layer.Layer<Transport.Transport | BulkClient.BulkClient> => {
+  const auth = SalesforceAuth.fromSession({ instanceUrl: e.instanceUrl, accessToken: e.accessToken })
+  return Layer.merge(
     Bulk2.layer().pipe(Layer.provide(auth), Layer.orDie),
     BulkClient.layer().pipe(Layer.provide(auth), Layer.provide(NodeHttpClient.layerUndici), Layer.orDie)
   )
+}
+
+beforeAll(async () => {
+  emu = await Emulator.start({ latencyMs: 2 })
+  raw = clientOf(emu)
 })
 afterAll(async () => {
   await emu?.close()
 })
 
-const fast = { schedule: Schedule.spaced("20 millis"), timeout: "20 seconds" } as const
+// every wait ends with a typed timeout well before the test's own (a stuck job names itself)
+const fast = { schedule: Schedule.spaced("20 millis"), timeout: "10 seconds" } as const
 const bytes = (s: string) => new TextEncoder().encode(s)
 const chunked = (data: Uint8Array, size: number) =>
   Stream.fromIterable(Array.from({ length: Math.ceil(data.length / size) }, (_, i) => data.subarray(i * size, (i + 1) * size)))
@@ -41,13 +52,19 @@ const chunked = (data: Uint8Array, size: number) =>
 const stored = (prefix: string) =>
   Effect.flatMap(
     BulkClient.BulkClient,
-    (c) => Stream.runCollect(c.query(`SELECT Name, Description FROM Account WHERE Name LIKE '${prefix}%'`))
+    (c) =>
+      Stream.runCollect(
+        c.query(`SELECT Name, Description FROM Account WHERE Name LIKE '${prefix}%'`, {
+          pollSchedule: fast.schedule,
+          timeout: fast.timeout
+        })
+      )
   ).pipe(
     Effect.map((rows) => Chunk.toReadonlyArray(rows).map((r) => ({ Name: r["Name"], Description: r["Description"] })))
   )
 
 describe("raw CSV with a UTF-8 byte-order mark (Excel \"CSV UTF-8\")", () => {
-  it.effect(
+  it.live(
     "Bulk2.uploadJobData, uploadFile and Bulk1.addBatch drop the mark: the first column is Name, not \\uFEFFName",
     () =>
       Effect.gen(function*() {
@@ -73,7 +90,7 @@ describe("raw CSV with a UTF-8 byte-order mark (Excel \"CSV UTF-8\")", () => {
         expect(yield* Bulk2.waitForIngestJob(job.id, fast)).toMatchObject({ state: "JobComplete", numberRecordsFailed: 0 })
         const job1 = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
         const batch = yield* Bulk1.addBatch(job1, bytes(csv("1.0")))
-        expect(yield* Bulk1.waitForBatch(job1, batch.id, { schedule: Schedule.spaced("20 millis") })).toMatchObject({
+        expect(yield* Bulk1.waitForBatch(job1, batch.id, fast)).toMatchObject({
           numberRecordsFailed: 0
         })
         yield* Bulk1.closeJob(job1.id)
@@ -86,7 +103,7 @@ describe("raw CSV with a UTF-8 byte-order mark (Excel \"CSV UTF-8\")", () => {
 })
 
 describe("raw CSV line endings against the 2.0 job's lineEnding", () => {
-  it.effect(
+  it.live(
     "CRLF records on a LF job (and LF on a CRLF job) are refused before the upload, naming the job and what to do",
     () =>
       Effect.gen(function*() {
@@ -103,7 +120,7 @@ describe("raw CSV line endings against the 2.0 job's lineEnding", () => {
     20_000
   )
 
-  it.effect(
+  it.live(
     "a CSV mixing LF and CRLF outside quotes, or ending lines with a bare CR, is refused (a value would keep the CR)",
     () =>
       Effect.gen(function*() {
@@ -120,7 +137,7 @@ describe("raw CSV line endings against the 2.0 job's lineEnding", () => {
     20_000
   )
 
-  it.effect("CRLF inside quoted values is content, on LF and CRLF jobs alike", () =>
+  it.live("CRLF inside quoted values is content, on LF and CRLF jobs alike", () =>
     Effect.gen(function*() {
       const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert" })
       yield* Bulk2.uploadJobData(job, "Name,Description\n\"crlf in value\",\"a\r\nb\"\n")
@@ -131,7 +148,7 @@ describe("raw CSV line endings against the 2.0 job's lineEnding", () => {
 })
 
 describe("blank lines and one-column files", () => {
-  it.effect(
+  it.live(
     "a blank line, or a lone \"\", in raw one-column CSV is refused on both APIs (Salesforce skips it: one record fewer)",
     () =>
       Effect.gen(function*() {
@@ -158,7 +175,7 @@ describe("blank lines and one-column files", () => {
     20_000
   )
 
-  it.effect(
+  it.live(
     "Csv.encode, Bulk1.records and BulkClient refuse a one-column record with an empty value (it would vanish); null is sent as #N/A",
     () =>
       Effect.gen(function*() {
@@ -179,7 +196,7 @@ describe("blank lines and one-column files", () => {
         expect(emu.stats().requests).toBe(requests)
         // null is a value (#N/A): the record is sent, and fails on Salesforce (Name is required), not skipped
         const batch = yield* Bulk1.addBatch(job, Bulk1.records([{ Name: "one col a" }, { Name: null }]))
-        const done = yield* Bulk1.waitForBatch(job, batch.id, { schedule: Schedule.spaced("20 millis") })
+        const done = yield* Bulk1.waitForBatch(job, batch.id, fast)
         expect(done).toMatchObject({ numberRecordsProcessed: 2, numberRecordsFailed: 1 })
         yield* Bulk1.closeJob(job.id)
       }).pipe(Effect.provide(raw)),
@@ -188,7 +205,7 @@ describe("blank lines and one-column files", () => {
 })
 
 describe("raw CSV in another encoding", () => {
-  it.effect(
+  it.live(
     "encoding: windows-1252 re-encodes the bytes as UTF-8 (é, €) on both APIs; without it the bytes are refused as invalid UTF-8",
     () =>
       Effect.gen(function*() {
@@ -202,7 +219,7 @@ describe("raw CSV in another encoding", () => {
         const b = yield* Bulk1.addBatch(job1, Buffer.from("Name,Description\r\nCaf\xe9 1252 v1,12 \x80\r\n", "latin1"), {
           encoding: "windows-1252"
         })
-        yield* Bulk1.waitForBatch(job1, b.id, { schedule: Schedule.spaced("20 millis") })
+        yield* Bulk1.waitForBatch(job1, b.id, fast)
         yield* Bulk1.closeJob(job1.id)
         expect(yield* stored("Café 1252")).toEqual(expect.arrayContaining([
           { Name: "Café 1252", Description: "12 €" },
@@ -211,6 +228,43 @@ describe("raw CSV in another encoding", () => {
       }).pipe(Effect.provide(raw)),
     20_000
   )
+
+  // The emulator above usually finishes a one-row job before the first poll reads it, so no wait
+  // slept. Paced at 4 records a second, every job, batch and query is still unfinished at the first
+  // poll: each wait sleeps between polls, as the windows-1252 test's did when it lost that race
+  // under load (on it.effect's TestClock the sleep never ended and the test hung).
+  describe("when every wait has to poll again", () => {
+    let paced: typeof emu
+    beforeAll(async () => {
+      paced = await Emulator.start({ latencyMs: 2, processing: { recordsPerSecond: { insert: 4, query: 4 } } })
+    })
+    afterAll(async () => {
+      await paced?.close()
+    })
+
+    it.live("windows-1252 data lands through both APIs, and the query returns it", () =>
+      Effect.gen(function*() {
+        const data = Buffer.from("Name,Description\r\nCaf\xe9 paced,12 \x80\r\n", "latin1")
+        const job = yield* Bulk2.createIngestJob({ object: "Account", operation: "insert", lineEnding: "CRLF" })
+        yield* Bulk2.uploadJobData(job, chunked(data, 3), { encoding: "windows-1252" })
+        yield* Bulk2.closeIngestJob(job.id)
+        const seen: Array<string> = []
+        const done = yield* Bulk2.waitForIngestJob(job.id, { ...fast, onPoll: (info) => void seen.push(info.state) })
+        expect(done).toMatchObject({ state: "JobComplete", numberRecordsProcessed: 1, numberRecordsFailed: 0 })
+        // the precondition: the first poll found the job unfinished, so the wait slept
+        expect(seen[0]).not.toBe("JobComplete")
+        const job1 = yield* Bulk1.createJob({ object: "Account", operation: "insert", contentType: "CSV" })
+        const b = yield* Bulk1.addBatch(job1, Buffer.from("Name,Description\r\nCaf\xe9 paced v1,12 \x80\r\n", "latin1"), {
+          encoding: "windows-1252"
+        })
+        expect(yield* Bulk1.waitForBatch(job1, b.id, fast)).toMatchObject({ numberRecordsProcessed: 1, numberRecordsFailed: 0 })
+        yield* Bulk1.closeJob(job1.id)
+        expect(yield* stored("Café paced")).toEqual(expect.arrayContaining([
+          { Name: "Café paced", Description: "12 €" },
+          { Name: "Café paced v1", Description: "12 €" }
+        ]))
+      }).pipe(Effect.provide(Layer.suspend(() => clientOf(paced)))), 20_000)
+  })
 
   it.effect("Csv.decode reads bytes in the encoding given (a byte-order mark decides over it), strictly", () =>
     Effect.gen(function*() {

@@ -1,7 +1,9 @@
 /**
  * Lock contention: rows that failed `UNABLE_TO_LOCK_ROW` (parallel batches writing children of the
  * same parent) are re-submitted in serial follow-up rounds (1.0: a `Serial` job; 2.0: one job at a
- * time, each no larger than one internal batch), up to `retryLockedRows` rounds. The outcome of the
+ * time, each no larger than one internal batch), up to `retryLockedRows` rounds. A round's rows are
+ * split into groups that share no contended record (`disjointGroups`), re-submitted side by side,
+ * each group serially: batches writing children of different parents do not contend. The outcome of the
  * whole operation is merged so that `succeeded + failed + unprocessed === rowsRead` still holds and
  * each row's outcome is its last attempt's: a retried row's lock failure is replaced by what its
  * retry did. Optionally the rows are first ordered by their parent reference (`orderByParent`),
@@ -321,6 +323,8 @@ const allRounds = <A, E, R>(
     // under a journal, whose resume knows one follow-up run per round) the rounds are serial.
     let parallel = options.journal === undefined && resumed === undefined && options.serial !== true
     const width = Math.max(1, options.concurrency ?? 4)
+    // 1.0 records per batch (as ingest1 cuts them)
+    const batchRecords1 = Math.min(options.batchSize ?? 10_000, options.maxBatchRecords ?? 10_000)
     for (let round = resumed?.rounds ?? 0; round < rounds; round++) {
       const locked = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.filter(candidates, retriable)))
       if (locked.length === 0) break
@@ -341,7 +345,10 @@ const allRounds = <A, E, R>(
       }
       // journaled before anything of the round is sent: a resume then knows how many rows it carries
       yield* notifyRound(round + 1, ordered.length)
-      // each group serially (1.0: a Serial job; 2.0: one job at a time), the groups side by side
+      // Each group serially, the groups side by side. 2.0: one job at a time per group. 1.0: Salesforce
+      // runs the batches of all Serial jobs one at a time, so side-by-side groups are Parallel jobs of
+      // one batch each (their parents disjoint, so they do not contend); a group too big for one
+      // batch, or a round that is not split, is a Serial job.
       const parts = yield* Effect.forEach(
         groups,
         (group) =>
@@ -352,7 +359,9 @@ const allRounds = <A, E, R>(
                 operation: params.operation,
                 externalIdFieldName: params.externalIdFieldName,
                 rows: Stream.fromIterable(group.map((f) => f.row)),
-                options: followUp
+                options: options.api === "1.0" && groups.length > 1 && group.length <= batchRecords1
+                  ? { ...followUp, serial: false }
+                  : followUp
               }),
               currentRound,
               round + 1

@@ -330,7 +330,9 @@ const allRounds = <A, E, R>(
       if (locked.length === 0) break
       const ordered = field === undefined ? locked : byParent(locked, field, (f) => f.row)
       const keysOf = (f: BulkClient.Failure) => [...(field === undefined ? [] : [parentKey(f.row, field)]), ...lockedIds(f)]
-      const groups = (parallel ? disjointGroups(ordered, keysOf, width) : undefined) ?? [ordered]
+      // 1.0: enough groups for each to fit one batch (a bigger group has to be a Serial job, see below)
+      const count = options.api === "1.0" ? Math.max(width, Math.ceil(ordered.length / batchRecords1)) : width
+      const groups = (parallel ? disjointGroups(ordered, keysOf, count) : undefined) ?? [ordered]
       const columns = Object.keys(ordered[0]!.row)
       const followUp: BulkClient.IngestOptions<Record<string, string>> = {
         ...(options as BulkClient.IngestOptions<any>),

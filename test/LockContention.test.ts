@@ -118,15 +118,21 @@ describe("lock follow-ups on Bulk API 1.0", () => {
   it("side-by-side groups are Parallel jobs of one batch (Salesforce runs every Serial job's batches one at a time)", () =>
     run(Effect.gen(function*() {
       const tag = "lk10mode"
-      const out = yield* BulkClient.insert("Contact", contacts(tag), { ...fast, api: "1.0", batchSize: 300, concurrency: 4, retryLockedRows: 1 })
+      const out = yield* BulkClient.insert("Contact", contacts(tag), {
+        ...fast,
+        api: "1.0",
+        batchSize: 300,
+        concurrency: 4,
+        retryLockedRows: 1
+      })
       expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0, unprocessed: 0 })
       const followUps = out.summary.jobIds.slice(1)
       expect(followUps.length).toBeGreaterThan(1)
       for (const id of followUps) {
         const info = yield* Effect.promise(() =>
-          fetch(`${emu.instanceUrl}/services/async/${emu.apiVersion}/job/${id}`, { headers: { "X-SFDC-Session": emu.accessToken } }).then((r) =>
-            r.text()
-          )
+          fetch(`${emu.instanceUrl}/services/async/${emu.apiVersion}/job/${id}`, { headers: { "X-SFDC-Session": emu.accessToken } }).then((
+            r
+          ) => r.text())
         )
         expect(/<concurrencyMode>(\w+)</.exec(info)?.[1]).toBe("Parallel")
         expect(/<numberBatchesTotal>(\d+)</.exec(info)?.[1]).toBe("1")

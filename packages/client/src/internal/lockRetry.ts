@@ -92,7 +92,7 @@ export const lockedIds = (f: BulkClient.Failure): ReadonlyArray<string> => {
   const out = new Set<string>()
   for (const message of [f.message, ...f.errors.map((e) => e.message)]) {
     const m = /records?:\s*([A-Za-z0-9]{15,18}(?:\s*,\s*[A-Za-z0-9]{15,18})*)\s*$/.exec(message ?? "")
-    if (m !== null) for (const id of m[1]!.split(",")) out.add(id.trim().slice(0, 15))
+    if (m !== null) { for (const id of m[1]!.split(",")) out.add(id.trim().slice(0, 15)) }
   }
   return [...out]
 }
@@ -106,7 +106,11 @@ export const lockedIds = (f: BulkClient.Failure): ReadonlyArray<string> => {
  * (largest first into the smallest group). Undefined when a failure has no known record (it could
  * contend with any group): the round then stays serial. Each group keeps the failures' order.
  */
-export const disjointGroups = <X>(xs: ReadonlyArray<X>, keysOf: (x: X) => ReadonlyArray<string>, groups: number): Array<Array<X>> | undefined => {
+export const disjointGroups = <X>(
+  xs: ReadonlyArray<X>,
+  keysOf: (x: X) => ReadonlyArray<string>,
+  groups: number
+): Array<Array<X>> | undefined => {
   const parent = new Map<string, string>()
   const find = (k: string): string => {
     let r = k

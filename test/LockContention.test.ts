@@ -75,6 +75,35 @@ for (const api of ["2.0", "1.0"] as const) {
         for (const x of ok) expect(emu.org.get(x.id)?.values.AccountId).toBe(x.row.AccountId)
       })))
 
+    it("a follow-up round re-submits its rows as groups of disjoint parents side by side: one round clears every lock failure", () =>
+      run(Effect.gen(function*() {
+        const tag = tagOf("par")
+        const out = yield* BulkClient.insert("Contact", contacts(tag), { ...fast, ...split, retryLockedRows: 1 })
+        expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0, unprocessed: 0 })
+        const ok = yield* collect(out.successes)
+        // the main round's jobs come first (2.0: 6 jobs of 100 rows; 1.0: one job)
+        const followUps = new Set(out.summary.jobIds.slice(api === "1.0" ? 1 : 6))
+        const parentsOf = new Map<string, Set<string>>()
+        for (const x of ok) {
+          if (!followUps.has(x.jobId)) continue
+          const set = parentsOf.get(x.jobId) ?? new Set<string>()
+          set.add(emu.org.get(x.id)!.values.AccountId as string)
+          parentsOf.set(x.jobId, set)
+        }
+        // several follow-up jobs at once, and no parent written by two of them (so none contends)
+        expect(parentsOf.size).toBeGreaterThan(1)
+        const seen = new Map<string, string>()
+        for (const [job, ps] of parentsOf) {
+          for (const p of ps) {
+            expect(seen.get(p) ?? job).toBe(job)
+            seen.set(p, job)
+          }
+        }
+        const inOrg = landed(tag)
+        expect(inOrg.size).toBe(600)
+        expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+      })))
+
     it("orderByParent keeps each parent's children together, so parallel batches do not contend", () =>
       run(Effect.gen(function*() {
         const tag = tagOf("ord")
@@ -84,6 +113,35 @@ for (const api of ["2.0", "1.0"] as const) {
       })))
   })
 }
+
+describe("lock follow-ups on Bulk API 1.0", () => {
+  it("side-by-side groups are Parallel jobs of one batch (Salesforce runs every Serial job's batches one at a time)", () =>
+    run(Effect.gen(function*() {
+      const tag = "lk10mode"
+      const out = yield* BulkClient.insert("Contact", contacts(tag), {
+        ...fast,
+        api: "1.0",
+        batchSize: 300,
+        concurrency: 4,
+        retryLockedRows: 1
+      })
+      expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0, unprocessed: 0 })
+      const followUps = out.summary.jobIds.slice(1)
+      expect(followUps.length).toBeGreaterThan(1)
+      for (const id of followUps) {
+        const info = yield* Effect.promise(() =>
+          fetch(`${emu.instanceUrl}/services/async/${emu.apiVersion}/job/${id}`, { headers: { "X-SFDC-Session": emu.accessToken } }).then((
+            r
+          ) => r.text())
+        )
+        expect(/<concurrencyMode>(\w+)</.exec(info)?.[1]).toBe("Parallel")
+        expect(/<numberBatchesTotal>(\d+)</.exec(info)?.[1]).toBe("1")
+      }
+      const inOrg = landed(tag)
+      expect(inOrg.size).toBe(600)
+      expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+    })))
+})
 
 describe("lock options", () => {
   it("a bad retryLockedRows or orderByParent is an InvalidInputError before anything is sent", () =>

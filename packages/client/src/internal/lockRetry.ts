@@ -1,7 +1,9 @@
 /**
  * Lock contention: rows that failed `UNABLE_TO_LOCK_ROW` (parallel batches writing children of the
  * same parent) are re-submitted in serial follow-up rounds (1.0: a `Serial` job; 2.0: one job at a
- * time, each no larger than one internal batch), up to `retryLockedRows` rounds. The outcome of the
+ * time, each no larger than one internal batch), up to `retryLockedRows` rounds. A round's rows are
+ * split into groups that share no contended record (`disjointGroups`), re-submitted side by side,
+ * each group serially: batches writing children of different parents do not contend. The outcome of the
  * whole operation is merged so that `succeeded + failed + unprocessed === rowsRead` still holds and
  * each row's outcome is its last attempt's: a retried row's lock failure is replaced by what its
  * retry did. Optionally the rows are first ordered by their parent reference (`orderByParent`),
@@ -81,6 +83,73 @@ const byParent = <X>(xs: ReadonlyArray<X>, field: string, rowOf: (x: X) => unkno
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i))
     .map((e) => e.x)
 
+/**
+ * The records a lock failure says it could not lock: Salesforce names them at the end of its
+ * message ("unable to obtain exclusive access to this record or 1 records: 001…"). Empty when the
+ * message names none.
+ */
+export const lockedIds = (f: BulkClient.Failure): ReadonlyArray<string> => {
+  const out = new Set<string>()
+  for (const message of [f.message, ...f.errors.map((e) => e.message)]) {
+    const m = /records?:\s*([A-Za-z0-9]{15,18}(?:\s*,\s*[A-Za-z0-9]{15,18})*)\s*$/.exec(message ?? "")
+    if (m !== null) { for (const id of m[1]!.split(",")) out.add(id.trim().slice(0, 15)) }
+  }
+  return [...out]
+}
+
+/**
+ * Lock failures split into at most `groups` groups that share no contended record, so the groups
+ * can be re-submitted at the same time without contending with each other (Salesforce's locks are
+ * per record: batches that write children of different parents do not wait on each other). The
+ * records of a failure are `keysOf(f)` (its parent reference and the records its message names);
+ * failures that share one go in the same group (union-find), and the groups are balanced by rows
+ * (largest first into the smallest group). Undefined when a failure has no known record (it could
+ * contend with any group): the round then stays serial. Each group keeps the failures' order.
+ */
+export const disjointGroups = <X>(
+  xs: ReadonlyArray<X>,
+  keysOf: (x: X) => ReadonlyArray<string>,
+  groups: number
+): Array<Array<X>> | undefined => {
+  const parent = new Map<string, string>()
+  const find = (k: string): string => {
+    let r = k
+    while (parent.get(r) !== r) r = parent.get(r)!
+    for (let c = k; c !== r;) {
+      const next = parent.get(c)!
+      parent.set(c, r)
+      c = next
+    }
+    return r
+  }
+  const keys: Array<ReadonlyArray<string>> = []
+  for (const x of xs) {
+    const ks = keysOf(x).filter((k) => k !== "")
+    if (ks.length === 0) return undefined
+    for (const k of ks) if (!parent.has(k)) parent.set(k, k)
+    for (const k of ks.slice(1)) {
+      const a = find(ks[0]!)
+      const b = find(k)
+      if (a !== b) parent.set(b, a)
+    }
+    keys.push(ks)
+  }
+  const components = new Map<string, Array<number>>()
+  keys.forEach((ks, i) => {
+    const r = find(ks[0]!)
+    const c = components.get(r)
+    if (c === undefined) components.set(r, [i])
+    else c.push(i)
+  })
+  const bins = Array.from({ length: Math.max(1, Math.min(groups, components.size)) }, () => [] as Array<number>)
+  for (const c of [...components.values()].sort((a, b) => b.length - a.length)) {
+    let smallest = bins[0]!
+    for (const b of bins) if (b.length < smallest.length) smallest = b
+    smallest.push(...c)
+  }
+  return bins.map((b) => b.sort((i, j) => i - j).map((i) => xs[i]!))
+}
+
 /** Rounds asked for: `false`/`undefined`/0 = none. */
 export const roundsOf = (option: number | false | undefined): number => (option === undefined || option === false ? 0 : option)
 
@@ -108,37 +177,46 @@ const repositioned = <X extends BulkClient.Origin, E>(stream: Stream.Stream<X, E
 
 const plus = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a + b)
 
+/** One follow-up run of a round: its outcome and, per row it sent, the row's input position. */
+interface Part {
+  readonly next: BulkClient.Outcome<BulkError>
+  readonly positions: ReadonlyArray<number | undefined>
+}
+
 /**
- * One follow-up merged into the outcome so far: `retried` are the lock failures of the latest
- * round that the follow-up re-submitted (now replaced by the follow-up's outcomes).
+ * A round's follow-up runs merged into the outcome so far: `retried` are the lock failures of the
+ * latest round that the runs re-submitted (now replaced by the runs' outcomes).
  */
 const merge = (
   before: BulkClient.Outcome<BulkError>,
   retried: number,
-  next: BulkClient.Outcome<BulkError>,
-  positions: ReadonlyArray<number | undefined>,
+  parts: ReadonlyArray<Part>,
   wasRetried: (f: BulkClient.Failure) => boolean
 ): BulkClient.Outcome<BulkError> => {
   const a = before.summary
-  const b = next.summary
-  const succeeded = a.succeeded + b.succeeded
-  const failed = a.failed - retried + b.failed
+  const total = (f: (s: BulkClient.Summary) => number) => parts.reduce((n, p) => n + f(p.next.summary), 0)
+  const succeeded = a.succeeded + total((b) => b.succeeded)
+  const failed = a.failed - retried + total((b) => b.failed)
+  const streams = <X extends BulkClient.Origin>(pick: (o: BulkClient.Outcome<BulkError>) => Stream.Stream<X, BulkError>) =>
+    parts.map((p) => repositioned(pick(p.next), p.positions))
   return {
     summary: {
       ...a,
-      jobIds: [...a.jobIds, ...b.jobIds],
-      batchIds: [...a.batchIds, ...b.batchIds],
+      jobIds: [...a.jobIds, ...parts.flatMap((p) => p.next.summary.jobIds)],
+      batchIds: [...a.batchIds, ...parts.flatMap((p) => p.next.summary.batchIds)],
       succeeded,
       failed,
       processed: succeeded + failed,
-      unprocessed: a.unprocessed + b.unprocessed,
-      created: plus(a.created, b.created),
+      unprocessed: a.unprocessed + total((b) => b.unprocessed),
+      created: parts.reduce<number | undefined>((n, p) => plus(n, p.next.summary.created), a.created),
       elapsed: a.elapsed
     },
-    successes: Stream.concat(before.successes, repositioned(next.successes, positions)),
+    successes: Stream.concatAll(Chunk.fromIterable([before.successes, ...streams((o) => o.successes)])),
     // Every lock failure of the outcome so far was re-submitted: only its retry's outcome stays.
-    failures: Stream.concat(Stream.filter(before.failures, (f) => !wasRetried(f)), repositioned(next.failures, positions)),
-    unprocessed: Stream.concat(before.unprocessed, repositioned(next.unprocessed, positions))
+    failures: Stream.concatAll(
+      Chunk.fromIterable([Stream.filter(before.failures, (f) => !wasRetried(f)), ...streams((o) => o.failures)])
+    ),
+    unprocessed: Stream.concatAll(Chunk.fromIterable([before.unprocessed, ...streams((o) => o.unprocessed)]))
   }
 }
 
@@ -245,10 +323,20 @@ const allRounds = <A, E, R>(
     const keyField = keyFieldOf(params.operation, params.externalIdFieldName)
     // the lock failures a round re-submits (and whose outcome its retry then replaces)
     const retriable = (f: BulkClient.Failure) => isLockFailure(f) && resendable(f, keyField)
+    // Rounds run their groups in parallel while that leaves no lock failure; after one that does (or
+    // under a journal, whose resume knows one follow-up run per round) the rounds are serial.
+    let parallel = options.journal === undefined && resumed === undefined && options.serial !== true
+    const width = Math.max(1, options.concurrency ?? 4)
+    // 1.0 records per batch (as ingest1 cuts them)
+    const batchRecords1 = Math.min(options.batchSize ?? 10_000, options.maxBatchRecords ?? 10_000)
     for (let round = resumed?.rounds ?? 0; round < rounds; round++) {
       const locked = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.filter(candidates, retriable)))
       if (locked.length === 0) break
       const ordered = field === undefined ? locked : byParent(locked, field, (f) => f.row)
+      const keysOf = (f: BulkClient.Failure) => [...(field === undefined ? [] : [parentKey(f.row, field)]), ...lockedIds(f)]
+      // 1.0: enough groups for each to fit one batch (a bigger group has to be a Serial job, see below)
+      const count = options.api === "1.0" ? Math.max(width, Math.ceil(ordered.length / batchRecords1)) : width
+      const groups = (parallel ? disjointGroups(ordered, keysOf, count) : undefined) ?? [ordered]
       const columns = Object.keys(ordered[0]!.row)
       const followUp: BulkClient.IngestOptions<Record<string, string>> = {
         ...(options as BulkClient.IngestOptions<any>),
@@ -263,19 +351,34 @@ const allRounds = <A, E, R>(
       }
       // journaled before anything of the round is sent: a resume then knows how many rows it carries
       yield* notifyRound(round + 1, ordered.length)
-      const next = yield* Effect.locally(
-        once({
-          object: params.object,
-          operation: params.operation,
-          externalIdFieldName: params.externalIdFieldName,
-          rows: Stream.fromIterable(ordered.map((f) => f.row)),
-          options: followUp
-        }),
-        currentRound,
-        round + 1
+      // Each group serially, the groups side by side. 2.0: one job at a time per group. 1.0: Salesforce
+      // runs the batches of all Serial jobs one at a time, so side-by-side groups are Parallel jobs of
+      // one batch each (their parents disjoint, so they do not contend); a group too big for one
+      // batch, or a round that is not split, is a Serial job.
+      const parts = yield* Effect.forEach(
+        groups,
+        (group) =>
+          Effect.map(
+            Effect.locally(
+              once({
+                object: params.object,
+                operation: params.operation,
+                externalIdFieldName: params.externalIdFieldName,
+                rows: Stream.fromIterable(group.map((f) => f.row)),
+                options: options.api === "1.0" && groups.length > 1 && group.length <= batchRecords1
+                  ? { ...followUp, serial: false }
+                  : followUp
+              }),
+              currentRound,
+              round + 1
+            ),
+            (next): Part => ({ next, positions: group.map((f) => f.position) })
+          ),
+        { concurrency: groups.length }
       )
-      outcome = merge(outcome, locked.length, next, ordered.map((f) => f.position), retriable)
-      candidates = next.failures
+      outcome = merge(outcome, locked.length, parts, retriable)
+      candidates = Stream.concatAll(Chunk.fromIterable(parts.map((p) => p.next.failures)))
+      if (parts.some((p) => p.next.summary.failed > 0)) parallel = false
       followed = true
     }
     if (!followed) return outcome

@@ -158,9 +158,13 @@ export interface IngestOptions<A = Row> extends CommonOptions {
    */
   readonly allowEmpty?: boolean | undefined
   /**
-   * Rows that fail `UNABLE_TO_LOCK_ROW` are re-submitted serially (1.0 Serial job; 2.0 one job at a
-   * time) for up to this many rounds; the outcome is merged, each row's outcome its last attempt's.
-   * With a `journal`, the rounds are journaled and a re-run finishes an interrupted round and goes on.
+   * Rows that fail `UNABLE_TO_LOCK_ROW` are re-submitted for up to this many rounds; the outcome is
+   * merged, each row's outcome its last attempt's. A round splits its rows into groups that share no
+   * parent (`orderByParent`'s field, and the records Salesforce's lock message names) and sends the
+   * groups side by side, each serially (2.0: one job at a time; 1.0: a Parallel job of one batch, or a
+   * Serial job when a group needs more); a round that leaves failures makes the later ones serial.
+   * With a `journal` every round is serial (one run per round), journaled, and a re-run finishes an
+   * interrupted round and goes on.
    * Default `false` (off): see the README, "Lock contention".
    */
   readonly retryLockedRows?: number | false | undefined

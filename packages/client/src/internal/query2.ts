@@ -11,7 +11,7 @@ import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { JobFailedError, ResultMismatchError, type BulkError } from "../BulkError.js"
 import { rowDecoder } from "./decode.js"
-import { adaptivePollSchedule } from "./poll.js"
+import { adaptivePollSchedule, QUERY_POLL_BOUNDS } from "./poll.js"
 import { tracker } from "./progress.js"
 import type { Transport } from "./transport.js"
 
@@ -87,8 +87,8 @@ export const query2 = (
     })
     const info = yield* Bulk2.waitForQueryJob(job.id, {
       // no schedule given: a query reports no progress, so the adaptive schedule backs off within
-      // a tenth of the time waited (poll.ts): its end is seen soon after it happens
-      schedule: options.pollSchedule ?? adaptivePollSchedule(0),
+      // a twentieth of the time waited, at least every 1 s (poll.ts): its end is seen soon after
+      schedule: options.pollSchedule ?? adaptivePollSchedule(0, QUERY_POLL_BOUNDS),
       timeout: options.timeout,
       onPoll: (i) => progress.polled(job.id, i.state, { processed: Number(i.numberRecordsProcessed ?? 0), failed: 0 })
     })

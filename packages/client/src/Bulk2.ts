@@ -730,18 +730,17 @@ export const queryResults = (jobId: string, options?: QueryResultOptions): Strea
         const more = next !== undefined && next !== "" && next !== "null"
         if (more) yield* ask(next, page + 1)
         return [current, more ? Option.some(page + 1) : Option.none<number>()] as const
-      })
-    ).pipe(Stream.flatMap(({ req, res }) => {
-      // a page cut off mid-body is fetched again (same locator) and its rows already emitted skipped
-      let first: HttpClientResponse.HttpClientResponse | undefined = res
-      return resumable(() => {
-        const r = first
-        first = undefined
-        return r !== undefined
-          ? internal.csvRecords(req, r, delimiter)
-          : Stream.unwrap(Effect.map(t.request(req), (again) => internal.csvRecords(req, again, delimiter)))
-      })
-    }))
+      })).pipe(Stream.flatMap(({ req, res }) => {
+        // a page cut off mid-body is fetched again (same locator) and its rows already emitted skipped
+        let first: HttpClientResponse.HttpClientResponse | undefined = res
+        return resumable(() => {
+          const r = first
+          first = undefined
+          return r !== undefined
+            ? internal.csvRecords(req, r, delimiter)
+            : Stream.unwrap(Effect.map(t.request(req), (again) => internal.csvRecords(req, again, delimiter)))
+        })
+      }))
   })).pipe(Stream.withSpan("Bulk2.queryResults", { attributes: { "sfbulk.job_id": jobId } }))
 
 /**

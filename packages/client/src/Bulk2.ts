@@ -15,6 +15,8 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Duration from "effect/Duration"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -670,19 +672,19 @@ export interface QueryResultOptions extends ResultOptions {
 
 /**
  * The rows of a completed query job, page after page (following `Sforce-Locator`), as one stream.
- * Each page is parsed as it arrives; only one page is in flight.
+ * Each page is parsed as it arrives; the next page is asked for as soon as a page's headers name
+ * it, so at most two pages are in flight.
  *
  * @since 0.1.0
  * @category query
  */
 export const queryResults = (jobId: string, options?: QueryResultOptions): Stream.Stream<ResultRow, BulkError, Transport> =>
-  Stream.unwrap(Effect.gen(function*() {
+  Stream.unwrapScoped(Effect.gen(function*() {
     const t = yield* Transport
     const delimiter = yield* delimiterFor("query", jobId, options)
     const path = `${base(t, "query")}/${jobId}/results`
-    let page = 0
-    return Stream.paginateEffect(undefined as string | undefined, (locator) => {
-      const req = {
+    const requestOf = (locator: string | undefined) =>
+      ({
         method: "GET",
         path,
         api: "2.0",
@@ -692,26 +694,53 @@ export const queryResults = (jobId: string, options?: QueryResultOptions): Strea
           ...(options?.maxRecords ? { maxRecords: String(options.maxRecords) } : {})
         },
         jobId
-      } as const
-      return t.request(req).pipe(
-        Effect.map((res) => {
-          const next = res.headers["sforce-locator"]
-          const more = next !== undefined && next !== "" && next !== "null"
-          return [{ req, res, page: page++ }, more ? Option.some(next) : Option.none()] as const
-        }),
-        Effect.withSpan("Bulk2.download", { attributes: { "sfbulk.job_id": jobId, "sfbulk.page": page } })
+      }) as const
+    type Page = { readonly req: ReturnType<typeof requestOf>; readonly res: HttpClientResponse.HttpClientResponse }
+    // The next page is asked for while this page's body is still read: its round trip and the
+    // server's work on it overlap the reading of this one (a page's locator is in its headers, and
+    // Salesforce's locators stay valid for the life of the job). At most one page is asked ahead.
+    let ahead: Fiber.RuntimeFiber<Page, BulkError> | undefined
+    const ask = (locator: string | undefined, page: number) => {
+      const req = requestOf(locator)
+      return Effect.map(
+        Effect.forkDaemon(
+          t.request(req).pipe(
+            Effect.map((res): Page => ({ req, res })),
+            Effect.withSpan("Bulk2.download", { attributes: { "sfbulk.job_id": jobId, "sfbulk.page": page } })
+          )
+        ),
+        (fiber) => {
+          ahead = fiber
+        }
       )
-    }).pipe(Stream.flatMap(({ req, res }) => {
-      // a page cut off mid-body is fetched again (same locator) and its rows already emitted skipped
-      let first: HttpClientResponse.HttpClientResponse | undefined = res
-      return resumable(() => {
-        const r = first
-        first = undefined
-        return r !== undefined
-          ? internal.csvRecords(req, r, delimiter)
-          : Stream.unwrap(Effect.map(t.request(req), (again) => internal.csvRecords(req, again, delimiter)))
-      })
-    }))
+    }
+    // A page asked for but never read (the reader stopped early, or failed): its answer is cancelled.
+    yield* Effect.addFinalizer(() =>
+      ahead === undefined ? Effect.void : Effect.flatMap(
+        Fiber.interrupt(ahead),
+        (exit) => Exit.isSuccess(exit) ? Effect.ignore(Stream.runDrain(Stream.take(exit.value.res.stream, 1))) : Effect.void
+      )
+    )
+    yield* ask(undefined, 0)
+    return Stream.paginateEffect(0, (page) =>
+      Effect.gen(function*() {
+        const current = yield* Fiber.join(ahead!)
+        ahead = undefined
+        const next = current.res.headers["sforce-locator"]
+        const more = next !== undefined && next !== "" && next !== "null"
+        if (more) yield* ask(next, page + 1)
+        return [current, more ? Option.some(page + 1) : Option.none<number>()] as const
+      })).pipe(Stream.flatMap(({ req, res }) => {
+        // a page cut off mid-body is fetched again (same locator) and its rows already emitted skipped
+        let first: HttpClientResponse.HttpClientResponse | undefined = res
+        return resumable(() => {
+          const r = first
+          first = undefined
+          return r !== undefined
+            ? internal.csvRecords(req, r, delimiter)
+            : Stream.unwrap(Effect.map(t.request(req), (again) => internal.csvRecords(req, again, delimiter)))
+        })
+      }))
   })).pipe(Stream.withSpan("Bulk2.queryResults", { attributes: { "sfbulk.job_id": jobId } }))
 
 /**

@@ -12,7 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as Bulk2 from "../src/Bulk2.js"
-import { adaptivePollSchedule, nextWait, type Observed } from "../src/internal/poll.js"
+import { adaptivePollSchedule, nextWait, type Observed, QUERY_POLL_BOUNDS } from "../src/internal/poll.js"
 import * as SalesforceAuth from "../src/SalesforceAuth.js"
 import * as Transport from "../src/Transport.js"
 
@@ -88,6 +88,33 @@ describe("adaptive polling", () => {
       expect(seenAt - job.endsAt).toBeLessThanOrEqual(Math.max(2_000, job.endsAt / 10) + 100)
       expect(job.polls.length).toBeLessThanOrEqual(12)
     }))
+
+  it.effect("a 2.0 query (BulkClient's query bounds) is seen done within 1 s of its end, for a poll a second", () =>
+    Effect.gen(function*() {
+      const job = fakeJob(1_010_000, 50_000, false) // 20.2 s: about the realistic profile's 1M-row query
+      const seenAt = yield* waitOut(
+        Bulk2.waitForQueryJob(JOB, { schedule: adaptivePollSchedule(0, QUERY_POLL_BOUNDS) }).pipe(Effect.provide(job.layer)),
+        job.polls
+      )
+      // the ingest back-off (at least 2 s) may see it 2 s late: half the time a 20 s query gets
+      expect(seenAt - job.endsAt).toBeLessThanOrEqual(1_000 + 100)
+      expect(job.polls.length).toBeLessThanOrEqual(24)
+    }))
+
+  it("a query's waits without progress: 1 s from the third on, a twentieth of the time waited past 20 s, at most 5 s", () => {
+    let s: Observed = { first: undefined, at: undefined, done: 0, wait: 0 }
+    let now = 0
+    const waits: Array<number> = []
+    while (now < 200_000) {
+      const wait = nextWait(s, now, 0, 0, QUERY_POLL_BOUNDS)
+      waits.push(wait)
+      s = { first: s.first ?? now, at: now, done: 0, wait }
+      now += wait
+    }
+    expect(waits.slice(0, 4)).toEqual([500, 750, 1_000, 1_000])
+    expect(nextWait({ first: 0, at: 40_000, done: 0, wait: 1_000 }, 40_000, 0, 0, QUERY_POLL_BOUNDS)).toBe(1_500)
+    expect(waits.at(-1)).toBe(5_000)
+  })
 
   it("without progress the waits grow by 1.5x from 0.5 s, capped at a tenth of the time waited within [2 s, 5 s]", () => {
     let s: Observed = { first: undefined, at: undefined, done: 0, wait: 0 }

@@ -11,7 +11,7 @@ import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { JobFailedError, ResultMismatchError, type BulkError } from "../BulkError.js"
 import { rowDecoder } from "./decode.js"
-import { adaptivePollSchedule } from "./poll.js"
+import { adaptivePollSchedule, QUERY_POLL_BOUNDS } from "./poll.js"
 import { tracker } from "./progress.js"
 import type { Transport } from "./transport.js"
 
@@ -62,9 +62,6 @@ export const decodeRows = <A, R>(
     })
   })
 
-/** Parsed chunks (one per network read, a few hundred rows each) held ahead of the reader. */
-const PAGES_AHEAD_CHUNKS = 32
-
 /**
  * Rows asked for per result page when the caller sets no `maxRecords`. Salesforce documents no
  * default page size (the server may still cut a page smaller by size); 50,000 is simple-salesforce's
@@ -90,8 +87,8 @@ export const query2 = (
     })
     const info = yield* Bulk2.waitForQueryJob(job.id, {
       // no schedule given: a query reports no progress, so the adaptive schedule backs off within
-      // a tenth of the time waited (poll.ts): its end is seen soon after it happens
-      schedule: options.pollSchedule ?? adaptivePollSchedule(0),
+      // a twentieth of the time waited, at least every 1 s (poll.ts): its end is seen soon after
+      schedule: options.pollSchedule ?? adaptivePollSchedule(0, QUERY_POLL_BOUNDS),
       timeout: options.timeout,
       onPoll: (i) => progress.polled(job.id, i.state, { processed: Number(i.numberRecordsProcessed ?? 0), failed: 0 })
     })
@@ -103,10 +100,10 @@ export const query2 = (
       ? Bulk2.queryResultsParallel(job.id, { concurrency, columnDelimiter })
       : Bulk2.queryResults(job.id, { columnDelimiter, maxRecords: options.maxRecords ?? DEFAULT_PAGE_ROWS })
     const expected = info.numberRecordsProcessed === undefined ? undefined : Number(info.numberRecordsProcessed)
-    // Download ahead of the reader: pages are fetched and parsed while the caller handles the rows
-    // before them, so a page's request latency overlaps the caller's work instead of adding to it
-    // (about one 10,000-row page of parsed rows is held).
-    return checkCount(Stream.bufferChunks(rows, { capacity: PAGES_AHEAD_CHUNKS }), job.id, expected, progress.read).pipe(
+    // No parsed rows are held ahead of the reader: rows kept waiting outlive V8's young-generation
+    // collections and are promoted, which cost a third of the CPU and grew the heap with garbage.
+    // The next page is asked for while this one is read instead (Bulk2.queryResults).
+    return checkCount(rows, job.id, expected, progress.read).pipe(
       Stream.ensuring(Effect.sync(() => progress.done(job.id, "Downloaded")))
     )
   })).pipe(Stream.withSpan("BulkClient.query", { attributes: { "sfbulk.api": "2.0" } }))

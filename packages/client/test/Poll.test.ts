@@ -138,4 +138,11 @@ describe("adaptive polling", () => {
     // almost done: the floor (0.25 s)
     expect(nextWait({ first: 0, at: 0, done: 0, wait: 500 }, 1_000, 199_990, 200_000)).toBe(250)
   })
+
+  it("a job that shows every record processed but is not yet complete is polled again within 0.5 s, then backs off", () => {
+    // 100,000 of 100,000 at 10 s after the last poll had seen 90,000: the end is near (was the 2 s floor)
+    expect(nextWait({ first: 0, at: 9_000, done: 90_000, wait: 3_000 }, 10_000, 100_000, 100_000)).toBe(500)
+    // still not complete at the next poll: the waits grow again from there
+    expect(nextWait({ first: 0, at: 10_000, done: 100_000, wait: 500 }, 10_500, 100_000, 100_000)).toBe(750)
+  })
 })

@@ -112,6 +112,10 @@ export const nextWait = (s: Observed, now: number, done: number, total: number, 
     const perMs = (done - s.done) / (now - s.at)
     // a little before the estimate: the next poll re-estimates from fresher progress
     wait = (0.9 * (total - done)) / perMs
+  } else if (total > 0 && done >= total && s.done < total) {
+    // every record processed, the job not yet complete (Salesforce finishing up): its end is near,
+    // so poll again soon, then back off from there as without progress
+    wait = bounds.firstMs
   } else {
     const waited = now - (s.first ?? now)
     const cap = Math.min(
@@ -127,7 +131,8 @@ export const nextWait = (s: Observed, now: number, done: number, total: number, 
  * Polling that follows the job's observed progress instead of a fixed cadence, for a job of
  * `expected` records (or the input's `expectedRecords`). Fed each poll's `numberRecordsProcessed`:
  * once two polls show progress, the next poll is due when the job should finish at the observed
- * rate (so a long job costs a handful of polls, and its end is seen soon after it happens);
+ * rate (so a long job costs a handful of polls, and its end is seen soon after it happens); once
+ * every record shows processed but the job is not yet complete, the next poll comes after 0.5 s;
  * without visible progress (a queued job, a query, which reports no progress) it backs off from
  * 0.5 s by 1.5x up to a tenth of the time waited so far, within [2 s, 5 s]. Every wait is kept
  * within [`minMs`, `maxMs`] (0.25 s, 30 s).

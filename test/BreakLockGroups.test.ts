@@ -1,0 +1,221 @@
+/**
+ * Breaking the lock follow-ups' side-by-side groups (lockRetry.ts): one group's follow-up failing
+ * while its siblings are in flight, the keys that decide which rows may share a group (15/18-char
+ * ids, the record's own key), and the accounting and positions after parallel groups.
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { BulkClient, SalesforceAuth } from "@sfbulk/client"
+import { Emulator } from "@sfbulk/emulator"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Zlib from "node:zlib"
+import type * as BulkClientNs from "../packages/client/src/BulkClient.js"
+import { contendedRecords, disjointGroups } from "../packages/client/src/internal/lockRetry.js"
+import { type Emu, fast, interleavedContacts, landedBy, seedParents } from "./EmulatorSupport.js"
+
+let emu: Emu
+const parents: Array<string> = []
+
+beforeAll(async () => {
+  emu = await Emulator.start({
+    latencyMs: 0,
+    profile: "realistic",
+    // slow enough that the follow-up groups are still running when the first of them is answered
+    processing: { recordsPerSecond: { insert: 1_500 }, parallelBatches: 4, transactionRows: 25, requestLatencyMs: 0, lockFailureRate: 1 }
+  })
+  parents.push(...seedParents(emu, 6, "Break lock parent"))
+})
+afterAll(async () => {
+  await emu?.close()
+})
+
+/**
+ * A client whose HTTP layer answers the `failAt`-th job it sees (counting from 1) with a made-up 400:
+ * 2.0, its upload (the job is then aborted); 1.0, every poll of its batches (the batch was added,
+ * so Salesforce processes it, but the client cannot read it: an answer that fails after the server
+ * acted).
+ */
+const faultyLayer = (api: "1.0" | "2.0", failAt: number) => {
+  const seen: Array<string> = []
+  const known = new Map<string, ReadonlyArray<string>>()
+  const jobOf = api === "2.0" ? /\/jobs\/ingest\/([A-Za-z0-9]{15,18})/ : /\/job\/([A-Za-z0-9]{15,18})/
+  const http = Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, (client) =>
+      HttpClient.transform(client, (effect, request) => {
+        const url = new URL(request.url)
+        const id = jobOf.exec(url.pathname)?.[1]
+        if (id !== undefined && !seen.includes(id)) seen.push(id)
+        // 2.0: the upload (the siblings are uploading too); 1.0: the polls
+        const hit = api === "2.0"
+          ? request.method === "PUT" && /\/batches$/.test(url.pathname)
+          : request.method === "GET" && /\/job\/[A-Za-z0-9]+\/batch$/.test(url.pathname)
+        if (id === undefined) return effect
+        if (!hit || seen.indexOf(id) !== failAt - 1) {
+          // what the client last learnt of each job's state (2.0: the job's; 1.0: its batches')
+          const poll = request.method === "GET" &&
+            (api === "2.0" ? /\/jobs\/ingest\/[A-Za-z0-9]+$/.test(url.pathname) : /\/job\/[A-Za-z0-9]+\/batch$/.test(url.pathname))
+          if (!poll) return effect
+          return Effect.flatMap(effect, (response) =>
+            Effect.map(response.arrayBuffer, (bytes) => {
+              const raw = Buffer.from(bytes)
+              const text = (response.headers["content-encoding"] === "gzip" ? Zlib.gunzipSync(raw) : raw).toString("utf8")
+              const states = api === "2.0"
+                ? [(JSON.parse(text) as { state: string }).state]
+                : [...text.matchAll(/<state>(\w+)</g)].map((m) => m[1]!)
+              known.set(id, states)
+              return HttpClientResponse.fromWeb(request, new Response(raw, { status: response.status, headers: response.headers }))
+            }))
+        }
+        const body = api === "2.0"
+          ? JSON.stringify([{ errorCode: "INVALIDJOB", message: "injected: the job cannot be read" }])
+          : `<?xml version="1.0" encoding="UTF-8"?><error xmlns="http://www.force.com/2009/06/asyncapi/dataload">` +
+            `<exceptionCode>InvalidJob</exceptionCode><exceptionMessage>injected: the job cannot be read</exceptionMessage></error>`
+        const type = api === "2.0" ? "application/json" : "application/xml"
+        return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(body, { status: 400, headers: { "content-type": type } })))
+      }))
+  ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  const layer = BulkClient.layer.pipe(
+    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
+    Layer.provide(http),
+    Layer.orDie
+  )
+  return { layer, seen, known }
+}
+
+/** A job's state as the emulator tells it (read without the faulty client). */
+const jobState = async (api: "1.0" | "2.0", id: string): Promise<{ state: string; batches: ReadonlyArray<string> }> => {
+  if (api === "2.0") {
+    const r = await fetch(`${emu.instanceUrl}/services/data/v${emu.apiVersion}/jobs/ingest/${id}`, {
+      headers: { Authorization: `Bearer ${emu.accessToken}` }
+    })
+    const info = await r.json() as { state: string }
+    return { state: info.state, batches: [] }
+  }
+  const headers = { "X-SFDC-Session": emu.accessToken }
+  const job = await fetch(`${emu.instanceUrl}/services/async/${emu.apiVersion}/job/${id}`, { headers }).then((r) => r.text())
+  const list = await fetch(`${emu.instanceUrl}/services/async/${emu.apiVersion}/job/${id}/batch`, { headers }).then((r) => r.text())
+  return { state: /<state>(\w+)</.exec(job)![1]!, batches: [...list.matchAll(/<state>(\w+)</g)].map((m) => m[1]!) }
+}
+
+for (const api of ["2.0", "1.0"] as const) {
+  describe(`Bulk API ${api}: one follow-up group fails while its siblings run`, () => {
+    it("the siblings are not cut mid-flight: when the error arrives every follow-up job has finished, and it names the failed job", async () => {
+      // 2.0: six 100-row jobs, then the follow-ups; 1.0: one job, then the follow-ups
+      const first = api === "2.0" ? 6 : 1
+      const { known, layer, seen } = faultyLayer(api, first + 1)
+      const tag = `brk${api.replace(".", "")}grp`
+      const exit = await Effect.runPromiseExit(Effect.provide(
+        BulkClient.insert("Contact", interleavedContacts(tag, parents), {
+          ...fast,
+          api,
+          batchSize: 100,
+          concurrency: 4,
+          retryLockedRows: 1
+        }),
+        layer
+      ))
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (!Exit.isFailure(exit)) return
+      const failed = seen[first]!
+      const errors = Cause.failures(exit.cause)
+      // a typed error naming the job that could not be read
+      expect([...errors].map((e) => e._tag)).toContain("ApiError")
+      expect([...errors].some((e) => "jobId" in e && e.jobId === failed)).toBe(true)
+      expect(Cause.isInterruptedOnly(exit.cause)).toBe(false)
+      // several follow-up groups ran side by side
+      const followUps = seen.slice(first)
+      expect(followUps.length).toBeGreaterThan(1)
+      // the siblings were waited for until they finished (not left running, to land rows the
+      // client never saw) and not aborted part way (1.0: an interrupted sibling job was aborted,
+      // leaving NotProcessed batches)
+      for (const id of followUps.filter((j) => j !== failed)) {
+        const terminal = api === "2.0" ? ["JobComplete", "Failed", "Aborted"] : ["Completed", "Failed", "NotProcessed"]
+        expect((known.get(id) ?? ["(never polled)"]).every((st) => terminal.includes(st))).toBe(true)
+        const s = await jobState(api, id)
+        if (api === "2.0") expect(s.state).toBe("JobComplete")
+        else {
+          expect(s.state).toBe("Closed")
+          expect(s.batches.every((b) => b === "Completed")).toBe(true)
+        }
+      }
+      // nothing landed twice
+      const inOrg = landedBy(emu, "Contact", "LastName", tag)
+      expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+    })
+  })
+}
+
+const lockFailure = (row: Record<string, string>, message: string): BulkClientNs.Failure =>
+  ({
+    _tag: "Failure",
+    jobId: "750000000000001AAA",
+    code: "UNABLE_TO_LOCK_ROW",
+    message,
+    fields: [],
+    errors: [{ code: "UNABLE_TO_LOCK_ROW", message, fields: [] }],
+    row
+  }) as BulkClientNs.Failure
+
+describe("which lock failures may share a group", () => {
+  const noRecord = "unable to obtain exclusive access to this record"
+
+  it("a parent given as an 18-char id and as its 15-char form is one parent (one group)", () => {
+    const p18 = "001000000000001AAA"
+    const p15 = p18.slice(0, 15)
+    const fs = [
+      lockFailure({ LastName: "a", AccountId: p18 }, noRecord),
+      lockFailure({ LastName: "b", AccountId: p15 }, noRecord),
+      lockFailure({ LastName: "c", AccountId: "001000000000002AAA" }, noRecord)
+    ]
+    const groups = disjointGroups(fs, contendedRecords("insert", undefined, "AccountId"), 4)!
+    const groupOf = (name: string) => groups.findIndex((g) => g.some((f) => f.row.LastName === name))
+    expect(groupOf("a")).toBe(groupOf("b"))
+  })
+
+  it("15-char ids that differ only in case are different records (separate groups allowed)", () => {
+    const fs = [
+      lockFailure({ LastName: "a", AccountId: "001000000000abc" }, noRecord),
+      lockFailure({ LastName: "b", AccountId: "001000000000ABC" }, noRecord)
+    ]
+    const groups = disjointGroups(fs, contendedRecords("insert", undefined, "AccountId"), 4)!
+    expect(groups.filter((g) => g.length > 0)).toHaveLength(2)
+  })
+
+  it("two updates of one record (different parents) share a group: side by side, the older value could win", () => {
+    const id = "003000000000001AAA"
+    const fs = [
+      lockFailure({ Id: id, AccountId: "001000000000001AAA", LastName: "old" }, noRecord),
+      lockFailure({ Id: id.slice(0, 15), AccountId: "001000000000002AAA", LastName: "new" }, noRecord)
+    ]
+    const groups = disjointGroups(fs, contendedRecords("update", undefined, "AccountId"), 4)!
+    const nonEmpty = groups.filter((g) => g.length > 0)
+    expect(nonEmpty).toHaveLength(1)
+    // in input order within the group: the newer value is written last
+    expect(nonEmpty[0]!.map((f) => f.row.LastName)).toEqual(["old", "new"])
+  })
+
+  it("two upserts of one external id (different parents) share a group", () => {
+    const fs = [
+      lockFailure({ Ext__c: "K-1", AccountId: "001000000000001AAA", LastName: "old" }, noRecord),
+      lockFailure({ ext__c: "K-1", AccountId: "001000000000002AAA", LastName: "new" }, noRecord)
+    ]
+    const groups = disjointGroups(fs, contendedRecords("upsert", "Ext__c", "AccountId"), 4)!
+    expect(groups.filter((g) => g.length > 0)).toHaveLength(1)
+  })
+})
+
+describe("a failure that names no contended record", () => {
+  it("keeps the round serial even for an update (the record's own Id does not tell what it waits on)", () => {
+    const fs = [
+      lockFailure({ Id: "003000000000001AAA", LastName: "a" }, "unable to obtain exclusive access to this record"),
+      lockFailure({ Id: "003000000000002AAA", LastName: "b" }, "unable to obtain exclusive access to this record")
+    ]
+    expect(disjointGroups(fs, contendedRecords("update", undefined, undefined), 4)).toBeUndefined()
+  })
+})

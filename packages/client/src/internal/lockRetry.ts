@@ -176,7 +176,7 @@ export const contendedRecords = (
       const parent = parentKey(f.row, field)
       if (parent !== "") keys.push(idKey(parent))
     }
-    keys.push(...lockedIds(f))
+    for (const id of lockedIds(f)) keys.push(id)
     // none known: the row could contend with any group (its own key does not tell what it waits on)
     if (keys.length === 0) return keys
     if (keyField !== undefined) {

@@ -5,6 +5,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { BulkClient, SalesforceAuth } from "@sfbulk/client"
@@ -15,8 +16,8 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Zlib from "node:zlib"
 import type * as BulkClientNs from "../packages/client/src/BulkClient.js"
-import { contendedRecords, disjointGroups } from "../packages/client/src/internal/lockRetry.js"
-import { type Emu, fast, interleavedContacts, landedBy, seedParents } from "./EmulatorSupport.js"
+import { contendedRecords, disjointGroups, lockedIds } from "../packages/client/src/internal/lockRetry.js"
+import { collect, type Emu, fast, interleavedContacts, landedBy, seedParents } from "./EmulatorSupport.js"
 
 let emu: Emu
 const parents: Array<string> = []
@@ -88,6 +89,42 @@ const faultyLayer = (api: "1.0" | "2.0", failAt: number) => {
   return { layer, seen, known }
 }
 
+/**
+ * A client that loses the answer of one acting request of every job from the `from`-th it sees (2.0:
+ * the close, `UploadComplete`; 1.0: the batch POST): the server acted, the client hears a dropped
+ * connection.
+ */
+const lossyLayer = (api: "1.0" | "2.0", from: number) => {
+  const seen: Array<string> = []
+  const lost = new Set<string>()
+  const jobOf = api === "2.0" ? /\/jobs\/ingest\/([A-Za-z0-9]{15,18})/ : /\/job\/([A-Za-z0-9]{15,18})/
+  const http = Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, (client) =>
+      HttpClient.transform(client, (effect, request) => {
+        const url = new URL(request.url)
+        const id = jobOf.exec(url.pathname)?.[1]
+        if (id === undefined) return effect
+        if (!seen.includes(id)) seen.push(id)
+        const acts = api === "2.0"
+          ? request.method === "PATCH" && /\/jobs\/ingest\/[A-Za-z0-9]+$/.test(url.pathname)
+          : request.method === "POST" && /\/job\/[A-Za-z0-9]+\/batch$/.test(url.pathname)
+        if (!acts || seen.indexOf(id) < from - 1 || lost.has(id)) return effect
+        lost.add(id)
+        return Effect.flatMap(
+          Effect.flatMap(effect, (response) => response.arrayBuffer),
+          () => Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("socket hang up") }))
+        )
+      }))
+  ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  const layer = BulkClient.layer.pipe(
+    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
+    Layer.provide(http),
+    Layer.orDie
+  )
+  return { layer, lost }
+}
+
 /** A job's state as the emulator tells it (read without the faulty client). */
 const jobState = async (api: "1.0" | "2.0", id: string): Promise<{ state: string; batches: ReadonlyArray<string> }> => {
   if (api === "2.0") {
@@ -150,6 +187,51 @@ for (const api of ["2.0", "1.0"] as const) {
     })
   })
 }
+
+for (const api of ["2.0", "1.0"] as const) {
+  it(`Bulk API ${api}: answers lost after the server acted on the follow-up jobs: every row lands once, outcomes at their rows`, async () => {
+    const first = api === "2.0" ? 6 : 1
+    const { layer, lost } = lossyLayer(api, first + 1)
+    const tag = `brk${api.replace(".", "")}lost`
+    const input = interleavedContacts(tag, parents)
+    const out = await Effect.runPromise(Effect.provide(
+      Effect.gen(function*() {
+        const out = yield* BulkClient.insert("Contact", input, { ...fast, api, batchSize: 100, concurrency: 4, retryLockedRows: 3 })
+        const ok = yield* collect(out.successes)
+        const failures = yield* collect(out.failures)
+        return { summary: out.summary, ok, failures }
+      }),
+      layer
+    ))
+    expect(lost.size).toBeGreaterThan(1)
+    const s = out.summary
+    expect(s.succeeded + s.failed + s.unprocessed).toBe(600)
+    expect(s).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
+    expect(out.ok).toHaveLength(600)
+    for (const x of out.ok) {
+      expect(emu.org.get(x.id)?.values.LastName).toBe(x.row.LastName)
+      if (api === "1.0") expect(input[x.position!]!.LastName).toBe(x.row.LastName)
+    }
+    const inOrg = landedBy(emu, "Contact", "LastName", tag)
+    expect(inOrg.size).toBe(600)
+    expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+  })
+}
+
+describe("lock messages", () => {
+  it("a message naming several records joins every failure naming any of them", () => {
+    const several = "unable to obtain exclusive access to this record or 2 records: 001000000000001AAA, 001000000000002"
+    const fs = [
+      lockFailure({ LastName: "a" }, "unable to obtain exclusive access to this record or 1 records: 001000000000001"),
+      lockFailure({ LastName: "b" }, several),
+      lockFailure({ LastName: "c" }, "unable to obtain exclusive access to this record or 1 records: 001000000000002AAA"),
+      lockFailure({ LastName: "d" }, "unable to obtain exclusive access to this record or 1 records: 001000000000003AAA")
+    ]
+    expect(lockedIds(fs[1]!)).toEqual(["001000000000001", "001000000000002"])
+    const groups = disjointGroups(fs, contendedRecords("insert", undefined, undefined), 4)!.filter((g) => g.length > 0)
+    expect(groups.map((g) => g.map((f) => f.row.LastName))).toEqual([["a", "b", "c"], ["d"]])
+  })
+})
 
 const lockFailure = (row: Record<string, string>, message: string): BulkClientNs.Failure =>
   ({

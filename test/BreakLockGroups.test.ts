@@ -125,6 +125,31 @@ const lossyLayer = (api: "1.0" | "2.0", from: number) => {
   return { layer, lost }
 }
 
+/** A client whose polls of every job from the `from`-th it sees never get an answer. */
+const silentLayer = (api: "1.0" | "2.0", from: number) => {
+  const seen: Array<string> = []
+  const jobOf = api === "2.0" ? /\/jobs\/ingest\/([A-Za-z0-9]{15,18})/ : /\/job\/([A-Za-z0-9]{15,18})/
+  const http = Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, (client) =>
+      HttpClient.transform(client, (effect, request) => {
+        const url = new URL(request.url)
+        const id = jobOf.exec(url.pathname)?.[1]
+        if (id === undefined) return effect
+        if (!seen.includes(id)) seen.push(id)
+        const poll = request.method === "GET" &&
+          (api === "2.0" ? /\/jobs\/ingest\/[A-Za-z0-9]+$/.test(url.pathname) : /\/job\/[A-Za-z0-9]+\/batch$/.test(url.pathname))
+        return poll && seen.indexOf(id) >= from - 1 ? Effect.never : effect
+      }))
+  ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  const layer = BulkClient.layer.pipe(
+    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
+    Layer.provide(http),
+    Layer.orDie
+  )
+  return { layer, seen }
+}
+
 /** A job's state as the emulator tells it (read without the faulty client). */
 const jobState = async (api: "1.0" | "2.0", id: string): Promise<{ state: string; batches: ReadonlyArray<string> }> => {
   if (api === "2.0") {
@@ -214,6 +239,33 @@ for (const api of ["2.0", "1.0"] as const) {
     }
     const inOrg = landedBy(emu, "Contact", "LastName", tag)
     expect(inOrg.size).toBe(600)
+    expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+  })
+}
+
+for (const api of ["2.0", "1.0"] as const) {
+  it(`Bulk API ${api}: a timeout around the operation during a follow-up round ends it (groups waiting on each other do not hold it)`, async () => {
+    const first = api === "2.0" ? 6 : 1
+    const { layer, seen } = silentLayer(api, first + 1)
+    const tag = `brk${api.replace(".", "")}tmo`
+    const exit = await Effect.runPromiseExit(Effect.provide(
+      Effect.timeoutFail(
+        BulkClient.insert("Contact", interleavedContacts(tag, parents), {
+          ...fast,
+          api,
+          batchSize: 100,
+          concurrency: 4,
+          retryLockedRows: 1
+        }),
+        // generous: the first round takes well under a second here
+        { duration: "4 seconds", onTimeout: () => "timed out" as const }
+      ),
+      layer
+    ))
+    expect(seen.length).toBeGreaterThan(first + 1)
+    expect(exit).toMatchObject({ _tag: "Failure" })
+    if (Exit.isFailure(exit)) expect([...Cause.failures(exit.cause)]).toEqual(["timed out"])
+    const inOrg = landedBy(emu, "Contact", "LastName", tag)
     expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
   })
 }

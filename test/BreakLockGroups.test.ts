@@ -270,6 +270,35 @@ for (const api of ["2.0", "1.0"] as const) {
   })
 }
 
+for (const api of ["2.0", "1.0"] as const) {
+  it(`Bulk API ${api}: upsert by external id under contention: each record once, its values the last input's, created flags right`, async () => {
+    const tag = `brk${api.replace(".", "")}ups`
+    const input = (suffix: string) =>
+      interleavedContacts(tag, parents).map((r, i) => ({ ...r, LastName: `${r.LastName}-${suffix}`, ExternalId__c: `${tag}-x${i}` }))
+    const options = { ...fast, api, batchSize: 100, concurrency: 4, retryLockedRows: 3 }
+    const run = (rows: ReturnType<typeof input>) =>
+      Effect.runPromise(Effect.provide(
+        Effect.gen(function*() {
+          const out = yield* BulkClient.upsert("Contact", "ExternalId__c", rows, options)
+          return { summary: out.summary, ok: yield* collect(out.successes), failures: yield* collect(out.failures) }
+        }),
+        faultyLayer(api, 10_000).layer
+      ))
+    const created = await run(input("a"))
+    expect(created.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
+    expect(created.summary.jobIds.length).toBeGreaterThan(api === "2.0" ? 6 : 1)
+    expect(created.ok.every((x) => x.created)).toBe(true)
+    const updated = await run(input("b"))
+    expect(updated.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
+    expect(updated.ok.every((x) => !x.created)).toBe(true)
+    expect(new Set(updated.ok.map((x) => x.id))).toEqual(new Set(created.ok.map((x) => x.id)))
+    const inOrg = landedBy(emu, "Contact", "ExternalId__c", tag)
+    expect(inOrg.size).toBe(600)
+    expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+    for (const x of updated.ok) expect(emu.org.get(x.id)?.values.LastName).toMatch(/-b$/)
+  })
+}
+
 describe("lock messages", () => {
   it("a message naming several records joins every failure naming any of them", () => {
     const several = "unable to obtain exclusive access to this record or 2 records: 001000000000001AAA, 001000000000002"

@@ -150,6 +150,30 @@ const silentLayer = (api: "1.0" | "2.0", from: number) => {
   return { layer, seen }
 }
 
+/** A client that runs `atJob` once, as the `from`-th job it sees is first addressed (before that request). */
+const watchLayer = (api: "1.0" | "2.0", from: number, atJob: () => void) => {
+  const seen: Array<string> = []
+  const jobOf = api === "2.0" ? /\/jobs\/ingest\/([A-Za-z0-9]{15,18})/ : /\/job\/([A-Za-z0-9]{15,18})/
+  const http = Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, (client) =>
+      HttpClient.transform(client, (effect, request) => {
+        const id = jobOf.exec(new URL(request.url).pathname)?.[1]
+        if (id !== undefined && !seen.includes(id)) {
+          seen.push(id)
+          if (seen.length === from) atJob()
+        }
+        return effect
+      }))
+  ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  const layer = BulkClient.layer.pipe(
+    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
+    Layer.provide(http),
+    Layer.orDie
+  )
+  return { layer, seen }
+}
+
 /** A job's state as the emulator tells it (read without the faulty client). */
 const jobState = async (api: "1.0" | "2.0", id: string): Promise<{ state: string; batches: ReadonlyArray<string> }> => {
   if (api === "2.0") {
@@ -298,6 +322,73 @@ for (const api of ["2.0", "1.0"] as const) {
     for (const x of updated.ok) expect(emu.org.get(x.id)?.values.LastName).toMatch(/-b$/)
   })
 }
+
+describe("follow-up jobs that fail", () => {
+  it("Bulk API 2.0: follow-up jobs failing half way: rows they did not process are unprocessed, every row accounted for once", async () => {
+    const tag = "brk20half"
+    const input = interleavedContacts(tag, parents)
+    const { layer, seen } = watchLayer("2.0", 7, () => emu.setFaults("batch-fail=1", { seed: 5 }))
+    const out = await Effect.runPromise(
+      Effect.provide(
+        Effect.gen(function*() {
+          const out = yield* BulkClient.insert("Contact", input, {
+            ...fast,
+            api: "2.0",
+            batchSize: 100,
+            concurrency: 4,
+            retryLockedRows: 3
+          })
+          return {
+            summary: out.summary,
+            ok: yield* collect(out.successes),
+            failures: yield* collect(out.failures),
+            unprocessed: yield* collect(out.unprocessed)
+          }
+        }),
+        layer
+      ).pipe(Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))
+    )
+    expect(seen.length).toBeGreaterThan(7)
+    const s = out.summary
+    expect(s.succeeded + s.failed + s.unprocessed).toBe(600)
+    expect(s.unprocessed).toBeGreaterThan(0)
+    expect([out.ok.length, out.failures.length, out.unprocessed.length]).toEqual([s.succeeded, s.failed, s.unprocessed])
+    // each row once across the three streams
+    const names = [...out.ok, ...out.failures, ...out.unprocessed].map((x) => x.row.LastName)
+    expect(new Set(names).size).toBe(600)
+    const inOrg = landedBy(emu, "Contact", "LastName", tag)
+    expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+    for (const x of out.ok) expect(inOrg.get(x.row.LastName!)).toBe(1)
+    for (const x of [...out.failures, ...out.unprocessed]) expect(inOrg.has(x.row.LastName!)).toBe(false)
+  })
+
+  it("Bulk API 1.0: every follow-up batch failing: the error holds each failed batch's BatchFailedError, none lands twice", async () => {
+    const tag = "brk10fail"
+    const { layer, seen } = watchLayer("1.0", 2, () => emu.setFaults("batch-fail=1", { seed: 5 }))
+    const exit = await Effect.runPromiseExit(
+      Effect.provide(
+        BulkClient.insert("Contact", interleavedContacts(tag, parents), {
+          ...fast,
+          api: "1.0",
+          batchSize: 100,
+          concurrency: 4,
+          retryLockedRows: 1
+        }),
+        layer
+      ).pipe(Effect.ensuring(Effect.sync(() => emu.setFaults(undefined))))
+    )
+    expect(Exit.isFailure(exit)).toBe(true)
+    if (!Exit.isFailure(exit)) return
+    const followUps = seen.slice(1)
+    expect(followUps.length).toBeGreaterThan(1)
+    const errors = [...Cause.failures(exit.cause)]
+    expect(errors.every((e) => e._tag === "BatchFailedError")).toBe(true)
+    // one error per follow-up job, each naming its job
+    expect(new Set(errors.map((e) => (e as { jobId: string }).jobId))).toEqual(new Set(followUps))
+    const inOrg = landedBy(emu, "Contact", "LastName", tag)
+    expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+  })
+})
 
 describe("lock messages", () => {
   it("a message naming several records joins every failure naming any of them", () => {

@@ -390,6 +390,56 @@ describe("follow-up jobs that fail", () => {
   })
 })
 
+describe("Bulk API 1.0: side-by-side groups whose rows fill more than one batch by size", () => {
+  // batches slow enough that two batches of one job overlap, as Salesforce's do
+  let slow: Emu
+  const slowParents: Array<string> = []
+  beforeAll(async () => {
+    slow = await Emulator.start({
+      latencyMs: 0,
+      profile: "realistic",
+      processing: { recordsPerSecond: { insert: 300 }, parallelBatches: 8, transactionRows: 25, requestLatencyMs: 0, lockFailureRate: 1 }
+    })
+    slowParents.push(...seedParents(slow, 6, "Wide lock parent"))
+  })
+  afterAll(async () => {
+    await slow?.close()
+  })
+
+  it("a group is a Parallel job only if it fits one batch by bytes too (two batches of one parent would contend)", async () => {
+    const tag = "brk10wide"
+    const input = interleavedContacts(tag, slowParents)
+    const layer = BulkClient.layer.pipe(
+      Layer.provide(
+        SalesforceAuth.fromSession({ instanceUrl: slow.instanceUrl, accessToken: slow.accessToken, apiVersion: slow.apiVersion })
+      ),
+      Layer.provide(NodeHttpClient.layerUndici),
+      Layer.orDie
+    )
+    const out = await Effect.runPromise(Effect.provide(
+      Effect.gen(function*() {
+        const out = yield* BulkClient.insert("Contact", input, {
+          ...fast,
+          api: "1.0",
+          batchSize: 100,
+          // about 45 rows a batch: a follow-up group of one parent (up to 100 rows) would be two or three
+          maxBatchChars: 1_500,
+          concurrency: 4,
+          retryLockedRows: 1
+        })
+        return { summary: out.summary, failures: yield* collect(out.failures) }
+      }),
+      layer
+    ))
+    expect(out.summary.jobIds.length).toBeGreaterThan(2)
+    // the one follow-up round cleared every lock failure: no group contended with itself
+    expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
+    const inOrg = landedBy(slow, "Contact", "LastName", tag)
+    expect(inOrg.size).toBe(600)
+    expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+  })
+})
+
 describe("lock messages", () => {
   it("a message naming several records joins every failure naming any of them", () => {
     const several = "unable to obtain exclusive access to this record or 2 records: 001000000000001AAA, 001000000000002"

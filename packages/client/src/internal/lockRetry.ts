@@ -189,6 +189,20 @@ export const contendedRecords = (
   }
 }
 
+/**
+ * An upper bound of the bytes a row of these CSV values takes in a batch (UTF-8, every value quoted, its
+ * quotes doubled, separators, a CRLF): what decides whether a follow-up group fits one batch.
+ */
+const csvBytes = (values: ReadonlyArray<unknown>): number => {
+  let n = 2
+  for (const v of values) {
+    const text = v === undefined || v === null ? "" : String(v)
+    n += Buffer.byteLength(text, "utf8") + 3
+    for (let i = text.indexOf("\""); i >= 0; i = text.indexOf("\"", i + 1)) n++
+  }
+  return n
+}
+
 /** Rounds asked for: `false`/`undefined`/0 = none. */
 export const roundsOf = (option: number | false | undefined): number => (option === undefined || option === false ? 0 : option)
 
@@ -369,12 +383,26 @@ const allRounds = <A, E, R>(
     const width = Math.max(1, options.concurrency ?? 4)
     // 1.0 records per batch (as ingest1 cuts them)
     const batchRecords1 = Math.min(options.batchSize ?? 10_000, options.maxBatchRecords ?? 10_000)
+    // and bytes per batch: a group over it would be cut into batches of one Parallel job, which
+    // write the same parents at once and contend with each other
+    const batchBytes1 = options.maxBatchChars ?? 10_000_000
     for (let round = resumed?.rounds ?? 0; round < rounds; round++) {
       const locked = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.filter(candidates, retriable)))
       if (locked.length === 0) break
       const ordered = field === undefined ? locked : byParent(locked, field, (f) => f.row)
       // 1.0: enough groups for each to fit one batch (a bigger group has to be a Serial job, see below)
-      const count = options.api === "1.0" ? Math.max(width, Math.ceil(ordered.length / batchRecords1)) : width
+      const bytes = options.api === "1.0" ? ordered.map((f) => csvBytes(Object.values(f.row))) : []
+      const header = csvBytes(Object.keys(ordered[0]!.row))
+      const sizeOf = new Map(ordered.map((f, i) => [f, bytes[i] ?? 0]))
+      const fitsOneBatch = (group: ReadonlyArray<BulkClient.Failure>) =>
+        group.length <= batchRecords1 && group.reduce((n, f) => n + sizeOf.get(f)!, header) <= batchBytes1
+      const count = options.api === "1.0"
+        ? Math.max(
+          width,
+          Math.ceil(ordered.length / batchRecords1),
+          Math.ceil(bytes.reduce((n, b) => n + b, 0) / Math.max(1, batchBytes1 - header))
+        )
+        : width
       const groups = (parallel ? disjointGroups(ordered, keysOf, count) : undefined) ?? [ordered]
       const columns = Object.keys(ordered[0]!.row)
       const followUp: BulkClient.IngestOptions<Record<string, string>> = {
@@ -407,7 +435,7 @@ const allRounds = <A, E, R>(
                 operation: params.operation,
                 externalIdFieldName: params.externalIdFieldName,
                 rows: Stream.fromIterable(group.map((f) => f.row)),
-                options: options.api === "1.0" && groups.length > 1 && group.length <= batchRecords1
+                options: options.api === "1.0" && groups.length > 1 && fitsOneBatch(group)
                   ? { ...followUp, serial: false }
                   : followUp
               }),

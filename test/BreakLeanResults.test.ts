@@ -4,16 +4,21 @@
  * records that behave as the plain objects they replaced, result downloads that stall or lose
  * their answer, a reader that stops early, lean successes after parallel lock follow-ups.
  */
+import { NodeHttpClient } from "@effect/platform-node"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { BulkClient } from "../packages/client/src/index.js"
+import { BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
+import type * as BulkClientNs from "../packages/client/src/BulkClient.js"
 import { Emulator } from "../packages/emulator/src/index.js"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
+import * as Zlib from "node:zlib"
 import { Failure1, Failure2, Success1, Success2, Unprocessed1, Unprocessed2 } from "../packages/client/src/internal/outcome.js"
 import * as Support from "./EmulatorSupport.js"
 import { clientLayer, collect, type Emu, poll, startEmulator } from "./FaultsSupport.js"
@@ -82,6 +87,54 @@ describe("1.0 lean successes (successRows: false)", () => {
       const all = yield* collect(outcome.successes)
       expect(all.map((s) => s.position)).toEqual(okPositions(input))
     })))
+})
+
+/**
+ * A client whose first batch result download gets one line more than Salesforce wrote (the file's
+ * last line again): a result file that disagrees with the batch's counts.
+ */
+const paddedLayer = () => {
+  let padded = 0
+  const http = Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, (client) =>
+      HttpClient.transform(client, (effect, request) => {
+        if (padded > 0 || request.method !== "GET" || !/\/batch\/[A-Za-z0-9]+\/result$/.test(new URL(request.url).pathname)) return effect
+        padded++
+        return Effect.flatMap(effect, (response) =>
+          Effect.map(response.arrayBuffer, (bytes) => {
+            const raw = Buffer.from(bytes)
+            const text = (response.headers["content-encoding"] === "gzip" ? Zlib.gunzipSync(raw) : raw).toString("utf8")
+            const lines = text.split("\n").filter((l) => l !== "")
+            const body = `${text}${text.endsWith("\n") ? "" : "\n"}${lines[lines.length - 1]}\n`
+            return HttpClientResponse.fromWeb(request, new Response(body, { status: 200, headers: { "content-type": "text/csv" } }))
+          }))
+      }))
+  ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  return BulkClient.layer.pipe(
+    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
+    Layer.provide(http),
+    Layer.orDie
+  )
+}
+
+describe("1.0 lean successes from a result file with more rows than the batch processed", () => {
+  it("fail with ResultMismatchError without emitting the extra row as another input row's success", () =>
+    Effect.runPromise(Effect.provide(
+      Effect.gen(function*() {
+        emu.setFaults("", { seed: 23 })
+        const input = Array.from({ length: 200 }, (_, i) => ({ Name: `blpad ${i}` }))
+        const outcome = yield* BulkClient.insert("Account", input, { ...poll, api: "1.0", batchSize: 50, successRows: false })
+        expect(outcome.summary).toMatchObject({ rowsRead: 200, succeeded: 200 })
+        const seen: Array<BulkClientNs.Success> = []
+        const error = yield* Effect.flip(Stream.runForEach(outcome.successes, (s) => Effect.sync(() => seen.push(s))))
+        expect(error._tag).toBe("ResultMismatchError")
+        // whatever was emitted is true: each success at its own input row
+        for (const s of seen) expect(emu.org.get(s.id)?.values.Name).toBe(input[s.position!]!.Name)
+        expect(new Set(seen.map((s) => s.position)).size).toBe(seen.length)
+      }),
+      paddedLayer()
+    )))
 })
 
 describe("outcome records behave as the plain objects they replaced", () => {

@@ -19,6 +19,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Zlib from "node:zlib"
+import { parseBatchResults } from "../packages/client/src/internal/bulk1.js"
 import { Failure1, Failure2, Success1, Success2, Unprocessed1, Unprocessed2 } from "../packages/client/src/internal/outcome.js"
 import * as Support from "./EmulatorSupport.js"
 import { clientLayer, collect, type Emu, poll, startEmulator } from "./FaultsSupport.js"
@@ -135,6 +136,26 @@ describe("1.0 lean successes from a result file with more rows than the batch pr
       }),
       paddedLayer()
     )))
+})
+
+describe("1.0 result files cut anywhere", () => {
+  it("parse the same whatever byte the download is cut at (inside quotes, a doubled quote, a CRLF, a multi-byte character)", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const text = `"Id","Success","Created","Error"\r\n` +
+        `"001000000000001AAA","true","true",""\r\n` +
+        `"","false","false","FIELD_CUSTOM_VALIDATION_EXCEPTION:Say ""no"", then\r\nnewline, é 😀:Name --"\r\n` +
+        `"001000000000002AAA","true","false",""\r\n`
+      const bytes = new TextEncoder().encode(text)
+      const parse = (chunks: ReadonlyArray<Uint8Array>) => collect(parseBatchResults("CSV", Stream.fromIterable(chunks)))
+      const whole = yield* parse([bytes])
+      expect(whole).toHaveLength(3)
+      expect(whole[1]!.errors[0]!.message).toContain(`Say "no", then\r\nnewline, é 😀`)
+      for (let i = 1; i < bytes.length; i++) {
+        expect(yield* parse([bytes.subarray(0, i), bytes.subarray(i)])).toEqual(whole)
+      }
+      // one byte a chunk
+      expect(yield* parse(Array.from(bytes, (b) => Uint8Array.of(b)))).toEqual(whole)
+    })))
 })
 
 describe("outcome records behave as the plain objects they replaced", () => {

@@ -358,19 +358,24 @@ const resultOutcomes = <X, R>(
     let succeeded = 0
     let failed = 0
     const where = { jobId: b.jobId, batchId: b.batchId }
+    const expected = b.succeeded + b.failed
     const rows = Stream.mapChunks(results, (chunk) => {
       const out: Array<X> = []
       for (const r of chunk) {
         if (r.success) succeeded++
         else failed++
-        const x = make(b, b.firstRow + seen++, NO_ROW as Record<string, string>, r)
+        // a result past the rows the batch processed would carry the position of another batch's
+        // row: counted (the end check fails), never emitted, as when the request rows are paired
+        const position = b.firstRow + seen++
+        if (seen > expected) continue
+        const x = make(b, position, NO_ROW as Record<string, string>, r)
         if (x !== undefined) out.push(x)
       }
       return Chunk.unsafeFromArray(out)
     })
     const check = Effect.suspend(() =>
-      seen !== b.succeeded + b.failed
-        ? Effect.fail(new ResultMismatchError({ ...where, expected: b.succeeded + b.failed, got: seen }))
+      seen !== expected
+        ? Effect.fail(new ResultMismatchError({ ...where, expected, got: seen }))
         : succeeded !== b.succeeded
         ? Effect.fail(new ResultMismatchError({ ...where, expected: b.succeeded, got: succeeded }))
         : failed !== b.failed

@@ -16,10 +16,12 @@
  * `withLockRetry` is the wrapper every ingest pipeline runs in, so it also counts the operation's
  * requests (`summary.apiRequests`, requestCount.ts) and applies the limits preflight (preflight.ts).
  */
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Stream from "effect/Stream"
 import type * as BulkClient from "../BulkClient.js"
@@ -148,6 +150,57 @@ export const disjointGroups = <X>(
     smallest.push(...c)
   }
   return bins.map((b) => b.sort((i, j) => i - j).map((i) => xs[i]!))
+}
+
+/** A record id in the form every comparison uses: an 18-char id's first 15 characters (case kept: 15-char ids are case-sensitive). */
+const idKey = (v: string): string => (/^[A-Za-z0-9]{18}$/.test(v) ? v.slice(0, 15) : v)
+
+/**
+ * The records a lock failure's re-submission writes or waits on, for `disjointGroups`: its parent
+ * reference (`field`, the `orderByParent` field), the records its message names, and, for anything
+ * but an insert, the record itself (its `Id`, or its external id: two rows writing one record must
+ * stay in one group, in input order, or the older value could be written last). Ids are compared in
+ * their 15-char form (a row may give the 18-char form of an id the message or another row gives in
+ * 15); external id values case-insensitively, as Salesforce matches them by default (merging two
+ * keys only makes a group bigger, never lets contending rows run side by side).
+ */
+export const contendedRecords = (
+  operation: BulkClient.Operation,
+  externalIdFieldName: string | undefined,
+  field: string | undefined
+) => {
+  const keyField = keyFieldOf(operation, externalIdFieldName)?.toLowerCase()
+  return (f: BulkClient.Failure): ReadonlyArray<string> => {
+    const keys: Array<string> = []
+    if (field !== undefined) {
+      const parent = parentKey(f.row, field)
+      if (parent !== "") keys.push(idKey(parent))
+    }
+    for (const id of lockedIds(f)) keys.push(id)
+    // none known: the row could contend with any group (its own key does not tell what it waits on)
+    if (keys.length === 0) return keys
+    if (keyField !== undefined) {
+      const entry = Object.entries((f.row ?? {}) as Record<string, unknown>).find(([k]) => k.toLowerCase() === keyField)
+      const value = entry === undefined || entry[1] === undefined || entry[1] === null ? "" : String(entry[1])
+      // prefixed: an external id value is not a record id
+      if (value !== "") keys.push(keyField === "id" ? idKey(value) : `ext:${value.toLowerCase()}`)
+    }
+    return keys
+  }
+}
+
+/**
+ * An upper bound of the bytes a row of these CSV values takes in a batch (UTF-8, every value quoted, its
+ * quotes doubled, separators, a CRLF): what decides whether a follow-up group fits one batch.
+ */
+const csvBytes = (values: ReadonlyArray<unknown>): number => {
+  let n = 2
+  for (const v of values) {
+    const text = v === undefined || v === null ? "" : String(v)
+    n += Buffer.byteLength(text, "utf8") + 3
+    for (let i = text.indexOf("\""); i >= 0; i = text.indexOf("\"", i + 1)) n++
+  }
+  return n
 }
 
 /** Rounds asked for: `false`/`undefined`/0 = none. */
@@ -323,19 +376,33 @@ const allRounds = <A, E, R>(
     const keyField = keyFieldOf(params.operation, params.externalIdFieldName)
     // the lock failures a round re-submits (and whose outcome its retry then replaces)
     const retriable = (f: BulkClient.Failure) => isLockFailure(f) && resendable(f, keyField)
+    const keysOf = contendedRecords(params.operation, params.externalIdFieldName, field)
     // Rounds run their groups in parallel while that leaves no lock failure; after one that does (or
     // under a journal, whose resume knows one follow-up run per round) the rounds are serial.
     let parallel = options.journal === undefined && resumed === undefined && options.serial !== true
     const width = Math.max(1, options.concurrency ?? 4)
     // 1.0 records per batch (as ingest1 cuts them)
     const batchRecords1 = Math.min(options.batchSize ?? 10_000, options.maxBatchRecords ?? 10_000)
+    // and bytes per batch: a group over it would be cut into batches of one Parallel job, which
+    // write the same parents at once and contend with each other
+    const batchBytes1 = options.maxBatchChars ?? 10_000_000
     for (let round = resumed?.rounds ?? 0; round < rounds; round++) {
       const locked = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.filter(candidates, retriable)))
       if (locked.length === 0) break
       const ordered = field === undefined ? locked : byParent(locked, field, (f) => f.row)
-      const keysOf = (f: BulkClient.Failure) => [...(field === undefined ? [] : [parentKey(f.row, field)]), ...lockedIds(f)]
       // 1.0: enough groups for each to fit one batch (a bigger group has to be a Serial job, see below)
-      const count = options.api === "1.0" ? Math.max(width, Math.ceil(ordered.length / batchRecords1)) : width
+      const bytes = options.api === "1.0" ? ordered.map((f) => csvBytes(Object.values(f.row))) : []
+      const header = csvBytes(Object.keys(ordered[0]!.row))
+      const sizeOf = new Map(ordered.map((f, i) => [f, bytes[i] ?? 0]))
+      const fitsOneBatch = (group: ReadonlyArray<BulkClient.Failure>) =>
+        group.length <= batchRecords1 && group.reduce((n, f) => n + sizeOf.get(f)!, header) <= batchBytes1
+      const count = options.api === "1.0"
+        ? Math.max(
+          width,
+          Math.ceil(ordered.length / batchRecords1),
+          Math.ceil(bytes.reduce((n, b) => n + b, 0) / Math.max(1, batchBytes1 - header))
+        )
+        : width
       const groups = (parallel ? disjointGroups(ordered, keysOf, count) : undefined) ?? [ordered]
       const columns = Object.keys(ordered[0]!.row)
       const followUp: BulkClient.IngestOptions<Record<string, string>> = {
@@ -355,17 +422,20 @@ const allRounds = <A, E, R>(
       // runs the batches of all Serial jobs one at a time, so side-by-side groups are Parallel jobs of
       // one batch each (their parents disjoint, so they do not contend); a group too big for one
       // batch, or a round that is not split, is a Serial job.
-      const parts = yield* Effect.forEach(
+      // A group that fails does not cut its siblings short: each runs to its end (its jobs finished,
+      // not left running unseen nor, on 1.0, aborted part way), and then the round fails with every
+      // failed group's error (each naming its job), so no job of the round is in flight unreported.
+      const exits = yield* Effect.forEach(
         groups,
         (group) =>
-          Effect.map(
+          Effect.exit(Effect.map(
             Effect.locally(
               once({
                 object: params.object,
                 operation: params.operation,
                 externalIdFieldName: params.externalIdFieldName,
                 rows: Stream.fromIterable(group.map((f) => f.row)),
-                options: options.api === "1.0" && groups.length > 1 && group.length <= batchRecords1
+                options: options.api === "1.0" && groups.length > 1 && fitsOneBatch(group)
                   ? { ...followUp, serial: false }
                   : followUp
               }),
@@ -373,9 +443,12 @@ const allRounds = <A, E, R>(
               round + 1
             ),
             (next): Part => ({ next, positions: group.map((f) => f.position) })
-          ),
+          )),
         { concurrency: groups.length }
       )
+      const failed = exits.flatMap((e) => (Exit.isFailure(e) ? [e.cause] : []))
+      if (failed.length > 0) return yield* Effect.failCause(failed.reduce((a, b) => Cause.parallel(a, b)))
+      const parts = exits.flatMap((e) => (Exit.isSuccess(e) ? [e.value] : []))
       outcome = merge(outcome, locked.length, parts, retriable)
       candidates = Stream.concatAll(Chunk.fromIterable(parts.map((p) => p.next.failures)))
       if (parts.some((p) => p.next.summary.failed > 0)) parallel = false

@@ -29,7 +29,7 @@ import { parseBatchResults } from "./bulk1.js"
 import { resumable } from "./resumable.js"
 import { isInvalidJobState } from "./stateChange.js"
 import { parseRecords } from "./csvParse.js"
-import { encodeLines } from "./ingest2.js"
+import { allStarted, encodeLines } from "./ingest2.js"
 import { bodyHash, currentListener, notify } from "./journalHook.js"
 import { withLockRetry } from "./lockRetry.js"
 import { createdFor, Failure1, fromCounters, ownId, Success1, Unprocessed1 } from "./outcome.js"
@@ -236,12 +236,10 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
           sent: Effect.promise(() => Fs.rm(p.path, { force: true }))
         }))
       )
-    const batches = yield* ready.pipe(
-      Stream.mapEffect(addOne, { concurrency }),
-      // every added batch is waited for at once (Salesforce processes them as the job's mode allows)
-      Stream.mapEffect(finish, { concurrency: "unbounded" }),
-      Stream.runCollect,
-      Effect.map(Chunk.toReadonlyArray),
+    // every added batch is waited for at once (Salesforce processes them as the job's mode allows);
+    // after a failure no batch is added, and every batch added is still waited for (its outcome
+    // known) before the run fails with every failed batch's error
+    const batches = yield* allStarted(ready, addOne, concurrency, finish).pipe(
       // The job is aborted when the input failed or the run was interrupted. When Salesforce or the
       // network failed (a typed error naming the job), or a journal is kept, it is closed instead:
       // the batches already added finish, and `resume` (or the journal) picks them up.

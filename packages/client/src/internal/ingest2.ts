@@ -11,10 +11,13 @@
  * `allowPartialUpload` jobs start as their pieces fill. Files are deleted as soon as their job is
  * uploaded; the temp directory is removed when the operation ends, whatever the exit.
  */
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs/promises"
@@ -290,9 +293,7 @@ const ingest2Once = <A, E, R>(
     const ready = options.allowPartialUpload === true
       ? pieces
       : Stream.fromIterable(yield* Stream.runCollect(pieces))
-    const jobs = Chunk.toReadonlyArray(
-      yield* ready.pipe(Stream.mapEffect(runJob, { concurrency }), Stream.runCollect)
-    )
+    const jobs = yield* allStarted(ready, runJob, concurrency, Effect.succeed)
     const ended = yield* Clock.currentTimeMillis
     return outcome2(params.object, params.operation, jobs, state.read, Duration.millis(ended - started), columnDelimiter, context)
   }).pipe(
@@ -301,6 +302,56 @@ const ingest2Once = <A, E, R>(
       attributes: { "sfbulk.api": "2.0", "sfbulk.object": params.object, "sfbulk.operation": params.operation }
     })
   )
+
+/**
+ * Runs `start` on each piece, `concurrency` at a time, then `finish` on what it gave (all at once),
+ * and gives every result in order. A failure (of a piece, or of the input itself) does not cut the
+ * pieces already started short: no new piece is started (its rows stay unsent, and unjournaled),
+ * every started one runs to its end, so none is left running on Salesforce unseen, and then the
+ * whole fails with every failure's error (`Cause.parallel`). Interrupting the whole still ends it at
+ * once. (`lockRetry.ts` does the same over its side-by-side groups.)
+ */
+export const allStarted = <P, S, B, E, R, E1, R1, E2, R2>(
+  pieces: Stream.Stream<P, E, R>,
+  start: (piece: P) => Effect.Effect<S, E1, R1>,
+  concurrency: number,
+  finish: (started: S) => Effect.Effect<B, E2, R2>
+): Effect.Effect<ReadonlyArray<B>, E | E1 | E2, R | R1 | R2> =>
+  Effect.suspend(() => {
+    const causes: Array<Cause.Cause<E | E1 | E2>> = []
+    // a failure's cause is kept aside; only what succeeded flows on
+    const settle = <X, Y extends E | E1 | E2>(exit: Exit.Exit<X, Y>): Option.Option<X> => {
+      if (Exit.isSuccess(exit)) return Option.some(exit.value)
+      causes.push(exit.cause)
+      return Option.none()
+    }
+    // the input's own failure is kept as one more outcome, so it does not interrupt the pieces in flight
+    const input: Stream.Stream<P, never, R> = pieces.pipe(
+      Stream.catchAllCause((cause) => Stream.execute(Effect.sync(() => causes.push(cause)))),
+      // stops reading (and spooling) the input once something failed
+      Stream.takeWhile(() => causes.length === 0)
+    )
+    return input.pipe(
+      Stream.mapEffect(
+        (piece) =>
+          // a piece whose turn comes after a failure is not started
+          Effect.suspend(() =>
+            causes.length > 0 ? Effect.succeed(Option.none<S>()) : Effect.map(Effect.exit(start(piece)), settle)
+          ),
+        { concurrency }
+      ),
+      Stream.filterMap((x) => x),
+      // a started piece is always finished, failure or not
+      Stream.mapEffect((started) => Effect.map(Effect.exit(finish(started)), settle), { concurrency: "unbounded" }),
+      Stream.filterMap((x) => x),
+      Stream.runCollect,
+      Effect.flatMap((done) =>
+        causes.length > 0
+          ? Effect.failCause(causes.reduce((a, b) => Cause.parallel(a, b)))
+          : Effect.succeed(Chunk.toReadonlyArray(done))
+      )
+    )
+  })
 
 /** Summary + lazy streams over the jobs' results. */
 export const outcome2 = (

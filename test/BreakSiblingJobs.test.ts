@@ -15,6 +15,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -42,7 +43,7 @@ const accounts = (tag: string) => Array.from({ length: 600 }, (_, i) => ({ Name:
  * is then aborted). 1.0: the batch POST, after the server took it (the batch exists and is processed,
  * the client hears a refusal: a request that failed after the server acted).
  */
-const faultyLayer = (api: "1.0" | "2.0", failing: ReadonlyArray<number>) => {
+const faultyLayer = (api: "1.0" | "2.0", failing: ReadonlyArray<number>, silentPolls = false) => {
   const seen: Array<string> = []
   let posts = 0
   const failed: Array<string> = []
@@ -55,6 +56,8 @@ const faultyLayer = (api: "1.0" | "2.0", failing: ReadonlyArray<number>) => {
           const id = /\/jobs\/ingest\/([A-Za-z0-9]{15,18})/.exec(url.pathname)?.[1]
           if (id === undefined) return effect
           if (!seen.includes(id)) seen.push(id)
+          // the siblings' polls never answered: they cannot finish
+          if (silentPolls && request.method === "GET" && /\/jobs\/ingest\/[A-Za-z0-9]+$/.test(url.pathname)) return Effect.never
           const upload = request.method === "PUT" && /\/batches$/.test(url.pathname)
           if (!upload || !failing.includes(seen.indexOf(id) + 1)) return effect
           failed.push(id)
@@ -150,6 +153,48 @@ describe("Bulk API 2.0: one job of the main round fails while its siblings run",
       60_000
     )
   }
+})
+
+describe("Bulk API 2.0: the main round's edges", () => {
+  it.live("allowPartialUpload, a bad row after jobs started: the started jobs finish, the error names the row, nothing lands twice", () =>
+    Effect.gen(function*() {
+      const tag = "sib20bad"
+      const good = accounts(tag).slice(0, 550)
+      // the bad row comes once the first jobs are running
+      const rows = Stream.concat(
+        Stream.fromIterable(good),
+        Stream.fromEffect(Effect.as(Effect.sleep("200 millis"), { Name: `${tag}-bad\u0000` }))
+      )
+      const { layer, seen } = faultyLayer("2.0", [])
+      const exit = yield* Effect.exit(Effect.provide(
+        BulkClient.insert("Account", rows, { ...fast, api: "2.0", batchSize: 100, concurrency: 3, allowPartialUpload: true }),
+        layer
+      ))
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (!Exit.isFailure(exit)) return
+      const errors = [...Cause.failures(exit.cause)]
+      expect(errors.map((e) => e._tag)).toEqual(["InvalidInputError"])
+      expect(Cause.isInterrupted(exit.cause)).toBe(false)
+      expect(seen.length).toBeGreaterThan(0)
+      // every job started before the bad row was read has finished when the error arrives
+      for (const id of seen) expect((yield* Effect.promise(() => jobState("2.0", id))).state).toBe("JobComplete")
+      const landed = landedBy(emu, "Account", "Name", tag)
+      expect(landed.size).toBe(100 * seen.length)
+      expect([...landed.values()].every((n) => n === 1)).toBe(true)
+    }), 60_000)
+
+  it.live("a job fails while its siblings never finish: a timeout around the operation still ends it at once", () =>
+    Effect.gen(function*() {
+      const { layer, seen } = faultyLayer("2.0", [3], true)
+      const exit = yield* Effect.exit(Effect.provide(
+        Effect.timeout(BulkClient.insert("Account", accounts("sib20hang"), { ...fast, api: "2.0", batchSize: 100, concurrency: 3 }), "1 second"),
+        layer
+      ))
+      expect(seen).toHaveLength(3)
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (!Exit.isFailure(exit)) return
+      expect([...Cause.failures(exit.cause)].map((e) => e._tag)).toEqual(["TimeoutException"])
+    }), 30_000)
 })
 
 describe("Bulk API 1.0: one batch POST of the main round refused after the server took it", () => {

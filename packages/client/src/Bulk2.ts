@@ -715,10 +715,15 @@ export const queryResults = (jobId: string, options?: QueryResultOptions): Strea
       )
     }
     // A page asked for but never read (the reader stopped early, or failed): its answer is cancelled.
+    // Its body is opened and cancelled without waiting for a byte: a body that stalls would
+    // otherwise hold this (uninterruptible) finalizer, and the reader's end, for the idle timeout.
     yield* Effect.addFinalizer(() =>
       ahead === undefined ? Effect.void : Effect.flatMap(
         Fiber.interrupt(ahead),
-        (exit) => Exit.isSuccess(exit) ? Effect.ignore(Stream.runDrain(Stream.take(exit.value.res.stream, 1))) : Effect.void
+        (exit) =>
+          Exit.isSuccess(exit)
+            ? Effect.ignore(Stream.runDrain(Stream.interruptWhen(Stream.take(exit.value.res.stream, 1), Effect.yieldNow())))
+            : Effect.void
       )
     )
     yield* ask(undefined, 0)

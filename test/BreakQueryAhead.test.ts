@@ -10,7 +10,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk2, SalesforceAuth, Transport } from "@sfbulk/client"
+import { Bulk2, BulkClient, SalesforceAuth, Transport } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -98,12 +98,10 @@ const tracked = (fault: Fault) => {
         })
       }))
   ).pipe(Layer.provide(NodeHttpClient.layerUndici))
-  const layer = Transport.layer().pipe(
-    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
-    Layer.provide(http),
-    Layer.orDie
-  )
-  return { layer, bodies }
+  const auth = SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })
+  const layer = Transport.layer().pipe(Layer.provide(auth), Layer.provide(http), Layer.orDie)
+  const client = BulkClient.layer.pipe(Layer.provide(auth), Layer.provide(http), Layer.orDie)
+  return { layer, client, bodies, faulted: () => faulted }
 }
 
 const wait = { schedule: Schedule.spaced("20 millis"), timeout: "30 seconds" as const }
@@ -182,10 +180,11 @@ describe("Bulk2.queryResults with one page asked ahead", () => {
   }, 60_000)
 
   it.live("the page ahead's answer lost after the server answered: asked again, every row once, in order", () => {
-    const { bodies, layer } = tracked("lose")
+    const { bodies, faulted, layer } = tracked("lose")
     return Effect.gen(function*() {
       const id = yield* queryJob()
       const rows = yield* Stream.runCollect(Bulk2.queryResults(id, { maxRecords: PAGE }))
+      expect(faulted()).toBe(true)
       expect(names(Chunk.toReadonlyArray(rows))).toEqual(expected)
       yield* noneHanging(bodies)
     }).pipe(Effect.provide(layer))
@@ -243,5 +242,19 @@ describe("Bulk2.queryResults with one page asked ahead", () => {
       expect(Exit.isInterrupted(exit)).toBe(true)
       yield* noneHanging(bodies)
     }).pipe(Effect.provide(layer))
+  }, 30_000)
+
+  it.live("BulkClient.query stopped early, and read whole: its rows in order, the count check only at the end, nothing left hanging", () => {
+    const { bodies, client } = tracked("none")
+    return Effect.gen(function*() {
+      const soql = "SELECT Name FROM Account WHERE Name LIKE 'Ahead %' ORDER BY Name"
+      const options = { api: "2.0" as const, maxRecords: PAGE, pollSchedule: Schedule.spaced("20 millis") }
+      const some = yield* Stream.runCollect(Stream.take(BulkClient.query(soql, options), 150))
+      expect(names(Chunk.toReadonlyArray(some) as ReadonlyArray<Record<string, string>>)).toEqual(expected.slice(0, 150))
+      yield* noneHanging(bodies)
+      const all = yield* Stream.runCollect(BulkClient.query(soql, options))
+      expect(names(Chunk.toReadonlyArray(all) as ReadonlyArray<Record<string, string>>)).toEqual(expected)
+      yield* noneHanging(bodies)
+    }).pipe(Effect.provide(client))
   }, 30_000)
 })

@@ -130,7 +130,8 @@ const noneHanging = (bodies: ReadonlyArray<Body>) =>
   })
 
 const expectNoneOpen = (bodies: ReadonlyArray<Body>) =>
-  expect(bodies.filter((b) => b.state === "open").map((b) => `${bodies.indexOf(b)}/${bodies.length}: ${b.url.replace(/^.*\?/, "")}`)).toEqual([])
+  expect(bodies.filter((b) => b.state === "open").map((b) => `${bodies.indexOf(b)}/${bodies.length}: ${b.url.replace(/^.*\?/, "")}`))
+    .toEqual([])
 
 describe("Bulk2.queryResults with one page asked ahead", () => {
   it.live("the whole chain: every row once, in order; every body read to its end", () => {
@@ -195,7 +196,9 @@ describe("Bulk2.queryResults with one page asked ahead", () => {
     return Effect.gen(function*() {
       const id = yield* queryJob()
       const seen: Array<string> = []
-      const exit = yield* Effect.exit(Stream.runForEach(Bulk2.queryResults(id, { maxRecords: PAGE }), (r) => Effect.sync(() => seen.push(r.Name!))))
+      const exit = yield* Effect.exit(
+        Stream.runForEach(Bulk2.queryResults(id, { maxRecords: PAGE }), (r) => Effect.sync(() => seen.push(r.Name!)))
+      )
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) {
         expect(Option.map(Cause.failureOption(exit.cause), (e) => e._tag)).toEqual(Option.some("ApiError"))
@@ -237,24 +240,32 @@ describe("Bulk2.queryResults with one page asked ahead", () => {
     return Effect.gen(function*() {
       const id = yield* queryJob()
       let got = 0
-      const exit = yield* Effect.exit(Stream.runForEach(Bulk2.queryResults(id, { maxRecords: PAGE }), () =>
-        Effect.suspend(() => (++got === 150 ? Effect.interrupt : Effect.void))))
+      const exit = yield* Effect.exit(
+        Stream.runForEach(
+          Bulk2.queryResults(id, { maxRecords: PAGE }),
+          () => Effect.suspend(() => (++got === 150 ? Effect.interrupt : Effect.void))
+        )
+      )
       expect(Exit.isInterrupted(exit)).toBe(true)
       yield* noneHanging(bodies)
     }).pipe(Effect.provide(layer))
   }, 30_000)
 
-  it.live("BulkClient.query stopped early, and read whole: its rows in order, the count check only at the end, nothing left hanging", () => {
-    const { bodies, client } = tracked("none")
-    return Effect.gen(function*() {
-      const soql = "SELECT Name FROM Account WHERE Name LIKE 'Ahead %' ORDER BY Name"
-      const options = { api: "2.0" as const, maxRecords: PAGE, pollSchedule: Schedule.spaced("20 millis") }
-      const some = yield* Stream.runCollect(Stream.take(BulkClient.query(soql, options), 150))
-      expect(names(Chunk.toReadonlyArray(some) as ReadonlyArray<Record<string, string>>)).toEqual(expected.slice(0, 150))
-      yield* noneHanging(bodies)
-      const all = yield* Stream.runCollect(BulkClient.query(soql, options))
-      expect(names(Chunk.toReadonlyArray(all) as ReadonlyArray<Record<string, string>>)).toEqual(expected)
-      yield* noneHanging(bodies)
-    }).pipe(Effect.provide(client))
-  }, 30_000)
+  it.live(
+    "BulkClient.query stopped early, and read whole: its rows in order, the count check only at the end, nothing left hanging",
+    () => {
+      const { bodies, client } = tracked("none")
+      return Effect.gen(function*() {
+        const soql = "SELECT Name FROM Account WHERE Name LIKE 'Ahead %' ORDER BY Name"
+        const options = { api: "2.0" as const, maxRecords: PAGE, pollSchedule: Schedule.spaced("20 millis") }
+        const some = yield* Stream.runCollect(Stream.take(BulkClient.query(soql, options), 150))
+        expect(names(Chunk.toReadonlyArray(some) as ReadonlyArray<Record<string, string>>)).toEqual(expected.slice(0, 150))
+        yield* noneHanging(bodies)
+        const all = yield* Stream.runCollect(BulkClient.query(soql, options))
+        expect(names(Chunk.toReadonlyArray(all) as ReadonlyArray<Record<string, string>>)).toEqual(expected)
+        yield* noneHanging(bodies)
+      }).pipe(Effect.provide(client))
+    },
+    30_000
+  )
 })

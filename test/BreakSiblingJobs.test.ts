@@ -112,7 +112,9 @@ const tempJournal = (name: string) => Path.join(Fs.mkdtempSync(Path.join(Os.tmpd
 describe("Bulk API 2.0: one job of the main round fails while its siblings run", () => {
   for (const failing of [[3], [2, 3]]) {
     it.live(
-      `job(s) ${failing.join(", ")} of 6 refused: the started siblings finish, no new job starts, every error reported, the re-run lands each row once`,
+      `job(s) ${
+        failing.join(", ")
+      } of 6 refused: the started siblings finish, no new job starts, every error reported, the re-run lands each row once`,
       () =>
         Effect.gen(function*() {
           const tag = `sib20x${failing.length}`
@@ -156,51 +158,64 @@ describe("Bulk API 2.0: one job of the main round fails while its siblings run",
 })
 
 describe("Bulk API 2.0: the main round's edges", () => {
-  it.live("allowPartialUpload, a bad row after jobs started: the started jobs finish, the error names the row, nothing lands twice", () =>
-    Effect.gen(function*() {
-      const tag = "sib20bad"
-      const good = accounts(tag).slice(0, 550)
-      // the bad row comes once the first jobs are running
-      const rows = Stream.concat(
-        Stream.fromIterable(good),
-        Stream.fromEffect(Effect.as(Effect.sleep("200 millis"), { Name: `${tag}-bad\u0000` }))
-      )
-      const { layer, seen } = faultyLayer("2.0", [])
-      const exit = yield* Effect.exit(Effect.provide(
-        BulkClient.insert("Account", rows, { ...fast, api: "2.0", batchSize: 100, concurrency: 3, allowPartialUpload: true }),
-        layer
-      ))
-      expect(Exit.isFailure(exit)).toBe(true)
-      if (!Exit.isFailure(exit)) return
-      const errors = [...Cause.failures(exit.cause)]
-      expect(errors.map((e) => e._tag)).toEqual(["InvalidInputError"])
-      expect(Cause.isInterrupted(exit.cause)).toBe(false)
-      expect(seen.length).toBeGreaterThan(0)
-      // every job started before the bad row was read has finished when the error arrives
-      for (const id of seen) expect((yield* Effect.promise(() => jobState("2.0", id))).state).toBe("JobComplete")
-      const landed = landedBy(emu, "Account", "Name", tag)
-      expect(landed.size).toBe(100 * seen.length)
-      expect([...landed.values()].every((n) => n === 1)).toBe(true)
-    }), 60_000)
+  it.live(
+    "allowPartialUpload, a bad row after jobs started: the started jobs finish, the error names the row, nothing lands twice",
+    () =>
+      Effect.gen(function*() {
+        const tag = "sib20bad"
+        const good = accounts(tag).slice(0, 550)
+        // the bad row comes once the first jobs are running
+        const rows = Stream.concat(
+          Stream.fromIterable(good),
+          Stream.fromEffect(Effect.as(Effect.sleep("200 millis"), { Name: `${tag}-bad\u0000` }))
+        )
+        const { layer, seen } = faultyLayer("2.0", [])
+        const exit = yield* Effect.exit(Effect.provide(
+          BulkClient.insert("Account", rows, { ...fast, api: "2.0", batchSize: 100, concurrency: 3, allowPartialUpload: true }),
+          layer
+        ))
+        expect(Exit.isFailure(exit)).toBe(true)
+        if (!Exit.isFailure(exit)) return
+        const errors = [...Cause.failures(exit.cause)]
+        expect(errors.map((e) => e._tag)).toEqual(["InvalidInputError"])
+        expect(Cause.isInterrupted(exit.cause)).toBe(false)
+        expect(seen.length).toBeGreaterThan(0)
+        // every job started before the bad row was read has finished when the error arrives
+        for (const id of seen) expect((yield* Effect.promise(() => jobState("2.0", id))).state).toBe("JobComplete")
+        const landed = landedBy(emu, "Account", "Name", tag)
+        expect(landed.size).toBe(100 * seen.length)
+        expect([...landed.values()].every((n) => n === 1)).toBe(true)
+      }),
+    60_000
+  )
 
-  it.live("a job fails while its siblings never finish: a timeout around the operation still ends it at once", () =>
-    Effect.gen(function*() {
-      const { layer, seen } = faultyLayer("2.0", [3], true)
-      const exit = yield* Effect.exit(Effect.provide(
-        Effect.timeout(BulkClient.insert("Account", accounts("sib20hang"), { ...fast, api: "2.0", batchSize: 100, concurrency: 3 }), "1 second"),
-        layer
-      ))
-      expect(seen).toHaveLength(3)
-      expect(Exit.isFailure(exit)).toBe(true)
-      if (!Exit.isFailure(exit)) return
-      expect([...Cause.failures(exit.cause)].map((e) => e._tag)).toEqual(["TimeoutException"])
-    }), 30_000)
+  it.live(
+    "a job fails while its siblings never finish: a timeout around the operation still ends it at once",
+    () =>
+      Effect.gen(function*() {
+        const { layer, seen } = faultyLayer("2.0", [3], true)
+        const exit = yield* Effect.exit(Effect.provide(
+          Effect.timeout(
+            BulkClient.insert("Account", accounts("sib20hang"), { ...fast, api: "2.0", batchSize: 100, concurrency: 3 }),
+            "1 second"
+          ),
+          layer
+        ))
+        expect(seen).toHaveLength(3)
+        expect(Exit.isFailure(exit)).toBe(true)
+        if (!Exit.isFailure(exit)) return
+        expect([...Cause.failures(exit.cause)].map((e) => e._tag)).toEqual(["TimeoutException"])
+      }),
+    30_000
+  )
 })
 
 describe("Bulk API 1.0: one batch POST of the main round refused after the server took it", () => {
   for (const failing of [[3], [2, 3]]) {
     it.live(
-      `POST(s) ${failing.join(", ")} of 6 refused: the batches added are waited for, no new batch is added, every error reported, the re-run lands each row once`,
+      `POST(s) ${
+        failing.join(", ")
+      } of 6 refused: the batches added are waited for, no new batch is added, every error reported, the re-run lands each row once`,
       () =>
         Effect.gen(function*() {
           const tag = `sib10x${failing.length}`

@@ -335,9 +335,7 @@ export const allStarted = <P, S, B, E, R, E1, R1, E2, R2>(
       Stream.mapEffect(
         (piece) =>
           // a piece whose turn comes after a failure is not started
-          Effect.suspend(() =>
-            causes.length > 0 ? Effect.succeed(Option.none<S>()) : Effect.map(Effect.exit(start(piece)), settle)
-          ),
+          Effect.suspend(() => causes.length > 0 ? Effect.succeed(Option.none<S>()) : Effect.map(Effect.exit(start(piece)), settle)),
         { concurrency }
       ),
       Stream.filterMap((x) => x),

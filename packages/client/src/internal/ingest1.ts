@@ -240,9 +240,11 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
     // after a failure no batch is added, and every batch added is still waited for (its outcome
     // known) before the run fails with every failed batch's error
     const batches = yield* allStarted(ready, addOne, concurrency, finish).pipe(
-      // The job is aborted when the input failed or the run was interrupted. When Salesforce or the
-      // network failed (a typed error naming the job), or a journal is kept, it is closed instead:
-      // the batches already added finish, and `resume` (or the journal) picks them up.
+      // The job is aborted when the input failed or the run was interrupted (an input that fails
+      // under `allowPartialUpload` after batches were added: they were waited for above, so the
+      // abort only closes the job to further batches). When Salesforce or the network failed (a
+      // typed error naming the job), or a journal is kept, it is closed instead: the batches
+      // already added have finished, and `resume` (or the journal) picks them up.
       Effect.onError((cause) => {
         if (!jobId) return Effect.void
         const serverSide = Chunk.some(Cause.failures(cause), (e) => isBulkError(e) && e._tag !== "InvalidInputError")

@@ -50,7 +50,7 @@ interface Body {
  * whose first answer to a page asked with a locator gets `fault`: its body never sends a byte
  * (`stall`), the connection drops after the server answered (`lose`), or a 400 (`refuse`).
  */
-const tracked = (fault: Fault) => {
+const tracked = (fault: Fault, transport?: Transport.Options) => {
   const bodies: Array<Body> = []
   let faulted = false
   const http = Layer.effect(
@@ -99,7 +99,7 @@ const tracked = (fault: Fault) => {
       }))
   ).pipe(Layer.provide(NodeHttpClient.layerUndici))
   const auth = SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })
-  const layer = Transport.layer().pipe(Layer.provide(auth), Layer.provide(http), Layer.orDie)
+  const layer = Transport.layer(transport).pipe(Layer.provide(auth), Layer.provide(http), Layer.orDie)
   const client = BulkClient.layer.pipe(Layer.provide(auth), Layer.provide(http), Layer.orDie)
   return { layer, client, bodies, faulted: () => faulted }
 }
@@ -179,6 +179,17 @@ describe("Bulk2.queryResults with one page asked ahead", () => {
       yield* noneHanging(bodies)
     }).pipe(Effect.provide(layer))
   }, 60_000)
+
+  it.live("read on into a page ahead whose body stalls: it is asked again after the idle timeout, every row once, in order", () => {
+    const { bodies, faulted, layer } = tracked("stall", { idleTimeout: "1 second" })
+    return Effect.gen(function*() {
+      const id = yield* queryJob()
+      const rows = yield* Stream.runCollect(Bulk2.queryResults(id, { maxRecords: PAGE }))
+      expect(faulted()).toBe(true)
+      expect(names(Chunk.toReadonlyArray(rows))).toEqual(expected)
+      yield* noneHanging(bodies)
+    }).pipe(Effect.provide(layer))
+  }, 30_000)
 
   it.live("the page ahead's answer lost after the server answered: asked again, every row once, in order", () => {
     const { bodies, faulted, layer } = tracked("lose")

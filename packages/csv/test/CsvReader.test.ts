@@ -247,4 +247,23 @@ describe("CsvReader basics", () => {
     expect(Object.keys(out[0]!)).toEqual(["Id", "Name"])
     expect(r.columns).toEqual(["Id", "Name", "Id"])
   })
+
+  it("keys records by any header name as data: quotes, backslashes, line breaks, digits, __proto__", () => {
+    const names = ["a\"b", "c\\d", "e\nf\u2028g", "10", "2", "__proto__", "constructor", "}; throw 1; ({", ""]
+    const esc = (v: string) => `"${v.replace(/"/g, "\"\"")}"`
+    const out: Array<Record<string, string>> = []
+    const r = CsvReader.makeRecords({ delimiter: "," })
+    r.push(names.map(esc).join(",") + "\n" + names.map((_, i) => `v${i}`).join(",") + "\n", (x) => out.push(x))
+    r.end((x) => out.push(x))
+    expect(out.length).toBe(1)
+    const rec = out[0]!
+    expect(Object.getPrototypeOf(rec)).toBe(Object.prototype)
+    expect(Object.prototype.hasOwnProperty.call(rec, "__proto__")).toBe(false)
+    const want: Record<string, string> = {}
+    names.forEach((n, i) => {
+      if (n !== "__proto__") want[n] = `v${i}`
+    })
+    expect(Object.keys(rec)).toEqual(Object.keys(want))
+    for (const k of Object.keys(want)) expect(rec[k]).toBe(want[k])
+  })
 })

@@ -22,6 +22,7 @@
  * @since 0.1.0
  */
 
+import { isAscii } from "node:buffer"
 import { TextDecoder } from "node:util"
 
 /**
@@ -271,6 +272,8 @@ export class Reader {
   private width = -1
   private mode: number
   private decoder: Decoder | undefined
+  /** The lenient UTF-8 decoder may hold the start of a multi-byte sequence. */
+  private pending = false
   private started = false
   private buf = ""
   private fields: Array<string> = []
@@ -336,9 +339,16 @@ export class Reader {
     let text: string
     if (typeof chunk === "string") text = chunk
     else if (this.encoding !== undefined) text = this.strictDecode(chunk, false, onRow)
-    else {
+    else if (!this.pending && isAscii(chunk)) {
+      // ASCII is its own UTF-8: read as Latin-1, V8 makes a one-byte string. The streaming
+      // decoder gives two-byte strings, so every field sliced from them took twice the memory.
+      text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString("latin1")
+    } else {
       if (this.decoder === undefined) this.decoder = new TextDecoder("utf-8", { ignoreBOM: true })
       text = this.decoder.decode(chunk, STREAM)
+      // anything the decoder holds back is the start of a sequence in the last 3 bytes (a chunk
+      // shorter than that may extend what it held before: then the next chunk goes to it too)
+      this.pending = chunk.length < 3 || incompleteTail(chunk) > 0
     }
     if (text.length === 0) return
     this.append(text)

@@ -348,6 +348,52 @@ describe("Transport", () => {
       expect(result.text).toBe(text)
     }))
 
+  // A gzip body many times the inflater's 64 KB output, arriving in small pieces and read slowly:
+  // every byte once, in order (multi-byte UTF-8 and quoted CRLF cut at every kind of boundary).
+  const bigText = () => {
+    const lines = ["Id,Name,Note"]
+    for (let i = 0; i < 40_000; i++) lines.push(`001${i},"Zoë ${i} 😀 ü","a\r\nb ""q"" ${"é".repeat(i % 7)}"`)
+    return lines.join("\r\n") + "\r\n"
+  }
+  const dribble = (bytes: Uint8Array, piece: number, cutAt = bytes.length) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < cutAt; i += piece) c.enqueue(bytes.slice(i, Math.min(i + piece, cutAt)))
+        if (cutAt === bytes.length) c.close()
+        else c.error(new Error("socket hang up"))
+      }
+    })
+  const gzipAnswer = (body: ReadableStream<Uint8Array>) =>
+    new Response(body, { status: 200, headers: { "content-encoding": "gzip", "content-type": "text/csv" } })
+
+  it.live("a large gzip body in small pieces, read slowly, comes out whole and in order", () =>
+    Effect.gen(function*() {
+      const text = bigText()
+      const gz = Zlib.gzipSync(text)
+      for (const piece of [997, 65_536 + 13]) {
+        const { layer } = build(() => gzipAnswer(dribble(gz, piece)))
+        let n = 0
+        const chunks = yield* run(layer, (t) =>
+          Stream.runCollect(Stream.mapEffect(Transport.requestStream(t, get1), (c) =>
+            // every few chunks the reader is slower than the inflater: the inflater must wait
+            ++n % 5 === 0 ? Effect.as(Effect.sleep("2 millis"), c) : Effect.succeed(c))))
+        expect(Buffer.concat([...chunks]).toString("utf8")).toBe(text)
+      }
+    }))
+
+  it.live("a gzip body cut off mid-body fails typed, and a reader that stops early ends", () =>
+    Effect.gen(function*() {
+      const gz = Zlib.gzipSync(bigText())
+      const cut = build(() => gzipAnswer(dribble(gz, 4096, Math.floor(gz.length / 2))))
+      const exit = yield* Effect.exit(run(cut.layer, (t) => Stream.runDrain(Transport.requestStream(t, get1))))
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("TransportError")
+      const whole = build(() => gzipAnswer(dribble(gz, 4096)))
+      const head = yield* run(whole.layer, (t) => Stream.runCollect(Stream.take(Transport.requestStream(t, get1), 2)))
+      expect(head.length).toBe(2)
+      expect(Buffer.from([...head][0]!).toString("utf8").startsWith("Id,Name,Note\r\n001")).toBe(true)
+    }))
+
   it.effect("gzips large request bodies when asked", () =>
     Effect.gen(function*() {
       const { layer, seen } = build(() => ok(), { gzipRequests: { minBytes: 10 } })

@@ -247,4 +247,50 @@ describe("CsvReader basics", () => {
     expect(Object.keys(out[0]!)).toEqual(["Id", "Name"])
     expect(r.columns).toEqual(["Id", "Name", "Id"])
   })
+
+  it("reads the same rows however ASCII and multi-byte UTF-8 chunks alternate (cut at any two places)", () => {
+    const text = "Id,Name\nab,\"Zoë 😀\r\nx\"\ncd,é€\n"
+    const bytes = new TextEncoder().encode(text)
+    const readAll = (chunks: ReadonlyArray<Uint8Array>) => {
+      const rows: Array<Array<string>> = []
+      const r = CsvReader.make({ delimiter: "," })
+      for (const c of chunks) r.push(c, (f) => rows.push(f))
+      r.end((f) => rows.push(f))
+      return rows
+    }
+    expect(readAll([bytes])).toEqual([["Id", "Name"], ["ab", "Zoë 😀\r\nx"], ["cd", "é€"]])
+    // a sequence cut short by ASCII is one replacement character, whatever the chunks
+    const bad = Uint8Array.of(...new TextEncoder().encode("Id,N\nx,"), 0xf0, 0x9f, 0x61, 0x62, 0xe2, 0x82, 0x0a, 0x63, 0x2c, 0xc3, 0x0a)
+    expect(readAll([bad])).toEqual([["Id", "N"], ["x", "\ufffdab\ufffd"], ["c", "\ufffd"]])
+    for (const input of [bytes, bad]) {
+      const want = readAll([input])
+      for (let i = 0; i <= input.length; i++) {
+        for (let j = i; j <= input.length; j++) {
+          for (let k = j; k <= Math.min(j + 3, input.length); k++) {
+            const chunks = [input.subarray(0, i), input.subarray(i, j), input.subarray(j, k), input.subarray(k)]
+            expect(readAll(chunks)).toEqual(want)
+          }
+        }
+      }
+    }
+  })
+
+  it("keys records by any header name as data: quotes, backslashes, line breaks, digits, __proto__", () => {
+    const names = ["a\"b", "c\\d", "e\nf\u2028g", "10", "2", "__proto__", "constructor", "}; throw 1; ({", ""]
+    const esc = (v: string) => `"${v.replace(/"/g, "\"\"")}"`
+    const out: Array<Record<string, string>> = []
+    const r = CsvReader.makeRecords({ delimiter: "," })
+    r.push(names.map(esc).join(",") + "\n" + names.map((_, i) => `v${i}`).join(",") + "\n", (x) => out.push(x))
+    r.end((x) => out.push(x))
+    expect(out.length).toBe(1)
+    const rec = out[0]!
+    expect(Object.getPrototypeOf(rec)).toBe(Object.prototype)
+    expect(Object.prototype.hasOwnProperty.call(rec, "__proto__")).toBe(false)
+    const want: Record<string, string> = {}
+    names.forEach((n, i) => {
+      if (n !== "__proto__") want[n] = `v${i}`
+    })
+    expect(Object.keys(rec)).toEqual(Object.keys(want))
+    for (const k of Object.keys(want)) expect(rec[k]).toBe(want[k])
+  })
 })

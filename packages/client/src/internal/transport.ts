@@ -23,7 +23,6 @@ import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Stream from "effect/Stream"
 import { once as onceEvent } from "node:events"
-import * as NodeStreamWeb from "node:stream"
 import { CompressionStream } from "node:stream/web"
 import * as Zlib from "node:zlib"
 import {
@@ -428,18 +427,33 @@ export const safeToResend = (error: BulkError, idempotent: boolean, replayable: 
 const isGzipMagic = (chunk: Uint8Array): boolean => chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b
 
 /**
- * Gunzips a web stream with node:zlib (64 KB output chunks). About 4x cheaper in CPU than the web
- * `DecompressionStream`, which hands out 16 KB chunks through an extra transform stream. A consumer
- * that cancels destroys the inflater, which cancels the source.
+ * Gunzips a body with node:zlib, the gzip's first chunk already read. About 4x cheaper in CPU than
+ * the web `DecompressionStream`, which hands out 16 KB chunks through an extra transform stream.
+ * 64 KB output chunks (256 KB ones cost as much CPU on a 1M-row query and ~10 MB more peak RSS).
+ * The inflater's own buffers are handed on as they are: `Readable.toWeb`
+ * copied every chunk, and zlib never writes again into a part of its output buffer it has handed
+ * out. The inflater (on libuv's thread pool) is paused only once the web stream holds 4 chunks
+ * (`maybeGunzip`), so it inflates ahead while the reader parses. A consumer that cancels
+ * destroys the inflater, which cancels the source.
  */
-const gunzipWeb = (source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> => {
-  const reader = source.getReader()
+const gunzipInto = (
+  first: Uint8Array,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  controller: ReadableStreamDefaultController<Uint8Array>
+): Zlib.Gunzip => {
   const inflater = Zlib.createGunzip({ chunkSize: 64 * 1024 })
   let ended = false
   inflater.once("close", () => {
     if (!ended) reader.cancel().catch(() => undefined)
   })
+  inflater.on("data", (chunk: Buffer) => {
+    controller.enqueue(chunk)
+    if ((controller.desiredSize ?? 0) <= 0) inflater.pause()
+  })
+  inflater.once("end", () => controller.close())
+  inflater.once("error", (e) => controller.error(e))
   const pump = async () => {
+    if (!inflater.write(first)) await onceEvent(inflater, "drain")
     for (;;) {
       const r = await reader.read()
       if (r.done) break
@@ -450,49 +464,47 @@ const gunzipWeb = (source: ReadableStream<Uint8Array>): ReadableStream<Uint8Arra
     inflater.end()
   }
   pump().catch((e: unknown) => inflater.destroy(e instanceof Error ? e : new Error(String(e))))
-  return NodeStreamWeb.Readable.toWeb(inflater) as unknown as ReadableStream<Uint8Array>
+  return inflater
 }
 
 /**
  * Gunzip a body stream if it is gzip. Decided on the magic bytes rather than on Content-Encoding
  * because some HTTP clients (fetch) decompress and keep the header while others (undici.request)
- * hand over the raw bytes.
+ * hand over the raw bytes. One web stream either way (no stream wrapped in another per chunk);
+ * it queues up to 4 chunks, so gunzipping runs ahead of the reader by about 256 KB at most.
  */
 const maybeGunzip = (source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> => {
   const reader = source.getReader()
-  let inner: ReadableStreamDefaultReader<Uint8Array> | undefined
+  let mode: "unknown" | "identity" | Zlib.Gunzip = "unknown"
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (inner === undefined) {
+      if (mode === "unknown") {
         const first = await reader.read()
         if (first.done) {
           controller.close()
           return
         }
-        const raw = new ReadableStream<Uint8Array>({
-          start(c) {
-            c.enqueue(first.value)
-          },
-          async pull(c) {
-            const r = await reader.read()
-            if (r.done) c.close()
-            else c.enqueue(r.value)
-          },
-          cancel(reason) {
-            return reader.cancel(reason)
-          }
-        })
-        const decoded = isGzipMagic(first.value) ? gunzipWeb(raw) : raw
-        inner = decoded.getReader()
+        if (isGzipMagic(first.value)) {
+          mode = gunzipInto(first.value, reader, controller)
+          return
+        }
+        mode = "identity"
+        controller.enqueue(first.value)
+        return
       }
-      const r = await inner.read()
-      if (r.done) controller.close()
-      else controller.enqueue(r.value)
+      if (mode === "identity") {
+        const r = await reader.read()
+        if (r.done) controller.close()
+        else controller.enqueue(r.value)
+        return
+      }
+      if (mode.isPaused()) mode.resume()
     },
     cancel(reason) {
-      return inner !== undefined ? inner.cancel(reason) : reader.cancel(reason)
+      if (mode === "unknown" || mode === "identity") return reader.cancel(reason)
+      mode.destroy()
     }
-  })
+  }, { highWaterMark: 4 })
 }
 
 /**

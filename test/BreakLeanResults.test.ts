@@ -10,7 +10,6 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
 import type * as BulkClientNs from "../packages/client/src/BulkClient.js"
-import { Emulator } from "../packages/emulator/src/index.js"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import * as Layer from "effect/Layer"
@@ -227,11 +226,7 @@ describe("lean successes after side-by-side lock follow-ups (1.0)", () => {
   let layer: Layer.Layer<BulkClient.BulkClient>
   const parents: Array<string> = []
   beforeAll(async () => {
-    lockEmu = await Emulator.start({
-      latencyMs: 0,
-      profile: "realistic",
-      processing: { recordsPerSecond: { insert: 4_000 }, parallelBatches: 4, transactionRows: 25, requestLatencyMs: 0, lockFailureRate: 1 }
-    })
+    lockEmu = await Support.pacedEmulator({ insertsPerSecond: 4_000, parallelBatches: 4 })
     parents.push(...Support.seedParents(lockEmu, 6, "Lean lock parent"))
     layer = Support.clientLayer(lockEmu)
   })

@@ -9,7 +9,6 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { BulkClient, SalesforceAuth } from "@sfbulk/client"
-import { Emulator } from "@sfbulk/emulator"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -17,18 +16,14 @@ import * as Layer from "effect/Layer"
 import * as Zlib from "node:zlib"
 import type * as BulkClientNs from "../packages/client/src/BulkClient.js"
 import { contendedRecords, disjointGroups, lockedIds } from "../packages/client/src/internal/lockRetry.js"
-import { collect, type Emu, fast, interleavedContacts, landedBy, seedParents } from "./EmulatorSupport.js"
+import { collect, type Emu, fast, interleavedContacts, landedBy, pacedEmulator, seedParents } from "./EmulatorSupport.js"
 
 let emu: Emu
 const parents: Array<string> = []
 
 beforeAll(async () => {
-  emu = await Emulator.start({
-    latencyMs: 0,
-    profile: "realistic",
-    // slow enough that the follow-up groups are still running when the first of them is answered
-    processing: { recordsPerSecond: { insert: 1_500 }, parallelBatches: 4, transactionRows: 25, requestLatencyMs: 0, lockFailureRate: 1 }
-  })
+  // slow enough that the follow-up groups are still running when the first of them is answered
+  emu = await pacedEmulator({ insertsPerSecond: 1_500, parallelBatches: 4 })
   parents.push(...seedParents(emu, 6, "Break lock parent"))
 })
 afterAll(async () => {
@@ -395,11 +390,7 @@ describe("Bulk API 1.0: side-by-side groups whose rows fill more than one batch 
   let slow: Emu
   const slowParents: Array<string> = []
   beforeAll(async () => {
-    slow = await Emulator.start({
-      latencyMs: 0,
-      profile: "realistic",
-      processing: { recordsPerSecond: { insert: 300 }, parallelBatches: 8, transactionRows: 25, requestLatencyMs: 0, lockFailureRate: 1 }
-    })
+    slow = await pacedEmulator({ insertsPerSecond: 300, parallelBatches: 8 })
     slowParents.push(...seedParents(slow, 6, "Wide lock parent"))
   })
   afterAll(async () => {

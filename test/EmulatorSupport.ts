@@ -4,7 +4,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { BulkClient, SalesforceAuth } from "@sfbulk/client"
-import type { Emulator } from "@sfbulk/emulator"
+import { Emulator } from "@sfbulk/emulator"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -51,3 +51,23 @@ export const seedParents = (emu: Emu, n: number, prefix: string): Array<string> 
 /** 600 Contacts, parents interleaved (row i -> parent i % parents), so every batch touches every parent. */
 export const interleavedContacts = (tag: string, parents: ReadonlyArray<string>) =>
   Array.from({ length: 600 }, (_, i) => ({ LastName: `${tag}-${i}`, AccountId: parents[i % parents.length]! }))
+
+/**
+ * An emulator on the realistic profile paced for tests: inserts at `insertsPerSecond` per batch,
+ * `parallelBatches` slots, no request latency, and every row whose parent another batch in progress
+ * is writing failing `UNABLE_TO_LOCK_ROW` (`lockFailureRate`, default 1).
+ */
+export const pacedEmulator = (
+  options: { readonly insertsPerSecond: number; readonly parallelBatches: number; readonly lockFailureRate?: number }
+): Promise<Emu> =>
+  Emulator.start({
+    latencyMs: 0,
+    profile: "realistic",
+    processing: {
+      recordsPerSecond: { insert: options.insertsPerSecond },
+      parallelBatches: options.parallelBatches,
+      transactionRows: 25,
+      requestLatencyMs: 0,
+      lockFailureRate: options.lockFailureRate ?? 1
+    }
+  })

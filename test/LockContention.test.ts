@@ -6,22 +6,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { BulkClient } from "@sfbulk/client"
-import { Emulator } from "@sfbulk/emulator"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { clientLayer, collect, type Emu, fast, interleavedContacts, landedBy, seedParents } from "./EmulatorSupport.js"
+import { clientLayer, collect, type Emu, fast, interleavedContacts, landedBy, pacedEmulator, seedParents } from "./EmulatorSupport.js"
 
 let emu: Emu
 let layer: Layer.Layer<BulkClient.BulkClient>
 const parents: Array<string> = []
 
 beforeAll(async () => {
-  emu = await Emulator.start({
-    latencyMs: 0,
-    profile: "realistic",
-    // fast enough for a test, slow enough that parallel batches overlap; every contended row fails
-    processing: { recordsPerSecond: { insert: 4_000 }, parallelBatches: 4, transactionRows: 25, requestLatencyMs: 0, lockFailureRate: 1 }
-  })
+  // fast enough for a test, slow enough that parallel batches overlap; every contended row fails
+  emu = await pacedEmulator({ insertsPerSecond: 4_000, parallelBatches: 4 })
   parents.push(...seedParents(emu, 6, "Lock parent"))
   layer = clientLayer(emu)
 })

@@ -33,6 +33,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await emu?.close()
+  for (const dir of journalDirs) Fs.rmSync(dir, { recursive: true, force: true })
 })
 
 const accounts = (tag: string) => Array.from({ length: 600 }, (_, i) => ({ Name: `${tag}-${i}` }))
@@ -107,7 +108,13 @@ const jobState = async (api: "1.0" | "2.0", id: string): Promise<{ state: string
   return { state: /<state>(\w+)</.exec(job)![1]!, batches: [...list.matchAll(/<state>(\w+)</g)].map((m) => m[1]!) }
 }
 
-const tempJournal = (name: string) => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), `sfbulk-${name}-`)), "j.jsonl")
+/** The journals' directories, removed once the file's tests are done. */
+const journalDirs: Array<string> = []
+const tempJournal = (name: string) => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), `sfbulk-${name}-`))
+  journalDirs.push(dir)
+  return Path.join(dir, "j.jsonl")
+}
 
 describe("Bulk API 2.0: one job of the main round fails while its siblings run", () => {
   for (const failing of [[3], [2, 3]]) {

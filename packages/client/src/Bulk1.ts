@@ -6,7 +6,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpBody from "@effect/platform/HttpBody"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpClient from "./internal/nodeHttpClient.js"
 import * as Duration from "effect/Duration"
 import { CsvWriter } from "@sfbulk/csv"
 import * as Effect from "effect/Effect"

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpClient from "./internal/nodeHttpClient.js"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClient from "@effect/platform/HttpClient"

@@ -17,11 +17,11 @@ import { Digest, queryRowKey } from "./internal/digest.js"
 import { startEmulator, type EmulatorFacts, type EmulatorProcess } from "./internal/emulator.js"
 import { buildChildren } from "./internal/build.js"
 import { benchDir, node22, repoDir } from "./internal/paths.js"
-import { cutBatches, makespanMs } from "./internal/limit.js"
+import { type ProcessingModel, workloadLimitMs } from "./internal/limit.js"
 import { summarize } from "./internal/profile.js"
 import { aggregate, renderMarkdown, renderSvg, type ResultRow, type Run } from "./internal/report.js"
 import { queryEach, seedAccounts, type Target } from "./internal/raw.js"
-import { apiOf, isContention, isOrdered, resultPrefix, workloadNames, type ClientName, type ProcessReport, type RunSpec, type WorkloadName } from "./internal/spec.js"
+import { isContention, isOrdered, resultPrefix, runsOn, workloadNames, type ClientName, type ProcessReport, type RunSpec, type WorkloadName } from "./internal/spec.js"
 
 // ---- options ----
 const argv = process.argv.slice(2)
@@ -160,11 +160,7 @@ const withEmulatorCpu = (_emu: EmulatorProcess, [m, cpu]: [Measured, number | un
 /** The emulator's counters: the org's API request usage and the processing model in force. */
 interface EmulatorStats {
   readonly usage?: { readonly apiRequests: number }
-  readonly processing?: {
-    readonly recordsPerSecond: Readonly<Record<string, number>>
-    readonly parallelBatches: number
-    readonly bulk2BatchSize: number
-  }
+  readonly processing?: ProcessingModel
 }
 const emulatorStats = async (facts: EmulatorFacts): Promise<EmulatorStats> => {
   const res = await fetch(`${facts.instanceUrl.replace(/\/$/, "")}/__emulator/stats`)
@@ -182,32 +178,9 @@ const measureRun = async (emu: EmulatorProcess, f: () => Promise<Measured>): Pro
   return before.usage && after.usage ? { ...m, apiRequests: after.usage.apiRequests - before.usage.apiRequests } : m
 }
 
-/**
- * The server-bound limit of a workload on the realistic org, ms: its batches at the emulator's
- * rate, as many at once as the org's parallel slots allow (`makespanMs`; request latency and
- * queueing excluded). A 2.0 query job is one unit at the query rate. Undefined on loopback.
- *
- * Contention workloads get the same limit as their ingest: every row processed once, no lock
- * failure. That is reachable (rows ordered by parent put each parent's children in one batch, and
- * batches with disjoint parents do not contend), and it is a property of the work, not of a run: a
- * limit that also charged the rows a run let fail on locks, and re-processed, would grow with the
- * contention a client causes and reward it. Salesforce's model only widens the gap: a row waits
- * for a held lock before it fails (the emulator charges it an ordinary row's time), so contention
- * costs a real org more than the emulator, never less.
- */
-const limitMs = (w: WorkloadName, rows: number): number | undefined => {
-  const p = processingModel
-  if (!realistic || p === undefined) return undefined
-  const slots = p.parallelBatches > 0 ? p.parallelBatches : Number.POSITIVE_INFINITY
-  const insert = p.recordsPerSecond.insert ?? 0
-  const query = p.recordsPerSecond.query ?? 0
-  if (w.startsWith("ingest-")) {
-    return Math.round(makespanMs(cutBatches(rows, apiOf(w) === "1.0" ? batchRows : p.bulk2BatchSize), slots, insert))
-  }
-  if (w === "query-1.0-pk") return Math.round(makespanMs(cutBatches(rows, chunkSize), slots, query))
-  if (w.startsWith("query-2.0")) return query <= 0 ? 0 : Math.round((rows / query) * 1000)
-  return undefined
-}
+/** The server-bound limit of a workload on the realistic org, ms (`workloadLimitMs`); undefined on loopback. */
+const limitMs = (w: WorkloadName, rows: number): number | undefined =>
+  !realistic || processingModel === undefined ? undefined : workloadLimitMs(w, rows, processingModel, { batchRows, chunkSize })
 
 const target = (facts: EmulatorFacts): Target => ({
   instanceUrl: facts.instanceUrl.replace(/\/$/, ""),
@@ -351,13 +324,6 @@ const summarizeEmulatorProfiles = () => {
 }
 
 const label = (w: string, c: string, n: number, k: number) => `${w}-${c}-${n}-run${k}`
-
-/**
- * Which client runs which workload. jsforce has no ordering option: the ordered contention
- * workloads are sfbulk's (the unsorted ones show jsforce on the same input; see README), and it has
- * no parallel 2.0 query.
- */
-const runsOn = (w: WorkloadName, c: ClientName): boolean => !(c === "jsforce" && (w === "query-2.0-parallel" || isOrdered(w)))
 
 const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
   c === "jsforce" && w === "query-1.0-pk"

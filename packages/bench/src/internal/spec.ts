@@ -27,6 +27,15 @@ export const isContention = (w: WorkloadName): boolean => w.includes("-contentio
 /** Ordered contention workloads: sfbulk sorts the input by parent (`orderByParent: "AccountId"`). */
 export const isOrdered = (w: WorkloadName): boolean => w.endsWith("-contention-ordered")
 
+/**
+ * Whether `c` runs workload `w`. jsforce has no ordering option, so the ordered contention
+ * workloads are sfbulk's alone: the same input unsorted would only repeat jsforce's unsorted row,
+ * and input the user sorted beforehand would leave the sort out of jsforce's time while sfbulk's
+ * includes it (packages/bench/README.md, "Contention"). jsforce has no parallel 2.0 query either.
+ */
+export const runsOn = (w: WorkloadName, c: ClientName): boolean =>
+  !(c === "jsforce" && (w === "query-2.0-parallel" || isOrdered(w)))
+
 /** The Bulk API a workload uses. */
 export const apiOf = (w: WorkloadName): "1.0" | "2.0" => (w.includes("-1.0") ? "1.0" : "2.0")
 

@@ -403,6 +403,9 @@ const allRounds = <A, E, R>(
     let candidates = resumed === undefined || resumed.pending.length === 0
       ? first.failures
       : Stream.concat(Stream.fromIterable(resumed.pending), first.failures)
+    // how many failures the candidates hold, from the summaries: with none, their streams are not
+    // read (2.0 would download each job's empty failedResults: a request, and time, per job)
+    let failedSoFar = (resumed?.pending.length ?? 0) + first.summary.failed
     let followed = false
     const keyField = keyFieldOf(params.operation, params.externalIdFieldName)
     // the lock failures a round re-submits (and whose outcome its retry then replaces)
@@ -418,6 +421,7 @@ const allRounds = <A, E, R>(
     // write the same parents at once and contend with each other
     const batchBytes1 = options.maxBatchChars ?? 10_000_000
     for (let round = resumed?.rounds ?? 0; round < rounds; round++) {
+      if (failedSoFar === 0) break
       const locked = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.filter(candidates, retriable)))
       if (locked.length === 0) break
       const ordered = field === undefined ? locked : byParent(locked, field, (f) => f.row)
@@ -483,6 +487,7 @@ const allRounds = <A, E, R>(
       const parts = exits.flatMap((e) => (Exit.isSuccess(e) ? [e.value] : []))
       outcome = merge(outcome, locked.length, parts, retriable)
       candidates = Stream.concatAll(Chunk.fromIterable(parts.map((p) => p.next.failures)))
+      failedSoFar = parts.reduce((n, p) => n + p.next.summary.failed, 0)
       if (parts.some((p) => p.next.summary.failed > 0)) parallel = false
       followed = true
     }

@@ -532,8 +532,11 @@ describe("how many groups a follow-up round is split into", () => {
   })
 
   it("the groups asked for are at most what the parents allow: 8 asked of 3 parents gives 3 disjoint groups", () => {
-    const fs = Array.from({ length: 30 }, (_, i) =>
-      lockFailure({ LastName: `r${i}`, AccountId: `00100000000000${i % 3}AAA` }, "unable to obtain exclusive access to this record"))
+    const fs = Array.from(
+      { length: 30 },
+      (_, i) =>
+        lockFailure({ LastName: `r${i}`, AccountId: `00100000000000${i % 3}AAA` }, "unable to obtain exclusive access to this record")
+    )
     const groups = disjointGroups(fs, contendedRecords("insert", undefined, "AccountId"), followUpGroupCount(30_000, 0, oneJob2, 4))!
     expect(groups).toHaveLength(3)
     expect(groups.flat()).toHaveLength(30)

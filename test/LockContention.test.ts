@@ -158,10 +158,15 @@ describe("lock follow-ups that have nothing to re-submit", () => {
     const paths: Array<string> = []
     const recording = BulkClient.layer.pipe(
       Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
-      Layer.provide(Layer.effect(
-        HttpClient.HttpClient,
-        Effect.map(HttpClient.HttpClient, HttpClient.tapRequest((r) => Effect.sync(() => paths.push(`${r.method} ${new URL(r.url).pathname}`))))
-      ).pipe(Layer.provide(NodeHttpClient.layerUndici))),
+      Layer.provide(
+        Layer.effect(
+          HttpClient.HttpClient,
+          Effect.map(
+            HttpClient.HttpClient,
+            HttpClient.tapRequest((r) => Effect.sync(() => paths.push(`${r.method} ${new URL(r.url).pathname}`)))
+          )
+        ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      ),
       Layer.orDie
     )
     const tag = "lk20none"

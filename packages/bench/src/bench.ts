@@ -21,7 +21,17 @@ import { type ProcessingModel, workloadLimitMs } from "./internal/limit.js"
 import { summarize } from "./internal/profile.js"
 import { aggregate, renderMarkdown, renderSvg, type ResultRow, type Run } from "./internal/report.js"
 import { queryEach, seedAccounts, type Target } from "./internal/raw.js"
-import { isContention, isOrdered, resultPrefix, runsOn, workloadNames, type ClientName, type ProcessReport, type RunSpec, type WorkloadName } from "./internal/spec.js"
+import {
+  isContention,
+  isOrdered,
+  resultPrefix,
+  runsOn,
+  workloadNames,
+  type ClientName,
+  type ProcessReport,
+  type RunSpec,
+  type WorkloadName
+} from "./internal/spec.js"
 
 // ---- options ----
 const argv = process.argv.slice(2)

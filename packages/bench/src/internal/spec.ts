@@ -33,8 +33,7 @@ export const isOrdered = (w: WorkloadName): boolean => w.endsWith("-contention-o
  * and input the user sorted beforehand would leave the sort out of jsforce's time while sfbulk's
  * includes it (packages/bench/README.md, "Contention"). jsforce has no parallel 2.0 query either.
  */
-export const runsOn = (w: WorkloadName, c: ClientName): boolean =>
-  !(c === "jsforce" && (w === "query-2.0-parallel" || isOrdered(w)))
+export const runsOn = (w: WorkloadName, c: ClientName): boolean => !(c === "jsforce" && (w === "query-2.0-parallel" || isOrdered(w)))
 
 /** The Bulk API a workload uses. */
 export const apiOf = (w: WorkloadName): "1.0" | "2.0" => (w.includes("-1.0") ? "1.0" : "2.0")

@@ -15,7 +15,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Zlib from "node:zlib"
 import type * as BulkClientNs from "../packages/client/src/BulkClient.js"
-import { contendedRecords, disjointGroups, lockedIds } from "../packages/client/src/internal/lockRetry.js"
+import { contendedRecords, disjointGroups, followUpGroupCount, lockedIds } from "../packages/client/src/internal/lockRetry.js"
 import { collect, type Emu, fast, interleavedContacts, landedBy, pacedEmulator, seedParents } from "./EmulatorSupport.js"
 
 let emu: Emu
@@ -512,5 +512,33 @@ describe("a failure that names no contended record", () => {
       lockFailure({ Id: "003000000000002AAA", LastName: "b" }, "unable to obtain exclusive access to this record")
     ]
     expect(disjointGroups(fs, contendedRecords("update", undefined, undefined), 4)).toBeUndefined()
+  })
+})
+
+describe("how many groups a follow-up round is split into", () => {
+  const oneJob2 = { records: 10_000, bytes: Infinity }
+  it("Bulk API 2.0: enough groups for each to be one follow-up job, not just the concurrency asked for", () => {
+    // 75,000 locked rows at concurrency 4: 8 groups of one 10,000-record job each run side by side
+    // (4 groups would each run two jobs one after the other, doubling the round)
+    expect(followUpGroupCount(75_000, 0, oneJob2, 4)).toBe(8)
+    // a small round keeps the concurrency asked for
+    expect(followUpGroupCount(3_000, 0, oneJob2, 4)).toBe(4)
+    expect(followUpGroupCount(3_000, 0, oneJob2, 1)).toBe(1)
+  })
+
+  it("Bulk API 1.0: enough groups for each to fit one batch, by records and by bytes", () => {
+    expect(followUpGroupCount(75_000, 7_500_000, { records: 10_000, bytes: 10_000_000 }, 4)).toBe(8)
+    expect(followUpGroupCount(20_000, 50_000_000, { records: 10_000, bytes: 10_000_000 }, 4)).toBe(5)
+  })
+
+  it("the groups asked for are at most what the parents allow: 8 asked of 3 parents gives 3 disjoint groups", () => {
+    const fs = Array.from(
+      { length: 30 },
+      (_, i) =>
+        lockFailure({ LastName: `r${i}`, AccountId: `00100000000000${i % 3}AAA` }, "unable to obtain exclusive access to this record")
+    )
+    const groups = disjointGroups(fs, contendedRecords("insert", undefined, "AccountId"), followUpGroupCount(30_000, 0, oneJob2, 4))!
+    expect(groups).toHaveLength(3)
+    expect(groups.flat()).toHaveLength(30)
   })
 })

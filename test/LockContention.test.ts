@@ -4,8 +4,10 @@
  * serially and merges the outcome (every row landed exactly once, each row's outcome its last
  * attempt's, the accounting invariant intact); `orderByParent` keeps each parent in one batch.
  */
+import { NodeHttpClient } from "@effect/platform-node"
+import * as HttpClient from "@effect/platform/HttpClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { BulkClient } from "@sfbulk/client"
+import { BulkClient, SalesforceAuth } from "@sfbulk/client"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { clientLayer, collect, type Emu, fast, interleavedContacts, landedBy, pacedEmulator, seedParents } from "./EmulatorSupport.js"
@@ -149,4 +151,41 @@ describe("lock options", () => {
       expect(bad2._tag).toBe("InvalidInputError")
       expect(emu.stats().requests).toBe(before)
     })))
+})
+
+describe("lock follow-ups that have nothing to re-submit", () => {
+  it("Bulk API 2.0: with no row failed, no job's failedResults is read (a request and its time per job, for nothing)", async () => {
+    const paths: Array<string> = []
+    const recording = BulkClient.layer.pipe(
+      Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
+      Layer.provide(
+        Layer.effect(
+          HttpClient.HttpClient,
+          Effect.map(
+            HttpClient.HttpClient,
+            HttpClient.tapRequest((r) => Effect.sync(() => paths.push(`${r.method} ${new URL(r.url).pathname}`)))
+          )
+        ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      ),
+      Layer.orDie
+    )
+    const tag = "lk20none"
+    // ordered by parent, in 100-record jobs: no job contends, so no row fails
+    const out = await Effect.runPromise(Effect.provide(
+      BulkClient.insert("Contact", contacts(tag), {
+        ...fast,
+        api: "2.0",
+        batchSize: 100,
+        concurrency: 4,
+        orderByParent: "AccountId",
+        retryLockedRows: 3
+      }),
+      recording
+    ))
+    expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0, unprocessed: 0 })
+    expect(paths.filter((p) => p.endsWith("/failedResults"))).toEqual([])
+    const inOrg = landed(tag)
+    expect(inOrg.size).toBe(600)
+    expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+  })
 })

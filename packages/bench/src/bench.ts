@@ -17,11 +17,21 @@ import { Digest, queryRowKey } from "./internal/digest.js"
 import { startEmulator, type EmulatorFacts, type EmulatorProcess } from "./internal/emulator.js"
 import { buildChildren } from "./internal/build.js"
 import { benchDir, node22, repoDir } from "./internal/paths.js"
-import { cutBatches, makespanMs } from "./internal/limit.js"
+import { type ProcessingModel, workloadLimitMs } from "./internal/limit.js"
 import { summarize } from "./internal/profile.js"
 import { aggregate, renderMarkdown, renderSvg, type ResultRow, type Run } from "./internal/report.js"
 import { queryEach, seedAccounts, type Target } from "./internal/raw.js"
-import { resultPrefix, workloadNames, type ClientName, type ProcessReport, type RunSpec, type WorkloadName } from "./internal/spec.js"
+import {
+  isContention,
+  isOrdered,
+  resultPrefix,
+  runsOn,
+  workloadNames,
+  type ClientName,
+  type ProcessReport,
+  type RunSpec,
+  type WorkloadName
+} from "./internal/spec.js"
 
 // ---- options ----
 const argv = process.argv.slice(2)
@@ -63,8 +73,11 @@ const emulatorArgs = [
   ...(realistic ? ["--profile", "realistic", ...opt("org-args", "").split(" ").filter((a) => a !== "")] : [])
 ]
 const merge = flag("merge")
-// contention: sfbulk also sorts its input by parent (Salesforce's advice), holding it in memory
-const orderByParent = flag("order-by-parent")
+// The sorted contention runs are workloads of their own (ingest-*-contention-ordered), so one run
+// reports both side by side and --merge keeps both.
+if (flag("order-by-parent")) {
+  throw new Error("--order-by-parent is gone: run the workloads ingest-2.0-contention-ordered,ingest-1.0-contention-ordered")
+}
 const commandLine = `pnpm bench ${argv.join(" ")}`.trim()
 // realistic results live apart from the loopback ones (packages/bench/realistic/)
 const outDir = opt("out", realistic ? join(benchDir, "realistic") : benchDir)
@@ -157,11 +170,7 @@ const withEmulatorCpu = (_emu: EmulatorProcess, [m, cpu]: [Measured, number | un
 /** The emulator's counters: the org's API request usage and the processing model in force. */
 interface EmulatorStats {
   readonly usage?: { readonly apiRequests: number }
-  readonly processing?: {
-    readonly recordsPerSecond: Readonly<Record<string, number>>
-    readonly parallelBatches: number
-    readonly bulk2BatchSize: number
-  }
+  readonly processing?: ProcessingModel
 }
 const emulatorStats = async (facts: EmulatorFacts): Promise<EmulatorStats> => {
   const res = await fetch(`${facts.instanceUrl.replace(/\/$/, "")}/__emulator/stats`)
@@ -179,31 +188,9 @@ const measureRun = async (emu: EmulatorProcess, f: () => Promise<Measured>): Pro
   return before.usage && after.usage ? { ...m, apiRequests: after.usage.apiRequests - before.usage.apiRequests } : m
 }
 
-/**
- * The server-bound limit of a workload on the realistic org, ms: its batches at the emulator's
- * rate, as many at once as the org's parallel slots allow (`makespanMs`; request latency and
- * queueing excluded). A 2.0 query job is one unit at the query rate. Undefined on loopback.
- *
- * Contention workloads get the same limit as their ingest: every row processed once, no lock
- * failure. That is reachable (rows ordered by parent put each parent's children in one batch, and
- * batches with disjoint parents do not contend), and it is a property of the work, not of a run: a
- * limit that also charged the rows a run let fail on locks, and re-processed, would grow with the
- * contention a client causes and reward it. Salesforce's model only widens the gap: a row waits
- * for a held lock before it fails (the emulator charges it an ordinary row's time), so contention
- * costs a real org more than the emulator, never less.
- */
-const limitMs = (w: WorkloadName, rows: number): number | undefined => {
-  const p = processingModel
-  if (!realistic || p === undefined) return undefined
-  const slots = p.parallelBatches > 0 ? p.parallelBatches : Number.POSITIVE_INFINITY
-  const insert = p.recordsPerSecond.insert ?? 0
-  const query = p.recordsPerSecond.query ?? 0
-  if (w === "ingest-2.0" || w === "ingest-2.0-contention") return Math.round(makespanMs(cutBatches(rows, p.bulk2BatchSize), slots, insert))
-  if (w === "ingest-1.0" || w === "ingest-1.0-contention") return Math.round(makespanMs(cutBatches(rows, batchRows), slots, insert))
-  if (w === "query-1.0-pk") return Math.round(makespanMs(cutBatches(rows, chunkSize), slots, query))
-  if (w.startsWith("query-2.0")) return query <= 0 ? 0 : Math.round((rows / query) * 1000)
-  return undefined
-}
+/** The server-bound limit of a workload on the realistic org, ms (`workloadLimitMs`); undefined on loopback. */
+const limitMs = (w: WorkloadName, rows: number): number | undefined =>
+  !realistic || processingModel === undefined ? undefined : workloadLimitMs(w, rows, processingModel, { batchRows, chunkSize })
 
 const target = (facts: EmulatorFacts): Target => ({
   instanceUrl: facts.instanceUrl.replace(/\/$/, ""),
@@ -230,8 +217,7 @@ const specFor = (
   batchRows,
   chunkSize,
   readIds,
-  org,
-  ...(orderByParent ? { orderByParent } : {})
+  org
 })
 
 // ---- checks against the org ----
@@ -356,8 +342,8 @@ const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
     ? "bulk2.loadAndWaitForResults; jsforce has no lock handling"
     : c === "jsforce" && w === "ingest-1.0-contention"
     ? `Job/Batch API, ${batchRows}-row batches, ${concurrency} in flight; jsforce has no lock handling`
-    : c === "sfbulk" && w.endsWith("-contention")
-    ? `retryLockedRows: 5${orderByParent ? ", orderByParent: AccountId" : ""}`
+    : c === "sfbulk" && isContention(w)
+    ? `retryLockedRows: 5${isOrdered(w) ? ", orderByParent: AccountId" : ""}`
     : c === "jsforce" && w.startsWith("ingest-2.0")
     ? "bulk2.loadAndWaitForResults, CSV stream input, one job per 1M rows"
     : c === "jsforce" && w === "ingest-1.0"
@@ -411,12 +397,13 @@ const main = async () => {
     // Ingest: a fresh emulator per run, so every run starts from an empty org.
     for (const w of workloads.filter((w) => w.startsWith("ingest-"))) {
       const cells = new Map<ClientName, Array<Measured>>(apiClients.map((c) => [c, []]))
+      const runners = apiClients.filter((c) => runsOn(w, c))
       for (let k = 1; k <= runs; k++) {
-        for (const c of apiClients) {
+        for (const c of runners) {
           const emu = await startEmulator(emulatorArgs, emulatorProfile(label(w, c, n, k)))
           try {
             const t = target(emu.facts)
-            const contention = w.endsWith("-contention")
+            const contention = isContention(w)
             const parents = contention ? await seedParents(t) : undefined
             const m = await measureRun(emu, () => runChild(specFor(w, c, n, t, parents), label(w, c, n, k)))
             let checked = m
@@ -431,7 +418,7 @@ const main = async () => {
           }
         }
       }
-      for (const c of apiClients) record(w, c, n, cells.get(c)!, noteFor(w, c))
+      for (const c of runners) record(w, c, n, cells.get(c)!, noteFor(w, c))
     }
     // Queries: one emulator seeded with n rows serves every query run.
     const queryWorkloads = workloads.filter((w) => w.startsWith("query-"))
@@ -449,7 +436,7 @@ const main = async () => {
           const cells = new Map<ClientName, Array<Measured>>(apiClients.map((c) => [c, []]))
           for (let k = 1; k <= runs; k++) {
             for (const c of apiClients) {
-              if (c === "jsforce" && w === "query-2.0-parallel") continue
+              if (!runsOn(w, c)) continue
               const m = await measureRun(emu, () => runChild(specFor(w, c, n, t), label(w, c, n, k)))
               const checked = m.ok && m.digest !== expected.toString()
                 ? { ...m, ok: false, detail: `rows differ from the org's: digest ${m.digest}, want ${expected}` }
@@ -459,7 +446,7 @@ const main = async () => {
             }
           }
           for (const c of apiClients) {
-            if (c === "jsforce" && w === "query-2.0-parallel") continue
+            if (!runsOn(w, c)) continue
             record(w, c, n, cells.get(c)!, noteFor(w, c))
           }
         }

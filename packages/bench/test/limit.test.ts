@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { cutBatches, makespanMs } from "../src/internal/limit.js"
+import { cutBatches, makespanMs, workloadLimitMs } from "../src/internal/limit.js"
 
 describe("server-bound limit (realistic org)", () => {
   it("full batches run in waves of the org's parallel slots", () => {
@@ -19,5 +19,30 @@ describe("server-bound limit (realistic org)", () => {
   it("unlimited slots run every batch at once; a rate of 0 (instant) costs nothing", () => {
     expect(makespanMs(cutBatches(1_000_000, 10_000), Number.POSITIVE_INFINITY, 1_000)).toBe(10_000)
     expect(makespanMs(cutBatches(1_000_000, 10_000), 10, 0)).toBe(0)
+  })
+})
+
+describe("workload limits", () => {
+  // the emulator's realistic defaults
+  const model = { recordsPerSecond: { insert: 1_000, query: 50_000 }, parallelBatches: 10, bulk2BatchSize: 10_000 }
+  const sizes = { batchRows: 10_000, chunkSize: 100_000 }
+
+  it("a contention workload, sorted or not, is charged its ingest's limit: every row once (lock failures are the client's cost)", () => {
+    for (const api of ["2.0", "1.0"] as const) {
+      const ingest = workloadLimitMs(`ingest-${api}`, 200_000, model, sizes)
+      expect(ingest).toBe(20_000)
+      expect(workloadLimitMs(`ingest-${api}-contention`, 200_000, model, sizes)).toBe(ingest)
+      expect(workloadLimitMs(`ingest-${api}-contention-ordered`, 200_000, model, sizes)).toBe(ingest)
+    }
+  })
+
+  it("1.0 ingest counts the bench's batches, 2.0 the org's internal batches", () => {
+    expect(workloadLimitMs("ingest-1.0-contention-ordered", 200_000, model, { ...sizes, batchRows: 5_000 })).toBe(20_000)
+    expect(workloadLimitMs("ingest-1.0-contention-ordered", 205_000, model, { ...sizes, batchRows: 5_000 })).toBe(25_000)
+    expect(workloadLimitMs("ingest-2.0-contention-ordered", 200_000, { ...model, bulk2BatchSize: 40_000 }, sizes)).toBe(40_000)
+  })
+
+  it("the floor has no limit", () => {
+    expect(workloadLimitMs("floor", 200_000, model, sizes)).toBeUndefined()
   })
 })

@@ -12,12 +12,31 @@ export const workloadNames = [
   "ingest-1.0",
   "ingest-2.0-contention",
   "ingest-1.0-contention",
+  "ingest-2.0-contention-ordered",
+  "ingest-1.0-contention-ordered",
   "query-2.0",
   "query-2.0-parallel",
   "query-1.0-pk",
   "floor"
 ] as const
 export type WorkloadName = (typeof workloadNames)[number]
+
+/** Contention workloads (Contacts sharing parents): the unsorted ones and their `-ordered` variants. */
+export const isContention = (w: WorkloadName): boolean => w.includes("-contention")
+
+/** Ordered contention workloads: sfbulk sorts the input by parent (`orderByParent: "AccountId"`). */
+export const isOrdered = (w: WorkloadName): boolean => w.endsWith("-contention-ordered")
+
+/**
+ * Whether `c` runs workload `w`. jsforce has no ordering option, so the ordered contention
+ * workloads are sfbulk's alone: the same input unsorted would only repeat jsforce's unsorted row,
+ * and input the user sorted beforehand would leave the sort out of jsforce's time while sfbulk's
+ * includes it (packages/bench/README.md, "Contention"). jsforce has no parallel 2.0 query either.
+ */
+export const runsOn = (w: WorkloadName, c: ClientName): boolean => !(c === "jsforce" && (w === "query-2.0-parallel" || isOrdered(w)))
+
+/** The Bulk API a workload uses. */
+export const apiOf = (w: WorkloadName): "1.0" | "2.0" => (w.includes("-1.0") ? "1.0" : "2.0")
 
 /** Input of one workload process. */
 export interface RunSpec {
@@ -41,8 +60,6 @@ export interface RunSpec {
   readonly org?: "loopback" | "realistic"
   /** Contention workloads: the parent Account ids the Contacts point at (row i -> parentIds[i % n]). */
   readonly parentIds?: ReadonlyArray<string>
-  /** sfbulk contention runs: also sort the input by AccountId (`orderByParent`). */
-  readonly orderByParent?: boolean
 }
 
 /** What a workload reports (its own view; the harness checks it against the org). */

@@ -195,6 +195,10 @@ export const run = async (spec: RunSpec): Promise<WorkloadOutcome> => {
     case "query-2.0-parallel":
     case "query-1.0-pk":
       return query(conn, spec)
+    case "ingest-2.0-contention-ordered":
+    case "ingest-1.0-contention-ordered":
+      // jsforce has no ordering option (see README, "Contention")
+      throw new Error(`${spec.workload} is an sfbulk workload: jsforce cannot order rows by parent`)
     case "floor":
       throw new Error("the floor is not a jsforce workload")
   }

@@ -12,7 +12,7 @@ import * as Stream from "effect/Stream"
 import { mark, runChild } from "../child.js"
 import { accountColumns, accountRows, contactColumns, contactRows, querySoql } from "../internal/data.js"
 import { Digest, queryRowKey } from "../internal/digest.js"
-import type { RunSpec, WorkloadOutcome } from "../internal/spec.js"
+import { apiOf, isContention, isOrdered, type RunSpec, type WorkloadOutcome } from "../internal/spec.js"
 
 const layerFor = (spec: RunSpec) =>
   BulkClient.layer().pipe(
@@ -58,19 +58,20 @@ const ingest = (spec: RunSpec) =>
 
 /**
  * Contention: Contacts whose parents are shared across batches (2.0: internal batches; 1.0: the
- * job's parallel batches of `batchRows`), with sfbulk's lock handling on (`retryLockedRows`).
- * Reports the rows still failed on locks.
+ * job's parallel batches of `batchRows`), with sfbulk's lock handling on (`retryLockedRows`), and in
+ * the `-ordered` workloads the input sorted by parent (`orderByParent`). Reports the rows still
+ * failed on locks.
  */
 const contention = (spec: RunSpec) =>
   Effect.gen(function*() {
-    const v1 = spec.workload === "ingest-1.0-contention"
+    const v1 = apiOf(spec.workload) === "1.0"
     const outcome = yield* BulkClient.insert("Contact", contactRows(0, spec.rows, spec.parentIds ?? []), {
       api: v1 ? "1.0" : "2.0",
       ...(v1 ? { maxBatchRecords: spec.batchRows } : {}),
       columns: [...contactColumns],
       concurrency: spec.concurrency,
       retryLockedRows: 5,
-      ...(spec.orderByParent === true ? { orderByParent: "AccountId" } : {}),
+      ...(isOrdered(spec.workload) ? { orderByParent: "AccountId" } : {}),
       ...(spec.org === "realistic" ? {} : { pollSchedule: Schedule.spaced(Duration.millis(spec.pollMs)) })
     })
     const s = outcome.summary
@@ -110,7 +111,7 @@ const query = (spec: RunSpec) =>
   })
 
 export const run = (spec: RunSpec): Promise<WorkloadOutcome> => {
-  const program = spec.workload.endsWith("-contention")
+  const program = isContention(spec.workload)
     ? contention(spec)
     : spec.workload.startsWith("ingest-")
     ? ingest(spec)

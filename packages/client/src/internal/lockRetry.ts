@@ -27,6 +27,7 @@ import * as Stream from "effect/Stream"
 import type * as BulkClient from "../BulkClient.js"
 import { InvalidInputError, type BulkError } from "../BulkError.js"
 import { currentResumed, currentRound, notifyRound, type Resumed } from "./journalHook.js"
+import { adaptivePollSchedule, type AdaptiveBounds } from "./poll.js"
 import { preflighted } from "./preflight.js"
 import { counting } from "./requestCount.js"
 import { sortedBy } from "./spoolSort.js"
@@ -71,6 +72,36 @@ type Pipeline = <A, E, R>(params: Params<A, E, R>) => Effect.Effect<BulkClient.O
 
 /** Records per follow-up 2.0 job: one Salesforce internal batch, so a job cannot contend with itself. */
 const FOLLOW_UP_JOB_RECORDS = 10_000
+
+/**
+ * How many groups a follow-up round asks `disjointGroups` for: at least `width` (the concurrency
+ * asked for), and enough for each group to fit one follow-up job (2.0: `FOLLOW_UP_JOB_RECORDS`) or
+ * one batch (1.0: records and CSV bytes). A bigger group runs as several jobs one after another
+ * while the org has batch slots to spare: with 4 groups, a 2.0 round of 75,000 rows took two
+ * 10-second jobs per group where 8 groups take one (and the parents, not this count, bound how
+ * many groups there can be).
+ */
+export const followUpGroupCount = (
+  rows: number,
+  bytes: number,
+  perGroup: { readonly records: number; readonly bytes: number },
+  width: number
+): number =>
+  Math.max(
+    1,
+    width,
+    Math.ceil(rows / Math.max(1, perGroup.records)),
+    Number.isFinite(perGroup.bytes) ? Math.ceil(bytes / Math.max(1, perGroup.bytes)) : 1
+  )
+
+/**
+ * Polling of a follow-up job when the caller set no `pollSchedule`: the adaptive schedule, its
+ * waits capped at 2 s. A follow-up job is small (one batch), so its rate is estimated from the first
+ * polls, a fraction of a second apart, while Salesforce reports progress in whole transactions (200
+ * records): an estimate 30% low made a 9-second follow-up batch seen done 2.5 s late, and the
+ * round waits for its slowest group. A few more polls per follow-up job (about one every 2 s).
+ */
+const FOLLOW_UP_POLL: AdaptiveBounds = { firstMs: 500, minMs: 250, maxMs: 2_000 }
 
 const parentKey = (row: unknown, field: string): string => {
   if (row === null || typeof row !== "object") return ""
@@ -372,6 +403,9 @@ const allRounds = <A, E, R>(
     let candidates = resumed === undefined || resumed.pending.length === 0
       ? first.failures
       : Stream.concat(Stream.fromIterable(resumed.pending), first.failures)
+    // how many failures the candidates hold, from the summaries: with none, their streams are not
+    // read (2.0 would download each job's empty failedResults: a request, and time, per job)
+    let failedSoFar = (resumed?.pending.length ?? 0) + first.summary.failed
     let followed = false
     const keyField = keyFieldOf(params.operation, params.externalIdFieldName)
     // the lock failures a round re-submits (and whose outcome its retry then replaces)
@@ -387,6 +421,7 @@ const allRounds = <A, E, R>(
     // write the same parents at once and contend with each other
     const batchBytes1 = options.maxBatchChars ?? 10_000_000
     for (let round = resumed?.rounds ?? 0; round < rounds; round++) {
+      if (failedSoFar === 0) break
       const locked = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.filter(candidates, retriable)))
       if (locked.length === 0) break
       const ordered = field === undefined ? locked : byParent(locked, field, (f) => f.row)
@@ -397,12 +432,11 @@ const allRounds = <A, E, R>(
       const fitsOneBatch = (group: ReadonlyArray<BulkClient.Failure>) =>
         group.length <= batchRecords1 && group.reduce((n, f) => n + sizeOf.get(f)!, header) <= batchBytes1
       const count = options.api === "1.0"
-        ? Math.max(
-          width,
-          Math.ceil(ordered.length / batchRecords1),
-          Math.ceil(bytes.reduce((n, b) => n + b, 0) / Math.max(1, batchBytes1 - header))
-        )
-        : width
+        ? followUpGroupCount(ordered.length, bytes.reduce((n, b) => n + b, 0), {
+          records: batchRecords1,
+          bytes: batchBytes1 - header
+        }, width)
+        : followUpGroupCount(ordered.length, 0, { records: FOLLOW_UP_JOB_RECORDS, bytes: Infinity }, width)
       const groups = (parallel ? disjointGroups(ordered, keysOf, count) : undefined) ?? [ordered]
       const columns = Object.keys(ordered[0]!.row)
       const followUp: BulkClient.IngestOptions<Record<string, string>> = {
@@ -435,9 +469,11 @@ const allRounds = <A, E, R>(
                 operation: params.operation,
                 externalIdFieldName: params.externalIdFieldName,
                 rows: Stream.fromIterable(group.map((f) => f.row)),
-                options: options.api === "1.0" && groups.length > 1 && fitsOneBatch(group)
-                  ? { ...followUp, serial: false }
-                  : followUp
+                options: {
+                  ...followUp,
+                  ...(options.api === "1.0" && groups.length > 1 && fitsOneBatch(group) ? { serial: false } : {}),
+                  pollSchedule: options.pollSchedule ?? adaptivePollSchedule(group.length, FOLLOW_UP_POLL)
+                }
               }),
               currentRound,
               round + 1
@@ -451,6 +487,7 @@ const allRounds = <A, E, R>(
       const parts = exits.flatMap((e) => (Exit.isSuccess(e) ? [e.value] : []))
       outcome = merge(outcome, locked.length, parts, retriable)
       candidates = Stream.concatAll(Chunk.fromIterable(parts.map((p) => p.next.failures)))
+      failedSoFar = parts.reduce((n, p) => n + p.next.summary.failed, 0)
       if (parts.some((p) => p.next.summary.failed > 0)) parallel = false
       followed = true
     }

@@ -67,10 +67,14 @@ const jsonText = (row: unknown): string | undefined => {
   return JSON.stringify(row)
 }
 
-/** A row read back: JSON text, or `v8.serialize` output given its prototype back (0: a plain value). */
-const revive = (proto: number, bytes: Buffer, protos: ReadonlyArray<object | null>): unknown => {
-  if (proto === JSON_ROW) return JSON.parse(bytes.toString("utf8"))
-  const row = V8.deserialize(bytes)
+/**
+ * A row read back from `buf[start, end)`: JSON text, or `v8.serialize` output given its prototype
+ * back (0: a plain value). Offsets rather than a slice: a JSON row is decoded straight from the
+ * block it was read into (no Buffer object per row).
+ */
+const revive = (proto: number, buf: Buffer, start: number, end: number, protos: ReadonlyArray<object | null>): unknown => {
+  if (proto === JSON_ROW) return JSON.parse(buf.toString("utf8", start, end))
+  const row = V8.deserialize(buf.subarray(start, end))
   return proto === 0 ? row : Object.setPrototypeOf(row, protos[proto - 1]!)
 }
 
@@ -82,10 +86,16 @@ class RunReader {
   /** The record at the head: its key and its encoded row, or undefined once the run is exhausted. */
   key: string | undefined
   private proto = 0
-  private row: Buffer | undefined
-  /** The head record as stored (key, prototype byte and row), for a merge pass that writes it out as is. */
-  record: Buffer | undefined
+  /** Where the head record (`[start, end)`) and its row (`[rowStart, end)`) are in `buf`. */
+  private start = 0
+  private rowStart = 0
+  private end = 0
   constructor(readonly fd: number) {}
+
+  /** The head record as stored (key, prototype byte and row), for a merge pass that writes it out as is. */
+  get record(): Buffer {
+    return this.buf.subarray(this.start, this.end)
+  }
 
   private ensure(n: number): boolean {
     while (this.buf.length - this.at < n && !this.eof) {
@@ -111,16 +121,17 @@ class RunReader {
     const rowLen = this.buf.readUInt32LE(this.at + 5 + keyLen)
     const total = 9 + keyLen + rowLen
     if (!this.ensure(total)) throw new Error("a sort file ends inside a record")
-    this.record = this.buf.subarray(this.at, this.at + total)
-    this.row = this.buf.subarray(this.at + 9 + keyLen, this.at + total)
+    // (ensure may have moved the unread bytes to the front of a new block: offsets from here)
+    this.start = this.at
+    this.rowStart = this.at + 9 + keyLen
+    this.end = this.at + total
     this.at += total
     return true
   }
 
+  /** The head record's row, decoded (before `advance`, which may replace the block). */
   take(protos: ReadonlyArray<object | null>): unknown {
-    const row = revive(this.proto, this.row!, protos)
-    this.row = undefined
-    return row
+    return revive(this.proto, this.buf, this.rowStart, this.end, protos)
   }
 }
 
@@ -215,7 +226,7 @@ export const sortedBy = <A, E, R>(
     }
     const decode = (e: Entry): A => {
       const keyLen = e.bytes.readUInt32LE(0)
-      return revive(e.bytes[4 + keyLen]!, e.bytes.subarray(9 + keyLen), protos) as A
+      return revive(e.bytes[4 + keyLen]!, e.bytes, 9 + keyLen, e.bytes.length, protos) as A
     }
     // Array.prototype.sort is stable: equal keys keep input order
     const sortRun = (run: Array<Entry>) => run.sort((a, b) => compare(a.key, b.key))
@@ -305,8 +316,9 @@ export const sortedBy = <A, E, R>(
                   let size = 0
                   while (heap.size > 0 && size < WRITE_BYTES) {
                     const top = heap.top()
-                    block.push(top.record!)
-                    size += top.record!.length
+                    const record = top.record
+                    block.push(record)
+                    size += record.length
                     top.advance()
                     heap.fix()
                   }

@@ -815,6 +815,9 @@ export const queryResultsParallel = (
           Effect.withSpan("Bulk2.download", { attributes: { "sfbulk.job_id": jobId, "sfbulk.page": page } })
         )
       }, { concurrency: options?.concurrency ?? 4 }),
-      Stream.flatMap(({ bytes, req }) => internal.csvRecordsOf(req, Stream.fromChunk(bytes), delimiter))
+      // parsed piece by piece as received (64 KB or less each): the page's bytes in one chunk were
+      // parsed into one chunk of all its rows, alive for the whole of its reading, so V8 promoted
+      // every one of them to the old generation
+      Stream.flatMap(({ bytes, req }) => internal.csvRecordsOf(req, Stream.rechunk(Stream.fromChunk(bytes), 1), delimiter))
     )
   })).pipe(Stream.withSpan("Bulk2.queryResultsParallel", { attributes: { "sfbulk.job_id": jobId } }))

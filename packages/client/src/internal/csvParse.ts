@@ -6,14 +6,38 @@
  * error; a repeated header name keeps its first position and last value).
  */
 import { CsvReader } from "@sfbulk/csv"
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
-import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 
 /** Thrown (as a defect-free failure) when the CSV cannot be parsed. */
 export class CsvParseFailure {
   readonly _tag = "CsvParseFailure"
   constructor(readonly message: string) {}
+}
+
+/**
+ * `Stream.mapChunks` for a step that may fail: `f` maps each chunk (a `Left` ends the stream with
+ * that error, after the chunks before it), `end` gives the last chunk when the input ends. Rows are
+ * written straight to the channel. `Stream.mapChunksEffect` ran each chunk's `Effect.succeed(rows)`
+ * as an effect of the channel executor, and those effects kept every chunk of rows reachable from
+ * collected-too-late garbage until a full GC: V8 promoted all the rows of a 1M-row query to the old
+ * generation (about 190 MB), which grew the heap by 60-70 MB between full GCs.
+ */
+export const mapChunksOrFail = <A, B, E, E2, R>(
+  self: Stream.Stream<A, E, R>,
+  f: (chunk: Chunk.Chunk<A>) => Either.Either<Chunk.Chunk<B>, E2>,
+  end: () => Either.Either<Chunk.Chunk<B>, E2>
+): Stream.Stream<B, E | E2, R> => {
+  const emit = (r: Either.Either<Chunk.Chunk<B>, E2>, then: Channel.Channel<Chunk.Chunk<B>, Chunk.Chunk<A>, E | E2, E, unknown, unknown>) =>
+    Either.isLeft(r) ? Channel.fail(r.left) : r.right.length === 0 ? then : Channel.zipRight(Channel.write(r.right), then)
+  const loop: Channel.Channel<Chunk.Chunk<B>, Chunk.Chunk<A>, E | E2, E, unknown, unknown> = Channel.readWithCause({
+    onInput: (chunk: Chunk.Chunk<A>) => emit(f(chunk), Channel.suspend(() => loop)),
+    onFailure: (cause) => Channel.failCause(cause),
+    onDone: () => Channel.suspend(() => emit(end(), Channel.void))
+  })
+  return Stream.pipeThroughChannel(self, loop)
 }
 
 /**
@@ -28,22 +52,19 @@ export const parseRecords = <E, R>(
 ): Stream.Stream<Record<string, string>, E | CsvParseFailure, R> =>
   Stream.suspend(() => {
     const reader = CsvReader.makeRecords({ delimiter, bom: true, ...(encoding === undefined ? {} : { encoding }) })
-    const run = (chunk: Chunk.Chunk<Uint8Array> | undefined) => {
+    const run = (chunk: Chunk.Chunk<Uint8Array> | undefined): Either.Either<Chunk.Chunk<Record<string, string>>, CsvParseFailure> => {
       const out: Array<Record<string, string>> = []
       const push = (r: Record<string, string>) => void out.push(r)
       try {
         if (chunk === undefined) reader.end(push)
         else for (const bytes of chunk) reader.push(bytes, push)
       } catch (e) {
-        if (e instanceof CsvReader.CsvError) return Effect.fail(new CsvParseFailure(e.message))
+        if (e instanceof CsvReader.CsvError) return Either.left(new CsvParseFailure(e.message))
         throw e
       }
-      return Effect.succeed(Chunk.unsafeFromArray(out))
+      return Either.right(Chunk.unsafeFromArray(out))
     }
-    return Stream.concat(
-      Stream.mapChunksEffect(bytes, (chunk) => chunk.length === 0 ? Effect.succeed(Chunk.empty()) : run(chunk)),
-      Stream.flatMap(Stream.fromEffect(Effect.suspend(() => run(undefined))), Stream.fromChunk)
-    )
+    return mapChunksOrFail(bytes, run, () => run(undefined))
   })
 
 /** csv-parse's text for a quote opening a field, naming the field by its column (as `parseRecords` does). */
@@ -90,19 +111,18 @@ export const parseRows = <A, E, R>(
           ? openingQuote(header[e.field ?? 0] ?? null, e.line, e.value ?? "")
           : e.message
       )
-    const run = (chunk: Chunk.Chunk<Uint8Array> | undefined) => {
+    const run = (chunk: Chunk.Chunk<Uint8Array> | undefined): Either.Either<Chunk.Chunk<A>, CsvParseFailure> => {
       out = []
       try {
         if (chunk === undefined) reader.end(onRow)
         else for (const bytes of chunk) reader.push(bytes, onRow)
       } catch (e) {
-        if (e instanceof CsvReader.CsvError) return Effect.fail(failure(e))
+        if (e instanceof CsvReader.CsvError) return Either.left(failure(e))
         throw e
       }
-      return Effect.succeed(Chunk.unsafeFromArray(out))
+      const rows = Chunk.unsafeFromArray(out)
+      out = []
+      return Either.right(rows)
     }
-    return Stream.concat(
-      Stream.mapChunksEffect(bytes, (chunk) => chunk.length === 0 ? Effect.succeed(Chunk.empty()) : run(chunk)),
-      Stream.flatMap(Stream.fromEffect(Effect.suspend(() => run(undefined))), Stream.fromChunk)
-    )
+    return mapChunksOrFail(bytes, run, () => run(undefined))
   })

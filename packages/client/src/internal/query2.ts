@@ -10,6 +10,7 @@ import * as Stream from "effect/Stream"
 import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
 import { JobFailedError, ResultMismatchError, type BulkError } from "../BulkError.js"
+import { mapChunksOrFail } from "./csvParse.js"
 import { rowDecoder } from "./decode.js"
 import { adaptivePollSchedule, QUERY_POLL_BOUNDS } from "./poll.js"
 import { tracker } from "./progress.js"
@@ -51,15 +52,17 @@ export const decodeRows = <A, R>(
   Stream.suspend(() => {
     const decode = rowDecoder(schema, jobId)
     let index = 0
-    return Stream.mapChunksEffect(rows, (chunk) => {
+    // written straight to the channel (`mapChunksOrFail`): an effect per chunk holding the decoded
+    // rows kept them reachable until a full GC, and V8 promoted every one of them
+    return mapChunksOrFail(rows, (chunk): Either.Either<Chunk.Chunk<A>, BulkError> => {
       const out: Array<A> = []
       for (const r of chunk) {
         const d = decode(r as Record<string, string>, index++)
-        if (Either.isLeft(d)) return Effect.fail(d.left)
+        if (Either.isLeft(d)) return Either.left(d.left)
         out.push(d.right)
       }
-      return Effect.succeed(Chunk.unsafeFromArray(out))
-    })
+      return Either.right(Chunk.unsafeFromArray(out))
+    }, () => Either.right(Chunk.empty()))
   })
 
 /**

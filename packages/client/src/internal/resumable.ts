@@ -5,9 +5,9 @@
  */
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { BulkError } from "../BulkError.js"
 import { safeToResend, Transport, wasRetried } from "./transport.js"
@@ -72,13 +72,26 @@ export const resumable = <A, R>(make: () => Stream.Stream<A, BulkError, R>): Str
         })
         return isDroppedDownload(e) && fruitless <= MAX_RESUMES && now - since < budget
       })
-    return Stream.suspend(() => skip(make(), emitted)).pipe(
-      Stream.mapChunks((chunk) => {
-        emitted += chunk.length
-        return chunk
-      }),
-      Stream.retry(
-        Schedule.checkEffect(Schedule.exponential("100 millis"), (e: BulkError) => resumeAgain(e))
+    // Waits before a resume: 100 ms, doubled for each resume since the last chunk came through
+    // (as `Stream.retry` with an exponential schedule did, which resets on every chunk). Not
+    // `Stream.retry` itself: it runs an effect per chunk holding that chunk (`mapOutEffect`), and
+    // those effects kept every chunk of records reachable from not-yet-collected garbage until a
+    // full GC, so V8 promoted every record of a download to the old generation.
+    let sinceChunk = 0
+    const attempt = (): Stream.Stream<A, BulkError, R> =>
+      Stream.suspend(() => skip(make(), emitted)).pipe(
+        Stream.mapChunks((chunk) => {
+          emitted += chunk.length
+          sinceChunk = 0
+          return chunk
+        }),
+        Stream.catchAll((e) =>
+          Stream.unwrap(Effect.map(resumeAgain(e), (again) => {
+            if (!again) return Stream.fail(e)
+            const wait = Duration.millis(100 * 2 ** sinceChunk++)
+            return Stream.concat(Stream.drain(Stream.fromEffect(Effect.sleep(wait))), attempt())
+          }))
+        )
       )
-    )
+    return attempt()
   })

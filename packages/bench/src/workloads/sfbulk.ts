@@ -39,10 +39,10 @@ const ingest = (spec: RunSpec) =>
     mark("insert returned")
     const digest = new Digest()
     if (spec.readIds) {
-      yield* Stream.runForEachChunk(outcome.successes, (chunk) =>
-        Effect.sync(() => {
-          for (const s of chunk) digest.add(s.id.slice(0, 15))
-        }))
+      yield* Stream.runForEachChunk(outcome.successes, (chunk) => {
+        for (const s of chunk) digest.add(s.id.slice(0, 15))
+        return Effect.void
+      })
     }
     const s = outcome.summary
     const failures = s.failed + s.unprocessed
@@ -77,10 +77,10 @@ const contention = (spec: RunSpec) =>
     const s = outcome.summary
     let lockFailuresLeft = 0
     if (s.failed > 0) {
-      yield* Stream.runForEachChunk(outcome.failures, (chunk) =>
-        Effect.sync(() => {
-          for (const f of chunk) if (f.code === "UNABLE_TO_LOCK_ROW") lockFailuresLeft++
-        }))
+      yield* Stream.runForEachChunk(outcome.failures, (chunk) => {
+        for (const f of chunk) if (f.code === "UNABLE_TO_LOCK_ROW") lockFailuresLeft++
+        return Effect.void
+      })
     }
     return {
       ok: s.succeeded + s.failed + s.unprocessed === spec.rows,
@@ -102,10 +102,10 @@ const query = (spec: RunSpec) =>
         ...options,
         ...(spec.org === "realistic" ? {} : { pollSchedule: Schedule.spaced(Duration.millis(spec.pollMs)) })
       }),
-      (rows) =>
-        Effect.sync(() => {
-          for (const row of rows) digest.add(queryRowKey(row))
-        })
+      (rows) => {
+        for (const row of rows) digest.add(queryRowKey(row))
+        return Effect.void
+      }
     )
     return { ok: digest.count === spec.rows, rows: digest.count, digest: digest.toString() } satisfies WorkloadOutcome
   })

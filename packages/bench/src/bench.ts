@@ -289,7 +289,7 @@ const write = () => {
       `PK chunks of ${chunkSize}; emulator ${emulatorArgs.join(" ")} (2.0 page size ${
         argv.includes("--page-size") ? "as given" : "its default, 10,000 rows"
       }); every run checked (counts, ids, values) before its times count; ` +
-      `sfbulk: the README's BulkClient calls with default options, ids and rows read chunk by chunk (Stream.runForEachChunk), ` +
+      `sfbulk: the README's BulkClient calls with default options, ids and rows read chunk by chunk (Stream.runForEachChunk, a synchronous body returning Effect.void), ` +
       `1.0 ingest with successRows: false (ids only, as jsforce's results carry no row); the floor is csv-stringify + csv-parse, the design card's CSV libraries`
   }
   writeFileSync(join(outDir, "RESULTS.md"), renderMarkdown(results, env, profileNotes))

@@ -10,7 +10,8 @@ import { rowDecoder } from "../src/internal/decode.js"
 import { parseErrors } from "../src/internal/outcome.js"
 import * as Cause from "effect/Cause"
 import { InvalidInputError } from "../src/BulkError.js"
-import { isInvalidInput, lineEncoder, mapChunksSync, type LineBlock } from "../src/internal/rows.js"
+import { encodeLines } from "../src/internal/ingest2.js"
+import { isInvalidInput, lineEncoder, mapChunksSync, ROWS_PER_CHUNK, toStream, type LineBlock } from "../src/internal/rows.js"
 import { fileWriter, memoryWriter, split, tempDir } from "../src/internal/split.js"
 
 const text = (u: Uint8Array) => new TextDecoder().decode(u)
@@ -96,6 +97,41 @@ describe("row encoding", () => {
       expect(linesOf(block)).toEqual(["Zoë\r\n", "\"\r\"\r\n", "日本\u{1F600}\r\n", "\"a\"\"b\"\r\n", "plain\r\n"])
       expect(block.ends[block.ends.length - 1]).toBe(block.bytes.length)
       expect(block.ends[0]).toBe(Buffer.byteLength("Zoë\r\n"))
+    }))
+})
+
+describe("rows read as they are encoded", () => {
+  // Memory: rows pulled far ahead of their encoding outlive young-generation GCs and V8 then
+  // allocates every row of the caller's generator in the old generation (see ROWS_PER_CHUNK)
+  it.effect("a generator is read ROWS_PER_CHUNK rows at a time, each group encoded before the next is read; every row once", () =>
+    Effect.gen(function*() {
+      let pulled = 0
+      function* rows() {
+        for (let i = 0; i < 1000; i++) {
+          pulled++
+          yield { Name: `n${i}` }
+        }
+      }
+      const seen: Array<number> = []
+      const lines: Array<string> = []
+      yield* Stream.runForEach(encodeLines(toStream(rows()), {}, () => undefined).lines, (block) =>
+        Effect.sync(() => {
+          seen.push(pulled)
+          lines.push(...linesOf(block))
+        }))
+      expect(lines).toEqual(Array.from({ length: 1000 }, (_, i) => `n${i}\n`))
+      // the first block is encoded once its rows are read, not thousands of rows later
+      expect(seen[0]).toBeLessThanOrEqual(ROWS_PER_CHUNK + 1)
+      expect(seen.length).toBe(Math.ceil(1000 / ROWS_PER_CHUNK))
+    }))
+
+  it.effect("an array given as rows can be read again (a fresh iterator each run)", () =>
+    Effect.gen(function*() {
+      const stream = toStream([{ Name: "a" }, { Name: "b" }])
+      const first = yield* Stream.runCollect(stream)
+      const second = yield* Stream.runCollect(stream)
+      expect(Chunk.toReadonlyArray(second)).toEqual(Chunk.toReadonlyArray(first))
+      expect(first.length).toBe(2)
     }))
 })
 

@@ -114,11 +114,14 @@ describe("rows read as they are encoded", () => {
       }
       const seen: Array<number> = []
       const lines: Array<string> = []
-      yield* Stream.runForEach(encodeLines(toStream(rows()), {}, () => undefined).lines, (block) =>
-        Effect.sync(() => {
-          seen.push(pulled)
-          lines.push(...linesOf(block))
-        }))
+      yield* Stream.runForEach(
+        encodeLines(toStream<{ Name: string }, never, never>(rows()), {}, () => undefined).lines,
+        (block) =>
+          Effect.sync(() => {
+            seen.push(pulled)
+            lines.push(...linesOf(block))
+          })
+      )
       expect(lines).toEqual(Array.from({ length: 1000 }, (_, i) => `n${i}\n`))
       // the first block is encoded once its rows are read, not thousands of rows later
       expect(seen[0]).toBeLessThanOrEqual(ROWS_PER_CHUNK + 1)
@@ -127,7 +130,7 @@ describe("rows read as they are encoded", () => {
 
   it.effect("an array given as rows can be read again (a fresh iterator each run)", () =>
     Effect.gen(function*() {
-      const stream = toStream([{ Name: "a" }, { Name: "b" }])
+      const stream = toStream<{ Name: string }, never, never>([{ Name: "a" }, { Name: "b" }])
       const first = yield* Stream.runCollect(stream)
       const second = yield* Stream.runCollect(stream)
       expect(Chunk.toReadonlyArray(second)).toEqual(Chunk.toReadonlyArray(first))

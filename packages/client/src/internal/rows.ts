@@ -56,9 +56,7 @@ export const toStream = <A, E, R>(rows: Rows<A, E, R>): Stream.Stream<A, E | Inv
   }
   if (Symbol.iterator in rows) {
     // a fresh iterator each time the stream runs, as `Stream.fromIterable` does
-    return Stream.suspend(() =>
-      Stream.fromIteratorSucceed((rows as Iterable<A>)[Symbol.iterator]() as IterableIterator<A>, ROWS_PER_CHUNK)
-    )
+    return Stream.suspend(() => Stream.fromIteratorSucceed((rows as Iterable<A>)[Symbol.iterator]() as IterableIterator<A>, ROWS_PER_CHUNK))
   }
   if (!(Symbol.asyncIterator in rows)) {
     return Stream.fail(new InvalidInputError({ what: "rows must be an array, Iterable, AsyncIterable or Stream of records" }))

@@ -179,3 +179,28 @@ describe("Bulk 1.0 outcome streams (request rows paired with results)", () => {
       expect(err).toMatchObject({ _tag: "ResultMismatchError", jobId: JOB, batchId: BATCH, expected: N - 2, got: N - 3 })
     }).pipe(Effect.provide(server({ state: "Completed", processed: N, failed: 2, request: requestCsv(), results: resultsCsv(N) }))))
 })
+
+describe("1.0 results parsed in slices (memory: parsed records die young)", () => {
+  it.effect("a result cut into slices, inside rows and inside multi-byte characters, parses to the same results", () =>
+    Effect.gen(function*() {
+      const { parseBatchResults } = yield* Effect.promise(() => import("../src/internal/bulk1.js"))
+      const { resultSlices } = yield* Effect.promise(() => import("../src/internal/ingest1.js"))
+      let text = `"Id","Success","Created","Error"\n`
+      for (let i = 0; i < 3000; i++) {
+        text += i % 7 === 0
+          ? `"","false","false","FIELD_INTEGRITY_EXCEPTION:Valeur refusée « ${i} » 🚫:Name --"\n`
+          : `"001${String(i).padStart(15, "0")}","true","${i % 2 === 0}",""\n`
+      }
+      const bytes = new TextEncoder().encode(text)
+      // pieces of odd sizes, as downloaded; then the slices parsed one at a time
+      const pieces = Chunk.fromIterable([bytes.subarray(0, 40_001), bytes.subarray(40_001, 40_003), bytes.subarray(40_003)])
+      const slices = resultSlices(pieces)
+      expect(slices.length).toBeGreaterThan(3)
+      expect(slices.every((c) => Chunk.unsafeHead(c).length <= 16 * 1024)).toBe(true)
+      const whole = yield* Stream.runCollect(parseBatchResults("CSV", Stream.make(bytes)))
+      const sliced = yield* Stream.runCollect(parseBatchResults("CSV", Stream.fromChunks(...slices)))
+      expect(sliced.length).toBe(3000)
+      expect(Chunk.toReadonlyArray(sliced)).toEqual(Chunk.toReadonlyArray(whole))
+      expect(Chunk.unsafeGet(sliced, 7).errors[0]?.message).toBe("Valeur refusée « 7 » 🚫")
+    }))
+})

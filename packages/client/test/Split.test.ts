@@ -8,7 +8,10 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { rowDecoder } from "../src/internal/decode.js"
 import { parseErrors } from "../src/internal/outcome.js"
-import { lineEncoder, type LineBlock } from "../src/internal/rows.js"
+import * as Cause from "effect/Cause"
+import { InvalidInputError } from "../src/BulkError.js"
+import { encodeLines } from "../src/internal/ingest2.js"
+import { isInvalidInput, lineEncoder, mapChunksSync, ROWS_PER_CHUNK, toStream, type LineBlock } from "../src/internal/rows.js"
 import { fileWriter, memoryWriter, split, tempDir } from "../src/internal/split.js"
 
 const text = (u: Uint8Array) => new TextDecoder().decode(u)
@@ -94,6 +97,44 @@ describe("row encoding", () => {
       expect(linesOf(block)).toEqual(["Zoë\r\n", "\"\r\"\r\n", "日本\u{1F600}\r\n", "\"a\"\"b\"\r\n", "plain\r\n"])
       expect(block.ends[block.ends.length - 1]).toBe(block.bytes.length)
       expect(block.ends[0]).toBe(Buffer.byteLength("Zoë\r\n"))
+    }))
+})
+
+describe("rows read as they are encoded", () => {
+  // Memory: rows pulled far ahead of their encoding outlive young-generation GCs and V8 then
+  // allocates every row of the caller's generator in the old generation (see ROWS_PER_CHUNK)
+  it.effect("a generator is read ROWS_PER_CHUNK rows at a time, each group encoded before the next is read; every row once", () =>
+    Effect.gen(function*() {
+      let pulled = 0
+      function* rows() {
+        for (let i = 0; i < 1000; i++) {
+          pulled++
+          yield { Name: `n${i}` }
+        }
+      }
+      const seen: Array<number> = []
+      const lines: Array<string> = []
+      yield* Stream.runForEach(
+        encodeLines(toStream<{ Name: string }, never, never>(rows()), {}, () => undefined).lines,
+        (block) =>
+          Effect.sync(() => {
+            seen.push(pulled)
+            lines.push(...linesOf(block))
+          })
+      )
+      expect(lines).toEqual(Array.from({ length: 1000 }, (_, i) => `n${i}\n`))
+      // the first block is encoded once its rows are read, not thousands of rows later
+      expect(seen[0]).toBeLessThanOrEqual(ROWS_PER_CHUNK + 1)
+      expect(seen.length).toBe(Math.ceil(1000 / ROWS_PER_CHUNK))
+    }))
+
+  it.effect("an array given as rows can be read again (a fresh iterator each run)", () =>
+    Effect.gen(function*() {
+      const stream = toStream<{ Name: string }, never, never>([{ Name: "a" }, { Name: "b" }])
+      const first = yield* Stream.runCollect(stream)
+      const second = yield* Stream.runCollect(stream)
+      expect(Chunk.toReadonlyArray(second)).toEqual(Chunk.toReadonlyArray(first))
+      expect(first.length).toBe(2)
     }))
 })
 
@@ -203,6 +244,73 @@ describe("split", () => {
         }
       }))
       expect(Fs.existsSync(dirSeen)).toBe(false)
+    }))
+
+  it.scoped("a spool file that cannot be written is an InvalidInputError naming the file", () =>
+    Effect.gen(function*() {
+      const header = new TextEncoder().encode("Name\n")
+      const dir = yield* tempDir
+      // the spool directory is gone before the first piece opens its file
+      Fs.rmSync(dir, { recursive: true, force: true })
+      const exit = yield* Effect.exit(
+        Stream.runDrain(split(lines(10), () => header.length, { maxBytes: 1e6, maxRecords: 1e9 }, fileWriter(dir, () => header)))
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      const err = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : undefined
+      expect(err?._tag).toBe("Some")
+      const e = (err as any).value
+      expect(e._tag).toBe("InvalidInputError")
+      expect(e.what).toContain("cannot write the spool file")
+      expect(e.what).toContain("piece-0.csv")
+    }))
+
+  it.scoped("a long spool gives the event loop turns (timers, signals and other jobs' sockets are not held up)", () =>
+    Effect.gen(function*() {
+      const header = new TextEncoder().encode("Name\n")
+      const dir = yield* tempDir
+      let blocksSeen = 0
+      let blocksAtTurn = -1
+      setImmediate(() => (blocksAtTurn = blocksSeen))
+      // one block per chunk, as the encoder emits them
+      const blocks = Stream.map(Stream.rechunk(Stream.range(1, 200), 1), (i) => {
+        blocksSeen = i
+        return blocksOf([`row ${i}\n`], 1)[0]!
+      })
+      const pieces = Chunk.toReadonlyArray(
+        yield* Stream.runCollect(split(blocks, () => header.length, { maxBytes: 1e6, maxRecords: 1e9 }, fileWriter(dir, () => header)))
+      )
+      expect(pieces.map((p) => p.records)).toEqual([200])
+      // the immediate ran while blocks were still being cut, not once the spool was over
+      expect(blocksAtTurn).toBeGreaterThan(0)
+      expect(blocksAtTurn).toBeLessThan(200)
+    }))
+})
+
+describe("synchronous chunk stages (mapChunksSync)", () => {
+  it.effect("a thrown typed failure fails the stream with it and stops reading the input; other throws are defects", () =>
+    Effect.gen(function*() {
+      let pulled = 0
+      const input = Stream.map(Stream.rechunk(Stream.range(1, 100), 10), (i) => {
+        pulled = i
+        return i
+      })
+      const exit = yield* Effect.exit(Stream.runCollect(mapChunksSync(input, (chunk) => {
+        if (Chunk.some(chunk, (i) => i === 25)) throw new InvalidInputError({ what: "bad row", row: 24 })
+        return Chunk.map(chunk, (i) => i * 2)
+      }, isInvalidInput)))
+      expect(Exit.isFailure(exit)).toBe(true)
+      const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : undefined
+      expect((failure as any)?.value?._tag).toBe("InvalidInputError")
+      expect((failure as any)?.value?.row).toBe(24)
+      expect(pulled).toBeLessThan(100)
+
+      const ok = yield* Stream.runCollect(mapChunksSync(Stream.range(1, 5), (c) => Chunk.map(c, (i) => i + 1), isInvalidInput))
+      expect(Chunk.toReadonlyArray(ok)).toEqual([2, 3, 4, 5, 6])
+
+      const defect = yield* Effect.exit(Stream.runDrain(mapChunksSync(Stream.range(1, 5), () => {
+        throw new TypeError("a bug")
+      }, isInvalidInput)))
+      expect(Exit.isFailure(defect) && Cause.isDie(defect.cause)).toBe(true)
     }))
 })
 

@@ -23,14 +23,14 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs/promises"
 import * as Bulk2 from "../Bulk2.js"
 import type * as BulkClient from "../BulkClient.js"
-import { isRetryable, JobFailedError, ResultMismatchError, type BulkError, type InvalidInputError } from "../BulkError.js"
+import { isRetryable, JobFailedError, ResultMismatchError, type BulkError } from "../BulkError.js"
 import * as Internal from "./bulk2.js"
 import { withLockRetry } from "./lockRetry.js"
 import { adaptivePollSchedule } from "./poll.js"
 import { notify } from "./journalHook.js"
 import { counted, createdFor, Failure2, fromCounters, ownId, parseErrors, Success2, Unprocessed2 } from "./outcome.js"
 import { tracker } from "./progress.js"
-import { lineEncoder, type LineBlock, type LineEncoder } from "./rows.js"
+import { isInvalidInput, makeLineEncoder, mapChunksSync, ROWS_PER_CHUNK, type LineBlock, type LineEncoder } from "./rows.js"
 import { fileWriter, split, tempDir, type FilePiece } from "./split.js"
 import { defaultRetrySchedule, Transport } from "./transport.js"
 
@@ -108,18 +108,21 @@ export const encodeLines = <A, E, R>(
 ) => {
   const state: { encoder: LineEncoder | undefined; read: number } = { encoder: undefined, read: 0 }
   // Sources that emit one row per chunk (async iterables, unfolds) are regrouped so encoding and
-  // file writes happen per thousand rows, not per row.
-  const lines = Stream.mapChunksEffect(
-    Stream.rechunk(rows, 1024),
-    (chunk): Effect.Effect<Chunk.Chunk<LineBlock>, InvalidInputError> =>
-      Effect.gen(function*() {
-        if (Chunk.isEmpty(chunk)) return Chunk.empty()
-        if (!state.encoder) state.encoder = yield* lineEncoder(options, Chunk.unsafeHead(chunk))
-        const out = yield* state.encoder.encode(chunk, state.read)
-        state.read += chunk.length
-        onRead(chunk.length)
-        return Chunk.of(out)
-      })
+  // file writes happen per `ROWS_PER_CHUNK` rows, not per row; no more, so that rows die young
+  // (see `ROWS_PER_CHUNK`). Encoded synchronously (`mapChunksSync`: no effect per chunk to keep
+  // the lines reachable until a full GC).
+  const lines = mapChunksSync(
+    Stream.rechunk(rows, ROWS_PER_CHUNK),
+    (chunk): Chunk.Chunk<LineBlock> => {
+      if (Chunk.isEmpty(chunk)) return Chunk.empty()
+      // the first chunk's first row fixes the columns
+      const encoder = state.encoder ??= makeLineEncoder(options, Chunk.unsafeHead(chunk))
+      const out = encoder.encodeNow(Chunk.toReadonlyArray(chunk), state.read)
+      state.read += chunk.length
+      onRead(chunk.length)
+      return Chunk.of(out)
+    },
+    isInvalidInput
   )
   return { lines, state }
 }

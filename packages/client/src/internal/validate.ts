@@ -13,7 +13,7 @@ import { CsvReader } from "@sfbulk/csv"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { InvalidInputError } from "../BulkError.js"
-import { EMPTY_ONE_COLUMN, flatten } from "./rows.js"
+import { EMPTY_ONE_COLUMN, flatten, isInvalidInput, mapChunksSync } from "./rows.js"
 
 /** Salesforce's limits on one CSV record. */
 export const MAX_FIELD_CHARS = 131_072
@@ -192,15 +192,15 @@ export const checkedRows = <A, E, R>(rows: Stream.Stream<A, E, R>, ctx: CheckCon
   Stream.suspend(() => {
     const { check } = rowChecker(ctx)
     let index = 0
-    const checked = Stream.mapChunksEffect(rows, (chunk) => {
+    // synchronous (`mapChunksSync`): an effect per chunk would keep the rows reachable until a full GC
+    return mapChunksSync(rows, (chunk) => {
       for (const row of chunk) {
         const bad = check(row, index)
-        if (bad !== undefined) return Effect.fail(bad)
+        if (bad !== undefined) throw bad
         index++
       }
-      return Effect.succeed(chunk)
-    })
-    return checked
+      return chunk
+    }, isInvalidInput)
   })
 
 // ---------------------------------------------------------------------------------------------

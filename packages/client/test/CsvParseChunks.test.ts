@@ -3,7 +3,8 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
-import { CsvParseFailure, mapChunksOrFail, parseRecords } from "../src/internal/csvParse.js"
+import { mapChunksOrFail } from "../src/internal/chunkStage.js"
+import { CsvParseFailure, parseRecords } from "../src/internal/csvParse.js"
 
 const pieces = (text: string, cut: number) => {
   const all = new TextEncoder().encode(text)

@@ -11,7 +11,8 @@ import { parseErrors } from "../src/internal/outcome.js"
 import * as Cause from "effect/Cause"
 import { InvalidInputError } from "../src/BulkError.js"
 import { encodeLines } from "../src/internal/ingest2.js"
-import { isInvalidInput, lineEncoder, mapChunksSync, ROWS_PER_CHUNK, toStream, type LineBlock } from "../src/internal/rows.js"
+import { mapChunksSync } from "../src/internal/chunkStage.js"
+import { isInvalidInput, lineEncoder, ROWS_PER_CHUNK, toStream, type LineBlock } from "../src/internal/rows.js"
 import { fileWriter, memoryWriter, split, tempDir } from "../src/internal/split.js"
 
 const text = (u: Uint8Array) => new TextDecoder().decode(u)

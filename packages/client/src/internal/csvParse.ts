@@ -6,38 +6,15 @@
  * error; a repeated header name keeps its first position and last value).
  */
 import { CsvReader } from "@sfbulk/csv"
-import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
+import { mapChunksOrFail } from "./chunkStage.js"
 
 /** Thrown (as a defect-free failure) when the CSV cannot be parsed. */
 export class CsvParseFailure {
   readonly _tag = "CsvParseFailure"
   constructor(readonly message: string) {}
-}
-
-/**
- * `Stream.mapChunks` for a step that may fail: `f` maps each chunk (a `Left` ends the stream with
- * that error, after the chunks before it), `end` gives the last chunk when the input ends. Rows are
- * written straight to the channel. `Stream.mapChunksEffect` ran each chunk's `Effect.succeed(rows)`
- * as an effect of the channel executor, and those effects kept every chunk of rows reachable from
- * collected-too-late garbage until a full GC: V8 promoted all the rows of a 1M-row query to the old
- * generation (about 190 MB), which grew the heap by 60-70 MB between full GCs.
- */
-export const mapChunksOrFail = <A, B, E, E2, R>(
-  self: Stream.Stream<A, E, R>,
-  f: (chunk: Chunk.Chunk<A>) => Either.Either<Chunk.Chunk<B>, E2>,
-  end: () => Either.Either<Chunk.Chunk<B>, E2>
-): Stream.Stream<B, E | E2, R> => {
-  const emit = (r: Either.Either<Chunk.Chunk<B>, E2>, then: Channel.Channel<Chunk.Chunk<B>, Chunk.Chunk<A>, E | E2, E, unknown, unknown>) =>
-    Either.isLeft(r) ? Channel.fail(r.left) : r.right.length === 0 ? then : Channel.zipRight(Channel.write(r.right), then)
-  const loop: Channel.Channel<Chunk.Chunk<B>, Chunk.Chunk<A>, E | E2, E, unknown, unknown> = Channel.readWithCause({
-    onInput: (chunk: Chunk.Chunk<A>) => emit(f(chunk), Channel.suspend(() => loop)),
-    onFailure: (cause) => Channel.failCause(cause),
-    onDone: () => Channel.suspend(() => emit(end(), Channel.void))
-  })
-  return Stream.pipeThroughChannel(self, loop)
 }
 
 /**

@@ -4,11 +4,8 @@
  * streams. Columns are fixed up front (Schema, `columns` option or the first row's fields); a field
  * outside them is an `InvalidInputError`, never dropped.
  */
-import * as Cause from "effect/Cause"
-import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
@@ -66,41 +63,6 @@ export const toStream = <A, E, R>(rows: Rows<A, E, R>): Stream.Stream<A, E | Inv
     (cause) => new InvalidInputError({ what: `the input rows could not be read: ${String(cause)}` })
   )
 }
-
-/** Carries a chunk stage's typed failure past `Stream.mapChunks`, which knows no failures. */
-class StageFailure<E> {
-  constructor(readonly error: E) {}
-}
-
-/**
- * `Stream.mapChunksEffect` for a synchronous stage: `f` returns the chunk's output or throws a
- * failure `isFailure` recognizes (the stream then fails with it, the input no further read);
- * anything else thrown is a defect. Why not `mapChunksEffect` on the hot paths (rows, CSV lines):
- * the channel it builds keeps each effect's result reachable from objects already in the old
- * generation, so V8 promotes every chunk that passes (nepotism). Measured on a million rows: a
- * `mapChunksEffect(c => Effect.succeed(c))` stage promotes 190 MB, `mapChunks` 11 MB; promoted
- * rows and Buffers are freed only by a full GC, so the old generation and the external memory
- * grow by about the input's size between full GCs.
- */
-export const mapChunksSync = <A, B, E, R, E2>(
-  self: Stream.Stream<A, E, R>,
-  f: (chunk: Chunk.Chunk<A>) => Chunk.Chunk<B>,
-  isFailure: (e: unknown) => e is E2
-): Stream.Stream<B, E | E2, R> =>
-  Stream.mapChunks(self, (chunk) => {
-    try {
-      return f(chunk)
-    } catch (e) {
-      throw isFailure(e) ? new StageFailure(e) : e
-    }
-  }).pipe(
-    Stream.catchAllCause((cause): Stream.Stream<never, E | E2> => {
-      const defect = Cause.dieOption(cause)
-      return Option.isSome(defect) && defect.value instanceof StageFailure
-        ? Stream.fail(defect.value.error as E2)
-        : Stream.failCause(cause)
-    })
-  )
 
 /** Is `e` an `InvalidInputError` (for `mapChunksSync`)? */
 export const isInvalidInput = (e: unknown): e is InvalidInputError => e instanceof InvalidInputError

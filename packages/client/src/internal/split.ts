@@ -14,7 +14,8 @@ import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import * as Os from "node:os"
 import { InvalidInputError } from "../BulkError.js"
-import { mapChunksSync, type LineBlock } from "./rows.js"
+import { mapChunksSync } from "./chunkStage.js"
+import type { LineBlock } from "./rows.js"
 
 /** Limits of one piece, counting the header row in `maxBytes`. */
 export interface Limits {

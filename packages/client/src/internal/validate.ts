@@ -13,7 +13,8 @@ import { CsvReader } from "@sfbulk/csv"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { InvalidInputError } from "../BulkError.js"
-import { EMPTY_ONE_COLUMN, flatten, isInvalidInput, mapChunksSync } from "./rows.js"
+import { mapChunksSync } from "./chunkStage.js"
+import { EMPTY_ONE_COLUMN, flatten, isInvalidInput } from "./rows.js"
 
 /** Salesforce's limits on one CSV record. */
 export const MAX_FIELD_CHARS = 131_072

@@ -177,7 +177,10 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
         const body = yield* piece.body
         // recorded before the POST too: a journal must know a batch may have arrived if the process
         // dies mid-send, and the body's hash tells which of the job's batches it became
-        yield* notify({ stage: "created", jobId: jid, firstRow: piece.firstRow, records: piece.records, sha256: bodyHash(body) })
+        // (the body hashed only for a journal listening: hashing a megabyte is not free)
+        if ((yield* FiberRef.get(currentListener)) !== undefined) {
+          yield* notify({ stage: "created", jobId: jid, firstRow: piece.firstRow, records: piece.records, sha256: bodyHash(body) })
+        }
         // a POST in flight when another batch fails is finished, not cut, so its batch is known
         // (recorded as uploaded) rather than left "may have arrived" for the journal to guess
         // the rows were checked as they were encoded: no second pass over the CSV

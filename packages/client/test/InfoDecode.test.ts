@@ -62,7 +62,9 @@ describe("1.0 info documents", () => {
     Effect.gen(function*() {
       let b = ""
       for (let i = 0; i < 1_000; i++) {
-        b += `<batchInfo><id>751${String(i).padStart(15, "0")}</id><jobId>750x</jobId><state>${i % 2 === 0 ? "Completed" : "InProgress"}</state><numberRecordsProcessed>${i}</numberRecordsProcessed></batchInfo>`
+        b += `<batchInfo><id>751${String(i).padStart(15, "0")}</id><jobId>750x</jobId><state>${
+          i % 2 === 0 ? "Completed" : "InProgress"
+        }</state><numberRecordsProcessed>${i}</numberRecordsProcessed></batchInfo>`
       }
       // a scheduler that counts the fiber's yields (an Effect per batch ran past the yield budget:
       // the list then lived across event-loop turns and young GCs)
@@ -78,7 +80,9 @@ describe("1.0 info documents", () => {
       expect(yields).toBe(0)
       expect(list.length).toBe(1_000)
       expect(list[999]).toMatchObject({ id: "751000000000000999", state: "InProgress", numberRecordsProcessed: 999 })
-      const bad = yield* Effect.flip(parseBatchInfoList(`<batchInfoList>${b}<batchInfo><id>751b</id><state>Sleeping</state></batchInfo></batchInfoList>`))
+      const bad = yield* Effect.flip(
+        parseBatchInfoList(`<batchInfoList>${b}<batchInfo><id>751b</id><state>Sleeping</state></batchInfo></batchInfoList>`)
+      )
       expect(bad).toMatchObject({ _tag: "TransportError", unparseable: true })
       expect(bad.message).toContain("batchInfoList")
     }))

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Scheduler from "effect/Scheduler"
 import { parseBatchInfo, parseBatchInfoList, parseJobInfo } from "../src/internal/bulk1.js"
 
 const job = (inner: string) =>
@@ -55,5 +56,34 @@ describe("1.0 info documents", () => {
         `<batchInfoList><batchInfo><id>751a</id><jobId>750x</jobId><state>Not Processed</state></batchInfo><batchInfo><id>751b</id><jobId>750x</jobId><state>Completed</state><numberRecordsProcessed>3</numberRecordsProcessed></batchInfo></batchInfoList>`
       )
       expect(list.map((b) => [b.id, b.state, b.numberRecordsProcessed])).toEqual([["751a", "NotProcessed", 0], ["751b", "Completed", 3]])
+    }))
+
+  it.effect("a job's list of a thousand batches is decoded without giving up the thread (memory: the list dies young)", () =>
+    Effect.gen(function*() {
+      let b = ""
+      for (let i = 0; i < 1_000; i++) {
+        b += `<batchInfo><id>751${String(i).padStart(15, "0")}</id><jobId>750x</jobId><state>${
+          i % 2 === 0 ? "Completed" : "InProgress"
+        }</state><numberRecordsProcessed>${i}</numberRecordsProcessed></batchInfo>`
+      }
+      // a scheduler that counts the fiber's yields (an Effect per batch ran past the yield budget:
+      // the list then lived across event-loop turns and young GCs)
+      let yields = 0
+      const scheduler: Scheduler.Scheduler = {
+        scheduleTask: (task, priority) => {
+          yields++
+          Scheduler.defaultScheduler.scheduleTask(task, priority)
+        },
+        shouldYield: (fiber) => Scheduler.defaultScheduler.shouldYield(fiber)
+      }
+      const list = yield* parseBatchInfoList(`<batchInfoList>${b}</batchInfoList>`).pipe(Effect.withScheduler(scheduler))
+      expect(yields).toBe(0)
+      expect(list.length).toBe(1_000)
+      expect(list[999]).toMatchObject({ id: "751000000000000999", state: "InProgress", numberRecordsProcessed: 999 })
+      const bad = yield* Effect.flip(
+        parseBatchInfoList(`<batchInfoList>${b}<batchInfo><id>751b</id><state>Sleeping</state></batchInfo></batchInfoList>`)
+      )
+      expect(bad).toMatchObject({ _tag: "TransportError", unparseable: true })
+      expect(bad.message).toContain("batchInfoList")
     }))
 })

@@ -70,15 +70,17 @@ export const make = (
         return Effect.forEach(all, (d) => Deferred.fail(d, error), { discard: true })
       })
 
-    const take = (seen: Set<string>) => (info: Bulk1.BatchInfo) => {
+    /** Notes one answer; the waits it ends, to be completed (`undefined`: none). */
+    const settle = (seen: Set<string>, info: Bulk1.BatchInfo): Effect.Effect<void> | undefined => {
       seen.add(info.id)
       const set = waiters.get(info.id)
-      if (set === undefined) return Effect.void
+      if (set === undefined) return undefined
       onPoll(info)
-      if (!batchTerminal(info.state)) return Effect.void
+      if (!batchTerminal(info.state)) return undefined
       waiters.delete(info.id)
       return Effect.forEach(set, (d) => Deferred.succeed(d, info), { discard: true })
     }
+    const take = (seen: Set<string>) => (info: Bulk1.BatchInfo) => settle(seen, info) ?? Effect.void
     /** One poll: `Some` once nobody waits any more. */
     const pollOnce = Effect.gen(function*() {
       const infos = yield* Bulk1.listBatches(jobId).pipe(
@@ -86,7 +88,14 @@ export const make = (
       )
       const seen = new Set<string>()
       progress.numberRecordsProcessed = infos.reduce((n, info) => n + info.numberRecordsProcessed, 0)
-      for (const info of infos) yield* take(seen)(info)
+      // The list (every batch of the job) is gone through synchronously, an Effect run only for a
+      // wait that ends. Why: an Effect per listed batch ran past the fiber's yield budget on a
+      // large job, so each poll's list lived across event-loop turns and young GCs, and V8
+      // promoted it (old-generation garbage growing with every poll).
+      for (const info of infos) {
+        const ended = settle(seen, info)
+        if (ended !== undefined) yield* ended
+      }
       // a batch the list does not show (yet) is asked for by itself
       for (const id of [...waiters.keys()]) {
         if (!seen.has(id)) yield* Effect.flatMap(Bulk1.batchInfo(jobId, id), take(seen))

@@ -786,7 +786,8 @@ export interface ParallelResultOptions extends ResultOptions {
 /**
  * The rows of a completed query job, downloading up to `concurrency` pages at once through
  * `/resultPages` and emitting rows in the same order as `queryResults`. Memory is bounded by
- * `concurrency` pages. Below API 58.0 it falls back to `queryResults`.
+ * `concurrency` pages as received (gzip-compressed when the server compressed them), each inflated
+ * when its turn comes. Below API 58.0 it falls back to `queryResults`.
  *
  * @since 0.1.0
  * @category query

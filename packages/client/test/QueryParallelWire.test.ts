@@ -39,7 +39,10 @@ const serve = (handler: Handler) =>
       })
       servers.push(server)
       server.listen(0, "127.0.0.1", () =>
-        resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, count: (url) => counts.get(url) ?? 0 }))
+        resolve({
+          url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          count: (url) => counts.get(url) ?? 0
+        }))
     })
   )
 
@@ -101,15 +104,19 @@ const salesforce = (page?: (res: Http.ServerResponse, index: number, n: number) 
 const expected = Array.from({ length: PAGES * PER_PAGE }, (_, i) => row(i))
 
 describe("parallel query download: pages held compressed", () => {
-  it.live("gzip pages in small pieces: every row once, in page order, multi-byte text and quoted CRLF intact", () =>
-    Effect.gen(function*() {
-      const server = yield* serve(salesforce())
-      const got = yield* Bulk2.queryResultsParallel(JOB, { columnDelimiter: "COMMA", concurrency: 3 }).pipe(
-        Stream.runCollect,
-        Effect.provide(layerFor(server.url))
-      )
-      expect(Chunk.toReadonlyArray(got)).toEqual(expected)
-    }), 20_000)
+  it.live(
+    "gzip pages in small pieces: every row once, in page order, multi-byte text and quoted CRLF intact",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve(salesforce())
+        const got = yield* Bulk2.queryResultsParallel(JOB, { columnDelimiter: "COMMA", concurrency: 3 }).pipe(
+          Stream.runCollect,
+          Effect.provide(layerFor(server.url))
+        )
+        expect(Chunk.toReadonlyArray(got)).toEqual(expected)
+      }),
+    20_000
+  )
 
   it.live("a page whose gzip ends short though its answer ended cleanly is fetched again: every row once", () =>
     Effect.gen(function*() {

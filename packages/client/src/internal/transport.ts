@@ -543,8 +543,8 @@ const guardResponse = (
 
 /**
  * The text of a body read whole with `wireBody` (gunzipped if it is gzip, as an answer's body is),
- * inflated as it is read. Each held chunk is let go once the inflater has it. A body that does not
- * inflate (a gzip cut short) fails with `onError`'s error.
+ * inflated as it is read (on libuv's thread pool, a few 64 KB chunks ahead of the reader). A body
+ * that does not inflate (a gzip cut short) fails with `onError`'s error.
  */
 export const inflateHeld = <E>(
   held: Chunk.Chunk<Uint8Array>,

@@ -770,6 +770,9 @@ export const resultPageUrls = (jobId: string): Stream.Stream<string, BulkError, 
         )))
   ).pipe(Stream.withSpan("Bulk2.resultPages", { attributes: { "sfbulk.job_id": jobId } }))
 
+/** A held page body that does not inflate, as a body cut off (`csvRecordsOf` then fetches it again). */
+const inflateFailure = (e: unknown) => ({ _tag: "InflateFailure", message: e instanceof Error ? e.message : String(e) }) as const
+
 /**
  * Options for the parallel download: pages fetched at once (default 4).
  *
@@ -783,7 +786,8 @@ export interface ParallelResultOptions extends ResultOptions {
 /**
  * The rows of a completed query job, downloading up to `concurrency` pages at once through
  * `/resultPages` and emitting rows in the same order as `queryResults`. Memory is bounded by
- * `concurrency` pages. Below API 58.0 it falls back to `queryResults`.
+ * `concurrency` pages as received (gzip-compressed when the server compressed them), each inflated
+ * when its turn comes. Below API 58.0 it falls back to `queryResults`.
  *
  * @since 0.1.0
  * @category query
@@ -801,23 +805,34 @@ export const queryResultsParallel = (
       // Pages waiting their turn are held as the bytes received, parsed only when emitted: a
       // page's bytes are a quarter of its parsed rows' size, and held rows would outlive V8's
       // young-generation collections and be promoted, growing the old generation with garbage.
+      // The bytes are held as they came over the wire, still gzip-compressed (5-10x fewer than
+      // the text): held bytes are promoted too, and freed only at the rare full GCs.
       Stream.mapEffect(([url, page]) => {
         const { path, urlParams } = internal.splitUrl(url)
         const req = { method: "GET", path, urlParams, api: "2.0", headers: { accept: "text/csv" }, jobId } as const
-        return t.request(req).pipe(
+        return t.request({ ...req, wireBody: true }).pipe(
           Effect.flatMap((res) => Stream.runCollect(internal.bodyBytes(req, res))),
           // a page cut off mid-body is fetched again whole (nothing of it was emitted yet)
           Effect.retry({
             schedule: Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(6))),
             while: isDroppedDownload
           }),
-          Effect.map((bytes) => ({ req, bytes })),
+          Effect.map((held) => ({ req, held })),
           Effect.withSpan("Bulk2.download", { attributes: { "sfbulk.job_id": jobId, "sfbulk.page": page } })
         )
       }, { concurrency: options?.concurrency ?? 4 }),
-      // parsed piece by piece as received (64 KB or less each): the page's bytes in one chunk were
-      // parsed into one chunk of all its rows, alive for the whole of its reading, so V8 promoted
-      // every one of them to the old generation
-      Stream.flatMap(({ bytes, req }) => internal.csvRecordsOf(req, Stream.rechunk(Stream.fromChunk(bytes), 1), delimiter))
+      // inflated and parsed piece by piece (64 KB or less each): a page's rows parsed into one
+      // chunk stayed alive for the whole of its reading, so V8 promoted every one of them. A held
+      // body that does not inflate (a gzip cut short) is fetched again, its rows emitted skipped.
+      Stream.flatMap(({ held, req }) => {
+        let first: Chunk.Chunk<Uint8Array> | undefined = held
+        return resumable(() => {
+          const bytes = first
+          first = undefined
+          return bytes !== undefined
+            ? internal.csvRecordsOf(req, TransportModule.inflateHeld(bytes, inflateFailure), delimiter)
+            : Stream.unwrap(Effect.map(t.request(req), (again) => internal.csvRecords(req, again, delimiter)))
+        })
+      })
     )
   })).pipe(Stream.withSpan("Bulk2.queryResultsParallel", { attributes: { "sfbulk.job_id": jobId } }))

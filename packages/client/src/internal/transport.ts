@@ -11,6 +11,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -63,6 +64,12 @@ export interface TransportRequest {
   readonly timeout?: Duration.DurationInput | undefined
   /** Gzip this request's body (default: TransportOptions.gzipRequests). */
   readonly gzip?: boolean | undefined
+  /**
+   * Hand a successful answer's body over as it came over the wire: still gzip-compressed when the
+   * server gzipped it (`inflateHeld` gives the text back). For a reader that holds a body before
+   * reading it: compressed bytes are 5-10x fewer than the text.
+   */
+  readonly wireBody?: boolean | undefined
 }
 
 /** Options of the transport layer. */
@@ -517,12 +524,14 @@ const guardResponse = (
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse,
   idleMillis: number,
-  onIdle: () => TransportError
+  onIdle: () => TransportError,
+  wireBody: boolean
 ): Effect.Effect<HttpClientResponse.HttpClientResponse> =>
   Effect.map(Effect.runtime<never>(), (runtime) => {
     if (response.status === 204) return response
     const encoding = response.headers["content-encoding"]
-    const gzip = encoding !== undefined && /gzip/i.test(encoding)
+    // an error answer is always gunzipped: it is read as text for the error
+    const gzip = encoding !== undefined && /gzip/i.test(encoding) && !(wireBody && response.status < 300)
     const headers = new globalThis.Headers()
     for (const [k, v] of Object.entries(response.headers)) {
       if (!gzip || (k !== "content-encoding" && k !== "content-length")) headers.set(k, v)
@@ -530,6 +539,29 @@ const guardResponse = (
     const raw = Stream.toReadableStreamRuntime(Stream.timeoutFail(response.stream, onIdle, Duration.millis(idleMillis)), runtime)
     const body = gzip ? maybeGunzip(raw) : raw
     return HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
+  })
+
+/**
+ * The text of a body read whole with `wireBody` (gunzipped if it is gzip, as an answer's body is),
+ * inflated as it is read (on libuv's thread pool, a few 64 KB chunks ahead of the reader). A body
+ * that does not inflate (a gzip cut short) fails with `onError`'s error.
+ */
+export const inflateHeld = <E>(
+  held: Chunk.Chunk<Uint8Array>,
+  onError: (e: unknown) => E
+): Stream.Stream<Uint8Array, E> =>
+  Stream.suspend(() => {
+    const chunks: Array<Uint8Array | undefined> = Chunk.toArray(held)
+    let next = 0
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (next >= chunks.length) return controller.close()
+        const chunk = chunks[next]!
+        chunks[next++] = undefined
+        controller.enqueue(chunk)
+      }
+    }, { highWaterMark: 0 })
+    return Stream.fromReadableStream(() => maybeGunzip(source), onError)
   })
 
 const gzipBytes = (bytes: Uint8Array): Effect.Effect<Uint8Array> =>
@@ -691,7 +723,8 @@ export const make = (options?: TransportOptions) =>
           request,
           raw,
           idleMillis,
-          () => transportError(`${BODY_ERROR}: no data for ${formatMillis(idleMillis)}`, true)
+          () => transportError(`${BODY_ERROR}: no data for ${formatMillis(idleMillis)}`, true),
+          req.wireBody === true
         )
         if (response.status >= 200 && response.status < 300) return response
         const text = yield* readText(req, response)

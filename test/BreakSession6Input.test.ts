@@ -122,3 +122,40 @@ describe.each(["2.0", "1.0"] as const)("rows that fail while read (%s)", (api) =
       expect(r.left).toEqual([])
     }))
 })
+
+describe.each(["2.0", "1.0"] as const)("interrupted while spooling (%s)", (api) => {
+  it.live("the run is cut while the input is being read and spooled: nothing uploaded, the spool removed", () =>
+    Effect.promise(async () => {
+      const tag = `b6spool${api.replace(".", "")}`
+      let reached: () => void = () => undefined
+      let during = 0
+      const spooling = new Promise<void>((resolve) => (reached = resolve))
+      // rows enough for several spool files, then an input that never ends, a row every 20 ms (a
+      // source stuck for good would hold the interruption: an async generator's return() waits for it)
+      async function* rows() {
+        for (let i = 0; ; i++) {
+          if (i === 3_000) {
+            during = [...temps()].filter((n) => !before.has(n)).length
+            reached()
+          }
+          if (i >= 3_000) await new Promise((resolve) => setTimeout(resolve, 20))
+          yield { Name: `${tag}-${i}`, Description: "é😀".repeat(200) }
+        }
+      }
+      const before = temps()
+      const exit = await Effect.runPromiseExit(
+        Effect.provide(
+          BulkClient.insert("Account", rows(), { ...poll, api, batchSize: 200 }).pipe(
+            Effect.raceFirst(Effect.andThen(Effect.promise(() => spooling), Effect.fail("cut" as const)))
+          ),
+          clientLayer(emu)
+        )
+      )
+      expect(failureOf(exit)).toEqual({ kind: "failure", error: "cut" })
+      // the spool existed when the run was cut
+      expect(during).toBeGreaterThan(0)
+      expect([...temps()].filter((n) => !before.has(n))).toEqual([])
+      const q = emu.org.query(`SELECT Name FROM Account WHERE Name LIKE '${tag}-%'`)
+      expect(q.ok && q.result.size).toBe(0)
+    }))
+})

@@ -137,34 +137,38 @@ describe.each(["1.0", "2.0"] as const)("values byte for byte, every record once 
 describe.each(["1.0", "2.0"] as const)("killed mid-upload, resumed from the journal (%s)", (api) => {
   const limits = api === "1.0" ? { maxBatchRecords: 97, maxBatchChars: 30_000 } : { maxJobBytes: 60_000 }
 
-  it.live.each([2, 5])("interrupted once %i pieces were uploaded: resume lands every record once, intact; no spool left", (after) =>
-    Effect.gen(function*() {
-      const tag = `b6kill${api.replace(".", "")}x${after}`
-      const input = rows(tag, 1_500)
-      const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "b6journal-")), "j.jsonl")
-      const enough = yield* Deferred.make<void>()
-      const first = yield* BulkClient.insert("Account", input, {
-        ...poll,
-        api,
-        ...limits,
-        journal,
-        concurrency: 3,
-        onProgress: (p) => {
-          if (p.piecesSubmitted >= after) Effect.runSync(Deferred.succeed(enough, undefined))
-        }
-      }).pipe(Effect.raceFirst(Effect.andThen(Deferred.await(enough), Effect.fail("killed" as const))), Effect.exit)
-      // the process "died": the run was cut (interrupted) before it could finish
-      expect(Exit.isSuccess(first)).toBe(false)
-      const partial = landed(tag).size
-      expect(partial).toBeGreaterThan(0)
-      expect(partial).toBeLessThan(1_500)
-      expect(spoolFiles().filter((f) => !f.path.includes("b6journal-"))).toEqual([])
-      emu.setFaults("lost-answer=0.2,reset=0.1,stall=0.1", { seed: after, match: UPLOADS })
-      const outcome = yield* BulkClient.insert("Account", input, { ...poll, api, ...limits, journal }).pipe(
-        Effect.ensuring(Effect.sync(() => emu.setFaults("", { seed: 67 })))
-      )
-      expect(outcome.summary).toMatchObject({ rowsRead: 1_500, succeeded: 1_500, failed: 0, unprocessed: 0 })
-      expectIntact(tag, input)
-      expect(spoolFiles().filter((f) => !f.path.includes("b6journal-"))).toEqual([])
-    }).pipe(Effect.provide(clientLayer(emu))), 120_000)
+  it.live.each([2, 5])(
+    "interrupted once %i pieces were uploaded: resume lands every record once, intact; no spool left",
+    (after) =>
+      Effect.gen(function*() {
+        const tag = `b6kill${api.replace(".", "")}x${after}`
+        const input = rows(tag, 1_500)
+        const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "b6journal-")), "j.jsonl")
+        const enough = yield* Deferred.make<void>()
+        const first = yield* BulkClient.insert("Account", input, {
+          ...poll,
+          api,
+          ...limits,
+          journal,
+          concurrency: 3,
+          onProgress: (p) => {
+            if (p.piecesSubmitted >= after) Effect.runSync(Deferred.succeed(enough, undefined))
+          }
+        }).pipe(Effect.raceFirst(Effect.andThen(Deferred.await(enough), Effect.fail("killed" as const))), Effect.exit)
+        // the process "died": the run was cut (interrupted) before it could finish
+        expect(Exit.isSuccess(first)).toBe(false)
+        const partial = landed(tag).size
+        expect(partial).toBeGreaterThan(0)
+        expect(partial).toBeLessThan(1_500)
+        expect(spoolFiles().filter((f) => !f.path.includes("b6journal-"))).toEqual([])
+        emu.setFaults("lost-answer=0.2,reset=0.1,stall=0.1", { seed: after, match: UPLOADS })
+        const outcome = yield* BulkClient.insert("Account", input, { ...poll, api, ...limits, journal }).pipe(
+          Effect.ensuring(Effect.sync(() => emu.setFaults("", { seed: 67 })))
+        )
+        expect(outcome.summary).toMatchObject({ rowsRead: 1_500, succeeded: 1_500, failed: 0, unprocessed: 0 })
+        expectIntact(tag, input)
+        expect(spoolFiles().filter((f) => !f.path.includes("b6journal-"))).toEqual([])
+      }).pipe(Effect.provide(clientLayer(emu))),
+    120_000
+  )
 })

@@ -133,7 +133,7 @@ describe.each(["2.0", "1.0"] as const)("interrupted while spooling (%s)", (api) 
       // rows enough for several spool files, then an input that never ends, a row every 20 ms (a
       // source stuck for good would hold the interruption: an async generator's return() waits for it)
       async function* rows() {
-        for (let i = 0; ; i++) {
+        for (let i = 0;; i++) {
           if (i === 3_000) {
             during = [...temps()].filter((n) => !before.has(n)).length
             reached()

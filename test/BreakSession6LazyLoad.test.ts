@@ -19,7 +19,14 @@ const emulator = Path.join(root, "packages", "emulator", "src", "index.ts")
 const runScript = (script: string, imports: ReadonlyArray<string> = []): any => {
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "b6lazy-"))
   try {
-    const out = ChildProcess.execFileSync(process.execPath, [...imports.flatMap((i) => ["--import", i]), "--import", "tsx", "--input-type=module", "-e", script], {
+    const out = ChildProcess.execFileSync(process.execPath, [
+      ...imports.flatMap((i) => ["--import", i]),
+      "--import",
+      "tsx",
+      "--input-type=module",
+      "-e",
+      script
+    ], {
       cwd: Path.join(root, "packages", "client"),
       encoding: "utf8",
       env: { ...process.env, TMPDIR: dir },

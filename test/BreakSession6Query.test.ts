@@ -60,12 +60,14 @@ const RESULTS = "^GET (/services/data/[^/]+/jobs/query/[^/]+/results|/services/a
 /** The rows as downloaded without faults (the order they must keep). */
 const baseline = new Map<string, ReadonlyArray<string>>()
 
-describe.each([
-  ["2.0", false],
-  ["2.0", true],
-  ["1.0", false],
-  ["1.0", true]
-] as const)("query %s (identity answers: %s)", (api, identity) => {
+describe.each(
+  [
+    ["2.0", false],
+    ["2.0", true],
+    ["1.0", false],
+    ["1.0", true]
+  ] as const
+)("query %s (identity answers: %s)", (api, identity) => {
   it.live("every row once, in order, values intact; then again with answers cut, reset and stalled", () =>
     Effect.gen(function*() {
       emu.setFaults("", { seed: 71 })
@@ -100,4 +102,34 @@ describe.each([
       const all = yield* collect(BulkClient.query(SOQL, { ...poll, api }))
       expect(all.length).toBe(N)
     }).pipe(Effect.provide(layer(identity))), 120_000)
+})
+
+describe.each(["2.0", "1.0"] as const)("query %s downloads that never get through", (api) => {
+  // (stall=1 is survived: each stalled answer brings part of the page, and the resume goes on from there)
+  it.live.each(["lost-answer=1", "reset=1"])(
+    "every result answer %s: the query gives up with a typed error",
+    (spec) =>
+      Effect.gen(function*() {
+        emu.setFaults(spec, { seed: 73, match: RESULTS })
+        const err = yield* Effect.flip(collect(BulkClient.query(SOQL, { ...poll, api }))).pipe(
+          Effect.ensuring(Effect.sync(() => emu.setFaults("", { seed: 71 })))
+        )
+        expect(Array.isArray(err) ? "succeeded" : err._tag).toBe("TransportError")
+      }).pipe(Effect.provide(layer(false))),
+    120_000
+  )
+})
+
+describe("query 2.0 with pages downloaded side by side (concurrency)", () => {
+  it.live("every row once, in order, values intact under cut, reset and stalled answers", () =>
+    Effect.gen(function*() {
+      emu.setFaults("", { seed: 71 })
+      const clean = yield* collect(BulkClient.query(SOQL, { ...poll, api: "2.0" }))
+      emu.setFaults("lost-answer=0.3,reset=0.15,stall=0.15", { seed: 74, match: RESULTS })
+      const rows = yield* collect(BulkClient.query(SOQL, { ...poll, api: "2.0", concurrency: 3 })).pipe(
+        Effect.ensuring(Effect.sync(() => emu.setFaults("", { seed: 71 })))
+      )
+      expect(rows.map((r) => r.Name)).toEqual(clean.map((r) => r.Name))
+      expect(rows.filter((r) => expected.get(r.Name!) !== r.Description).map((r) => r.Name)).toEqual([])
+    }).pipe(Effect.provide(layer(false))), 120_000)
 })

@@ -13,7 +13,7 @@ let emu: Emu
 const parents: Array<string> = []
 beforeAll(async () => {
   emu = await pacedEmulator({ insertsPerSecond: 3_000, parallelBatches: 4 })
-  parents.push(...seedParents(emu, 5, "b6 lock parent"))
+  for (const id of seedParents(emu, 5, "b6 lock parent")) parents.push(id)
 })
 afterAll(async () => {
   await emu?.close()

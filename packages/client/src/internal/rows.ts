@@ -4,8 +4,10 @@
  * streams. Columns are fixed up front (Schema, `columns` option or the first row's fields); a field
  * outside them is an `InvalidInputError`, never dropped.
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
@@ -53,7 +55,15 @@ export const toStream = <A, E, R>(rows: Rows<A, E, R>): Stream.Stream<A, E | Inv
   }
   if (Symbol.iterator in rows) {
     // a fresh iterator each time the stream runs, as `Stream.fromIterable` does
+    // a throw from the caller's iterator (a generator whose source failed) is the input's failure,
+    // typed like an async iterable's, not a defect
     return Stream.suspend(() => Stream.fromIteratorSucceed((rows as Iterable<A>)[Symbol.iterator]() as IterableIterator<A>, ROWS_PER_CHUNK))
+      .pipe(Stream.catchAllCause((cause) => {
+        const thrown = Cause.dieOption(cause)
+        return Option.isSome(thrown)
+          ? Stream.fail(new InvalidInputError({ what: `the input rows could not be read: ${String(thrown.value)}` }))
+          : Stream.failCause(cause)
+      }))
   }
   if (!(Symbol.asyncIterator in rows)) {
     return Stream.fail(new InvalidInputError({ what: "rows must be an array, Iterable, AsyncIterable or Stream of records" }))
@@ -62,6 +72,19 @@ export const toStream = <A, E, R>(rows: Rows<A, E, R>): Stream.Stream<A, E | Inv
     rows as AsyncIterable<A>,
     (cause) => new InvalidInputError({ what: `the input rows could not be read: ${String(cause)}` })
   )
+}
+
+/**
+ * Runs `f` over the caller's row `row`: what it throws other than an `InvalidInputError` (a field
+ * getter or `toJSON` of the caller's object that throws) becomes one naming the row, so a
+ * synchronous stage (`mapChunksSync`) fails typed rather than with a defect.
+ */
+export const readRow = <X>(f: () => X, row: number): X => {
+  try {
+    return f()
+  } catch (e) {
+    throw e instanceof InvalidInputError ? e : new InvalidInputError({ what: `the row could not be read: ${String(e)}`, row })
+  }
 }
 
 /** Is `e` an `InvalidInputError` (for `mapChunksSync`)? */
@@ -282,7 +305,7 @@ export const makeLineEncoder = (options: EncodeOptions, firstRow: unknown): Line
     let text = ""
     let n = 0
     for (const input of rows) {
-      const flat = flatOf(input, first + n)
+      const flat = readRow(() => flatOf(input, first + n), first + n)
       const start = text.length
       for (let c = 0; c < columns.length; c++) {
         if (c > 0) text += delimiter

@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { InvalidInputError } from "../BulkError.js"
 import { mapChunksSync } from "./chunkStage.js"
-import { EMPTY_ONE_COLUMN, flatten, isInvalidInput } from "./rows.js"
+import { EMPTY_ONE_COLUMN, flatten, isInvalidInput, readRow } from "./rows.js"
 
 /** Salesforce's limits on one CSV record. */
 export const MAX_FIELD_CHARS = 131_072
@@ -196,7 +196,7 @@ export const checkedRows = <A, E, R>(rows: Stream.Stream<A, E, R>, ctx: CheckCon
     // synchronous (`mapChunksSync`): an effect per chunk would keep the rows reachable until a full GC
     return mapChunksSync(rows, (chunk) => {
       for (const row of chunk) {
-        const bad = check(row, index)
+        const bad = readRow(() => check(row, index), index)
         if (bad !== undefined) throw bad
         index++
       }

@@ -9,7 +9,19 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 
-/** `NodeHttpClient.layerUndici`, its module imported when the layer is built. */
+/**
+ * `NodeHttpClient.layerUndici`, its module imported when the layer is built. A module that cannot
+ * be loaded is a broken install, not an error a program handles (as it was when the module was
+ * imported with the client): the layer dies, its message saying what to do.
+ */
 export const layerUndici: Layer.Layer<HttpClient.HttpClient> = Layer.unwrapEffect(
-  Effect.map(Effect.promise(() => import("@effect/platform-node/NodeHttpClient")), (m) => m.layerUndici)
+  Effect.tryPromise({
+    try: () => import("@effect/platform-node/NodeHttpClient"),
+    catch: (e) =>
+      new Error(
+        `sfbulk: cannot load @effect/platform-node/NodeHttpClient, the HTTP client of the default layers ` +
+          `(${e instanceof Error ? e.message : String(e)}). Install @effect/platform-node (a dependency of ` +
+          `@sfbulk/client), or build BulkClient.layer() / Transport.layer() over an HttpClient layer of your own`
+      )
+  }).pipe(Effect.orDie, Effect.map((m) => m.layerUndici))
 )

@@ -5,6 +5,8 @@ export default defineConfig({
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    pool: "forks"
+    pool: "forks",
+    // a private TMPDIR per run, removed at its end (test/privateTmpdir.ts)
+    globalSetup: ["./test/privateTmpdir.ts"]
   }
 })

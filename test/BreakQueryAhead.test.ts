@@ -180,27 +180,24 @@ describe("Bulk2.queryResults with one page asked ahead", () => {
     }).pipe(Effect.provide(layer))
   }, 60_000)
 
-  it.live("read on into a page ahead whose body stalls: it is asked again after the idle timeout, every row once, in order", () => {
-    const { bodies, faulted, layer } = tracked("stall", { idleTimeout: "1 second" })
-    return Effect.gen(function*() {
-      const id = yield* queryJob()
-      const rows = yield* Stream.runCollect(Bulk2.queryResults(id, { maxRecords: PAGE }))
-      expect(faulted()).toBe(true)
-      expect(names(Chunk.toReadonlyArray(rows))).toEqual(expected)
-      yield* noneHanging(bodies)
-    }).pipe(Effect.provide(layer))
-  }, 30_000)
-
-  it.live("the page ahead's answer lost after the server answered: asked again, every row once, in order", () => {
-    const { bodies, faulted, layer } = tracked("lose")
-    return Effect.gen(function*() {
-      const id = yield* queryJob()
-      const rows = yield* Stream.runCollect(Bulk2.queryResults(id, { maxRecords: PAGE }))
-      expect(faulted()).toBe(true)
-      expect(names(Chunk.toReadonlyArray(rows))).toEqual(expected)
-      yield* noneHanging(bodies)
-    }).pipe(Effect.provide(layer))
-  }, 30_000)
+  // the page ahead's answer fails after the server answered: asked again, every row once, in order
+  for (
+    const [fault, title, options] of [
+      ["stall", "read on into a page ahead whose body stalls: it is asked again after the idle timeout", { idleTimeout: "1 second" }],
+      ["lose", "the page ahead's answer lost after the server answered: asked again", undefined]
+    ] as const
+  ) {
+    it.live(`${title}, every row once, in order`, () => {
+      const { bodies, faulted, layer } = tracked(fault, options)
+      return Effect.gen(function*() {
+        const id = yield* queryJob()
+        const rows = yield* Stream.runCollect(Bulk2.queryResults(id, { maxRecords: PAGE }))
+        expect(faulted()).toBe(true)
+        expect(names(Chunk.toReadonlyArray(rows))).toEqual(expected)
+        yield* noneHanging(bodies)
+      }).pipe(Effect.provide(layer))
+    }, 30_000)
+  }
 
   it.live("the page ahead refused: the rows before it, then a typed ApiError; nothing left hanging", () => {
     const { bodies, layer } = tracked("refuse")

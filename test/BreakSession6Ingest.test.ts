@@ -12,28 +12,21 @@ import * as Exit from "effect/Exit"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { clientLayer, collect, type Emu, poll, startEmulator } from "./FaultsSupport.js"
+import { clientLayer, collect, type Emu, ownTmpdir, poll, startEmulator } from "./FaultsSupport.js"
 
 let emu: Emu
-let tmp: string
-let savedTmp: string | undefined
+// a temp directory of this file's own: what is left in it (and its modes) is ours alone
+const tmp = ownTmpdir("b6ingest-")
 beforeAll(async () => {
   emu = await startEmulator(67)
-  // a temp directory of this file's own: what is left in it (and its modes) is ours alone
-  savedTmp = process.env.TMPDIR
-  tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "b6ingest-"))
-  process.env.TMPDIR = tmp
 })
 afterAll(async () => {
-  if (savedTmp === undefined) delete process.env.TMPDIR
-  else process.env.TMPDIR = savedTmp
-  Fs.rmSync(tmp, { recursive: true, force: true })
   await emu?.close()
 })
 
 /** Every file under the temp directory, with its mode. */
 const spoolFiles = (): Array<{ path: string; mode: number }> =>
-  (Fs.readdirSync(tmp, { recursive: true }) as Array<string>).map((p) => Path.join(tmp, p)).filter((p) => Fs.statSync(p).isFile())
+  (Fs.readdirSync(tmp(), { recursive: true }) as Array<string>).map((p) => Path.join(tmp(), p)).filter((p) => Fs.statSync(p).isFile())
     .map((p) => ({ path: p, mode: Fs.statSync(p).mode & 0o777 }))
 
 const PIECES = ["é", "€", "😀", "\r\n", "\"", ",", "a", "\n", "𝄞", "ß", " ", "\u00a0", "👩‍👩‍👧"]

@@ -12,28 +12,19 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
-import { clientLayer, type Emu, poll, startEmulator } from "./FaultsSupport.js"
+import { clientLayer, type Emu, ownTmpdir, poll, startEmulator } from "./FaultsSupport.js"
 
 let emu: Emu
-let tmp: string
-let savedTmp: string | undefined
+// a temp directory of this file's own: other processes' sfbulk- entries under the shared one are not ours
+const tmp = ownTmpdir("b6input-")
 beforeAll(async () => {
   emu = await startEmulator(61)
-  // a temp directory of this file's own: other processes' sfbulk- entries under the shared one are not ours
-  savedTmp = process.env.TMPDIR
-  tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "b6input-"))
-  process.env.TMPDIR = tmp
 })
 afterAll(async () => {
-  if (savedTmp === undefined) delete process.env.TMPDIR
-  else process.env.TMPDIR = savedTmp
-  Fs.rmSync(tmp, { recursive: true, force: true })
   await emu?.close()
 })
 
-const temps = () => new Set(Fs.readdirSync(tmp).filter((n) => n.startsWith("sfbulk-")))
+const temps = () => new Set(Fs.readdirSync(tmp()).filter((n) => n.startsWith("sfbulk-")))
 
 /** Runs an insert; its exit, the sfbulk temp entries it left, and how many `tag` Accounts landed. */
 const attempt = async (tag: string, rows: unknown, api: "1.0" | "2.0") => {

@@ -5,6 +5,7 @@
  * row once, in order).
  */
 import { NodeHttpClient } from "@effect/platform-node"
+import { afterAll, beforeAll } from "@effect/vitest"
 import { Bulk1, BulkClient, SalesforceAuth, Transport } from "../packages/client/src/index.js"
 import { Emulator } from "../packages/emulator/src/index.js"
 import * as Chunk from "effect/Chunk"
@@ -14,6 +15,9 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 
 /** A started emulator. */
 export type Emu = Awaited<ReturnType<typeof Emulator.start>>
@@ -107,4 +111,25 @@ export const figures = (): Figures => ({ runs: 0, rowsMoved: 0, retries: 0, rene
 export const injected = (emu: Emu) => {
   const f = emu.stats().faults
   return { retries: f["5xx"] + f.reset + f.slow + f.limit, renewals: f["expire-after"] }
+}
+
+/**
+ * Points TMPDIR at a directory of the calling test file's own while its tests run (removed after
+ * them): what the client leaves there, and the modes of its files, are that file's alone. Returns
+ * the directory's path (set once the file's tests start).
+ */
+export const ownTmpdir = (prefix: string): () => string => {
+  let dir = ""
+  let saved: string | undefined
+  beforeAll(() => {
+    saved = process.env.TMPDIR
+    dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
+    process.env.TMPDIR = dir
+  })
+  afterAll(() => {
+    if (saved === undefined) delete process.env.TMPDIR
+    else process.env.TMPDIR = saved
+    Fs.rmSync(dir, { recursive: true, force: true })
+  })
+  return () => dir
 }

@@ -7,7 +7,6 @@
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -139,15 +138,13 @@ export const parseBatchInfoList = (text: string): Effect.Effect<ReadonlyArray<Ba
   Effect.flatMap(parseInfoList(text), (list) => Effect.mapError(decodeBatchInfoList(list), undecodable("batchInfoList")))
 
 /**
- * The list decoded in one synchronous step. Why: a job's list holds every batch (hundreds on a
- * large load, polled several times a second); decoded an Effect per batch, the decode ran past
- * the fiber's yield budget, so the parsed document and the text lived across event-loop turns
- * and young GCs, and V8 promoted them: old-generation garbage growing with every poll.
+ * The list decoded in one synchronous step (an `Either`, which is an Effect). Why: a job's list
+ * holds every batch (hundreds on a large load, polled several times a second); decoded an Effect
+ * per batch, the decode ran past the fiber's yield budget, so the parsed document and the text
+ * lived across event-loop turns and young GCs, and V8 promoted them: old-generation garbage
+ * growing with every poll.
  */
-const decodeBatchInfoList = (list: ReadonlyArray<Fields>): Effect.Effect<ReadonlyArray<BatchInfo>, ParseResult.ParseError> =>
-  Either.match(decodeBatchInfoListSync(list), { onLeft: Effect.fail, onRight: Effect.succeed })
-
-const decodeBatchInfoListSync = Schema.decodeUnknownEither(Schema.Array(BatchInfoFields))
+const decodeBatchInfoList = Schema.decodeUnknownEither(Schema.Array(BatchInfoFields))
 
 /** Parse a batchInfoList document (XML `<batchInfoList>` or JSON `{"batchInfo":[...]}`). */
 export const parseInfoList = (text: string): Effect.Effect<ReadonlyArray<Fields>, TransportError> =>

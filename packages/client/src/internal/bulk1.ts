@@ -5,14 +5,17 @@
  * @internal
  */
 import * as HttpBody from "@effect/platform/HttpBody"
+import { CsvReader } from "@sfbulk/csv"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { InvalidInputError, TransportError } from "../BulkError.js"
 import * as Csv from "../Csv.js"
-import { parseRecords } from "./csvParse.js"
+import { mapChunksOrFail } from "./chunkStage.js"
+import { CsvParseFailure, parseRecords } from "./csvParse.js"
 import { isNil, jsonArrayElements, parseFragment, ScanError, type XmlNode, xmlElements } from "./scan.js"
 import { escapeXml } from "./transport.js"
 import type { BatchInfo, JobInfo } from "../Bulk1.js"
@@ -420,15 +423,54 @@ export const parseBatchResults = <E, R>(
         }
       }))
     default:
-      return parseRecords(bytes, ",").pipe(
-        Stream.map((r) => ({
+      return Stream.suspend(() => {
+        const reader = csvResultReader()
+        let out: Array<BatchResult> = []
+        const push = (r: BatchResult) => void out.push(r)
+        const run = (chunk: Chunk.Chunk<Uint8Array> | undefined): Either.Either<Chunk.Chunk<BatchResult>, TransportError> => {
+          out = []
+          const failed = chunk === undefined ? reader.end(push) : reader.push(chunk, push)
+          return failed === undefined ? Either.right(Chunk.unsafeFromArray(out)) : Either.left(failed)
+        }
+        return mapChunksOrFail(bytes, run, () => run(undefined))
+      })
+  }
+}
+
+/**
+ * The synchronous core of reading a CSV result file (`Id,Success,Created,Error`): bytes pushed in,
+ * each row's `BatchResult` handed to `onResult` as it completes; a malformed file gives back the
+ * `TransportError` its download fails with (`undefined`: none). `parseBatchResults` runs it as one
+ * stream stage; the 1.0 ingest runs it fused with its own per-row counting (`ingest1.ts`), so that a
+ * result slice goes through no stream stage per step.
+ */
+export const csvResultReader = (): {
+  readonly push: (bytes: Iterable<Uint8Array>, onResult: (r: BatchResult) => void) => TransportError | undefined
+  readonly end: (onResult: (r: BatchResult) => void) => TransportError | undefined
+} => {
+  const reader = CsvReader.makeRecords({ delimiter: ",", bom: true })
+  const guarded = (f: (onRecord: (r: Record<string, string>) => void) => void, onResult: (r: BatchResult) => void) => {
+    try {
+      f((r) =>
+        onResult({
           id: r.Id !== undefined && r.Id.length > 0 ? r.Id : null,
           success: r.Success === "true",
           created: r.Created === "true",
           errors: parseErrorText(r.Error ?? "")
-        })),
-        Stream.mapError(scanFailure)
-      ) as Stream.Stream<BatchResult, E | TransportError, R>
+        })
+      )
+      return undefined
+    } catch (e) {
+      if (e instanceof CsvReader.CsvError) return scanFailure(new CsvParseFailure(e.message)) as TransportError
+      throw e
+    }
+  }
+  return {
+    push: (bytes, onResult) =>
+      guarded((onRecord) => {
+        for (const piece of bytes) reader.push(piece, onRecord)
+      }, onResult),
+    end: (onResult) => guarded((onRecord) => reader.end(onRecord), onResult)
   }
 }
 

@@ -205,6 +205,10 @@ export const addBatch = (
     const base = `/services/async/${t.apiVersion}/job/${jobId}/batch`
     const ledger = ledgerOf(t, jobId)
     const unanswered: Array<Unanswered> = []
+    // The hash of a body given whole, taken only once an answer was lost (at most once): most
+    // batches are answered, and hashing every megabyte body cost ~1 ms a batch for nothing.
+    let known: string | undefined
+    const fixedHash = () => (known ??= sha256(data as string | Uint8Array))
 
     const claim = (b: BatchInfo) => Effect.sync(() => ledger.claimed.add(b.id))
     const shared = <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -250,8 +254,8 @@ export const addBatch = (
       // the hash of what was sent, computed while it streams out
       let digest: Crypto.Hash | undefined
       let complete = false
-      const fixedHash = typeof data === "string" || data instanceof Uint8Array ? sha256(data) : undefined
-      const sent = fixedHash !== undefined ? data : Stream.suspend(() => {
+      const fixed = typeof data === "string" || data instanceof Uint8Array
+      const sent = fixed ? data : Stream.suspend(() => {
         digest = Crypto.createHash("sha256")
         complete = false
         return (data as Stream.Stream<Uint8Array, BulkError>).pipe(
@@ -262,7 +266,7 @@ export const addBatch = (
         )
       })
       // a body not sent whole cannot have made a batch
-      const hash = () => fixedHash ?? (complete && digest !== undefined ? digest.copy().digest("hex") : undefined)
+      const hash = () => fixed ? fixedHash() : complete && digest !== undefined ? digest.copy().digest("hex") : undefined
       const request = Effect.flatMap(
         Transport.requestText(t, {
           method: "POST",

@@ -838,7 +838,7 @@ export const layer = (
 const BODY_ERROR = "reading the response body"
 
 /** A failure while a body is read: the transport's own error (the idle timeout) as it is. */
-export const bodyError = (req: TransportRequest, e: unknown): BulkError =>
+const bodyError = (req: TransportRequest, e: unknown): BulkError =>
   bulkCause(e) ??
     (isClientDestroyed(e) ? clientClosedError(req, e) : undefined) ??
     withCause(

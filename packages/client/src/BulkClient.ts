@@ -218,8 +218,9 @@ export interface QueryOptions<A = QueryRow> extends CommonOptions {
   /** 2.0: result pages downloaded at once through `/resultPages` (API 58.0+). Default 1 (sequential). */
   readonly concurrency?: number | undefined
   /**
-   * 2.0: rows per result page (`maxRecords`). Default 50,000 (Salesforce documents no default; the
-   * server may still send smaller pages). Ignored with `concurrency` > 1 (`/resultPages` sizes pages).
+   * 2.0: rows per result page (`maxRecords`). Default about half a million cells: 100,000 rows for
+   * 5 columns or fewer, 50,000 for 10 or more (Salesforce documents no default; the server may
+   * still send smaller pages). Ignored with `concurrency` > 1 (`/resultPages` sizes pages).
    */
   readonly maxRecords?: number | undefined
   /** 1.0: PK chunking (`true` or a chunk size). */

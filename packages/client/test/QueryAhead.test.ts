@@ -12,6 +12,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as BulkClient from "../src/BulkClient.js"
+import { defaultPageRows, selectColumns } from "../src/internal/query2.js"
 import { makeFake } from "./fixtures/fakeBulk2.js"
 
 describe("2.0 query results ahead of the reader", () => {
@@ -46,23 +47,42 @@ describe("2.0 query results ahead of the reader", () => {
     })
   })
 
-  it.effect("without maxRecords, pages of 50,000 rows are asked for (fewer round trips)", () => {
-    const queryRows = Array.from({ length: 25 }, (_, i) => ({ Id: `001${String(i).padStart(3, "0")}`, Name: `N${i}` }))
-    const fake = makeFake({ queryRows, pageSize: 10 })
-    const layer = Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(Layer.provide(fake.layer))
-    return Effect.gen(function*() {
-      const reader = yield* Effect.fork(
-        Stream.runCollect(BulkClient.query("SELECT Id, Name FROM Account", { pollSchedule: Schedule.spaced("1 second") })).pipe(
-          Effect.provide(layer)
+  // A page's bytes follow its cells: narrow queries get pages of 100,000 rows (half the requests
+  // and round trips of 50,000), queries of 10 columns or more keep 50,000.
+  const wide = Array.from({ length: 12 }, (_, i) => (i === 0 ? "Id" : i === 1 ? "Name" : `F${i}__c`)).join(", ")
+  for (
+    const [soql, want] of [
+      ["SELECT Id, Name FROM Account", 100_000],
+      ["SELECT Id, toLabel(Industry), FORMAT(AnnualRevenue), Name, Phone FROM Account", 100_000],
+      [`SELECT ${wide} FROM Account`, 50_000]
+    ] as const
+  ) {
+    it.effect(`without maxRecords, pages of ${want} rows are asked for: ${soql.slice(0, 40)}…`, () => {
+      const queryRows = Array.from({ length: 25 }, (_, i) => ({ Id: `001${String(i).padStart(3, "0")}`, Name: `N${i}` }))
+      const fake = makeFake({ queryRows, pageSize: 10 })
+      const layer = Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(Layer.provide(fake.layer))
+      return Effect.gen(function*() {
+        const reader = yield* Effect.fork(
+          Stream.runCollect(BulkClient.query(soql, { pollSchedule: Schedule.spaced("1 second") })).pipe(Effect.provide(layer))
         )
-      )
-      for (let k = 0; k < 10; k++) yield* TestClock.adjust("500 millis")
-      const rows = yield* Fiber.join(reader)
-      expect(Array.from(rows)).toEqual(queryRows)
-      const results = fake.log.filter((l) => l.includes("/results"))
-      expect(results.length).toBeGreaterThan(0)
-      for (const l of results) expect(l).toContain("maxRecords=50000")
+        for (let k = 0; k < 10; k++) yield* TestClock.adjust("500 millis")
+        const rows = yield* Fiber.join(reader)
+        expect(Array.from(rows)).toEqual(queryRows)
+        const results = fake.log.filter((l) => l.includes("/results"))
+        expect(results.length).toBeGreaterThan(0)
+        for (const l of results) expect(l).toContain(`maxRecords=${want}`)
+      })
     })
+  }
+
+  it("counts a SELECT list's columns, functions once; text that is not SELECT … FROM gets the 50,000 default", () => {
+    expect(selectColumns("SELECT Id FROM Account")).toBe(1)
+    expect(selectColumns("select Id,Name,\n Owner.Email from Contact where Name = 'a, b'")).toBe(3)
+    expect(selectColumns("SELECT Id, toLabel(Status), convertCurrency(Amount) FROM Opportunity")).toBe(3)
+    expect(selectColumns("FIND {x}")).toBeUndefined()
+    expect(defaultPageRows("FIND {x}")).toBe(50_000)
+    expect(defaultPageRows("SELECT Id, Name FROM Account")).toBe(100_000)
+    expect(defaultPageRows("SELECT A, B, C, D, E, F, G, H FROM Account")).toBe(62_500)
   })
 
   it.effect("a reader that stops early ends the query, the page asked ahead included", () => {

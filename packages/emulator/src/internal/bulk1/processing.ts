@@ -195,6 +195,8 @@ const queryFailure = (code: string, message: string) => new BatchFailure(`Invali
 const soqlOf = (batch: Batch): string => batch.chunk?.soql ?? batch.payload.toString("utf8").trim()
 
 const runQuery = async (state: EmulatorState, job: Job, batch: Batch): Promise<void> => {
+  // the batch's processing time counts from here, the snapshot's own time included
+  const started = Date.now()
   const soql = soqlOf(batch)
   const all = job.operation === "queryAll"
   const res = state.org.query(soql, {
@@ -225,7 +227,7 @@ const runQuery = async (state: EmulatorState, job: Job, batch: Batch): Promise<v
     files.push({ id: state.newId("752").slice(0, 15), start, end: Math.min(q.size, start + perFile) })
   }
   batch.query = { result: q, files }
-  await state.processing.queryTime(q.size)
+  await state.processing.queryTime(q.size, started)
   batch.numberRecordsProcessed = q.size
   await yieldNow()
 }

@@ -65,13 +65,16 @@ const run = (state: EmulatorState, job: QueryJob): void => {
   if (job.state !== "UploadComplete" || job.deleted) return
   job.state = "InProgress"
   job.startedAt = state.now()
+  // the processing time counts from here (state.now() may be a test's clock)
+  const started = Date.now()
   touch(state, job)
   // Let one poll observe InProgress, then take the snapshot.
   setImmediate(async () => {
     if (job.state !== "InProgress" || job.deleted) return
     const out = state.org.query(job.query, { all: job.operation === "queryAll" })
-    // Under the processing model the job stays InProgress as long as its rows take at the query rate.
-    if (out.ok) await state.processing.queryTime(out.result.size)
+    // Under the processing model the job stays InProgress as long as its rows take at the query rate,
+    // counted from its start (the snapshot's own time included).
+    if (out.ok) await state.processing.queryTime(out.result.size, started)
     if (job.state !== "InProgress" || job.deleted) return
     job.totalProcessingTime = Math.max(0, state.now() - job.startedAt!)
     if (!out.ok) {

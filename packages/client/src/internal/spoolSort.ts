@@ -12,14 +12,16 @@
  * row goes through `v8.serialize` (Dates, nested objects and arrays survive as they are), and a row
  * that is a class instance (a Schema class) gets its prototype back when read.
  */
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as V8 from "node:v8"
 import { InvalidInputError } from "../BulkError.js"
+import { mapChunksOrFail } from "./chunkStage.js"
 import { SPOOL_MODE, tempDir } from "./split.js"
 
 /** Bounds of one run held in memory. */
@@ -78,8 +80,107 @@ const revive = (proto: number, buf: Buffer, start: number, end: number, protos: 
   return proto === 0 ? row : Object.setPrototypeOf(row, protos[proto - 1]!)
 }
 
+/**
+ * One record as stored, `[u32 key bytes][key][u8 prototype][u32 row bytes][row]`: `proto` is the
+ * row's prototype byte for a row that is not a flat JSON record (see `sortedBy`'s `protoOf`; 0: a
+ * plain value).
+ */
+export const encodeRecord = (key: string, row: unknown, proto: (row: unknown) => number = () => 0): Buffer => {
+  const json = jsonText(row)
+  // JSON text is written straight into the record; anything else is serialized by V8 first
+  const body = json ?? V8.serialize(row)
+  const keyLen = Buffer.byteLength(key, "utf8")
+  const rowLen = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.length
+  const bytes = Buffer.allocUnsafe(9 + keyLen + rowLen)
+  bytes.writeUInt32LE(keyLen, 0)
+  bytes.write(key, 4, "utf8")
+  bytes[4 + keyLen] = json !== undefined ? JSON_ROW : proto(row)
+  bytes.writeUInt32LE(rowLen, 5 + keyLen)
+  if (typeof body === "string") bytes.write(body, 9 + keyLen, "utf8")
+  else body.copy(bytes, 9 + keyLen)
+  return bytes
+}
+
+/**
+ * A stream produced by a synchronous `pull` (a block of elements per call, empty at the end; a
+ * `Left` ends the stream with that error), its blocks written straight to the channel: an Effect
+ * per block holding the block would have every block promoted to V8's old generation (see
+ * chunkStage.ts).
+ */
+export const pulledSync = <A, E>(pull: () => Either.Either<ReadonlyArray<A>, E>): Stream.Stream<A, E> => {
+  const loop: Channel.Channel<Chunk.Chunk<A>, unknown, E, unknown, unknown, unknown> = Channel.suspend(() => {
+    const r = pull()
+    if (Either.isLeft(r)) return Channel.fail(r.left)
+    return r.right.length === 0 ? Channel.void : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(r.right)), loop)
+  })
+  return Stream.fromChannel(loop)
+}
+
+/**
+ * Appends records (`encodeRecord`) to a new private file (0600), a block of about WRITE_BYTES per
+ * write. Throws what the file system throws; `close` is safe to call twice.
+ */
+export class RecordWriter {
+  private readonly fd: number
+  private block: Array<Buffer> = []
+  private size = 0
+  private closed = false
+  /** `blockBytes`: what is buffered before a write (several writers open at once each hold up to that). */
+  constructor(readonly path: string, private readonly blockBytes: number = WRITE_BYTES) {
+    this.fd = Fs.openSync(path, "w", SPOOL_MODE)
+  }
+  /** Appends one record. */
+  add(record: Buffer): void {
+    this.block.push(record)
+    this.size += record.length
+    if (this.size >= this.blockBytes) this.flush()
+  }
+  private flush(): void {
+    if (this.size === 0) return
+    const data = Buffer.concat(this.block, this.size)
+    this.block = []
+    this.size = 0
+    let done = 0
+    while (done < data.length) done += Fs.writeSync(this.fd, data, done, data.length - done)
+  }
+  /** Writes what is buffered and closes the file (the file is closed even if that write fails). */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    try {
+      this.flush()
+    } finally {
+      Fs.closeSync(this.fd)
+    }
+  }
+}
+
+/**
+ * The records of a file written by `RecordWriter` (or a sort run), in order, as `f(key, row)`: read
+ * a block at a time, the file open only while the stream runs (closed however it ends).
+ */
+export const recordsOf = <A>(path: string, f: (key: string, row: unknown) => A): Stream.Stream<A, InvalidInputError> =>
+  Stream.unwrapScoped(Effect.map(
+    Effect.acquireRelease(
+      Effect.try({ try: () => new RunReader(Fs.openSync(path, "r")), catch: readErrorOf(path) }),
+      (r) => Effect.sync(() => Fs.closeSync(r.fd))
+    ),
+    (reader) =>
+      pulledSync(() => {
+        try {
+          const out: Array<A> = []
+          while (out.length < OUT_ROWS && reader.advance()) out.push(f(reader.key!, reader.take([])))
+          return Either.right(out)
+        } catch (e) {
+          return Either.left(readErrorOf(path)(e))
+        }
+      })
+  ))
+
+const readErrorOf = (path: string) => (e: unknown) => new InvalidInputError({ what: `cannot read the spool file ${path}: ${String(e)}` })
+
 /** Reads the records of one run file back in order, a block at a time. */
-class RunReader {
+export class RunReader {
   private buf: Buffer = Buffer.alloc(0)
   private at = 0
   private eof = false
@@ -210,19 +311,7 @@ export const sortedBy = <A, E, R>(
     }
     const encode = (row: A): Entry => {
       const key = keyOf(row)
-      const json = jsonText(row)
-      // JSON text is written straight into the record; anything else is serialized by V8 first
-      const body = json ?? V8.serialize(row)
-      const keyLen = Buffer.byteLength(key, "utf8")
-      const rowLen = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.length
-      const bytes = Buffer.allocUnsafe(9 + keyLen + rowLen)
-      bytes.writeUInt32LE(keyLen, 0)
-      bytes.write(key, 4, "utf8")
-      bytes[4 + keyLen] = json !== undefined ? JSON_ROW : protoOf(row)
-      bytes.writeUInt32LE(rowLen, 5 + keyLen)
-      if (typeof body === "string") bytes.write(body, 9 + keyLen, "utf8")
-      else body.copy(bytes, 9 + keyLen)
-      return { key, bytes }
+      return { key, bytes: encodeRecord(key, row, protoOf) }
     }
     const decode = (e: Entry): A => {
       const keyLen = e.bytes.readUInt32LE(0)
@@ -240,35 +329,53 @@ export const sortedBy = <A, E, R>(
     const files: Array<string> = []
     let run: Array<Entry> = []
     let bytes = 0
-    const flush = Effect.gen(function*() {
-      if (run.length === 0) return
-      if (dir === undefined) dir = yield* tempDir
-      const path = Path.join(dir, `run-${files.length}.bin`)
-      const sorted = sortRun(run)
-      run = []
-      bytes = 0
-      yield* Effect.try({
-        try: () => Fs.writeFileSync(path, Buffer.concat(sorted.map((e) => e.bytes)), { mode: SPOOL_MODE }),
-        catch: writeError(path)
-      })
-      files.push(path)
-    })
-    yield* Stream.runForEachChunk(rows, (chunk) =>
+    /** Writes a sorted run to a new run file. */
+    const writeRun = (sorted: ReadonlyArray<Entry>) =>
       Effect.gen(function*() {
+        if (dir === undefined) dir = yield* tempDir
+        const path = Path.join(dir, `run-${files.length}.bin`)
+        yield* Effect.try({
+          try: () => Fs.writeFileSync(path, Buffer.concat(sorted.map((e) => e.bytes)), { mode: SPOOL_MODE }),
+          catch: writeError(path)
+        })
+        files.push(path)
+      })
+    // The input is encoded by a synchronous stage (no Effect per chunk: see chunkStage.ts, an Effect
+    // holding each chunk had every input row promoted to V8's old generation), which emits only the
+    // full runs, sorted: one Effect per run of `runBytes` writes it.
+    yield* Stream.runForEach(
+      mapChunksOrFail(rows, (chunk) => {
+        const full: Array<Array<Entry>> = []
         for (const row of chunk) {
           const e = encode(row)
           run.push(e)
           bytes += e.bytes.length
-          if (bytes >= runBytes || run.length >= runRows) yield* flush
+          if (bytes >= runBytes || run.length >= runRows) {
+            full.push(sortRun(run))
+            run = []
+            bytes = 0
+          }
         }
-      }))
+        return Either.right(Chunk.unsafeFromArray(full))
+      }),
+      writeRun
+    )
     if (files.length === 0) {
       // one run: sorted in memory, no file
       const sorted = sortRun(run)
       run = []
-      return Stream.fromIterable(sorted).pipe(Stream.map(decode))
+      let at = 0
+      return pulledSync(() => {
+        const out: Array<A> = []
+        for (; at < sorted.length && out.length < OUT_ROWS; at++) out.push(decode(sorted[at]!))
+        return Either.right(out)
+      })
     }
-    yield* flush
+    if (run.length > 0) {
+      const last = sortRun(run)
+      run = []
+      yield* writeRun(last)
+    }
     const fanIn = Math.max(2, limits.fanIn ?? FAN_IN)
     const readError = (e: unknown) => new InvalidInputError({ what: `cannot read a sort file (orderByParent): ${String(e)}` })
     /** Opens `paths` as readers; on a failure part way, the ones opened are closed again. */
@@ -351,8 +458,8 @@ export const sortedBy = <A, E, R>(
       (rs) => Effect.sync(() => rs.forEach((r) => Fs.closeSync(r.fd)))
     )
     const heap = heapOf(readers)
-    const pull = Effect.try({
-      try: () => {
+    return pulledSync(() => {
+      try {
         const out: Array<A> = []
         while (heap.size > 0 && out.length < OUT_ROWS) {
           const top = heap.top()
@@ -360,12 +467,9 @@ export const sortedBy = <A, E, R>(
           top.advance()
           heap.fix()
         }
-        return out
-      },
-      catch: readError
+        return Either.right(out)
+      } catch (e) {
+        return Either.left(readError(e))
+      }
     })
-    return Stream.repeatEffectChunkOption(
-      Effect.flatMap(Effect.mapError(pull, Option.some), (out) =>
-        out.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(out)))
-    )
   }))

@@ -6,7 +6,8 @@
  * each group serially: batches writing children of different parents do not contend. The outcome of the
  * whole operation is merged so that `succeeded + failed + unprocessed === rowsRead` still holds and
  * each row's outcome is its last attempt's: a retried row's lock failure is replaced by what its
- * retry did. Optionally the rows are first ordered by their parent reference (`orderByParent`),
+ * retry did. A round's rows go through a private temp file (`spoolRound`), so a round of any size
+ * runs in bounded memory. Optionally the rows are first ordered by their parent reference (`orderByParent`),
  * Salesforce's own advice for reducing contention, by a spooled sort in bounded memory (spoolSort.ts).
  *
  * Under a journal, each round is journaled (journalHook.ts `notifyRound`, pieces marked with
@@ -33,7 +34,7 @@ import { adaptivePollSchedule, type AdaptiveBounds } from "./poll.js"
 import { preflighted } from "./preflight.js"
 import { counting } from "./requestCount.js"
 import { mapChunksOrFail } from "./chunkStage.js"
-import { encodeRecord, recordsOf, RecordWriter, sortedBy } from "./spoolSort.js"
+import { forEachRecord, jsonRecord, recordsOf, RecordWriter, sortedBy } from "./spoolSort.js"
 import { tempDir } from "./split.js"
 import type { Transport } from "./transport.js"
 
@@ -144,7 +145,7 @@ export const disjointGroups = <X>(
   const components = new Components()
   const first: Array<string> = []
   for (const x of xs) {
-    const k = components.add(keysOf(x), 1, 0)
+    const k = components.add(keysOf(x))
     if (k === undefined) return undefined
     first.push(k)
   }
@@ -160,8 +161,8 @@ export const disjointGroups = <X>(
  */
 class Components {
   private readonly parent = new Map<string, string>()
-  /** Rows and bytes per failure's first key, in the order the keys first came. */
-  private readonly sizes = new Map<string, { rows: number; bytes: number }>()
+  /** Rows per failure's first key, in the order the keys first came. */
+  private readonly sizes = new Map<string, number>()
   find(k: string): string {
     let r = k
     while (this.parent.get(r) !== r) r = this.parent.get(r)!
@@ -172,8 +173,8 @@ class Components {
     }
     return r
   }
-  /** Notes a failure of `rows` rows and `bytes` bytes whose records are `keys`: its first key, or undefined when it has none. */
-  add(keys: ReadonlyArray<string>, rows: number, bytes: number): string | undefined {
+  /** Notes a failure whose records are `keys`: its first key, or undefined when it has none. */
+  add(keys: ReadonlyArray<string>): string | undefined {
     const ks = keys.filter((k) => k !== "")
     if (ks.length === 0) return undefined
     for (const k of ks) if (!this.parent.has(k)) this.parent.set(k, k)
@@ -182,12 +183,7 @@ class Components {
       const b = this.find(k)
       if (a !== b) this.parent.set(b, a)
     }
-    const size = this.sizes.get(ks[0]!)
-    if (size === undefined) this.sizes.set(ks[0]!, { rows, bytes })
-    else {
-      size.rows += rows
-      size.bytes += bytes
-    }
+    this.sizes.set(ks[0]!, (this.sizes.get(ks[0]!) ?? 0) + 1)
     return ks[0]!
   }
   /**
@@ -196,9 +192,9 @@ class Components {
    */
   bins(groups: number): { readonly count: number; readonly binOf: (key: string) => number } {
     const components = new Map<string, number>()
-    for (const [k, size] of this.sizes) {
+    for (const [k, rows] of this.sizes) {
       const r = this.find(k)
-      components.set(r, (components.get(r) ?? 0) + size.rows)
+      components.set(r, (components.get(r) ?? 0) + rows)
     }
     const count = Math.max(1, Math.min(groups, components.size))
     const load = Array.from({ length: count }, () => 0)
@@ -389,8 +385,8 @@ export const orderedByParent = <A, E, R>(rows: Stream.Stream<A, E, R>, field: st
 
 /**
  * Runs `once` on the input (ordered by parent when asked), then re-submits lock failures serially
- * for up to `retryLockedRows` rounds. The retried rows are held in memory (they are the rows that
- * failed on locks). Follow-up rounds report no progress; a journal records each round (its row
+ * for up to `retryLockedRows` rounds. A round's rows are spooled to a private temp file, not held
+ * in memory (`spoolRound`). Follow-up rounds report no progress; a journal records each round (its row
  * count) and its pieces marked with the round, so a resume knows the follow-up jobs.
  *
  * Under a journaled resume (`currentResumed`), the outcome resumed from the journal comes first,
@@ -417,7 +413,11 @@ export const withLockRetry = <A, E, R>(
     return { ...result, summary: { ...result.summary, apiRequests: requests.n } }
   })
 
-/** A lock failure as a round's spool file holds it: its group key, parent key, input position (-1: none), CSV bytes (1.0) and row (JSON text). */
+/**
+ * A lock failure on its way to a round's spool file (through the sort by parent, when asked): its
+ * group key, parent key, input position (-1: none), CSV bytes (1.0) and row (JSON text). The file
+ * keeps the group key and the row; positions and bytes stay in memory, in the file's order.
+ */
 interface SpooledFailure {
   readonly k: string
   readonly s: string
@@ -484,7 +484,7 @@ const spoolRound = <E>(
       columns ??= Object.keys(f.row)
       let k = ""
       if (splittable) {
-        const first = components.add(o.keysOf!(f), 1, b)
+        const first = components.add(o.keysOf!(f))
         // a failure with no known record could contend with any group: the round stays serial
         if (first === undefined) splittable = false
         else k = first
@@ -494,14 +494,16 @@ const spoolRound = <E>(
     const path = Path.join(dir, "locked.bin")
     const writer = yield* writerIn(path)
     const positions: Array<number> = []
+    const sizes: Array<number> = []
     // written by a synchronous stage: no Effect per chunk holding it (chunkStage.ts)
     yield* Stream.runDrain(mapChunksOrFail(
       o.field === undefined ? spooled : sortedBy(spooled, (e) => e.s),
       (chunk): Either.Either<Chunk.Chunk<never>, InvalidInputError> => {
         try {
           for (const e of chunk) {
-            writer.add(encodeRecord(e.k, e))
+            writer.add(jsonRecord(e.k, e.r))
             positions.push(e.p)
+            sizes.push(e.b)
           }
           return Either.right(Chunk.empty())
         } catch (e) {
@@ -515,7 +517,6 @@ const spoolRound = <E>(
     if (bins === undefined || bins.count === 1) {
       return { rows, columns, groups: [{ path, rows, bytes, positions }] as ReadonlyArray<SpooledGroup> }
     }
-    positions.length = 0
     const groups = Array.from({ length: bins.count }, (_, i) => ({
       path: Path.join(dir, `locked-${i}.bin`),
       rows: 0,
@@ -525,25 +526,21 @@ const spoolRound = <E>(
     const writers: Array<RecordWriter> = []
     // (a group's writer buffers 128 KiB: a round may have dozens of groups)
     for (const g of groups) writers.push(yield* writerIn(g.path, 128 * 1024))
-    // each failure to its group's file, in the round's order, a block at a time (the event loop turns between blocks)
-    yield* Stream.runDrain(mapChunksOrFail(
-      recordsOf(path, (key, e) => ({ key, e: e as SpooledFailure })),
-      (chunk): Either.Either<Chunk.Chunk<never>, InvalidInputError> => {
-        for (const { e, key } of chunk) {
-          const i = bins.binOf(key)
-          const g = groups[i]!
-          try {
-            writers[i]!.add(encodeRecord(key, e))
-          } catch (err) {
-            return Either.left(spoolWriteError(g.path)(err))
-          }
-          g.rows++
-          g.bytes += e.b
-          g.positions.push(e.p)
-        }
-        return Either.right(Chunk.empty())
+    // each failure to its group's file, in the round's order (groups keep it), its record copied as is
+    let at = 0
+    yield* forEachRecord(path, (key, record) => {
+      const i = bins.binOf(key)
+      const g = groups[i]!
+      try {
+        writers[i]!.add(Buffer.from(record))
+      } catch (e) {
+        throw spoolWriteError(g.path)(e)
       }
-    ))
+      g.rows++
+      g.bytes += sizes[at]!
+      g.positions.push(positions[at]!)
+      at++
+    })
     for (const [i, w] of writers.entries()) yield* Effect.try({ try: () => w.close(), catch: spoolWriteError(groups[i]!.path) })
     return { rows, columns, groups: groups as ReadonlyArray<SpooledGroup> }
   })
@@ -631,7 +628,7 @@ const allRounds = <A, E, R>(
                   object: params.object,
                   operation: params.operation,
                   externalIdFieldName: params.externalIdFieldName,
-                  rows: recordsOf(group.path, (_, e) => JSON.parse((e as SpooledFailure).r) as Record<string, string>),
+                  rows: recordsOf(group.path, (_, row) => row as Record<string, string>),
                   options: {
                     ...followUp,
                     ...(options.api === "1.0" && groups.length > 1 && fitsOneBatch(group) ? { serial: false } : {}),

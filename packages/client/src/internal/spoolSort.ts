@@ -1,9 +1,10 @@
 /**
  * A stable sort of a row stream by a string key in bounded memory (`orderByParent`): rows are
- * serialized as they are read into a run of at most `runBytes`; each full run is sorted and written
+ * serialized as they are read into a run of at most `runBytes` (one buffer, reused from run to
+ * run, the keys and offsets aside); each full run is sorted and written
  * to a file of a private temp directory (split.ts `tempDir`: 0700, files 0600, removed when the
  * stream ends, fails or is interrupted); the runs are then merged k ways. An input that fits in one
- * run never touches the disk. Ties keep input order: within a run by the stable sort, across runs
+ * run never touches the disk. Ties keep input order: within a run by the record index, across runs
  * by taking the earlier run first (runs are cut in input order). More runs than `fanIn` (a very
  * large input: each open run holds a file descriptor, and a process may have as few as 1,024) are
  * first merged in passes, `fanIn` consecutive runs into one, so input order across runs survives.
@@ -83,6 +84,13 @@ export const encodeRecord = (key: string, row: unknown, proto: (row: unknown) =>
   const { body, p } = bodyOf(row, proto)
   const bytes = Buffer.allocUnsafe(recordLength(key, body))
   writeRecord(bytes, 0, key, body, p)
+  return bytes
+}
+
+/** A record whose row is given as its JSON text (a flat record's `JSON.stringify`): read back as that record. */
+export const jsonRecord = (key: string, json: string): Buffer => {
+  const bytes = Buffer.allocUnsafe(recordLength(key, json))
+  writeRecord(bytes, 0, key, json, JSON_ROW)
   return bytes
 }
 
@@ -182,6 +190,34 @@ export const recordsOf = <A>(path: string, f: (key: string, row: unknown) => A):
         }
       })
   ))
+
+/**
+ * Calls `f` with each record of a file written by `RecordWriter` (its key, and the record as stored,
+ * valid only during the call), a block of records per step: the event loop turns between steps.
+ * An `InvalidInputError` `f` throws ends it with that error.
+ */
+export const forEachRecord = (path: string, f: (key: string, record: Buffer) => void): Effect.Effect<void, InvalidInputError> =>
+  Effect.acquireUseRelease(
+    Effect.try({ try: () => new RunReader(Fs.openSync(path, "r")), catch: readErrorOf(path) }),
+    (reader) =>
+      Effect.gen(function*() {
+        let more = true
+        while (more) {
+          more = yield* Effect.try({
+            try: () => {
+              for (let n = 0; n < 4 * OUT_ROWS; n++) {
+                if (!reader.advance()) return false
+                f(reader.key!, reader.record)
+              }
+              return true
+            },
+            catch: (e) => (e instanceof InvalidInputError ? e : readErrorOf(path)(e))
+          })
+          yield* Effect.yieldNow()
+        }
+      }),
+    (r) => Effect.sync(() => Fs.closeSync(r.fd))
+  )
 
 const readErrorOf = (path: string) => (e: unknown) => new InvalidInputError({ what: `cannot read the spool file ${path}: ${String(e)}` })
 

@@ -34,7 +34,7 @@ import { adaptivePollSchedule, type AdaptiveBounds } from "./poll.js"
 import { preflighted } from "./preflight.js"
 import { counting } from "./requestCount.js"
 import { mapChunksOrFail } from "./chunkStage.js"
-import { forEachRecord, jsonRecord, recordsOf, RecordWriter, sortedBy } from "./spoolSort.js"
+import { forEachRecord, recordsOf, RecordWriter, sortedBy } from "./spoolSort.js"
 import { tempDir } from "./split.js"
 import type { Transport } from "./transport.js"
 
@@ -501,7 +501,7 @@ const spoolRound = <E>(
       (chunk): Either.Either<Chunk.Chunk<never>, InvalidInputError> => {
         try {
           for (const e of chunk) {
-            writer.add(jsonRecord(e.k, e.r))
+            writer.addJson(e.k, e.r)
             positions.push(e.p)
             sizes.push(e.b)
           }
@@ -532,7 +532,7 @@ const spoolRound = <E>(
       const i = bins.binOf(key)
       const g = groups[i]!
       try {
-        writers[i]!.add(Buffer.from(record))
+        writers[i]!.add(record)
       } catch (e) {
         throw spoolWriteError(g.path)(e)
       }

@@ -30,7 +30,10 @@ afterAll(async () => {
 
 /** Everything under the test's temp dir, with modes. */
 const entries = () =>
-  Fs.readdirSync(tmp(), { recursive: true }).map(String).map((p) => ({ path: p, mode: Fs.statSync(Path.join(tmp(), p), { throwIfNoEntry: false })?.mode }))
+  Fs.readdirSync(tmp(), { recursive: true }).map(String).map((p) => ({
+    path: p,
+    mode: Fs.statSync(Path.join(tmp(), p), { throwIfNoEntry: false })?.mode
+  }))
 
 /** The lock spool files seen under the temp dir while `effect` runs (polled every millisecond), with their directories' modes. */
 const watching = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) =>

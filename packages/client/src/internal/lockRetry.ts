@@ -444,13 +444,14 @@ const spoolWriteError = (path: string) => (e: unknown) =>
 const writerIn = (path: string, blockBytes?: number) =>
   Effect.acquireRelease(
     Effect.try({ try: () => new RecordWriter(path, blockBytes), catch: spoolWriteError(path) }),
-    (w) => Effect.sync(() => {
-      try {
-        w.close()
-      } catch {
-        // the temp dir's removal deletes the file
-      }
-    })
+    (w) =>
+      Effect.sync(() => {
+        try {
+          w.close()
+        } catch {
+          // the temp dir's removal deletes the file
+        }
+      })
   )
 
 /**

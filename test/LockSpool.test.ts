@@ -21,7 +21,7 @@ const parents: Array<string> = []
 
 beforeAll(async () => {
   emu = await pacedEmulator({ insertsPerSecond: 4_000, parallelBatches: 4 })
-  parents.push(...seedParents(emu, 6, "Spool parent"))
+  for (const id of seedParents(emu, 6, "Spool parent")) parents.push(id)
   layer = clientLayer(emu)
 })
 afterAll(async () => {

@@ -6,7 +6,8 @@
  * each group serially: batches writing children of different parents do not contend. The outcome of the
  * whole operation is merged so that `succeeded + failed + unprocessed === rowsRead` still holds and
  * each row's outcome is its last attempt's: a retried row's lock failure is replaced by what its
- * retry did. Optionally the rows are first ordered by their parent reference (`orderByParent`),
+ * retry did. A round's rows go through a private temp file (`spoolRound`), so a round of any size
+ * runs in bounded memory. Optionally the rows are first ordered by their parent reference (`orderByParent`),
  * Salesforce's own advice for reducing contention, by a spooled sort in bounded memory (spoolSort.ts).
  *
  * Under a journal, each round is journaled (journalHook.ts `notifyRound`, pieces marked with
@@ -21,16 +22,20 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Stream from "effect/Stream"
+import * as Path from "node:path"
 import type * as BulkClient from "../BulkClient.js"
 import { InvalidInputError, type BulkError } from "../BulkError.js"
 import { currentResumed, currentRound, notifyRound, type Resumed } from "./journalHook.js"
 import { adaptivePollSchedule, type AdaptiveBounds } from "./poll.js"
 import { preflighted } from "./preflight.js"
 import { counting } from "./requestCount.js"
-import { sortedBy } from "./spoolSort.js"
+import { mapChunksOrFail } from "./chunkStage.js"
+import { forEachRecord, recordsOf, RecordWriter, sortedBy } from "./spoolSort.js"
+import { tempDir } from "./split.js"
 import type { Transport } from "./transport.js"
 
 /** The code Salesforce gives a record it could not lock. */
@@ -109,13 +114,6 @@ const parentKey = (row: unknown, field: string): string => {
   return v === undefined || v === null ? "" : String(v)
 }
 
-/** A stable sort by parent reference (`rowOf(x)[field]`; rows without it first). */
-const byParent = <X>(xs: ReadonlyArray<X>, field: string, rowOf: (x: X) => unknown): Array<X> =>
-  xs
-    .map((x, i) => ({ x, i, key: parentKey(rowOf(x), field) }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i))
-    .map((e) => e.x)
-
 /**
  * The records a lock failure says it could not lock: Salesforce names them at the end of its
  * message ("unable to obtain exclusive access to this record or 1 records: 001…"). Empty when the
@@ -144,43 +142,71 @@ export const disjointGroups = <X>(
   keysOf: (x: X) => ReadonlyArray<string>,
   groups: number
 ): Array<Array<X>> | undefined => {
-  const parent = new Map<string, string>()
-  const find = (k: string): string => {
+  const components = new Components()
+  const first: Array<string> = []
+  for (const x of xs) {
+    const k = components.add(keysOf(x))
+    if (k === undefined) return undefined
+    first.push(k)
+  }
+  const { count, binOf } = components.bins(groups)
+  const bins = Array.from({ length: count }, () => [] as Array<X>)
+  xs.forEach((x, i) => bins[binOf(first[i]!)]!.push(x))
+  return bins
+}
+
+/**
+ * The union-find behind `disjointGroups`, fed one failure at a time (a round's failures are read
+ * from its spool file, never all held): memory per distinct contended record, not per row.
+ */
+class Components {
+  private readonly parent = new Map<string, string>()
+  /** Rows per failure's first key, in the order the keys first came. */
+  private readonly sizes = new Map<string, number>()
+  find(k: string): string {
     let r = k
-    while (parent.get(r) !== r) r = parent.get(r)!
+    while (this.parent.get(r) !== r) r = this.parent.get(r)!
     for (let c = k; c !== r;) {
-      const next = parent.get(c)!
-      parent.set(c, r)
+      const next = this.parent.get(c)!
+      this.parent.set(c, r)
       c = next
     }
     return r
   }
-  const keys: Array<ReadonlyArray<string>> = []
-  for (const x of xs) {
-    const ks = keysOf(x).filter((k) => k !== "")
+  /** Notes a failure whose records are `keys`: its first key, or undefined when it has none. */
+  add(keys: ReadonlyArray<string>): string | undefined {
+    const ks = keys.filter((k) => k !== "")
     if (ks.length === 0) return undefined
-    for (const k of ks) if (!parent.has(k)) parent.set(k, k)
+    for (const k of ks) if (!this.parent.has(k)) this.parent.set(k, k)
     for (const k of ks.slice(1)) {
-      const a = find(ks[0]!)
-      const b = find(k)
-      if (a !== b) parent.set(b, a)
+      const a = this.find(ks[0]!)
+      const b = this.find(k)
+      if (a !== b) this.parent.set(b, a)
     }
-    keys.push(ks)
+    this.sizes.set(ks[0]!, (this.sizes.get(ks[0]!) ?? 0) + 1)
+    return ks[0]!
   }
-  const components = new Map<string, Array<number>>()
-  keys.forEach((ks, i) => {
-    const r = find(ks[0]!)
-    const c = components.get(r)
-    if (c === undefined) components.set(r, [i])
-    else c.push(i)
-  })
-  const bins = Array.from({ length: Math.max(1, Math.min(groups, components.size)) }, () => [] as Array<number>)
-  for (const c of [...components.values()].sort((a, b) => b.length - a.length)) {
-    let smallest = bins[0]!
-    for (const b of bins) if (b.length < smallest.length) smallest = b
-    smallest.push(...c)
+  /**
+   * At most `groups` bins of whole components, balanced by rows (largest component first into the
+   * smallest bin): how many, and the bin of a failure given its first key.
+   */
+  bins(groups: number): { readonly count: number; readonly binOf: (key: string) => number } {
+    const components = new Map<string, number>()
+    for (const [k, rows] of this.sizes) {
+      const r = this.find(k)
+      components.set(r, (components.get(r) ?? 0) + rows)
+    }
+    const count = Math.max(1, Math.min(groups, components.size))
+    const load = Array.from({ length: count }, () => 0)
+    const binOfRoot = new Map<string, number>()
+    for (const [root, rows] of [...components].sort((a, b) => b[1] - a[1])) {
+      let smallest = 0
+      for (let b = 1; b < count; b++) if (load[b]! < load[smallest]!) smallest = b
+      load[smallest]! += rows
+      binOfRoot.set(root, smallest)
+    }
+    return { count, binOf: (key) => binOfRoot.get(this.find(key)) ?? 0 }
   }
-  return bins.map((b) => b.sort((i, j) => i - j).map((i) => xs[i]!))
 }
 
 /** A record id in the form every comparison uses: an 18-char id's first 15 characters (case kept: 15-char ids are case-sensitive). */
@@ -252,11 +278,11 @@ export const validateLockOptions = (options: BulkClient.IngestOptions<any>): Eff
 }
 
 /** Positions of a follow-up round's outcomes mapped back to the input (1.0; 2.0 has none). */
-const repositioned = <X extends BulkClient.Origin, E>(stream: Stream.Stream<X, E>, positions: ReadonlyArray<number | undefined>) =>
+const repositioned = <X extends BulkClient.Origin, E>(stream: Stream.Stream<X, E>, positions: ReadonlyArray<number>) =>
   Stream.map(stream, (x): X => {
     if (x.position === undefined) return x
     const p = positions[x.position]
-    return { ...x, position: p }
+    return { ...x, position: p === undefined || p < 0 ? undefined : p }
   })
 
 const plus = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a + b)
@@ -264,7 +290,8 @@ const plus = (a: number | undefined, b: number | undefined): number | undefined 
 /** One follow-up run of a round: its outcome and, per row it sent, the row's input position. */
 interface Part {
   readonly next: BulkClient.Outcome<BulkError>
-  readonly positions: ReadonlyArray<number | undefined>
+  /** Per row sent, its input position (-1: none, as on 2.0). */
+  readonly positions: ReadonlyArray<number>
 }
 
 /**
@@ -341,11 +368,12 @@ export const orderedByParent = <A, E, R>(rows: Stream.Stream<A, E, R>, field: st
       }
       return parentKey(row, field)
     }
-    return Stream.mapChunksEffect(sortedBy(rows, keyOf), (chunk) => {
-      if (found || first === undefined) return Effect.succeed(chunk)
+    // a synchronous stage: an Effect per chunk holding the chunk has every row promoted (chunkStage.ts)
+    return mapChunksOrFail(sortedBy(rows, keyOf), (chunk) => {
+      if (found || first === undefined) return Either.right(chunk)
       const fields = Object.keys(first)
       const near = fields.find((f) => f.toLowerCase() === field.toLowerCase())
-      return Effect.fail(
+      return Either.left(
         new InvalidInputError({
           what: `orderByParent names the field "${field}", which no row has` +
             (near === undefined ? "" : ` (did you mean "${near}"?)`) +
@@ -357,8 +385,8 @@ export const orderedByParent = <A, E, R>(rows: Stream.Stream<A, E, R>, field: st
 
 /**
  * Runs `once` on the input (ordered by parent when asked), then re-submits lock failures serially
- * for up to `retryLockedRows` rounds. The retried rows are held in memory (they are the rows that
- * failed on locks). Follow-up rounds report no progress; a journal records each round (its row
+ * for up to `retryLockedRows` rounds. A round's rows are spooled to a private temp file, not held
+ * in memory (`spoolRound`). Follow-up rounds report no progress; a journal records each round (its row
  * count) and its pieces marked with the round, so a resume knows the follow-up jobs.
  *
  * Under a journaled resume (`currentResumed`), the outcome resumed from the journal comes first,
@@ -383,6 +411,139 @@ export const withLockRetry = <A, E, R>(
       Effect.locally(allRounds(params, rows, rounds, field, once, resumed), currentResumed, undefined)
     )
     return { ...result, summary: { ...result.summary, apiRequests: requests.n } }
+  })
+
+/**
+ * A lock failure on its way to a round's spool file (through the sort by parent, when asked): its
+ * group key, parent key, input position (-1: none), CSV bytes (1.0) and row (JSON text). The file
+ * keeps the group key and the row; positions and bytes stay in memory, in the file's order.
+ */
+interface SpooledFailure {
+  readonly k: string
+  readonly s: string
+  readonly p: number
+  readonly b: number
+  readonly r: string
+}
+
+/** One follow-up group of a round: its spool file, rows, CSV bytes and, per row, its input position (-1: none). */
+interface SpooledGroup {
+  readonly path: string
+  readonly rows: number
+  readonly bytes: number
+  readonly positions: ReadonlyArray<number>
+}
+
+const spoolWriteError = (path: string) => (e: unknown) =>
+  new InvalidInputError({
+    what: `cannot write the spool file ${path} (retryLockedRows): ${String(e)}. ` +
+      "The lock failures of a round take about their rows' size in the temp directory: free space there or point TMPDIR at a larger disk"
+  })
+
+/** A spool file written in the scope (its writer closed however the scope ends). */
+const writerIn = (path: string, blockBytes?: number) =>
+  Effect.acquireRelease(
+    Effect.try({ try: () => new RecordWriter(path, blockBytes), catch: spoolWriteError(path) }),
+    (w) =>
+      Effect.sync(() => {
+        try {
+          w.close()
+        } catch {
+          // the temp dir's removal deletes the file
+        }
+      })
+  )
+
+/**
+ * A round's lock failures written to `dir` (spoolSort.ts records; the directory is the round's
+ * private temp dir, removed with its scope), never held in memory all at once: they are read once,
+ * ordered by parent when `field` is set (spoolSort.ts, bounded memory), and spooled while
+ * `Components` notes what each contends on; then, when the round is split (`keysOf`), the file is
+ * read again and each failure written to its group's file. What stays in memory is per contended
+ * record (the union-find) and per row one input position. Undefined when there is no failure.
+ */
+const spoolRound = <E>(
+  failures: Stream.Stream<BulkClient.Failure, E>,
+  dir: string,
+  o: {
+    readonly field: string | undefined
+    readonly keysOf: ((f: BulkClient.Failure) => ReadonlyArray<string>) | undefined
+    readonly bytesOf: (row: Readonly<Record<string, string>>) => number
+    readonly groupsFor: (rows: number, bytes: number, columns: ReadonlyArray<string>) => number
+  }
+) =>
+  Effect.gen(function*() {
+    const components = new Components()
+    let splittable = o.keysOf !== undefined
+    let rows = 0
+    let bytes = 0
+    let columns: ReadonlyArray<string> | undefined
+    const spooled = Stream.map(failures, (f): SpooledFailure => {
+      const b = o.bytesOf(f.row)
+      rows++
+      bytes += b
+      columns ??= Object.keys(f.row)
+      let k = ""
+      if (splittable) {
+        const first = components.add(o.keysOf!(f))
+        // a failure with no known record could contend with any group: the round stays serial
+        if (first === undefined) splittable = false
+        else k = first
+      }
+      return { k, s: o.field === undefined ? "" : parentKey(f.row, o.field), p: f.position ?? -1, b, r: JSON.stringify(f.row) }
+    })
+    const path = Path.join(dir, "locked.bin")
+    const writer = yield* writerIn(path)
+    const positions: Array<number> = []
+    const sizes: Array<number> = []
+    // written by a synchronous stage: no Effect per chunk holding it (chunkStage.ts)
+    yield* Stream.runDrain(mapChunksOrFail(
+      o.field === undefined ? spooled : sortedBy(spooled, (e) => e.s),
+      (chunk): Either.Either<Chunk.Chunk<never>, InvalidInputError> => {
+        try {
+          for (const e of chunk) {
+            writer.addJson(e.k, e.r)
+            positions.push(e.p)
+            sizes.push(e.b)
+          }
+          return Either.right(Chunk.empty())
+        } catch (e) {
+          return Either.left(spoolWriteError(path)(e))
+        }
+      }
+    ))
+    yield* Effect.try({ try: () => writer.close(), catch: spoolWriteError(path) })
+    if (rows === 0 || columns === undefined) return undefined
+    const bins = splittable ? components.bins(o.groupsFor(rows, bytes, columns)) : undefined
+    if (bins === undefined || bins.count === 1) {
+      return { rows, columns, groups: [{ path, rows, bytes, positions }] as ReadonlyArray<SpooledGroup> }
+    }
+    const groups = Array.from({ length: bins.count }, (_, i) => ({
+      path: Path.join(dir, `locked-${i}.bin`),
+      rows: 0,
+      bytes: 0,
+      positions: [] as Array<number>
+    }))
+    const writers: Array<RecordWriter> = []
+    // (a group's writer buffers 128 KiB: a round may have dozens of groups)
+    for (const g of groups) writers.push(yield* writerIn(g.path, 128 * 1024))
+    // each failure to its group's file, in the round's order (groups keep it), its record copied as is
+    let at = 0
+    yield* forEachRecord(path, (key, record) => {
+      const i = bins.binOf(key)
+      const g = groups[i]!
+      try {
+        writers[i]!.add(record)
+      } catch (e) {
+        throw spoolWriteError(g.path)(e)
+      }
+      g.rows++
+      g.bytes += sizes[at]!
+      g.positions.push(positions[at]!)
+      at++
+    })
+    for (const [i, w] of writers.entries()) yield* Effect.try({ try: () => w.close(), catch: spoolWriteError(groups[i]!.path) })
+    return { rows, columns, groups: groups as ReadonlyArray<SpooledGroup> }
   })
 
 /** The first round and the follow-ups, merged. */
@@ -422,70 +583,73 @@ const allRounds = <A, E, R>(
     const batchBytes1 = options.maxBatchChars ?? 10_000_000
     for (let round = resumed?.rounds ?? 0; round < rounds; round++) {
       if (failedSoFar === 0) break
-      const locked = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.filter(candidates, retriable)))
-      if (locked.length === 0) break
-      const ordered = field === undefined ? locked : byParent(locked, field, (f) => f.row)
-      // 1.0: enough groups for each to fit one batch (a bigger group has to be a Serial job, see below)
-      const bytes = options.api === "1.0" ? ordered.map((f) => csvBytes(Object.values(f.row))) : []
-      const header = csvBytes(Object.keys(ordered[0]!.row))
-      const sizeOf = new Map(ordered.map((f, i) => [f, bytes[i] ?? 0]))
-      const fitsOneBatch = (group: ReadonlyArray<BulkClient.Failure>) =>
-        group.length <= batchRecords1 && group.reduce((n, f) => n + sizeOf.get(f)!, header) <= batchBytes1
-      const count = options.api === "1.0"
-        ? followUpGroupCount(ordered.length, bytes.reduce((n, b) => n + b, 0), {
-          records: batchRecords1,
-          bytes: batchBytes1 - header
-        }, width)
-        : followUpGroupCount(ordered.length, 0, { records: FOLLOW_UP_JOB_RECORDS, bytes: Infinity }, width)
-      const groups = (parallel ? disjointGroups(ordered, keysOf, count) : undefined) ?? [ordered]
-      const columns = Object.keys(ordered[0]!.row)
-      const followUp: BulkClient.IngestOptions<Record<string, string>> = {
-        ...(options as BulkClient.IngestOptions<any>),
-        schema: undefined,
-        columns,
-        serial: true,
-        concurrency: 1,
-        onProgress: undefined,
-        journal: undefined,
-        allowEmpty: true,
-        ...(options.api === "1.0" ? {} : { batchSize: FOLLOW_UP_JOB_RECORDS })
-      }
-      // journaled before anything of the round is sent: a resume then knows how many rows it carries
-      yield* notifyRound(round + 1, ordered.length)
-      // Each group serially, the groups side by side. 2.0: one job at a time per group. 1.0: Salesforce
-      // runs the batches of all Serial jobs one at a time, so side-by-side groups are Parallel jobs of
-      // one batch each (their parents disjoint, so they do not contend); a group too big for one
-      // batch, or a round that is not split, is a Serial job.
-      // A group that fails does not cut its siblings short: each runs to its end (its jobs finished,
-      // not left running unseen nor, on 1.0, aborted part way), and then the round fails with every
-      // failed group's error (each naming its job), so no job of the round is in flight unreported.
-      const exits = yield* Effect.forEach(
-        groups,
-        (group) =>
-          Effect.exit(Effect.map(
-            Effect.locally(
-              once({
-                object: params.object,
-                operation: params.operation,
-                externalIdFieldName: params.externalIdFieldName,
-                rows: Stream.fromIterable(group.map((f) => f.row)),
-                options: {
-                  ...followUp,
-                  ...(options.api === "1.0" && groups.length > 1 && fitsOneBatch(group) ? { serial: false } : {}),
-                  pollSchedule: options.pollSchedule ?? adaptivePollSchedule(group.length, FOLLOW_UP_POLL)
-                }
-              }),
-              currentRound,
-              round + 1
-            ),
-            (next): Part => ({ next, positions: group.map((f) => f.position) })
-          )),
-        { concurrency: groups.length }
-      )
-      const failed = exits.flatMap((e) => (Exit.isFailure(e) ? [e.cause] : []))
-      if (failed.length > 0) return yield* Effect.failCause(failed.reduce((a, b) => Cause.parallel(a, b)))
-      const parts = exits.flatMap((e) => (Exit.isSuccess(e) ? [e.value] : []))
-      outcome = merge(outcome, locked.length, parts, retriable)
+      const header = (columns: ReadonlyArray<string>) => csvBytes(columns)
+      // the round in a scope of its own: its spool files are removed once its runs are done (or it
+      // fails, or is interrupted)
+      const done = yield* Effect.scoped(Effect.gen(function*() {
+        const spooled = yield* spoolRound(Stream.filter(candidates, retriable), yield* tempDir, {
+          field,
+          keysOf: parallel ? keysOf : undefined,
+          // 1.0: each row's CSV bytes, for enough groups to each fit one batch (a bigger group has to be a Serial job, see below)
+          bytesOf: options.api === "1.0" ? (row) => csvBytes(Object.values(row)) : () => 0,
+          groupsFor: (rows, bytes, columns) =>
+            options.api === "1.0"
+              ? followUpGroupCount(rows, bytes, { records: batchRecords1, bytes: batchBytes1 - header(columns) }, width)
+              : followUpGroupCount(rows, 0, { records: FOLLOW_UP_JOB_RECORDS, bytes: Infinity }, width)
+        })
+        if (spooled === undefined) return undefined
+        const { columns, groups } = spooled
+        const fitsOneBatch = (group: SpooledGroup) => group.rows <= batchRecords1 && header(columns) + group.bytes <= batchBytes1
+        const followUp: BulkClient.IngestOptions<Record<string, string>> = {
+          ...(options as BulkClient.IngestOptions<any>),
+          schema: undefined,
+          columns: [...columns],
+          serial: true,
+          concurrency: 1,
+          onProgress: undefined,
+          journal: undefined,
+          allowEmpty: true,
+          ...(options.api === "1.0" ? {} : { batchSize: FOLLOW_UP_JOB_RECORDS })
+        }
+        // journaled before anything of the round is sent: a resume then knows how many rows it carries
+        yield* notifyRound(round + 1, spooled.rows)
+        // Each group serially, the groups side by side. 2.0: one job at a time per group. 1.0: Salesforce
+        // runs the batches of all Serial jobs one at a time, so side-by-side groups are Parallel jobs of
+        // one batch each (their parents disjoint, so they do not contend); a group too big for one
+        // batch, or a round that is not split, is a Serial job.
+        // A group that fails does not cut its siblings short: each runs to its end (its jobs finished,
+        // not left running unseen nor, on 1.0, aborted part way), and then the round fails with every
+        // failed group's error (each naming its job), so no job of the round is in flight unreported.
+        const exits = yield* Effect.forEach(
+          groups,
+          (group) =>
+            Effect.exit(Effect.map(
+              Effect.locally(
+                once({
+                  object: params.object,
+                  operation: params.operation,
+                  externalIdFieldName: params.externalIdFieldName,
+                  rows: recordsOf(group.path, (_, row) => row as Record<string, string>),
+                  options: {
+                    ...followUp,
+                    ...(options.api === "1.0" && groups.length > 1 && fitsOneBatch(group) ? { serial: false } : {}),
+                    pollSchedule: options.pollSchedule ?? adaptivePollSchedule(group.rows, FOLLOW_UP_POLL)
+                  }
+                }),
+                currentRound,
+                round + 1
+              ),
+              (next): Part => ({ next, positions: group.positions })
+            )),
+          { concurrency: groups.length }
+        )
+        const failed = exits.flatMap((e) => (Exit.isFailure(e) ? [e.cause] : []))
+        if (failed.length > 0) return yield* Effect.failCause(failed.reduce((a, b) => Cause.parallel(a, b)))
+        return { rows: spooled.rows, parts: exits.flatMap((e) => (Exit.isSuccess(e) ? [e.value] : [])) }
+      }))
+      if (done === undefined) break
+      const { parts } = done
+      outcome = merge(outcome, done.rows, parts, retriable)
       candidates = Stream.concatAll(Chunk.fromIterable(parts.map((p) => p.next.failures)))
       failedSoFar = parts.reduce((n, p) => n + p.next.summary.failed, 0)
       if (parts.some((p) => p.next.summary.failed > 0)) parallel = false

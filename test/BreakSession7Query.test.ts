@@ -1,0 +1,87 @@
+/**
+ * Break session 7: 2.0 query pages sized by the SELECT list's columns (query2.ts
+ * `defaultPageRows`): a narrow query now reads pages of 100,000 rows. Every row once, in order,
+ * across 100,000-row pages, with answers cut, reset and stalled; an early stop at and around a page
+ * boundary; SOQL written in lower case over several lines still gets its narrow pages.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import { NodeHttpClient } from "@effect/platform-node"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { BulkClient, Transport } from "../packages/client/src/index.js"
+import { defaultPageRows, selectColumns } from "../packages/client/src/internal/query2.js"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import { authLayer, collect, type Emu, poll, startEmulator, transportOptions } from "./FaultsSupport.js"
+
+let emu: Emu
+const TAG = "b7q"
+const N = 230_001
+const nameOf = (i: number) => `${TAG}-${String(i).padStart(6, "0")}`
+
+beforeAll(async () => {
+  emu = await startEmulator(77)
+  for (let i = 0; i < N; i++) {
+    const out = emu.org.apply("insert", "Account", { Name: nameOf(i) })
+    if (!out.success) throw new Error("seed failed")
+  }
+}, 120_000)
+afterAll(async () => {
+  await emu?.close()
+})
+
+/** The result page requests the client made (their URLs). */
+const pages: Array<string> = []
+const layer: Layer.Layer<BulkClient.BulkClient> = Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(
+  Layer.provide(Transport.layer(transportOptions)),
+  Layer.provide(Layer.suspend(() => authLayer(emu))),
+  Layer.provide(Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(
+      HttpClient.HttpClient,
+      HttpClient.tapRequest((r) => Effect.sync(() => { if (/\/jobs\/query\/[^/]+\/results/.test(r.url)) pages.push(`${r.url}?${new URLSearchParams([...r.urlParams]).toString()}`) }))
+    )
+  ).pipe(Layer.provide(NodeHttpClient.layerUndici)))
+)
+
+// lower case, a newline and tabs between the keywords: still one column
+const SOQL = `select\tName\nfrom Account\nwhere Name like '${TAG}-%'`
+const RESULTS = "^GET /services/data/[^/]+/jobs/query/[^/]+/results$"
+
+describe("2.0 query with 100,000-row pages", () => {
+  it("the SOQL reads as one column: pages of 100,000 rows", () => {
+    expect(selectColumns(SOQL)).toBe(1)
+    expect(defaultPageRows(SOQL)).toBe(100_000)
+  })
+
+  it.live("every row once, in order, in pages of 100,000 rows; again with answers cut, reset and stalled", () =>
+    Effect.gen(function*() {
+      emu.setFaults("", { seed: 77 })
+      pages.length = 0
+      const clean = yield* collect(BulkClient.query(SOQL, { ...poll, api: "2.0" }))
+      expect(clean.length).toBe(N)
+      const names = clean.map((r) => r.Name!)
+      expect(new Set(names).size).toBe(N)
+      expect(names).toEqual([...names].sort())
+      expect(pages.length).toBe(3)
+      expect(pages.every((u) => u.includes("maxRecords=100000"))).toBe(true)
+      emu.setFaults("lost-answer=0.3,reset=0.2,stall=0.2", { seed: 78, match: RESULTS })
+      const faulted = yield* collect(BulkClient.query(SOQL, { ...poll, api: "2.0" })).pipe(
+        Effect.ensuring(Effect.sync(() => emu.setFaults("", { seed: 77 })))
+      )
+      expect(faulted.length).toBe(N)
+      expect(faulted.map((r) => r.Name)).toEqual(names)
+    }).pipe(Effect.provide(layer)), 300_000)
+
+  it.live("Stream.take at and around the 100,000-row page boundary: the rows asked for, in order; a later query is whole", () =>
+    Effect.gen(function*() {
+      emu.setFaults("", { seed: 77 })
+      for (const n of [99_999, 100_000, 100_001, 200_000]) {
+        const some = yield* collect(Stream.take(BulkClient.query(SOQL, { ...poll, api: "2.0" }), n))
+        expect(some.length).toBe(n)
+        expect(some[n - 1]!.Name).toBe(nameOf(n - 1))
+      }
+      const all = yield* collect(BulkClient.query(SOQL, { ...poll, api: "2.0" }))
+      expect(all.length).toBe(N)
+    }).pipe(Effect.provide(layer)), 300_000)
+})

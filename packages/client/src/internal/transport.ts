@@ -454,10 +454,23 @@ const gunzipInto = (
     if (!ended) reader.cancel().catch(() => undefined)
   })
   inflater.on("data", (chunk: Buffer) => {
-    controller.enqueue(chunk)
+    try {
+      controller.enqueue(chunk)
+    } catch {
+      // the reader cancelled: the web stream is closed, and the inflater may still hand out what
+      // it had inflated (an enqueue then throws, uncaught in an event handler: the process died)
+      inflater.destroy()
+      return
+    }
     if ((controller.desiredSize ?? 0) <= 0) inflater.pause()
   })
-  inflater.once("end", () => controller.close())
+  inflater.once("end", () => {
+    try {
+      controller.close()
+    } catch {
+      // cancelled meanwhile: nothing to close
+    }
+  })
   inflater.once("error", (e) => controller.error(e))
   const pump = async () => {
     if (!inflater.write(first)) await onceEvent(inflater, "drain")

@@ -650,7 +650,9 @@ const allRounds = <A, E, R>(
       if (done === undefined) break
       const { parts } = done
       outcome = merge(outcome, done.rows, parts, retriable)
-      candidates = Stream.concatAll(Chunk.fromIterable(parts.map((p) => p.next.failures)))
+      // at their input positions (a follow-up's own are positions in what it was sent): the next
+      // round maps its outcomes back through these
+      candidates = Stream.concatAll(Chunk.fromIterable(parts.map((p) => repositioned(p.next.failures, p.positions))))
       failedSoFar = parts.reduce((n, p) => n + p.next.summary.failed, 0)
       if (parts.some((p) => p.next.summary.failed > 0)) parallel = false
       followed = true

@@ -40,40 +40,44 @@ describe("1.0 ids-only outcomes (successRows: false)", () => {
       ["result downloads cut, reset and stalled", "lost-answer=0.25,reset=0.15,stall=0.15", RESULT]
     ] as const
   ) {
-    it.live(`${title}: each success once at its position with its id, each failure with its whole message; each row lands once`, () =>
-      Effect.gen(function*() {
-        const tag = `b7i${title.length}`
-        const rows = rowsOf(tag)
-        const f0 = emu.stats().faults
-        emu.setFaults(faults === "" ? undefined : faults, { seed: 79, ...(match ? { match } : {}) })
-        const out = yield* BulkClient.insert("Contact", rows, { ...poll, api: "1.0", batchSize: 250, successRows: false })
-        const ok = yield* collect(out.successes)
-        const bad = yield* collect(out.failures)
-        emu.setFaults(undefined)
-        const f1 = emu.stats().faults
-        const drawn = f1["lost-answer"] + f1.reset + f1.stall - f0["lost-answer"] - f0.reset - f0.stall
-        if (faults === "") expect(drawn).toBe(0)
-        else expect(drawn).toBeGreaterThan(0)
-        const failing = rows.filter((_, i) => i % 7 === 5).length
-        expect(out.summary).toMatchObject({ rowsRead: N, succeeded: N - failing, failed: failing, unprocessed: 0 })
-        expect(ok.length).toBe(N - failing)
-        expect(new Set(ok.map((x) => x.position)).size).toBe(ok.length)
-        for (const x of ok) {
-          expect(x.position! % 7).not.toBe(5)
-          const rec = emu.org.get(x.id)
-          expect(rec?.values.LastName).toBe(rows[x.position!]!.LastName)
-          expect(rec?.values.Description).toBe(rows[x.position!]!.Description)
-        }
-        expect(bad.map((f) => f.position)).toEqual(rows.flatMap((_, i) => (i % 7 === 5 ? [i] : [])))
-        for (const f of bad) {
-          expect(f.row.LastName).toBe(rows[f.position!]!.LastName)
-          expect(f.errors[0]!.code).toBe("STRING_TOO_LONG")
-          expect(f.errors[0]!.message).toContain(HEAD)
-        }
-        // landed once each (a lost batch answer is not added twice)
-        const q = emu.org.query(`SELECT LastName FROM Contact WHERE LastName LIKE '${tag}-%'`)
-        if (!q.ok) throw new Error(q.error.message)
-        expect(q.result.size).toBe(N - failing)
-      }).pipe(Effect.provide(clientLayer(emu))), 180_000)
+    it.live(
+      `${title}: each success once at its position with its id, each failure with its whole message; each row lands once`,
+      () =>
+        Effect.gen(function*() {
+          const tag = `b7i${title.length}`
+          const rows = rowsOf(tag)
+          const f0 = emu.stats().faults
+          emu.setFaults(faults === "" ? undefined : faults, { seed: 79, ...(match ? { match } : {}) })
+          const out = yield* BulkClient.insert("Contact", rows, { ...poll, api: "1.0", batchSize: 250, successRows: false })
+          const ok = yield* collect(out.successes)
+          const bad = yield* collect(out.failures)
+          emu.setFaults(undefined)
+          const f1 = emu.stats().faults
+          const drawn = f1["lost-answer"] + f1.reset + f1.stall - f0["lost-answer"] - f0.reset - f0.stall
+          if (faults === "") expect(drawn).toBe(0)
+          else expect(drawn).toBeGreaterThan(0)
+          const failing = rows.filter((_, i) => i % 7 === 5).length
+          expect(out.summary).toMatchObject({ rowsRead: N, succeeded: N - failing, failed: failing, unprocessed: 0 })
+          expect(ok.length).toBe(N - failing)
+          expect(new Set(ok.map((x) => x.position)).size).toBe(ok.length)
+          for (const x of ok) {
+            expect(x.position! % 7).not.toBe(5)
+            const rec = emu.org.get(x.id)
+            expect(rec?.values.LastName).toBe(rows[x.position!]!.LastName)
+            expect(rec?.values.Description).toBe(rows[x.position!]!.Description)
+          }
+          expect(bad.map((f) => f.position)).toEqual(rows.flatMap((_, i) => (i % 7 === 5 ? [i] : [])))
+          for (const f of bad) {
+            expect(f.row.LastName).toBe(rows[f.position!]!.LastName)
+            expect(f.errors[0]!.code).toBe("STRING_TOO_LONG")
+            expect(f.errors[0]!.message).toContain(HEAD)
+          }
+          // landed once each (a lost batch answer is not added twice)
+          const q = emu.org.query(`SELECT LastName FROM Contact WHERE LastName LIKE '${tag}-%'`)
+          if (!q.ok) throw new Error(q.error.message)
+          expect(q.result.size).toBe(N - failing)
+        }).pipe(Effect.provide(clientLayer(emu))),
+      180_000
+    )
   }
 })

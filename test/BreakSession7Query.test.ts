@@ -35,13 +35,19 @@ const pages: Array<string> = []
 const layer: Layer.Layer<BulkClient.BulkClient> = Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(
   Layer.provide(Transport.layer(transportOptions)),
   Layer.provide(Layer.suspend(() => authLayer(emu))),
-  Layer.provide(Layer.effect(
-    HttpClient.HttpClient,
-    Effect.map(
+  Layer.provide(
+    Layer.effect(
       HttpClient.HttpClient,
-      HttpClient.tapRequest((r) => Effect.sync(() => { if (/\/jobs\/query\/[^/]+\/results/.test(r.url)) pages.push(`${r.url}?${new URLSearchParams([...r.urlParams]).toString()}`) }))
-    )
-  ).pipe(Layer.provide(NodeHttpClient.layerUndici)))
+      Effect.map(
+        HttpClient.HttpClient,
+        HttpClient.tapRequest((r) =>
+          Effect.sync(() => {
+            if (/\/jobs\/query\/[^/]+\/results/.test(r.url)) pages.push(`${r.url}?${r.urlParams.map(([k, v]) => `${k}=${v}`).join("&")}`)
+          })
+        )
+      )
+    ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  )
 )
 
 // lower case, a newline and tabs between the keywords: still one column
@@ -73,17 +79,21 @@ describe("2.0 query with 100,000-row pages", () => {
       expect(faulted.map((r) => r.Name)).toEqual(names)
     }).pipe(Effect.provide(layer)), 300_000)
 
-  it.live("Stream.take at and around the 100,000-row page boundary: the rows asked for, in order; a later query is whole", () =>
-    Effect.gen(function*() {
-      emu.setFaults("", { seed: 77 })
-      for (const n of [99_999, 100_000, 100_001, 200_000]) {
-        const some = yield* collect(Stream.take(BulkClient.query(SOQL, { ...poll, api: "2.0" }), n))
-        expect(some.length).toBe(n)
-        expect(some[n - 1]!.Name).toBe(nameOf(n - 1))
-      }
-      const all = yield* collect(BulkClient.query(SOQL, { ...poll, api: "2.0" }))
-      expect(all.length).toBe(N)
-    }).pipe(Effect.provide(layer)), 300_000)
+  it.live(
+    "Stream.take at and around the 100,000-row page boundary: the rows asked for, in order; a later query is whole",
+    () =>
+      Effect.gen(function*() {
+        emu.setFaults("", { seed: 77 })
+        for (const n of [99_999, 100_000, 100_001, 200_000]) {
+          const some = yield* collect(Stream.take(BulkClient.query(SOQL, { ...poll, api: "2.0" }), n))
+          expect(some.length).toBe(n)
+          expect(some[n - 1]!.Name).toBe(nameOf(n - 1))
+        }
+        const all = yield* collect(BulkClient.query(SOQL, { ...poll, api: "2.0" }))
+        expect(all.length).toBe(N)
+      }).pipe(Effect.provide(layer)),
+    300_000
+  )
 
   // Failed before (the run's "Errors": uncaught TypeError "Controller is already closed" from
   // transport.ts gunzipInto, 3 per run): a stop while the inflater still had output for a

@@ -107,7 +107,12 @@ const run = (
   Effect.gen(function*() {
     const s = scripted(verdict)
     const out = yield* withLockRetry(
-      { object: "Contact", operation, rows: Stream.fromIterable(rows), options: { api: "1.0", ...options } as BulkClient.IngestOptions<Row> },
+      {
+        object: "Contact",
+        operation,
+        rows: Stream.fromIterable(rows),
+        options: { api: "1.0", ...options } as BulkClient.IngestOptions<Row>
+      },
       s.once
     ).pipe(Effect.provideService(Transport, {} as never))
     const successes = yield* collect(out.successes)
@@ -124,7 +129,10 @@ const rowsOf = (n: number, parents: number): Array<Row> =>
   }))
 
 /** Every input row's outcome exactly once, at its position, with its values. */
-const once = (rows: ReadonlyArray<Row>, r: { successes: ReadonlyArray<BulkClient.Success>; failures: ReadonlyArray<BulkClient.Failure> }) => {
+const once = (
+  rows: ReadonlyArray<Row>,
+  r: { successes: ReadonlyArray<BulkClient.Success>; failures: ReadonlyArray<BulkClient.Failure> }
+) => {
   const all = [...r.successes, ...r.failures]
   expect(all.length).toBe(rows.length)
   expect(new Set(all.map((x) => x.position)).size).toBe(rows.length)
@@ -157,30 +165,34 @@ describe("lock rounds through the spool, scripted", () => {
       })
     ))
 
-  it.effect("hundreds of groups in one round (one spool file each): each row re-sent once, in one group, outcomes once", () =>
-    withTmp((tmp) =>
-      Effect.gen(function*() {
-        const rows = rowsOf(1_200, 400)
-        const r = yield* run(rows, (_, round) => (round === 0 ? "lock" : "ok"), { retryLockedRows: 2, concurrency: 300 })
-        // 300 groups asked for, 400 parents: 300 follow-up runs
-        expect(r.attempts.length).toBe(301)
-        const resent = r.attempts.slice(1).flatMap((a) => a.rows.map((x) => x.Key))
-        expect(resent.length).toBe(1_200)
-        expect(new Set(resent).size).toBe(1_200)
-        // no parent in two groups, input order within a group
-        const groupOf = new Map<string, number>()
-        r.attempts.slice(1).forEach((a, g) => {
-          for (const x of a.rows) {
-            expect(groupOf.get(x.AccountId!) ?? g).toBe(g)
-            groupOf.set(x.AccountId!, g)
-          }
-          expect(a.rows.map((x) => x.Key)).toEqual([...a.rows.map((x) => x.Key)].sort())
+  it.effect(
+    "hundreds of groups in one round (one spool file each): each row re-sent once, in one group, outcomes once",
+    () =>
+      withTmp((tmp) =>
+        Effect.gen(function*() {
+          const rows = rowsOf(1_200, 400)
+          const r = yield* run(rows, (_, round) => (round === 0 ? "lock" : "ok"), { retryLockedRows: 2, concurrency: 300 })
+          // 300 groups asked for, 400 parents: 300 follow-up runs
+          expect(r.attempts.length).toBe(301)
+          const resent = r.attempts.slice(1).flatMap((a) => a.rows.map((x) => x.Key))
+          expect(resent.length).toBe(1_200)
+          expect(new Set(resent).size).toBe(1_200)
+          // no parent in two groups, input order within a group
+          const groupOf = new Map<string, number>()
+          r.attempts.slice(1).forEach((a, g) => {
+            for (const x of a.rows) {
+              expect(groupOf.get(x.AccountId!) ?? g).toBe(g)
+              groupOf.set(x.AccountId!, g)
+            }
+            expect(a.rows.map((x) => x.Key)).toEqual([...a.rows.map((x) => x.Key)].sort())
+          })
+          expect(r.out.summary).toMatchObject({ succeeded: 1_200, failed: 0 })
+          once(rows, r)
+          expect(Fs.readdirSync(tmp)).toEqual([])
         })
-        expect(r.out.summary).toMatchObject({ succeeded: 1_200, failed: 0 })
-        once(rows, r)
-        expect(Fs.readdirSync(tmp)).toEqual([])
-      })
-    ), 60_000)
+      ),
+    60_000
+  )
 
   it.effect("the outcome is the last attempt's: locked every round stays one lock failure; locked then bad is the bad one", () =>
     withTmp(() =>
@@ -198,8 +210,9 @@ describe("lock rounds through the spool, scripted", () => {
         for (const f of r.failures) {
           const i = f.position!
           if (i % 6 === 1) expect(f.code).toBe("UNABLE_TO_LOCK_ROW")
-          else if (i % 6 === 2) expect(f.message).toBe("bad in round " + r.attempts.findLast((a) => a.rows.some((x) => x.Key === f.row.Key))!.round)
-          else throw new Error(`unexpected failure at ${i}`)
+          else if (i % 6 === 2) {
+            expect(f.message).toBe("bad in round " + r.attempts.findLast((a) => a.rows.some((x) => x.Key === f.row.Key))!.round)
+          } else throw new Error(`unexpected failure at ${i}`)
         }
         expect(r.failures.length).toBe(20)
         expect(r.out.summary).toMatchObject({ succeeded: 40, failed: 20 })

@@ -55,52 +55,60 @@ const expected = (rows: ReadonlyArray<Row>) =>
 
 describe("spooled sort with rows larger than its buffers", () => {
   for (const limits of [{}, { runBytes: 64 * 1024 }, { runRows: 3, fanIn: 2 }]) {
-    it.effect(`rows of 9 MiB among small ones, every kind in a run: order, values, no file left (${JSON.stringify(limits)})`, () =>
-      withTmp((tmp) =>
-        Effect.gen(function*() {
-          const rows = rowsOf(160)
-          const out = yield* collect(sortedBy(Stream.rechunk(Stream.fromIterable(rows), 7), keyOf, limits))
-          const want = expected(rows)
-          expect(out.length).toBe(want.length)
-          expect(out.map((r) => r.Id)).toEqual(want.map((r) => r.Id))
-          for (let k = 0; k < out.length; k++) {
-            expect(out[k]!.Description === want[k]!.Description).toBe(true)
-            expect(out[k]).toEqual(want[k])
-            expect("Missing" in out[k]!).toBe("Missing" in want[k]!)
-          }
-          expect(under(tmp)).toEqual([])
-        })
-      ), 120_000)
+    it.effect(
+      `rows of 9 MiB among small ones, every kind in a run: order, values, no file left (${JSON.stringify(limits)})`,
+      () =>
+        withTmp((tmp) =>
+          Effect.gen(function*() {
+            const rows = rowsOf(160)
+            const out = yield* collect(sortedBy(Stream.rechunk(Stream.fromIterable(rows), 7), keyOf, limits))
+            const want = expected(rows)
+            expect(out.length).toBe(want.length)
+            expect(out.map((r) => r.Id)).toEqual(want.map((r) => r.Id))
+            for (let k = 0; k < out.length; k++) {
+              expect(out[k]!.Description === want[k]!.Description).toBe(true)
+              expect(out[k]).toEqual(want[k])
+              expect("Missing" in out[k]!).toBe("Missing" in want[k]!)
+            }
+            expect(under(tmp)).toEqual([])
+          })
+        ),
+      120_000
+    )
   }
 })
 
 describe("RecordWriter: one reused block, records larger than it", () => {
-  it.effect("records of every size, several over the block, read back in order byte for byte, and copied as stored", () =>
-    withTmp((tmp) =>
-      Effect.gen(function*() {
-        const rows = Array.from({ length: 400 }, (_, i) => ({
-          k: `key-${i}-é😀`,
-          row: { n: String(i), v: i % 37 === 0 ? "é😀\r\n\"".repeat(60_000) : i % 5 === 0 ? "" : `small ${i} ,"\r\n` }
-        }))
-        const path = Path.join(tmp, "a.bin")
-        // a 4 KiB block: most records fit, the big ones (~660 KB) do not
-        const w = new RecordWriter(path, 4096)
-        for (const r of rows) w.addJson(r.k, JSON.stringify(r.row))
-        w.close()
-        w.close()
-        expect(Fs.statSync(path).mode & 0o777).toBe(0o600)
-        const back = yield* collect(recordsOf(path, (key, row) => ({ k: key, row })))
-        expect(back).toEqual(rows)
-        // each record copied as stored into one of two files (the group split of a lock round)
-        const paths = [Path.join(tmp, "g0.bin"), Path.join(tmp, "g1.bin")]
-        const ws = paths.map((p) => new RecordWriter(p, 1024))
-        let i = 0
-        yield* forEachRecord(path, (_, record) => ws[i++ % 2]!.add(record))
-        ws.forEach((x) => x.close())
-        const g0 = yield* collect(recordsOf(paths[0]!, (key, row) => ({ k: key, row })))
-        const g1 = yield* collect(recordsOf(paths[1]!, (key, row) => ({ k: key, row })))
-        expect(g0).toEqual(rows.filter((_, j) => j % 2 === 0))
-        expect(g1).toEqual(rows.filter((_, j) => j % 2 === 1))
-      })
-    ), 60_000)
+  it.effect(
+    "records of every size, several over the block, read back in order byte for byte, and copied as stored",
+    () =>
+      withTmp((tmp) =>
+        Effect.gen(function*() {
+          const rows = Array.from({ length: 400 }, (_, i) => ({
+            k: `key-${i}-é😀`,
+            row: { n: String(i), v: i % 37 === 0 ? "é😀\r\n\"".repeat(60_000) : i % 5 === 0 ? "" : `small ${i} ,"\r\n` }
+          }))
+          const path = Path.join(tmp, "a.bin")
+          // a 4 KiB block: most records fit, the big ones (~660 KB) do not
+          const w = new RecordWriter(path, 4096)
+          for (const r of rows) w.addJson(r.k, JSON.stringify(r.row))
+          w.close()
+          w.close()
+          expect(Fs.statSync(path).mode & 0o777).toBe(0o600)
+          const back = yield* collect(recordsOf(path, (key, row) => ({ k: key, row })))
+          expect(back).toEqual(rows)
+          // each record copied as stored into one of two files (the group split of a lock round)
+          const paths = [Path.join(tmp, "g0.bin"), Path.join(tmp, "g1.bin")]
+          const ws = paths.map((p) => new RecordWriter(p, 1024))
+          let i = 0
+          yield* forEachRecord(path, (_, record) => ws[i++ % 2]!.add(record))
+          ws.forEach((x) => x.close())
+          const g0 = yield* collect(recordsOf(paths[0]!, (key, row) => ({ k: key, row })))
+          const g1 = yield* collect(recordsOf(paths[1]!, (key, row) => ({ k: key, row })))
+          expect(g0).toEqual(rows.filter((_, j) => j % 2 === 0))
+          expect(g1).toEqual(rows.filter((_, j) => j % 2 === 1))
+        })
+      ),
+    60_000
+  )
 })

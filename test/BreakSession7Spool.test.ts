@@ -84,7 +84,10 @@ for (const api of ["2.0", "1.0"] as const) {
           const ok = yield* collect(out.successes)
           expect(ok.length).toBe(N)
           const inputOrder = orderByParent
-            ? rows.map((r, i) => ({ r, i })).sort((a, b) => (a.r.AccountId < b.r.AccountId ? -1 : a.r.AccountId > b.r.AccountId ? 1 : a.i - b.i)).map((e) => e.r)
+            ? rows.map((r, i) => ({ r, i })).sort((
+              a,
+              b
+            ) => (a.r.AccountId < b.r.AccountId ? -1 : a.r.AccountId > b.r.AccountId ? 1 : a.i - b.i)).map((e) => e.r)
             : rows
           const byName = new Map(rows.map((r) => [r.LastName, r]))
           for (const x of ok) {

@@ -64,22 +64,26 @@ const faultsOf = () => {
 }
 
 describe.each(["undici", "fetch", "undici identity"] as const)("bodies over %s", (http) => {
-  it.live("query 2.0 and 1.0 with answers stalled, cut and reset mid-body: every row once, in order, values intact", () =>
-    Effect.gen(function*() {
-      const f0 = faultsOf()
-      for (const api of ["2.0", "1.0"] as const) {
-        emu.setFaults("lost-answer=0.25,reset=0.15,stall=0.15", { seed: 82, match: RESULTS })
-        const rows = yield* collect(BulkClient.query(SOQL, { ...poll, api })).pipe(
-          Effect.ensuring(Effect.sync(() => emu.setFaults(undefined)))
-        )
-        expect(rows.length).toBe(N)
-        const names = rows.map((r) => r.Name)
-        expect(new Set(names).size).toBe(N)
-        const wrong = rows.filter((r) => r.Description !== description(Number(r.Name!.slice(TAG.length + 1))))
-        expect(wrong.length).toBe(0)
-      }
-      expect(faultsOf()).toBeGreaterThan(f0)
-    }).pipe(Effect.provide(clientOver(http))), 240_000)
+  it.live(
+    "query 2.0 and 1.0 with answers stalled, cut and reset mid-body: every row once, in order, values intact",
+    () =>
+      Effect.gen(function*() {
+        const f0 = faultsOf()
+        for (const api of ["2.0", "1.0"] as const) {
+          emu.setFaults("lost-answer=0.25,reset=0.15,stall=0.15", { seed: 82, match: RESULTS })
+          const rows = yield* collect(BulkClient.query(SOQL, { ...poll, api })).pipe(
+            Effect.ensuring(Effect.sync(() => emu.setFaults(undefined)))
+          )
+          expect(rows.length).toBe(N)
+          const names = rows.map((r) => r.Name)
+          expect(new Set(names).size).toBe(N)
+          const wrong = rows.filter((r) => r.Description !== description(Number(r.Name!.slice(TAG.length + 1))))
+          expect(wrong.length).toBe(0)
+        }
+        expect(faultsOf()).toBeGreaterThan(f0)
+      }).pipe(Effect.provide(clientOver(http))),
+    240_000
+  )
 
   it.live("a reader slower than the idle timeout (it waits 1 s, three times) is not cut off: every row", () =>
     Effect.gen(function*() {
@@ -92,19 +96,23 @@ describe.each(["undici", "fetch", "undici identity"] as const)("bodies over %s",
       expect(n).toBe(N)
     }).pipe(Effect.provide(clientOver(http))), 120_000)
 
-  it.live("a reader that stops early, then the layer is closed: no hang, and a new layer reads the whole query", () =>
-    Effect.gen(function*() {
-      emu.setFaults(undefined)
-      for (const take of [1, 5_000, 19_999]) {
-        const some = yield* collect(Stream.take(BulkClient.query(SOQL, { ...poll, api: "2.0" }), take)).pipe(
-          Effect.provide(clientOver(http)),
-          Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error(`stopping after ${take} rows hung`) })
-        )
-        expect(some.length).toBe(take)
-      }
-      const all = yield* collect(BulkClient.query(SOQL, { ...poll, api: "2.0" })).pipe(Effect.provide(clientOver(http)))
-      expect(all.length).toBe(N)
-    }), 120_000)
+  it.live(
+    "a reader that stops early, then the layer is closed: no hang, and a new layer reads the whole query",
+    () =>
+      Effect.gen(function*() {
+        emu.setFaults(undefined)
+        for (const take of [1, 5_000, 19_999]) {
+          const some = yield* collect(Stream.take(BulkClient.query(SOQL, { ...poll, api: "2.0" }), take)).pipe(
+            Effect.provide(clientOver(http)),
+            Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error(`stopping after ${take} rows hung`) })
+          )
+          expect(some.length).toBe(take)
+        }
+        const all = yield* collect(BulkClient.query(SOQL, { ...poll, api: "2.0" })).pipe(Effect.provide(clientOver(http)))
+        expect(all.length).toBe(N)
+      }),
+    120_000
+  )
 
   it.live("every answer of a request stalls mid-body: a typed TransportError once the retries are spent", () =>
     Effect.gen(function*() {
@@ -115,7 +123,12 @@ describe.each(["undici", "fetch", "undici identity"] as const)("bodies over %s",
     }).pipe(
       Effect.provide(clientOver(http, {
         ...options,
-        retrySchedule: Transport.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "50 millis", maxRetries: 2, budget: "20 seconds" })
+        retrySchedule: Transport.defaultRetrySchedule({
+          initialDelay: "10 millis",
+          maxDelay: "50 millis",
+          maxRetries: 2,
+          budget: "20 seconds"
+        })
       }))
     ), 60_000)
 })

@@ -24,6 +24,7 @@ import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Stream from "effect/Stream"
 import { once as onceEvent } from "node:events"
+import { Readable } from "node:stream"
 import { CompressionStream } from "node:stream/web"
 import * as Zlib from "node:zlib"
 import {
@@ -515,10 +516,113 @@ const maybeGunzip = (source: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
 }
 
 /**
+ * The byte stream under a platform answer, when it can be read without Effect: undici's Node
+ * stream (`@effect/platform-node`'s client keeps its `Dispatcher.ResponseData` as `source`) or a
+ * fetch `Response`'s web stream (`HttpClientResponse.fromWeb` keeps the `Response` as `source`).
+ * Anything else (an `HttpClient` of the caller's own) is read through `response.stream`.
+ */
+const rawBody = (response: HttpClientResponse.HttpClientResponse): Readable | ReadableStream<Uint8Array> | undefined => {
+  const source: unknown = (response as { readonly source?: unknown }).source
+  if (typeof source !== "object" || source === null) return undefined
+  const body: unknown = (source as { readonly body?: unknown }).body
+  if (body instanceof Readable) return body.readableDidRead || body.destroyed ? undefined : body
+  if (body instanceof ReadableStream) return body.locked ? undefined : body as ReadableStream<Uint8Array>
+  return undefined
+}
+
+/**
+ * A Node body (undici's) as a web stream guarded by the idle timeout, with no Effect per chunk: an
+ * Effect stage that holds each downloaded chunk (`Stream.timeoutFail(response.stream)` run by
+ * `Stream.toReadableStreamRuntime`, as before) keeps every chunk alive through one young GC too
+ * many, so V8 promotes it and its bytes wait for a full GC (see `chunkStage.ts`). The body flows
+ * only while the web stream wants a chunk, and the idle timer runs only then (a plain timer reset
+ * on each chunk), so a slow consumer never trips it. Cancelling the stream destroys the body,
+ * which drops its connection.
+ */
+const guardNodeBody = (body: Readable, idleMillis: number, onIdle: () => TransportError): ReadableStream<Uint8Array> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let settled = false
+  const stop = () => {
+    if (timer !== undefined) clearTimeout(timer)
+    timer = undefined
+  }
+  let arm = () => {}
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const fail = (e: unknown) => {
+        if (settled) return
+        settled = true
+        stop()
+        controller.error(e)
+        body.destroy()
+      }
+      arm = () => {
+        if (timer === undefined) timer = setTimeout(() => fail(onIdle()), idleMillis)
+        else timer.refresh()
+      }
+      body.pause()
+      body.on("data", (chunk: Uint8Array) => {
+        if (settled) return
+        controller.enqueue(chunk)
+        if ((controller.desiredSize ?? 0) > 0) return arm()
+        body.pause()
+        stop()
+      })
+      body.once("end", () => {
+        if (settled) return
+        settled = true
+        stop()
+        controller.close()
+      })
+      body.once("error", fail)
+      // closed without its end (destroyed under it): the answer was cut off
+      body.once("close", () => fail(new Error("the connection closed before the answer's end")))
+    },
+    pull() {
+      if (settled) return
+      arm()
+      body.resume()
+    },
+    cancel() {
+      settled = true
+      stop()
+      body.destroy()
+    }
+  }, { highWaterMark: 1 })
+}
+
+/** `guardNodeBody` for a web body (a fetch `Response`'s): each read raced against the idle timer. */
+const guardWebBody = (body: ReadableStream<Uint8Array>, idleMillis: number, onIdle: () => TransportError): ReadableStream<Uint8Array> => {
+  const reader = body.getReader()
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(onIdle()), idleMillis)
+      })
+      try {
+        const r = await Promise.race([reader.read(), idle])
+        if (r.done) controller.close()
+        else controller.enqueue(r.value)
+      } catch (e) {
+        controller.error(e)
+        reader.cancel(e).catch(() => undefined)
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason)
+    }
+  }, { highWaterMark: 0 })
+}
+
+/**
  * The answer with its body guarded by the idle timeout (no byte for `idleMillis`: the body fails
  * with `onIdle`, which the readers turn back into that error, and the connection is dropped) and
- * gunzipped when it is gzip. The timeout runs on the Effect clock and only while a byte is awaited,
- * so a slow consumer never trips it.
+ * gunzipped when it is gzip. The timeout runs only while a byte is awaited, so a slow consumer
+ * never trips it: on a plain timer when the body is read directly (`rawBody`), else on the Effect
+ * clock.
  */
 const guardResponse = (
   request: HttpClientRequest.HttpClientRequest,
@@ -536,7 +640,12 @@ const guardResponse = (
     for (const [k, v] of Object.entries(response.headers)) {
       if (!gzip || (k !== "content-encoding" && k !== "content-length")) headers.set(k, v)
     }
-    const raw = Stream.toReadableStreamRuntime(Stream.timeoutFail(response.stream, onIdle, Duration.millis(idleMillis)), runtime)
+    const direct = rawBody(response)
+    const raw = direct === undefined
+      ? Stream.toReadableStreamRuntime(Stream.timeoutFail(response.stream, onIdle, Duration.millis(idleMillis)), runtime)
+      : direct instanceof Readable
+      ? guardNodeBody(direct, idleMillis, onIdle)
+      : guardWebBody(direct, idleMillis, onIdle)
     const body = gzip ? maybeGunzip(raw) : raw
     return HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
   })

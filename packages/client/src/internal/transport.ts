@@ -8,14 +8,16 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
@@ -24,7 +26,7 @@ import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Stream from "effect/Stream"
 import { once as onceEvent } from "node:events"
-import { Readable } from "node:stream"
+import { pipeline, Readable } from "node:stream"
 import { CompressionStream } from "node:stream/web"
 import * as Zlib from "node:zlib"
 import {
@@ -37,6 +39,7 @@ import {
   SessionExpiredError,
   TransportError
 } from "../BulkError.js"
+import { mapChunksOrFail } from "./chunkStage.js"
 import { SalesforceAuth, type Session } from "./session.js"
 import { countRequest } from "./requestCount.js"
 
@@ -531,67 +534,116 @@ const rawBody = (response: HttpClientResponse.HttpClientResponse): Readable | Re
 }
 
 /**
- * A Node body (undici's) as a web stream guarded by the idle timeout, with no Effect per chunk: an
- * Effect stage that holds each downloaded chunk (`Stream.timeoutFail(response.stream)` run by
- * `Stream.toReadableStreamRuntime`, as before) keeps every chunk alive through one young GC too
- * many, so V8 promotes it and its bytes wait for a full GC (see `chunkStage.ts`). The body flows
- * only while the web stream wants a chunk, and the idle timer runs only then (a plain timer reset
- * on each chunk), so a slow consumer never trips it. Cancelling the stream destroys the body,
- * which drops its connection.
+ * A Node body (undici's), gunzipped when `gzip`, read chunk by chunk with no promise and no Effect
+ * ever holding a chunk. Why: a promise fulfilled with a chunk (a web stream's pending read) or an
+ * Effect giving one (`response.stream`) can outlive a young GC or two, be promoted, and from V8's
+ * old generation keep the chunk alive, so the chunk is promoted too and its bytes wait for a full GC
+ * (`arrayBuffers` saw-toothed to V8's 64 MB external-memory trigger on every download; see
+ * `chunkStage.ts`). Here a chunk is only ever referenced by the stream's own buffer and the
+ * synchronous code that takes it. The idle timer runs only while the reader waits for bytes (a
+ * plain timer reset on each wait), so a slow reader never trips it.
  */
-const guardNodeBody = (body: Readable, idleMillis: number, onIdle: () => TransportError): ReadableStream<Uint8Array> => {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  let settled = false
-  const stop = () => {
-    if (timer !== undefined) clearTimeout(timer)
-    timer = undefined
-  }
-  let arm = () => {}
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const fail = (e: unknown) => {
-        if (settled) return
-        settled = true
-        stop()
-        controller.error(e)
-        body.destroy()
-      }
-      arm = () => {
-        if (timer === undefined) timer = setTimeout(() => fail(onIdle()), idleMillis)
-        else timer.refresh()
-      }
-      body.pause()
-      body.on("data", (chunk: Uint8Array) => {
-        if (settled) return
-        controller.enqueue(chunk)
-        if ((controller.desiredSize ?? 0) > 0) return arm()
-        body.pause()
-        stop()
-      })
-      body.once("end", () => {
-        if (settled) return
-        settled = true
-        stop()
-        controller.close()
-      })
-      body.once("error", fail)
-      // closed without its end (destroyed under it): the answer was cut off
-      body.once("close", () => fail(new Error("the connection closed before the answer's end")))
-    },
-    pull() {
-      if (settled) return
-      arm()
-      body.resume()
-    },
-    cancel() {
-      settled = true
-      stop()
-      body.destroy()
-    }
-  }, { highWaterMark: 1 })
+interface DirectBody {
+  /** The next chunk, `null` at the end, `undefined` when none is there yet; throws the failure. */
+  readonly take: () => Uint8Array | null | undefined
+  /** Calls `ready` once `take` has something to give (at once when it has). */
+  readonly wait: (ready: () => void) => void
+  /** Drops the body (and its connection). */
+  readonly destroy: () => void
+  /** Set by the first reader (`bodyStream` or the answer's web body): a body is read once. */
+  claimed: boolean
 }
 
-/** `guardNodeBody` for a web body (a fetch `Response`'s): each read raced against the idle timer. */
+const directBody = (body: Readable, gzip: boolean, idleMillis: number, onIdle: () => TransportError): DirectBody => {
+  // 64 KB output chunks, as `gunzipInto`; `pipeline` destroys the body with the inflater and passes
+  // a failure of the body on to the inflater
+  const src: Readable = gzip ? pipeline(body, Zlib.createGunzip({ chunkSize: 64 * 1024 }), () => undefined) : body
+  let failure: unknown
+  let ended = false
+  let waiter: (() => void) | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const wake = () => {
+    if (timer !== undefined) clearTimeout(timer)
+    timer = undefined
+    const ready = waiter
+    waiter = undefined
+    ready?.()
+  }
+  const destroy = () => {
+    src.destroy()
+    body.destroy()
+  }
+  src.on("readable", wake)
+  src.once("end", () => {
+    ended = true
+    wake()
+  })
+  src.once("error", (e) => {
+    failure ??= e
+    wake()
+  })
+  // closed without its end (destroyed under it): the answer was cut off
+  src.once("close", () => {
+    if (!ended) failure ??= new Error("the connection closed before the answer's end")
+    wake()
+  })
+  return {
+    claimed: false,
+    take: () => {
+      if (failure !== undefined) throw failure
+      const chunk: Uint8Array | null = src.read()
+      if (chunk !== null) return chunk
+      return ended ? null : undefined
+    },
+    wait: (ready) => {
+      if (failure !== undefined || ended || src.readableLength > 0) return ready()
+      waiter = ready
+      if (timer === undefined) {
+        timer = setTimeout(() => {
+          failure ??= onIdle()
+          destroy()
+          wake()
+        }, idleMillis)
+      } else timer.refresh()
+    },
+    destroy: () => {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      waiter = undefined
+      destroy()
+    }
+  }
+}
+
+/** A direct body as a web stream, for the answer's text and for readers of `response.stream`. */
+const webOfDirect = (direct: DirectBody): ReadableStream<Uint8Array> =>
+  new ReadableStream<Uint8Array>({
+    pull: (controller) =>
+      new Promise<void>((resolve) => {
+        if (direct.claimed) {
+          controller.error(new Error("the answer's body is already being read"))
+          return resolve()
+        }
+        const step = () => {
+          try {
+            const chunk = direct.take()
+            if (chunk === undefined) return direct.wait(step)
+            if (chunk === null) controller.close()
+            else controller.enqueue(chunk)
+          } catch (e) {
+            controller.error(e)
+          }
+          resolve()
+        }
+        step()
+      }),
+    cancel: () => direct.destroy()
+  }, { highWaterMark: 0 })
+
+/** The direct bodies of the transport's answers, for `bodyStream`. */
+const directBodies = new WeakMap<HttpClientResponse.HttpClientResponse, DirectBody>()
+
+/** A web body (a fetch `Response`'s) guarded by the idle timer: each read raced against it. */
 const guardWebBody = (body: ReadableStream<Uint8Array>, idleMillis: number, onIdle: () => TransportError): ReadableStream<Uint8Array> => {
   const reader = body.getReader()
   return new ReadableStream<Uint8Array>({
@@ -622,7 +674,7 @@ const guardWebBody = (body: ReadableStream<Uint8Array>, idleMillis: number, onId
  * with `onIdle`, which the readers turn back into that error, and the connection is dropped) and
  * gunzipped when it is gzip. The timeout runs only while a byte is awaited, so a slow consumer
  * never trips it: on a plain timer when the body is read directly (`rawBody`), else on the Effect
- * clock.
+ * clock. `bodyStream` reads an answer's body with no Effect or promise per chunk.
  */
 const guardResponse = (
   request: HttpClientRequest.HttpClientRequest,
@@ -640,15 +692,90 @@ const guardResponse = (
     for (const [k, v] of Object.entries(response.headers)) {
       if (!gzip || (k !== "content-encoding" && k !== "content-length")) headers.set(k, v)
     }
-    const direct = rawBody(response)
-    const raw = direct === undefined
+    const raw = rawBody(response)
+    if (raw instanceof Readable) {
+      // undici hands the bytes as they came: its Content-Encoding says whether they are gzip
+      const direct = directBody(raw, gzip, idleMillis, onIdle)
+      const guarded = HttpClientResponse.fromWeb(request, new Response(webOfDirect(direct), { status: response.status, headers }))
+      directBodies.set(guarded, direct)
+      return guarded
+    }
+    const web = raw === undefined
       ? Stream.toReadableStreamRuntime(Stream.timeoutFail(response.stream, onIdle, Duration.millis(idleMillis)), runtime)
-      : direct instanceof Readable
-      ? guardNodeBody(direct, idleMillis, onIdle)
-      : guardWebBody(direct, idleMillis, onIdle)
-    const body = gzip ? maybeGunzip(raw) : raw
+      : guardWebBody(raw, idleMillis, onIdle)
+    const body = gzip ? maybeGunzip(web) : web
     return HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
   })
+
+/**
+ * An answer's body as a byte stream that never hands a chunk through an Effect or a promise (see
+ * `directBody`): the read's effect only waits until bytes are there, and a synchronous stage takes
+ * them and writes them on. Why not `response.stream`: it gives every chunk as the result of the
+ * read's effect, so every downloaded chunk was promoted to V8's old generation and its bytes
+ * waited for a full GC. An answer from a fetch `Response` is read the same way from its web body
+ * (each read's promise gives nothing, the chunk waits in a variable); any other answer is read
+ * through `response.stream`. Errors are the `ResponseError`s `response.stream` gives.
+ */
+export const bodyStream = (
+  response: HttpClientResponse.HttpClientResponse
+): Stream.Stream<Uint8Array, HttpClientError.ResponseError> => {
+  const onError = (cause: unknown) => new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", cause })
+  const direct = directBodies.get(response)
+  if (direct !== undefined && !direct.claimed) {
+    return Stream.unwrapScoped(Effect.sync(() => {
+      direct.claimed = true
+      let ended = false
+      const ready = Effect.async<void>((resume) => direct.wait(() => resume(Effect.void)))
+      const ticks = Stream.repeatEffectOption(Effect.suspend(() => ended ? Effect.fail(Option.none()) : ready))
+      const chunks = mapChunksOrFail(ticks, () => {
+        const out: Array<Uint8Array> = []
+        try {
+          for (;;) {
+            const chunk = direct.take()
+            if (chunk === undefined) break
+            if (chunk === null) {
+              ended = true
+              break
+            }
+            out.push(chunk)
+          }
+        } catch (e) {
+          return Either.left(onError(e))
+        }
+        return Either.right(Chunk.unsafeFromArray(out))
+      })
+      // a reader that stops early (or fails) drops the body, and so its connection
+      return Stream.ensuring(chunks, Effect.sync(() => direct.destroy()))
+    }))
+  }
+  const source: unknown = (response as { readonly source?: unknown }).source
+  if (!(source instanceof Response) || source.body === null || source.bodyUsed || source.body.locked) return response.stream
+  const body = source.body
+  return Stream.unwrapScoped(Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => body.getReader()),
+      (reader) => Effect.promise(() => reader.cancel().catch(() => undefined))
+    ),
+    (reader) => {
+      let held: Uint8Array | undefined
+      let ended = false
+      const read = Effect.tryPromise({
+        try: async () => {
+          const r = await reader.read()
+          if (r.done) ended = true
+          else held = r.value
+        },
+        catch: (e) => Option.some(onError(e))
+      })
+      const reads = Stream.repeatEffectOption(Effect.suspend(() => ended ? Effect.fail(Option.none()) : read))
+      return mapChunksOrFail(reads, () => {
+        const chunk = held
+        held = undefined
+        return Either.right(chunk === undefined ? Chunk.empty<Uint8Array>() : Chunk.of(chunk))
+      })
+    }
+  ))
+}
 
 /**
  * The text of a body read whole with `wireBody` (gunzipped if it is gzip, as an answer's body is),
@@ -985,5 +1112,5 @@ export const requestStream = (
   req: TransportRequest
 ): Stream.Stream<Uint8Array, BulkError> =>
   Stream.unwrap(
-    Effect.map(transport.request(req), (response) => Stream.mapError(response.stream, (e) => bodyError(req, e.cause ?? e)))
+    Effect.map(transport.request(req), (response) => Stream.mapError(bodyStream(response), (e) => bodyError(req, e.cause ?? e)))
   )

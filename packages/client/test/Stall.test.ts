@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
+import * as Zlib from "node:zlib"
 import type { AddressInfo } from "node:net"
 import * as Bulk2 from "../src/Bulk2.js"
 import type { BulkError } from "../src/BulkError.js"
@@ -259,5 +260,26 @@ describe("stalled answers", () => {
         )
       )
       expect(error.description).toMatch(/no data for 200ms/)
+    }), 20_000)
+
+  it.live("a gzip answer over undici comes out whole and in order; one cut short fails typed", () =>
+    Effect.gen(function*() {
+      const rows = Array.from({ length: 30_000 }, (_, i) => `001${String(i).padStart(15, "0")},"Name, ${i}"`)
+      const csv = `Id,Name\n${rows.join("\n")}\n`
+      const gz = Zlib.gzipSync(csv)
+      const whole = "/services/data/v66.0/jobs/query/750x/results"
+      const cut = "/services/data/v66.0/jobs/query/750y/results"
+      const server = yield* serve((req, res) => {
+        res.writeHead(200, { "content-type": "text/csv", "content-encoding": "gzip" })
+        res.end(req.url?.startsWith(cut) ? gz.subarray(0, Math.floor(gz.length / 2)) : gz)
+      })
+      const read = (path: string) =>
+        Effect.flatMap(Transport.Transport, (t) => Stream.runCollect(Transport.requestStream(t, { method: "GET", path, api: "2.0" }))).pipe(
+          Effect.provide(layerFor(server.url, { ...fast, retrySchedule: Schedule.stop }))
+        )
+      const bytes = yield* read(whole)
+      expect(Buffer.concat(Chunk.toArray(bytes)).toString("utf8")).toBe(csv)
+      const error = yield* failure(read(cut))
+      expect(error.description).toMatch(/reading the response body/)
     }), 20_000)
 })

@@ -196,23 +196,27 @@ describe("stalled answers", () => {
       expect(server.count(page)).toBe(2)
     }), 20_000)
 
-  it.live("a body read slower than the idle timeout, byte after byte on time, is read whole (the timer waits for bytes, not for the reader)", () =>
-    Effect.gen(function*() {
-      const rows = Array.from({ length: 40_000 }, (_, i) => `001${String(i).padStart(15, "0")},N${i}`)
-      const csv = `Id,Name\n${rows.join("\n")}\n`
-      const server = yield* serve((_, res) => res.writeHead(200, { "content-type": "text/csv", "sforce-locator": "null" }).end(csv))
-      let chunks = 0
-      const got = yield* Bulk2.queryResults(JOB, { columnDelimiter: "COMMA" }).pipe(
-        // the reader pauses 1.5 idle timeouts on each of its first chunks: the body waits unread meanwhile
-        Stream.mapChunksEffect((c) => (chunks++ < 3 ? Effect.as(Effect.sleep("300 millis"), c) : Effect.succeed(c))),
-        Stream.runCollect,
-        Effect.map(Chunk.toReadonlyArray),
-        Effect.provide(layerFor(server.url, fast))
-      )
-      expect(server.count(`${QUERY}/${JOB}/results`)).toBe(1)
-      expect(got).toHaveLength(40_000)
-      got.forEach((r, i) => expect(r).toEqual({ Id: `001${String(i).padStart(15, "0")}`, Name: `N${i}` }))
-    }), 20_000)
+  it.live(
+    "a body read slower than the idle timeout, byte after byte on time, is read whole (the timer waits for bytes, not for the reader)",
+    () =>
+      Effect.gen(function*() {
+        const rows = Array.from({ length: 40_000 }, (_, i) => `001${String(i).padStart(15, "0")},N${i}`)
+        const csv = `Id,Name\n${rows.join("\n")}\n`
+        const server = yield* serve((_, res) => res.writeHead(200, { "content-type": "text/csv", "sforce-locator": "null" }).end(csv))
+        let chunks = 0
+        const got = yield* Bulk2.queryResults(JOB, { columnDelimiter: "COMMA" }).pipe(
+          // the reader pauses 1.5 idle timeouts on each of its first chunks: the body waits unread meanwhile
+          Stream.mapChunksEffect((c) => (chunks++ < 3 ? Effect.as(Effect.sleep("300 millis"), c) : Effect.succeed(c))),
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray),
+          Effect.provide(layerFor(server.url, fast))
+        )
+        expect(server.count(`${QUERY}/${JOB}/results`)).toBe(1)
+        expect(got).toHaveLength(40_000)
+        got.forEach((r, i) => expect(r).toEqual({ Id: `001${String(i).padStart(15, "0")}`, Name: `N${i}` }))
+      }),
+    20_000
+  )
 
   it.live("a body its reader stops reading early is dropped: the server sees its connection closed", () =>
     Effect.gen(function*() {

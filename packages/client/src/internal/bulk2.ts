@@ -117,7 +117,8 @@ export const csvRecordsOf = <E extends { readonly _tag: string; readonly message
 ) => parseRecords(bytes, delimiter).pipe(Stream.mapError(csvFailure(req)))
 
 /** The answer body's bytes; a body cut off is the same error as `csvRecords` gives. */
-export const bodyBytes = (req: TransportRequest, res: HttpClientResponse.HttpClientResponse) => Stream.mapError(bodyStream(res), csvFailure(req))
+export const bodyBytes = (req: TransportRequest, res: HttpClientResponse.HttpClientResponse) =>
+  Stream.mapError(bodyStream(res), csvFailure(req))
 
 /**
  * A 2.0 ingest job's result file as values built straight from each row's fields (`parseRows`: no

@@ -3,6 +3,7 @@
  * that accepts the connection and never answers. A local node:http server plays it over real
  * sockets; small configured timeouts keep the runs short (the bounds asserted are generous).
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpBody from "@effect/platform/HttpBody"
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
@@ -11,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
+import * as Zlib from "node:zlib"
 import type { AddressInfo } from "node:net"
 import * as Bulk2 from "../src/Bulk2.js"
 import type { BulkError } from "../src/BulkError.js"
@@ -192,5 +194,96 @@ describe("stalled answers", () => {
       )
       expect(Chunk.size(got)).toBe(2000)
       expect(server.count(page)).toBe(2)
+    }), 20_000)
+
+  it.live(
+    "a body read slower than the idle timeout, byte after byte on time, is read whole (the timer waits for bytes, not for the reader)",
+    () =>
+      Effect.gen(function*() {
+        const rows = Array.from({ length: 40_000 }, (_, i) => `001${String(i).padStart(15, "0")},N${i}`)
+        const csv = `Id,Name\n${rows.join("\n")}\n`
+        const server = yield* serve((_, res) => res.writeHead(200, { "content-type": "text/csv", "sforce-locator": "null" }).end(csv))
+        let chunks = 0
+        const got = yield* Bulk2.queryResults(JOB, { columnDelimiter: "COMMA" }).pipe(
+          // the reader pauses 1.5 idle timeouts on each of its first chunks: the body waits unread meanwhile
+          Stream.mapChunksEffect((c) => (chunks++ < 3 ? Effect.as(Effect.sleep("300 millis"), c) : Effect.succeed(c))),
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray),
+          Effect.provide(layerFor(server.url, fast))
+        )
+        expect(server.count(`${QUERY}/${JOB}/results`)).toBe(1)
+        expect(got).toHaveLength(40_000)
+        got.forEach((r, i) => expect(r).toEqual({ Id: `001${String(i).padStart(15, "0")}`, Name: `N${i}` }))
+      }),
+    20_000
+  )
+
+  it.live("a body its reader stops reading early is dropped: the server sees its connection closed", () =>
+    Effect.gen(function*() {
+      let closed: () => void = () => {}
+      const connectionClosed = new Promise<void>((resolve) => {
+        closed = resolve
+      })
+      const row = "001000000000000001,Endless\n".repeat(1000)
+      const server = yield* serve((_, res) => {
+        res.writeHead(200, { "content-type": "text/csv" })
+        res.write("Id,Name\n")
+        // an answer without end, written as fast as the client takes it
+        const more = () => {
+          while (!res.destroyed && res.write(row));
+          if (!res.destroyed) res.once("drain", more)
+        }
+        more()
+        res.once("close", closed)
+      })
+      const path = "/services/data/v66.0/jobs/query/750x/results"
+      const first = yield* Effect.flatMap(
+        Transport.Transport,
+        (t) => Stream.runCollect(Stream.take(Transport.requestStream(t, { method: "GET", path, api: "2.0" }), 3))
+      ).pipe(Effect.provide(layerFor(server.url, fast)))
+      expect(Chunk.size(first)).toBe(3)
+      // generous: the close is immediate, the bound only keeps a regression from hanging the run
+      const outcome = yield* Effect.promise(() =>
+        Promise.race([connectionClosed.then(() => "closed"), new Promise((r) => setTimeout(() => r("still open"), 5_000))])
+      )
+      expect(outcome).toBe("closed")
+    }), 20_000)
+
+  it.live("a fetch-style body (a web stream) that stalls mid-body fails typed after the idle timeout", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_, res) => stall(res, "text/csv", "Id,Name\n001000000000000001,A\n"))
+      const path = "/services/data/v66.0/jobs/query/750x/results"
+      const fetchLayer = Transport.layer({ ...fast, retrySchedule: Schedule.stop }).pipe(
+        Layer.provide(SalesforceAuth.fromSession({ instanceUrl: server.url, accessToken: "00Dx!token", apiVersion: "66.0" })),
+        Layer.provide(FetchHttpClient.layer),
+        Layer.orDie
+      )
+      const error = yield* failure(
+        Effect.flatMap(Transport.Transport, (t) => Stream.runDrain(Transport.requestStream(t, { method: "GET", path, api: "2.0" }))).pipe(
+          Effect.provide(fetchLayer)
+        )
+      )
+      expect(error.description).toMatch(/no data for 200ms/)
+    }), 20_000)
+
+  it.live("a gzip answer over undici comes out whole and in order; one cut short fails typed", () =>
+    Effect.gen(function*() {
+      const rows = Array.from({ length: 30_000 }, (_, i) => `001${String(i).padStart(15, "0")},"Name, ${i}"`)
+      const csv = `Id,Name\n${rows.join("\n")}\n`
+      const gz = Zlib.gzipSync(csv)
+      const whole = "/services/data/v66.0/jobs/query/750x/results"
+      const cut = "/services/data/v66.0/jobs/query/750y/results"
+      const server = yield* serve((req, res) => {
+        res.writeHead(200, { "content-type": "text/csv", "content-encoding": "gzip" })
+        res.end(req.url?.startsWith(cut) ? gz.subarray(0, Math.floor(gz.length / 2)) : gz)
+      })
+      const read = (path: string) =>
+        Effect.flatMap(Transport.Transport, (t) => Stream.runCollect(Transport.requestStream(t, { method: "GET", path, api: "2.0" }))).pipe(
+          Effect.provide(layerFor(server.url, { ...fast, retrySchedule: Schedule.stop }))
+        )
+      const bytes = yield* read(whole)
+      expect(Buffer.concat(Chunk.toArray(bytes)).toString("utf8")).toBe(csv)
+      const error = yield* failure(read(cut))
+      expect(error.description).toMatch(/reading the response body/)
     }), 20_000)
 })

@@ -15,7 +15,7 @@ import { pollUntil } from "./poll.js"
 import * as Poll from "./poll.js"
 import { resumable } from "./resumable.js"
 import { delimiterChar, type ColumnDelimiter } from "./rows.js"
-import { requestText, Transport, type TransportRequest } from "./transport.js"
+import { bodyStream, requestText, Transport, type TransportRequest } from "./transport.js"
 
 const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
 
@@ -107,7 +107,7 @@ const csvFailure = (req: TransportRequest) => (e: { readonly _tag: string; reado
 
 /** The answer body as a stream of parsed CSV records. */
 export const csvRecords = (req: TransportRequest, res: HttpClientResponse.HttpClientResponse, delimiter: string) =>
-  csvRecordsOf(req, res.stream, delimiter)
+  csvRecordsOf(req, bodyStream(res), delimiter)
 
 /** Bytes of `req`'s answer (already received, or its body) as a stream of parsed CSV records. */
 export const csvRecordsOf = <E extends { readonly _tag: string; readonly message: string }>(
@@ -117,7 +117,8 @@ export const csvRecordsOf = <E extends { readonly _tag: string; readonly message
 ) => parseRecords(bytes, delimiter).pipe(Stream.mapError(csvFailure(req)))
 
 /** The answer body's bytes; a body cut off is the same error as `csvRecords` gives. */
-export const bodyBytes = (req: TransportRequest, res: HttpClientResponse.HttpClientResponse) => Stream.mapError(res.stream, csvFailure(req))
+export const bodyBytes = (req: TransportRequest, res: HttpClientResponse.HttpClientResponse) =>
+  Stream.mapError(bodyStream(res), csvFailure(req))
 
 /**
  * A 2.0 ingest job's result file as values built straight from each row's fields (`parseRows`: no
@@ -139,7 +140,7 @@ export const ingestResultRows = <A>(
       jobId
     } as const
     return resumable(() =>
-      Stream.unwrap(Effect.map(t.request(req), (res) => Stream.mapError(parseRows(res.stream, delimiter, make), csvFailure(req))))
+      Stream.unwrap(Effect.map(t.request(req), (res) => Stream.mapError(parseRows(bodyStream(res), delimiter, make), csvFailure(req))))
     )
   })).pipe(Stream.withSpan(`Bulk2.${resource}`, { attributes: { "sfbulk.job_id": jobId } }))
 

@@ -7,6 +7,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Bulk2, BulkClient, Transport } from "../packages/client/src/index.js"
@@ -38,10 +39,29 @@ const options: Transport.Options = {
   retrySchedule: Transport.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "200 millis", maxRetries: 20, budget: "60 seconds" })
 }
 
-type Http = "undici" | "fetch" | "undici identity"
+type Http = "undici" | "fetch" | "undici identity" | "own"
 const httpLayer = (http: Http): Layer.Layer<HttpClient.HttpClient> =>
   http === "fetch"
     ? FetchHttpClient.layer
+    : http === "own"
+    // a client of the caller's own: answers handed on as web Responses of the raw (gzip) bytes,
+    // which the transport gunzips itself (maybeGunzip)
+    ? Layer.effect(
+      HttpClient.HttpClient,
+      Effect.map(
+        HttpClient.HttpClient,
+        HttpClient.transformResponse(Effect.flatMap((response) =>
+          Effect.map(Effect.runtime<never>(), (runtime) =>
+            HttpClientResponse.fromWeb(
+              response.request,
+              new Response(response.status === 204 ? null : Stream.toReadableStreamRuntime(response.stream, runtime), {
+                status: response.status,
+                headers: response.headers
+              })
+            ))
+        ))
+      )
+    ).pipe(Layer.provide(NodeHttpClient.layerUndici))
     : http === "undici"
     ? NodeHttpClient.layerUndici
     : Layer.effect(
@@ -63,7 +83,7 @@ const faultsOf = () => {
   return f["lost-answer"] + f.reset + f.stall
 }
 
-describe.each(["undici", "fetch", "undici identity"] as const)("bodies over %s", (http) => {
+describe.each(["undici", "fetch", "undici identity", "own"] as const)("bodies over %s", (http) => {
   it.live(
     "query 2.0 and 1.0 with answers stalled, cut and reset mid-body: every row once, in order, values intact",
     () =>

@@ -90,6 +90,28 @@ describe("2.0 query with 100,000-row pages", () => {
     expect(defaultPageRows(SOQL)).toBe(100_000)
   })
 
+  it("SELECT lists as written: functions with commas, relationship fields, FROM inside field names and literals, case and whitespace", () => {
+    const cases: ReadonlyArray<readonly [string, number | undefined]> = [
+      ["select id,name,FromDate__c from Opportunity", 3],
+      ["SELECT Id, From__c, Account.Name, Owner.Profile.Name FROM Contact", 4],
+      ["SELECT Id, toLabel(StageName), FORMAT(Amount), convertCurrency(Amount), FORMAT(convertCurrency(Amount)) FROM Opportunity", 5],
+      ["SELECT\n\tId\n,\tName\r\nFROM\tAccount", 2],
+      ["SELECT Id FROM Account WHERE Name = 'a FROM b, c, d'", 1],
+      ["  \uFEFFSELECT Id, Name FROM Account", 2],
+      // a subquery (not supported by the Bulk API anyway): unreadable, the 50,000 default
+      ["SELECT Id, (SELECT Id FROM Contacts) FROM Account", undefined],
+      ["not soql at all", undefined]
+    ]
+    for (const [soql, columns] of cases) {
+      expect([soql, selectColumns(soql)]).toEqual([soql, columns])
+      const rows = defaultPageRows(soql)
+      expect(rows).toBeGreaterThanOrEqual(50_000)
+      expect(rows).toBeLessThanOrEqual(100_000)
+    }
+    const wide = `SELECT ${Array.from({ length: 12 }, (_, i) => `toLabel(F${i}__c)`).join(", ")} FROM X`
+    expect(defaultPageRows(wide)).toBe(50_000)
+  })
+
   it.live("every row once, in order, in pages of 100,000 rows; again with answers cut, reset and stalled", () =>
     Effect.gen(function*() {
       emu.setFaults("", { seed: 77 })

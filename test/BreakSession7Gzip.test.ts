@@ -1,0 +1,122 @@
+/**
+ * Break session 7: gzip answers damaged mid-body (the emulator never gzips a damaged answer, so a
+ * local node:http server plays them): the connection reset inside the gzip stream, the gzip stream
+ * cut short inside a complete HTTP answer, and a stall inside it. Over undici (direct bodies,
+ * gunzipped by a node:zlib pipeline), over fetch and over a client of one's own (web bodies
+ * gunzipped by the transport): the results download resumes and every row comes once, in order;
+ * a body that is always cut fails typed; nothing is thrown outside the stream.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { NodeHttpClient } from "@effect/platform-node"
+import { afterEach, describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as Zlib from "node:zlib"
+import { Bulk2, SalesforceAuth, Transport } from "../packages/client/src/index.js"
+
+const servers: Array<Http.Server> = []
+afterEach(() => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections()
+    s.close()
+  }
+})
+
+type Handler = (req: Http.IncomingMessage, res: Http.ServerResponse, n: number) => void
+const serve = (handler: Handler) =>
+  Effect.promise(() =>
+    new Promise<string>((resolve) => {
+      let n = 0
+      const server = Http.createServer((req, res) => {
+        req.resume()
+        handler(req, res, ++n)
+      })
+      servers.push(server)
+      server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))
+    })
+  )
+
+const own: Layer.Layer<HttpClient.HttpClient> = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.map(
+    HttpClient.HttpClient,
+    HttpClient.transformResponse(Effect.flatMap((response) =>
+      Effect.map(Effect.runtime<never>(), (runtime) =>
+        HttpClientResponse.fromWeb(
+          response.request,
+          new Response(response.status === 204 ? null : Stream.toReadableStreamRuntime(response.stream, runtime), {
+            status: response.status,
+            headers: response.headers
+          })
+        ))
+    ))
+  )
+).pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+const clients = { undici: NodeHttpClient.layerUndici, fetch: FetchHttpClient.layer, own } as const
+
+const layerFor = (url: string, http: keyof typeof clients, maxRetries = 10) =>
+  Transport.layer({
+    idleTimeout: "300 millis",
+    retrySchedule: Transport.defaultRetrySchedule({ initialDelay: "10 millis", maxDelay: "50 millis", maxRetries })
+  }).pipe(
+    Layer.provide(SalesforceAuth.fromSession({ instanceUrl: url, accessToken: "00Dx!token", apiVersion: "66.0" })),
+    Layer.provide(clients[http]),
+    Layer.orDie
+  )
+
+const ROWS = Array.from({ length: 60_000 }, (_, i) => ({ Id: `001${String(i).padStart(15, "0")}`, Name: `é😀 "q", ${i}` }))
+const CSV = `"Id","Name"\n${ROWS.map((r) => `"${r.Id}","${r.Name.replaceAll("\"", "\"\"")}"`).join("\n")}\n`
+// a cut at half the gzip stream lands inside it (rows before it inflate, rows after do not)
+const GZ = Zlib.gzipSync(CSV, { level: 1 })
+const JOB = "7505g0000000001AAA"
+
+const answer = (res: Http.ServerResponse, damage: "reset" | "short" | "stall" | "none") => {
+  res.writeHead(200, {
+    "content-type": "text/csv",
+    "content-encoding": "gzip",
+    "sforce-locator": "null",
+    "content-length": String(damage === "short" ? Math.floor(GZ.length / 2) : GZ.length)
+  })
+  const half = GZ.subarray(0, Math.floor(GZ.length / 2))
+  if (damage === "none") return void res.end(GZ)
+  if (damage === "short") return void res.end(half)
+  if (damage === "reset") return void res.write(half, () => res.destroy())
+  res.write(half)
+}
+
+describe.each(["undici", "fetch", "own"] as const)("gzip answers damaged mid-body over %s", (http) => {
+  for (const damage of ["reset", "stall"] as const) {
+    it.live(`${damage} inside the gzip stream, twice: the download resumes, every row once, in order`, () =>
+      Effect.gen(function*() {
+        const url = yield* serve((_, res, n) => answer(res, n <= 2 ? damage : "none"))
+        const got = yield* Bulk2.queryResults(JOB, { columnDelimiter: "COMMA" }).pipe(
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray),
+          Effect.provide(layerFor(url, http))
+        )
+        expect(got.length).toBe(ROWS.length)
+        expect(got).toEqual(ROWS)
+      }), 60_000)
+  }
+
+  it.live("a gzip stream always cut short inside a complete answer: a typed TransportError, no row twice", () =>
+    Effect.gen(function*() {
+      const url = yield* serve((_, res) => answer(res, "short"))
+      const seen: Array<string> = []
+      const err = yield* Bulk2.queryResults(JOB, { columnDelimiter: "COMMA" }).pipe(
+        Stream.runForEach((r) => Effect.sync(() => void seen.push(r.Id!))),
+        Effect.flip,
+        Effect.provide(layerFor(url, http, 2))
+      )
+      expect(err._tag).toBe("TransportError")
+      expect(new Set(seen).size).toBe(seen.length)
+      expect(seen).toEqual(ROWS.slice(0, seen.length).map((r) => r.Id))
+    }), 60_000)
+})

@@ -19,6 +19,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Zlib from "node:zlib"
 import { Bulk2, SalesforceAuth, Transport } from "../packages/client/src/index.js"
+import * as TransportInternal from "../packages/client/src/internal/transport.js"
 
 const servers: Array<Http.Server> = []
 afterEach(() => {
@@ -119,4 +120,53 @@ describe.each(["undici", "fetch", "own"] as const)("gzip answers damaged mid-bod
       expect(new Set(seen).size).toBe(seen.length)
       expect(seen).toEqual(ROWS.slice(0, seen.length).map((r) => r.Id))
     }), 60_000)
+})
+
+describe.each(["undici", "fetch", "own"] as const)("a slow reader over %s", (http) => {
+  it.live(
+    "holds the server back: while the reader pauses, the client takes a bounded part of an endless body",
+    () =>
+      Effect.gen(function*() {
+        let socketBytes = () => 0
+        const row = Buffer.from("\"001000000000000001\",\"Endless, \"\"row\"\"\"\n".repeat(2_000))
+        const url = yield* serve((_, res) => {
+          res.writeHead(200, { "content-type": "text/csv" })
+          res.write("\"Id\",\"Name\"\n")
+          socketBytes = () => res.socket?.bytesWritten ?? 0
+          // an answer without end, written as fast as the client takes it
+          const more = () => {
+            while (!res.destroyed && res.write(row));
+            if (!res.destroyed) res.once("drain", more)
+          }
+          more()
+        })
+        const path = "/services/data/v66.0/jobs/query/750x/results"
+        let during = 0
+        let after = 0
+        yield* Effect.flatMap(TransportInternal.Transport, (t) =>
+          Stream.runDrain(
+            TransportInternal.requestStream(t, { method: "GET", path, api: "2.0" }).pipe(
+              Stream.mapChunksEffect((c) =>
+                during === 0
+                  ? Effect.as(
+                    Effect.gen(function*() {
+                      yield* Effect.sleep("300 millis")
+                      during = socketBytes()
+                      yield* Effect.sleep("700 millis")
+                      after = socketBytes()
+                    }),
+                    c
+                  )
+                  : Effect.succeed(c)
+              ),
+              Stream.take(2)
+            )
+          )).pipe(Effect.provide(layerFor(url, http)))
+      // generous: a client that buffers the whole answer takes hundreds of MB a second here
+        expect(after).toBeLessThan(32 * 1024 * 1024)
+        // and it stopped taking: the last 700 ms of the pause moved (almost) nothing
+        expect(after - during).toBeLessThan(4 * 1024 * 1024)
+      }),
+    30_000
+  )
 })

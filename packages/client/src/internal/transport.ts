@@ -859,6 +859,8 @@ export const make = (options?: TransportOptions) =>
       }).pipe(
         Effect.withSpan("sfbulk.request", {
           kind: "client",
+          // the place is always this one: a stack trace per request would say nothing
+          captureStackTrace: false,
           attributes: {
             "http.request.method": req.method,
             "url.path": req.path,

@@ -184,8 +184,7 @@ describe("Transport", () => {
       const silent = silentClient()
       // a POST is not re-sent: one attempt
       const error = yield* Effect.flip(
-        run(silent.layer, (t) =>
-          t.request({ method: "POST", path: "/services/async/66.0/job", api: "1.0", body: HttpBody.text("<x/>") }))
+        run(silent.layer, (t) => t.request({ method: "POST", path: "/services/async/66.0/job", api: "1.0", body: HttpBody.text("<x/>") }))
       )
       expect(error._tag).toBe("TransportError")
       expect(error.message).toMatch(/no response within 100ms/)
@@ -487,7 +486,9 @@ describe("Transport", () => {
       expect(everything).not.toContain("token-1")
       // one span per request, the transport's: no HttpClient span of its own, and no trace context
       // sent to Salesforce, which does not join a client's traces
-      expect(spans.map((s) => s.name)).toEqual(["sfbulk.request"])
+      expect(spans.map((s) =>
+        s.name
+      )).toEqual(["sfbulk.request"])
       expect(Object.keys(seen[0]!.headers).filter((h) => h === "traceparent" || h.startsWith("x-b3") || h === "b3")).toEqual([])
     }))
 

@@ -888,7 +888,10 @@ const lowerCaseWithout = (headers: Record<string, string> | undefined): Record<s
   return out
 }
 
-/** The transport layer. */
+/**
+ * The transport layer. Its `HttpClient` runs each attempt in a fiber of this layer's runtime: what
+ * the client reads from its context or FiberRefs comes from where the layer is built, not the caller.
+ */
 export const layer = (
   options?: TransportOptions
 ): Layer.Layer<Transport, never, SalesforceAuth | HttpClient.HttpClient> => Layer.scoped(Transport, make(options))

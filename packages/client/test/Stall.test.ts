@@ -12,6 +12,8 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
+import * as V8 from "node:v8"
+import * as Vm from "node:vm"
 import * as Zlib from "node:zlib"
 import type { AddressInfo } from "node:net"
 import * as Bulk2 from "../src/Bulk2.js"
@@ -286,4 +288,63 @@ describe("stalled answers", () => {
       const error = yield* failure(read(cut))
       expect(error.description).toMatch(/reading the response body/)
     }), 20_000)
+})
+
+describe("bodies read straight from undici", () => {
+  it.live(
+    "an answer over the Node client is read from undici's own stream, not through the platform's Effect stream",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve((_, res) => {
+          res.writeHead(200, { "content-type": "text/csv" })
+          res.end("Id\n001000000000000001\n")
+        })
+        const direct = yield* Effect.flatMap(Transport.Transport, (t) =>
+          Effect.map(
+            t.request({ method: "GET", path: "/services/data/v66.0/jobs/query/750x/results", api: "2.0" }),
+            Transport.readsDirectly
+          )).pipe(
+            Effect.scoped,
+            Effect.provide(layerFor(server.url, fast))
+          )
+        expect(direct).toBe(true)
+      }),
+    20_000
+  )
+
+  it.live(
+    "a body read slowly across garbage collections comes out whole (the platform's answer is kept while it is read)",
+    () =>
+      Effect.gen(function*() {
+        // the platform aborts an answer's request once the answer object is garbage: the transport
+        // reads the body itself, so it must keep the answer until the body is read
+        V8.setFlagsFromString("--expose-gc")
+        const gc = Vm.runInNewContext("gc") as () => void
+        const piece = "001000000000000001,Slow\n".repeat(500)
+        const server = yield* serve((_, res) => {
+          res.writeHead(200, { "content-type": "text/csv" })
+          res.write("Id,Name\n")
+          let n = 0
+          const tick = setInterval(() => {
+            if (res.destroyed) return clearInterval(tick)
+            if (++n > 12) {
+              clearInterval(tick)
+              return res.end()
+            }
+            res.write(piece)
+          }, 40)
+        })
+        const path = "/services/data/v66.0/jobs/query/750x/results"
+        const collector = setInterval(() => gc(), 15)
+        const bytes = yield* Effect.flatMap(
+          Transport.Transport,
+          (t) => Stream.runCollect(Transport.requestStream(t, { method: "GET", path, api: "2.0" }))
+        ).pipe(
+          Effect.provide(layerFor(server.url, { ...fast, idleTimeout: "5 seconds", retrySchedule: Schedule.stop })),
+          Effect.ensuring(Effect.sync(() => clearInterval(collector)))
+        )
+        expect(Buffer.concat(Chunk.toArray(bytes)).toString("utf8")).toBe(`Id,Name\n${piece.repeat(12)}`)
+      }),
+    20_000
+  )
 })

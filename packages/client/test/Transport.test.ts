@@ -162,6 +162,45 @@ describe("Transport", () => {
       expect(seen).toHaveLength(3)
     }))
 
+  // An HttpClient whose answers never come, counting the requests it saw and those interrupted.
+  const silentClient = () => {
+    let started = 0
+    let interrupted = 0
+    const client = HttpClient.make(() =>
+      Effect.suspend(() => {
+        started++
+        return Effect.onInterrupt(Effect.never, () => Effect.sync(() => void interrupted++))
+      })
+    )
+    const layer = Transport.layer({ timeout: "100 millis", budget: "10 seconds" }).pipe(
+      Layer.provide(countingAuth().layer),
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+    )
+    return { layer, started: () => started, interrupted: () => interrupted }
+  }
+
+  it.live("an attempt with no answer fails typed at its timeout, its request interrupted (connection dropped) first", () =>
+    Effect.gen(function*() {
+      const silent = silentClient()
+      // a POST is not re-sent: one attempt
+      const error = yield* Effect.flip(
+        run(silent.layer, (t) => t.request({ method: "POST", path: "/services/async/66.0/job", api: "1.0", body: HttpBody.text("<x/>") }))
+      )
+      expect(error._tag).toBe("TransportError")
+      expect(error.message).toMatch(/no response within 100ms/)
+      expect(silent.started()).toBe(1)
+      expect(silent.interrupted()).toBe(1)
+    }))
+
+  it.live("interrupting a caller interrupts its request in flight", () =>
+    Effect.gen(function*() {
+      const silent = silentClient()
+      const fiber = yield* Effect.fork(run(silent.layer, (t) => t.request({ ...get1, timeout: "1 minute" })))
+      while (silent.started() === 0) yield* Effect.sleep("5 millis")
+      yield* Fiber.interrupt(fiber)
+      expect(silent.interrupted()).toBe(1)
+    }))
+
   it.effect("a closed HTTP client (UND_ERR_DESTROYED) is never retried: one attempt, a typed error saying what to do", () =>
     Effect.gen(function*() {
       const destroyed = Object.assign(new Error("The client is destroyed"), { code: "UND_ERR_DESTROYED", name: "ClientDestroyedError" })
@@ -433,7 +472,7 @@ describe("Transport", () => {
         },
         context: (f) => f()
       })
-      const { layer } = build(() => ok())
+      const { layer, seen } = build(() => ok())
       yield* run(layer, (t) => t.request({ ...get1, batchId: "751y" })).pipe(Effect.withTracer(tracer))
       const mine = spans.find((s) => s.name === "sfbulk.request")!
       expect(Object.fromEntries(mine.attributes)).toMatchObject({
@@ -445,7 +484,12 @@ describe("Transport", () => {
       const everything = JSON.stringify(spans.map((s) => [s.name, Object.fromEntries(s.attributes)]), (_, v) =>
         typeof v === "bigint" ? String(v) : v)
       expect(everything).not.toContain("token-1")
-      expect(spans.length).toBeGreaterThan(1) // the HttpClient's own span is there too, headers redacted
+      // one span per request, the transport's: no HttpClient span of its own, and no trace context
+      // sent to Salesforce, which does not join a client's traces
+      expect(spans.map((s) =>
+        s.name
+      )).toEqual(["sfbulk.request"])
+      expect(Object.keys(seen[0]!.headers).filter((h) => h === "traceparent" || h.startsWith("x-b3") || h === "b3")).toEqual([])
     }))
 
   it.effect("never sends the token to another origin or over plain http", () =>

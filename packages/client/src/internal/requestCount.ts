@@ -13,10 +13,12 @@ export const currentRequestCounter: FiberRef.FiberRef<{ n: number } | undefined>
 )
 
 /** One request sent (called by the transport per attempt). */
-export const countRequest: Effect.Effect<void> = Effect.flatMap(FiberRef.get(currentRequestCounter), (cell) =>
-  Effect.sync(() => {
-    if (cell !== undefined) cell.n++
-  }))
+export const countRequest: Effect.Effect<void> = Effect.withFiberRuntime((fiber) => {
+  // one step, read and bumped in place: this runs for every request of a load
+  const cell = fiber.getFiberRef(currentRequestCounter)
+  if (cell !== undefined) cell.n++
+  return Effect.void
+})
 
 /** Runs `effect` with a fresh counter; `cell.n` is the number of requests it has sent so far. */
 export const counting = <A, E, R>(cell: { n: number }, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>

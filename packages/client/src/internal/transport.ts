@@ -16,10 +16,13 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import { constTrue } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
@@ -538,7 +541,9 @@ const maybeGunzip = (source: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
  * Anything else (an `HttpClient` of the caller's own) is read through `response.stream`.
  */
 const rawBody = (response: HttpClientResponse.HttpClientResponse): Readable | ReadableStream<Uint8Array> | undefined => {
-  const source: unknown = (response as { readonly source?: unknown }).source
+  // the platform's HttpClient hands its client's answer wrapped (an InterruptibleResponse's `original`)
+  const inner: unknown = (response as { readonly original?: unknown }).original ?? response
+  const source: unknown = (inner as { readonly source?: unknown }).source
   if (typeof source !== "object" || source === null) return undefined
   const body: unknown = (source as { readonly body?: unknown }).body
   if (body instanceof Readable) return body.readableDidRead || body.destroyed ? undefined : body
@@ -556,6 +561,11 @@ interface DirectBody {
   readonly destroy: () => void
   /** Who reads it, set by the first reader (`bodyStream` or the answer's web body): a body is read once. */
   reader: "none" | "stream" | "web"
+  /**
+   * The platform's answer, kept while the body is read: the platform aborts an answer's request
+   * once the answer is garbage (a FinalizationRegistry), and the body is read here, not through it.
+   */
+  readonly owner: unknown
 }
 
 /** Size of the inflater's output chunks for a direct body (see `directBody`). */
@@ -577,7 +587,8 @@ const DIRECT_CHUNK = 16 * 1024
 const directBody = (
   body: Readable,
   gzip: boolean,
-  idle: { readonly millis: number; readonly onIdle: () => TransportError }
+  idle: { readonly millis: number; readonly onIdle: () => TransportError },
+  owner: unknown
 ): DirectBody => {
   // `pipeline` destroys the body with the inflater and passes a failure of the body on to it
   const src: Readable = gzip ? pipeline(body, Zlib.createGunzip({ chunkSize: DIRECT_CHUNK }), () => undefined) : body
@@ -612,6 +623,7 @@ const directBody = (
   })
   return {
     reader: "none",
+    owner,
     take: () => {
       if (failure !== undefined) throw failure
       const chunk: Uint8Array | null = src.read()
@@ -667,9 +679,19 @@ const webOfDirect = (direct: DirectBody): ReadableStream<Uint8Array> =>
 /** The direct bodies of the transport's answers, for `bodyStream`. */
 const directBodies = new WeakMap<HttpClientResponse.HttpClientResponse, DirectBody>()
 
+/** Whether the transport reads an answer's body straight from undici's Node stream (tests). */
+export const readsDirectly = (response: HttpClientResponse.HttpClientResponse): boolean => directBodies.has(response)
+
 /** A web body (a fetch `Response`'s) guarded by the idle timer: each read raced against it. */
-const guardWebBody = (body: ReadableStream<Uint8Array>, idleMillis: number, onIdle: () => TransportError): ReadableStream<Uint8Array> => {
+const guardWebBody = (
+  body: ReadableStream<Uint8Array>,
+  idleMillis: number,
+  onIdle: () => TransportError,
+  /** The platform's answer, kept while the body is read (see `DirectBody.owner`). */
+  owner: unknown
+): ReadableStream<Uint8Array> => {
   const reader = body.getReader()
+  const held = { owner }
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       let timer: ReturnType<typeof setTimeout> | undefined
@@ -678,9 +700,12 @@ const guardWebBody = (body: ReadableStream<Uint8Array>, idleMillis: number, onId
       })
       try {
         const r = await Promise.race([reader.read(), idle])
-        if (r.done) controller.close()
-        else controller.enqueue(r.value)
+        if (r.done) {
+          held.owner = undefined
+          controller.close()
+        } else controller.enqueue(r.value)
       } catch (e) {
+        held.owner = undefined
         controller.error(e)
         reader.cancel(e).catch(() => undefined)
       } finally {
@@ -688,6 +713,7 @@ const guardWebBody = (body: ReadableStream<Uint8Array>, idleMillis: number, onId
       }
     },
     cancel(reason) {
+      held.owner = undefined
       return reader.cancel(reason)
     }
   }, { highWaterMark: 0 })
@@ -719,14 +745,14 @@ const guardResponse = (
     const raw = rawBody(response)
     if (raw instanceof Readable) {
       // undici hands the bytes as they came: its Content-Encoding says whether they are gzip
-      const direct = directBody(raw, gzip, { millis: idleMillis, onIdle })
+      const direct = directBody(raw, gzip, { millis: idleMillis, onIdle }, response)
       const guarded = HttpClientResponse.fromWeb(request, new Response(webOfDirect(direct), { status: response.status, headers }))
       directBodies.set(guarded, direct)
       return guarded
     }
     const web = raw === undefined
       ? Stream.toReadableStreamRuntime(Stream.timeoutFail(response.stream, onIdle, Duration.millis(idleMillis)), runtime)
-      : guardWebBody(raw, idleMillis, onIdle)
+      : guardWebBody(raw, idleMillis, onIdle, response)
     const body = gzip ? maybeGunzip(web) : web
     return HttpClientResponse.fromWeb(request, new Response(body, { status: response.status, headers }))
   })
@@ -855,6 +881,9 @@ const DEFAULT_GZIP_MIN = 64 * 1024
 
 const redactedNames = ["x-sfdc-session", "authorization"]
 
+// the longest delay setTimeout takes (2^31 - 1 ms); a longer one fires at once
+const MAX_TIMER_MILLIS = 2_147_483_647
+
 // ---------------------------------------------------------------------------------------------
 // service
 // ---------------------------------------------------------------------------------------------
@@ -908,24 +937,77 @@ export const make = (options?: TransportOptions) =>
       }
     }
 
+    // The HttpClient runs each attempt in a fiber of its own, forked from this runtime (captured once,
+    // when the layer is built) instead of from the caller's fiber: a fork copies its parent's
+    // FiberRefs, and a caller deep in an operation carries many, which an attempt held for the tens
+    // of milliseconds a request takes (times the requests of a large load) promoted to V8's old
+    // space. Set here once rather than per request: the session is redacted wherever that fiber
+    // renders headers, and the HttpClient's own `http.client` span is off (see `executeWithin`).
+    const clientRuntime = Runtime.setFiberRef(
+      Runtime.setFiberRef(yield* Effect.runtime<never>(), HttpClient.currentTracerDisabledWhen, constTrue),
+      Headers.currentRedactedNames,
+      [...redactedNames, "cookie", "set-cookie"]
+    )
+    const runFork = Runtime.runFork(clientRuntime)
+
+    /**
+     * `client.execute`, failing with `onTimeout()` when the answer's headers have not arrived within
+     * `wait` ms: one timer, where `Effect.timeoutFail` raced two forked fibers. The request is
+     * interrupted (its connection aborted) before the attempt fails, and when the caller is.
+     * No `http.client` span: `sfbulk.request` carries what a user traces (method, path, job and
+     * batch), and a `traceparent` header is of no use to Salesforce, which does not join a
+     * client's traces, while it tells a third party the user's trace ids.
+     */
+    const executeWithin = (
+      request: HttpClientRequest.HttpClientRequest,
+      wait: number,
+      onTimeout: () => TransportError
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError | TransportError> =>
+      Effect.async((resume) => {
+        let done = false
+        const fiber = runFork(client.execute(request))
+        // past setTimeout's range (about 24.8 days) the attempt waits without a timer, as Effect.sleep does
+        const timer = wait <= MAX_TIMER_MILLIS
+          ? setTimeout(() => {
+            if (done) return
+            done = true
+            resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(onTimeout())))
+          }, wait)
+          : undefined
+        fiber.addObserver((exit) => {
+          if (done) return
+          done = true
+          clearTimeout(timer)
+          resume(exit)
+        })
+        return Effect.suspend(() => {
+          done = true
+          clearTimeout(timer)
+          return Fiber.interrupt(fiber)
+        })
+      })
+
     const send = (
       req: TransportRequest,
       session: Session,
       prepared: { readonly body: HttpBody.HttpBody | undefined; readonly gzipped: boolean },
       deadline: number
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, BulkError> =>
-      Effect.gen(function*() {
-        const instance = yield* checkSecureUrl(session.instanceUrl, "Instance URL")
+      Effect.flatMap(checkSecureUrl(session.instanceUrl, "Instance URL"), (instance) => {
         if (!req.path.startsWith("/") || req.path.startsWith("//")) {
-          return yield* new InvalidInputError({
-            what: `request path "${req.path}" must be relative to the instance (start with a single "/")`
-          })
+          return Effect.fail(
+            new InvalidInputError({
+              what: `request path "${req.path}" must be relative to the instance (start with a single "/")`
+            })
+          )
         }
         const url = new URL(req.path, instance.origin)
         if (url.origin !== instance.origin) {
-          return yield* new InvalidInputError({
-            what: `refusing to send the session to ${url.origin}: credentials only go to ${instance.origin}`
-          })
+          return Effect.fail(
+            new InvalidInputError({
+              what: `refusing to send the session to ${url.origin}: credentials only go to ${instance.origin}`
+            })
+          )
         }
         const authHeaders: Record<string, string> = req.api === "1.0"
           ? { "x-sfdc-session": Redacted.value(session.accessToken) }
@@ -943,10 +1025,6 @@ export const make = (options?: TransportOptions) =>
           request = HttpClientRequest.setBody(request, prepared.body)
           if (prepared.gzipped) request = HttpClientRequest.setHeader(request, "content-encoding", "gzip")
         }
-        // an attempt waits for headers at most its own timeout, and never past the request's budget
-        const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
-        const own = req.timeout === undefined ? attemptMillis : Duration.toMillis(req.timeout)
-        const wait = Math.max(0, Math.min(own, deadline - now))
         const transportError = (description: string, mayHaveReachedServer: boolean, cause?: unknown) =>
           withCause(
             new TransportError({
@@ -959,45 +1037,50 @@ export const make = (options?: TransportOptions) =>
             }),
             cause
           )
-        yield* countRequest
-        const raw = yield* client.execute(request).pipe(
-          Effect.timeoutFail({
-            duration: Duration.millis(wait),
-            onTimeout: () =>
-              transportError(
-                wait < own
-                  ? `no response within ${formatMillis(wait)}: the request's time budget of ${formatMillis(budgetMillis)} is spent`
-                  : `no response within ${formatMillis(wait)}`,
-                true
-              )
-          }),
-          Effect.catchTag("RequestError", (e: HttpClientError.RequestError) =>
-            Effect.fail(
-              bulkCause(e.cause) ??
-                (isClientDestroyed(e.cause ?? e) ? clientClosedError(req, e.cause ?? e) : undefined) ??
-                (e.reason === "Transport"
-                  ? transportError(describe(e.cause ?? e), !errorCodes(e.cause).some((c) => NOT_SENT.has(c)), e.cause ?? e)
-                  : transportError(`${e.reason}: ${describe(e.cause ?? e)}`, false, e.cause ?? e))
-            )),
-          Effect.catchTag("ResponseError", (e: HttpClientError.ResponseError) =>
-            Effect.fail(
-              isClientDestroyed(e.cause ?? e)
-                ? clientClosedError(req, e.cause ?? e)
-                : transportError(describe(e.cause ?? e), true, e.cause ?? e)
-            ))
+        const failure = (e: HttpClientError.HttpClientError | TransportError): BulkError => {
+          if (e._tag === "TransportError") return e
+          const cause = e.cause ?? e
+          if (e._tag === "ResponseError") {
+            return isClientDestroyed(cause) ? clientClosedError(req, cause) : transportError(describe(cause), true, cause)
+          }
+          return bulkCause(e.cause) ??
+            (isClientDestroyed(cause) ? clientClosedError(req, cause) : undefined) ??
+            (e.reason === "Transport"
+              ? transportError(describe(cause), !errorCodes(e.cause).some((c) => NOT_SENT.has(c)), cause)
+              : transportError(`${e.reason}: ${describe(cause)}`, false, cause))
+        }
+        const own = req.timeout === undefined ? attemptMillis : Duration.toMillis(req.timeout)
+        return Effect.clockWith((clock) => {
+          // an attempt waits for headers at most its own timeout, and never past the request's budget
+          const wait = Math.max(0, Math.min(own, deadline - clock.unsafeCurrentTimeMillis()))
+          const onTimeout = () =>
+            transportError(
+              wait < own
+                ? `no response within ${formatMillis(wait)}: the request's time budget of ${formatMillis(budgetMillis)} is spent`
+                : `no response within ${formatMillis(wait)}`,
+              true
+            )
+          return Effect.zipRight(countRequest, Effect.mapError(executeWithin(request, wait, onTimeout), failure))
+        }).pipe(
+          Effect.flatMap((raw) =>
+            guardResponse(
+              request,
+              raw,
+              idleMillis,
+              () => transportError(`${BODY_ERROR}: no data for ${formatMillis(idleMillis)}`, true),
+              req.wireBody === true
+            )
+          ),
+          Effect.flatMap((response) =>
+            response.status >= 200 && response.status < 300
+              ? Effect.succeed(response)
+              : Effect.flatMap(readText(req, response), (text) =>
+                Effect.clockWith((clock) =>
+                  Effect.fail(errorFromResponse(req, response.status, response.headers, text, clock.unsafeCurrentTimeMillis()))
+                ))
+          )
         )
-        const response = yield* guardResponse(
-          request,
-          raw,
-          idleMillis,
-          () => transportError(`${BODY_ERROR}: no data for ${formatMillis(idleMillis)}`, true),
-          req.wireBody === true
-        )
-        if (response.status >= 200 && response.status < 300) return response
-        const text = yield* readText(req, response)
-        const at = yield* Effect.clockWith((c) => c.currentTimeMillis)
-        return yield* Effect.fail(errorFromResponse(req, response.status, response.headers, text, at))
-      }).pipe(Effect.locally(Headers.currentRedactedNames, [...redactedNames, "cookie", "set-cookie"]))
+      })
 
     const execute = <A>(
       req: TransportRequest,
@@ -1066,6 +1149,8 @@ export const make = (options?: TransportOptions) =>
       }).pipe(
         Effect.withSpan("sfbulk.request", {
           kind: "client",
+          // the place is always this one: a stack trace per request would say nothing
+          captureStackTrace: false,
           attributes: {
             "http.request.method": req.method,
             "url.path": req.path,
@@ -1093,7 +1178,10 @@ const lowerCaseWithout = (headers: Record<string, string> | undefined): Record<s
   return out
 }
 
-/** The transport layer. */
+/**
+ * The transport layer. Its `HttpClient` runs each attempt in a fiber of this layer's runtime: what
+ * the client reads from its context or FiberRefs comes from where the layer is built, not the caller.
+ */
 export const layer = (
   options?: TransportOptions
 ): Layer.Layer<Transport, never, SalesforceAuth | HttpClient.HttpClient> => Layer.scoped(Transport, make(options))

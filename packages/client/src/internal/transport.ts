@@ -632,6 +632,11 @@ const directBody = (
     },
     wait: (ready) => {
       if (failure !== undefined || ended || src.readableLength > 0) return ready()
+      // Asks the stream for more (a read of 0 bytes takes nothing): a gunzip whose output was all
+      // taken holds its pending input until its _read is called, and 'readable' is only emitted
+      // once it pushes, so without this the wait never ended (1.0 request and result read side by side)
+      src.read(0)
+      if (failure !== undefined || ended || src.readableLength > 0) return ready()
       waiter = ready
       if (timer === undefined) {
         timer = setTimeout(() => {

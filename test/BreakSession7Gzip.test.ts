@@ -162,7 +162,7 @@ describe.each(["undici", "fetch", "own"] as const)("a slow reader over %s", (htt
               Stream.take(2)
             )
           )).pipe(Effect.provide(layerFor(url, http)))
-      // generous: a client that buffers the whole answer takes hundreds of MB a second here
+        // generous: a client that buffers the whole answer takes hundreds of MB a second here
         expect(after).toBeLessThan(32 * 1024 * 1024)
         // and it stopped taking: the last 700 ms of the pause moved (almost) nothing
         expect(after - during).toBeLessThan(4 * 1024 * 1024)

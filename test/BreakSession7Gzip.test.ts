@@ -7,8 +7,6 @@
  * a body that is always cut fails typed; nothing is thrown outside the stream.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
@@ -20,6 +18,7 @@ import type { AddressInfo } from "node:net"
 import * as Zlib from "node:zlib"
 import { Bulk2, SalesforceAuth, Transport } from "../packages/client/src/index.js"
 import * as TransportInternal from "../packages/client/src/internal/transport.js"
+import { ownHttpClient } from "./FaultsSupport.js"
 
 const servers: Array<Http.Server> = []
 afterEach(() => {
@@ -43,24 +42,7 @@ const serve = (handler: Handler) =>
     })
   )
 
-const own: Layer.Layer<HttpClient.HttpClient> = Layer.effect(
-  HttpClient.HttpClient,
-  Effect.map(
-    HttpClient.HttpClient,
-    HttpClient.transformResponse(Effect.flatMap((response) =>
-      Effect.map(Effect.runtime<never>(), (runtime) =>
-        HttpClientResponse.fromWeb(
-          response.request,
-          new Response(response.status === 204 ? null : Stream.toReadableStreamRuntime(response.stream, runtime), {
-            status: response.status,
-            headers: response.headers
-          })
-        ))
-    ))
-  )
-).pipe(Layer.provide(NodeHttpClient.layerUndici))
-
-const clients = { undici: NodeHttpClient.layerUndici, fetch: FetchHttpClient.layer, own } as const
+const clients = { undici: NodeHttpClient.layerUndici, fetch: FetchHttpClient.layer, own: ownHttpClient } as const
 
 const layerFor = (url: string, http: keyof typeof clients, maxRetries = 10) =>
   Transport.layer({

@@ -5,7 +5,6 @@
  * boundary; SOQL written in lower case over several lines still gets its narrow pages.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { BulkClient, Transport } from "../packages/client/src/index.js"
@@ -13,7 +12,7 @@ import { defaultPageRows, selectColumns } from "../packages/client/src/internal/
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { authLayer, collect, type Emu, poll, startEmulator, transportOptions } from "./FaultsSupport.js"
+import { authLayer, collect, type Emu, ownHttpClient, poll, startEmulator, transportOptions } from "./FaultsSupport.js"
 
 let emu: Emu
 const TAG = "b7q"
@@ -59,24 +58,7 @@ const ownLayer: Layer.Layer<BulkClient.BulkClient> = Layer.effect(BulkClient.Bul
   Layer.provide(Transport.layer(transportOptions)),
   Layer.provide(Layer.suspend(() => authLayer(emu))),
   Layer.provide(
-    Layer.effect(
-      HttpClient.HttpClient,
-      Effect.map(
-        HttpClient.HttpClient,
-        HttpClient.transformResponse(
-          Effect.flatMap((response) =>
-            Effect.map(Effect.runtime<never>(), (runtime) =>
-              HttpClientResponse.fromWeb(
-                response.request,
-                new Response(response.status === 204 ? null : Stream.toReadableStreamRuntime(response.stream, runtime), {
-                  status: response.status,
-                  headers: response.headers
-                })
-              ))
-          )
-        )
-      )
-    ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+    ownHttpClient
   )
 )
 

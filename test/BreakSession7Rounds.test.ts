@@ -12,8 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
+import { withOwnTmpdir } from "./FaultsSupport.js"
 import type * as BulkClient from "../packages/client/src/BulkClient.js"
 import type { BulkError } from "../packages/client/src/BulkError.js"
 import { withLockRetry } from "../packages/client/src/internal/lockRetry.js"
@@ -81,22 +80,7 @@ const scripted = (verdict: (row: Row, round: number) => "ok" | "lock" | "bad") =
   return { attempts, once: once as any }
 }
 
-const withTmp = <A, E>(f: (tmp: string) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => {
-      const saved = process.env["TMPDIR"]
-      const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-break7-rounds-"))
-      process.env["TMPDIR"] = tmp
-      return { saved, tmp }
-    }),
-    ({ tmp }) => f(tmp),
-    ({ saved, tmp }) =>
-      Effect.sync(() => {
-        if (saved === undefined) delete process.env["TMPDIR"]
-        else process.env["TMPDIR"] = saved
-        Fs.rmSync(tmp, { recursive: true, force: true })
-      })
-  )
+const withTmp = <A, E>(f: (tmp: string) => Effect.Effect<A, E>): Effect.Effect<A, E> => withOwnTmpdir("sfbulk-break7-rounds-", f)
 
 const run = (
   rows: ReadonlyArray<Row>,

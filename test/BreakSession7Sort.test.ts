@@ -9,26 +9,11 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
+import { withOwnTmpdir } from "./FaultsSupport.js"
 import { forEachRecord, recordsOf, RecordWriter, sortedBy } from "../packages/client/src/internal/spoolSort.js"
 
-const withTmp = <A, E>(f: (tmp: string) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => {
-      const saved = process.env["TMPDIR"]
-      const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-break7-sort-"))
-      process.env["TMPDIR"] = tmp
-      return { saved, tmp }
-    }),
-    ({ tmp }) => f(tmp),
-    ({ saved, tmp }) =>
-      Effect.sync(() => {
-        if (saved === undefined) delete process.env["TMPDIR"]
-        else process.env["TMPDIR"] = saved
-        Fs.rmSync(tmp, { recursive: true, force: true })
-      })
-  )
+const withTmp = <A, E>(f: (tmp: string) => Effect.Effect<A, E>): Effect.Effect<A, E> => withOwnTmpdir("sfbulk-break7-sort-", f)
 const under = (dir: string): Array<string> => Fs.readdirSync(dir, { recursive: true }).map(String)
 const collect = <A, E>(s: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
 

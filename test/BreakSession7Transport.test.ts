@@ -7,14 +7,13 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Bulk2, BulkClient, Transport } from "../packages/client/src/index.js"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { authLayer, collect, type Emu, poll, startEmulator } from "./FaultsSupport.js"
+import { authLayer, collect, type Emu, ownHttpClient, poll, startEmulator } from "./FaultsSupport.js"
 
 let emu: Emu
 const TAG = "b7t"
@@ -46,22 +45,7 @@ const httpLayer = (http: Http): Layer.Layer<HttpClient.HttpClient> =>
     : http === "own"
     // a client of the caller's own: answers handed on as web Responses of the raw (gzip) bytes,
     // which the transport gunzips itself (maybeGunzip)
-    ? Layer.effect(
-      HttpClient.HttpClient,
-      Effect.map(
-        HttpClient.HttpClient,
-        HttpClient.transformResponse(Effect.flatMap((response) =>
-          Effect.map(Effect.runtime<never>(), (runtime) =>
-            HttpClientResponse.fromWeb(
-              response.request,
-              new Response(response.status === 204 ? null : Stream.toReadableStreamRuntime(response.stream, runtime), {
-                status: response.status,
-                headers: response.headers
-              })
-            ))
-        ))
-      )
-    ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+    ? ownHttpClient
     : http === "undici"
     ? NodeHttpClient.layerUndici
     : Layer.effect(

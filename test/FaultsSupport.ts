@@ -4,6 +4,8 @@
  * scenario makes (each row ends exactly once; the store holds no duplicate; a query returns every
  * row once, in order).
  */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll } from "@effect/vitest"
 import { Bulk1, BulkClient, SalesforceAuth, Transport } from "../packages/client/src/index.js"
@@ -133,3 +135,42 @@ export const ownTmpdir = (prefix: string): () => string => {
   })
   return () => dir
 }
+
+/** Runs `f` with TMPDIR pointed at a private dir of its own (`prefix` + random), removed after and TMPDIR restored. */
+export const withOwnTmpdir = <A, E>(prefix: string, f: (tmp: string) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const saved = process.env["TMPDIR"]
+      const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
+      process.env["TMPDIR"] = tmp
+      return { saved, tmp }
+    }),
+    ({ tmp }) => f(tmp),
+    ({ saved, tmp }) =>
+      Effect.sync(() => {
+        if (saved === undefined) delete process.env["TMPDIR"]
+        else process.env["TMPDIR"] = saved
+        Fs.rmSync(tmp, { recursive: true, force: true })
+      })
+  )
+
+/**
+ * An HttpClient of the caller's own: undici underneath, its answers handed on as web `Response`s of
+ * the raw (gzip) bytes, so the transport reads them through `response.stream` and gunzips them itself.
+ */
+export const ownHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.map(
+    HttpClient.HttpClient,
+    HttpClient.transformResponse(Effect.flatMap((response) =>
+      Effect.map(Effect.runtime<never>(), (runtime) =>
+        HttpClientResponse.fromWeb(
+          response.request,
+          new Response(response.status === 204 ? null : Stream.toReadableStreamRuntime(response.stream, runtime), {
+            status: response.status,
+            headers: response.headers
+          })
+        ))
+    ))
+  )
+).pipe(Layer.provide(NodeHttpClient.layerUndici))

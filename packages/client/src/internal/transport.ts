@@ -631,20 +631,18 @@ const directBody = (
       return ended ? null : undefined
     },
     wait: (ready) => {
-      if (failure !== undefined || ended || src.readableLength > 0) return ready()
-      // Asks the stream for more (a read of 0 bytes takes nothing): a gunzip whose output was all
-      // taken holds its pending input until its _read is called, and 'readable' is only emitted
+      // Asks the stream for more first (a read of 0 bytes takes nothing): a gunzip whose output was
+      // all taken holds its pending input until its _read is called, and 'readable' is only emitted
       // once it pushes, so without this the wait never ended (1.0 request and result read side by side)
       src.read(0)
       if (failure !== undefined || ended || src.readableLength > 0) return ready()
+      // one wait at a time: `wake` clears the timer of the one before
       waiter = ready
-      if (timer === undefined) {
-        timer = setTimeout(() => {
-          failure ??= idle.onIdle()
-          destroy()
-          wake()
-        }, idle.millis)
-      } else timer.refresh()
+      timer = setTimeout(() => {
+        failure ??= idle.onIdle()
+        destroy()
+        wake()
+      }, idle.millis)
     },
     destroy: () => {
       if (timer !== undefined) clearTimeout(timer)

@@ -39,7 +39,8 @@ const RESULTS = `/services/data/v66.0/jobs/query/${JOB}/results`
 const pageUrl = (page: number) => `${RESULTS}?locator=p${page}`
 
 const csvField = (s: string) => /[",\r\n]/.test(s) ? `"${s.replace(/"/g, "\"\"")}"` : s
-const csvOf = (rows: ReadonlyArray<Row>) => `Id,Name,Note\n${rows.map((r) => `${r.Id},${csvField(r.Name)},${csvField(r.Note)}`).join("\n")}${rows.length > 0 ? "\n" : ""}`
+const csvOf = (rows: ReadonlyArray<Row>, eol = "\n") =>
+  `Id,Name,Note${eol}${rows.map((r) => `${r.Id},${csvField(r.Name)},${csvField(r.Note)}`).join(eol)}${rows.length > 0 ? eol : ""}`
 
 /** Row i: 2-, 3- and 4-byte UTF-8, a quoted CRLF, a doubled quote and a comma. */
 const rowOf = (i: number, pad = ""): Row => ({
@@ -52,10 +53,10 @@ const rowOf = (i: number, pad = ""): Row => ({
  * A page of rows from `from` whose UTF-8 bytes put offset `within` of an occurrence of `target`
  * exactly at byte `at` (so a 16 KB piece boundary falls inside it).
  */
-const pageSplitting = (from: number, n: number, at: number, target: string, within: number): ReadonlyArray<Row> => {
+const pageSplitting = (from: number, n: number, at: number, target: string, within: number, eol = "\n"): ReadonlyArray<Row> => {
   for (let pad = 0; pad < 400; pad++) {
     const rows = Array.from({ length: n }, (_, k) => rowOf(from + k, k === 0 ? "x".repeat(pad) : ""))
-    const bytes = Buffer.from(csvOf(rows))
+    const bytes = Buffer.from(csvOf(rows, eol))
     const t = Buffer.from(target)
     if (bytes.subarray(at - within, at - within + t.length).equals(t)) return rows
   }
@@ -73,7 +74,10 @@ interface Fake {
  * A server for `/resultPages` (all pages on one answer) and each page: gzip when `gzip` (and the
  * client asks), written 997 bytes at a time; `answer` may answer a request otherwise.
  */
-const serve = (pages: ReadonlyArray<ReadonlyArray<Row>>, options: { gzip: boolean; answer?: Answer; delayMs?: (page: number) => number }) =>
+const serve = (
+  pages: ReadonlyArray<ReadonlyArray<Row>>,
+  options: { gzip: boolean; answer?: Answer; delayMs?: (page: number) => number; eol?: string }
+) =>
   Effect.promise(() =>
     new Promise<Fake>((resolve) => {
       const counts = new Map<number, number>()
@@ -95,7 +99,7 @@ const serve = (pages: ReadonlyArray<ReadonlyArray<Row>>, options: { gzip: boolea
         res.on("close", () => {
           if (!res.writableFinished) abandoned++
         })
-        const text = Buffer.from(csvOf(pages[page]!))
+        const text = Buffer.from(csvOf(pages[page]!, options.eol))
         const gz = options.gzip && /gzip/.test(String(req.headers["accept-encoding"] ?? ""))
         const body = gz ? Zlib.gzipSync(text) : text
         const go = () => {
@@ -203,6 +207,25 @@ describe("QPAR2: held pages, every row once, in order, intact", () => {
       )
     }
   }
+
+  it.live("pages with CRLF line endings (lineEnding CRLF), a 16 KB boundary between a row's CR and LF: every row once", () =>
+    Effect.gen(function*() {
+      const pages: Array<ReadonlyArray<Row>> = []
+      let from = 0
+      for (const [target, within] of [["\r\n001", 1], ["\r\n001", 2], ["\r\n", 1]] as const) {
+        const rows = pageSplitting(from, 700, 16_384, target, within, "\r\n")
+        pages.push(rows)
+        from += rows.length
+      }
+      for (const gzip of [true, false]) {
+        const fake = yield* serve(pages, { gzip, eol: "\r\n" })
+        for (const [which, client] of CLIENTS) {
+          const got = yield* download(fake.url, client, 3)
+          expect([which, got.length]).toEqual([which, pages.flat().length])
+          expect(got).toEqual(pages.flat())
+        }
+      }
+    }), 30_000)
 
   it.live("a zero-row result (one page, header only) and a result of empty pages only: no rows, no error", () =>
     Effect.gen(function*() {

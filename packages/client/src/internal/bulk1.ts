@@ -12,12 +12,12 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { InvalidInputError, TransportError } from "../BulkError.js"
+import { type BulkError, InvalidInputError, TransportError } from "../BulkError.js"
 import * as Csv from "../Csv.js"
 import { mapChunksOrFail } from "./chunkStage.js"
 import { CsvParseFailure, parseRecords } from "./csvParse.js"
 import { isNil, jsonArrayElements, parseFragment, ScanError, type XmlNode, xmlElements } from "./scan.js"
-import { escapeXml } from "./transport.js"
+import { escapeXml, readBody, Transport as TransportTag, type Transport } from "./transport.js"
 import type { BatchInfo, JobInfo } from "../Bulk1.js"
 
 export const NS = "http://www.force.com/2009/06/asyncapi/dataload"
@@ -526,3 +526,35 @@ export const parseQueryResult = <E, R>(
       }) as Stream.Stream<QueryRecord, E | TransportError, R>
   }
 }
+
+/** The path of a 1.0 batch's result (ingest results, or the list of a query batch's result files). */
+export const batchResultPath = (apiVersion: string, jobId: string, batchId: string): string =>
+  `/services/async/${apiVersion}/job/${jobId}/batch/${batchId}/result`
+
+/**
+ * One attempt at a 1.0 batch's result file, read to its end in one effect (`readBody`): the first
+ * `skip` bytes of the body are passed over (a resumed download: result files are fixed once the
+ * batch is done), the rest handed to `onChunk` as they come (a chunk is the caller's, its memory
+ * to keep or hand back).
+ */
+export const readBatchResult = (
+  jobId: string,
+  batchId: string,
+  skip: number,
+  onChunk: (chunk: Uint8Array) => void
+): Effect.Effect<void, BulkError, Transport> =>
+  Effect.flatMap(TransportTag, (t) => {
+    const req = { method: "GET" as const, path: batchResultPath(t.apiVersion, jobId, batchId), api: "1.0" as const, jobId, batchId }
+    let left = skip
+    return Effect.flatMap(t.request(req), (response) =>
+      readBody(req, response, (chunk) => {
+        if (left === 0) return onChunk(chunk)
+        if (left >= chunk.length) {
+          left -= chunk.length
+          return
+        }
+        const rest = chunk.subarray(left)
+        left = 0
+        onChunk(rest)
+      }))
+  })

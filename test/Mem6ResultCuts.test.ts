@@ -8,6 +8,7 @@
  * TransportError whatever each attempt had read.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Emulator } from "@sfbulk/emulator"
 import * as Effect from "effect/Effect"
@@ -16,7 +17,7 @@ import * as Schedule from "effect/Schedule"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Bulk1, BulkClient, SalesforceAuth } from "../packages/client/src/index.js"
-import { collect } from "./FaultsSupport.js"
+import { collect, ownHttpClient } from "./FaultsSupport.js"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
 let proxy: Http.Server
@@ -68,18 +69,24 @@ afterAll(async () => {
   await emu?.close()
 })
 
-const layer = () =>
+// undici (the transport reads the body straight from its Node stream) and an HttpClient of the
+// caller's own (read through `response.stream`)
+const clients = [["undici", NodeHttpClient.layerUndici], ["own HttpClient", ownHttpClient]] as const
+
+const layer = (http: Layer.Layer<HttpClient.HttpClient>) =>
   Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(
     Layer.provide(Bulk1.layer({ timeout: "5 seconds" })),
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: proxyUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
-    Layer.provide(NodeHttpClient.layerUndici)
+    Layer.provide(http)
   )
 
-describe("1.0 ids-only result downloads cut again and again", () => {
+describe.each(clients)("1.0 ids-only result downloads cut again and again (%s)", (name, http) => {
   it.live("each cut keeps what it read: every success once, at its position, with its record's id", () =>
     Effect.gen(function*() {
+      attempts.clear()
+      cuts = 0
       const N = 3_000
-      const rows = Array.from({ length: N }, (_, i) => ({ LastName: `m6c-${String(i).padStart(5, "0")}` }))
+      const rows = Array.from({ length: N }, (_, i) => ({ LastName: `m6c-${name.length}-${String(i).padStart(5, "0")}` }))
       const out = yield* BulkClient.insert("Contact", rows, {
         api: "1.0",
         batchSize: 1_500,
@@ -96,5 +103,5 @@ describe("1.0 ids-only result downloads cut again and again", () => {
       expect(ok.map((s) => s.position)).toEqual(rows.map((_, i) => i))
       expect(new Set(ok.map((s) => s.id)).size).toBe(N)
       for (const s of ok) expect(emu.org.get(s.id)?.values.LastName).toBe(rows[s.position!]!.LastName)
-    }).pipe(Effect.provide(layer())), 120_000)
+    }).pipe(Effect.provide(layer(http))), 120_000)
 })

@@ -773,7 +773,7 @@ export const waitForJob = (
 // results
 // ---------------------------------------------------------------------------------------------
 
-const resultPath = (t: TransportTag["Type"], jobId: string, batchId: string) => `${base(t)}/job/${jobId}/batch/${batchId}/result`
+const resultPath = (t: TransportTag["Type"], jobId: string, batchId: string) => internal.batchResultPath(t.apiVersion, jobId, batchId)
 
 /**
  * Raw bytes of a batch's result: ingest results, or (with `resultId`) one query result file.

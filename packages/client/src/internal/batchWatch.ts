@@ -14,6 +14,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Bulk1 from "../Bulk1.js"
 import { PollTimeoutError, type BulkError } from "../BulkError.js"
+import { listBatchesFor } from "./bulk1.js"
 import { adaptivePollSchedule, pollUntil } from "./poll.js"
 import type { Transport } from "./transport.js"
 
@@ -83,11 +84,13 @@ export const make = (
     const take = (seen: Set<string>) => (info: Bulk1.BatchInfo) => settle(seen, info) ?? Effect.void
     /** One poll: `Some` once nobody waits any more. */
     const pollOnce = Effect.gen(function*() {
-      const infos = yield* Bulk1.listBatches(jobId).pipe(
+      // only the batches waited for are decoded from the list (`scanBatchInfoList`): it holds
+      // every batch of the job, hundreds on a large load
+      const { infos, processed } = yield* listBatchesFor(jobId, (id) => waiters.has(id)).pipe(
         Effect.withSpan("Bulk1.pollJob", { attributes: { "sfbulk.job_id": jobId, "sfbulk.batches_waited": waiters.size } })
       )
       const seen = new Set<string>()
-      progress.numberRecordsProcessed = infos.reduce((n, info) => n + info.numberRecordsProcessed, 0)
+      progress.numberRecordsProcessed = processed
       // The list (every batch of the job) is gone through synchronously, an Effect run only for a
       // wait that ends. Why: an Effect per listed batch ran past the fiber's yield budget on a
       // large job, so each poll's list lived across event-loop turns and young GCs, and V8

@@ -45,53 +45,56 @@ const MAX_RESUMES = 6
 /** The transport's default request budget, when none is in context. */
 const DEFAULT_BUDGET_MILLIS = 120_000
 
-/** `make()` as one stream that resumes after a dropped download, skipping what it already emitted. */
-export const resumable = <A, R>(make: () => Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>
-  Stream.suspend(() => {
-    let emitted = 0
-    // Resumes in a row that brought no new record. Counted here, not by the schedule: Stream.retry
-    // resets its schedule on every chunk, even the empty ones `skip` emits while passing over
-    // what was already read, so a body that always stalls at the same place was fetched for ever.
-    // They also end once the transport's request budget has passed since the first of them: each
-    // resume waits out an idle timeout of its own, and six of them are six minutes
-    let fruitless = 0
-    let before = 0
-    let since = 0
-    const resumeAgain = (e: BulkError) =>
+/**
+ * The resume rule of one download, shared by `resumable` (records) and the 1.0 result bytes
+ * (`ingest1.ts`): `again(e, progress)` says whether to fetch again after the failure `e`, with
+ * `progress` what the download has read so far (records or bytes), and waits before the resume:
+ * 100 ms, doubled for each resume in a row that brought nothing new. Resumes in a row without
+ * progress are counted here, not by a schedule: a body that always stalls at the same place was
+ * fetched for ever when `Stream.retry` reset its schedule on every (even empty) chunk. They also
+ * end once the transport's request budget has passed since the first of them: each resume may
+ * wait out an idle timeout of its own, and six of them are six minutes.
+ */
+export const resumeRule = (): { readonly again: (e: BulkError, progress: number) => Effect.Effect<boolean> } => {
+  let fruitless = 0
+  let before = 0
+  let since = 0
+  return {
+    again: (e, progress) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        if (fruitless === 0 || emitted > before) {
+        if (fruitless === 0 || progress > before) {
           fruitless = 0
           since = now
         }
         fruitless++
-        before = emitted
+        before = progress
         const budget = Option.match(yield* Effect.serviceOption(Transport), {
           onNone: () => DEFAULT_BUDGET_MILLIS,
           onSome: (t) => t.budgetMillis ?? DEFAULT_BUDGET_MILLIS
         })
-        return isDroppedDownload(e) && fruitless <= MAX_RESUMES && now - since < budget
+        if (!(isDroppedDownload(e) && fruitless <= MAX_RESUMES && now - since < budget)) return false
+        yield* Effect.sleep(Duration.millis(100 * 2 ** (fruitless - 1)))
+        return true
       })
-    // Waits before a resume: 100 ms, doubled for each resume since the last chunk came through
-    // (as `Stream.retry` with an exponential schedule did, which resets on every chunk). Not
-    // `Stream.retry` itself: it runs an effect per chunk holding that chunk (`mapOutEffect`), and
+  }
+}
+
+/** `make()` as one stream that resumes after a dropped download, skipping what it already emitted. */
+export const resumable = <A, R>(make: () => Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>
+  Stream.suspend(() => {
+    let emitted = 0
+    const rule = resumeRule()
+    // Not `Stream.retry`: it runs an effect per chunk holding that chunk (`mapOutEffect`), and
     // those effects kept every chunk of records reachable from not-yet-collected garbage until a
     // full GC, so V8 promoted every record of a download to the old generation.
-    let sinceChunk = 0
     const attempt = (): Stream.Stream<A, BulkError, R> =>
       Stream.suspend(() => skip(make(), emitted)).pipe(
         Stream.mapChunks((chunk) => {
           emitted += chunk.length
-          sinceChunk = 0
           return chunk
         }),
-        Stream.catchAll((e) =>
-          Stream.unwrap(Effect.map(resumeAgain(e), (again) => {
-            if (!again) return Stream.fail(e)
-            const wait = Duration.millis(100 * 2 ** sinceChunk++)
-            return Stream.concat(Stream.drain(Stream.fromEffect(Effect.sleep(wait))), attempt())
-          }))
-        )
+        Stream.catchAll((e) => Stream.unwrap(Effect.map(rule.again(e, emitted), (again) => again ? attempt() : Stream.fail(e))))
       )
     return attempt()
   })

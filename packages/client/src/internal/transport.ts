@@ -792,6 +792,46 @@ const directStream = <E>(direct: DirectBody, onError: (e: unknown) => E): Stream
   }))
 
 /**
+ * An answer's body read to its end in ONE effect, each chunk handed to `onChunk` as it comes (for a
+ * transport's own answer: no Effect or promise per chunk, the reads driven by plain callbacks;
+ * any other answer through `bodyStream`). Why: a download read a chunk per stream step kept its
+ * fiber's and channel's per-step objects alive across young GCs while other downloads ran, and
+ * V8 promoted them (1.0 ids read, 5M rows: ~110 MB promoted vs ~30 MB read this way). Errors
+ * are `requestStream`'s; an interrupted read drops the body (and its connection).
+ */
+export const readBody = (
+  req: TransportRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  onChunk: (chunk: Uint8Array) => void
+): Effect.Effect<void, BulkError> => {
+  const direct = directBodies.get(response)
+  if (direct === undefined || direct.reader !== "none") {
+    return Stream.runForEachChunk(
+      Stream.mapError(bodyStream(response), (e) => bodyError(req, e.cause ?? e)),
+      (chunk) => Effect.sync(() => Chunk.forEach(chunk, onChunk))
+    )
+  }
+  direct.reader = "stream"
+  return Effect.async<void, BulkError>((resume) => {
+    const step = (): void => {
+      try {
+        for (;;) {
+          const chunk = direct.take()
+          if (chunk === undefined) return direct.wait(step)
+          if (chunk === null) return resume(Effect.void)
+          onChunk(chunk)
+        }
+      } catch (e) {
+        direct.destroy()
+        resume(Effect.fail(bodyError(req, e)))
+      }
+    }
+    step()
+    return Effect.sync(() => direct.destroy())
+  })
+}
+
+/**
  * An answer's body as a byte stream that never hands a chunk through an Effect or a promise (see
  * `directBody`): the read's effect only waits until bytes are there, and a synchronous stage takes
  * them and writes them on. Why not `response.stream`: it gives every chunk as the result of the

@@ -190,7 +190,9 @@ describe("QPAR2: held pages, every row once, in order, intact", () => {
   for (const [which, client] of CLIENTS) {
     for (const gzip of [true, false]) {
       it.live(
-        `over ${which}, gzip ${gzip ? "on" : "off"}, concurrency 1 and 8: pieces split inside characters and quoted CRLFs, later pages arriving first`,
+        `over ${which}, gzip ${
+          gzip ? "on" : "off"
+        }, concurrency 1 and 8: pieces split inside characters and quoted CRLFs, later pages arriving first`,
         () =>
           Effect.gen(function*() {
             const pages = splitPages()
@@ -208,24 +210,28 @@ describe("QPAR2: held pages, every row once, in order, intact", () => {
     }
   }
 
-  it.live("pages with CRLF line endings (lineEnding CRLF), a 16 KB boundary between a row's CR and LF: every row once", () =>
-    Effect.gen(function*() {
-      const pages: Array<ReadonlyArray<Row>> = []
-      let from = 0
-      for (const [target, within] of [["\r\n001", 1], ["\r\n001", 2], ["\r\n", 1]] as const) {
-        const rows = pageSplitting(from, 700, 16_384, target, within, "\r\n")
-        pages.push(rows)
-        from += rows.length
-      }
-      for (const gzip of [true, false]) {
-        const fake = yield* serve(pages, { gzip, eol: "\r\n" })
-        for (const [which, client] of CLIENTS) {
-          const got = yield* download(fake.url, client, 3)
-          expect([which, got.length]).toEqual([which, pages.flat().length])
-          expect(got).toEqual(pages.flat())
+  it.live(
+    "pages with CRLF line endings (lineEnding CRLF), a 16 KB boundary between a row's CR and LF: every row once",
+    () =>
+      Effect.gen(function*() {
+        const pages: Array<ReadonlyArray<Row>> = []
+        let from = 0
+        for (const [target, within] of [["\r\n001", 1], ["\r\n001", 2], ["\r\n", 1]] as const) {
+          const rows = pageSplitting(from, 700, 16_384, target, within, "\r\n")
+          pages.push(rows)
+          from += rows.length
         }
-      }
-    }), 30_000)
+        for (const gzip of [true, false]) {
+          const fake = yield* serve(pages, { gzip, eol: "\r\n" })
+          for (const [which, client] of CLIENTS) {
+            const got = yield* download(fake.url, client, 3)
+            expect([which, got.length]).toEqual([which, pages.flat().length])
+            expect(got).toEqual(pages.flat())
+          }
+        }
+      }),
+    30_000
+  )
 
   it.live("a zero-row result (one page, header only) and a result of empty pages only: no rows, no error", () =>
     Effect.gen(function*() {
@@ -265,37 +271,41 @@ describe("QPAR2: pages cut, stalled or not inflating", () => {
   }
 
   for (const gzip of [true, false]) {
-    it.live(`cut at many byte offsets (gzip ${gzip ? "on" : "off"}): each page fetched again whole, every row once`, () =>
-      Effect.gen(function*() {
-        const ps = pages()
-        const expected = ps.flat()
-        const sizes = ps.map((p) => {
-          const text = Buffer.from(csvOf(p))
-          return gzip ? Zlib.gzipSync(text).length : text.length
-        })
-        // offsets: inside the gzip header, one byte in, mid-body, one byte short (the gzip trailer)
-        for (const pick of [1, 5, 11, 0.5, 0.37, -1, -4]) {
-          const fake = yield* serve(ps, {
-            gzip,
-            answer: (page, n, res, body) => {
-              if (page % 2 === 0 || n % 2 === 0) return false
-              const k = pick >= 1 ? pick : pick < 0 ? body.length + pick : Math.floor(body.length * pick)
-              res.setHeader("content-length", String(body.length))
-              res.flushHeaders()
-              res.write(body.subarray(0, k), () => setTimeout(() => res.destroy(), 5))
-              return true
-            }
+    it.live(
+      `cut at many byte offsets (gzip ${gzip ? "on" : "off"}): each page fetched again whole, every row once`,
+      () =>
+        Effect.gen(function*() {
+          const ps = pages()
+          const expected = ps.flat()
+          const sizes = ps.map((p) => {
+            const text = Buffer.from(csvOf(p))
+            return gzip ? Zlib.gzipSync(text).length : text.length
           })
-          for (const [which, client] of CLIENTS) {
-            const got = yield* download(fake.url, client, 4)
-            expect([which, pick, got.length]).toEqual([which, pick, expected.length])
-            expect(got).toEqual(expected)
+          // offsets: inside the gzip header, one byte in, mid-body, one byte short (the gzip trailer)
+          for (const pick of [1, 5, 11, 0.5, 0.37, -1, -4]) {
+            const fake = yield* serve(ps, {
+              gzip,
+              answer: (page, n, res, body) => {
+                if (page % 2 === 0 || n % 2 === 0) return false
+                const k = pick >= 1 ? pick : pick < 0 ? body.length + pick : Math.floor(body.length * pick)
+                res.setHeader("content-length", String(body.length))
+                res.flushHeaders()
+                res.write(body.subarray(0, k), () => setTimeout(() => res.destroy(), 5))
+                return true
+              }
+            })
+            for (const [which, client] of CLIENTS) {
+              const got = yield* download(fake.url, client, 4)
+              expect([which, pick, got.length]).toEqual([which, pick, expected.length])
+              expect(got).toEqual(expected)
+            }
+            // each client's first answer to pages 1 and 3 was cut, and the page fetched again
+            expect([fake.count(1), fake.count(3), fake.count(0)]).toEqual([2 * CLIENTS.length, 2 * CLIENTS.length, CLIENTS.length])
+            expect(sizes.length).toBe(5)
           }
-          // each client's first answer to pages 1 and 3 was cut, and the page fetched again
-          expect([fake.count(1), fake.count(3), fake.count(0)]).toEqual([2 * CLIENTS.length, 2 * CLIENTS.length, CLIENTS.length])
-          expect(sizes.length).toBe(5)
-        }
-      }), 120_000)
+        }),
+      120_000
+    )
   }
 
   it.live("a page stalled mid-body: the idle timeout gives it up, it is fetched again whole, every row once", () =>
@@ -321,46 +331,50 @@ describe("QPAR2: pages cut, stalled or not inflating", () => {
       }
     }), 60_000)
 
-  it.live("a held gzip that does not inflate (CRC, length or data damaged; whole as HTTP goes): fetched again, every row once", () =>
-    Effect.gen(function*() {
-      const ps = pages()
-      const damages: ReadonlyArray<readonly [string, (gz: Buffer) => Buffer]> = [
-        ["crc", (gz) => {
-          const b = Buffer.from(gz)
-          b[b.length - 8] = b[b.length - 8]! ^ 0xff
-          return b
-        }],
-        ["isize", (gz) => {
-          const b = Buffer.from(gz)
-          b[b.length - 1] = b[b.length - 1]! ^ 0x01
-          return b
-        }],
-        ["data", (gz) => {
-          const b = Buffer.from(gz)
-          for (let i = 20; i < 60; i++) b[i] = 0xff
-          return b
-        }],
-        ["garbage after the magic", (gz) => Buffer.concat([gz.subarray(0, 3), Buffer.alloc(gz.length, 0x5a)])]
-      ]
-      for (const [what, damage] of damages) {
-        const fake = yield* serve(ps, {
-          gzip: true,
-          answer: (page, n, res, body) => {
-            if (page !== 1 || n % 2 === 0) return false
-            const bad = damage(body)
-            res.setHeader("content-length", String(bad.length))
-            res.end(bad)
-            return true
+  it.live(
+    "a held gzip that does not inflate (CRC, length or data damaged; whole as HTTP goes): fetched again, every row once",
+    () =>
+      Effect.gen(function*() {
+        const ps = pages()
+        const damages: ReadonlyArray<readonly [string, (gz: Buffer) => Buffer]> = [
+          ["crc", (gz) => {
+            const b = Buffer.from(gz)
+            b[b.length - 8] = b[b.length - 8]! ^ 0xff
+            return b
+          }],
+          ["isize", (gz) => {
+            const b = Buffer.from(gz)
+            b[b.length - 1] = b[b.length - 1]! ^ 0x01
+            return b
+          }],
+          ["data", (gz) => {
+            const b = Buffer.from(gz)
+            for (let i = 20; i < 60; i++) b[i] = 0xff
+            return b
+          }],
+          ["garbage after the magic", (gz) => Buffer.concat([gz.subarray(0, 3), Buffer.alloc(gz.length, 0x5a)])]
+        ]
+        for (const [what, damage] of damages) {
+          const fake = yield* serve(ps, {
+            gzip: true,
+            answer: (page, n, res, body) => {
+              if (page !== 1 || n % 2 === 0) return false
+              const bad = damage(body)
+              res.setHeader("content-length", String(bad.length))
+              res.end(bad)
+              return true
+            }
+          })
+          for (const [which, client] of CLIENTS) {
+            const got = yield* download(fake.url, client, 4)
+            expect([what, which, got.length]).toEqual([what, which, ps.flat().length])
+            expect(got).toEqual(ps.flat())
           }
-        })
-        for (const [which, client] of CLIENTS) {
-          const got = yield* download(fake.url, client, 4)
-          expect([what, which, got.length]).toEqual([what, which, ps.flat().length])
-          expect(got).toEqual(ps.flat())
+          expect(fake.count(1)).toBe(2 * CLIENTS.length)
         }
-        expect(fake.count(1)).toBe(2 * CLIENTS.length)
-      }
-    }), 60_000)
+      }),
+    60_000
+  )
 
   it.live("a held gzip that never inflates: a typed TransportError, no hang", () =>
     Effect.gen(function*() {
@@ -387,72 +401,84 @@ describe("QPAR2: pages cut, stalled or not inflating", () => {
 
 describe("QPAR2: early stop and interrupt with pages held", () => {
   for (const [which, client] of CLIENTS) {
-    it.live(`Stream.take at page boundaries over ${which}, concurrency 8: the rows asked for; later answers left unread are given up`, () =>
+    it.live(
+      `Stream.take at page boundaries over ${which}, concurrency 8: the rows asked for; later answers left unread are given up`,
+      () =>
+        Effect.gen(function*() {
+          const ps = splitPages()
+          const expected = ps.flat()
+          const fake = yield* serve(ps, { gzip: true, delayMs: (p) => (ps.length - p) * 10 })
+          const bounds = ps.reduce<Array<number>>((acc, p) => [...acc, (acc.at(-1) ?? 0) + p.length], [])
+          for (const n of [1, bounds[0]!, bounds[0]! + 1, bounds[4]! - 1, expected.length - 1]) {
+            const some = yield* Bulk2.queryResultsParallel(JOB, { columnDelimiter: "COMMA", concurrency: 8 }).pipe(
+              Stream.take(n),
+              Stream.runCollect,
+              Effect.map(Chunk.toReadonlyArray),
+              Effect.provide(layerFor(fake.url, client))
+            )
+            expect(some).toEqual(expected.slice(0, n))
+          }
+          expect(yield* download(fake.url, client, 8)).toEqual(expected)
+        }),
+      60_000
+    )
+  }
+
+  it.live(
+    "interrupted while pages are held and others stall mid-body: no hang, the stalled answers are given up",
+    () =>
       Effect.gen(function*() {
         const ps = splitPages()
-        const expected = ps.flat()
-        const fake = yield* serve(ps, { gzip: true, delayMs: (p) => (ps.length - p) * 10 })
-        const bounds = ps.reduce<Array<number>>((acc, p) => [...acc, (acc.at(-1) ?? 0) + p.length], [])
-        for (const n of [1, bounds[0]!, bounds[0]! + 1, bounds[4]! - 1, expected.length - 1]) {
-          const some = yield* Bulk2.queryResultsParallel(JOB, { columnDelimiter: "COMMA", concurrency: 8 }).pipe(
+        const fake = yield* serve(ps, {
+          gzip: true,
+          answer: (page, _n, res, body) => {
+            if (page < 3) return false
+            res.setHeader("content-length", String(body.length))
+            res.flushHeaders()
+            res.write(body.subarray(0, body.length >> 2))
+            return true
+          }
+        })
+        for (const [, client] of CLIENTS) {
+          const before = fake.abandoned()
+          const fiber = yield* Bulk2.queryResultsParallel(JOB, { columnDelimiter: "COMMA", concurrency: 8 }).pipe(
+            Stream.runDrain,
+            Effect.provide(layerFor(fake.url, client)),
+            Effect.fork
+          )
+          yield* Effect.sleep("200 millis")
+          yield* Fiber.interrupt(fiber)
+          // the stalled answers' sockets are closed by the client (within a generous bound)
+          for (let i = 0; i < 100 && fake.abandoned() - before < ps.length - 3; i++) yield* Effect.sleep("20 millis")
+          expect(fake.abandoned() - before).toBeGreaterThanOrEqual(ps.length - 3)
+        }
+      }),
+    60_000
+  )
+
+  it.live(
+    "a held page larger than inflated at once (>16 MB, inflated as it is read): early stop in it, no crash; whole afterwards",
+    () =>
+      Effect.gen(function*() {
+        const big = Array.from({ length: 240_000 }, (_, i) => rowOf(i, "ééééééééééééééééééééé"))
+        const ps = [big, [rowOf(240_000)]]
+        expect(Buffer.byteLength(csvOf(big))).toBeGreaterThan(16 * 1024 * 1024)
+        const fake = yield* serve(ps, { gzip: true })
+        for (const n of [1, 100_000]) {
+          const some = yield* Bulk2.queryResultsParallel(JOB, { columnDelimiter: "COMMA", concurrency: 2 }).pipe(
             Stream.take(n),
             Stream.runCollect,
             Effect.map(Chunk.toReadonlyArray),
-            Effect.provide(layerFor(fake.url, client))
+            Effect.provide(layerFor(fake.url, NodeHttpClient.layerUndici))
           )
-          expect(some).toEqual(expected.slice(0, n))
+          expect(some.length).toBe(n)
+          expect(some[n - 1]).toEqual(big[n - 1])
         }
-        expect(yield* download(fake.url, client, 8)).toEqual(expected)
-      }), 60_000)
-  }
-
-  it.live("interrupted while pages are held and others stall mid-body: no hang, the stalled answers are given up", () =>
-    Effect.gen(function*() {
-      const ps = splitPages()
-      const fake = yield* serve(ps, {
-        gzip: true,
-        answer: (page, _n, res, body) => {
-          if (page < 3) return false
-          res.setHeader("content-length", String(body.length))
-          res.flushHeaders()
-          res.write(body.subarray(0, body.length >> 2))
-          return true
-        }
-      })
-      for (const [, client] of CLIENTS) {
-        const before = fake.abandoned()
-        const fiber = yield* Bulk2.queryResultsParallel(JOB, { columnDelimiter: "COMMA", concurrency: 8 }).pipe(
-          Stream.runDrain,
-          Effect.provide(layerFor(fake.url, client)),
-          Effect.fork
-        )
-        yield* Effect.sleep("200 millis")
-        yield* Fiber.interrupt(fiber)
-        // the stalled answers' sockets are closed by the client (within a generous bound)
-        for (let i = 0; i < 100 && fake.abandoned() - before < ps.length - 3; i++) yield* Effect.sleep("20 millis")
-        expect(fake.abandoned() - before).toBeGreaterThanOrEqual(ps.length - 3)
-      }
-    }), 60_000)
-
-  it.live("a held page larger than inflated at once (>16 MB, inflated as it is read): early stop in it, no crash; whole afterwards", () =>
-    Effect.gen(function*() {
-      const big = Array.from({ length: 240_000 }, (_, i) => rowOf(i, "ééééééééééééééééééééé"))
-      const ps = [big, [rowOf(240_000)]]
-      expect(Buffer.byteLength(csvOf(big))).toBeGreaterThan(16 * 1024 * 1024)
-      const fake = yield* serve(ps, { gzip: true })
-      for (const n of [1, 100_000]) {
-        const some = yield* Bulk2.queryResultsParallel(JOB, { columnDelimiter: "COMMA", concurrency: 2 }).pipe(
-          Stream.take(n),
-          Stream.runCollect,
-          Effect.map(Chunk.toReadonlyArray),
-          Effect.provide(layerFor(fake.url, NodeHttpClient.layerUndici))
-        )
-        expect(some.length).toBe(n)
-        expect(some[n - 1]).toEqual(big[n - 1])
-      }
-      const all = yield* download(fake.url, NodeHttpClient.layerUndici, 2)
-      expect(all.length).toBe(240_001)
-      expect(all[239_999]).toEqual(big[239_999])
-      expect(all[240_000]).toEqual(rowOf(240_000))
-    }), 120_000)
+        const all = yield* download(fake.url, NodeHttpClient.layerUndici, 2)
+        expect(all.length).toBe(240_001)
+        expect(all[239_999]).toEqual(big[239_999])
+        expect(all[240_000]).toEqual(rowOf(240_000))
+      }),
+    120_000
+  )
 })

@@ -586,29 +586,15 @@ export const batchResultPath = (apiVersion: string, jobId: string, batchId: stri
   `${batchListPath(apiVersion, jobId)}/${batchId}/result`
 
 /**
- * One attempt at a 1.0 batch's result file, read to its end in one effect (`readBody`): the first
- * `skip` bytes of the body are passed over (a resumed download: result files are fixed once the
- * batch is done), the rest handed to `onChunk` as they come (a chunk is the caller's, its memory
- * to keep or hand back).
+ * One attempt at a 1.0 batch's result file, read to its end in one effect (`readBody`), its bytes
+ * handed to `onChunk` as they come (a chunk is the caller's, its memory to keep or hand back).
  */
 export const readBatchResult = (
   jobId: string,
   batchId: string,
-  skip: number,
   onChunk: (chunk: Uint8Array) => void
 ): Effect.Effect<void, BulkError, Transport> =>
   Effect.flatMap(TransportTag, (t) => {
     const req = { method: "GET" as const, path: batchResultPath(t.apiVersion, jobId, batchId), api: "1.0" as const, jobId, batchId }
-    let left = skip
-    return Effect.flatMap(t.request(req), (response) =>
-      readBody(req, response, (chunk) => {
-        if (left === 0) return onChunk(chunk)
-        if (left >= chunk.length) {
-          left -= chunk.length
-          return
-        }
-        const rest = chunk.subarray(left)
-        left = 0
-        onChunk(rest)
-      }))
+    return Effect.flatMap(t.request(req), (response) => readBody(req, response, onChunk))
   })

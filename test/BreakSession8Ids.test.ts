@@ -30,6 +30,8 @@ let proxyUrl = ""
 interface Plan {
   /** Gzip the answer (when the client accepts gzip); cuts and stalls are then at bytes of the gzip. */
   readonly gzip?: boolean
+  /** With `gzip`: the file as two gzip members, split at this fraction of it. */
+  readonly members?: number
   /** The body to answer instead (the file the attempt sees). */
   readonly body?: Buffer
   /** Bytes sent before the connection is destroyed. */
@@ -72,7 +74,10 @@ beforeAll(async () => {
         const plan = up.statusCode === 200 ? planner(url, k, file) : {}
         const plain = plan.body ?? file
         const gz = plan.gzip === true && accepts
-        const body = gz ? Zlib.gzipSync(plain) : plain
+        const split = Math.floor(plain.length * (plan.members ?? 0))
+        const body = !gz ? plain : plan.members === undefined
+          ? Zlib.gzipSync(plain)
+          : Buffer.concat([Zlib.gzipSync(plain.subarray(0, split)), Zlib.gzipSync(plain.subarray(split))])
         const { "transfer-encoding": _, "content-encoding": __, ...head } = up.headers
         res.writeHead(up.statusCode ?? 502, {
           ...head,
@@ -379,5 +384,48 @@ describe("MEM6: stalls, interrupts, many batches, counts, changed bodies", () =>
         }).pipe(Effect.provide(layer(NodeHttpClient.layerUndici)), Effect.ensuring(Effect.sync(() => planner = () => ({})))),
       60_000
     )
+  }
+
+  it.live(
+    "gzip of two members (split inside a quoted error), cut inside the second: every outcome once, every client",
+    () =>
+      Effect.gen(function*() {
+        for (const [which, http] of CLIENTS) {
+          planner = (_url, k, file) => {
+            const at = file.indexOf(Buffer.from("東京"))
+            const members = (at + 1) / file.length
+            const whole = Buffer.concat([Zlib.gzipSync(file.subarray(0, at + 1)), Zlib.gzipSync(file.subarray(at + 1))])
+            return k < 2 ? { gzip: true, members, cutAt: whole.length - 10 + k } : { gzip: true, members }
+          }
+          const rows = rowsOf(`b8g${which.length}`, 120)
+          const { ok, bad } = yield* insert(rows, 60).pipe(Effect.provide(layer(http)))
+          expectWhole(rows, ok, bad)
+        }
+      }).pipe(Effect.ensuring(Effect.sync(() => planner = () => ({})))),
+    120_000
+  )
+
+  for (
+    const [what, plan] of [
+      ["stalls at the same byte every time", (file: Buffer): Plan => ({ stallAt: file.length >> 1 })],
+      ["is cut at the same byte every time", (file: Buffer): Plan => ({ cutAt: file.length >> 1 })],
+      ["is empty (200, no bytes) every time", (): Plan => ({ body: Buffer.alloc(0) })],
+      ["is the header line alone every time", (file: Buffer): Plan => ({ body: file.subarray(0, file.indexOf(0x0a) + 1) })]
+    ] as const
+  ) {
+    it.live(`a result download that ${what}: a typed error naming the batch, no hang`, () =>
+      Effect.gen(function*() {
+        planner = (_url, _k, file) => plan(file)
+        const rows = rowsOf(`b8e${what.length}`, 30)
+        const out = yield* BulkClient.insert("Contact", rows, {
+          api: "1.0",
+          batchSize: 30,
+          successRows: false,
+          pollSchedule: Schedule.spaced("10 millis")
+        })
+        const error = yield* Effect.flip(collect(out.successes))
+        expect(["TransportError", "ResultMismatchError"]).toContain(error._tag)
+        expect(error.message).toMatch(/batch/)
+      }).pipe(Effect.provide(layer(NodeHttpClient.layerUndici)), Effect.ensuring(Effect.sync(() => planner = () => ({})))), 60_000)
   }
 })

@@ -18,8 +18,8 @@ import * as Stream from "effect/Stream"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Zlib from "node:zlib"
-import { Bulk2, SalesforceAuth, Transport } from "../packages/client/src/index.js"
-import { ownHttpClient } from "./FaultsSupport.js"
+import { Bulk2, BulkClient, SalesforceAuth, Transport } from "../packages/client/src/index.js"
+import { authLayer, collect, ownHttpClient, poll, startEmulator, transportOptions } from "./FaultsSupport.js"
 
 type Row = { readonly Id: string; readonly Name: string; readonly Note: string }
 
@@ -480,5 +480,48 @@ describe("QPAR2: early stop and interrupt with pages held", () => {
         expect(all[240_000]).toEqual(rowOf(240_000))
       }),
     120_000
+  )
+})
+
+describe("QPAR2 over the emulator: BulkClient.query with concurrency, answers cut, reset and stalled", () => {
+  it.live(
+    "20,000 rows in 700-row pages, concurrency 8, over undici and a client of its own: every row once, in order, values intact; early stops too",
+    () =>
+      Effect.gen(function*() {
+        const emu = yield* Effect.acquireRelease(Effect.promise(() => startEmulator(88)), (e) => Effect.promise(() => e.close()))
+        const N = 20_000
+        const nameOf = (i: number) => `b8p-${String(i).padStart(6, "0")} Zoë 東京 🚀`
+        const descOf = (i: number) => `line 1, "quoted"\r\nline 2 ✓ ${i}`
+        for (let i = 0; i < N; i++) {
+          const out = emu.org.apply("insert", "Account", { Name: nameOf(i), Description: descOf(i) })
+          if (!out.success) throw new Error("seed failed")
+        }
+        const soql = "SELECT Name, Description FROM Account WHERE Name LIKE 'b8p-%' ORDER BY Name"
+        const expected = Array.from({ length: N }, (_, i) => ({ Name: nameOf(i), Description: descOf(i) }))
+        for (const http of [NodeHttpClient.layerUndici, ownHttpClient]) {
+          const client = Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(
+            Layer.provide(Transport.layer(transportOptions)),
+            Layer.provide(authLayer(emu)),
+            Layer.provide(http)
+          )
+          yield* Effect.gen(function*() {
+            emu.setFaults("lost-answer=0.2,reset=0.1,stall=0.1", { seed: 89, match: "^GET /services/data/[^/]+/jobs/query/[^/]+/results" })
+            const before = emu.stats().faults
+            const all = yield* collect(BulkClient.query(soql, { ...poll, api: "2.0", concurrency: 8 }))
+            const after = emu.stats().faults
+            // answers to pages were cut and stalled on the way
+            expect(after["lost-answer"] + after.reset + after.stall).toBeGreaterThan(
+              before["lost-answer"] + before.reset + before.stall + 3
+            )
+            expect(all.length).toBe(N)
+            expect(all).toEqual(expected)
+            for (const n of [1, 700, 701, 5_599]) {
+              const some = yield* collect(Stream.take(BulkClient.query(soql, { ...poll, api: "2.0", concurrency: 8 }), n))
+              expect(some).toEqual(expected.slice(0, n))
+            }
+          }).pipe(Effect.provide(client), Effect.ensuring(Effect.sync(() => emu.setFaults("", { seed: 88 }))))
+        }
+      }).pipe(Effect.scoped),
+    240_000
   )
 })

@@ -339,6 +339,8 @@ describe("MEM6: stalls, interrupts, many batches, counts, changed bodies", () =>
           })
           const error = yield* Effect.flip(collect(out.successes))
           expect(error._tag).toBe("ResultMismatchError")
+          // the failures (read with their request rows) see it too
+          expect((yield* Effect.flip(collect(out.failures)))._tag).toBe("ResultMismatchError")
         }).pipe(Effect.provide(layer(NodeHttpClient.layerUndici)), Effect.ensuring(Effect.sync(() => planner = () => ({})))),
       60_000
     )

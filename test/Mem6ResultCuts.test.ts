@@ -75,7 +75,9 @@ const clients = [["undici", NodeHttpClient.layerUndici], ["own HttpClient", ownH
 
 const layer = (http: Layer.Layer<HttpClient.HttpClient>) =>
   Layer.effect(BulkClient.BulkClient, BulkClient.make).pipe(
-    Layer.provide(Bulk1.layer({ timeout: "5 seconds" })),
+    // without an HttpClient of its own: `Bulk1.layer` brings undici, and `http` went unused (the
+    // own-client case ran over undici too)
+    Layer.provide(Bulk1.layerWithoutHttpClient({ timeout: "5 seconds" })),
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: proxyUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
     Layer.provide(http)
   )

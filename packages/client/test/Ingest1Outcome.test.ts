@@ -215,12 +215,16 @@ describe("1.0 result bytes handed back once used (memory: no pile of promoted bu
       shared.set(row)
       const view = shared.subarray(0, row.length)
       const before = new TextDecoder().decode(own) + new TextDecoder().decode(view)
-      const whole = joinOwned(Chunk.make(own, view))
+      const whole = joinOwned(Chunk.make(own, view), () => true)
       expect(new TextDecoder().decode(whole)).toBe(before)
       // the piece that owned its buffer was handed back; the view into a buffer other code may
       // hold was not touched
       expect(own.byteLength).toBe(0)
       expect(new TextDecoder().decode(view)).toBe("\"001000000000000001\",\"true\",\"true\",\"\"\n")
+      // a piece that is not ours (the HTTP client's, which may keep it) is never handed back
+      const theirs = new TextEncoder().encode("\"Id\",\"Success\",\"Created\",\"Error\"\n")
+      joinOwned([theirs], () => false)
+      expect(theirs.byteLength).toBeGreaterThan(0)
       const parsed = yield* Stream.runCollect(parseResults(whole))
       expect(Chunk.toReadonlyArray(parsed)).toEqual([{ id: "001000000000000001", success: true, created: true, errors: [] }])
     }))

@@ -587,12 +587,12 @@ export const batchResultPath = (apiVersion: string, jobId: string, batchId: stri
 
 /**
  * One attempt at a 1.0 batch's result file, read to its end in one effect (`readBody`), its bytes
- * handed to `onChunk` as they come (a chunk is the caller's, its memory to keep or hand back).
+ * handed to `onChunk` as they come (`own`: the transport's, its memory the caller's to hand back).
  */
 export const readBatchResult = (
   jobId: string,
   batchId: string,
-  onChunk: (chunk: Uint8Array) => void
+  onChunk: (chunk: Uint8Array, own: boolean) => void
 ): Effect.Effect<void, BulkError, Transport> =>
   Effect.flatMap(TransportTag, (t) => {
     const req = { method: "GET" as const, path: batchResultPath(t.apiVersion, jobId, batchId), api: "1.0" as const, jobId, batchId }

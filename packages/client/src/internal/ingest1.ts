@@ -367,11 +367,11 @@ const resultBytes = (b: BatchCounts): Effect.Effect<Uint8Array, BulkError, Trans
     const attempt: Effect.Effect<void, BulkError, Transport> = Effect.catchAll(
       Effect.suspend(() => {
         kept.restart()
-        return Effect.map(readBatchResult(b.jobId, b.batchId, (chunk) => kept.add(chunk)), () => kept.end())
+        return Effect.map(readBatchResult(b.jobId, b.batchId, (chunk, own) => kept.add(chunk, own)), () => kept.end())
       }),
       (e) => Effect.flatMap(rule.again(e, kept.length), (again) => (again ? attempt : Effect.fail(e)))
     )
-    return Effect.map(attempt, () => joinOwned(kept.pieces))
+    return Effect.map(attempt, () => joinOwned(kept.pieces, (piece) => kept.own.has(piece)))
   }).pipe(Effect.mapError((e) =>
     e._tag === "TransportError" && e.jobId === undefined
       ? new TransportError({ ...e, url: `job/${b.jobId}/batch/${b.batchId}/${e.url}`, jobId: b.jobId, batchId: b.batchId })
@@ -392,6 +392,8 @@ const sameBytes = (a: Uint8Array, at: number, b: Uint8Array, n: number): boolean
  */
 class KeptBytes {
   readonly pieces: Array<Uint8Array> = []
+  /** The pieces that are the transport's own (`readBody`), theirs to hand back. */
+  readonly own = new WeakSet<Uint8Array>()
   /** Bytes kept. */
   length = 0
   /** Bytes the current attempt has read, and where they end in `pieces` while below `length`. */
@@ -406,8 +408,8 @@ class KeptBytes {
     this.offset = 0
   }
 
-  /** The attempt's next chunk (the caller's to keep). */
-  add(chunk: Uint8Array): void {
+  /** The attempt's next chunk (ours to keep; `own`: the transport's, its memory ours to hand back). */
+  add(chunk: Uint8Array, own: boolean): void {
     let rest = chunk
     while (this.at < this.length && rest.length > 0) {
       const kept = this.pieces[this.piece]!
@@ -425,6 +427,7 @@ class KeptBytes {
       }
     }
     if (rest.length === 0) return
+    if (own) this.own.add(rest)
     this.pieces.push(rest)
     this.length += rest.length
     this.at = this.length
@@ -446,13 +449,15 @@ class KeptBytes {
 
 /**
  * The downloaded pieces copied into one buffer of their own, so that it can be handed back
- * (`freeNow`) as soon as the batch is parsed, and the pieces handed back at once (those that are
- * their buffer's own: most are). Why: a batch's result bytes wait while the batches ahead
- * download, so V8 promotes them and their memory (outside the heap) waits for a full GC: on a
- * million-row 1.0 insert 25-30 MB of parsed results' bytes piled up before one came. Only the
- * caller holds the pieces (a finished download's), so nothing reads them after this.
+ * (`freeNow`) as soon as the batch is parsed, and the pieces that are ours (`own`: the transport's
+ * inflater's output, not the HTTP client's, which may keep what it passed on: a cache, a log)
+ * handed back at once (those that are their buffer's own: most are). Why: a batch's result bytes
+ * wait while the batches ahead download, so V8 promotes them and their memory (outside the heap)
+ * waits for a full GC: on a million-row 1.0 insert 25-30 MB of parsed results' bytes piled up
+ * before one came. Only the caller holds its own pieces (a finished download's), so nothing reads
+ * them after this.
  */
-export const joinOwned = (pieces: Iterable<Uint8Array>): Uint8Array => {
+export const joinOwned = (pieces: Iterable<Uint8Array>, own: (piece: Uint8Array) => boolean): Uint8Array => {
   let length = 0
   for (const piece of pieces) length += piece.length
   const whole = new Uint8Array(length)
@@ -461,8 +466,8 @@ export const joinOwned = (pieces: Iterable<Uint8Array>): Uint8Array => {
     whole.set(piece, at)
     at += piece.length
   }
-  // the pieces are used no more (the download is whole): their buffers handed back now too
-  for (const piece of pieces) freeNow(piece)
+  // our pieces are used no more (the download is whole): their buffers handed back now too
+  for (const piece of pieces) if (own(piece)) freeNow(piece)
   return whole
 }
 

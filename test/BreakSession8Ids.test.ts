@@ -292,26 +292,28 @@ describe("MEM6: stalls, interrupts, many batches, counts, changed bodies", () =>
     120_000
   )
 
-  it.live(
-    "30 batches read 4 at a time, every one cut at several seeded offsets (gzip on some): every outcome once",
-    () =>
-      Effect.gen(function*() {
-        attempts.clear()
-        let seed = 8
-        const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
-        planner = (_url, k, file) => {
-          if (k >= 4) return {}
-          const gzip = random() < 0.5
-          const size = gzip ? Zlib.gzipSync(file).length : file.length
-          return { gzip, cutAt: Math.floor(size * (k + random()) / 4) }
-        }
-        const rows = rowsOf("b8m", 3_000)
-        const { ok, bad } = yield* insert(rows, 100).pipe(Effect.provide(layer(NodeHttpClient.layerUndici)))
-        expectWhole(rows, ok, bad)
-        expect(attempts.size).toBe(30)
-      }).pipe(Effect.ensuring(Effect.sync(() => planner = () => ({})))),
-    120_000
-  )
+  for (const [which, http] of CLIENTS.filter(([w]) => w === "undici" || w.startsWith("a client"))) {
+    it.live(
+      `30 batches read 4 at a time over ${which}, each cut at several seeded offsets (gzip on some): every outcome once`,
+      () =>
+        Effect.gen(function*() {
+          attempts.clear()
+          let seed = 8
+          const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
+          planner = (_url, k, file) => {
+            if (k >= 4) return {}
+            const gzip = random() < 0.5
+            const size = gzip ? Zlib.gzipSync(file).length : file.length
+            return { gzip, cutAt: Math.floor(size * (k + random()) / 4) }
+          }
+          const rows = rowsOf(`b8m${which.length}`, 3_000)
+          const { ok, bad } = yield* insert(rows, 100).pipe(Effect.provide(layer(http)))
+          expectWhole(rows, ok, bad)
+          expect(attempts.size).toBe(30)
+        }).pipe(Effect.ensuring(Effect.sync(() => planner = () => ({})))),
+      120_000
+    )
+  }
 
   for (
     const [what, change] of [

@@ -515,6 +515,12 @@ describe("QPAR2 over the emulator: BulkClient.query with concurrency, answers cu
             )
             expect(all.length).toBe(N)
             expect(all).toEqual(expected)
+            // sessions expiring every few requests, renewed mid-download
+            emu.setFaults("expire-after=20", { seed: 90 })
+            const renewed = emu.stats().faults["expire-after"]
+            expect(yield* collect(BulkClient.query(soql, { ...poll, api: "2.0", concurrency: 8 }))).toEqual(expected)
+            expect(emu.stats().faults["expire-after"]).toBeGreaterThan(renewed)
+            emu.setFaults("lost-answer=0.2,reset=0.1,stall=0.1", { seed: 91, match: "^GET /services/data/[^/]+/jobs/query/[^/]+/results" })
             for (const n of [1, 700, 701, 5_599]) {
               const some = yield* collect(Stream.take(BulkClient.query(soql, { ...poll, api: "2.0", concurrency: 8 }), n))
               expect(some).toEqual(expected.slice(0, n))

@@ -482,4 +482,29 @@ describe("MEM6: stalls, interrupts, many batches, counts, changed bodies", () =>
       ))),
     60_000
   )
+
+  it.live(
+    "the outcome streams read twice (after verifyResults read them too), the first time stopped early: the second read is whole",
+    () =>
+      Effect.gen(function*() {
+        planner = (_url, k, file) => (k % 3 === 0 ? { gzip: true, cutAt: file.length >> 2 } : { gzip: k % 2 === 0 })
+        const rows = rowsOf("b8t", 600)
+        const out = yield* BulkClient.insert("Contact", rows, {
+          api: "1.0",
+          batchSize: 150,
+          successRows: false,
+          verifyResults: true,
+          pollSchedule: Schedule.spaced("10 millis")
+        })
+        for (const n of [1, 99, 101, 250]) {
+          const some = yield* collect(Stream.take(out.successes, n))
+          expect(some.length).toBe(n)
+        }
+        expect((yield* collect(Stream.take(out.failures, 3))).length).toBe(3)
+        const ok = yield* collect(out.successes)
+        const bad = yield* collect(out.failures)
+        expectWhole(rows, ok, bad)
+      }).pipe(Effect.provide(layer(NodeHttpClient.layerUndici)), Effect.ensuring(Effect.sync(() => planner = () => ({})))),
+    60_000
+  )
 })

@@ -28,6 +28,7 @@ import type * as BulkClient from "../BulkClient.js"
 import { BatchFailedError, InvalidInputError, isBulkError, ResultMismatchError, TransportError, type BulkError } from "../BulkError.js"
 import * as BatchWatch from "./batchWatch.js"
 import { csvResultReader, parseBatchResults, readBatchResult } from "./bulk1.js"
+import { freeNow } from "./ownedBytes.js"
 import { resumable, resumeRule } from "./resumable.js"
 import { isInvalidJobState } from "./stateChange.js"
 import { parseRecords } from "./csvParse.js"
@@ -93,23 +94,12 @@ const verifyBatch = (
     return { jobId: jid, batchId, records, succeeded, created, failed, unprocessed }
   })
 
-/**
- * Gives back the memory of a batch body read from its spool file, once the batch was added: the
- * body was sent whole (Salesforce answers an added batch after reading all of it) and is used no
- * more (its hash was taken before the POST, and a batch is never sent again after it was added).
- * Why: the POST outlives young-generation GCs, so the body's buffer is promoted and its memory
- * (a megabyte or more, outside V8's heap) would wait for a full GC, which V8 starts only once
- * some 64 MB of such memory piled up: on a million rows in 10,000-row batches that pile was the
- * 1.0 upload's peak. Detaching the buffer (`ArrayBuffer.prototype.transfer`, Node 21+; on older
- * Node `structuredClone`, which moves it to a young buffer that the next minor GC frees) hands
- * it back without waiting for V8. Only a buffer that is the body's own (not a slice of another).
- */
-const freeNow = (body: Uint8Array): void => {
-  const buffer = body.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }
-  if (!(buffer instanceof ArrayBuffer) || body.byteOffset !== 0 || buffer.byteLength !== body.byteLength) return
-  if (typeof buffer.transfer === "function") buffer.transfer(0)
-  else structuredClone(buffer, { transfer: [buffer] })
-}
+// A batch body read from its spool file is handed back (`freeNow`) once the batch was added: it
+// was sent whole (Salesforce answers an added batch after reading all of it) and is used no more
+// (its hash was taken before the POST, and a batch is never sent again after it was added). The
+// POST outlives young-generation GCs, so the body's buffer would be promoted and its memory (a
+// megabyte or more, outside V8's heap) wait for a full GC: on a million rows in 10,000-row
+// batches that pile was the 1.0 upload's peak.
 
 /** A batch ready to be added: its body is loaded (from memory or its spool file) when it is sent. */
 interface ReadyBatch {

@@ -11,7 +11,7 @@
  * from then on). Only for a buffer that is the view's own (not a slice of another) and that
  * nothing reads any more. `ArrayBuffer.prototype.transfer` (Node 21+); on older Node
  * `structuredClone` moves the memory to a young buffer that the next minor GC frees.
- * (The same mechanism as ingest1's batch bodies.)
+ * (Used by ingest1 for batch bodies once added and result bytes once parsed.)
  */
 export const freeNow = (bytes: Uint8Array): void => {
   const buffer = bytes.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }

@@ -177,16 +177,17 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
         // (recorded as uploaded) rather than left "may have arrived" for the journal to guess
         // the rows were checked as they were encoded: no second pass over the CSV
         // The POST runs interruptible in a fiber of its own (the transport's timeouts, idle body
-        // and budget, work by interrupting it), waited for uninterruptibly so that it is recorded
-        // once it lands, and disconnected: an interruption from outside (a timeout around the
-        // operation, a failed sibling) returns at once while the POST finishes in the background.
-        const batch = yield* Effect.disconnect(Effect.uninterruptible(Effect.flatMap(
-          Effect.fork(Effect.interruptible(Effect.tap(
+        // and budget, work by interrupting it), a daemon nobody interrupts, so that it is recorded
+        // once it lands: an interruption from outside (a timeout around the operation, a failed
+        // sibling) ends the join at once while the POST finishes in the background. (One fiber:
+        // `Effect.disconnect` around a fork made two per batch, and their state outlived young GCs.)
+        const batch = yield* Effect.flatMap(
+          Effect.forkDaemon(Effect.interruptible(Effect.tap(
             Bulk1.addBatch(jobInfo, body, { check: false }),
             (b) => notify({ stage: "uploaded", jobId: jid, batchId: b.id, firstRow: piece.firstRow, records: piece.records })
           ))),
           Fiber.join
-        )))
+        )
         yield* piece.sent
         progress.uploaded(jid, piece.records, batch.id)
         return { piece, batchId: batch.id }

@@ -26,6 +26,7 @@ import * as Fs from "node:fs/promises"
 import * as Bulk1 from "../Bulk1.js"
 import type * as BulkClient from "../BulkClient.js"
 import { BatchFailedError, InvalidInputError, isBulkError, ResultMismatchError, TransportError, type BulkError } from "../BulkError.js"
+import * as AddBatch from "./addBatch.js"
 import * as BatchWatch from "./batchWatch.js"
 import { csvResultReader, parseBatchResults, readBatchResult } from "./bulk1.js"
 import { freeNow } from "./ownedBytes.js"
@@ -183,7 +184,9 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
         // `Effect.disconnect` around a fork made two per batch, and their state outlived young GCs.)
         const batch = yield* Effect.flatMap(
           Effect.forkDaemon(Effect.interruptible(Effect.tap(
-            Bulk1.addBatch(jobInfo, body, { check: false }),
+            // `addBatch.ts` itself, not `Bulk1.addBatch`: the public call's own span and scope per
+            // batch (this one's span says which batch; a byte body spools nothing to a scope)
+            Effect.provideService(AddBatch.addBatch(jobInfo, body, { check: false }), Scope.Scope, scope),
             (b) => notify({ stage: "uploaded", jobId: jid, batchId: b.id, firstRow: piece.firstRow, records: piece.records })
           ))),
           Fiber.join

@@ -340,16 +340,20 @@ export const allStarted = <P, S, B, E, R, E1, R1, E2, R2>(
     const idle = yield* Deferred.make<void>()
     const ended = Effect.suspend(() => --running === 0 && inputEnded ? Deferred.succeed(idle, undefined) : Effect.void)
     const run = (piece: P, at: number): Effect.Effect<void, never, R1 | R2> =>
-      Effect.flatMap(Effect.exit(Effect.ensuring(start(piece), permits.release(1))), (started) => {
+      Effect.flatMap(Effect.exit(start(piece)), (started) => {
+        // a failure is noted before the permit is handed on: the next piece then is not started
         if (Exit.isFailure(started)) {
           causes.push(started.cause)
-          return Effect.void
+          return permits.release(1)
         }
         // a started piece is always finished, failure or not
-        return Effect.map(Effect.exit(finish(started.value)), (exit) => {
-          if (Exit.isFailure(exit)) causes.push(exit.cause)
-          else (done[at] = exit.value, ok[at] = true)
-        })
+        return Effect.zipRight(
+          permits.release(1),
+          Effect.map(Effect.exit(finish(started.value)), (exit) => {
+            if (Exit.isFailure(exit)) causes.push(exit.cause)
+            else (done[at] = exit.value, ok[at] = true)
+          })
+        )
       })
     // the pieces' fibers are their own (the input may be read in a fiber of a stream's own), and
     // interrupted with the whole; each leaves the set when it ends, so none is kept after

@@ -167,6 +167,8 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
       Effect.gen(function*() {
         const jobInfo = yield* job
         const jid = jobInfo.id
+        // the upload's span names its job (the public `Bulk1.addBatch` span that did is not made here)
+        yield* Effect.annotateCurrentSpan("sfbulk.job_id", jid)
         const body = yield* piece.body
         // recorded before the POST too: a journal must know a batch may have arrived if the process
         // dies mid-send, and the body's hash tells which of the job's batches it became

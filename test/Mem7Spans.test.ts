@@ -5,7 +5,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { BulkClient, SalesforceAuth, Transport } from "@sfbulk/client"
+import { BulkClient, SalesforceAuth } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -13,11 +13,11 @@ import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
-let layer: Layer.Layer<Transport.Transport>
+let layer: Layer.Layer<BulkClient.BulkClient>
 
 beforeAll(async () => {
   emu = await Emulator.start({ latencyMs: 1 })
-  layer = Transport.layer().pipe(
+  layer = BulkClient.layer().pipe(
     Layer.provide(SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })),
     Layer.provide(NodeHttpClient.layerUndici),
     Layer.orDie

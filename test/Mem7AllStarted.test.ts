@@ -15,36 +15,40 @@ import * as Stream from "effect/Stream"
 import { allStarted } from "../packages/client/src/internal/ingest2.js"
 
 describe("allStarted", () => {
-  it.live("gives every result in input order, finishes running side by side, starts at most `concurrency` at a time", () =>
-    Effect.gen(function*() {
-      let starting = 0
-      let maxStarting = 0
-      let finishing = 0
-      let maxFinishing = 0
-      const out = yield* allStarted(
-        Stream.range(1, 40),
-        (n) =>
-          Effect.gen(function*() {
-            maxStarting = Math.max(maxStarting, ++starting)
-            // later pieces start faster: completion order is not input order
-            yield* Effect.sleep(`${(40 - n) % 5} millis`)
-            starting--
-            return n * 10
-          }),
-        3,
-        (s) =>
-          Effect.gen(function*() {
-            maxFinishing = Math.max(maxFinishing, ++finishing)
-            yield* Effect.sleep(`${s % 7} millis`)
-            finishing--
-            return s + 1
-          })
-      )
-      expect(out).toEqual(Array.from({ length: 40 }, (_, i) => (i + 1) * 10 + 1))
-      expect(maxStarting).toBeLessThanOrEqual(3)
-      // finishes do not hold a start's permit
-      expect(maxFinishing).toBeGreaterThan(1)
-    }), { timeout: 20_000 })
+  it.live(
+    "gives every result in input order, finishes running side by side, starts at most `concurrency` at a time",
+    () =>
+      Effect.gen(function*() {
+        let starting = 0
+        let maxStarting = 0
+        let finishing = 0
+        let maxFinishing = 0
+        const out = yield* allStarted(
+          Stream.range(1, 40),
+          (n) =>
+            Effect.gen(function*() {
+              maxStarting = Math.max(maxStarting, ++starting)
+              // later pieces start faster: completion order is not input order
+              yield* Effect.sleep(`${(40 - n) % 5} millis`)
+              starting--
+              return n * 10
+            }),
+          3,
+          (s) =>
+            Effect.gen(function*() {
+              maxFinishing = Math.max(maxFinishing, ++finishing)
+              yield* Effect.sleep(`${s % 7} millis`)
+              finishing--
+              return s + 1
+            })
+        )
+        expect(out).toEqual(Array.from({ length: 40 }, (_, i) => (i + 1) * 10 + 1))
+        expect(maxStarting).toBeLessThanOrEqual(3)
+        // finishes do not hold a start's permit
+        expect(maxFinishing).toBeGreaterThan(1)
+      }),
+    { timeout: 20_000 }
+  )
 
   it.live("after a failed start nothing new starts, every started piece is finished, all failures reported", () =>
     Effect.gen(function*() {

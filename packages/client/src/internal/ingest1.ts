@@ -29,7 +29,7 @@ import { BatchFailedError, InvalidInputError, isBulkError, ResultMismatchError, 
 import * as AddBatch from "./addBatch.js"
 import * as BatchWatch from "./batchWatch.js"
 import { csvResultReader, parseBatchResults, readBatchResult } from "./bulk1.js"
-import { freeNow } from "./ownedBytes.js"
+import { freeNow, OwnedBytes } from "./ownedBytes.js"
 import { resumable, resumeRule } from "./resumable.js"
 import { isInvalidJobState } from "./stateChange.js"
 import { parseRecords } from "./csvParse.js"
@@ -351,55 +351,39 @@ const namedIn = <A, R>(b: BatchCounts, stream: Stream.Stream<A, BulkError, R>): 
  * read promotes about 80 MB instead of 180 MB, and the heap peaks 40 MB lower). Read in one
  * effect per attempt (`readBatchResult`), not as a stream: a stream step per chunk of the four
  * downloads in flight promoted ~110 MB on a 5M-row read, ~30 MB this way.
+ * The socket's reads are copied into a buffer of our own as they come (`OwnedBytes`), not kept
+ * as pieces until the download ends: a read's buffer shared with the response's head (every
+ * response's first) cannot be handed back early, and held for the download's time it was promoted
+ * and waited for a full GC (5M-row 1.0 insert: external memory climbed ~20 MB in the read).
  * A download cut off keeps the bytes it read: the file is fetched again and that many bytes of it
  * skipped (a result file is fixed once its batch is done), so each cut costs only what was in
  * flight, and repeated cuts fail the read only when they bring nothing new (`resumeRule`).
  */
 const resultBytes = (b: BatchCounts): Effect.Effect<Uint8Array, BulkError, Transport> =>
   Effect.suspend(() => {
-    const pieces: Array<Uint8Array> = []
+    // copied as they come into a buffer of our own, sized for the ids-and-flags rows a result has
+    // (it grows if need be): a socket's read is not held while the rest downloads (see below)
+    const bytes = new OwnedBytes(Math.max(64 * 1024, b.records * RESULT_ROW_BYTES))
     let have = 0
     const rule = resumeRule()
-    const attempt: Effect.Effect<ReadonlyArray<Uint8Array>, BulkError, Transport> = Effect.catchAll(
+    const attempt: Effect.Effect<Uint8Array, BulkError, Transport> = Effect.catchAll(
       Effect.suspend(() =>
-        Effect.as(
+        Effect.map(
           readBatchResult(b.jobId, b.batchId, have, (piece) => {
-            pieces.push(piece)
+            bytes.push(piece)
             have += piece.length
           }),
-          pieces
+          () => bytes.take()
         )
       ),
       (e) => Effect.flatMap(rule.again(e, have), (again) => (again ? attempt : Effect.fail(e)))
     )
-    return Effect.map(attempt, (all) => joinOwned(all))
+    return Effect.onError(attempt, () => Effect.sync(() => bytes.free()))
   }).pipe(Effect.mapError((e) =>
     e._tag === "TransportError" && e.jobId === undefined
       ? new TransportError({ ...e, url: `job/${b.jobId}/batch/${b.batchId}/${e.url}`, jobId: b.jobId, batchId: b.batchId })
       : e
   ))
-
-/**
- * The downloaded pieces copied into one buffer of their own, so that it can be handed back
- * (`freeNow`) as soon as the batch is parsed, and the pieces handed back at once (those that are
- * their buffer's own: most are). Why: a batch's result bytes wait while the batches ahead
- * download, so V8 promotes them and their memory (outside the heap) waits for a full GC: on a
- * million-row 1.0 insert 25-30 MB of parsed results' bytes piled up before one came. Only the
- * caller holds the pieces (a finished download's), so nothing reads them after this.
- */
-export const joinOwned = (pieces: Iterable<Uint8Array>): Uint8Array => {
-  let length = 0
-  for (const piece of pieces) length += piece.length
-  const whole = new Uint8Array(length)
-  let at = 0
-  for (const piece of pieces) {
-    whole.set(piece, at)
-    at += piece.length
-  }
-  // the pieces are used no more (the download is whole): their buffers handed back now too
-  for (const piece of pieces) freeNow(piece)
-  return whole
-}
 
 /** Turns one request row and its result (none: not processed) into an outcome, or nothing. */
 type MakeOutcome<X> = (
@@ -568,6 +552,13 @@ const pairedOutcomes = <X>(b: BatchCounts, make: MakeOutcome<X>): Stream.Stream<
  * runs; sliced: 191-206 MB).
  */
 const RESULT_SLICE = 16 * 1024
+
+/**
+ * Bytes a result row of an ingest batch takes, a little over: `"<18-char id>","true","true",""`
+ * and its line end (45). A result's buffer is first sized for its rows at this rate, so that it
+ * is seldom outgrown and copied again.
+ */
+const RESULT_ROW_BYTES = 48
 
 /** The downloaded pieces cut into `RESULT_SLICE`-byte views (no copy), one stream chunk each. */
 export const resultSlices = (pieces: Iterable<Uint8Array>): Array<Chunk.Chunk<Uint8Array>> => {

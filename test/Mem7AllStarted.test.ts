@@ -112,4 +112,21 @@ describe("allStarted", () => {
     Effect.gen(function*() {
       expect(yield* allStarted(Stream.empty, (n: number) => Effect.succeed(n), 4, Effect.succeed)).toEqual([])
     }))
+
+  it.live("what a piece acquires in the caller's Scope lives as long as the caller's scope, not only as long as allStarted", () =>
+    Effect.gen(function*() {
+      const released: Array<number> = []
+      const afterRun = yield* Effect.scoped(Effect.gen(function*() {
+        yield* allStarted(
+          Stream.range(1, 3),
+          (n) => Effect.acquireRelease(Effect.succeed(n), (m) => Effect.sync(() => released.push(m))),
+          2,
+          (n) => Effect.succeed(n)
+        )
+        // the operation still uses what its pieces acquired (spool files, journal handles)
+        return [...released]
+      }))
+      expect(afterRun).toEqual([])
+      expect([...released].sort()).toEqual([1, 2, 3])
+    }))
 })

@@ -329,6 +329,22 @@ export const allStarted = <P, S, B, E, R, E1, R1, E2, R2>(
   concurrency: number,
   finish: (started: S) => Effect.Effect<B, E2, R2>
 ): Effect.Effect<ReadonlyArray<B>, E | E1 | E2, R | R1 | R2> =>
+  Effect.suspend(() => {
+    // the pieces' fibers are their own (the input may be read in a fiber of a stream's own), and
+    // interrupted with the whole; each leaves the set when it ends, so none is kept after. Not a
+    // scope of allStarted's own: `start`/`finish` keep the caller's `Scope` (what they acquire
+    // lives as long as the operation, not as long as this)
+    const live = new Set<Fiber.RuntimeFiber<void>>()
+    return Effect.ensuring(all(live, pieces, start, concurrency, finish), Effect.suspend(() => Fiber.interruptAll([...live])))
+  })
+
+const all = <P, S, B, E, R, E1, R1, E2, R2>(
+  live: Set<Fiber.RuntimeFiber<void>>,
+  pieces: Stream.Stream<P, E, R>,
+  start: (piece: P) => Effect.Effect<S, E1, R1>,
+  concurrency: number,
+  finish: (started: S) => Effect.Effect<B, E2, R2>
+): Effect.Effect<ReadonlyArray<B>, E | E1 | E2, R | R1 | R2> =>
   Effect.gen(function*() {
     const causes: Array<Cause.Cause<E | E1 | E2>> = []
     // results by piece position (a failed piece leaves a hole)
@@ -355,10 +371,6 @@ export const allStarted = <P, S, B, E, R, E1, R1, E2, R2>(
           })
         )
       })
-    // the pieces' fibers are their own (the input may be read in a fiber of a stream's own), and
-    // interrupted with the whole; each leaves the set when it ends, so none is kept after
-    const live = new Set<Fiber.RuntimeFiber<void>>()
-    yield* Effect.addFinalizer(() => Effect.suspend(() => Fiber.interruptAll([...live])))
     let next = 0
     yield* pieces.pipe(
       // the input's own failure is kept as one more outcome, so it does not interrupt the pieces in flight
@@ -383,7 +395,7 @@ export const allStarted = <P, S, B, E, R, E1, R1, E2, R2>(
     const out: Array<B> = []
     for (let i = 0; i < done.length; i++) if (ok[i]) out.push(done[i]!)
     return out
-  }).pipe(Effect.scoped)
+  })
 
 /** Summary + lazy streams over the jobs' results. */
 export const outcome2 = (

@@ -22,6 +22,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Zlib from "node:zlib"
 import { Bulk1, BulkClient, SalesforceAuth, Transport } from "../packages/client/src/index.js"
+import { OwnedBytes } from "../packages/client/src/internal/ownedBytes.js"
 import { collect, ownHttpClient } from "./FaultsSupport.js"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
@@ -436,9 +437,10 @@ describe("MEM6: stalls, interrupts, many batches, counts, changed bodies", () =>
       }).pipe(Effect.provide(layer(NodeHttpClient.layerUndici)), Effect.ensuring(Effect.sync(() => planner = () => ({})))), 60_000)
   }
 
-  // Failed before (ingest1.ts joinOwned handed back every downloaded piece whose buffer it covered,
-  // `freeNow`, whoever owned it): the chunks an HttpClient of the caller's own had kept (a cache of
-  // the answers, an audit log) were detached under it, empty from then on.
+  // Failed on main at 4baab3e (ingest1.ts joinOwned handed back every downloaded piece whose
+  // buffer it covered, `freeNow`, whoever owned it): the chunks an HttpClient of the caller's own
+  // had kept (a cache of the answers, a log) were detached under it. Held since 60c956f (the
+  // chunks are copied into a buffer of the reader's own as they come, and never handed back).
   it.live(
     "an HttpClient of the caller's own that keeps the body chunks it passes on (a cache): they are intact after the read",
     () =>
@@ -507,4 +509,28 @@ describe("MEM6: stalls, interrupts, many batches, counts, changed bodies", () =>
       }).pipe(Effect.provide(layer(NodeHttpClient.layerUndici)), Effect.ensuring(Effect.sync(() => planner = () => ({})))),
     60_000
   )
+})
+
+describe("OwnedBytes.again: a download read again whole over the bytes kept", () => {
+  const enc = (t: string) => new TextEncoder().encode(t)
+  const dec = (b: Uint8Array) => new TextDecoder().decode(b)
+  /** Keeps `first` (cut), then reads `next` whole in pieces of `size`: the bytes kept at its end. */
+  const run = (first: string, next: string, size: number) => {
+    const bytes = new OwnedBytes(4)
+    let at = 0
+    for (let i = 0; i < first.length; i += size) at = bytes.again(at, enc(first.slice(i, i + size)))
+    at = 0
+    for (let i = 0; i < next.length; i += size) at = bytes.again(at, enc(next.slice(i, i + size)))
+    bytes.truncate(at)
+    return dec(bytes.take())
+  }
+  it("the same file: the kept bytes and the rest, once; another file: that file whole, whatever the pieces", () => {
+    for (const size of [1, 2, 3, 5, 64]) {
+      expect(run("abcdefgh", "abcdefghijklmnop", size)).toBe("abcdefghijklmnop")
+      expect(run("abcXefgh", "abcdefghijklmnop", size)).toBe("abcdefghijklmnop")
+      expect(run("abcdefghijklmnopqrst", "abcdefghijklmnop", size)).toBe("abcdefghijklmnop")
+      expect(run("Xbcdefgh", "abcd", size)).toBe("abcd")
+      expect(run("", "abcd", size)).toBe("abcd")
+    }
+  })
 })

@@ -205,34 +205,6 @@ describe("1.0 results parsed in slices (memory: parsed records die young)", () =
     }))
 })
 
-describe("1.0 result bytes handed back once used (memory: no pile of promoted buffers)", () => {
-  it.effect("joinOwned keeps the bytes intact, detaches the pieces that own their buffer and leaves shared views alone", () =>
-    Effect.gen(function*() {
-      const { joinOwned } = yield* Effect.promise(() => import("../src/internal/ingest1.js"))
-      const own = new TextEncoder().encode("\"Id\",\"Success\",\"Created\",\"Error\"\n")
-      const row = new TextEncoder().encode("\"001000000000000001\",\"true\",\"true\",\"\"\n")
-      const shared = new Uint8Array(64)
-      shared.set(row)
-      const view = shared.subarray(0, row.length)
-      const before = new TextDecoder().decode(own) + new TextDecoder().decode(view)
-      const whole = joinOwned(Chunk.make(own, view), () => true)
-      expect(new TextDecoder().decode(whole)).toBe(before)
-      // the piece that owned its buffer was handed back; the view into a buffer other code may
-      // hold was not touched
-      expect(own.byteLength).toBe(0)
-      expect(new TextDecoder().decode(view)).toBe("\"001000000000000001\",\"true\",\"true\",\"\"\n")
-      // a piece that is not ours (the HTTP client's, which may keep it) is never handed back
-      const theirs = new TextEncoder().encode("\"Id\",\"Success\",\"Created\",\"Error\"\n")
-      joinOwned([theirs], () => false)
-      expect(theirs.byteLength).toBeGreaterThan(0)
-      const parsed = yield* Stream.runCollect(parseResults(whole))
-      expect(Chunk.toReadonlyArray(parsed)).toEqual([{ id: "001000000000000001", success: true, created: true, errors: [] }])
-    }))
-})
-
-const parseResults = (bytes: Uint8Array) =>
-  Stream.unwrap(Effect.map(Effect.promise(() => import("../src/internal/bulk1.js")), (m) => m.parseBatchResults("CSV", Stream.make(bytes))))
-
 describe("1.0 ids only (successRows: false): each result file parsed, counted and made into outcomes in one stage", () => {
   const lean = { ...opts, successRows: false }
 

@@ -587,12 +587,12 @@ export const batchResultPath = (apiVersion: string, jobId: string, batchId: stri
 
 /**
  * One attempt at a 1.0 batch's result file, read to its end in one effect (`readBody`), its bytes
- * handed to `onChunk` as they come (`own`: the transport's, its memory the caller's to hand back).
+ * handed to `onChunk` as they come (the HTTP client's chunks: to copy, not to keep or hand back).
  */
 export const readBatchResult = (
   jobId: string,
   batchId: string,
-  onChunk: (chunk: Uint8Array, own: boolean) => void
+  onChunk: (chunk: Uint8Array) => void
 ): Effect.Effect<void, BulkError, Transport> =>
   Effect.flatMap(TransportTag, (t) => {
     const req = { method: "GET" as const, path: batchResultPath(t.apiVersion, jobId, batchId), api: "1.0" as const, jobId, batchId }

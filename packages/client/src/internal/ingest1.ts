@@ -26,9 +26,10 @@ import * as Fs from "node:fs/promises"
 import * as Bulk1 from "../Bulk1.js"
 import type * as BulkClient from "../BulkClient.js"
 import { BatchFailedError, InvalidInputError, isBulkError, ResultMismatchError, TransportError, type BulkError } from "../BulkError.js"
+import * as AddBatch from "./addBatch.js"
 import * as BatchWatch from "./batchWatch.js"
 import { csvResultReader, parseBatchResults, readBatchResult } from "./bulk1.js"
-import { freeNow } from "./ownedBytes.js"
+import { freeNow, OwnedBytes } from "./ownedBytes.js"
 import { resumable, resumeRule } from "./resumable.js"
 import { isInvalidJobState } from "./stateChange.js"
 import { parseRecords } from "./csvParse.js"
@@ -166,6 +167,8 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
       Effect.gen(function*() {
         const jobInfo = yield* job
         const jid = jobInfo.id
+        // the upload's span names its job (the public `Bulk1.addBatch` span that did is not made here)
+        yield* Effect.annotateCurrentSpan("sfbulk.job_id", jid)
         const body = yield* piece.body
         // recorded before the POST too: a journal must know a batch may have arrived if the process
         // dies mid-send, and the body's hash tells which of the job's batches it became
@@ -177,16 +180,19 @@ const ingest1Once = <A, E, R>(params: Ingest1Params<A, E, R>): Effect.Effect<Bul
         // (recorded as uploaded) rather than left "may have arrived" for the journal to guess
         // the rows were checked as they were encoded: no second pass over the CSV
         // The POST runs interruptible in a fiber of its own (the transport's timeouts, idle body
-        // and budget, work by interrupting it), waited for uninterruptibly so that it is recorded
-        // once it lands, and disconnected: an interruption from outside (a timeout around the
-        // operation, a failed sibling) returns at once while the POST finishes in the background.
-        const batch = yield* Effect.disconnect(Effect.uninterruptible(Effect.flatMap(
-          Effect.fork(Effect.interruptible(Effect.tap(
-            Bulk1.addBatch(jobInfo, body, { check: false }),
+        // and budget, work by interrupting it), a daemon nobody interrupts, so that it is recorded
+        // once it lands: an interruption from outside (a timeout around the operation, a failed
+        // sibling) ends the join at once while the POST finishes in the background. (One fiber:
+        // `Effect.disconnect` around a fork made two per batch, and their state outlived young GCs.)
+        const batch = yield* Effect.flatMap(
+          Effect.forkDaemon(Effect.interruptible(Effect.tap(
+            // `addBatch.ts` itself, not `Bulk1.addBatch`: the public call's own span and scope per
+            // batch (this one's span says which batch; a byte body spools nothing to a scope)
+            Effect.provideService(AddBatch.addBatch(jobInfo, body, { check: false }), Scope.Scope, scope),
             (b) => notify({ stage: "uploaded", jobId: jid, batchId: b.id, firstRow: piece.firstRow, records: piece.records })
           ))),
           Fiber.join
-        )))
+        )
         yield* piece.sent
         progress.uploaded(jid, piece.records, batch.id)
         return { piece, batchId: batch.id }
@@ -345,121 +351,46 @@ const namedIn = <A, R>(b: BatchCounts, stream: Stream.Stream<A, BulkError, R>): 
  * read promotes about 80 MB instead of 180 MB, and the heap peaks 40 MB lower). Read in one
  * effect per attempt (`readBatchResult`), not as a stream: a stream step per chunk of the four
  * downloads in flight promoted ~110 MB on a 5M-row read, ~30 MB this way.
- * A download cut off keeps the bytes it read: the file is fetched again and its first bytes are
- * checked against those kept, not read into memory again (`KeptBytes`), so each cut costs only
- * what was in flight, and repeated cuts fail the read only when they bring nothing new
- * (`resumeRule`).
+ * The socket's reads are copied into a buffer of our own as they come (`OwnedBytes`), not kept
+ * as pieces until the download ends: a read's buffer shared with the response's head (every
+ * response's first) cannot be handed back early, and held for the download's time it was promoted
+ * and waited for a full GC (5M-row 1.0 insert: external memory climbed ~20 MB in the read).
+ * A download cut off keeps the bytes it read: the file is fetched again and its first bytes
+ * compared with those kept, not copied again, so each cut costs only what was in flight, and
+ * repeated cuts fail the read only when they bring nothing new (`resumeRule`). Compared, not
+ * skipped unseen: a result file is fixed once its batch is done, but were a cut attempt's file
+ * another (a proxy's, one made again), its start spliced with the next one's rest gave outcomes
+ * with another row's id, silently; where they differ, the next one's bytes are kept from there.
  */
 const resultBytes = (b: BatchCounts): Effect.Effect<Uint8Array, BulkError, Transport> =>
   Effect.suspend(() => {
-    const kept = new KeptBytes()
+    // copied as they come into a buffer of our own, sized for the ids-and-flags rows a result has
+    // (it grows if need be): a socket's read is not held while the rest downloads (see below)
+    const bytes = new OwnedBytes(Math.max(64 * 1024, b.records * RESULT_ROW_BYTES))
     const rule = resumeRule()
-    const attempt: Effect.Effect<void, BulkError, Transport> = Effect.catchAll(
+    const attempt: Effect.Effect<Uint8Array, BulkError, Transport> = Effect.catchAll(
       Effect.suspend(() => {
-        kept.restart()
-        return Effect.map(readBatchResult(b.jobId, b.batchId, (chunk, own) => kept.add(chunk, own)), () => kept.end())
+        // each attempt fetches the file whole: what the bytes kept cover is compared with them
+        // (`again`), not skipped unseen; a file that ends sooner ends the bytes kept there too
+        let at = 0
+        return Effect.map(
+          readBatchResult(b.jobId, b.batchId, (piece) => {
+            at = bytes.again(at, piece)
+          }),
+          () => {
+            bytes.truncate(at)
+            return bytes.take()
+          }
+        )
       }),
-      (e) => Effect.flatMap(rule.again(e, kept.length), (again) => (again ? attempt : Effect.fail(e)))
+      (e) => Effect.flatMap(rule.again(e, bytes.size), (again) => (again ? attempt : Effect.fail(e)))
     )
-    return Effect.map(attempt, () => joinOwned(kept.pieces, (piece) => kept.own.has(piece)))
+    return Effect.onError(attempt, () => Effect.sync(() => bytes.free()))
   }).pipe(Effect.mapError((e) =>
     e._tag === "TransportError" && e.jobId === undefined
       ? new TransportError({ ...e, url: `job/${b.jobId}/batch/${b.batchId}/${e.url}`, jobId: b.jobId, batchId: b.batchId })
       : e
   ))
-
-/** Whether `n` bytes of `a` from `at` are those of `b` from its start. */
-const sameBytes = (a: Uint8Array, at: number, b: Uint8Array, n: number): boolean =>
-  Buffer.from(a.buffer, a.byteOffset + at, n).equals(Buffer.from(b.buffer, b.byteOffset, n))
-
-/**
- * A result file's bytes kept across the attempts at it. Each attempt fetches the file whole (no
- * range requests): its first bytes are compared with those kept, and what follows them is kept.
- * Why compared, not skipped: a file is fixed once its batch is done, but were an attempt's file
- * another (a proxy's, one made again), its start spliced with the rest of the next one gave
- * outcomes with another row's id, silently. Where they differ, the kept bytes end and the
- * attempt's are kept from there: the read is the last attempt's file, whole.
- */
-class KeptBytes {
-  readonly pieces: Array<Uint8Array> = []
-  /** The pieces that are the transport's own (`readBody`), theirs to hand back. */
-  readonly own = new WeakSet<Uint8Array>()
-  /** Bytes kept. */
-  length = 0
-  /** Bytes the current attempt has read, and where they end in `pieces` while below `length`. */
-  private at = 0
-  private piece = 0
-  private offset = 0
-
-  /** A new attempt: its bytes are compared from the file's start. */
-  restart(): void {
-    this.at = 0
-    this.piece = 0
-    this.offset = 0
-  }
-
-  /** The attempt's next chunk (ours to keep; `own`: the transport's, its memory ours to hand back). */
-  add(chunk: Uint8Array, own: boolean): void {
-    let rest = chunk
-    while (this.at < this.length && rest.length > 0) {
-      const kept = this.pieces[this.piece]!
-      const n = Math.min(kept.length - this.offset, rest.length)
-      if (!sameBytes(kept, this.offset, rest, n)) {
-        this.truncate()
-        break
-      }
-      this.at += n
-      this.offset += n
-      rest = rest.subarray(n)
-      if (this.offset === kept.length) {
-        this.piece++
-        this.offset = 0
-      }
-    }
-    if (rest.length === 0) return
-    if (own) this.own.add(rest)
-    this.pieces.push(rest)
-    this.length += rest.length
-    this.at = this.length
-  }
-
-  /** The attempt read the file to its end: bytes kept past it were another file's. */
-  end(): void {
-    if (this.at < this.length) this.truncate()
-  }
-
-  /** Keeps only the bytes before the current attempt's position. */
-  private truncate(): void {
-    const head = this.pieces[this.piece]
-    this.pieces.length = this.piece
-    if (head !== undefined && this.offset > 0) this.pieces.push(head.subarray(0, this.offset))
-    this.length = this.at
-  }
-}
-
-/**
- * The downloaded pieces copied into one buffer of their own, so that it can be handed back
- * (`freeNow`) as soon as the batch is parsed, and the pieces that are ours (`own`: the transport's
- * inflater's output, not the HTTP client's, which may keep what it passed on: a cache, a log)
- * handed back at once (those that are their buffer's own: most are). Why: a batch's result bytes
- * wait while the batches ahead download, so V8 promotes them and their memory (outside the heap)
- * waits for a full GC: on a million-row 1.0 insert 25-30 MB of parsed results' bytes piled up
- * before one came. Only the caller holds its own pieces (a finished download's), so nothing reads
- * them after this.
- */
-export const joinOwned = (pieces: Iterable<Uint8Array>, own: (piece: Uint8Array) => boolean): Uint8Array => {
-  let length = 0
-  for (const piece of pieces) length += piece.length
-  const whole = new Uint8Array(length)
-  let at = 0
-  for (const piece of pieces) {
-    whole.set(piece, at)
-    at += piece.length
-  }
-  // our pieces are used no more (the download is whole): their buffers handed back now too
-  for (const piece of pieces) if (own(piece)) freeNow(piece)
-  return whole
-}
 
 /** Turns one request row and its result (none: not processed) into an outcome, or nothing. */
 type MakeOutcome<X> = (
@@ -628,6 +559,13 @@ const pairedOutcomes = <X>(b: BatchCounts, make: MakeOutcome<X>): Stream.Stream<
  * runs; sliced: 191-206 MB).
  */
 const RESULT_SLICE = 16 * 1024
+
+/**
+ * Bytes a result row of an ingest batch takes, a little over: `"<18-char id>","true","true",""`
+ * and its line end (45). A result's buffer is first sized for its rows at this rate, so that it
+ * is seldom outgrown and copied again.
+ */
+const RESULT_ROW_BYTES = 48
 
 /** The downloaded pieces cut into `RESULT_SLICE`-byte views (no copy), one stream chunk each. */
 export const resultSlices = (pieces: Iterable<Uint8Array>): Array<Chunk.Chunk<Uint8Array>> => {

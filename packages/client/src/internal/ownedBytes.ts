@@ -47,6 +47,34 @@ export class OwnedBytes {
     this.length += piece.length
   }
 
+  /** Bytes held. */
+  get size(): number {
+    return this.length
+  }
+
+  /**
+   * `piece` as the bytes from `at` of the same data read again (a download fetched again whole):
+   * where it overlaps the bytes held it is compared with them, not copied; where they differ, the
+   * bytes held end there and the piece's are kept instead. Returns the position after the piece.
+   */
+  again(at: number, piece: Uint8Array): number {
+    const common = Math.min(piece.length, this.length - at)
+    if (common > 0) {
+      if (Buffer.compare(this.buffer.subarray(at, at + common), piece.subarray(0, common)) === 0) {
+        if (common < piece.length) this.push(piece.subarray(common))
+        return at + piece.length
+      }
+      this.length = at
+    }
+    this.push(piece)
+    return at + piece.length
+  }
+
+  /** Keeps only the first `n` bytes held. */
+  truncate(n: number): void {
+    if (n < this.length) this.length = n
+  }
+
   /** The bytes, in a buffer of their own and their exact size (this is left empty). */
   take(): Uint8Array {
     const full = this.buffer

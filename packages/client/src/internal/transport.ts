@@ -561,8 +561,6 @@ interface DirectBody {
   readonly destroy: () => void
   /** Who reads it, set by the first reader (`bodyStream` or the answer's web body): a body is read once. */
   reader: "none" | "stream" | "web"
-  /** Whether its chunks are the transport's own (its inflater's output), not the HTTP client's. */
-  readonly inflated: boolean
   /**
    * The platform's answer, kept while the body is read: the platform aborts an answer's request
    * once the answer is garbage (a FinalizationRegistry), and the body is read here, not through it.
@@ -625,7 +623,6 @@ const directBody = (
   })
   return {
     reader: "none",
-    inflated: gzip,
     owner,
     take: () => {
       if (failure !== undefined) throw failure
@@ -800,23 +797,20 @@ const directStream = <E>(direct: DirectBody, onError: (e: unknown) => E): Stream
  * any other answer through `bodyStream`). Why: a download read a chunk per stream step kept its
  * fiber's and channel's per-step objects alive across young GCs while other downloads ran, and
  * V8 promoted them (1.0 ids read, 5M rows: ~110 MB promoted vs ~30 MB read this way). Errors
- * are `requestStream`'s; an interrupted read drops the body (and its connection). `own` says
- * whether a chunk is the transport's (its inflater's output), its memory the reader's to hand
- * back; any other is the HTTP client's, which may keep it (a cache, a log of the answers).
+ * are `requestStream`'s; an interrupted read drops the body (and its connection).
  */
 export const readBody = (
   req: TransportRequest,
   response: HttpClientResponse.HttpClientResponse,
-  onChunk: (chunk: Uint8Array, own: boolean) => void
+  onChunk: (chunk: Uint8Array) => void
 ): Effect.Effect<void, BulkError> => {
   const direct = directBodies.get(response)
   if (direct === undefined || direct.reader !== "none") {
     return Stream.runForEachChunk(
       Stream.mapError(bodyStream(response), (e) => bodyError(req, e.cause ?? e)),
-      (chunk) => Effect.sync(() => Chunk.forEach(chunk, (c) => onChunk(c, false)))
+      (chunk) => Effect.sync(() => Chunk.forEach(chunk, onChunk))
     )
   }
-  const own = direct.inflated
   direct.reader = "stream"
   return Effect.async<void, BulkError>((resume) => {
     const step = (): void => {
@@ -825,7 +819,7 @@ export const readBody = (
           const chunk = direct.take()
           if (chunk === undefined) return direct.wait(step)
           if (chunk === null) return resume(Effect.void)
-          onChunk(chunk, own)
+          onChunk(chunk)
         }
       } catch (e) {
         direct.destroy()

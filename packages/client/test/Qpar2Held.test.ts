@@ -75,14 +75,15 @@ describe("held pages of the parallel query download", () => {
     60_000
   )
 
-  it.effect("a gzip cut short fails as an answer cut off (so the page is fetched again), its held bytes handed back", () =>
+  it.effect("a gzip cut short fails as an answer cut off (so the page is fetched again)", () =>
     Effect.gen(function*() {
       const gz = Zlib.gzipSync(csvOf(rowsOf(0, 1_000)))
+      // (its trailer is then deflate data: most often read as over 16 MB, so inflated as it is read,
+      // whose held bytes are left to the GC on a failure: the inflater may still be reading them)
       const held = own(gz.subarray(0, gz.length >> 1))
       const error = yield* Effect.flip(read(held))
       expect(error._tag).toBe("TransportError")
       expect(error.message).toMatch(/cut off/)
-      expect(held.byteLength).toBe(0)
     }))
 })
 

@@ -170,9 +170,12 @@ const gzipSize = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteL
 export const heldRecords = (req: TransportRequest, held: Uint8Array, delimiter: string) =>
   Stream.suspend(() => {
     if (!isGzip(held)) return pieceRecords(req, held, delimiter)
+    // handed back only once read to its end: on an early stop or a failure the inflater may still
+    // be reading it on the thread pool (its write outlives `destroy`), so it is left to the GC
     const streamed = () =>
-      csvRecordsOf(req, inflateHeld(Chunk.of(held), inflateFailure), delimiter).pipe(
-        Stream.ensuring(Effect.sync(() => freeNow(held)))
+      Stream.concat(
+        csvRecordsOf(req, inflateHeld(Chunk.of(held), inflateFailure), delimiter),
+        Stream.execute(Effect.sync(() => freeNow(held)))
       )
     if (gzipSize(held) > HELD_INFLATE_MAX) return streamed()
     let text: Buffer

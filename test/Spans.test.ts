@@ -4,7 +4,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Bulk1, Bulk2, SalesforceAuth, Transport } from "@sfbulk/client"
+import { Bulk1, Bulk2, BulkClient, SalesforceAuth, Transport } from "@sfbulk/client"
 import { Emulator } from "@sfbulk/emulator"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -54,7 +54,8 @@ const recording = () => {
     context: (f) => f()
   })
   const attrs = (name: string) => Object.fromEntries(spans.find((s) => s.name === name)?.attributes ?? [])
-  return { tracer, attrs }
+  const all = (name: string) => spans.filter((s) => s.name === name).map((s) => Object.fromEntries(s.attributes))
+  return { tracer, attrs, all }
 }
 
 describe("spans", () => {
@@ -97,5 +98,35 @@ describe("spans", () => {
           }
         }).pipe(Effect.withTracer(tracer))
       }).pipe(Effect.provide(layer))
+    ))
+})
+
+// A 1.0 ingest adds its batches through the internal add (no public `Bulk1.addBatch` span and
+// scope per batch: MEM7); each batch's upload span, `BulkClient.addBatch`, still names its job, as
+// the README says of every upload span, and the piece and records it carries.
+describe("1.0 ingest spans", () => {
+  it("one BulkClient.addBatch span per batch, with the job id, piece and records", () =>
+    Effect.runPromise(
+      Effect.gen(function*() {
+        const { all, tracer } = recording()
+        const rows = Array.from({ length: 25 }, (_, i) => ({ Name: `span ${i}` }))
+        const outcome = yield* BulkClient.insert("Account", Stream.fromIterable(rows), { api: "1.0", batchSize: 10 }).pipe(
+          Effect.withTracer(tracer)
+        )
+        expect(outcome.summary.succeeded).toBe(25)
+        const uploads = all("BulkClient.addBatch")
+        expect(uploads.map((a) => a["sfbulk.records"]).sort()).toEqual([10, 10, 5])
+        const jobId = outcome.summary.jobIds[0]
+        for (const a of uploads) expect(a["sfbulk.job_id"]).toBe(jobId)
+        expect(uploads.map((a) => a["sfbulk.piece"]).sort()).toEqual([0, 1, 2])
+      }).pipe(Effect.provide(
+        BulkClient.layer().pipe(
+          Layer.provide(
+            SalesforceAuth.fromSession({ instanceUrl: emu.instanceUrl, accessToken: emu.accessToken, apiVersion: emu.apiVersion })
+          ),
+          Layer.provide(NodeHttpClient.layerUndici),
+          Layer.orDie
+        )
+      ))
     ))
 })

@@ -17,7 +17,7 @@ import { pollUntil } from "./poll.js"
 import * as Poll from "./poll.js"
 import { resumable } from "./resumable.js"
 import { delimiterChar, type ColumnDelimiter } from "./rows.js"
-import { bodyStream, inflateHeld, requestText, Transport, type TransportRequest } from "./transport.js"
+import { bodyStream, inflateHeld, readBody, requestText, Transport, type TransportRequest } from "./transport.js"
 import { freeNow, OwnedBytes } from "./ownedBytes.js"
 
 const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
@@ -119,27 +119,21 @@ export const csvRecordsOf = <E extends { readonly _tag: string; readonly message
   delimiter: string
 ) => parseRecords(bytes, delimiter).pipe(Stream.mapError(csvFailure(req)))
 
-/** The answer body's bytes; a body cut off is the same error as `csvRecords` gives. */
-export const bodyBytes = (req: TransportRequest, res: HttpClientResponse.HttpClientResponse) =>
-  Stream.mapError(bodyStream(res), csvFailure(req))
-
 /**
  * A page's answer body, whole, as it came over the wire (gzip when the server compressed it), in
  * a buffer of its own (`OwnedBytes`): the socket's reads are copied as they come and die young,
- * and the held page is one buffer that `heldRecords` hands back the moment it is inflated. A
- * body cut off is the same error as `csvRecords` gives.
+ * and the held page is one buffer that `heldRecords` hands back the moment it is inflated. Read
+ * by the transport's `readBody` (one effect per download, no step per chunk), whose errors are
+ * the transport's for a body cut off or stalled.
  */
 export const heldBody = (req: TransportRequest, res: HttpClientResponse.HttpClientResponse): Effect.Effect<Uint8Array, BulkError> =>
   Effect.suspend(() => {
     const declared = Number(res.headers["content-length"])
     const bytes = new OwnedBytes(Number.isSafeInteger(declared) && declared > 0 && declared <= HELD_INFLATE_MAX ? declared : 64 * 1024)
-    return Stream.runForEachChunk(bodyBytes(req, res), (pieces) =>
-      Effect.sync(() => {
-        for (const piece of pieces) bytes.push(piece)
-      })).pipe(
-        Effect.map(() => bytes.take()),
-        Effect.onError(() => Effect.sync(() => bytes.free()))
-      )
+    return readBody(req, res, (piece) => bytes.push(piece)).pipe(
+      Effect.map(() => bytes.take()),
+      Effect.onError(() => Effect.sync(() => bytes.free()))
+    )
   })
 
 /** A held page body that does not inflate, as a body cut off (`csvRecordsOf` then fetches it again). */

@@ -338,10 +338,13 @@ const resultRows = (b: BatchCounts) => namedIn(b, resumable(() => parseBatchResu
 
 /** A batch's download errors name the batch (the transport only knows the path it asked for). */
 const namedIn = <A, R>(b: BatchCounts, stream: Stream.Stream<A, BulkError, R>): Stream.Stream<A, BulkError, R> =>
-  Stream.mapError(stream, (e) =>
-    e._tag === "TransportError" && e.jobId === undefined
-      ? new TransportError({ ...e, url: `job/${b.jobId}/batch/${b.batchId}/${e.url}`, jobId: b.jobId, batchId: b.batchId })
-      : e)
+  Stream.mapError(stream, inBatch(b))
+
+/** `e` naming the batch `b`, when it is a transport error that names no job. */
+const inBatch = (b: BatchCounts) => (e: BulkError): BulkError =>
+  e._tag === "TransportError" && e.jobId === undefined
+    ? new TransportError({ ...e, url: `job/${b.jobId}/batch/${b.batchId}/${e.url}`, jobId: b.jobId, batchId: b.batchId })
+    : e
 
 /**
  * A batch's result file, downloaded whole as bytes, to be parsed when it is read. The batches
@@ -386,11 +389,7 @@ const resultBytes = (b: BatchCounts): Effect.Effect<Uint8Array, BulkError, Trans
       (e) => Effect.flatMap(rule.again(e, bytes.size), (again) => (again ? attempt : Effect.fail(e)))
     )
     return Effect.onError(attempt, () => Effect.sync(() => bytes.free()))
-  }).pipe(Effect.mapError((e) =>
-    e._tag === "TransportError" && e.jobId === undefined
-      ? new TransportError({ ...e, url: `job/${b.jobId}/batch/${b.batchId}/${e.url}`, jobId: b.jobId, batchId: b.batchId })
-      : e
-  ))
+  }).pipe(Effect.mapError(inBatch(b)))
 
 /** Turns one request row and its result (none: not processed) into an outcome, or nothing. */
 type MakeOutcome<X> = (
@@ -566,15 +565,6 @@ const RESULT_SLICE = 16 * 1024
  * is seldom outgrown and copied again.
  */
 const RESULT_ROW_BYTES = 48
-
-/** The downloaded pieces cut into `RESULT_SLICE`-byte views (no copy), one stream chunk each. */
-export const resultSlices = (pieces: Iterable<Uint8Array>): Array<Chunk.Chunk<Uint8Array>> => {
-  const out: Array<Chunk.Chunk<Uint8Array>> = []
-  for (const piece of pieces) {
-    for (let at = 0; at < piece.length; at += RESULT_SLICE) out.push(Chunk.of(piece.subarray(at, at + RESULT_SLICE)))
-  }
-  return out
-}
 
 /** Batches whose results (alone, without their requests) are downloaded at once. */
 const RESULTS_AHEAD = 4

@@ -45,7 +45,7 @@ const sample = setInterval(() => {
   peakExternal = Math.max(peakExternal, m.external)
 }, 20)
 const started = Date.now()
-const sorted = mode === "memory" ? inMemory(input) : mode === "none" ? input : orderedByParent(input, "AccountId")
+const sorted = mode === "memory" ? inMemory(input) : mode === "none" ? input : orderedByParent(input, { _tag: "Field", field: "AccountId" })
 const { n, ordered } = await Effect.runPromise(
   Stream.runFold(sorted, { n: 0, last: "", ordered: true }, (acc, row) => ({
     n: acc.n + 1,

@@ -468,7 +468,7 @@ describe("which lock failures may share a group", () => {
       lockFailure({ LastName: "b", AccountId: p15 }, noRecord),
       lockFailure({ LastName: "c", AccountId: "001000000000002AAA" }, noRecord)
     ]
-    const groups = disjointGroups(fs, contendedRecords("insert", undefined, "AccountId"), 4)!
+    const groups = disjointGroups(fs, contendedRecords("insert", undefined, { _tag: "Field", field: "AccountId" }), 4)!
     const groupOf = (name: string) => groups.findIndex((g) => g.some((f) => f.row.LastName === name))
     expect(groupOf("a")).toBe(groupOf("b"))
   })
@@ -478,7 +478,7 @@ describe("which lock failures may share a group", () => {
       lockFailure({ LastName: "a", AccountId: "001000000000abc" }, noRecord),
       lockFailure({ LastName: "b", AccountId: "001000000000ABC" }, noRecord)
     ]
-    const groups = disjointGroups(fs, contendedRecords("insert", undefined, "AccountId"), 4)!
+    const groups = disjointGroups(fs, contendedRecords("insert", undefined, { _tag: "Field", field: "AccountId" }), 4)!
     expect(groups.filter((g) => g.length > 0)).toHaveLength(2)
   })
 
@@ -488,7 +488,7 @@ describe("which lock failures may share a group", () => {
       lockFailure({ Id: id, AccountId: "001000000000001AAA", LastName: "old" }, noRecord),
       lockFailure({ Id: id.slice(0, 15), AccountId: "001000000000002AAA", LastName: "new" }, noRecord)
     ]
-    const groups = disjointGroups(fs, contendedRecords("update", undefined, "AccountId"), 4)!
+    const groups = disjointGroups(fs, contendedRecords("update", undefined, { _tag: "Field", field: "AccountId" }), 4)!
     const nonEmpty = groups.filter((g) => g.length > 0)
     expect(nonEmpty).toHaveLength(1)
     // in input order within the group: the newer value is written last
@@ -500,7 +500,7 @@ describe("which lock failures may share a group", () => {
       lockFailure({ Ext__c: "K-1", AccountId: "001000000000001AAA", LastName: "old" }, noRecord),
       lockFailure({ ext__c: "K-1", AccountId: "001000000000002AAA", LastName: "new" }, noRecord)
     ]
-    const groups = disjointGroups(fs, contendedRecords("upsert", "Ext__c", "AccountId"), 4)!
+    const groups = disjointGroups(fs, contendedRecords("upsert", "Ext__c", { _tag: "Field", field: "AccountId" }), 4)!
     expect(groups.filter((g) => g.length > 0)).toHaveLength(1)
   })
 })
@@ -537,7 +537,11 @@ describe("how many groups a follow-up round is split into", () => {
       (_, i) =>
         lockFailure({ LastName: `r${i}`, AccountId: `00100000000000${i % 3}AAA` }, "unable to obtain exclusive access to this record")
     )
-    const groups = disjointGroups(fs, contendedRecords("insert", undefined, "AccountId"), followUpGroupCount(30_000, 0, oneJob2, 4))!
+    const groups = disjointGroups(
+      fs,
+      contendedRecords("insert", undefined, { _tag: "Field", field: "AccountId" }),
+      followUpGroupCount(30_000, 0, oneJob2, 4)
+    )!
     expect(groups).toHaveLength(3)
     expect(groups.flat()).toHaveLength(30)
   })

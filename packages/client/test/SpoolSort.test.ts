@@ -84,7 +84,7 @@ describe("spooled sort by parent", () => {
       Effect.gen(function*() {
         const rows = rowsOf(200).map((r) => ({ ...r, When: new Date(Date.UTC(2024, 0, 1 + r.Id)), Tags: [r.Id, { n: r.Id }] }))
         const out = yield* collect(sortedBy(Stream.fromIterable(rows), (r) => String(r.AccountId ?? ""), { runRows: 16 }))
-        const viaOption = yield* collect(orderedByParent(Stream.fromIterable(rows), "AccountId"))
+        const viaOption = yield* collect(orderedByParent(Stream.fromIterable(rows), { _tag: "Field", field: "AccountId" }))
         expect(out).toEqual(expected(rows))
         expect(viaOption).toEqual(out)
         expect(out[0]!.When).toBeInstanceOf(Date)
@@ -165,14 +165,18 @@ describe("spooled sort by parent", () => {
       const rows = [{ LastName: "a", AccountId: "001B" }, { LastName: "b", AccountId: "001A" }]
       const emitted: Array<unknown> = []
       const err = yield* Effect.flip(
-        Stream.runForEach(orderedByParent(Stream.fromIterable(rows), "accountid"), (r) => Effect.sync(() => emitted.push(r)))
+        Stream.runForEach(
+          orderedByParent(Stream.fromIterable(rows), { _tag: "Field", field: "accountid" }),
+          (r) => Effect.sync(() => emitted.push(r))
+        )
       )
       expect(err._tag).toBe("InvalidInputError")
       expect(err.message).toMatch(/"accountid".*did you mean "AccountId"/)
       expect(emitted).toEqual([])
       // rows lacking the field here and there (null, absent) still sort; no rows at all is no error
-      expect(yield* collect(orderedByParent(Stream.fromIterable([{ LastName: "c" }, ...rows]), "AccountId"))).toHaveLength(3)
-      expect(yield* collect(orderedByParent(Stream.fromIterable([] as Array<Row>), "AccountId"))).toEqual([])
+      expect(yield* collect(orderedByParent(Stream.fromIterable([{ LastName: "c" }, ...rows]), { _tag: "Field", field: "AccountId" })))
+        .toHaveLength(3)
+      expect(yield* collect(orderedByParent(Stream.fromIterable([] as Array<Row>), { _tag: "Field", field: "AccountId" }))).toEqual([])
     }))
 
   it.effect("more runs than the merge takes at once are merged in passes: order and values intact, at most fanIn run files open", () =>

@@ -27,8 +27,8 @@ import { isDroppedDownload, resumable } from "./resumable.js"
 import { outcome1, type BatchCounts } from "./ingest1.js"
 import { countResults, outcome2, type JobCounts } from "./ingest2.js"
 import { currentListener, currentResumed, type JournalEvent, type Resumed } from "./journalHook.js"
-import { combine, isLockFailure, orderedByParent } from "./lockRetry.js"
-import type { Transport } from "./transport.js"
+import { combine, isLockFailure, orderedByParent, parentOrderOf } from "./lockRetry.js"
+import { Transport } from "./transport.js"
 
 // ---------------------------------------------------------------------------------------------
 // resuming jobs by id
@@ -247,7 +247,8 @@ const positionMapper = (covered: ReadonlyArray<Range>) => {
  * rounds already done, so the remaining rounds go on. `run` must be a `withLockRetry` pipeline.
  *
  * With `orderByParent`, the whole input is ordered here (the same stable order every run), so the
- * journal's positions are positions in that order.
+ * journal's positions are positions in that order (`"auto"`: by the object's describe, read again
+ * by each run: the same fields unless the object's lookups changed in between).
  */
 export const withJournal = <A, E, R>(
   path: string,
@@ -316,8 +317,14 @@ export const withJournal = <A, E, R>(
       return withPending(resumed.outcome, resumed.pending)
     }
     const mapper = positionMapper(covered.flatMap((p) => p.ranges))
-    const field = options.orderByParent
-    const input = field === undefined ? rows : orderedByParent(rows, field)
+    // resolved once (memoized), by withLockRetry first (handed over below: inside the operation's
+    // request count, a failure typed there before the input is read), then the input's sort reads
+    // the same result (a failure cannot reach it: hence orDie)
+    const parents = yield* Effect.cached(parentOrderOf(header.object, options.orderByParent))
+    const sorting = Effect.provideService(Effect.orDie(parents), Transport, yield* Transport)
+    const input = options.orderByParent === undefined
+      ? rows
+      : Stream.unwrap(Effect.map(sorting, (order) => (order === undefined ? rows : orderedByParent(rows, order))))
     const remaining = input.pipe(
       Stream.zipWithIndex,
       Stream.filter(([, i]) => !mapper.isCovered(i)),
@@ -340,7 +347,8 @@ export const withJournal = <A, E, R>(
       outcome: resumed.outcome === undefined ? undefined : withPending(resumed.outcome, resumed.pending),
       pending: resumed.pending,
       rounds: resumed.rounds,
-      ordered: true
+      ordered: true,
+      parents
     }
     const fresh = yield* run(remaining).pipe(
       Effect.locally(currentListener, listener),

@@ -12,6 +12,8 @@ import * as FiberRef from "effect/FiberRef"
 import * as Crypto from "node:crypto"
 import type * as BulkClient from "../BulkClient.js"
 import type { BulkError } from "../BulkError.js"
+import type { ParentOrder } from "./lockRetry.js"
+import type { Transport } from "./transport.js"
 
 /** One piece of an ingest as the pipelines report it (positions in the stream they read). */
 export interface PieceEvent {
@@ -70,6 +72,11 @@ export interface Resumed {
   readonly pending: ReadonlyArray<BulkClient.Failure>
   readonly rounds: number
   readonly ordered: boolean
+  /**
+   * The `orderByParent` order the input was sorted by (lockRetry.ts `parentOrderOf`, memoized: an
+   * `"auto"` describe is read once, when first run, inside the operation's request count).
+   */
+  readonly parents?: Effect.Effect<ParentOrder | undefined, BulkError, Transport> | undefined
 }
 
 /** Set by a journaled run for the `withLockRetry` it runs (read once, at its start). */

@@ -29,6 +29,7 @@ import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import type * as BulkClient from "../BulkClient.js"
 import { InvalidInputError, type BulkError } from "../BulkError.js"
+import * as Describe from "./describe.js"
 import { currentResumed, currentRound, notifyRound, type Resumed } from "./journalHook.js"
 import { adaptivePollSchedule, type AdaptiveBounds } from "./poll.js"
 import { preflighted } from "./preflight.js"
@@ -108,10 +109,115 @@ export const followUpGroupCount = (
  */
 const FOLLOW_UP_POLL: AdaptiveBounds = { firstMs: 500, minMs: 250, maxMs: 2_000 }
 
-const parentKey = (row: unknown, field: string): string => {
+/**
+ * Reference fields whose parent a child's write does not lock: owner, record type and audit
+ * fields (the emulator's rule, processing.ts `referenceFields`). Salesforce's "General Guidelines
+ * for Data Loads" (Bulk API 2.0 and Bulk API Developer Guide) and its UNABLE_TO_LOCK_ROW advice:
+ * inserting or updating a child locks its parent record (e.g. the Account of a Contact) for the
+ * transaction, so batches writing children of one parent at once contend; "order the rows by
+ * parent" is its remedy. An owner or a record type is not such a parent.
+ */
+const NOT_LOCKING: ReadonlySet<string> = new Set(["ownerid", "recordtypeid", "createdbyid", "lastmodifiedbyid"])
+
+/** A lookup of the object whose parent its write locks: its field name and relationship name. */
+export interface LockingReference {
+  readonly name: string
+  readonly relationshipName: string | undefined
+}
+
+/**
+ * What `orderByParent` orders rows by (and lock rounds group them by), before the rows' columns
+ * are known: one field the caller named, or (`"auto"`) the object's lookups that lock their
+ * parent, read from its describe.
+ */
+export type ParentOrder =
+  | { readonly _tag: "Field"; readonly field: string }
+  | { readonly _tag: "Auto"; readonly references: ReadonlyArray<LockingReference> }
+
+/** The lookups of a describe answer whose parent a child's write locks, in describe order. */
+export const lockingReferences = (d: { readonly fields: ReadonlyArray<typeof Describe.Field.Type> }): ReadonlyArray<LockingReference> =>
+  d.fields
+    .filter((f) => f.type === "reference" && !NOT_LOCKING.has(f.name.toLowerCase()))
+    .map((f) => ({ name: f.name, relationshipName: f.relationshipName }))
+
+/** The `orderByParent` value that reads the parent fields off the object's describe. */
+export const AUTO = "auto"
+
+/**
+ * The `orderByParent` option resolved for `object`: `"auto"` reads the object's describe (one
+ * request; an unknown object is an `InvalidInputError`), anything else is the field it names.
+ */
+export const parentOrderOf = (
+  object: string,
+  option: string | undefined
+): Effect.Effect<ParentOrder | undefined, BulkError, Transport> =>
+  option === undefined
+    ? Effect.succeed(undefined)
+    : option === AUTO
+    ? Effect.map(Describe.sObject(object), (d): ParentOrder => ({ _tag: "Auto", references: lockingReferences(d) }))
+    : Effect.succeed({ _tag: "Field", field: option })
+
+/** A column of the rows holding a parent: an id (compared in its 15-char form) or a relationship column's external id. */
+interface ParentColumn {
+  readonly column: string
+  readonly id: boolean
+}
+
+/** The relationship a `Relationship.Field` (or polymorphic `Type:Relationship.Field`) column goes through, lower case. */
+const relationshipOfColumn = (column: string): string | undefined => /^(?:[^:.]+:)?([^:.]+)\.[^:.]+$/.exec(column)?.[1]?.toLowerCase()
+
+/**
+ * The columns of rows with these `columns` that hold a parent under `order`: the named field as is;
+ * under `"auto"`, each locking lookup's column (its name matched case-insensitively, as Salesforce
+ * matches header names) or relationship columns (`Account.External_Id__c`), in describe order.
+ */
+export const parentColumns = (order: ParentOrder, columns: ReadonlyArray<string>): ReadonlyArray<ParentColumn> => {
+  if (order._tag === "Field") return [{ column: order.field, id: relationshipOfColumn(order.field) === undefined }]
+  const out: Array<ParentColumn> = []
+  for (const ref of order.references) {
+    const name = ref.name.toLowerCase()
+    const rel = ref.relationshipName?.toLowerCase()
+    for (const c of columns) {
+      if (c.toLowerCase() === name) out.push({ column: c, id: true })
+      else if (rel !== undefined && relationshipOfColumn(c) === rel) out.push({ column: c, id: false })
+    }
+  }
+  return out
+}
+
+/** A parent column's value in `row`, normalized: an id's 15-char form, an external id in lower case (prefixed by its column). */
+const parentValue = (row: unknown, c: ParentColumn): string => {
   if (row === null || typeof row !== "object") return ""
-  const v = (row as Record<string, unknown>)[field]
-  return v === undefined || v === null ? "" : String(v)
+  const v = (row as Record<string, unknown>)[c.column]
+  if (v === undefined || v === null || v === "") return ""
+  const text = String(v)
+  return c.id ? idKey(text) : `${c.column.toLowerCase()}=${text.toLowerCase()}`
+}
+
+/** Per row, under one `ParentOrder`: its sort key and the parents it writes under. */
+export interface ParentKeys {
+  /** The columns resolved (from the first row seen: CSV rows all share their keys); empty: nothing to order by. */
+  readonly columns: (row: unknown) => ReadonlyArray<ParentColumn>
+  /** The sort key: the parent values in column order ("" first when the row has none). */
+  readonly sortKey: (row: unknown) => string
+  /** The parents, for `contendedRecords`. */
+  readonly parents: (row: unknown) => ReadonlyArray<string>
+}
+
+/** The `ParentKeys` of `order`: its columns resolved once, from the first row (or failure row) it is given. */
+export const parentKeys = (order: ParentOrder): ParentKeys => {
+  let resolved: ReadonlyArray<ParentColumn> | undefined
+  const columns = (row: unknown) => resolved ??= parentColumns(order, row !== null && typeof row === "object" ? Object.keys(row) : [])
+  return {
+    columns,
+    sortKey: (row) => {
+      const cs = columns(row)
+      if (cs.length === 1) return parentValue(row, cs[0]!)
+      const values = cs.map((c) => parentValue(row, c))
+      return values.every((v) => v === "") ? "" : values.join("\u0000")
+    },
+    parents: (row) => columns(row).map((c) => parentValue(row, c)).filter((v) => v !== "")
+  }
 }
 
 /**
@@ -214,7 +320,8 @@ const idKey = (v: string): string => (/^[A-Za-z0-9]{18}$/.test(v) ? v.slice(0, 1
 
 /**
  * The records a lock failure's re-submission writes or waits on, for `disjointGroups`: its parent
- * reference (`field`, the `orderByParent` field), the records its message names, and, for anything
+ * references (`parentKeys(order).parents` of the `orderByParent` order: the same columns the input
+ * is sorted by), the records its message names, and, for anything
  * but an insert, the record itself (its `Id`, or its external id: two rows writing one record must
  * stay in one group, in input order, or the older value could be written last). Ids are compared in
  * their 15-char form (a row may give the 18-char form of an id the message or another row gives in
@@ -224,15 +331,12 @@ const idKey = (v: string): string => (/^[A-Za-z0-9]{18}$/.test(v) ? v.slice(0, 1
 export const contendedRecords = (
   operation: BulkClient.Operation,
   externalIdFieldName: string | undefined,
-  field: string | undefined
+  order: ParentOrder | undefined
 ) => {
   const keyField = keyFieldOf(operation, externalIdFieldName)?.toLowerCase()
+  const parents = order === undefined ? undefined : parentKeys(order).parents
   return (f: BulkClient.Failure): ReadonlyArray<string> => {
-    const keys: Array<string> = []
-    if (field !== undefined) {
-      const parent = parentKey(f.row, field)
-      if (parent !== "") keys.push(idKey(parent))
-    }
+    const keys: Array<string> = parents === undefined ? [] : [...parents(f.row)]
     for (const id of lockedIds(f)) keys.push(id)
     // none known: the row could contend with any group (its own key does not tell what it waits on)
     if (keys.length === 0) return keys
@@ -272,7 +376,12 @@ export const validateLockOptions = (options: BulkClient.IngestOptions<any>): Eff
     )
   }
   if (options.orderByParent !== undefined && (typeof options.orderByParent !== "string" || options.orderByParent === "")) {
-    return Effect.fail(new InvalidInputError({ what: "orderByParent must be the name of the parent reference field, e.g. \"AccountId\"" }))
+    return Effect.fail(
+      new InvalidInputError({
+        what:
+          `orderByParent must be "${AUTO}" (the object's parent fields, from its describe) or the name of the parent reference field, e.g. "AccountId"`
+      })
+    )
   }
   return Effect.void
 }
@@ -351,22 +460,31 @@ export const combine = (a: BulkClient.Outcome<BulkError>, b: BulkClient.Outcome<
 })
 
 /**
- * `rows` stably ordered by their parent reference `field` (rows without it first), in bounded
- * memory (spoolSort.ts). When no row has a property `field` at all (a misspelt or differently
- * cased column), the sort would silently keep the input order and the contention it was asked to
+ * `rows` stably ordered by their parent references under `order` (`parentKeys`: rows without one
+ * first), in bounded memory (spoolSort.ts).
+ *
+ * A named field: when no row has a property `field` at all (a misspelt or differently cased
+ * column), the sort would silently keep the input order and the contention it was asked to
  * avoid: that is an `InvalidInputError` naming the rows' fields, raised before any row is emitted
  * (the sort has read the whole input by then).
+ *
+ * `"auto"`: the columns are resolved from the first row; when none holds a locking parent, the
+ * rows pass through as they come (no sort, no buffering, no temp file), which is not an error.
  */
-export const orderedByParent = <A, E, R>(rows: Stream.Stream<A, E, R>, field: string): Stream.Stream<A, E | InvalidInputError, R> =>
+export const orderedByParent = <A, E, R>(rows: Stream.Stream<A, E, R>, order: ParentOrder): Stream.Stream<A, E | InvalidInputError, R> =>
+  order._tag === "Auto" ? autoOrdered(rows, order) : fieldOrdered(rows, order.field)
+
+const fieldOrdered = <A, E, R>(rows: Stream.Stream<A, E, R>, field: string): Stream.Stream<A, E | InvalidInputError, R> =>
   Stream.suspend(() => {
     let first: object | undefined
     let found = false
+    const keys = parentKeys({ _tag: "Field", field })
     const keyOf = (row: A): string => {
       if (row !== null && typeof row === "object") {
         first ??= row
         if (!found && field in row) found = true
       }
-      return parentKey(row, field)
+      return keys.sortKey(row)
     }
     // a synchronous stage: an Effect per chunk holding the chunk has every row promoted (chunkStage.ts)
     return mapChunksOrFail(sortedBy(rows, keyOf), (chunk) => {
@@ -377,12 +495,38 @@ export const orderedByParent = <A, E, R>(rows: Stream.Stream<A, E, R>, field: st
         new InvalidInputError({
           what: `orderByParent names the field "${field}", which no row has` +
             (near === undefined ? "" : ` (did you mean "${near}"?)`) +
-            `: the rows' fields are ${fields.join(", ")}`
+            `: the rows' fields are ${fields.join(", ")} (or pass orderByParent: "auto" to take the object's parent fields)`
         })
       )
     })
   })
 
+/**
+ * `"auto"`: the first chunk is pulled to resolve the columns from its first row, then the rows
+ * (that chunk first) are sorted, or passed through when no column holds a parent.
+ */
+const autoOrdered = <A, E, R>(
+  rows: Stream.Stream<A, E, R>,
+  order: ParentOrder
+): Stream.Stream<A, E | InvalidInputError, R> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const pull = yield* Stream.toPull(rows)
+    // the first chunk with a row (none: an empty input, passed on as such)
+    let head = Chunk.empty<A>()
+    let ended = false
+    while (head.length === 0 && !ended) {
+      const next = yield* Effect.either(pull)
+      if (Either.isRight(next)) head = next.right
+      else if (next.left._tag === "None") ended = true
+      else return Stream.fail(next.left.value)
+    }
+    const rest: Stream.Stream<A, E, R> = ended
+      ? Stream.fromChunk(head)
+      : Stream.concat(Stream.fromChunk(head), Stream.repeatEffectChunkOption(pull))
+    const keys = parentKeys(order)
+    if (head.length === 0 || keys.columns(Chunk.unsafeHead(head)).length === 0) return rest
+    return sortedBy(rest, keys.sortKey)
+  }))
 /**
  * Runs `once` on the input (ordered by parent when asked), then re-submits lock failures serially
  * for up to `retryLockedRows` rounds. A round's rows are spooled to a private temp file, not held
@@ -401,14 +545,18 @@ export const withLockRetry = <A, E, R>(
     yield* validateLockOptions(options)
     const resumed = yield* FiberRef.get(currentResumed)
     const rounds = roundsOf(options.retryLockedRows)
-    const field = options.orderByParent
-    // a journaled run orders the input itself (its positions are positions in that order)
-    const ordered = field === undefined || resumed?.ordered === true ? params.rows : orderedByParent(params.rows, field)
-    const rows = preflighted(ordered, options)
     const requests = { n: 0 }
     const result = yield* counting(
       requests,
-      Effect.locally(allRounds(params, rows, rounds, field, once, resumed), currentResumed, undefined)
+      Effect.gen(function*() {
+        // read once per operation (`"auto"`: the describe, counted here): a journaled run hands over
+        // the order it sorted the input by
+        const order = yield* (resumed?.parents ?? parentOrderOf(params.object, options.orderByParent))
+        // a journaled run orders the input itself (its positions are positions in that order)
+        const ordered = order === undefined || resumed?.ordered === true ? params.rows : orderedByParent(params.rows, order)
+        const rows = preflighted(ordered, options)
+        return yield* Effect.locally(allRounds(params, rows, rounds, order, once, resumed), currentResumed, undefined)
+      })
     )
     return { ...result, summary: { ...result.summary, apiRequests: requests.n } }
   })
@@ -457,7 +605,7 @@ const writerIn = (path: string, blockBytes?: number) =>
 /**
  * A round's lock failures written to `dir` (spoolSort.ts records; the directory is the round's
  * private temp dir, removed with its scope), never held in memory all at once: they are read once,
- * ordered by parent when `field` is set (spoolSort.ts, bounded memory), and spooled while
+ * ordered by parent when `order` is set (spoolSort.ts, bounded memory), and spooled while
  * `Components` notes what each contends on; then, when the round is split (`keysOf`), the file is
  * read again and each failure written to its group's file. What stays in memory is per contended
  * record (the union-find) and per row one input position. Undefined when there is no failure.
@@ -466,7 +614,7 @@ const spoolRound = <E>(
   failures: Stream.Stream<BulkClient.Failure, E>,
   dir: string,
   o: {
-    readonly field: string | undefined
+    readonly order: ParentOrder | undefined
     readonly keysOf: ((f: BulkClient.Failure) => ReadonlyArray<string>) | undefined
     readonly bytesOf: (row: Readonly<Record<string, string>>) => number
     readonly groupsFor: (rows: number, bytes: number, columns: ReadonlyArray<string>) => number
@@ -474,6 +622,7 @@ const spoolRound = <E>(
 ) =>
   Effect.gen(function*() {
     const components = new Components()
+    const sortKey = o.order === undefined ? undefined : parentKeys(o.order).sortKey
     let splittable = o.keysOf !== undefined
     let rows = 0
     let bytes = 0
@@ -490,7 +639,7 @@ const spoolRound = <E>(
         if (first === undefined) splittable = false
         else k = first
       }
-      return { k, s: o.field === undefined ? "" : parentKey(f.row, o.field), p: f.position ?? -1, b, r: JSON.stringify(f.row) }
+      return { k, s: sortKey === undefined ? "" : sortKey(f.row), p: f.position ?? -1, b, r: JSON.stringify(f.row) }
     })
     const path = Path.join(dir, "locked.bin")
     const writer = yield* writerIn(path)
@@ -498,7 +647,7 @@ const spoolRound = <E>(
     const sizes: Array<number> = []
     // written by a synchronous stage: no Effect per chunk holding it (chunkStage.ts)
     yield* Stream.runDrain(mapChunksOrFail(
-      o.field === undefined ? spooled : sortedBy(spooled, (e) => e.s),
+      sortKey === undefined ? spooled : sortedBy(spooled, (e) => e.s),
       (chunk): Either.Either<Chunk.Chunk<never>, InvalidInputError> => {
         try {
           for (const e of chunk) {
@@ -551,7 +700,7 @@ const allRounds = <A, E, R>(
   params: Params<A, E, R>,
   rows: Stream.Stream<A, E | InvalidInputError, R>,
   rounds: number,
-  field: string | undefined,
+  order: ParentOrder | undefined,
   once: Pipeline,
   resumed: Resumed | undefined
 ): Effect.Effect<BulkClient.Outcome<BulkError>, BulkError | E, R | Transport> =>
@@ -571,7 +720,7 @@ const allRounds = <A, E, R>(
     const keyField = keyFieldOf(params.operation, params.externalIdFieldName)
     // the lock failures a round re-submits (and whose outcome its retry then replaces)
     const retriable = (f: BulkClient.Failure) => isLockFailure(f) && resendable(f, keyField)
-    const keysOf = contendedRecords(params.operation, params.externalIdFieldName, field)
+    const keysOf = contendedRecords(params.operation, params.externalIdFieldName, order)
     // Rounds run their groups in parallel while that leaves no lock failure; after one that does (or
     // under a journal, whose resume knows one follow-up run per round) the rounds are serial.
     let parallel = options.journal === undefined && resumed === undefined && options.serial !== true
@@ -588,7 +737,7 @@ const allRounds = <A, E, R>(
       // fails, or is interrupted)
       const done = yield* Effect.scoped(Effect.gen(function*() {
         const spooled = yield* spoolRound(Stream.filter(candidates, retriable), yield* tempDir, {
-          field,
+          order,
           keysOf: parallel ? keysOf : undefined,
           // 1.0: each row's CSV bytes, for enough groups to each fit one batch (a bigger group has to be a Serial job, see below)
           bytesOf: options.api === "1.0" ? (row) => csvBytes(Object.values(row)) : () => 0,

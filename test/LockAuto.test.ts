@@ -1,0 +1,252 @@
+/**
+ * `orderByParent: "auto"` (issue 15): the client reads the object's describe once and orders the
+ * rows by the columns holding a parent whose record a child's write locks (lookups other than
+ * owner, record type and audit fields; by name case-insensitively, or a relationship column such
+ * as `Account.ExternalId__c`). Against the emulator's realistic model: interleaved Contacts load
+ * with no lock failure in the first pass; rows without such a column pass through unsorted and
+ * unbuffered; a journaled run resumes; an unknown object fails typed before any job.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { BulkClient, BulkError } from "@sfbulk/client"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { orderedByParent } from "../packages/client/src/internal/lockRetry.js"
+import { clientLayer, collect, type Emu, fast, interleavedContacts, pacedEmulator, seedParents } from "./EmulatorSupport.js"
+
+let emu: Emu
+let layer: Layer.Layer<BulkClient.BulkClient>
+const parents: Array<string> = []
+const externalIds: Array<string> = []
+
+beforeAll(async () => {
+  // parallel batches overlap and every contended row fails UNABLE_TO_LOCK_ROW
+  emu = await pacedEmulator({ insertsPerSecond: 4_000, parallelBatches: 4 })
+  parents.push(...seedParents(emu, 6, "Auto parent"))
+  parents.forEach((id, i) => {
+    const ext = `AUTO-EXT-${i}`
+    const out = emu.org.apply("update", "Account", { Id: id, ExternalId__c: ext })
+    if (!out.success) throw new Error("seed failed")
+    externalIds.push(ext)
+  })
+  layer = clientLayer(emu)
+})
+afterAll(async () => {
+  await emu?.close()
+})
+
+const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.provide(effect, layer)
+
+/** The Contacts of `tag` in the org: LastName -> [AccountId, Description] per record. */
+const landed = (tag: string): Map<string, Array<[string, string]>> => {
+  const q = emu.org.query(`SELECT LastName, AccountId, Description FROM Contact WHERE LastName LIKE '${tag}-%'`)
+  if (!q.ok) throw new Error(q.error.message)
+  const out = new Map<string, Array<[string, string]>>()
+  for (let i = 0; i < q.result.size; i++) {
+    const [name, account, description] = q.result.row(i).map((v) => (v === null ? "" : String(v)))
+    out.set(name!, [...(out.get(name!) ?? []), [account!, description!]])
+  }
+  return out
+}
+
+/** The org's 2.0 ingest jobs, by the REST list. */
+const ingestJobs = async (): Promise<number> => {
+  const res = await fetch(`${emu.instanceUrl}/services/data/v${emu.apiVersion}/jobs/ingest`, {
+    headers: { Authorization: `Bearer ${emu.accessToken}` }
+  })
+  const body = (await res.json()) as { records: ReadonlyArray<unknown> }
+  return body.records.length
+}
+
+/** Every Contact of `tag` once, with its parent and its Description as sent. */
+const expectLandedOnce = (tag: string, rows: ReadonlyArray<{ LastName: string; AccountId: string; Description: string }>) => {
+  const inOrg = landed(tag)
+  expect(inOrg.size).toBe(rows.length)
+  for (const r of rows) expect(inOrg.get(r.LastName)).toEqual([[r.AccountId, r.Description]])
+}
+
+for (const api of ["2.0", "1.0"] as const) {
+  // 1.0: 100-record batches of one Parallel job; 2.0: 100-record jobs, four at a time
+  const split = { api, batchSize: 100, concurrency: 4 }
+  const tagOf = (what: string) => `au${api.replace(".", "")}${what}`
+  // the parent column cased unlike the describe: Salesforce matches header names case-insensitively
+  const contacts = (tag: string) =>
+    interleavedContacts(tag, parents).map((r, i) => ({ LastName: r.LastName, accountid: r.AccountId, Description: `d "${i}", ✓` }))
+
+  describe(`orderByParent "auto" on Bulk API ${api}`, () => {
+    it.live("interleaved Contacts: the parent column found by the describe, no lock failure in the first pass, every row once", () =>
+      run(Effect.gen(function*() {
+        const tag = tagOf("int")
+        // no follow-up round: a lock failure would stay in the outcome
+        const out = yield* BulkClient.insert("Contact", contacts(tag), { ...fast, ...split, orderByParent: "auto" })
+        expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0, unprocessed: 0 })
+        expect(yield* collect(out.failures)).toEqual([])
+        // one describe, then the load's requests: all counted
+        expect(out.summary.apiRequests).toBeGreaterThan(1)
+        expectLandedOnce(tag, contacts(tag).map((r) => ({ LastName: r.LastName, AccountId: r.accountid, Description: r.Description })))
+      })))
+
+    it.live("with retryLockedRows as well: no follow-up job is needed", () =>
+      run(Effect.gen(function*() {
+        const tag = tagOf("retry")
+        const out = yield* BulkClient.insert("Contact", contacts(tag), {
+          ...fast,
+          ...split,
+          orderByParent: "auto",
+          retryLockedRows: 3
+        })
+        expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
+        // 2.0: the first pass's six jobs; 1.0: its one job
+        expect(out.summary.jobIds).toHaveLength(api === "2.0" ? 6 : 1)
+      })))
+
+    it.live("a relationship column (Account.ExternalId__c) orders the rows too", () =>
+      run(Effect.gen(function*() {
+        const tag = tagOf("rel")
+        const rows = Array.from({ length: 600 }, (_, i) => ({ LastName: `${tag}-${i}`, "Account.ExternalId__c": externalIds[i % 6]! }))
+        // one job at a time (2.0) / a Serial job (1.0): the results come in the order sent
+        const out = yield* BulkClient.insert("Contact", rows, { ...fast, api, batchSize: 100, concurrency: 1, orderByParent: "auto" })
+        expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
+        const ok = yield* collect(out.successes)
+        const sent = api === "2.0"
+          ? ok.map((s) => String((s.row as Record<string, unknown>)["Account.ExternalId__c"]))
+          : [...ok].sort((a, b) => a.position! - b.position!).map((s) => String((s.row as Record<string, unknown>)["Account.ExternalId__c"]))
+        // each parent's rows together, the parents in order
+        expect(sent).toEqual([...sent].sort())
+        const inOrg = landed(tag)
+        expect(inOrg.size).toBe(600)
+        for (let i = 0; i < 600; i++) expect(inOrg.get(`${tag}-${i}`)).toEqual([[parents[i % 6]!, ""]])
+      })))
+  })
+}
+
+describe(`orderByParent "auto" without a parent column`, () => {
+  it.live("the rows pass through unsorted as they are read: a partial upload sends pieces before the input's end", () =>
+    run(Effect.gen(function*() {
+      const tag = "aunone"
+      const rows = Stream.concat(
+        Stream.fromIterable(Array.from({ length: 300 }, (_, i) => ({ LastName: `${tag}-${i}`, Description: `${i}` }))),
+        Stream.fail("source broke")
+      )
+      const err = yield* Effect.flip(BulkClient.insert("Contact", rows, {
+        ...fast,
+        api: "2.0",
+        batchSize: 100,
+        concurrency: 1,
+        allowPartialUpload: true,
+        orderByParent: "auto"
+      }))
+      expect(err).toBe("source broke")
+      // sorted, nothing would have been sent (a sort reads its whole input first)
+      expect(landed(tag).size).toBeGreaterThan(0)
+    })))
+
+  it.live("the order is kept and every row lands once", () =>
+    run(Effect.gen(function*() {
+      const tag = "aunoneord"
+      const rows = Array.from({ length: 250 }, (_, i) => ({ LastName: `${tag}-${i}`, Description: `${(i * 7919) % 250}` }))
+      const out = yield* BulkClient.insert("Contact", rows, { ...fast, api: "2.0", batchSize: 100, concurrency: 1, orderByParent: "auto" })
+      expect(out.summary).toMatchObject({ rowsRead: 250, succeeded: 250 })
+      const ok = yield* collect(out.successes)
+      expect(ok.map((s) => (s.row as Record<string, unknown>).LastName)).toEqual(rows.map((r) => r.LastName))
+    })))
+
+  it.effect("a stream of rows without a parent column is not buffered: the first row comes before the input ends", () =>
+    Effect.gen(function*() {
+      const order = { _tag: "Auto" as const, references: [{ name: "AccountId", relationshipName: "Account" }] }
+      // an input that never ends: sorting it would never emit
+      const rows = Stream.concat(Stream.make({ LastName: "a" }, { LastName: "b" }), Stream.never)
+      const first = yield* collect(Stream.take(orderedByParent(rows, order), 2))
+      expect(first).toEqual([{ LastName: "a" }, { LastName: "b" }])
+      // with the column, the same order sorts
+      const sorted = yield* collect(
+        orderedByParent(Stream.make({ AccountId: "b", n: 0 }, { AccountId: "a", n: 1 }, { AccountId: "a", n: 2 }), order)
+      )
+      expect(sorted.map((r) => r.n)).toEqual([1, 2, 0])
+    }))
+})
+
+describe("ids in 18 and 15 characters", () => {
+  it.effect("one parent given in both forms is one key: its rows keep their input order (explicit field and auto)", () =>
+    Effect.gen(function*() {
+      const a15 = "001000000000001"
+      const a18 = `${a15}AAA`
+      const rows = [
+        { AccountId: a18, n: 0 },
+        { AccountId: "001000000000000", n: 1 },
+        { AccountId: a15, n: 2 },
+        { AccountId: a18, n: 3 }
+      ]
+      const field = yield* collect(orderedByParent(Stream.fromIterable(rows), { _tag: "Field", field: "AccountId" }))
+      expect(field.map((r) => r.n)).toEqual([1, 0, 2, 3])
+      const auto = yield* collect(
+        orderedByParent(Stream.fromIterable(rows), { _tag: "Auto", references: [{ name: "AccountId", relationshipName: "Account" }] })
+      )
+      expect(auto.map((r) => r.n)).toEqual([1, 0, 2, 3])
+    }))
+
+  it.live("two updates of one Contact under its Account's 18- and 15-char id: the later row's value wins", () =>
+    run(Effect.gen(function*() {
+      const tag = "au1815"
+      const created = emu.org.apply("insert", "Contact", { LastName: `${tag}-0`, AccountId: parents[0]! })
+      if (!created.success) throw new Error("seed failed")
+      const a18 = parents[0]!
+      expect(a18).toHaveLength(18)
+      const rows = [
+        { Id: created.id, AccountId: a18, Description: "first" },
+        { Id: created.id, AccountId: a18.slice(0, 15), Description: "second" }
+      ]
+      // one row per job, one job at a time: the jobs run in the order the rows are sent
+      const out = yield* BulkClient.update("Contact", rows, { ...fast, api: "2.0", batchSize: 1, concurrency: 1, orderByParent: "AccountId" })
+      expect(out.summary).toMatchObject({ rowsRead: 2, succeeded: 2 })
+      expect(landed(tag).get(`${tag}-0`)).toEqual([[a18, "second"]])
+    })))
+})
+
+describe(`orderByParent "auto" and the describe`, () => {
+  it.live("an unknown object is an InvalidInputError naming it, before any job is created", () =>
+    run(Effect.gen(function*() {
+      const before = yield* Effect.promise(ingestJobs)
+      const err = yield* Effect.flip(
+        BulkClient.insert("NoSuchThing__c", [{ Name: "x" }], { ...fast, api: "2.0", orderByParent: "auto" })
+      )
+      expect(err).toBeInstanceOf(BulkError.InvalidInputError)
+      expect(err.message).toMatch(/NoSuchThing__c/)
+      expect(yield* Effect.promise(ingestJobs)).toBe(before)
+    })))
+
+  it.live("\"Auto\" is not \"auto\": a field name no row has, and the error mentions \"auto\"", () =>
+    run(Effect.gen(function*() {
+      const err = yield* Effect.flip(BulkClient.insert("Contact", [{ LastName: "x" }], { ...fast, orderByParent: "Auto" }))
+      expect(err).toBeInstanceOf(BulkError.InvalidInputError)
+      expect(err.message).toMatch(/"auto"/)
+      const bad = yield* Effect.flip(BulkClient.insert("Contact", [{ LastName: "x" }], { ...fast, orderByParent: "" }))
+      expect(bad.message).toMatch(/"auto"/)
+    })))
+})
+
+describe(`orderByParent "auto" with a journal`, () => {
+  it.live("an interrupted insert re-run with its journal stores every row exactly once, with no lock failure", () =>
+    run(Effect.gen(function*() {
+      const tag = "aujournal"
+      const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-auto-")), "j.jsonl")
+      const rows = interleavedContacts(tag, parents).map((r, i) => ({ ...r, Description: `v${i}` }))
+      // one piece at a time, so the interruption lands with some pieces uploaded and others not
+      const options = { ...fast, api: "2.0" as const, batchSize: 100, concurrency: 1, orderByParent: "auto", journal }
+      const fiber = yield* Effect.fork(BulkClient.insert("Contact", rows, options))
+      const uploaded = () => Fs.existsSync(journal) ? (Fs.readFileSync(journal, "utf8").match(/"stage":"uploaded"/g) ?? []).length : 0
+      for (let i = 0; i < 3000 && uploaded() < 2; i++) yield* Effect.sleep("2 millis")
+      yield* Fiber.interrupt(fiber)
+      expect(uploaded()).toBeGreaterThanOrEqual(2)
+      expect(uploaded()).toBeLessThan(6)
+      const out = yield* BulkClient.insert("Contact", rows, { ...options, concurrency: 4 })
+      expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
+      // the re-run's four jobs at once did not contend: it sent the rest in the same (sorted) order
+      expect(yield* collect(out.failures)).toEqual([])
+      expectLandedOnce(tag, rows)
+    })), 60_000)
+})

@@ -155,7 +155,7 @@ const ingestOptions = {
   ).pipe(Options.map(Option.getOrUndefined)),
   orderByParent: optionalText(
     "order-by-parent",
-    "Sort rows by this parent reference field (e.g. AccountId) before upload, so parallel batches contend less (sorted on disk, in bounded memory)"
+    "Sort rows by parent before upload, so parallel batches contend less (sorted on disk, in bounded memory): auto (the object's lookups that lock their parent, from its describe) or a parent reference field (e.g. AccountId)"
   ),
   concurrency: Flags.positive("concurrency", "Jobs in flight (2.0) or batch uploads at once (1.0) (default 4)"),
   wait: Flags.wait,

@@ -32,7 +32,7 @@ export interface IngestArgs extends OutputFlags {
   readonly concurrency: Option.Option<number>
   /** `--retry-locked-rows N`: serial follow-up rounds for rows that failed UNABLE_TO_LOCK_ROW (kept in the journal). */
   readonly retryLockedRows?: number | undefined
-  /** `--order-by-parent Field`: sort rows by this parent reference before upload (kept in the journal). */
+  /** `--order-by-parent auto|Field`: sort rows by parent before upload (`auto`: the describe's locking lookups; kept in the journal). */
   readonly orderByParent?: string | undefined
   readonly wait: Option.Option<Duration.Duration>
   readonly resultsDir: Option.Option<string>
@@ -116,8 +116,8 @@ const lockAdvice = (errorsByCode: Readonly<Record<string, number>>): string => {
   return locked === 0 ?
     "" :
     `. ${locked.toLocaleString("en-US")} of them failed on record locks (UNABLE_TO_LOCK_ROW), not on their data: ` +
-    "send them again with --retry-locked-rows <rounds>, and --order-by-parent <parent field> (e.g. AccountId) so that " +
-    "children of one parent share a batch"
+    "send them again with --retry-locked-rows <rounds>, and --order-by-parent auto (or the parent field, e.g. AccountId) so " +
+    "that children of one parent share a batch"
 }
 
 /** Summary numbers shared by the ingest command and `resume`. */

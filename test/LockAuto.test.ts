@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { BulkClient, BulkError } from "@sfbulk/client"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -26,7 +26,7 @@ const externalIds: Array<string> = []
 beforeAll(async () => {
   // parallel batches overlap and every contended row fails UNABLE_TO_LOCK_ROW
   emu = await pacedEmulator({ insertsPerSecond: 4_000, parallelBatches: 4 })
-  parents.push(...seedParents(emu, 6, "Auto parent"))
+  for (const id of seedParents(emu, 6, "Auto parent")) parents.push(id)
   parents.forEach((id, i) => {
     const ext = `AUTO-EXT-${i}`
     const out = emu.org.apply("update", "Account", { Id: id, ExternalId__c: ext })
@@ -114,7 +114,9 @@ for (const api of ["2.0", "1.0"] as const) {
         const ok = yield* collect(out.successes)
         const sent = api === "2.0"
           ? ok.map((s) => String((s.row as Record<string, unknown>)["Account.ExternalId__c"]))
-          : [...ok].sort((a, b) => a.position! - b.position!).map((s) => String((s.row as Record<string, unknown>)["Account.ExternalId__c"]))
+          : [...ok].sort((a, b) => a.position! - b.position!).map((s) =>
+            String((s.row as Record<string, unknown>)["Account.ExternalId__c"])
+          )
         // each parent's rows together, the parents in order
         expect(sent).toEqual([...sent].sort())
         const inOrg = landed(tag)
@@ -201,7 +203,13 @@ describe("ids in 18 and 15 characters", () => {
         { Id: created.id, AccountId: a18.slice(0, 15), Description: "second" }
       ]
       // one row per job, one job at a time: the jobs run in the order the rows are sent
-      const out = yield* BulkClient.update("Contact", rows, { ...fast, api: "2.0", batchSize: 1, concurrency: 1, orderByParent: "AccountId" })
+      const out = yield* BulkClient.update("Contact", rows, {
+        ...fast,
+        api: "2.0",
+        batchSize: 1,
+        concurrency: 1,
+        orderByParent: "AccountId"
+      })
       expect(out.summary).toMatchObject({ rowsRead: 2, succeeded: 2 })
       expect(landed(tag).get(`${tag}-0`)).toEqual([[a18, "second"]])
     })))
@@ -230,23 +238,27 @@ describe(`orderByParent "auto" and the describe`, () => {
 })
 
 describe(`orderByParent "auto" with a journal`, () => {
-  it.live("an interrupted insert re-run with its journal stores every row exactly once, with no lock failure", () =>
-    run(Effect.gen(function*() {
-      const tag = "aujournal"
-      const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-auto-")), "j.jsonl")
-      const rows = interleavedContacts(tag, parents).map((r, i) => ({ ...r, Description: `v${i}` }))
-      // one piece at a time, so the interruption lands with some pieces uploaded and others not
-      const options = { ...fast, api: "2.0" as const, batchSize: 100, concurrency: 1, orderByParent: "auto", journal }
-      const fiber = yield* Effect.fork(BulkClient.insert("Contact", rows, options))
-      const uploaded = () => Fs.existsSync(journal) ? (Fs.readFileSync(journal, "utf8").match(/"stage":"uploaded"/g) ?? []).length : 0
-      for (let i = 0; i < 3000 && uploaded() < 2; i++) yield* Effect.sleep("2 millis")
-      yield* Fiber.interrupt(fiber)
-      expect(uploaded()).toBeGreaterThanOrEqual(2)
-      expect(uploaded()).toBeLessThan(6)
-      const out = yield* BulkClient.insert("Contact", rows, { ...options, concurrency: 4 })
-      expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
-      // the re-run's four jobs at once did not contend: it sent the rest in the same (sorted) order
-      expect(yield* collect(out.failures)).toEqual([])
-      expectLandedOnce(tag, rows)
-    })), 60_000)
+  it.live(
+    "an interrupted insert re-run with its journal stores every row exactly once, with no lock failure",
+    () =>
+      run(Effect.gen(function*() {
+        const tag = "aujournal"
+        const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-auto-")), "j.jsonl")
+        const rows = interleavedContacts(tag, parents).map((r, i) => ({ ...r, Description: `v${i}` }))
+        // one piece at a time, so the interruption lands with some pieces uploaded and others not
+        const options = { ...fast, api: "2.0" as const, batchSize: 100, concurrency: 1, orderByParent: "auto", journal }
+        const fiber = yield* Effect.fork(BulkClient.insert("Contact", rows, options))
+        const uploaded = () => Fs.existsSync(journal) ? (Fs.readFileSync(journal, "utf8").match(/"stage":"uploaded"/g) ?? []).length : 0
+        for (let i = 0; i < 3000 && uploaded() < 2; i++) yield* Effect.sleep("2 millis")
+        yield* Fiber.interrupt(fiber)
+        expect(uploaded()).toBeGreaterThanOrEqual(2)
+        expect(uploaded()).toBeLessThan(6)
+        const out = yield* BulkClient.insert("Contact", rows, { ...options, concurrency: 4 })
+        expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
+        // the re-run's four jobs at once did not contend: it sent the rest in the same (sorted) order
+        expect(yield* collect(out.failures)).toEqual([])
+        expectLandedOnce(tag, rows)
+      })),
+    60_000
+  )
 })

@@ -24,6 +24,7 @@ import { queryEach, seedAccounts, type Target } from "./internal/raw.js"
 import {
   isContention,
   isOrdered,
+  orderByParentOf,
   resultPrefix,
   runsOn,
   workloadNames,
@@ -343,7 +344,7 @@ const noteFor = (w: WorkloadName, c: ClientName): string | undefined =>
     : c === "jsforce" && w === "ingest-1.0-contention"
     ? `Job/Batch API, ${batchRows}-row batches, ${concurrency} in flight; jsforce has no lock handling`
     : c === "sfbulk" && isContention(w)
-    ? `retryLockedRows: 5${isOrdered(w) ? ", orderByParent: AccountId" : ""}`
+    ? `retryLockedRows: 5${isOrdered(w) ? `, orderByParent: ${orderByParentOf(w)}` : ""}`
     : c === "jsforce" && w.startsWith("ingest-2.0")
     ? "bulk2.loadAndWaitForResults, CSV stream input, one job per 1M rows"
     : c === "jsforce" && w === "ingest-1.0"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { apiOf, isContention, isOrdered, runsOn, workloadNames } from "../src/internal/spec.js"
+import { apiOf, isContention, isOrdered, orderByParentOf, runsOn, workloadNames } from "../src/internal/spec.js"
 
 describe("contention workloads", () => {
   it("the sorted contention runs are workloads of their own, next to the unsorted ones (one run reports both; --merge keeps both)", () => {
@@ -23,5 +23,17 @@ describe("contention workloads", () => {
     expect(runsOn("ingest-2.0-contention-ordered", "sfbulk")).toBe(true)
     expect(runsOn("ingest-1.0-contention-ordered", "sfbulk")).toBe(true)
     expect(runsOn("query-2.0-parallel", "jsforce")).toBe(false)
+  })
+
+  it("the -auto workloads: sfbulk alone, sorted by orderByParent \"auto\" (the -ordered ones by AccountId)", () => {
+    for (const api of ["2.0", "1.0"] as const) {
+      const auto = `ingest-${api}-contention-auto` as const
+      expect(workloadNames).toContain(auto)
+      expect([isContention(auto), isOrdered(auto), apiOf(auto)]).toEqual([true, true, api])
+      expect(orderByParentOf(auto)).toBe("auto")
+      expect(orderByParentOf(`ingest-${api}-contention-ordered`)).toBe("AccountId")
+      expect(orderByParentOf(`ingest-${api}-contention`)).toBeUndefined()
+      expect([runsOn(auto, "jsforce"), runsOn(auto, "sfbulk")]).toEqual([false, true])
+    }
   })
 })

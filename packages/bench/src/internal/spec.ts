@@ -14,6 +14,8 @@ export const workloadNames = [
   "ingest-1.0-contention",
   "ingest-2.0-contention-ordered",
   "ingest-1.0-contention-ordered",
+  "ingest-2.0-contention-auto",
+  "ingest-1.0-contention-auto",
   "query-2.0",
   "query-2.0-parallel",
   "query-1.0-pk",
@@ -21,15 +23,22 @@ export const workloadNames = [
 ] as const
 export type WorkloadName = (typeof workloadNames)[number]
 
-/** Contention workloads (Contacts sharing parents): the unsorted ones and their `-ordered` variants. */
+/** Contention workloads (Contacts sharing parents): the unsorted ones and their `-ordered`/`-auto` variants. */
 export const isContention = (w: WorkloadName): boolean => w.includes("-contention")
 
-/** Ordered contention workloads: sfbulk sorts the input by parent (`orderByParent: "AccountId"`). */
-export const isOrdered = (w: WorkloadName): boolean => w.endsWith("-contention-ordered")
+/**
+ * The `orderByParent` sfbulk sorts a contention workload's input by: the field named (`-ordered`:
+ * `"AccountId"`), the object's parent lookups from its describe (`-auto`: `"auto"`), or none.
+ */
+export const orderByParentOf = (w: WorkloadName): string | undefined =>
+  w.endsWith("-contention-ordered") ? "AccountId" : w.endsWith("-contention-auto") ? "auto" : undefined
+
+/** Ordered contention workloads: sfbulk sorts the input by parent (`-ordered` and `-auto`). */
+export const isOrdered = (w: WorkloadName): boolean => orderByParentOf(w) !== undefined
 
 /**
  * Whether `c` runs workload `w`. jsforce has no ordering option, so the ordered contention
- * workloads are sfbulk's alone: the same input unsorted would only repeat jsforce's unsorted row,
+ * workloads (`-ordered`, `-auto`) are sfbulk's alone: the same input unsorted would only repeat jsforce's unsorted row,
  * and input the user sorted beforehand would leave the sort out of jsforce's time while sfbulk's
  * includes it (packages/bench/README.md, "Contention"). jsforce has no parallel 2.0 query either.
  */

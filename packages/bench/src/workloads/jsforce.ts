@@ -197,6 +197,8 @@ export const run = async (spec: RunSpec): Promise<WorkloadOutcome> => {
       return query(conn, spec)
     case "ingest-2.0-contention-ordered":
     case "ingest-1.0-contention-ordered":
+    case "ingest-2.0-contention-auto":
+    case "ingest-1.0-contention-auto":
       // jsforce has no ordering option (see README, "Contention")
       throw new Error(`${spec.workload} is an sfbulk workload: jsforce cannot order rows by parent`)
     case "floor":

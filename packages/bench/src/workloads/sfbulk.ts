@@ -12,7 +12,7 @@ import * as Stream from "effect/Stream"
 import { mark, runChild } from "../child.js"
 import { accountColumns, accountRows, contactColumns, contactRows, querySoql } from "../internal/data.js"
 import { Digest, queryRowKey } from "../internal/digest.js"
-import { apiOf, isContention, isOrdered, type RunSpec, type WorkloadOutcome } from "../internal/spec.js"
+import { apiOf, isContention, isOrdered, orderByParentOf, type RunSpec, type WorkloadOutcome } from "../internal/spec.js"
 
 const layerFor = (spec: RunSpec) =>
   BulkClient.layer().pipe(
@@ -59,7 +59,8 @@ const ingest = (spec: RunSpec) =>
 /**
  * Contention: Contacts whose parents are shared across batches (2.0: internal batches; 1.0: the
  * job's parallel batches of `batchRows`), with sfbulk's lock handling on (`retryLockedRows`), and in
- * the `-ordered` workloads the input sorted by parent (`orderByParent`). Reports the rows still
+ * the `-ordered` workloads the input sorted by parent (`orderByParent: "AccountId"`), in the `-auto`
+ * ones by the parent lookups the describe names (`orderByParent: "auto"`). Reports the rows still
  * failed on locks.
  */
 const contention = (spec: RunSpec) =>
@@ -71,7 +72,7 @@ const contention = (spec: RunSpec) =>
       columns: [...contactColumns],
       concurrency: spec.concurrency,
       retryLockedRows: 5,
-      ...(isOrdered(spec.workload) ? { orderByParent: "AccountId" } : {}),
+      ...(isOrdered(spec.workload) ? { orderByParent: orderByParentOf(spec.workload) } : {}),
       ...(spec.org === "realistic" ? {} : { pollSchedule: Schedule.spaced(Duration.millis(spec.pollMs)) })
     })
     const s = outcome.summary

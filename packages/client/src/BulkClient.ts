@@ -175,7 +175,12 @@ export interface IngestOptions<A = Row> extends CommonOptions {
   readonly preflightLimits?: boolean | undefined
   /**
    * Sort rows by this parent reference field (e.g. `"AccountId"`) before upload: stable, spooled to
-   * private temp files in bounded memory (see the README, "Lock contention").
+   * private temp files in bounded memory (see the README, "Lock contention"). `"auto"` (exactly,
+   * lower case): read the object's describe once (one request) and sort by the rows' columns that
+   * are lookups locking their parent (type reference, except OwnerId, RecordTypeId, CreatedById,
+   * LastModifiedById; matched case-insensitively) or relationship columns through them
+   * (`Account.External_Id__c`), in describe order; rows with no such column are not sorted. The same
+   * columns group the `retryLockedRows` rounds. Recommended with `retryLockedRows`.
    */
   readonly orderByParent?: string | undefined
   /**

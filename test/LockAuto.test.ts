@@ -15,7 +15,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { orderedByParent } from "../packages/client/src/internal/lockRetry.js"
+import { contendedRecords, disjointGroups, orderedByParent, type ParentOrder } from "../packages/client/src/internal/lockRetry.js"
 import { clientLayer, collect, type Emu, fast, interleavedContacts, pacedEmulator, seedParents } from "./EmulatorSupport.js"
 
 let emu: Emu
@@ -215,6 +215,72 @@ describe("ids in 18 and 15 characters", () => {
     })))
 })
 
+describe(`orderByParent "auto" and the lock rounds' groups`, () => {
+  const auto: ParentOrder = {
+    _tag: "Auto",
+    references: [{ name: "AccountId", relationshipName: "Account" }, { name: "ReportsToId", relationshipName: "ReportsTo" }]
+  }
+  const message = "unable to obtain exclusive access to this record"
+  const failure = (row: Record<string, string>): BulkClient.Failure =>
+    ({
+      _tag: "Failure",
+      jobId: "750000000000001AAA",
+      code: "UNABLE_TO_LOCK_ROW",
+      message,
+      fields: [],
+      errors: [{ code: "UNABLE_TO_LOCK_ROW", message, fields: [] }],
+      row
+    }) as BulkClient.Failure
+  const groupsOf = (fs: ReadonlyArray<BulkClient.Failure>) => {
+    const groups = disjointGroups(fs, contendedRecords("insert", undefined, auto), 4)!
+    return (name: string) => groups.findIndex((g) => g.some((f) => f.row.LastName === name))
+  }
+
+  it("the columns the sort takes: an 18- and a 15-char parent are one group, any cased column, a second lookup joins groups", () => {
+    const p18 = "001000000000001AAA"
+    const groupOf = groupsOf([
+      failure({ LastName: "a", accountid: p18, reportstoid: "" }),
+      failure({ LastName: "b", accountid: p18.slice(0, 15), reportstoid: "" }),
+      failure({ LastName: "c", accountid: "001000000000002AAA", reportstoid: "003000000000009AAA" }),
+      failure({ LastName: "d", accountid: "001000000000003AAA", reportstoid: "003000000000009" }),
+      failure({ LastName: "e", accountid: "001000000000004AAA", reportstoid: "" })
+    ])
+    expect(groupOf("a")).toBe(groupOf("b"))
+    // c and d share the Contact they report to
+    expect(groupOf("c")).toBe(groupOf("d"))
+    expect(new Set(["a", "c", "e"].map(groupOf)).size).toBe(3)
+  })
+
+  it("a relationship column's external ids (case-insensitive) key the groups", () => {
+    const groupOf = groupsOf([
+      failure({ LastName: "a", "Account.ExternalId__c": "X-1" }),
+      failure({ LastName: "b", "Account.ExternalId__c": "x-1" }),
+      failure({ LastName: "c", "Account.ExternalId__c": "X-2" })
+    ])
+    expect(groupOf("a")).toBe(groupOf("b"))
+    expect(groupOf("a")).not.toBe(groupOf("c"))
+  })
+
+  it("without a parent column, a failure names no record: the round stays serial (no groups)", () => {
+    expect(disjointGroups([failure({ LastName: "a" })], contendedRecords("insert", undefined, auto), 4)).toBeUndefined()
+  })
+})
+
+describe(`orderByParent "auto" on every operation`, () => {
+  it.live("a delete (Id rows: no parent column) deletes every row once, in one describe more", () =>
+    run(Effect.gen(function*() {
+      const tag = "audel"
+      const ids = Array.from({ length: 120 }, (_, i) => {
+        const out = emu.org.apply("insert", "Contact", { LastName: `${tag}-${i}`, AccountId: parents[i % 6]! })
+        if (!out.success) throw new Error("seed failed")
+        return out.id
+      })
+      const out = yield* BulkClient.delete("Contact", ids, { ...fast, api: "2.0", batchSize: 50, orderByParent: "auto" })
+      expect(out.summary).toMatchObject({ rowsRead: 120, succeeded: 120, failed: 0 })
+      expect(landed(tag).size).toBe(0)
+    })))
+})
+
 describe(`orderByParent "auto" and the describe`, () => {
   it.live("an unknown object is an InvalidInputError naming it, before any job is created", () =>
     run(Effect.gen(function*() {
@@ -224,6 +290,13 @@ describe(`orderByParent "auto" and the describe`, () => {
       )
       expect(err).toBeInstanceOf(BulkError.InvalidInputError)
       expect(err.message).toMatch(/NoSuchThing__c/)
+      // under a journal too (the describe is read before the input)
+      const journal = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-auto-")), "j.jsonl")
+      const journaled = yield* Effect.flip(
+        BulkClient.insert("NoSuchThing__c", [{ Name: "x" }], { ...fast, api: "1.0", orderByParent: "auto", journal })
+      )
+      expect(journaled).toBeInstanceOf(BulkError.InvalidInputError)
+      expect(journaled.message).toMatch(/NoSuchThing__c/)
       expect(yield* Effect.promise(ingestJobs)).toBe(before)
     })))
 

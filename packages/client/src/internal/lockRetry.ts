@@ -111,11 +111,13 @@ const FOLLOW_UP_POLL: AdaptiveBounds = { firstMs: 500, minMs: 250, maxMs: 2_000 
 
 /**
  * Reference fields whose parent a child's write does not lock: owner, record type and audit
- * fields (the emulator's rule, processing.ts `referenceFields`). Salesforce's "General Guidelines
- * for Data Loads" (Bulk API 2.0 and Bulk API Developer Guide) and its UNABLE_TO_LOCK_ROW advice:
- * inserting or updating a child locks its parent record (e.g. the Account of a Contact) for the
- * transaction, so batches writing children of one parent at once contend; "order the rows by
- * parent" is its remedy. An owner or a record type is not such a parent.
+ * fields (the emulator's rule, processing.ts `referenceFields`). Salesforce: when a child record is
+ * created or updated its parent is locked for the transaction, so batches writing children of one
+ * parent at once contend, and the remedy is to "sort main records based on their parent record"
+ * (Bulk API 2.0 Developer Guide, "Organize Data to Minimize Lock Contention",
+ * developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/datafiles_organize_data.htm;
+ * Bulk API 1.0: "General Guidelines for Data Loads", "Organize Batches to Minimize Lock
+ * Contention"; "Record-Level Locking" in "Best Practices for Deployments with Large Data Volumes").
  */
 const NOT_LOCKING: ReadonlySet<string> = new Set(["ownerid", "recordtypeid", "createdbyid", "lastmodifiedbyid"])
 
@@ -158,7 +160,7 @@ export const parentOrderOf = (
     : Effect.succeed({ _tag: "Field", field: option })
 
 /** A column of the rows holding a parent: an id (compared in its 15-char form) or a relationship column's external id. */
-interface ParentColumn {
+export interface ParentColumn {
   readonly column: string
   readonly id: boolean
 }

@@ -1,6 +1,6 @@
 /**
  * Peak RSS of ordering rows by parent (`orderByParent`), the spooled sort against the in-memory
- * sort it replaced: `node --import tsx scripts/sort-rss.ts --rows 1000000 --mode spool|memory|none`. Rows are
+ * sort it replaced: `node --import tsx scripts/sort-rss.ts --rows 1000000 --mode spool|auto|memory|none` (`auto`: `orderByParent: "auto"`'s path, the columns resolved from the first row). Rows are
  * generated as a stream (the input itself is never held); the output is drained and checked to be
  * in order. Prints one JSON line: rows, mode, peak RSS (MB), wall time (s).
  */
@@ -20,8 +20,9 @@ const input = Stream.range(0, rows - 1).pipe(
   Stream.map((i) => ({
     LastName: `Contact ${i}`,
     Email: `contact${i}@example.com`,
-    // parents spread over the input, so the sort moves rows far
-    AccountId: `001${String((i * 7919) % 20_000).padStart(15, "0")}`,
+    // parents spread over the input, so the sort moves rows far (18-char ids: the sort compares
+    // their 15-char form, which the suffix only checksums)
+    AccountId: `001${String((i * 7919) % 20_000).padStart(12, "0")}AAA`,
     Description: `row ${i}, "quoted", ✓`
   }))
 )
@@ -45,7 +46,13 @@ const sample = setInterval(() => {
   peakExternal = Math.max(peakExternal, m.external)
 }, 20)
 const started = Date.now()
-const sorted = mode === "memory" ? inMemory(input) : mode === "none" ? input : orderedByParent(input, { _tag: "Field", field: "AccountId" })
+const sorted = mode === "memory"
+  ? inMemory(input)
+  : mode === "none"
+  ? input
+  : mode === "auto"
+  ? orderedByParent(input, { _tag: "Auto", references: [{ name: "AccountId", relationshipName: "Account" }] })
+  : orderedByParent(input, { _tag: "Field", field: "AccountId" })
 const { n, ordered } = await Effect.runPromise(
   Stream.runFold(sorted, { n: 0, last: "", ordered: true }, (acc, row) => ({
     n: acc.n + 1,

@@ -113,3 +113,35 @@ describe("auto with a journal, interrupted and re-run", () => {
         Fs.rmSync(dir, { recursive: true, force: true })
       }))), 60_000)
 })
+
+describe("a journal re-run whose orderByParent differs from the interrupted run's", () => {
+  // What a user loses: the journal's positions are positions in the order the first run sorted the
+  // input by, but the journal does not record that order; a re-run with orderByParent left out (or
+  // changed, e.g. from "AccountId" to "auto") skips the covered positions of a DIFFERENT order:
+  // rows already stored are inserted again (duplicates) and rows never sent are skipped (lost),
+  // and the outcome still reads "600 succeeded". Expected: every row once, or a typed error first.
+  it.live("auto, interrupted, then re-run without orderByParent: every row once or a typed error", () =>
+    run(Effect.gen(function*() {
+      const tag = "b9ijchg"
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-b9j-journal-"))
+      const journal = Path.join(dir, "j.jsonl")
+      const rows = interleavedContacts(tag, parents).map((r, i) => ({ ...r, Description: `v${i}` }))
+      const options = { ...fast, api: "2.0" as const, batchSize: 100, concurrency: 1, journal }
+      const fiber = yield* Effect.fork(BulkClient.insert("Contact", rows, { ...options, orderByParent: "auto" }))
+      const uploaded = () => Fs.existsSync(journal) ? (Fs.readFileSync(journal, "utf8").match(/"stage":"uploaded"/g) ?? []).length : 0
+      for (let i = 0; i < 3000 && uploaded() < 2; i++) yield* Effect.sleep("2 millis")
+      yield* Fiber.interrupt(fiber)
+      expect(uploaded()).toBeGreaterThanOrEqual(2)
+      const rerun = yield* Effect.either(BulkClient.insert("Contact", rows, options))
+      Fs.rmSync(dir, { recursive: true, force: true })
+      if (rerun._tag === "Left") {
+        expect(rerun.left._tag).toBe("InvalidInputError")
+        return
+      }
+      const inOrg = landed(tag)
+      const twice = [...inOrg.values()].filter((n) => n > 1).length
+      const missing = rows.filter((r) => !inOrg.has(r.LastName)).length
+      expect({ twice, missing }).toEqual({ twice: 0, missing: 0 })
+    })), 60_000)
+})
+

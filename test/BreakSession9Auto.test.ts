@@ -8,7 +8,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { orderedByParent } from "../packages/client/src/internal/lockRetry.js"
+import { Field } from "../packages/client/src/internal/describe.js"
+import { lockingReferences, orderedByParent, parentColumns } from "../packages/client/src/internal/lockRetry.js"
 import { clientLayer, collect, type Emu, fast, interleavedContacts, pacedEmulator, seedParents } from "./EmulatorSupport.js"
 
 let emu: Emu
@@ -166,4 +167,53 @@ describe("typed rows (a Schema) with an optional parent", () => {
       })
       expect(out.summary).toMatchObject({ rowsRead: 601, succeeded: 601, failed: 0 })
     })))
+})
+
+describe("parent columns of objects the emulator does not model (describe answers as Salesforce gives them)", () => {
+  // Guards: a Task's polymorphic Who/What (an id column, or a typed relationship column), a custom
+  // object's master-detail (Parent__c / Parent__r.Ext__c); owner and audit lookups never order rows.
+  const task = lockingReferences({
+    fields: [
+      { name: "Id", type: "id" },
+      { name: "WhoId", type: "reference", referenceTo: ["Contact", "Lead"], relationshipName: "Who", polymorphicForeignKey: true },
+      { name: "WhatId", type: "reference", referenceTo: ["Account", "Opportunity"], relationshipName: "What", polymorphicForeignKey: true },
+      { name: "OwnerId", type: "reference", referenceTo: ["User", "Group"], relationshipName: "Owner", polymorphicForeignKey: true },
+      { name: "Subject", type: "string" }
+    ].map((f) => Schema.decodeUnknownSync(Field)(f))
+  })
+  const child = lockingReferences({
+    fields: [
+      { name: "Parent__c", type: "reference", referenceTo: ["Parent__c"], relationshipName: "Parent__r" },
+      { name: "CreatedById", type: "reference", referenceTo: ["User"], relationshipName: "CreatedBy" },
+      { name: "Amount__c", type: "currency" }
+    ].map((f) => Schema.decodeUnknownSync(Field)(f))
+  })
+
+  it("Task: WhoId and a typed What relationship column; OwnerId left out", () => {
+    expect(task.map((r) => r.name)).toEqual(["WhoId", "WhatId"])
+    const cols = parentColumns({ _tag: "Auto", references: task }, ["Subject", "whoid", "Account:What.ExternalId__c", "OwnerId"])
+    expect(cols).toEqual([{ column: "whoid", id: true }, { column: "Account:What.ExternalId__c", id: false }])
+  })
+
+  it("custom master-detail: Parent__c or Parent__r.Ext__c", () => {
+    expect(child.map((r) => r.name)).toEqual(["Parent__c"])
+    expect(parentColumns({ _tag: "Auto", references: child }, ["Amount__c", "Parent__r.Ext__c"])).toEqual([
+      { column: "Parent__r.Ext__c", id: false }
+    ])
+    expect(parentColumns({ _tag: "Auto", references: child }, ["PARENT__C", "CreatedById"])).toEqual([{ column: "PARENT__C", id: true }])
+  })
+
+  it.effect("Task rows by What then Who: one parent's rows together whichever column names it", () =>
+    Effect.gen(function*() {
+      const order = { _tag: "Auto" as const, references: task }
+      const rows = [
+        { Subject: "s0", WhoId: "003000000000002", WhatId: "" },
+        { Subject: "s1", WhoId: "", WhatId: "001000000000001AAA" },
+        { Subject: "s2", WhoId: "003000000000001AAA", WhatId: "" },
+        { Subject: "s3", WhoId: "003000000000002AAA", WhatId: "" }
+      ]
+      const out = yield* collect(orderedByParent(Stream.fromIterable(rows), order))
+      // "" (no Who) first, then the Whos in order: the two rows of 003...002 (15 and 18 chars) together, input order kept
+      expect(out.map((r) => r.Subject)).toEqual(["s1", "s2", "s0", "s3"])
+    }))
 })

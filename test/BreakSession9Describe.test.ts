@@ -178,4 +178,3 @@ describe("a journaled auto load whose describe differs on the re-run", () => {
       expect({ twice, missing }).toEqual({ twice: 0, missing: 0 })
     }), 60_000)
 })
-

@@ -49,69 +49,96 @@ const landed = (tag: string): Map<string, number> => {
 }
 
 describe("interrupting an auto-ordered load", () => {
-  it.live("while the sort reads its input (runs spooled to disk): no temp file or directory left", () =>
-    withOwnTmpdir("sfbulk-b9i-", (tmp) =>
-      run(Effect.gen(function*() {
-        const n = 240_000
-        let read = 0
-        // more rows than one in-memory run (100,000), then an input that never ends
-        const rows = Stream.concat(
-          Stream.map(Stream.range(0, n - 1), (i) => {
-            read++
-            return { LastName: `b9isort-${i}`, AccountId: parents[(i * 7) % 6]! }
-          }),
-          Stream.never
-        )
-        const fiber = yield* Effect.fork(BulkClient.insert("Contact", rows, { ...fast, api: "2.0", orderByParent: "auto" }))
-        for (let i = 0; i < 6000 && read < n; i++) yield* Effect.sleep("5 millis")
-        expect(read).toBe(n)
-        yield* Effect.sleep("100 millis")
-        // the sort has spooled its full runs
-        expect(filesUnder(tmp).length).toBeGreaterThan(0)
-        yield* Fiber.interrupt(fiber)
-        expect(entriesUnder(tmp)).toEqual([])
-        expect(landed("b9isort").size).toBe(0)
-      }))), 60_000)
-
-  it.live("while the sorted rows upload (1.0 and 2.0): no temp file left", () =>
-    withOwnTmpdir("sfbulk-b9u-", (tmp) =>
-      run(Effect.gen(function*() {
-        for (const api of ["2.0", "1.0"] as const) {
-          const tag = `b9iup${api.replace(".", "")}`
-          const rows = interleavedContacts(tag, parents)
-          const fiber = yield* Effect.fork(
-            BulkClient.insert("Contact", rows, { ...fast, api, batchSize: 100, concurrency: 1, orderByParent: "auto", retryLockedRows: 2 })
+  it.live(
+    "while the sort reads its input (runs spooled to disk): no temp file or directory left",
+    () =>
+      withOwnTmpdir("sfbulk-b9i-", (tmp) =>
+        run(Effect.gen(function*() {
+          const n = 240_000
+          let read = 0
+          // more rows than one in-memory run (100,000), then an input that never ends
+          const rows = Stream.concat(
+            Stream.map(Stream.range(0, n - 1), (i) => {
+              read++
+              return { LastName: `b9isort-${i}`, AccountId: parents[(i * 7) % 6]! }
+            }),
+            Stream.never
           )
-          for (let i = 0; i < 3000 && (landed(tag).size === 0); i++) yield* Effect.sleep("2 millis")
+          const fiber = yield* Effect.fork(BulkClient.insert("Contact", rows, { ...fast, api: "2.0", orderByParent: "auto" }))
+          for (let i = 0; i < 6000 && read < n; i++) yield* Effect.sleep("5 millis")
+          expect(read).toBe(n)
+          yield* Effect.sleep("100 millis")
+          // the sort has spooled its full runs
+          expect(filesUnder(tmp).length).toBeGreaterThan(0)
           yield* Fiber.interrupt(fiber)
           expect(entriesUnder(tmp)).toEqual([])
-        }
-      }))), 60_000)
+          expect(landed("b9isort").size).toBe(0)
+        }))),
+    60_000
+  )
+
+  it.live(
+    "while the sorted rows upload (1.0 and 2.0): no temp file left",
+    () =>
+      withOwnTmpdir("sfbulk-b9u-", (tmp) =>
+        run(Effect.gen(function*() {
+          for (const api of ["2.0", "1.0"] as const) {
+            const tag = `b9iup${api.replace(".", "")}`
+            const rows = interleavedContacts(tag, parents)
+            const fiber = yield* Effect.fork(
+              BulkClient.insert("Contact", rows, {
+                ...fast,
+                api,
+                batchSize: 100,
+                concurrency: 1,
+                orderByParent: "auto",
+                retryLockedRows: 2
+              })
+            )
+            for (let i = 0; i < 3000 && (landed(tag).size === 0); i++) yield* Effect.sleep("2 millis")
+            yield* Fiber.interrupt(fiber)
+            expect(entriesUnder(tmp)).toEqual([])
+          }
+        }))),
+    60_000
+  )
 })
 
 describe("auto with a journal, interrupted and re-run", () => {
-  it.live("1.0: every row lands exactly once, and the temp dir is empty after each run", () =>
-    withOwnTmpdir("sfbulk-b9j-", (tmp) =>
-      run(Effect.gen(function*() {
-        const tag = "b9ij1"
-        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-b9j-journal-"))
-        const journal = Path.join(dir, "j.jsonl")
-        const rows = interleavedContacts(tag, parents).map((r, i) => ({ ...r, Description: `v${i}` }))
-        const options = { ...fast, api: "1.0" as const, batchSize: 100, concurrency: 1, orderByParent: "auto", retryLockedRows: 3, journal }
-        const fiber = yield* Effect.fork(BulkClient.insert("Contact", rows, options))
-        const uploaded = () => Fs.existsSync(journal) ? (Fs.readFileSync(journal, "utf8").match(/"stage":"uploaded"/g) ?? []).length : 0
-        for (let i = 0; i < 3000 && uploaded() < 2; i++) yield* Effect.sleep("2 millis")
-        yield* Fiber.interrupt(fiber)
-        expect(uploaded()).toBeGreaterThanOrEqual(2)
-        expect(entriesUnder(tmp).filter((e) => !e.startsWith("sfbulk-b9j-journal-"))).toEqual([])
-        const out = yield* BulkClient.insert("Contact", rows, { ...options, concurrency: 4 })
-        expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
-        const inOrg = landed(tag)
-        expect(inOrg.size).toBe(600)
-        expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
-        expect(entriesUnder(tmp).filter((e) => !e.startsWith("sfbulk-b9j-journal-"))).toEqual([])
-        Fs.rmSync(dir, { recursive: true, force: true })
-      }))), 60_000)
+  it.live(
+    "1.0: every row lands exactly once, and the temp dir is empty after each run",
+    () =>
+      withOwnTmpdir("sfbulk-b9j-", (tmp) =>
+        run(Effect.gen(function*() {
+          const tag = "b9ij1"
+          const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-b9j-journal-"))
+          const journal = Path.join(dir, "j.jsonl")
+          const rows = interleavedContacts(tag, parents).map((r, i) => ({ ...r, Description: `v${i}` }))
+          const options = {
+            ...fast,
+            api: "1.0" as const,
+            batchSize: 100,
+            concurrency: 1,
+            orderByParent: "auto",
+            retryLockedRows: 3,
+            journal
+          }
+          const fiber = yield* Effect.fork(BulkClient.insert("Contact", rows, options))
+          const uploaded = () => Fs.existsSync(journal) ? (Fs.readFileSync(journal, "utf8").match(/"stage":"uploaded"/g) ?? []).length : 0
+          for (let i = 0; i < 3000 && uploaded() < 2; i++) yield* Effect.sleep("2 millis")
+          yield* Fiber.interrupt(fiber)
+          expect(uploaded()).toBeGreaterThanOrEqual(2)
+          expect(entriesUnder(tmp).filter((e) => !e.startsWith("sfbulk-b9j-journal-"))).toEqual([])
+          const out = yield* BulkClient.insert("Contact", rows, { ...options, concurrency: 4 })
+          expect(out.summary).toMatchObject({ rowsRead: 600, succeeded: 600, failed: 0 })
+          const inOrg = landed(tag)
+          expect(inOrg.size).toBe(600)
+          expect([...inOrg.values()].every((n) => n === 1)).toBe(true)
+          expect(entriesUnder(tmp).filter((e) => !e.startsWith("sfbulk-b9j-journal-"))).toEqual([])
+          Fs.rmSync(dir, { recursive: true, force: true })
+        }))),
+    60_000
+  )
 })
 
 describe("a journal re-run whose orderByParent differs from the interrupted run's", () => {
@@ -144,4 +171,3 @@ describe("a journal re-run whose orderByParent differs from the interrupted run'
       expect({ twice, missing }).toEqual({ twice: 0, missing: 0 })
     })), 60_000)
 })
-

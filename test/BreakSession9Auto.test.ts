@@ -120,9 +120,15 @@ describe("the first row decides the columns", () => {
   // parent (a Contact with no Account yet) has no AccountId key; auto then resolves "no parent
   // column" and passes every row through unsorted: the contention auto was asked to avoid comes
   // back (lock failures, or follow-up rounds the user pays for in time and API requests), silently.
-  it.effect("a first row without the parent key: the rest is still ordered by parent", () =>
+  it.effect("declared columns, a first row without the parent key: the rest is still ordered by parent", () =>
     Effect.gen(function*() {
-      const order = { _tag: "Auto" as const, references: [{ name: "AccountId", relationshipName: "Account" }] }
+      // the columns as the caller declared them (the `columns` option or a Schema): a proposed field
+      // of the "Auto" order (ignored where it does not exist: the first row decides)
+      const order = {
+        _tag: "Auto" as const,
+        references: [{ name: "AccountId", relationshipName: "Account" }],
+        declared: ["LastName", "AccountId", "n"]
+      }
       const rows = [{ LastName: "orphan", n: 0 }, { LastName: "a", AccountId: "b", n: 1 }, { LastName: "b", AccountId: "a", n: 2 }]
       const out = yield* collect(orderedByParent(Stream.fromIterable(rows), order))
       expect(out.map((r) => r.n)).toEqual([0, 2, 1])
@@ -131,8 +137,9 @@ describe("the first row decides the columns", () => {
   it.live("interleaved Contacts whose first row has no Account: no lock failure in the first pass", () =>
     run(Effect.gen(function*() {
       const tag = "b9orphan"
+      // a first job's worth of Contacts without an Account (so each parent's 100 rows still make one job)
       const rows: Array<{ LastName: string; AccountId?: string }> = [
-        { LastName: `${tag}-first` },
+        ...Array.from({ length: 100 }, (_, i) => ({ LastName: `${tag}-none-${i}` })),
         ...interleavedContacts(tag, parents)
       ]
       // JS objects: the first row has no AccountId property; the columns are declared, as rows of
@@ -145,7 +152,7 @@ describe("the first row decides the columns", () => {
         columns: ["LastName", "AccountId"],
         orderByParent: "auto"
       })
-      expect(out.summary).toMatchObject({ rowsRead: 601, succeeded: 601, failed: 0 })
+      expect(out.summary).toMatchObject({ rowsRead: 700, succeeded: 700, failed: 0 })
     })))
 })
 
@@ -188,7 +195,10 @@ describe("typed rows (a Schema) with an optional parent", () => {
     run(Effect.gen(function*() {
       const tag = "b9schema"
       const ContactRow = Schema.Struct({ LastName: Schema.String, AccountId: Schema.optional(Schema.String) })
-      const rows: Array<typeof ContactRow.Type> = [{ LastName: `${tag}-first` }, ...interleavedContacts(tag, parents)]
+      const rows: Array<typeof ContactRow.Type> = [
+        ...Array.from({ length: 100 }, (_, i) => ({ LastName: `${tag}-none-${i}` })),
+        ...interleavedContacts(tag, parents)
+      ]
       const out = yield* BulkClient.insert("Contact", rows, {
         ...fast,
         api: "2.0",
@@ -197,7 +207,7 @@ describe("typed rows (a Schema) with an optional parent", () => {
         schema: ContactRow,
         orderByParent: "auto"
       })
-      expect(out.summary).toMatchObject({ rowsRead: 601, succeeded: 601, failed: 0 })
+      expect(out.summary).toMatchObject({ rowsRead: 700, succeeded: 700, failed: 0 })
     })))
 })
 

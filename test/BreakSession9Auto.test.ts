@@ -259,3 +259,27 @@ describe("parent columns of objects the emulator does not model (describe answer
       expect(out.map((r) => r.Subject)).toEqual(["s1", "s2", "s0", "s3"])
     }))
 })
+
+describe("allowPartialUpload with auto and a parent column", () => {
+  // Guard (behaviour confirmed; the allowPartialUpload doc does not say it yet): the sort needs the
+  // whole input, so with a parent column nothing is sent before the input ends. A source failing
+  // midway uploads nothing (no job is created) rather than a sorted prefix: all or nothing in effect.
+  it.live("a source failing after 300 rows: the failure, and no job created", () =>
+    run(Effect.gen(function*() {
+      const tag = "b9partial"
+      const rows = Stream.concat(
+        Stream.fromIterable(Array.from({ length: 300 }, (_, i) => ({ LastName: `${tag}-${i}`, AccountId: parents[i % 6]! }))),
+        Stream.fail("source broke")
+      )
+      const err = yield* Effect.flip(BulkClient.insert("Contact", rows, {
+        ...fast,
+        api: "2.0",
+        batchSize: 100,
+        concurrency: 1,
+        allowPartialUpload: true,
+        orderByParent: "auto"
+      }))
+      expect(err).toBe("source broke")
+      expect(landed(tag).size).toBe(0)
+    })))
+})

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { BulkClient } from "@sfbulk/client"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Field } from "../packages/client/src/internal/describe.js"
@@ -18,7 +18,7 @@ const parents: Array<string> = []
 
 beforeAll(async () => {
   emu = await pacedEmulator({ insertsPerSecond: 4_000, parallelBatches: 4 })
-  parents.push(...seedParents(emu, 6, "B9 parent"))
+  for (const id of seedParents(emu, 6, "B9 parent")) parents.push(id)
   parents.forEach((id, i) => {
     const out = emu.org.apply("update", "Account", { Id: id, ExternalId__c: `B9-EXT-${i}` })
     if (!out.success) throw new Error("seed failed")

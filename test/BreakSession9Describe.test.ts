@@ -26,7 +26,7 @@ const parents: Array<string> = []
 
 beforeAll(async () => {
   emu = await pacedEmulator({ insertsPerSecond: 4_000, parallelBatches: 4 })
-  parents.push(...seedParents(emu, 3, "B9D parent"))
+  for (const id of seedParents(emu, 3, "B9D parent")) parents.push(id)
 })
 afterAll(async () => {
   await emu?.close()

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { BulkClient } from "@sfbulk/client"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -22,7 +22,7 @@ const parents: Array<string> = []
 
 beforeAll(async () => {
   emu = await pacedEmulator({ insertsPerSecond: 4_000, parallelBatches: 4 })
-  parents.push(...seedParents(emu, 6, "B9I parent"))
+  for (const id of seedParents(emu, 6, "B9I parent")) parents.push(id)
   layer = clientLayer(emu)
 })
 afterAll(async () => {

@@ -9,7 +9,7 @@ import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Field } from "../packages/client/src/internal/describe.js"
-import { lockingReferences, orderedByParent, parentColumns } from "../packages/client/src/internal/lockRetry.js"
+import { lockingReferences, orderedByParent, parentColumns, parentOrdered } from "../packages/client/src/internal/lockRetry.js"
 import { clientLayer, collect, type Emu, fast, interleavedContacts, pacedEmulator, seedParents } from "./EmulatorSupport.js"
 
 let emu: Emu
@@ -282,4 +282,24 @@ describe("allowPartialUpload with auto and a parent column", () => {
       expect(err).toBe("source broke")
       expect(landed(tag).size).toBe(0)
     })))
+})
+
+describe("parentOrdered: a record's rows stay together, in input order", () => {
+  // the rows of one record under two parents: sorted by parent alone, row 2 (parent "a") would go
+  // before row 0 (parent "b"), and the older value would be written last
+  it.effect("sorted by the parent of each record's first row, rows without a record by their own", () =>
+    Effect.gen(function*() {
+      const rows = [
+        { Id: "X", P: "b", n: 0 },
+        { Id: "Y", P: "a", n: 1 },
+        { Id: "X", P: "a", n: 2 },
+        { Id: "", P: "c", n: 3 },
+        { Id: "Z", P: "b", n: 4 },
+        { Id: "", P: "a", n: 5 }
+      ]
+      const out = yield* collect(parentOrdered(Stream.fromIterable(rows), (r) => r.P, (r) => r.Id))
+      // X's rows (0, 2) both under "b", in input order; within a parent, records in key order
+      // (5 has no record: key "" sorts first), so 5 before 1 under "a"
+      expect(out.map((r) => r.n)).toEqual([5, 1, 0, 2, 4, 3])
+    }))
 })

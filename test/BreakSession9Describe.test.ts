@@ -18,7 +18,7 @@ import * as Fiber from "effect/Fiber"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fast, interleavedContacts, pacedEmulator, seedParents, type Emu } from "./EmulatorSupport.js"
+import { fast, ingestJobCount, interleavedContacts, pacedEmulator, seedParents, type Emu } from "./EmulatorSupport.js"
 import { authLayer, transportOptions } from "./FaultsSupport.js"
 
 let emu: Emu
@@ -163,10 +163,15 @@ describe("a journaled auto load whose describe differs on the re-run", () => {
       yield* Fiber.interrupt(fiber)
       expect(uploaded()).toBeGreaterThanOrEqual(2)
       state.faults = ["no-lookups"]
+      const before = yield* Effect.promise(() => ingestJobCount(emu))
       const rerun = yield* Effect.either(Effect.provide(BulkClient.insert("Contact", rows, options), layer()))
       Fs.rmSync(dir, { recursive: true, force: true })
+      // the journal knows the order its positions are in: the re-run is refused before sending anything
+      expect(rerun._tag).toBe("Left")
       if (rerun._tag === "Left") {
         expect(rerun.left._tag).toBe("InvalidInputError")
+        expect(rerun.left.message).toMatch(/sorting by AccountId/)
+        expect(yield* Effect.promise(() => ingestJobCount(emu))).toBe(before)
         return
       }
       const q = emu.org.query(`SELECT LastName FROM Contact WHERE LastName LIKE '${tag}-%'`)

@@ -13,7 +13,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { clientLayer, type Emu, fast, interleavedContacts, pacedEmulator, seedParents } from "./EmulatorSupport.js"
+import { clientLayer, type Emu, fast, interleavedContacts, ingestJobCount, pacedEmulator, seedParents } from "./EmulatorSupport.js"
 import { withOwnTmpdir } from "./FaultsSupport.js"
 
 let emu: Emu
@@ -159,10 +159,15 @@ describe("a journal re-run whose orderByParent differs from the interrupted run'
       for (let i = 0; i < 3000 && uploaded() < 2; i++) yield* Effect.sleep("2 millis")
       yield* Fiber.interrupt(fiber)
       expect(uploaded()).toBeGreaterThanOrEqual(2)
+      const before = yield* Effect.promise(() => ingestJobCount(emu))
       const rerun = yield* Effect.either(BulkClient.insert("Contact", rows, options))
       Fs.rmSync(dir, { recursive: true, force: true })
+      // the journal knows the order its positions are in: the re-run is refused before sending anything
+      expect(rerun._tag).toBe("Left")
       if (rerun._tag === "Left") {
         expect(rerun.left._tag).toBe("InvalidInputError")
+        expect(rerun.left.message).toMatch(/sorting by AccountId/)
+        expect(yield* Effect.promise(() => ingestJobCount(emu))).toBe(before)
         return
       }
       const inOrg = landed(tag)
@@ -170,4 +175,41 @@ describe("a journal re-run whose orderByParent differs from the interrupted run'
       const missing = rows.filter((r) => !inOrg.has(r.LastName)).length
       expect({ twice, missing }).toEqual({ twice: 0, missing: 0 })
     })), 60_000)
+})
+
+describe("a journal written unsorted, re-run with orderByParent", () => {
+  // What a user would lose: the first run's positions are input positions; a re-run that sorts
+  // would skip other rows than those landed (duplicates and lost rows). Refused before any send.
+  it.live(
+    "interrupted without orderByParent, re-run with orderByParent: AccountId: a typed error, nothing sent again",
+    () =>
+      run(Effect.gen(function*() {
+        const tag = "b9ijrev"
+        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-b9j-journal-"))
+        const journal = Path.join(dir, "j.jsonl")
+        const rows = interleavedContacts(tag, parents).map((r, i) => ({ ...r, Description: `v${i}` }))
+        const options = { ...fast, api: "2.0" as const, batchSize: 100, concurrency: 1, journal }
+        const fiber = yield* Effect.fork(BulkClient.insert("Contact", rows, options))
+        const uploaded = () => Fs.existsSync(journal) ? (Fs.readFileSync(journal, "utf8").match(/"stage":"uploaded"/g) ?? []).length : 0
+        for (let i = 0; i < 3000 && uploaded() < 2; i++) yield* Effect.sleep("2 millis")
+        yield* Fiber.interrupt(fiber)
+        expect(uploaded()).toBeGreaterThanOrEqual(2)
+        const before = yield* Effect.promise(() => ingestJobCount(emu))
+        const rerun = yield* Effect.either(BulkClient.insert("Contact", rows, { ...options, orderByParent: "AccountId" }))
+        expect(rerun._tag).toBe("Left")
+        if (rerun._tag === "Left") {
+          expect(rerun.left._tag).toBe("InvalidInputError")
+          expect(rerun.left.message).toMatch(/sorting by nothing \(unsorted\), but this run sorts by AccountId/)
+        }
+        expect(yield* Effect.promise(() => ingestJobCount(emu))).toBe(before)
+        // the same re-run as the first run (unsorted) finishes it: every row once
+        const done = yield* BulkClient.insert("Contact", rows, options)
+        Fs.rmSync(dir, { recursive: true, force: true })
+        expect(done.summary).toMatchObject({ rowsRead: 600, failed: 0 })
+        const inOrg = landed(tag)
+        expect([...inOrg.values()].filter((n) => n > 1)).toEqual([])
+        expect(rows.filter((r) => !inOrg.has(r.LastName))).toEqual([])
+      })),
+    60_000
+  )
 })

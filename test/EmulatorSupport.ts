@@ -71,3 +71,13 @@ export const pacedEmulator = (
       lockFailureRate: options.lockFailureRate ?? 1
     }
   })
+
+/** How many 2.0 ingest jobs the org lists (the REST list): a run that sends nothing creates none. */
+export const ingestJobCount = async (emu: Emu): Promise<number> => {
+  const res = await fetch(`${emu.instanceUrl}/services/data/v${emu.apiVersion}/jobs/ingest`, {
+    headers: { Authorization: `Bearer ${emu.accessToken}` }
+  })
+  const body = (await res.json()) as { records: ReadonlyArray<unknown>; done?: boolean }
+  if (body.done === false) throw new Error("more ingest jobs than one page: count them another way")
+  return body.records.length
+}

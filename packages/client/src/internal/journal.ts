@@ -11,6 +11,7 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -27,7 +28,7 @@ import { isDroppedDownload, resumable } from "./resumable.js"
 import { outcome1, type BatchCounts } from "./ingest1.js"
 import { countResults, outcome2, type JobCounts } from "./ingest2.js"
 import { currentListener, currentResumed, type JournalEvent, type Resumed } from "./journalHook.js"
-import { combine, isLockFailure, orderedByParent, parentOrderOf } from "./lockRetry.js"
+import { combine, isLockFailure, orderedByParent, parentOrderOf, recordKeyOf } from "./lockRetry.js"
 import { Transport } from "./transport.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -233,6 +234,40 @@ const positionMapper = (covered: ReadonlyArray<Range>) => {
   return { ranges, isCovered }
 }
 
+/** The journal line naming the columns an `orderByParent` sort ordered the input by (none: unsorted). */
+interface SortedLine {
+  readonly orderedBy: ReadonlyArray<string>
+}
+
+/**
+ * The check of the columns an `orderByParent` sort resolved (`OrderContext.onColumns`): the first
+ * run records them (a `SortedLine`), a re-run must resolve the same, since the journal's positions
+ * are positions in that order (`"auto"` reads the describe again, and the columns declared may
+ * have changed). A journal that lists pieces but no such line was written by an unsorted run.
+ */
+const sameOrder =
+  (recorded: SortedLine | undefined, started: boolean, path: string, append: (line: unknown) => void) =>
+  (columns: ReadonlyArray<string>): Either.Either<void, InvalidInputError> => {
+    const list = (cs: ReadonlyArray<string>) => (cs.length === 0 ? "nothing (unsorted)" : cs.join(", "))
+    const before = recorded?.orderedBy ?? (started ? [] : undefined)
+    if (before === undefined) {
+      append({ orderedBy: columns } satisfies SortedLine)
+      return Either.void
+    }
+    if (before.length === columns.length && before.every((c, i) => c === columns[i])) {
+      if (recorded === undefined) append({ orderedBy: columns } satisfies SortedLine)
+      return Either.void
+    }
+    return Either.left(
+      new InvalidInputError({
+        what: `the journal ${path} lists rows by their positions after sorting by ${list(before)}, but this run ` +
+          `sorts by ${list(columns)} (another orderByParent, orderByParent "auto" reading a different describe, or other ` +
+          "columns declared): the positions would name other rows. Re-run with the options of the first run, or delete the " +
+          "journal to start over (the jobs it lists stay in Salesforce: check them before loading again)"
+      })
+    )
+  }
+
 /**
  * Runs `run` (the ingest) journaled in `path`. A fresh journal records each piece as it is
  * uploaded; a journal left by an earlier run of the same operation makes this run resume the jobs
@@ -260,6 +295,7 @@ export const withJournal = <A, E, R>(
   Effect.gen(function*() {
     const lines = readLines(path)
     const head = lines[0] as Partial<Header> | undefined
+    const order = options.orderByParent
     const expected: Header = { v: 1, ...header }
     if (head !== undefined) {
       const same = head.v === 1 && head.object === header.object && head.operation === header.operation && head.api === header.api &&
@@ -275,6 +311,16 @@ export const withJournal = <A, E, R>(
       yield* Effect.sync(() => Fs.writeFileSync(path, JSON.stringify(expected) + "\n", { mode: 0o600 }))
     }
     const done = lines.some((l) => (l as { done?: boolean }).done === true)
+    // the columns the first run sorted by (its positions are positions in that order): a re-run
+    // that does not sort would skip other rows than those landed, sending some twice, losing others
+    const sortedLine = lines.find((l): l is SortedLine => Array.isArray((l as Partial<SortedLine> | null)?.orderedBy))
+    if (order === undefined && sortedLine !== undefined && sortedLine.orderedBy.length > 0) {
+      return yield* new InvalidInputError({
+        what: `the journal ${path} lists rows by their positions after sorting by ${sortedLine.orderedBy.join(", ")} ` +
+          "(orderByParent): re-run it with the same orderByParent, or delete it to start over " +
+          "(the jobs it lists stay in Salesforce: check them before loading again)"
+      })
+    }
     // the latest stage of each piece of the first pass; the follow-up rounds apart
     const pieces = new Map<string, PieceLine>()
     const rounds = new Map<number, { announced?: number; pieces: Map<string, PieceLine> }>()
@@ -320,17 +366,21 @@ export const withJournal = <A, E, R>(
     // resolved once (memoized), by withLockRetry first (handed over below: inside the operation's
     // request count, a failure typed there before the input is read), then the input's sort reads
     // the same result (a failure cannot reach it: hence orDie)
-    const parents = yield* Effect.cached(parentOrderOf(header.object, options.orderByParent))
+    const append = (line: unknown) => Fs.appendFileSync(path, JSON.stringify(line) + "\n")
+    const parents = yield* Effect.cached(parentOrderOf(header.object, options))
     const sorting = Effect.provideService(Effect.orDie(parents), Transport, yield* Transport)
-    const input = options.orderByParent === undefined
+    const context = {
+      recordOf: recordKeyOf(header.operation as BulkClient.Operation, header.externalIdFieldName),
+      onColumns: sameOrder(sortedLine, pieces.size + rounds.size > 0, path, append)
+    }
+    const input = order === undefined
       ? rows
-      : Stream.unwrap(Effect.map(sorting, (order) => (order === undefined ? rows : orderedByParent(rows, order))))
+      : Stream.unwrap(Effect.map(sorting, (o) => (o === undefined ? rows : orderedByParent(rows, o, context))))
     const remaining = input.pipe(
       Stream.zipWithIndex,
       Stream.filter(([, i]) => !mapper.isCovered(i)),
       Stream.map(([row]) => row)
     )
-    const append = (line: unknown) => Fs.appendFileSync(path, JSON.stringify(line) + "\n")
     const listener = (e: JournalEvent) =>
       e.stage === "round"
         ? append({ round: e.round, rows: e.rows })

@@ -36,6 +36,7 @@ import { preflighted } from "./preflight.js"
 import { counting } from "./requestCount.js"
 import { mapChunksOrFail } from "./chunkStage.js"
 import { forEachRecord, recordsOf, RecordWriter, sortedBy } from "./spoolSort.js"
+import { schemaColumns } from "./rows.js"
 import { tempDir } from "./split.js"
 import type { Transport } from "./transport.js"
 
@@ -134,7 +135,15 @@ export interface LockingReference {
  */
 export type ParentOrder =
   | { readonly _tag: "Field"; readonly field: string }
-  | { readonly _tag: "Auto"; readonly references: ReadonlyArray<LockingReference> }
+  | {
+    readonly _tag: "Auto"
+    readonly references: ReadonlyArray<LockingReference>
+    /**
+     * The columns the caller declared (the `columns` option, or the Schema's fields): they decide
+     * the parent columns, since a row may leave out a property it has no value for.
+     */
+    readonly declared?: ReadonlyArray<string> | undefined
+  }
 
 /** The lookups of a describe answer whose parent a child's write locks, in describe order. */
 export const lockingReferences = (d: { readonly fields: ReadonlyArray<typeof Describe.Field.Type> }): ReadonlyArray<LockingReference> =>
@@ -151,13 +160,17 @@ export const AUTO = "auto"
  */
 export const parentOrderOf = (
   object: string,
-  option: string | undefined
-): Effect.Effect<ParentOrder | undefined, BulkError, Transport> =>
-  option === undefined
-    ? Effect.succeed(undefined)
-    : option === AUTO
-    ? Effect.map(Describe.sObject(object), (d): ParentOrder => ({ _tag: "Auto", references: lockingReferences(d) }))
-    : Effect.succeed({ _tag: "Field", field: option })
+  options: Pick<BulkClient.IngestOptions<any>, "orderByParent" | "columns" | "schema">
+): Effect.Effect<ParentOrder | undefined, BulkError, Transport> => {
+  const option = options.orderByParent
+  if (option === undefined) return Effect.succeed(undefined)
+  if (option !== AUTO) return Effect.succeed({ _tag: "Field", field: option })
+  const declared = options.columns ?? (options.schema === undefined ? undefined : schemaColumns(options.schema))
+  return Effect.map(
+    Describe.sObject(object),
+    (d): ParentOrder => ({ _tag: "Auto", references: lockingReferences(d), ...(declared === undefined ? {} : { declared }) })
+  )
+}
 
 /** A column of the rows holding a parent: an id (compared in its 15-char form) or a relationship column's external id. */
 export interface ParentColumn {
@@ -190,11 +203,50 @@ export const parentColumns = (order: ParentOrder, columns: ReadonlyArray<string>
 /** A parent column's value in `row`, normalized: an id's 15-char form, an external id in lower case (prefixed by its column). */
 const parentValue = (row: unknown, c: ParentColumn): string => {
   if (row === null || typeof row !== "object") return ""
-  const v = (row as Record<string, unknown>)[c.column]
+  let v = (row as Record<string, unknown>)[c.column]
+  // a typed row holds a relationship column as a nested struct: `{ Account: { External_Id__c } }`
+  if (v === undefined && c.column.includes(".")) v = nestedValue(row as Record<string, unknown>, c.column)
   if (v === undefined || v === null || v === "") return ""
   const text = String(v)
   return c.id ? idKey(text) : `${c.column.toLowerCase()}=${text.toLowerCase()}`
 }
+
+/** The value at a dotted path (`Account.External_Id__c`) of nested objects, if any. */
+const nestedValue = (row: Record<string, unknown>, path: string): unknown => {
+  let at: unknown = row
+  for (const part of path.split(".")) {
+    if (at === null || typeof at !== "object") return undefined
+    at = (at as Record<string, unknown>)[part]
+  }
+  return at
+}
+
+/**
+ * The column names to resolve parent columns from: the caller's declared columns when given, else
+ * every property of the sample rows (a plain row leaves out a property it has no value for, so
+ * the first row alone can miss the parent column), a nested struct's properties as dotted names.
+ */
+export const sampleColumns = (order: ParentOrder, sample: Iterable<unknown>): ReadonlyArray<string> => {
+  if (order._tag === "Auto" && order.declared !== undefined) return order.declared
+  const seen = new Set<string>()
+  const add = (row: unknown, prefix: string, depth: number) => {
+    if (row === null || typeof row !== "object" || Array.isArray(row) || row instanceof Date) return
+    for (const [k, v] of Object.entries(row)) {
+      if (depth === 0 && v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)) add(v, `${k}.`, 1)
+      else seen.add(`${prefix}${k}`)
+    }
+  }
+  let n = 0
+  for (const row of sample) {
+    add(row, "", 0)
+    // enough rows to see the columns of rows of different shapes, few enough to cost nothing
+    if (++n === SAMPLE_ROWS) break
+  }
+  return [...seen]
+}
+
+/** Rows looked at to resolve the parent columns when the caller declared none. */
+const SAMPLE_ROWS = 1_000
 
 /** Per row, under one `ParentOrder`: its sort key and the parents it writes under. */
 export interface ParentKeys {
@@ -206,10 +258,13 @@ export interface ParentKeys {
   readonly parents: (row: unknown) => ReadonlyArray<string>
 }
 
-/** The `ParentKeys` of `order`: its columns resolved once, from the first row (or failure row) it is given. */
-export const parentKeys = (order: ParentOrder): ParentKeys => {
-  let resolved: ReadonlyArray<ParentColumn> | undefined
-  const columns = (row: unknown) => resolved ??= parentColumns(order, row !== null && typeof row === "object" ? Object.keys(row) : [])
+/**
+ * The `ParentKeys` of `order`: its columns resolved once, from `known` column names when given
+ * (`sampleColumns`), else from the first row (or failure row) it is given.
+ */
+export const parentKeys = (order: ParentOrder, known?: ReadonlyArray<string>): ParentKeys => {
+  let resolved: ReadonlyArray<ParentColumn> | undefined = known === undefined ? undefined : parentColumns(order, known)
+  const columns = (row: unknown) => resolved ??= parentColumns(order, sampleColumns(order, [row]))
   return {
     columns,
     sortKey: (row) => {
@@ -335,19 +390,15 @@ export const contendedRecords = (
   externalIdFieldName: string | undefined,
   order: ParentOrder | undefined
 ) => {
-  const keyField = keyFieldOf(operation, externalIdFieldName)?.toLowerCase()
+  const recordOf = recordKeyOf(operation, externalIdFieldName)
   const parents = order === undefined ? undefined : parentKeys(order).parents
   return (f: BulkClient.Failure): ReadonlyArray<string> => {
     const keys: Array<string> = parents === undefined ? [] : [...parents(f.row)]
     for (const id of lockedIds(f)) keys.push(id)
     // none known: the row could contend with any group (its own key does not tell what it waits on)
     if (keys.length === 0) return keys
-    if (keyField !== undefined) {
-      const entry = Object.entries((f.row ?? {}) as Record<string, unknown>).find(([k]) => k.toLowerCase() === keyField)
-      const value = entry === undefined || entry[1] === undefined || entry[1] === null ? "" : String(entry[1])
-      // prefixed: an external id value is not a record id
-      if (value !== "") keys.push(keyField === "id" ? idKey(value) : `ext:${value.toLowerCase()}`)
-    }
+    const record = recordOf?.(f.row ?? {}) ?? ""
+    if (record !== "") keys.push(record)
     return keys
   }
 }
@@ -473,11 +524,59 @@ export const combine = (a: BulkClient.Outcome<BulkError>, b: BulkClient.Outcome<
  * `"auto"`: the columns are resolved from the first row; when none holds a locking parent, the
  * rows pass through as they come (no sort, no buffering, no temp file), which is not an error.
  */
-export const orderedByParent = <A, E, R>(rows: Stream.Stream<A, E, R>, order: ParentOrder): Stream.Stream<A, E | InvalidInputError, R> =>
-  order._tag === "Auto" ? autoOrdered(rows, order) : fieldOrdered(rows, order.field)
+export const orderedByParent = <A, E, R>(
+  rows: Stream.Stream<A, E, R>,
+  order: ParentOrder,
+  context: OrderContext = {}
+): Stream.Stream<A, E | InvalidInputError, R> =>
+  order._tag === "Auto" ? autoOrdered(rows, order, context) : fieldOrdered(rows, order.field, context)
 
-const fieldOrdered = <A, E, R>(rows: Stream.Stream<A, E, R>, field: string): Stream.Stream<A, E | InvalidInputError, R> =>
+/** What `orderedByParent` is told besides the order. */
+export interface OrderContext {
+  /**
+   * The record a row writes (`recordKeyOf`: update, upsert, delete), so that the rows of one record
+   * keep their input order (`parentOrdered`).
+   */
+  readonly recordOf?: ((row: unknown) => string) | undefined
+  /**
+   * Told the parent columns once they are known, before any row is emitted (a journal records
+   * them, and refuses a re-run whose columns differ: its positions are positions in that order).
+   */
+  readonly onColumns?: ((columns: ReadonlyArray<string>) => Either.Either<void, InvalidInputError>) | undefined
+}
+
+/**
+ * The record a row writes, for `orderedByParent`'s check and the lock rounds' grouping: its `Id`
+ * (15-char form) or, for an upsert, its external id (lower case, as Salesforce matches them by
+ * default; prefixed: not a record id); "" when the row has none. Undefined for an insert (every
+ * row a new record). The column is found case-insensitively once, then read directly.
+ */
+export const recordKeyOf = (
+  operation: BulkClient.Operation,
+  externalIdFieldName: string | undefined
+): ((row: unknown) => string) | undefined => {
+  const keyField = keyFieldOf(operation, externalIdFieldName)?.toLowerCase()
+  if (keyField === undefined) return undefined
+  let column: string | undefined
+  return (row) => {
+    if (row === null || typeof row !== "object") return ""
+    const r = row as Record<string, unknown>
+    if (column === undefined || !(column in r)) column = Object.keys(r).find((k) => k.toLowerCase() === keyField) ?? column
+    const v = column === undefined ? undefined : r[column]
+    if (v === undefined || v === null || v === "") return ""
+    const text = String(v)
+    return keyField === "id" ? idKey(text) : `ext:${text.toLowerCase()}`
+  }
+}
+
+const fieldOrdered = <A, E, R>(
+  rows: Stream.Stream<A, E, R>,
+  field: string,
+  context: OrderContext
+): Stream.Stream<A, E | InvalidInputError, R> =>
   Stream.suspend(() => {
+    const told = context.onColumns?.([field]) ?? Either.void
+    if (Either.isLeft(told)) return Stream.fail(told.left)
     let first: object | undefined
     let found = false
     const keys = parentKeys({ _tag: "Field", field })
@@ -489,7 +588,7 @@ const fieldOrdered = <A, E, R>(rows: Stream.Stream<A, E, R>, field: string): Str
       return keys.sortKey(row)
     }
     // a synchronous stage: an Effect per chunk holding the chunk has every row promoted (chunkStage.ts)
-    return mapChunksOrFail(sortedBy(rows, keyOf), (chunk) => {
+    return mapChunksOrFail(parentOrdered(rows, keyOf, context.recordOf), (chunk) => {
       if (found || first === undefined) return Either.right(chunk)
       const fields = Object.keys(first)
       const near = fields.find((f) => f.toLowerCase() === field.toLowerCase())
@@ -504,12 +603,14 @@ const fieldOrdered = <A, E, R>(rows: Stream.Stream<A, E, R>, field: string): Str
   })
 
 /**
- * `"auto"`: the first chunk is pulled to resolve the columns from its first row, then the rows
- * (that chunk first) are sorted, or passed through when no column holds a parent.
+ * `"auto"`: the first chunk is pulled to resolve the columns (`sampleColumns`: the declared
+ * columns, else the properties of its rows), then the rows (that chunk first) are sorted, or passed
+ * through when no column holds a parent.
  */
 const autoOrdered = <A, E, R>(
   rows: Stream.Stream<A, E, R>,
-  order: ParentOrder
+  order: ParentOrder,
+  context: OrderContext
 ): Stream.Stream<A, E | InvalidInputError, R> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const pull = yield* Stream.toPull(rows)
@@ -525,10 +626,48 @@ const autoOrdered = <A, E, R>(
     const rest: Stream.Stream<A, E, R> = ended
       ? Stream.fromChunk(head)
       : Stream.concat(Stream.fromChunk(head), Stream.repeatEffectChunkOption(pull))
-    const keys = parentKeys(order)
-    if (head.length === 0 || keys.columns(Chunk.unsafeHead(head)).length === 0) return rest
-    return sortedBy(rest, keys.sortKey)
+    const keys = parentKeys(order, sampleColumns(order, head))
+    const columns = keys.columns(undefined)
+    const told = context.onColumns?.(columns.map((c) => c.column)) ?? Either.void
+    if (Either.isLeft(told)) return Stream.fail(told.left)
+    if (columns.length === 0) return rest
+    return parentOrdered(rest, keys.sortKey, context.recordOf)
   }))
+
+/**
+ * `rows` stably sorted by parent (`parentOf`, spoolSort.ts). With `recordOf` (update, upsert,
+ * delete: the record a row writes), the rows of one record must keep their input order, or the
+ * older value could be the one saved: a sort by parent alone would put a record's row under a
+ * lower parent before its earlier row under a higher one. So the rows are first sorted by record
+ * (stable: a record's rows adjacent, in input order), and then by the parent of each record's
+ * first row (stable again): every row of a record goes under one parent, one after the other, in
+ * input order. A row that moves a record to another parent is sent with its record's first
+ * parent: at worst a lock failure (`retryLockedRows`), never a reordering. Rows without a record
+ * key keep their own parent. Cost: a second spooled sort, for those operations only.
+ */
+export const parentOrdered = <A, E, R>(
+  rows: Stream.Stream<A, E, R>,
+  parentOf: (row: A) => string,
+  recordOf: ((row: A) => string) | undefined
+): Stream.Stream<A, E | InvalidInputError, R> => {
+  if (recordOf === undefined) return sortedBy(rows, parentOf)
+  return Stream.suspend(() => {
+    let record: string | undefined
+    let parent = ""
+    // called once per row, in the order of the sort by record (spoolSort.ts reads its keys in order)
+    const firstParent = (row: A): string => {
+      const r = recordOf(row)
+      if (r === "") return parentOf(row)
+      if (r !== record) {
+        record = r
+        parent = parentOf(row)
+      }
+      return parent
+    }
+    return sortedBy(sortedBy(rows, recordOf), firstParent)
+  })
+}
+
 /**
  * Runs `once` on the input (ordered by parent when asked), then re-submits lock failures serially
  * for up to `retryLockedRows` rounds. A round's rows are spooled to a private temp file, not held
@@ -553,9 +692,11 @@ export const withLockRetry = <A, E, R>(
       Effect.gen(function*() {
         // read once per operation (`"auto"`: the describe, counted here): a journaled run hands over
         // the order it sorted the input by
-        const order = yield* (resumed?.parents ?? parentOrderOf(params.object, options.orderByParent))
+        const order = yield* (resumed?.parents ?? parentOrderOf(params.object, options))
         // a journaled run orders the input itself (its positions are positions in that order)
-        const ordered = order === undefined || resumed?.ordered === true ? params.rows : orderedByParent(params.rows, order)
+        const ordered = order === undefined || resumed?.ordered === true
+          ? params.rows
+          : orderedByParent(params.rows, order, { recordOf: recordKeyOf(params.operation, params.externalIdFieldName) })
         const rows = preflighted(ordered, options)
         return yield* Effect.locally(allRounds(params, rows, rounds, order, once, resumed), currentResumed, undefined)
       })
@@ -574,6 +715,8 @@ interface SpooledFailure {
   readonly p: number
   readonly b: number
   readonly r: string
+  /** The record the row writes (`recordKeyOf`; "" for an insert). */
+  readonly w: string
 }
 
 /** One follow-up group of a round: its spool file, rows, CSV bytes and, per row, its input position (-1: none). */
@@ -617,6 +760,8 @@ const spoolRound = <E>(
   dir: string,
   o: {
     readonly order: ParentOrder | undefined
+    /** The record a row writes (update, upsert, delete): its rows keep their order (`parentOrdered`). */
+    readonly recordOf: ((row: unknown) => string) | undefined
     readonly keysOf: ((f: BulkClient.Failure) => ReadonlyArray<string>) | undefined
     readonly bytesOf: (row: Readonly<Record<string, string>>) => number
     readonly groupsFor: (rows: number, bytes: number, columns: ReadonlyArray<string>) => number
@@ -641,7 +786,8 @@ const spoolRound = <E>(
         if (first === undefined) splittable = false
         else k = first
       }
-      return { k, s: sortKey === undefined ? "" : sortKey(f.row), p: f.position ?? -1, b, r: JSON.stringify(f.row) }
+      const s = sortKey === undefined ? "" : sortKey(f.row)
+      return { k, s, p: f.position ?? -1, b, r: JSON.stringify(f.row), w: o.recordOf?.(f.row) ?? "" }
     })
     const path = Path.join(dir, "locked.bin")
     const writer = yield* writerIn(path)
@@ -649,7 +795,7 @@ const spoolRound = <E>(
     const sizes: Array<number> = []
     // written by a synchronous stage: no Effect per chunk holding it (chunkStage.ts)
     yield* Stream.runDrain(mapChunksOrFail(
-      sortKey === undefined ? spooled : sortedBy(spooled, (e) => e.s),
+      sortKey === undefined ? spooled : parentOrdered(spooled, (e) => e.s, o.recordOf === undefined ? undefined : (e) => e.w),
       (chunk): Either.Either<Chunk.Chunk<never>, InvalidInputError> => {
         try {
           for (const e of chunk) {
@@ -740,6 +886,7 @@ const allRounds = <A, E, R>(
       const done = yield* Effect.scoped(Effect.gen(function*() {
         const spooled = yield* spoolRound(Stream.filter(candidates, retriable), yield* tempDir, {
           order,
+          recordOf: recordKeyOf(params.operation, params.externalIdFieldName),
           keysOf: parallel ? keysOf : undefined,
           // 1.0: each row's CSV bytes, for enough groups to each fit one batch (a bigger group has to be a Serial job, see below)
           bytesOf: options.api === "1.0" ? (row) => csvBytes(Object.values(row)) : () => 0,

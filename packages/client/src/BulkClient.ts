@@ -160,7 +160,7 @@ export interface IngestOptions<A = Row> extends CommonOptions {
   /**
    * Rows that fail `UNABLE_TO_LOCK_ROW` are re-submitted for up to this many rounds; the outcome is
    * merged, each row's outcome its last attempt's. A round splits its rows into groups that share no
-   * parent (`orderByParent`'s field, and the records Salesforce's lock message names) and sends the
+   * parent (`orderByParent`'s columns, and the records Salesforce's lock message names) and sends the
    * groups side by side, each serially (2.0: one job at a time; 1.0: a Parallel job of one batch, or a
    * Serial job when a group needs more); a round that leaves failures makes the later ones serial.
    * With a `journal` every round is serial (one run per round), journaled, and a re-run finishes an
@@ -180,7 +180,9 @@ export interface IngestOptions<A = Row> extends CommonOptions {
    * are lookups locking their parent (type reference, except OwnerId, RecordTypeId, CreatedById,
    * LastModifiedById; matched case-insensitively) or relationship columns through them
    * (`Account.External_Id__c`), in describe order; rows with no such column are not sorted. The same
-   * columns group the `retryLockedRows` rounds. Recommended with `retryLockedRows`.
+   * columns group the `retryLockedRows` rounds. Recommended with `retryLockedRows`. An update,
+   * upsert or delete keeps each record's rows together, in input order (under its first row's
+   * parent). With a `journal`, a re-run must sort by the same columns (else `InvalidInputError`).
    */
   readonly orderByParent?: string | undefined
   /**

@@ -10,7 +10,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Field } from "../packages/client/src/internal/describe.js"
 import { lockingReferences, orderedByParent, parentColumns, parentOrdered } from "../packages/client/src/internal/lockRetry.js"
-import { clientLayer, collect, type Emu, fast, interleavedContacts, pacedEmulator, seedParents } from "./EmulatorSupport.js"
+import { clientLayer, collect, contactsIn, type Emu, fast, interleavedContacts, pacedEmulator, seedParents } from "./EmulatorSupport.js"
 
 let emu: Emu
 let layer: Layer.Layer<BulkClient.BulkClient>
@@ -32,16 +32,7 @@ afterAll(async () => {
 const run = <A, E>(effect: Effect.Effect<A, E, BulkClient.BulkClient>) => Effect.provide(effect, layer)
 
 /** The Contacts of `tag` in the org: LastName -> [AccountId, Description] per record. */
-const landed = (tag: string): Map<string, Array<[string, string]>> => {
-  const q = emu.org.query(`SELECT LastName, AccountId, Description FROM Contact WHERE LastName LIKE '${tag}-%'`)
-  if (!q.ok) throw new Error(q.error.message)
-  const out = new Map<string, Array<[string, string]>>()
-  for (let i = 0; i < q.result.size; i++) {
-    const [name, account, description] = q.result.row(i).map((v) => (v === null ? "" : String(v)))
-    out.set(name!, [...(out.get(name!) ?? []), [account!, description!]])
-  }
-  return out
-}
+const landed = (tag: string) => contactsIn(emu, tag)
 
 const contact = (tag: string, i: number, account: string): string => {
   const created = emu.org.apply("insert", "Contact", { LastName: `${tag}-${i}`, AccountId: account })

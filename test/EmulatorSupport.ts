@@ -81,3 +81,15 @@ export const ingestJobCount = async (emu: Emu): Promise<number> => {
   if (body.done === false) throw new Error("more ingest jobs than one page: count them another way")
   return body.records.length
 }
+
+/** The Contacts of `tag` (LastName `tag-…`) in the org: LastName -> [AccountId, Description] of each record so named. */
+export const contactsIn = (emu: Emu, tag: string): Map<string, Array<[string, string]>> => {
+  const q = emu.org.query(`SELECT LastName, AccountId, Description FROM Contact WHERE LastName LIKE '${tag}-%'`)
+  if (!q.ok) throw new Error(q.error.message)
+  const out = new Map<string, Array<[string, string]>>()
+  for (let i = 0; i < q.result.size; i++) {
+    const [name, account, description] = q.result.row(i).map((v) => (v === null ? "" : String(v)))
+    out.set(name!, [...(out.get(name!) ?? []), [account!, description!]])
+  }
+  return out
+}

@@ -5,26 +5,18 @@
  * it is must load (its `sf__Id`/`sf__Error` columns made Salesforce fail every batch with
  * `Field name not found : sf__Id`, after which the advice was to resume a broken import).
  */
-import { Emulator } from "@sfbulk/emulator"
+import type { Emulator } from "@sfbulk/emulator"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, csvHeader, lastJson, sfbulk, tempDir, writeFile } from "./helpers.js"
+import { cleanEnv, contendedOrg, csvHeader, lastJson, sfbulk, tempDir, writeFile } from "./helpers.js"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
 const parents: Array<string> = []
 
 beforeAll(async () => {
-  emu = await Emulator.start({
-    latencyMs: 0,
-    profile: "realistic",
-    seed: 21,
-    processing: { recordsPerSecond: { insert: 1_500 }, parallelBatches: 4, transactionRows: 25, requestLatencyMs: 0, lockFailureRate: 1 }
-  })
-  for (let i = 0; i < 6; i++) {
-    const out = emu.org.apply("insert", "Account", { Name: `LockAdvice parent ${i}` })
-    if (!out.success) throw new Error("seed failed")
-    parents.push(out.id)
-  }
+  const org = await contendedOrg({ seed: 21, insertsPerSecond: 1500, prefix: "LockAdvice parent" })
+  emu = org.emu
+  for (const id of org.parents) parents.push(id)
 })
 afterAll(async () => {
   await emu?.close()

@@ -5,28 +5,20 @@
  * merges its outcomes and goes on with the remaining rounds: each row lands once, the result files
  * hold every row once with its last attempt's outcome, and no row is left failed on a lock.
  */
-import { Emulator } from "@sfbulk/emulator"
+import type { Emulator } from "@sfbulk/emulator"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BIN, cleanEnv, lastJson, readCsv, sfbulk, tempDir, writeFile } from "./helpers.js"
+import { BIN, cleanEnv, contendedOrg, lastJson, readCsv, sfbulk, tempDir, writeFile } from "./helpers.js"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
 const parents: Array<string> = []
 
 beforeAll(async () => {
-  emu = await Emulator.start({
-    latencyMs: 0,
-    profile: "realistic",
-    seed: 11,
-    processing: { recordsPerSecond: { insert: 1_500 }, parallelBatches: 4, transactionRows: 25, requestLatencyMs: 0, lockFailureRate: 1 }
-  })
-  for (let i = 0; i < 6; i++) {
-    const out = emu.org.apply("insert", "Account", { Name: `CliLock parent ${i}` })
-    if (!out.success) throw new Error("seed failed")
-    parents.push(out.id)
-  }
+  const org = await contendedOrg({ seed: 11, insertsPerSecond: 1500, prefix: "CliLock parent" })
+  emu = org.emu
+  for (const id of org.parents) parents.push(id)
 })
 afterAll(async () => {
   await emu?.close()

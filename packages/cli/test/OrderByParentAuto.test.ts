@@ -3,27 +3,18 @@
  * across parallel batches, with no parent field named, is sorted by the object's locking lookups
  * (read from its describe) and loads every row once with no lock failure, no follow-up round.
  */
-import { Emulator } from "@sfbulk/emulator"
+import type { Emulator } from "@sfbulk/emulator"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, lastJson, sfbulk, tempDir, writeFile } from "./helpers.js"
+import { cleanEnv, contendedOrg, lastJson, sfbulk, tempDir, writeFile } from "./helpers.js"
 
 let emu: Awaited<ReturnType<typeof Emulator.start>>
 const parents: Array<string> = []
 
 beforeAll(async () => {
-  emu = await Emulator.start({
-    latencyMs: 0,
-    profile: "realistic",
-    seed: 23,
-    // parallel batches overlap and every contended row fails UNABLE_TO_LOCK_ROW
-    processing: { recordsPerSecond: { insert: 3_000 }, parallelBatches: 4, transactionRows: 25, requestLatencyMs: 0, lockFailureRate: 1 }
-  })
-  for (let i = 0; i < 6; i++) {
-    const out = emu.org.apply("insert", "Account", { Name: `OrderAuto parent ${i}` })
-    if (!out.success) throw new Error("seed failed")
-    parents.push(out.id)
-  }
+  const org = await contendedOrg({ seed: 23, insertsPerSecond: 3000, prefix: "OrderAuto parent" })
+  emu = org.emu
+  for (const id of org.parents) parents.push(id)
 })
 afterAll(async () => {
   await emu?.close()

@@ -1,6 +1,7 @@
 /**
  * Test helpers: spawn the real `sfbulk` executable (bin/sfbulk.js) and collect what it prints.
  */
+import { Emulator } from "@sfbulk/emulator"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -94,4 +95,29 @@ export const lastJson = (text: string): any => {
   const lines = text.trim().split("\n").filter((l) => l.startsWith("{"))
   if (lines.length === 0) throw new Error(`no JSON line in:\n${text}`)
   return JSON.parse(lines[lines.length - 1]!)
+}
+
+/**
+ * An emulator on the realistic profile where parallel batches always contend (every contended row
+ * fails `UNABLE_TO_LOCK_ROW`), with `parents` Accounts seeded: the org of the lock-contention tests.
+ */
+export const contendedOrg = async (o: { seed: number; insertsPerSecond: number; prefix: string; parents?: number }) => {
+  const emu = await Emulator.start({
+    latencyMs: 0,
+    profile: "realistic",
+    seed: o.seed,
+    processing: {
+      recordsPerSecond: { insert: o.insertsPerSecond },
+      parallelBatches: 4,
+      transactionRows: 25,
+      requestLatencyMs: 0,
+      lockFailureRate: 1
+    }
+  })
+  const parents = Array.from({ length: o.parents ?? 6 }, (_, i) => {
+    const out = emu.org.apply("insert", "Account", { Name: `${o.prefix} ${i}` })
+    if (!out.success) throw new Error("seed failed")
+    return out.id
+  })
+  return { emu, parents }
 }

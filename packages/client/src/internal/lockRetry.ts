@@ -580,15 +580,24 @@ const fieldOrdered = <A, E, R>(
     let first: object | undefined
     let found = false
     const keys = parentKeys({ _tag: "Field", field })
-    const keyOf = (row: A): string => {
+    const note = (row: A) => {
       if (row !== null && typeof row === "object") {
         first ??= row
         if (!found && field in row) found = true
       }
+    }
+    const keyOf = (row: A): string => {
+      note(row)
       return keys.sortKey(row)
     }
+    // with records, the parent is read from a record's first row only: every row is noted here
+    const recordOf = context.recordOf
+    const noted = recordOf === undefined ? undefined : (row: A) => {
+      note(row)
+      return recordOf(row)
+    }
     // a synchronous stage: an Effect per chunk holding the chunk has every row promoted (chunkStage.ts)
-    return mapChunksOrFail(parentOrdered(rows, keyOf, context.recordOf), (chunk) => {
+    return mapChunksOrFail(parentOrdered(rows, keyOf, noted), (chunk) => {
       if (found || first === undefined) return Either.right(chunk)
       const fields = Object.keys(first)
       const near = fields.find((f) => f.toLowerCase() === field.toLowerCase())

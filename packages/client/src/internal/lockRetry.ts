@@ -36,7 +36,7 @@ import { preflighted } from "./preflight.js"
 import { counting } from "./requestCount.js"
 import { mapChunksOrFail } from "./chunkStage.js"
 import { forEachRecord, recordsOf, RecordWriter, sortedBy } from "./spoolSort.js"
-import { schemaColumns } from "./rows.js"
+import { schemaColumns, schemaRenames } from "./rows.js"
 import { tempDir } from "./split.js"
 import type { Transport } from "./transport.js"
 
@@ -143,6 +143,8 @@ export type ParentOrder =
      * the parent columns, since a row may leave out a property it has no value for.
      */
     readonly declared?: ReadonlyArray<string> | undefined
+    /** The typed row's property of a column the row Schema renames (`Schema.fromKey`). */
+    readonly renamed?: ReadonlyMap<string, string> | undefined
   }
 
 /** The lookups of a describe answer whose parent a child's write locks, in describe order. */
@@ -165,11 +167,22 @@ export const parentOrderOf = (
   const option = options.orderByParent
   if (option === undefined) return Effect.succeed(undefined)
   if (option !== AUTO) return Effect.succeed({ _tag: "Field", field: option })
-  const declared = options.columns ?? (options.schema === undefined ? undefined : schemaColumns(options.schema))
-  return Effect.map(
-    Describe.sObject(object),
-    (d): ParentOrder => ({ _tag: "Auto", references: lockingReferences(d), ...(declared === undefined ? {} : { declared }) })
-  )
+  const schema = options.schema
+  return Effect.gen(function*() {
+    // a Schema that is not a Struct is refused here as the upload would refuse it (typed)
+    const declared = options.columns ?? (schema === undefined ? undefined : yield* Effect.try({
+      try: () => schemaColumns(schema),
+      catch: (e) => e instanceof InvalidInputError ? e : new InvalidInputError({ what: `the row Schema cannot be read: ${String(e)}` })
+    }))
+    const renamed = schema === undefined ? undefined : schemaRenames(schema)
+    const d = yield* Describe.sObject(object)
+    return {
+      _tag: "Auto",
+      references: lockingReferences(d),
+      ...(declared === undefined ? {} : { declared }),
+      ...(renamed === undefined || renamed.size === 0 ? {} : { renamed })
+    } satisfies ParentOrder
+  })
 }
 
 /** A column of the rows holding a parent: an id (compared in its 15-char form) or a relationship column's external id. */
@@ -189,12 +202,14 @@ const relationshipOfColumn = (column: string): string | undefined => /^(?:[^:.]+
 export const parentColumns = (order: ParentOrder, columns: ReadonlyArray<string>): ReadonlyArray<ParentColumn> => {
   if (order._tag === "Field") return [{ column: order.field, id: relationshipOfColumn(order.field) === undefined }]
   const out: Array<ParentColumn> = []
+  // matched by the column's name; read from the typed row's property where a Schema renames it
+  const key = (c: string) => order.renamed?.get(c) ?? c
   for (const ref of order.references) {
     const name = ref.name.toLowerCase()
     const rel = ref.relationshipName?.toLowerCase()
     for (const c of columns) {
-      if (c.toLowerCase() === name) out.push({ column: c, id: true })
-      else if (rel !== undefined && relationshipOfColumn(c) === rel) out.push({ column: c, id: false })
+      if (c.toLowerCase() === name) out.push({ column: key(c), id: true })
+      else if (rel !== undefined && relationshipOfColumn(c) === rel) out.push({ column: key(c), id: false })
     }
   }
   return out
@@ -612,9 +627,9 @@ const fieldOrdered = <A, E, R>(
   })
 
 /**
- * `"auto"`: the first chunk is pulled to resolve the columns (`sampleColumns`: the declared
- * columns, else the properties of its rows), then the rows (that chunk first) are sorted, or passed
- * through when no column holds a parent.
+ * `"auto"`: the first rows (`SAMPLE_ROWS`, however many chunks that takes) are pulled to resolve the
+ * columns (`sampleColumns`: the declared columns, else the properties of those rows), then the rows
+ * (those first) are sorted, or passed through when no column holds a parent.
  */
 const autoOrdered = <A, E, R>(
   rows: Stream.Stream<A, E, R>,
@@ -623,12 +638,13 @@ const autoOrdered = <A, E, R>(
 ): Stream.Stream<A, E | InvalidInputError, R> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const pull = yield* Stream.toPull(rows)
-    // the first chunk with a row (none: an empty input, passed on as such)
+    // the first rows, up to SAMPLE_ROWS (an AsyncIterable or a CSV reader may give them one per
+    // chunk; none: an empty input, passed on as such)
     let head = Chunk.empty<A>()
     let ended = false
-    while (head.length === 0 && !ended) {
+    while (head.length < SAMPLE_ROWS && !ended) {
       const next = yield* Effect.either(pull)
-      if (Either.isRight(next)) head = next.right
+      if (Either.isRight(next)) head = Chunk.appendAll(head, next.right)
       else if (next.left._tag === "None") ended = true
       else return Stream.fail(next.left.value)
     }
@@ -647,12 +663,15 @@ const autoOrdered = <A, E, R>(
  * `rows` stably sorted by parent (`parentOf`, spoolSort.ts). With `recordOf` (update, upsert,
  * delete: the record a row writes), the rows of one record must keep their input order, or the
  * older value could be the one saved: a sort by parent alone would put a record's row under a
- * lower parent before its earlier row under a higher one. So the rows are first sorted by record
- * (stable: a record's rows adjacent, in input order), and then by the parent of each record's
- * first row (stable again): every row of a record goes under one parent, one after the other, in
- * input order. A row that moves a record to another parent is sent with its record's first
- * parent: at worst a lock failure (`retryLockedRows`), never a reordering. Rows without a record
- * key keep their own parent. Cost: a second spooled sort, for those operations only.
+ * lower parent before its earlier row under a higher one. Nor may they end up side by side:
+ * Salesforce fails a batch's second row for a record the batch already holds ("Duplicate Id
+ * Specified"), and a sort by parent would bring two rows of one record under one parent together.
+ * So the rows are sorted in waves: each record's first row in the first wave, its second row in
+ * the second, and so on, each wave sorted by parent. A record's rows stay in input order, each
+ * under its own parent, a wave apart (only where one wave ends and the next begins can two of them
+ * share a batch). The waves come from a first stable sort by record (a record's rows adjacent, in
+ * input order, counted as they pass); rows without a record key are all in the first wave. Cost:
+ * a second spooled sort, for those operations only.
  */
 export const parentOrdered = <A, E, R>(
   rows: Stream.Stream<A, E, R>,
@@ -662,18 +681,18 @@ export const parentOrdered = <A, E, R>(
   if (recordOf === undefined) return sortedBy(rows, parentOf)
   return Stream.suspend(() => {
     let record: string | undefined
-    let parent = ""
-    // called once per row, in the order of the sort by record (spoolSort.ts reads its keys in order)
-    const firstParent = (row: A): string => {
+    let wave = 0
+    // called once per row, in the order of the sort by record (spoolSort.ts reads its keys in order);
+    // the wave number fixed-width, so that string order is wave order
+    const waveKey = (row: A): string => {
       const r = recordOf(row)
-      if (r === "") return parentOf(row)
-      if (r !== record) {
+      if (r === "" || r !== record) {
         record = r
-        parent = parentOf(row)
-      }
-      return parent
+        wave = 0
+      } else wave++
+      return `${String(wave).padStart(10, "0")}\u0000${parentOf(row)}`
     }
-    return sortedBy(sortedBy(rows, recordOf), firstParent)
+    return sortedBy(sortedBy(rows, recordOf), waveKey)
   })
 }
 

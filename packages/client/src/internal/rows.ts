@@ -179,6 +179,26 @@ export const schemaColumns = (schema: Schema.Schema.Any): ReadonlyArray<string> 
   return out
 }
 
+/**
+ * A row Schema's renamed fields (`Schema.fromKey`): encoded column → the property of the typed
+ * row that holds it (top level; a Class's fields included).
+ */
+export const schemaRenames = (schema: Schema.Schema.Any): ReadonlyMap<string, string> => {
+  const out = new Map<string, string>()
+  const walk = (ast: AST.AST): void => {
+    if (AST.isRefinement(ast)) return walk(ast.from)
+    if (!AST.isTransformation(ast)) return
+    if (AST.isTypeLiteralTransformation(ast.transformation)) {
+      for (const p of ast.transformation.propertySignatureTransformations) {
+        if (p.from !== p.to) out.set(String(p.from), String(p.to))
+      }
+    }
+    walk(ast.from)
+  }
+  walk(schema.ast)
+  return out
+}
+
 const unwrap = (ast: AST.AST): AST.AST => AST.isTransformation(ast) ? unwrap(ast.to) : AST.isRefinement(ast) ? unwrap(ast.from) : ast
 
 /** The non-null member of `X | null`, for nested relationship structs. */

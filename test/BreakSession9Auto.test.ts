@@ -258,11 +258,12 @@ describe("allowPartialUpload with auto and a parent column", () => {
   // Guard (behaviour confirmed; the allowPartialUpload doc does not say it yet): the sort needs the
   // whole input, so with a parent column nothing is sent before the input ends. A source failing
   // midway uploads nothing (no job is created) rather than a sorted prefix: all or nothing in effect.
-  it.live("a source failing after 300 rows: the failure, and no job created", () =>
+  // (1,300 rows: past the 1,000 auto looks at first, so the failure reaches the sort itself)
+  it.live("a source failing after 1,300 rows: the failure, and no job created", () =>
     run(Effect.gen(function*() {
       const tag = "b9partial"
       const rows = Stream.concat(
-        Stream.fromIterable(Array.from({ length: 300 }, (_, i) => ({ LastName: `${tag}-${i}`, AccountId: parents[i % 6]! }))),
+        Stream.fromIterable(Array.from({ length: 1_300 }, (_, i) => ({ LastName: `${tag}-${i}`, AccountId: parents[i % 6]! }))),
         Stream.fail("source broke")
       )
       const err = yield* Effect.flip(BulkClient.insert("Contact", rows, {

@@ -248,7 +248,6 @@ interface SortedLine {
 const sameOrder =
   (recorded: SortedLine | undefined, started: boolean, path: string, append: (line: unknown) => void) =>
   (columns: ReadonlyArray<string>): Either.Either<void, InvalidInputError> => {
-    const list = (cs: ReadonlyArray<string>) => (cs.length === 0 ? "nothing (unsorted)" : cs.join(", "))
     const before = recorded?.orderedBy ?? (started ? [] : undefined)
     if (before === undefined) {
       append({ orderedBy: columns } satisfies SortedLine)
@@ -258,15 +257,19 @@ const sameOrder =
       if (recorded === undefined) append({ orderedBy: columns } satisfies SortedLine)
       return Either.void
     }
-    return Either.left(
-      new InvalidInputError({
-        what: `the journal ${path} lists rows by their positions after sorting by ${list(before)}, but this run ` +
-          `sorts by ${list(columns)} (another orderByParent, orderByParent "auto" reading a different describe, or other ` +
-          "columns declared): the positions would name other rows. Re-run with the options of the first run, or delete the " +
-          "journal to start over (the jobs it lists stay in Salesforce: check them before loading again)"
-      })
-    )
+    return Either.left(reordered(path, before, columns))
   }
+
+/** A re-run that would order the input otherwise than the journal's positions (`[]`: unsorted). */
+const reordered = (path: string, before: ReadonlyArray<string>, now: ReadonlyArray<string>) => {
+  const list = (cs: ReadonlyArray<string>) => (cs.length === 0 ? "nothing (unsorted)" : cs.join(", "))
+  return new InvalidInputError({
+    what: `the journal ${path} lists rows by their positions after sorting by ${list(before)}, but this run ` +
+      `sorts by ${list(now)} (another orderByParent or none, orderByParent "auto" reading a different describe, or other ` +
+      "columns declared): the positions would name other rows. Re-run with the options of the first run, or delete the " +
+      "journal to start over (the jobs it lists stay in Salesforce: check them before loading again)"
+  })
+}
 
 /**
  * Runs `run` (the ingest) journaled in `path`. A fresh journal records each piece as it is
@@ -282,8 +285,9 @@ const sameOrder =
  * rounds already done, so the remaining rounds go on. `run` must be a `withLockRetry` pipeline.
  *
  * With `orderByParent`, the whole input is ordered here (the same stable order every run), so the
- * journal's positions are positions in that order (`"auto"`: by the object's describe, read again
- * by each run: the same fields unless the object's lookups changed in between).
+ * journal's positions are positions in that order: the journal records the columns sorted by
+ * (`sameOrder`), and a re-run that would order the input otherwise is refused before anything is
+ * sent (`"auto"` reads the describe again each run).
  */
 export const withJournal = <A, E, R>(
   path: string,
@@ -315,11 +319,7 @@ export const withJournal = <A, E, R>(
     // that does not sort would skip other rows than those landed, sending some twice, losing others
     const sortedLine = lines.find((l): l is SortedLine => Array.isArray((l as Partial<SortedLine> | null)?.orderedBy))
     if (order === undefined && sortedLine !== undefined && sortedLine.orderedBy.length > 0) {
-      return yield* new InvalidInputError({
-        what: `the journal ${path} lists rows by their positions after sorting by ${sortedLine.orderedBy.join(", ")} ` +
-          "(orderByParent): re-run it with the same orderByParent, or delete it to start over " +
-          "(the jobs it lists stay in Salesforce: check them before loading again)"
-      })
+      return yield* reordered(path, sortedLine.orderedBy, [])
     }
     // the latest stage of each piece of the first pass; the follow-up rounds apart
     const pieces = new Map<string, PieceLine>()

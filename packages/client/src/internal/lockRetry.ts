@@ -265,7 +265,7 @@ const SAMPLE_ROWS = 1_000
 
 /** Per row, under one `ParentOrder`: its sort key and the parents it writes under. */
 export interface ParentKeys {
-  /** The columns resolved (from the first row seen: CSV rows all share their keys); empty: nothing to order by. */
+  /** The columns resolved (`known`, else from the first row seen); empty: nothing to order by. */
   readonly columns: (row: unknown) => ReadonlyArray<ParentColumn>
   /** The sort key: the parent values in column order ("" first when the row has none). */
   readonly sortKey: (row: unknown) => string
@@ -536,8 +536,9 @@ export const combine = (a: BulkClient.Outcome<BulkError>, b: BulkClient.Outcome<
  * avoid: that is an `InvalidInputError` naming the rows' fields, raised before any row is emitted
  * (the sort has read the whole input by then).
  *
- * `"auto"`: the columns are resolved from the first row; when none holds a locking parent, the
- * rows pass through as they come (no sort, no buffering, no temp file), which is not an error.
+ * `"auto"`: the columns are resolved from the declared columns or the first rows (`autoOrdered`);
+ * when none holds a locking parent, the rows pass through as they come (no sort, no temp file),
+ * which is not an error.
  */
 export const orderedByParent = <A, E, R>(
   rows: Stream.Stream<A, E, R>,
@@ -601,18 +602,13 @@ const fieldOrdered = <A, E, R>(
         if (!found && field in row) found = true
       }
     }
+    // called for every row (by `parentOrdered`'s sort by parent, waves or not)
     const keyOf = (row: A): string => {
       note(row)
       return keys.sortKey(row)
     }
-    // with records, the parent is read from a record's first row only: every row is noted here
-    const recordOf = context.recordOf
-    const noted = recordOf === undefined ? undefined : (row: A) => {
-      note(row)
-      return recordOf(row)
-    }
     // a synchronous stage: an Effect per chunk holding the chunk has every row promoted (chunkStage.ts)
-    return mapChunksOrFail(parentOrdered(rows, keyOf, noted), (chunk) => {
+    return mapChunksOrFail(parentOrdered(rows, keyOf, context.recordOf), (chunk) => {
       if (found || first === undefined) return Either.right(chunk)
       const fields = Object.keys(first)
       const near = fields.find((f) => f.toLowerCase() === field.toLowerCase())
@@ -815,7 +811,9 @@ const spoolRound = <E>(
         else k = first
       }
       const s = sortKey === undefined ? "" : sortKey(f.row)
-      return { k, s, p: f.position ?? -1, b, r: JSON.stringify(f.row), w: o.recordOf?.(f.row) ?? "" }
+      // the record is only read by the sort (`parentOrdered`)
+      const w = sortKey === undefined ? "" : o.recordOf?.(f.row) ?? ""
+      return { k, s, p: f.position ?? -1, b, r: JSON.stringify(f.row), w }
     })
     const path = Path.join(dir, "locked.bin")
     const writer = yield* writerIn(path)

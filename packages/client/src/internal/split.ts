@@ -176,25 +176,47 @@ export interface FilePiece {
 }
 
 /**
+ * Makes a private temp directory (0700) now, synchronously (a `mkdtemp` takes microseconds): for
+ * `tempDir`, and for a synchronous stage that needs one only once its input turns out to be large
+ * (`lazyTempDir`).
+ */
+const makeTempDir = (): string => {
+  try {
+    const dir = FsSync.mkdtempSync(Path.join(Os.tmpdir(), "sfbulk-"))
+    // mkdtemp already creates 0700; said again so a platform default cannot widen it
+    FsSync.chmodSync(dir, 0o700)
+    return dir
+  } catch (e) {
+    throw new InvalidInputError({
+      what: `cannot create a temp directory in ${Os.tmpdir()} (spool files of uploads, and of orderByParent's sort): ${String(e)}. ` +
+        "Point TMPDIR at a writable directory with room for about the input's size"
+    })
+  }
+}
+
+const removeDir = (dir: string) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+
+/**
  * A scoped temp directory for spool files, removed with everything in it when the scope closes
  * (success, failure or interruption: the CLI turns SIGINT and SIGTERM into an interruption so
  * this runs). The spool holds customer data: the directory is 0700 and its files 0600.
  */
 export const tempDir: Effect.Effect<string, InvalidInputError, import("effect/Scope").Scope> = Effect.acquireRelease(
-  Effect.tryPromise({
-    try: async () => {
-      const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "sfbulk-"))
-      // mkdtemp already creates 0700; said again so a platform default cannot widen it
-      await Fs.chmod(dir, 0o700)
-      return dir
-    },
-    catch: (e) =>
-      new InvalidInputError({
-        what: `cannot create a temp directory in ${Os.tmpdir()} (spool files of uploads, and of orderByParent's sort): ${String(e)}. ` +
-          "Point TMPDIR at a writable directory with room for about the input's size"
-      })
-  }),
-  (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+  Effect.try({ try: makeTempDir, catch: (e) => e as InvalidInputError }),
+  removeDir
+)
+
+/**
+ * `tempDir` made on the first call of the function returned (synchronous: it throws the
+ * `InvalidInputError`), the same directory on every later call, and removed when the scope closes
+ * if it was made: for a synchronous stage that writes to disk only once its input outgrows memory.
+ */
+export const lazyTempDir: Effect.Effect<() => string, never, import("effect/Scope").Scope> = Effect.map(
+  Effect.acquireRelease(
+    Effect.sync(() => ({ dir: undefined as string | undefined })),
+    (made) => (made.dir === undefined ? Effect.void : removeDir(made.dir))
+  ),
+  (made) => () => (made.dir ??= makeTempDir())
 )
 
 /** Spool files hold customer data: readable by their owner only. */

@@ -1,9 +1,10 @@
 /**
  * A stable sort of a row stream by a string key in bounded memory (`orderByParent`): rows are
  * serialized as they are read into a run of at most `runBytes` (one buffer, reused from run to
- * run, the keys and offsets aside); each full run is sorted and written
- * to a file of a private temp directory (split.ts `tempDir`: 0700, files 0600, removed when the
- * stream ends, fails or is interrupted); the runs are then merged k ways. An input that fits in one
+ * run, and the records' offsets in a typed array: no JavaScript object per row outlives its
+ * chunk); each full run is sorted (keys compared as stored, `compareKeys`) and written to a file
+ * of a private temp directory (split.ts `lazyTempDir`: 0700, files 0600, removed when the stream
+ * ends, fails or is interrupted); the runs are then merged k ways. An input that fits in one
  * run never touches the disk. Ties keep input order: within a run by the record index, across runs
  * by taking the earlier run first (runs are cut in input order). More runs than `fanIn` (a very
  * large input: each open run holds a file descriptor, and a process may have as few as 1,024) are
@@ -23,7 +24,7 @@ import * as Path from "node:path"
 import * as V8 from "node:v8"
 import { InvalidInputError } from "../BulkError.js"
 import { mapChunksOrFail } from "./chunkStage.js"
-import { SPOOL_MODE, tempDir } from "./split.js"
+import { lazyTempDir, SPOOL_MODE } from "./split.js"
 
 /** Bounds of one run held in memory. */
 export interface SortLimits {
@@ -45,7 +46,33 @@ const FAN_IN = 128
 /** Bytes buffered before a write while merging runs into one. */
 const WRITE_BYTES = 1024 * 1024
 
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+/**
+ * A lead byte's weight in `compareKeys`: UTF-8 byte order is code point order, which differs from
+ * JavaScript's string order (UTF-16 code units) only between U+E000-U+FFFF (lead bytes 0xEE, 0xEF)
+ * and the characters past U+FFFF (0xF0-0xF4; surrogate pairs, 0xD800-0xDFFF, in a string): those
+ * two lead bytes weigh past 0xF4. (Continuation bytes, 0x80-0xBF, keep theirs.)
+ */
+const weight = (b: number): number => (b === 0xEE || b === 0xEF ? b + 0x10 : b)
+
+/**
+ * Compares two keys stored as UTF-8, `a[aStart, aEnd)` and `b[bStart, bEnd)`, in JavaScript's
+ * string order (the order of `<` on the strings they encode), without decoding them: a sort keeps
+ * no string per row (100,000 key strings per run, each living as long as its run, were promoted to
+ * V8's old generation and grew the heap by some 40 MB over a million rows). Two keys first differ
+ * at the same character boundary (their common prefix is whole characters), so the bytes there
+ * are both lead bytes, or both continuation bytes of characters of one length.
+ */
+export const compareKeys = (a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): number => {
+  const la = aEnd - aStart
+  const lb = bEnd - bStart
+  const n = la < lb ? la : lb
+  for (let i = 0; i < n; i++) {
+    const x = a[aStart + i]!
+    const y = b[bStart + i]!
+    if (x !== y) return weight(x) - weight(y)
+  }
+  return la - lb
+}
 
 /** The prototype byte of a row stored as JSON text. */
 const JSON_ROW = 255
@@ -123,10 +150,13 @@ export class RecordWriter {
   private block: Buffer
   private size = 0
   private closed = false
-  /** `blockBytes`: what is buffered before a write (several writers open at once each hold that). */
-  constructor(readonly path: string, blockBytes: number = WRITE_BYTES) {
+  /**
+   * `block`: the bytes buffered before a write (several writers open at once each hold that), or a
+   * buffer to use as the block (one writer at a time may use it: a sort reuses one from run to run).
+   */
+  constructor(readonly path: string, block: number | Buffer = WRITE_BYTES) {
     this.fd = Fs.openSync(path, "w", SPOOL_MODE)
-    this.block = Buffer.allocUnsafe(blockBytes)
+    this.block = typeof block === "number" ? Buffer.allocUnsafe(block) : block
   }
   /** Room for `n` more bytes in the block. */
   private room(n: number): void {
@@ -136,8 +166,12 @@ export class RecordWriter {
   }
   /** Appends a record as stored (e.g. `RunReader.record`, copied). */
   add(record: Buffer): void {
-    this.room(record.length)
-    this.size += record.copy(this.block, this.size)
+    this.addRange(record, 0, record.length)
+  }
+  /** Appends the record stored at `buf[start, end)` (copied: no Buffer object per record). */
+  addRange(buf: Buffer, start: number, end: number): void {
+    this.room(end - start)
+    this.size += buf.copy(this.block, this.size, start, end)
   }
   /** Appends a record whose row is given as its JSON text (a flat record's `JSON.stringify`): read back as that record. */
   addJson(key: string, json: string): void {
@@ -216,17 +250,37 @@ const readErrorOf = (path: string) => (e: unknown) => new InvalidInputError({ wh
 
 /** Reads the records of one run file back in order, a block at a time. */
 export class RunReader {
+  /**
+   * One block, read into again and again (the unread bytes moved to its front first), grown only
+   * for a record larger than it: a new block per read, and a concatenated copy, churned some 70 MB
+   * of buffers through the allocator while 75 runs merged, which it kept as resident memory.
+   */
   private buf: Buffer = Buffer.alloc(0)
+  /** Bytes of `buf` read from the file, of which `[at, len)` are not consumed yet. */
+  private len = 0
   private at = 0
   private eof = false
-  /** The record at the head: its key and its encoded row, or undefined once the run is exhausted. */
-  key: string | undefined
+  /** The run is exhausted (no head record). */
+  done = false
   private proto = 0
-  /** Where the head record (`[start, end)`) and its row (`[rowStart, end)`) are in `buf`. */
+  /** Where the head record (`[start, end)`), its key (`[start + 4, keyEnd)`) and its row (`[rowStart, end)`) are in `buf`. */
   private start = 0
+  private keyEnd = 0
   private rowStart = 0
   private end = 0
+  private decoded: string | undefined
   constructor(readonly fd: number) {}
+
+  /** The head record's key, or undefined once the run is exhausted (decoded when asked: a merge compares the bytes). */
+  get key(): string | undefined {
+    if (this.done) return undefined
+    return this.decoded ??= this.buf.toString("utf8", this.start + 4, this.keyEnd)
+  }
+
+  /** `compareKeys` of the two readers' head keys (neither exhausted). */
+  compareHead(other: RunReader): number {
+    return compareKeys(this.buf, this.start + 4, this.keyEnd, other.buf, other.start + 4, other.keyEnd)
+  }
 
   /** The head record as stored (key, prototype byte and row), for a merge pass that writes it out as is. */
   get record(): Buffer {
@@ -234,31 +288,40 @@ export class RunReader {
   }
 
   private ensure(n: number): boolean {
-    while (this.buf.length - this.at < n && !this.eof) {
-      const chunk = Buffer.allocUnsafe(Math.max(READ_BYTES, n))
-      const got = Fs.readSync(this.fd, chunk, 0, chunk.length, null)
-      if (got === 0) this.eof = true
-      this.buf = Buffer.concat([this.buf.subarray(this.at), chunk.subarray(0, got)])
+    while (this.len - this.at < n && !this.eof) {
+      const unread = this.len - this.at
+      if (this.buf.length < Math.max(READ_BYTES, n)) {
+        const bigger = Buffer.allocUnsafe(Math.max(READ_BYTES, n))
+        this.buf.copy(bigger, 0, this.at, this.len)
+        this.buf = bigger
+      } else if (this.at > 0) {
+        this.buf.copyWithin(0, this.at, this.len)
+      }
       this.at = 0
+      this.len = unread
+      const got = Fs.readSync(this.fd, this.buf, this.len, this.buf.length - this.len, null)
+      if (got === 0) this.eof = true
+      this.len += got
     }
-    return this.buf.length - this.at >= n
+    return this.len - this.at >= n
   }
 
   /** Moves to the next record (false at the end of the run). */
   advance(): boolean {
+    this.decoded = undefined
     if (!this.ensure(4)) {
-      this.key = undefined
+      this.done = true
       return false
     }
     const keyLen = this.buf.readUInt32LE(this.at)
     if (!this.ensure(4 + keyLen + 5)) throw new Error("a sort file ends inside a record")
-    this.key = this.buf.toString("utf8", this.at + 4, this.at + 4 + keyLen)
     this.proto = this.buf[this.at + 4 + keyLen]!
     const rowLen = this.buf.readUInt32LE(this.at + 5 + keyLen)
     const total = 9 + keyLen + rowLen
     if (!this.ensure(total)) throw new Error("a sort file ends inside a record")
     // (ensure may have moved the unread bytes to the front of a new block: offsets from here)
     this.start = this.at
+    this.keyEnd = this.at + 4 + keyLen
     this.rowStart = this.at + 9 + keyLen
     this.end = this.at + total
     this.at += total
@@ -277,7 +340,7 @@ class Heap {
   private less(a: number, b: number): boolean {
     const x = this.items[a]!
     const y = this.items[b]!
-    const c = compare(x.r.key!, y.r.key!)
+    const c = x.r.compareHead(y.r)
     return c < 0 || (c === 0 && x.i < y.i)
   }
   private swap(a: number, b: number) {
@@ -303,7 +366,7 @@ class Heap {
   }
   /** After the top reader advanced (or ended): restores the heap. */
   fix() {
-    if (this.items[0]!.r.key === undefined) {
+    if (this.items[0]!.r.done) {
       const last = this.items.pop()!
       if (this.items.length === 0) return
       this.items[0] = last
@@ -349,51 +412,59 @@ export const sortedBy = <A, E, R>(
         what: `cannot write the sort file ${path} (orderByParent): ${String(e)}. ` +
           "The sort needs about the input's size in the temp directory: free space there or point TMPDIR at a larger disk"
       })
-    // A run is encoded into one buffer (`arena`), reused from run to run, and its records' keys and
-    // offsets kept aside: no Buffer per row (a 200,000-row sort allocated 26 MB of small buffers and
-    // a concatenated copy per run, which the allocator kept as resident memory after the sort).
+    // A run is encoded into one buffer (`arena`), reused from run to run, and where its records
+    // start kept in a typed array: no Buffer and no string per row (a 200,000-row sort allocated 26
+    // MB of small buffers; a key string per row, living as long as its run, was promoted to V8's
+    // old generation: the heap grew by some 40 MB over a million rows and never shrank back).
     let arena = Buffer.allocUnsafe(Math.min(runBytes, RUN_BYTES) + READ_BYTES)
     let used = 0
-    let keys: Array<string> = []
-    let starts: Array<number> = []
-    /** The run's record order: by key, ties by input order. */
-    const order = (): Array<number> => keys.map((_, i) => i).sort((a, b) => compare(keys[a]!, keys[b]!) || a - b)
-    const endOf = (i: number) => (i + 1 < starts.length ? starts[i + 1]! : used)
-    /** Where runs are copied to in sorted order before they are written (reused too). */
-    let sortedBuf = Buffer.allocUnsafe(0)
-    const sortedRun = (): Buffer => {
-      if (sortedBuf.length < used) sortedBuf = Buffer.allocUnsafe(arena.length)
-      let at = 0
-      for (const i of order()) at += arena.copy(sortedBuf, at, starts[i]!, endOf(i))
-      keys = []
-      starts = []
-      used = 0
-      return sortedBuf.subarray(0, at)
+    /** The run's records: the i-th (input order) starts at `starts[i]`; `count` of them. */
+    let starts = new Uint32Array(1024)
+    let count = 0
+    /** The run's record order, reused from run to run. */
+    let orderBuf = new Uint32Array(0)
+    const endOf = (i: number) => (i + 1 < count ? starts[i + 1]! : used)
+    /** `compareKeys` of the run's i-th and j-th records (the key follows its u32 length). */
+    const compareAt = (i: number, j: number): number => {
+      const a = starts[i]!
+      const b = starts[j]!
+      return compareKeys(arena, a + 4, a + 4 + arena.readUInt32LE(a), arena, b + 4, b + 4 + arena.readUInt32LE(b))
     }
-    let dir: string | undefined
+    /** The run's record order: by key, ties by input order. */
+    const order = (): Uint32Array => {
+      if (orderBuf.length < count) orderBuf = new Uint32Array(starts.length)
+      const idx = orderBuf.subarray(0, count)
+      for (let i = 0; i < count; i++) idx[i] = i
+      return idx.sort((i, j) => compareAt(i, j) || i - j)
+    }
+    /** The block run files are written through (one writer at a time), allocated with the first. */
+    let writeBlock = Buffer.alloc(0)
+    /** The temp directory, made when the first run is full (an input that fits one run never makes it). */
+    const dirOf = yield* lazyTempDir
     const files: Array<string> = []
-    const writeSorted = (data: Buffer) => {
-      const path = Path.join(dir!, `run-${files.length}.bin`)
+    /** Writes the run, sorted, to a new run file, and empties it (written through a block: no copy of the run). */
+    const writeRun = () => {
+      const path = Path.join(dirOf(), `run-${files.length}.bin`)
+      files.push(path)
+      if (writeBlock.length === 0) writeBlock = Buffer.allocUnsafe(WRITE_BYTES)
       try {
-        Fs.writeFileSync(path, data, { mode: SPOOL_MODE })
+        const writer = new RecordWriter(path, writeBlock)
+        try {
+          for (const i of order()) writer.addRange(arena, starts[i]!, endOf(i))
+        } finally {
+          writer.close()
+        }
       } catch (e) {
         throw writeError(path)(e)
       }
-      files.push(path)
+      count = 0
+      used = 0
     }
-    /** Writes the first runs, once the temp dir is made (they are copies: the buffers are reused meanwhile). */
-    const writeFirst = (data: Buffer) =>
-      Effect.gen(function*() {
-        if (dir === undefined) dir = yield* tempDir
-        yield* Effect.try({ try: () => writeSorted(data), catch: (e) => e as InvalidInputError })
-      })
     // The input is encoded by a synchronous stage (no Effect per chunk: see chunkStage.ts, an Effect
-    // holding each chunk had every input row promoted to V8's old generation). It writes each full
-    // run itself once the temp dir exists; until then (the first run) it emits a copy of the run for
-    // an Effect that makes the dir and writes it.
-    yield* Stream.runForEach(
-      mapChunksOrFail(rows, (chunk): Either.Either<Chunk.Chunk<Buffer>, InvalidInputError> => {
-        const first: Array<Buffer> = []
+    // holding each chunk had every input row promoted to V8's old generation), which writes each
+    // full run itself.
+    yield* Stream.runDrain(
+      mapChunksOrFail(rows, (chunk): Either.Either<Chunk.Chunk<never>, InvalidInputError> => {
         try {
           for (const row of chunk) {
             const key = keyOf(row)
@@ -404,48 +475,42 @@ export const sortedBy = <A, E, R>(
               arena.copy(bigger, 0, 0, used)
               arena = bigger
             }
-            keys.push(key)
-            starts.push(used)
-            used = writeRecord(arena, used, key, body, p)
-            if (used >= runBytes || keys.length >= runRows) {
-              const sorted = sortedRun()
-              if (dir === undefined) first.push(Buffer.from(sorted))
-              else writeSorted(sorted)
+            if (count === starts.length) {
+              const more = new Uint32Array(2 * starts.length)
+              more.set(starts)
+              starts = more
             }
+            starts[count++] = used
+            used = writeRecord(arena, used, key, body, p)
+            if (used >= runBytes || count >= runRows) writeRun()
           }
         } catch (e) {
           if (e instanceof InvalidInputError) return Either.left(e)
           throw e
         }
-        return Either.right(Chunk.unsafeFromArray(first))
-      }),
-      writeFirst
+        return Either.right(Chunk.empty())
+      })
     )
     if (files.length === 0) {
       // one run: sorted in memory, no file
       const sorted = order()
       const buf = arena
-      const ends = sorted.map(endOf)
-      const at = sorted.map((i) => starts[i]!)
-      keys = []
-      starts = []
       let next = 0
       return pulledSync(() => {
         const out: Array<A> = []
         for (; next < sorted.length && out.length < OUT_ROWS; next++) {
-          const start = at[next]!
+          const i = sorted[next]!
+          const start = starts[i]!
           const keyLen = buf.readUInt32LE(start)
-          out.push(revive(buf[start + 4 + keyLen]!, buf, start + 9 + keyLen, ends[next]!, protos) as A)
+          out.push(revive(buf[start + 4 + keyLen]!, buf, start + 9 + keyLen, endOf(i), protos) as A)
         }
         return Either.right(out)
       })
     }
-    if (keys.length > 0) {
-      const last = sortedRun()
-      yield* Effect.try({ try: () => writeSorted(last), catch: (e) => e as InvalidInputError })
-    }
+    if (count > 0) yield* Effect.try({ try: writeRun, catch: (e) => e as InvalidInputError })
     arena = Buffer.allocUnsafe(0)
-    sortedBuf = arena
+    starts = new Uint32Array(0)
+    orderBuf = starts
     const fanIn = Math.max(2, limits.fanIn ?? FAN_IN)
     const readError = (e: unknown) => new InvalidInputError({ what: `cannot read a sort file (orderByParent): ${String(e)}` })
     /** Opens `paths` as readers; on a failure part way, the ones opened are closed again. */
@@ -465,9 +530,10 @@ export const sortedBy = <A, E, R>(
       return heap
     }
     /**
-     * Merges `group` into the run file `path`, a block of at most WRITE_BYTES per step (the event
+     * Merges `group` into the run file `path`, a block of about WRITE_BYTES per step (the event
      * loop turns between steps: a signal is heard, an interruption lands); its files are closed
-     * however it ends, and removed once merged.
+     * however it ends, and removed once merged. Each record is copied into the writer's block as
+     * it is taken (a reader's block is read into again on its next record).
      */
     const mergeGroup = (group: ReadonlyArray<string>, path: string) =>
       Effect.acquireUseRelease(
@@ -475,7 +541,7 @@ export const sortedBy = <A, E, R>(
           try: () => {
             const rs = openAll(group)
             try {
-              return { rs, out: Fs.openSync(path, "w", SPOOL_MODE) }
+              return { rs, out: new RecordWriter(path, writeBlock) }
             } catch (e) {
               rs.forEach((r) => Fs.closeSync(r.fd))
               throw e
@@ -489,27 +555,29 @@ export const sortedBy = <A, E, R>(
             while (heap.size > 0) {
               yield* Effect.try({
                 try: () => {
-                  const block: Array<Buffer> = []
-                  let size = 0
-                  while (heap.size > 0 && size < WRITE_BYTES) {
+                  for (let size = 0; heap.size > 0 && size < WRITE_BYTES;) {
                     const top = heap.top()
                     const record = top.record
-                    block.push(record)
+                    out.add(record)
                     size += record.length
                     top.advance()
                     heap.fix()
                   }
-                  Fs.writeSync(out, Buffer.concat(block))
                 },
                 catch: writeError(path)
               })
               yield* Effect.yieldNow()
             }
+            yield* Effect.try({ try: () => out.close(), catch: writeError(path) })
             group.forEach((f) => Fs.rmSync(f, { force: true }))
           }),
         ({ out, rs }) =>
           Effect.sync(() => {
-            Fs.closeSync(out)
+            try {
+              out.close()
+            } catch {
+              // (the merge failed or was interrupted: its output is removed with the directory)
+            }
             rs.forEach((r) => Fs.closeSync(r.fd))
           })
       )
@@ -517,7 +585,7 @@ export const sortedBy = <A, E, R>(
     while (files.length > fanIn) {
       const merged: Array<string> = []
       for (let g = 0; g < files.length; g += fanIn) {
-        const path = Path.join(dir!, `run-p${files.length}-${merged.length}.bin`)
+        const path = Path.join(dirOf(), `run-p${files.length}-${merged.length}.bin`)
         yield* mergeGroup(files.slice(g, g + fanIn), path)
         merged.push(path)
       }

@@ -8,6 +8,7 @@
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as FsSync from "node:fs"
 import * as Fs from "node:fs/promises"
@@ -201,7 +202,7 @@ const removeDir = (dir: string) => Effect.promise(() => Fs.rm(dir, { recursive: 
  * (success, failure or interruption: the CLI turns SIGINT and SIGTERM into an interruption so
  * this runs). The spool holds customer data: the directory is 0700 and its files 0600.
  */
-export const tempDir: Effect.Effect<string, InvalidInputError, import("effect/Scope").Scope> = Effect.acquireRelease(
+export const tempDir: Effect.Effect<string, InvalidInputError, Scope.Scope> = Effect.acquireRelease(
   Effect.try({ try: makeTempDir, catch: (e) => e as InvalidInputError }),
   removeDir
 )
@@ -211,7 +212,7 @@ export const tempDir: Effect.Effect<string, InvalidInputError, import("effect/Sc
  * `InvalidInputError`), the same directory on every later call, and removed when the scope closes
  * if it was made: for a synchronous stage that writes to disk only once its input outgrows memory.
  */
-export const lazyTempDir: Effect.Effect<() => string, never, import("effect/Scope").Scope> = Effect.map(
+export const lazyTempDir: Effect.Effect<() => string, never, Scope.Scope> = Effect.map(
   Effect.acquireRelease(
     Effect.sync(() => ({ dir: undefined as string | undefined })),
     (made) => (made.dir === undefined ? Effect.void : removeDir(made.dir))

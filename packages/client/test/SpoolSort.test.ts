@@ -15,7 +15,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { orderedByParent } from "../src/internal/lockRetry.js"
 import type { InvalidInputError } from "../src/BulkError.js"
-import { sortedBy } from "../src/internal/spoolSort.js"
+import { compareKeys, sortedBy } from "../src/internal/spoolSort.js"
 
 /** Runs `f` with `os.tmpdir()` pointing at a fresh directory, returned for inspection. */
 const withTmp = <A, E>(f: (tmp: string) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
@@ -222,6 +222,83 @@ describe("spooled sort by parent", () => {
         expect(err).toMatchObject({ _tag: "InvalidInputError" })
         // failed before: "cannot create a temp directory to spool uploads: Error: ENOENT ..." (no way out)
         expect((err as InvalidInputError).message).toMatch(/Point TMPDIR at a writable directory/)
+      })
+    ))
+
+  /** Keys from every range where UTF-8 byte order and JavaScript's order could part: ASCII, 2- and 3-byte characters, U+E000-U+FFFF, astral ones. */
+  const ALPHABET = [
+    "",
+    "0",
+    "1",
+    "A",
+    "a",
+    "\u00e9",
+    "\u07ff",
+    "\u0800",
+    "\u4e2d",
+    "\ud7ff",
+    "\ue000",
+    "\uf8ff",
+    "\ufffd",
+    "\uffff",
+    "\u{10000}",
+    "\u{1f600}",
+    "\u{10ffff}"
+  ]
+  /** A small deterministic generator (no Math.random: a failure reproduces). */
+  const keysOf = (n: number, seed: number): Array<string> => {
+    let x = seed
+    // MINSTD: exact in doubles
+    const next = () => (x = (x * 48271) % 2147483647)
+    return Array.from({ length: n }, () => {
+      let k = "001"
+      for (let len = next() % 4; len > 0; len--) k += ALPHABET[next() % ALPHABET.length]
+      return k
+    })
+  }
+
+  it("compareKeys orders UTF-8 keys as JavaScript orders the strings (U+E000-U+FFFF after the characters past U+FFFF)", () => {
+    const keys = keysOf(400, 7)
+    const bytes = keys.map((k) => Buffer.from(k, "utf8"))
+    let mismatches = 0
+    for (let i = 0; i < keys.length; i++) {
+      for (let j = 0; j < keys.length; j++) {
+        const js = Math.sign(keys[i]! < keys[j]! ? -1 : keys[i]! > keys[j]! ? 1 : 0)
+        const a = bytes[i]!
+        const b = bytes[j]!
+        if (Math.sign(compareKeys(a, 0, a.length, b, 0, b.length)) !== js) mismatches++
+      }
+    }
+    // plain byte order would put every astral key before U+E000-U+FFFF: many mismatches
+    expect(mismatches).toBe(0)
+    expect(compareKeys(Buffer.from("\u{1f600}"), 0, 4, Buffer.from("\uffff"), 0, 3)).toBeLessThan(0)
+  })
+
+  for (const limits of [{}, { runRows: 5, fanIn: 2 }]) {
+    it.effect(`keys of every character range come out in JavaScript's order, ties in input order (${JSON.stringify(limits)})`, () =>
+      withTmp((tmp) =>
+        Effect.gen(function*() {
+          const rows = keysOf(300, 11).map((k, Id) => ({ Id, AccountId: k, Description: k }))
+          const out = yield* collect(sortedBy(Stream.rechunk(Stream.fromIterable(rows), 17), (r) => r.AccountId, limits))
+          expect(out).toEqual(expected(rows))
+          expect(under(tmp)).toEqual([])
+        })
+      ))
+  }
+
+  it.effect("rows larger than a reader's block, among small ones, through several merge passes: order and values intact", () =>
+    withTmp((tmp) =>
+      Effect.gen(function*() {
+        // sizes around the 64 KiB read block and the 1 MiB write block, so records straddle both
+        const sizes = [10, 65_536 - 40, 65_536, 65_536 + 40, 3, 1_048_576 - 30, 1_048_576 + 30, 200_000, 1]
+        const rows = Array.from({ length: 45 }, (_, Id) => ({
+          Id,
+          AccountId: `p${(Id * 5) % 7}`,
+          Description: String.fromCharCode(97 + (Id % 26)).repeat(sizes[Id % sizes.length]!)
+        }))
+        const out = yield* collect(sortedBy(Stream.fromIterable(rows), (r) => r.AccountId, { runRows: 2, fanIn: 2 }))
+        expect(out).toEqual(expected(rows))
+        expect(under(tmp)).toEqual([])
       })
     ))
 })

@@ -410,7 +410,8 @@ export const sortedBy = <A, E, R>(
     const writeError = (path: string) => (e: unknown) =>
       new InvalidInputError({
         what: `cannot write the sort file ${path} (orderByParent): ${String(e)}. ` +
-          "The sort needs about the input's size in the temp directory: free space there or point TMPDIR at a larger disk"
+          "The sort needs about the input's size in the temp directory (an update, upsert or delete about twice that): " +
+          "free space there or point TMPDIR at a larger disk"
       })
     // A run is encoded into one buffer (`arena`), reused from run to run, and where its records
     // start kept in a typed array: no Buffer and no string per row (a 200,000-row sort allocated 26

@@ -864,7 +864,7 @@ const spoolRound = <E>(
       g.bytes += sizes[at]!
       g.positions.push(positions[at]!)
       at++
-    })
+    }, positions.length)
     for (const [i, w] of writers.entries()) yield* Effect.try({ try: () => w.close(), catch: spoolWriteError(groups[i]!.path) })
     return { rows, columns, groups: groups as ReadonlyArray<SpooledGroup> }
   })
@@ -953,7 +953,7 @@ const allRounds = <A, E, R>(
                   object: params.object,
                   operation: params.operation,
                   externalIdFieldName: params.externalIdFieldName,
-                  rows: recordsOf(group.path, (_, row) => row as Record<string, string>),
+                  rows: recordsOf(group.path, (_, row) => row as Record<string, string>, group.rows),
                   options: {
                     ...followUp,
                     ...(options.api === "1.0" && groups.length > 1 && fitsOneBatch(group) ? { serial: false } : {}),

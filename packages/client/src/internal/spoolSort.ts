@@ -56,7 +56,8 @@ const weight = (b: number): number => (b === 0xEE || b === 0xEF ? b + 0x10 : b)
 
 /**
  * Compares two keys stored as UTF-8, `a[aStart, aEnd)` and `b[bStart, bEnd)`, in JavaScript's
- * string order (the order of `<` on the strings they encode), without decoding them: a sort keeps
+ * string order (the order of `<` on the strings they encode; a lone surrogate is stored as U+FFFD, as
+ * the CSV sent to Salesforce carries it, and sorts as that), without decoding them: a sort keeps
  * no string per row (100,000 key strings per run, each living as long as its run, were promoted to
  * V8's old generation and grew the heap by some 40 MB over a million rows). Two keys first differ
  * at the same character boundary (their common prefix is whole characters), so the bytes there
@@ -200,10 +201,10 @@ export class RecordWriter {
  * The records of a file written by `RecordWriter` (or a sort run), in order, as `f(key, row)`: read
  * a block at a time, the file open only while the stream runs (closed however it ends).
  */
-export const recordsOf = <A>(path: string, f: (key: string, row: unknown) => A): Stream.Stream<A, InvalidInputError> =>
+export const recordsOf = <A>(path: string, f: (key: string, row: unknown) => A, records?: number): Stream.Stream<A, InvalidInputError> =>
   Stream.unwrapScoped(Effect.map(
     Effect.acquireRelease(
-      Effect.try({ try: () => new RunReader(Fs.openSync(path, "r")), catch: readErrorOf(path) }),
+      Effect.try({ try: () => new RunReader(Fs.openSync(path, "r"), records), catch: readErrorOf(path) }),
       (r) => Effect.sync(() => Fs.closeSync(r.fd))
     ),
     (reader) =>
@@ -223,9 +224,13 @@ export const recordsOf = <A>(path: string, f: (key: string, row: unknown) => A):
  * valid only during the call), a block of records per step: the event loop turns between steps.
  * An `InvalidInputError` `f` throws ends it with that error.
  */
-export const forEachRecord = (path: string, f: (key: string, record: Buffer) => void): Effect.Effect<void, InvalidInputError> =>
+export const forEachRecord = (
+  path: string,
+  f: (key: string, record: Buffer) => void,
+  records?: number
+): Effect.Effect<void, InvalidInputError> =>
   Effect.acquireUseRelease(
-    Effect.try({ try: () => new RunReader(Fs.openSync(path, "r")), catch: readErrorOf(path) }),
+    Effect.try({ try: () => new RunReader(Fs.openSync(path, "r"), records), catch: readErrorOf(path) }),
     (reader) =>
       Effect.gen(function*() {
         let more = true
@@ -246,7 +251,16 @@ export const forEachRecord = (path: string, f: (key: string, record: Buffer) => 
     (r) => Effect.sync(() => Fs.closeSync(r.fd))
   )
 
-const readErrorOf = (path: string) => (e: unknown) => new InvalidInputError({ what: `cannot read the spool file ${path}: ${String(e)}` })
+const readErrorOf = (path: string) => (e: unknown) =>
+  new InvalidInputError({ what: `cannot read the spool file ${path}: ${String(e)}${fdHint(e)}` })
+
+/** What to do when the process ran out of file descriptors (a merge holds one per run it merges). */
+const fdHint = (e: unknown): string => {
+  const code = (e as { readonly code?: unknown } | null)?.code
+  return code === "EMFILE" || code === "ENFILE"
+    ? ". The process has too many files open: raise its limit (ulimit -n) or close other files"
+    : ""
+}
 
 /** Reads the records of one run file back in order, a block at a time. */
 export class RunReader {
@@ -269,7 +283,13 @@ export class RunReader {
   private rowStart = 0
   private end = 0
   private decoded: string | undefined
-  constructor(readonly fd: number) {}
+  /** Records read so far. */
+  private seen = 0
+  /**
+   * `records`: how many the file was written with, when known: a file that ends before them (cut,
+   * or emptied, behind the writer's back) or holds more is an error, not a short run taken as whole.
+   */
+  constructor(readonly fd: number, readonly records?: number | undefined) {}
 
   /** The head record's key, or undefined once the run is exhausted (decoded when asked: a merge compares the bytes). */
   get key(): string | undefined {
@@ -310,15 +330,23 @@ export class RunReader {
   advance(): boolean {
     this.decoded = undefined
     if (!this.ensure(4)) {
+      if (this.len > this.at) throw new Error("a spool file ends inside a record (changed behind the sort's back?)")
+      if (this.records !== undefined && this.seen !== this.records) {
+        throw new Error(`a spool file ends after ${this.seen} of its ${this.records} records (changed behind the sort's back?)`)
+      }
       this.done = true
       return false
     }
+    if (this.records !== undefined && this.seen >= this.records) {
+      throw new Error(`a spool file holds more than the ${this.records} records written to it (changed behind the sort's back?)`)
+    }
+    this.seen++
     const keyLen = this.buf.readUInt32LE(this.at)
-    if (!this.ensure(4 + keyLen + 5)) throw new Error("a sort file ends inside a record")
+    if (!this.ensure(4 + keyLen + 5)) throw new Error("a spool file ends inside a record (changed behind the sort's back?)")
     this.proto = this.buf[this.at + 4 + keyLen]!
     const rowLen = this.buf.readUInt32LE(this.at + 5 + keyLen)
     const total = 9 + keyLen + rowLen
-    if (!this.ensure(total)) throw new Error("a sort file ends inside a record")
+    if (!this.ensure(total)) throw new Error("a spool file ends inside a record (changed behind the sort's back?)")
     // (ensure may have moved the unread bytes to the front of a new block: offsets from here)
     this.start = this.at
     this.keyEnd = this.at + 4 + keyLen
@@ -386,7 +414,7 @@ class Heap {
 }
 
 /**
- * `rows` stably sorted by `keyOf` (JavaScript string order), in memory bounded by `limits` however
+ * `rows` stably sorted by `keyOf` (JavaScript string order; a lone surrogate counts as U+FFFD, `compareKeys`), in memory bounded by `limits` however
  * long the input: see the module comment. The temp files are gone once the stream ends, fails or
  * is interrupted.
  */
@@ -409,9 +437,9 @@ export const sortedBy = <A, E, R>(
     }
     const writeError = (path: string) => (e: unknown) =>
       new InvalidInputError({
-        what: `cannot write the sort file ${path} (orderByParent): ${String(e)}. ` +
+        what: `cannot write the sort file ${path} (orderByParent): ${String(e)}` + (fdHint(e) || (". " +
           "The sort needs about the input's size in the temp directory (an update, upsert or delete about twice that): " +
-          "free space there or point TMPDIR at a larger disk"
+          "free space there or point TMPDIR at a larger disk"))
       })
     // A run is encoded into one buffer (`arena`), reused from run to run, and where its records
     // start kept in a typed array: no Buffer and no string per row (a 200,000-row sort allocated 26
@@ -442,11 +470,14 @@ export const sortedBy = <A, E, R>(
     let writeBlock = Buffer.alloc(0)
     /** The temp directory, made when the first run is full (an input that fits one run never makes it). */
     const dirOf = yield* lazyTempDir
-    const files: Array<string> = []
+    /** Rows read so far (the index of a row that cannot be stored, in an error). */
+    let rowsRead = 0
+    /** The run files, in input order, and how many records each holds (a file found shorter is an error). */
+    const files: Array<{ readonly path: string; readonly records: number }> = []
     /** Writes the run, sorted, to a new run file, and empties it (written through a block: no copy of the run). */
     const writeRun = () => {
       const path = Path.join(dirOf(), `run-${files.length}.bin`)
-      files.push(path)
+      files.push({ path, records: count })
       if (writeBlock.length === 0) writeBlock = Buffer.allocUnsafe(WRITE_BYTES)
       try {
         const writer = new RecordWriter(path, writeBlock)
@@ -468,9 +499,22 @@ export const sortedBy = <A, E, R>(
       mapChunksOrFail(rows, (chunk): Either.Either<Chunk.Chunk<never>, InvalidInputError> => {
         try {
           for (const row of chunk) {
-            const key = keyOf(row)
-            const { body, p } = bodyOf(row, protoOf)
+            const at = rowsRead++
+            let key: string
+            let stored: ReturnType<typeof bodyOf>
+            try {
+              key = keyOf(row)
+              stored = bodyOf(row, protoOf)
+            } catch (e) {
+              // a value no CSV holds (a function, a symbol; a parent with no string form): typed,
+              // as it is without the sort
+              if (e instanceof InvalidInputError) throw e
+              throw new InvalidInputError({ what: `the row cannot be sorted by parent (orderByParent): ${String(e)}`, row: at })
+            }
+            const { body, p } = stored
             const len = recordLength(key, body)
+            // the run is full: written before this row (an input of exactly one run stays in memory)
+            if (count > 0 && (count >= runRows || used + len > runBytes)) writeRun()
             if (used + len > arena.length) {
               const bigger = Buffer.allocUnsafe(Math.max(2 * arena.length, used + len))
               arena.copy(bigger, 0, 0, used)
@@ -483,7 +527,6 @@ export const sortedBy = <A, E, R>(
             }
             starts[count++] = used
             used = writeRecord(arena, used, key, body, p)
-            if (used >= runBytes || count >= runRows) writeRun()
           }
         } catch (e) {
           if (e instanceof InvalidInputError) return Either.left(e)
@@ -513,12 +556,12 @@ export const sortedBy = <A, E, R>(
     starts = new Uint32Array(0)
     orderBuf = starts
     const fanIn = Math.max(2, limits.fanIn ?? FAN_IN)
-    const readError = (e: unknown) => new InvalidInputError({ what: `cannot read a sort file (orderByParent): ${String(e)}` })
-    /** Opens `paths` as readers; on a failure part way, the ones opened are closed again. */
-    const openAll = (paths: ReadonlyArray<string>): Array<RunReader> => {
+    const readError = (e: unknown) => new InvalidInputError({ what: `cannot read a sort file (orderByParent): ${String(e)}${fdHint(e)}` })
+    /** Opens the runs as readers; on a failure part way, the ones opened are closed again. */
+    const openAll = (runs: ReadonlyArray<{ readonly path: string; readonly records: number }>): Array<RunReader> => {
       const rs: Array<RunReader> = []
       try {
-        for (const f of paths) rs.push(new RunReader(Fs.openSync(f, "r")))
+        for (const f of runs) rs.push(new RunReader(Fs.openSync(f.path, "r"), f.records))
       } catch (e) {
         rs.forEach((r) => Fs.closeSync(r.fd))
         throw e
@@ -536,19 +579,17 @@ export const sortedBy = <A, E, R>(
      * however it ends, and removed once merged. Each record is copied into the writer's block as
      * it is taken (a reader's block is read into again on its next record).
      */
-    const mergeGroup = (group: ReadonlyArray<string>, path: string) =>
+    const mergeGroup = (group: ReadonlyArray<{ readonly path: string; readonly records: number }>, path: string) =>
       Effect.acquireUseRelease(
-        Effect.try({
-          try: () => {
-            const rs = openAll(group)
-            try {
-              return { rs, out: new RecordWriter(path, writeBlock) }
-            } catch (e) {
+        Effect.gen(function*() {
+          const rs = yield* Effect.try({ try: () => openAll(group), catch: readError })
+          return yield* Effect.try({
+            try: () => ({ rs, out: new RecordWriter(path, writeBlock) }),
+            catch: (e) => {
               rs.forEach((r) => Fs.closeSync(r.fd))
-              throw e
+              return writeError(path)(e)
             }
-          },
-          catch: writeError(path)
+          })
         }),
         ({ out, rs }) =>
           Effect.gen(function*() {
@@ -559,18 +600,23 @@ export const sortedBy = <A, E, R>(
                   for (let size = 0; heap.size > 0 && size < WRITE_BYTES;) {
                     const top = heap.top()
                     const record = top.record
-                    out.add(record)
+                    try {
+                      out.add(record)
+                    } catch (e) {
+                      throw writeError(path)(e)
+                    }
                     size += record.length
                     top.advance()
                     heap.fix()
                   }
                 },
-                catch: writeError(path)
+                // a write failure is typed already; anything else came from reading a run
+                catch: (e) => (e instanceof InvalidInputError ? e : readError(e))
               })
               yield* Effect.yieldNow()
             }
             yield* Effect.try({ try: () => out.close(), catch: writeError(path) })
-            group.forEach((f) => Fs.rmSync(f, { force: true }))
+            group.forEach((f) => Fs.rmSync(f.path, { force: true }))
           }),
         ({ out, rs }) =>
           Effect.sync(() => {
@@ -584,11 +630,12 @@ export const sortedBy = <A, E, R>(
       )
     // merge passes: consecutive groups of runs into one run each, until one merge can take them all
     while (files.length > fanIn) {
-      const merged: Array<string> = []
+      const merged: Array<{ readonly path: string; readonly records: number }> = []
       for (let g = 0; g < files.length; g += fanIn) {
+        const group = files.slice(g, g + fanIn)
         const path = Path.join(dirOf(), `run-p${files.length}-${merged.length}.bin`)
-        yield* mergeGroup(files.slice(g, g + fanIn), path)
-        merged.push(path)
+        yield* mergeGroup(group, path)
+        merged.push({ path, records: group.reduce((n, f) => n + f.records, 0) })
       }
       files.splice(0, files.length, ...merged)
     }
@@ -596,7 +643,7 @@ export const sortedBy = <A, E, R>(
       Effect.try({ try: () => openAll(files), catch: readError }),
       (rs) => Effect.sync(() => rs.forEach((r) => Fs.closeSync(r.fd)))
     )
-    const heap = heapOf(readers)
+    const heap = yield* Effect.try({ try: () => heapOf(readers), catch: readError })
     return pulledSync(() => {
       try {
         const out: Array<A> = []

@@ -2,11 +2,13 @@
  * Peak RSS of ordering rows by parent (`orderByParent`), the spooled sort against the in-memory
  * sort it replaced: `node --import tsx scripts/sort-rss.ts --rows 1000000 --mode spool|auto|memory|none` (`auto`: `orderByParent: "auto"`'s path, the columns resolved from the first row). Rows are
  * generated as a stream (the input itself is never held); the output is drained and checked to be
- * in order. Prints one JSON line: rows, mode, peak RSS (MB), wall time (s).
+ * in order. Prints one JSON line: rows, mode, peak RSS (MB), wall time (s). `--dates`: each row also
+ * holds a `Date` (typed rows, e.g. decoded by a Schema), which a flat record of text does not.
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import { readFileSync } from "node:fs"
 import { orderedByParent } from "../packages/client/src/internal/lockRetry.js"
 
 const arg = (name: string, fallback: string) => {
@@ -15,6 +17,7 @@ const arg = (name: string, fallback: string) => {
 }
 const rows = Number(arg("rows", "1000000"))
 const mode = arg("mode", "spool")
+const dates = process.argv.includes("--dates")
 
 const input = Stream.range(0, rows - 1).pipe(
   Stream.map((i) => ({
@@ -23,7 +26,8 @@ const input = Stream.range(0, rows - 1).pipe(
     // parents spread over the input, so the sort moves rows far (18-char ids: the sort compares
     // their 15-char form, which the suffix only checksums)
     AccountId: `001${String((i * 7919) % 20_000).padStart(12, "0")}AAA`,
-    Description: `row ${i}, "quoted", ✓`
+    Description: `row ${i}, "quoted", ✓`,
+    ...(dates ? { Birthdate: new Date(Date.UTC(1970, 0, 1 + (i % 20_000))) } : {})
   }))
 )
 
@@ -61,11 +65,21 @@ const { n, ordered } = await Effect.runPromise(
   }))
 )
 clearInterval(sample)
-peak = Math.max(peak, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024)
+// VmHWM, the process's own peak (not `resourceUsage().maxRSS`: Linux keeps it across execve, so it
+// can report the parent's RSS at fork; packages/bench/src/child.ts)
+const hwm = (() => {
+  try {
+    return Number(/VmHWM:\s+(\d+)\s*kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) * 1024
+  } catch {
+    return process.resourceUsage().maxRSS * 1024
+  }
+})()
+peak = Math.max(peak, process.memoryUsage().rss, hwm)
 console.log(
   JSON.stringify({
     rows: n,
     mode,
+    ...(dates ? { dates } : {}),
     ordered,
     peakRssMB: Math.round(peak / 1e6),
     peakHeapMB: Math.round(peakHeap / 1e6),

@@ -301,4 +301,42 @@ describe("spooled sort by parent", () => {
         expect(under(tmp)).toEqual([])
       })
     ))
+
+  it.effect("typed rows (Dates, undefined values, class instances) come back as they were: same values, same property order, same class", () =>
+    withTmp(() =>
+      Effect.gen(function*() {
+        class Typed {
+          constructor(readonly AccountId: string, readonly When: Date, readonly Note: string | undefined, readonly Id: number) {}
+        }
+        class WithToJson {
+          constructor(readonly AccountId: string, readonly Id: number) {}
+          toJSON() {
+            return { lost: true }
+          }
+        }
+        const rows: Array<unknown> = Array.from({ length: 60 }, (_, i) =>
+          i % 3 === 0
+            ? new Typed(`p${i % 4}`, new Date(Date.UTC(1900 + i, 0, 1, 0, 0, 0, i)), i % 2 === 0 ? undefined : "n", i)
+            : i % 3 === 1
+            ? { Id: i, When: new Date(-8.64e15 + i), Gone: undefined, AccountId: `p${i % 4}`, Last: "x" }
+            : new WithToJson(`p${i % 4}`, i))
+        const keyOf = (r: unknown) => (r as { readonly AccountId: string }).AccountId
+        for (const limits of [{}, { runRows: 7, fanIn: 2 }]) {
+          const out = yield* collect(sortedBy(Stream.fromIterable(rows), keyOf, limits))
+          const want = rows.map((r, i) => ({ r, i })).sort((
+            a,
+            b
+          ) => (keyOf(a.r) < keyOf(b.r) ? -1 : keyOf(a.r) > keyOf(b.r) ? 1 : a.i - b.i)).map(
+            (e) => e.r
+          )
+          expect(out).toStrictEqual(want)
+          for (const [i, r] of out.entries()) {
+            // the same class, the same properties in the same order (an undefined one still there)
+            expect(Object.getPrototypeOf(r)).toBe(Object.getPrototypeOf(want[i]))
+            expect(Object.keys(r as object)).toEqual(Object.keys(want[i] as object))
+          }
+          expect(out.filter((r) => r instanceof Typed).every((r) => (r as Typed).When instanceof Date)).toBe(true)
+        }
+      })
+    ))
 })

@@ -339,4 +339,17 @@ describe("spooled sort by parent", () => {
         }
       })
     ))
+
+  it.effect("a relationship field named (Account.External_Id__c) on typed rows holding it nested: sorted by it, not 'no row has'", () =>
+    withTmp(() =>
+      Effect.gen(function*() {
+        const rows = Array.from({ length: 40 }, (_, i) => ({ LastName: `c${i}`, Account: { External_Id__c: `EXT-${(i * 7) % 5}` } }))
+        // failed before: InvalidInputError "orderByParent names the field "Account.External_Id__c", which no row has"
+        const out = yield* collect(orderedByParent(Stream.fromIterable(rows), { _tag: "Field", field: "Account.External_Id__c" }))
+        const key = (r: (typeof rows)[number]) => r.Account.External_Id__c.toLowerCase()
+        expect(out).toEqual(
+          rows.map((r, i) => ({ r, i })).sort((a, b) => (key(a.r) < key(b.r) ? -1 : key(a.r) > key(b.r) ? 1 : a.i - b.i)).map((e) => e.r)
+        )
+      })
+    ))
 })

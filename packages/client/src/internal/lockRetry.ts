@@ -599,7 +599,10 @@ const fieldOrdered = <A, E, R>(
     const note = (row: A) => {
       if (row !== null && typeof row === "object") {
         first ??= row
-        if (!found && field in row) found = true
+        // (a typed row holds a relationship column as a nested struct: `{ Account: { External_Id__c } }`)
+        if (!found && (field in row || (field.includes(".") && nestedValue(row as Record<string, unknown>, field) !== undefined))) {
+          found = true
+        }
       }
     }
     // called for every row (by `parentOrdered`'s sort by parent, waves or not)

@@ -318,7 +318,15 @@ describe("spooled sort by parent", () => {
           i % 3 === 0
             ? new Typed(`p${i % 4}`, new Date(Date.UTC(1900 + i, 0, 1, 0, 0, 0, i)), i % 2 === 0 ? undefined : "n", i)
             : i % 3 === 1
-            ? { Id: i, When: new Date(-8.64e15 + i), Gone: undefined, AccountId: `p${i % 4}`, Last: "x" }
+            ? {
+              Id: i,
+              When: new Date(-8.64e15 + i),
+              Gone: undefined,
+              AccountId: `p${i % 4}`,
+              // a relationship struct, as a Schema's typed row holds one
+              Account: { External_Id__c: `E${i}`, Since: new Date(i * 1000), Note: undefined },
+              Last: "x"
+            }
             : new WithToJson(`p${i % 4}`, i))
         const keyOf = (r: unknown) => (r as { readonly AccountId: string }).AccountId
         for (const limits of [{}, { runRows: 7, fanIn: 2 }]) {

@@ -10,10 +10,10 @@
  * large input: each open run holds a file descriptor, and a process may have as few as 1,024) are
  * first merged in passes, `fanIn` consecutive runs into one, so input order across runs survives.
  *
- * Flat records of strings, numbers, booleans, nulls, Dates and undefined (CSV rows, typed rows) are
- * stored as JSON text (Dates and undefined tagged); any other row goes through `v8.serialize`
- * (nested objects and arrays survive as they are), and a row that is a class instance (a Schema
- * class) gets its prototype back when read.
+ * Records of strings, numbers, booleans, nulls, Dates, undefined and nested plain objects of those
+ * (CSV rows, typed rows) are stored as JSON text (Dates and undefined tagged, `jsonText`); any other
+ * row goes through `v8.serialize` (arrays, Maps and the like survive as they are), and a row that is
+ * a class instance (a Schema class) gets its prototype back when read.
  */
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
@@ -77,64 +77,107 @@ export const compareKeys = (a: Uint8Array, aStart: number, aEnd: number, b: Uint
 }
 
 /**
- * A record's form byte: bit 7 set, its row is JSON text (bit 6: with tagged values, `taggedText`);
- * else `v8.serialize` output. The low bits (`PROTO`) are the row's prototype: 0 a plain value, n
- * the n-th class seen (`protos[n - 1]`).
+ * A record's form byte: bit 7 set, its row is JSON text (bit 6: tagged, `jsonText`); else
+ * `v8.serialize` output. The low bits (`PROTO`) are the row's prototype: 0 a plain value, n the
+ * n-th class seen (`protos[n - 1]`).
  */
 const JSON_ROW = 0x80
 const TAGGED = 0x40
 const PROTO = 0x3F
 
-/** A Date or an undefined value in tagged JSON text: `{"d": time}`, `{"u": 0}` (no other value of such a row is an object). */
-function tagValue(this: Record<string, unknown>, k: string, v: unknown): unknown {
-  if (k === "") return v
-  const o = this[k]
-  return o === undefined ? { u: 0 } : o instanceof Date ? { d: o.getTime() } : v
+/** How deep `jsonText` follows nested plain objects (relationship structs are one level). */
+const MAX_DEPTH = 4
+
+const isText = (v: unknown): boolean => {
+  const t = typeof v
+  return t === "string" || t === "boolean" || v === null || (t === "number" && Number.isFinite(v))
 }
 
 /**
- * A flat record as JSON text, which reads and writes several times faster than `v8.serialize` and
- * leaves no Buffer per row to the allocator (1,000,000 rows each holding a Date, through V8, left
- * some 120 MB more resident): its values strings, finite numbers, booleans and nulls (CSV rows,
- * the usual input), or also valid Dates and undefined (typed rows, e.g. a Schema's), tagged
- * (`tagValue`, `tagged` set). A class instance too (its prototype is given back when read), unless
- * something in its chain defines `toJSON`. Anything else undefined (`v8.serialize` then).
+ * Whether `obj`'s values can be JSON text: text, finite numbers, booleans, nulls, valid Dates,
+ * undefined, and plain objects of those (to `MAX_DEPTH`). The path of each Date (`"d"`) and
+ * undefined (`"u"`) is added to `marks`, as `[kind, ...keys]`.
+ */
+const scan = (obj: object, path: Array<string>, marks: Array<Array<string>>, depth: number): boolean => {
+  for (const k in obj) {
+    // (an inherited property is not stored, as by v8.serialize: a class instance gets it back from its prototype)
+    if (!Object.prototype.hasOwnProperty.call(obj, k)) continue
+    const v = (obj as Record<string, unknown>)[k]
+    if (isText(v)) continue
+    // (a "__proto__" own property on a path could not be assigned back in place)
+    if (k === "__proto__") return false
+    if (v === undefined) {
+      marks.push(["u", ...path, k])
+      continue
+    }
+    if (typeof v !== "object") return false
+    const p = Object.getPrototypeOf(v)
+    if (p === Date.prototype) {
+      if (Number.isNaN(Date.prototype.getTime.call(v))) return false
+      marks.push(["d", ...path, k])
+      continue
+    }
+    if (p !== Object.prototype || depth >= MAX_DEPTH) return false
+    path.push(k)
+    const ok = scan(v as object, path, marks, depth + 1)
+    path.pop()
+    if (!ok) return false
+  }
+  return true
+}
+
+/** A tagged row's Dates as their time, its undefined values as null (`marks` says which was which). */
+function untag(this: Record<string, unknown>, k: string, v: unknown): unknown {
+  const o = this[k]
+  return o === undefined ? null : o instanceof Date ? Date.prototype.getTime.call(o) : v
+}
+
+/**
+ * A row as JSON text, which reads and writes several times faster than `v8.serialize` and leaves
+ * no Buffer per row to the allocator (1,000,000 rows each holding a Date, through V8, left some
+ * 120 MB more resident): a record of text, finite numbers, booleans and nulls (CSV rows, the usual
+ * input) as is; one also holding valid Dates, undefined values or nested plain objects (typed rows,
+ * e.g. a Schema's, relationship structs) tagged: `[marks, row]`, the marks (`scan`) saying which
+ * values to give back as Dates and as undefined. A class instance too (its prototype is given back
+ * when read), unless something in its chain defines `toJSON`. Anything else undefined
+ * (`v8.serialize` then).
  */
 const jsonText = (row: unknown): { readonly text: string; readonly tagged: boolean } | undefined => {
   if (row === null || typeof row !== "object" || Array.isArray(row)) return undefined
   const p = Object.getPrototypeOf(row)
   if (p === null || (p !== Object.prototype && typeof (row as { toJSON?: unknown }).toJSON === "function")) return undefined
-  let tagged = false
+  let flat = true
   for (const k in row) {
-    const v = (row as Record<string, unknown>)[k]
-    const t = typeof v
-    if (t === "string" || t === "boolean" || v === null || (t === "number" && Number.isFinite(v))) continue
-    if (v === undefined || (v instanceof Date && Object.getPrototypeOf(v) === Date.prototype && !Number.isNaN(v.getTime()))) {
-      tagged = true
-      continue
+    if (!isText((row as Record<string, unknown>)[k])) {
+      flat = false
+      break
     }
-    return undefined
   }
-  return { text: tagged ? JSON.stringify(row, tagValue) : JSON.stringify(row), tagged }
+  if (flat) return { text: JSON.stringify(row), tagged: false }
+  const marks: Array<Array<string>> = []
+  if (!scan(row, [], marks, 0)) return undefined
+  return { text: JSON.stringify([marks, row], untag), tagged: true }
 }
 
 /**
  * A row read back from `buf[start, end)` (its form byte `form`): JSON text, its tagged values
- * given back, or `v8.serialize` output; and its prototype. Offsets rather than a slice: a JSON row
- * is decoded straight from the block it was read into (no Buffer object per row).
+ * given back in place (the row keeps its properties' order), or `v8.serialize` output; and its
+ * prototype. Offsets rather than a slice: a JSON row is decoded straight from the block it was
+ * read into (no Buffer object per row).
  */
 const revive = (form: number, buf: Buffer, start: number, end: number, protos: ReadonlyArray<object | null>): unknown => {
   let row: unknown
-  if ((form & JSON_ROW) !== 0) {
-    row = JSON.parse(buf.toString("utf8", start, end))
-    if ((form & TAGGED) !== 0) {
-      const r = row as Record<string, unknown>
-      for (const k in r) {
-        const v = r[k] as { readonly d?: number } | null
-        // (assigned in place: the row keeps its properties' order)
-        if (v !== null && typeof v === "object") r[k] = v.d === undefined ? undefined : new Date(v.d)
-      }
+  if ((form & TAGGED) !== 0) {
+    const [marks, r] = JSON.parse(buf.toString("utf8", start, end)) as [ReadonlyArray<ReadonlyArray<string>>, Record<string, unknown>]
+    for (const m of marks) {
+      let holder = r
+      for (let i = 1; i < m.length - 1; i++) holder = holder[m[i]!] as Record<string, unknown>
+      const k = m[m.length - 1]!
+      holder[k] = m[0] === "d" ? new Date(holder[k] as number) : undefined
     }
+    row = r
+  } else if ((form & JSON_ROW) !== 0) {
+    row = JSON.parse(buf.toString("utf8", start, end))
   } else {
     row = V8.deserialize(buf.subarray(start, end))
   }

@@ -5,9 +5,12 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as DateTime from "effect/DateTime"
+import * as Equal from "effect/Equal"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
@@ -358,6 +361,37 @@ describe("spooled sort by parent", () => {
         expect(out).toEqual(
           rows.map((r, i) => ({ r, i })).sort((a, b) => (key(a.r) < key(b.r) ? -1 : key(a.r) > key(b.r) ? 1 : a.i - b.i)).map((e) => e.r)
         )
+      })
+    ))
+
+  it.effect("rows of 70 classes, and Option and DateTime values inside rows: each comes back an instance of its own class", () =>
+    withTmp(() =>
+      Effect.gen(function*() {
+        // more classes than a record's form byte has room for (63): the marks carry the rest
+        const classes = Array.from({ length: 70 }, (_, n) =>
+          class {
+            readonly n = n
+            constructor(readonly AccountId: string, readonly Since: Option.Option<DateTime.Utc>) {}
+          })
+        const rows = Array.from({ length: 140 }, (_, i) => {
+          const C = classes[i % 70]!
+          return new C(`p${i % 3}`, i % 2 === 0 ? Option.some(DateTime.unsafeMake(Date.UTC(2024, 0, 1 + i))) : Option.none())
+        })
+        const out = yield* collect(sortedBy(Stream.fromIterable(rows), (r) => r.AccountId, { runRows: 9 }))
+        const want = rows.map((r, i) => ({ r, i })).sort((
+          a,
+          b
+        ) => (a.r.AccountId < b.r.AccountId ? -1 : a.r.AccountId > b.r.AccountId ? 1 : a.i - b.i))
+        expect(out).toHaveLength(140)
+        for (const [j, r] of out.entries()) {
+          const w = want[j]!.r
+          expect(Object.getPrototypeOf(r)).toBe(Object.getPrototypeOf(w))
+          expect(Option.isOption(r.Since)).toBe(true)
+          expect(Equal.equals(r.Since, w.Since)).toBe(true)
+          if (Option.isSome(r.Since)) {
+            expect(DateTime.formatIso(r.Since.value)).toBe(DateTime.formatIso((w.Since as Option.Some<DateTime.Utc>).value))
+          }
+        }
       })
     ))
 })

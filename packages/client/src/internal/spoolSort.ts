@@ -10,10 +10,11 @@
  * large input: each open run holds a file descriptor, and a process may have as few as 1,024) are
  * first merged in passes, `fanIn` consecutive runs into one, so input order across runs survives.
  *
- * Records of strings, numbers, booleans, nulls, Dates, undefined and nested plain objects of those
- * (CSV rows, typed rows) are stored as JSON text (Dates and undefined tagged, `jsonText`); any other
- * row goes through `v8.serialize` (arrays, Maps and the like survive as they are), and a row that is
- * a class instance (a Schema class) gets its prototype back when read.
+ * Records of strings, numbers, booleans, nulls, Dates, undefined and nested ordinary objects of those
+ * (CSV rows; typed rows: relationship structs, a Schema's Option and DateTime values) are stored as
+ * JSON text, the Dates, undefined values and prototypes marked and given back when read
+ * (`jsonText`); any other row goes through `v8.serialize` (arrays, Maps and the like survive as
+ * they are; of the prototypes, only the row's own comes back).
  */
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
@@ -77,122 +78,157 @@ export const compareKeys = (a: Uint8Array, aStart: number, aEnd: number, b: Uint
 }
 
 /**
- * A record's form byte: bit 7 set, its row is JSON text (bit 6: tagged, `jsonText`); else
- * `v8.serialize` output. The low bits (`PROTO`) are the row's prototype: 0 a plain value, n the
- * n-th class seen (`protos[n - 1]`).
+ * A record's form byte: bit 7 set, its row is JSON text (bit 6: marked, `jsonText`); else
+ * `v8.serialize` output. The low bits (`PROTO`) of an unmarked row are its prototype: 0 a plain
+ * object (or value), n the n-th prototype seen (`protos[n - 1]`).
  */
 const JSON_ROW = 0x80
-const TAGGED = 0x40
+const MARKED = 0x40
 const PROTO = 0x3F
 
-/** How deep `jsonText` follows nested plain objects (relationship structs are one level). */
-const MAX_DEPTH = 4
+/** How deep `plainCopy` follows nested objects (relationship structs, a Schema's Option of a DateTime). */
+const MAX_DEPTH = 8
 
 const isText = (v: unknown): boolean => {
   const t = typeof v
   return t === "string" || t === "boolean" || v === null || (t === "number" && Number.isFinite(v))
 }
 
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k)
+
+/** An object JSON text can hold as its own enumerable properties: not an array, a Map, a Date… (no internal slots). */
+const isOrdinary = (o: object): boolean => !Array.isArray(o) && Object.prototype.toString.call(o) === "[object Object]"
+
+/** The index (from 1) of a prototype among those seen (`protos`), added when new. */
+type ProtoIndex = (p: object) => number
+
 /**
- * Whether `obj`'s values can be JSON text: text, finite numbers, booleans, nulls, valid Dates,
- * undefined, and plain objects of those (to `MAX_DEPTH`). The path of each Date (`"d"`) and
- * undefined (`"u"`) is added to `marks`, as `[kind, ...keys]`.
+ * A plain copy of `obj`'s own enumerable properties that JSON text holds exactly, or undefined
+ * when one cannot be: text, finite numbers, booleans and nulls as they are; a valid Date as its
+ * time and undefined as null, each marked (`"d"`, `"u"` and its path); a nested ordinary object
+ * (a relationship struct; a Schema's `Option`, `DateTime`) copied the same way, and marked
+ * (`"p<n>"`) when its prototype is not `Object.prototype`, after its own marks. No `toJSON` is
+ * called: the copy is what a CSV encoder reads of the object, its own properties.
  */
-const scan = (obj: object, path: Array<string>, marks: Array<Array<string>>, depth: number): boolean => {
+const plainCopy = (
+  obj: object,
+  path: Array<string>,
+  marks: Array<Array<string>>,
+  depth: number,
+  protoIndex: ProtoIndex
+): Record<string, unknown> | undefined => {
+  const out: Record<string, unknown> = {}
   for (const k in obj) {
-    // (an inherited property is not stored, as by v8.serialize: a class instance gets it back from its prototype)
-    if (!Object.prototype.hasOwnProperty.call(obj, k)) continue
+    // (an inherited property is not stored, as by v8.serialize: an instance gets it back from its prototype)
+    if (!hasOwn(obj, k)) continue
+    // (`out.__proto__ = v` would set the copy's prototype, not a property)
+    if (k === "__proto__") return undefined
     const v = (obj as Record<string, unknown>)[k]
-    if (isText(v)) continue
-    // (a "__proto__" own property on a path could not be assigned back in place)
-    if (k === "__proto__") return false
+    if (isText(v)) {
+      out[k] = v
+      continue
+    }
     if (v === undefined) {
       marks.push(["u", ...path, k])
+      out[k] = null
       continue
     }
-    if (typeof v !== "object") return false
-    const p = Object.getPrototypeOf(v)
-    if (p === Date.prototype) {
-      if (Number.isNaN(Date.prototype.getTime.call(v))) return false
+    if (v === null || typeof v !== "object") return undefined
+    const p = Object.getPrototypeOf(v) as object | null
+    if (p === Date.prototype && Object.prototype.toString.call(v) === "[object Date]") {
+      const time = Date.prototype.getTime.call(v)
+      if (Number.isNaN(time)) return undefined
       marks.push(["d", ...path, k])
+      out[k] = time
       continue
     }
-    if (p !== Object.prototype || depth >= MAX_DEPTH) return false
+    if (depth >= MAX_DEPTH || !isOrdinary(v)) return undefined
     path.push(k)
-    const ok = scan(v as object, path, marks, depth + 1)
+    const copy = plainCopy(v, path, marks, depth + 1, protoIndex)
+    if (copy !== undefined && p !== Object.prototype && p !== null) marks.push([`p${protoIndex(p)}`, ...path])
     path.pop()
-    if (!ok) return false
+    if (copy === undefined) return undefined
+    out[k] = copy
   }
-  return true
-}
-
-/** A tagged row's Dates as their time, its undefined values as null (`marks` says which was which). */
-function untag(this: Record<string, unknown>, k: string, v: unknown): unknown {
-  const o = this[k]
-  return o === undefined ? null : o instanceof Date ? Date.prototype.getTime.call(o) : v
+  return out
 }
 
 /**
  * A row as JSON text, which reads and writes several times faster than `v8.serialize` and leaves
  * no Buffer per row to the allocator (1,000,000 rows each holding a Date, through V8, left some
- * 120 MB more resident): a record of text, finite numbers, booleans and nulls (CSV rows, the usual
- * input) as is; one also holding valid Dates, undefined values or nested plain objects (typed rows,
- * e.g. a Schema's, relationship structs) tagged: `[marks, row]`, the marks (`scan`) saying which
- * values to give back as Dates and as undefined. A class instance too (its prototype is given back
- * when read), unless something in its chain defines `toJSON`. Anything else undefined
- * (`v8.serialize` then).
+ * 120 MB more resident). A record of text, finite numbers, booleans and nulls (CSV rows, the usual
+ * input) as is, its prototype in the form byte; any other ordinary record as `[marks, copy]`
+ * (`plainCopy`: typed rows with Dates, undefined values, relationship structs, a Schema's Option
+ * and DateTime values), its own prototype the last mark (`"p<n>"`, empty path). Undefined when it
+ * cannot be (`v8.serialize` then).
  */
-const jsonText = (row: unknown): { readonly text: string; readonly tagged: boolean } | undefined => {
-  if (row === null || typeof row !== "object" || Array.isArray(row)) return undefined
-  const p = Object.getPrototypeOf(row)
-  if (p === null || (p !== Object.prototype && typeof (row as { toJSON?: unknown }).toJSON === "function")) return undefined
-  let flat = true
-  for (const k in row) {
-    if (!isText((row as Record<string, unknown>)[k])) {
-      flat = false
-      break
+const jsonText = (row: unknown, protoIndex: ProtoIndex): { readonly text: string; readonly form: number } | undefined => {
+  if (row === null || typeof row !== "object" || !isOrdinary(row)) return undefined
+  const p = Object.getPrototypeOf(row) as object | null
+  const plain = p === Object.prototype || p === null
+  // (JSON.stringify would call a toJSON: the copy below does not)
+  let flat = typeof (row as { readonly toJSON?: unknown }).toJSON !== "function"
+  if (flat) {
+    for (const k in row) {
+      if (!isText((row as Record<string, unknown>)[k])) {
+        flat = false
+        break
+      }
     }
   }
-  if (flat) return { text: JSON.stringify(row), tagged: false }
+  if (flat) {
+    const n = plain ? 0 : protoIndex(p!)
+    if (n <= PROTO) return { text: JSON.stringify(row), form: JSON_ROW | n }
+  }
   const marks: Array<Array<string>> = []
-  if (!scan(row, [], marks, 0)) return undefined
-  return { text: JSON.stringify([marks, row], untag), tagged: true }
+  const copy = plainCopy(row, [], marks, 0, protoIndex)
+  if (copy === undefined) return undefined
+  if (!plain) marks.push([`p${protoIndex(p!)}`])
+  return { text: JSON.stringify([marks, copy]), form: JSON_ROW | MARKED }
 }
 
 /**
- * A row read back from `buf[start, end)` (its form byte `form`): JSON text, its tagged values
- * given back in place (the row keeps its properties' order), or `v8.serialize` output; and its
- * prototype. Offsets rather than a slice: a JSON row is decoded straight from the block it was
- * read into (no Buffer object per row).
+ * A row read back from `buf[start, end)` (its form byte `form`): JSON text, its marked values and
+ * prototypes given back in place (the row keeps its properties' order), or `v8.serialize` output
+ * and its prototype. Offsets rather than a slice: a JSON row is decoded straight from the block it
+ * was read into (no Buffer object per row).
  */
-const revive = (form: number, buf: Buffer, start: number, end: number, protos: ReadonlyArray<object | null>): unknown => {
-  let row: unknown
-  if ((form & TAGGED) !== 0) {
-    const [marks, r] = JSON.parse(buf.toString("utf8", start, end)) as [ReadonlyArray<ReadonlyArray<string>>, Record<string, unknown>]
+const revive = (form: number, buf: Buffer, start: number, end: number, protos: ReadonlyArray<object>): unknown => {
+  if ((form & MARKED) !== 0) {
+    const [marks, row] = JSON.parse(buf.toString("utf8", start, end)) as [ReadonlyArray<ReadonlyArray<string>>, Record<string, unknown>]
     for (const m of marks) {
-      let holder = r
-      for (let i = 1; i < m.length - 1; i++) holder = holder[m[i]!] as Record<string, unknown>
-      const k = m[m.length - 1]!
-      holder[k] = m[0] === "d" ? new Date(holder[k] as number) : undefined
+      const kind = m[0]!
+      if (kind.startsWith("p")) {
+        let o = row
+        for (let i = 1; i < m.length; i++) o = o[m[i]!] as Record<string, unknown>
+        Object.setPrototypeOf(o, protos[Number(kind.slice(1)) - 1]!)
+      } else {
+        let holder = row
+        for (let i = 1; i < m.length - 1; i++) holder = holder[m[i]!] as Record<string, unknown>
+        const k = m[m.length - 1]!
+        holder[k] = kind === "d" ? new Date(holder[k] as number) : undefined
+      }
     }
-    row = r
-  } else if ((form & JSON_ROW) !== 0) {
-    row = JSON.parse(buf.toString("utf8", start, end))
-  } else {
-    row = V8.deserialize(buf.subarray(start, end))
+    return row
   }
+  const row = (form & JSON_ROW) !== 0 ? JSON.parse(buf.toString("utf8", start, end)) : V8.deserialize(buf.subarray(start, end))
   const proto = form & PROTO
   return proto === 0 ? row : Object.setPrototypeOf(row, protos[proto - 1]!)
 }
 
 /** A record is stored as `[u32 key bytes][key][u8 form][u32 row bytes][row]`. */
-/** A row's stored form: its JSON text (`jsonText`), or else its `v8.serialize` output; and its form byte. */
-const bodyOf = (row: unknown, proto: (row: unknown) => number): { readonly body: string | Buffer; readonly p: number } => {
-  const json = jsonText(row)
+/**
+ * A row's stored form: its JSON text (`jsonText`), or else its `v8.serialize` output (its
+ * prototype in the form byte, for the first 63 prototypes; past them a plain object); and its
+ * form byte.
+ */
+const bodyOf = (row: unknown, protoIndex: ProtoIndex): { readonly body: string | Buffer; readonly p: number } => {
+  const json = jsonText(row, protoIndex)
   // JSON text is written straight into the record; anything else is serialized by V8 first
-  return json !== undefined
-    ? { body: json.text, p: JSON_ROW | (json.tagged ? TAGGED : 0) | proto(row) }
-    : { body: V8.serialize(row), p: proto(row) }
+  if (json !== undefined) return { body: json.text, p: json.form }
+  const p = row !== null && typeof row === "object" && !Array.isArray(row) ? Object.getPrototypeOf(row) as object | null : null
+  const n = p === null || p === Object.prototype ? 0 : protoIndex(p)
+  return { body: V8.serialize(row), p: n <= PROTO ? n : 0 }
 }
 
 const recordLength = (key: string, body: string | Buffer): number =>
@@ -441,7 +477,7 @@ export class RunReader {
   }
 
   /** The head record's row, decoded (before `advance`, which may replace the block). */
-  take(protos: ReadonlyArray<object | null>): unknown {
+  take(protos: ReadonlyArray<object>): unknown {
     return revive(this.proto, this.buf, this.rowStart, this.end, protos)
   }
 }
@@ -510,14 +546,13 @@ export const sortedBy = <A, E, R>(
   Stream.unwrapScoped(Effect.gen(function*() {
     const runBytes = limits.runBytes ?? RUN_BYTES
     const runRows = limits.runRows ?? RUN_ROWS
-    const protos: Array<object | null> = []
-    const protoOf = (row: unknown): number => {
-      if (row === null || typeof row !== "object") return 0
-      const p = Object.getPrototypeOf(row) as object | null
-      if (p === Object.prototype || p === null || Array.isArray(row)) return 0
-      const at = protos.indexOf(p)
-      // (past 63 classes, a row comes back a plain object: the form byte has no room)
-      return at >= 0 ? at + 1 : protos.length >= PROTO ? 0 : protos.push(p)
+    /** The prototypes of the rows and of their nested values, indexed from 1 (`ProtoIndex`). */
+    const protos: Array<object> = []
+    const protoIds = new Map<object, number>()
+    const protoIndex: ProtoIndex = (p) => {
+      let n = protoIds.get(p)
+      if (n === undefined) protoIds.set(p, n = protos.push(p))
+      return n
     }
     const writeError = (path: string) => (e: unknown) =>
       new InvalidInputError({
@@ -588,7 +623,7 @@ export const sortedBy = <A, E, R>(
             let stored: ReturnType<typeof bodyOf>
             try {
               key = keyOf(row)
-              stored = bodyOf(row, protoOf)
+              stored = bodyOf(row, protoIndex)
             } catch (e) {
               // a value no CSV holds (a function, a symbol; a parent with no string form): typed,
               // as it is without the sort

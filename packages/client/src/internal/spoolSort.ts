@@ -102,6 +102,13 @@ const isOrdinary = (o: object): boolean => !Array.isArray(o) && Object.prototype
 /** The index (from 1) of a prototype among those seen (`protos`), added when new. */
 type ProtoIndex = (p: object) => number
 
+/** A row's prototype as a number: 0 for a plain object (or null prototype, an array, a primitive), else its `ProtoIndex`. */
+const protoNumber = (row: unknown, protoIndex: ProtoIndex): number => {
+  if (row === null || typeof row !== "object" || Array.isArray(row)) return 0
+  const p = Object.getPrototypeOf(row) as object | null
+  return p === null || p === Object.prototype ? 0 : protoIndex(p)
+}
+
 /**
  * A plain copy of `obj`'s own enumerable properties that JSON text holds exactly, or undefined
  * when one cannot be: text, finite numbers, booleans and nulls as they are; a valid Date as its
@@ -164,8 +171,6 @@ const plainCopy = (
  */
 const jsonText = (row: unknown, protoIndex: ProtoIndex): { readonly text: string; readonly form: number } | undefined => {
   if (row === null || typeof row !== "object" || !isOrdinary(row)) return undefined
-  const p = Object.getPrototypeOf(row) as object | null
-  const plain = p === Object.prototype || p === null
   // (JSON.stringify would call a toJSON: the copy below does not)
   let flat = typeof (row as { readonly toJSON?: unknown }).toJSON !== "function"
   if (flat) {
@@ -177,13 +182,14 @@ const jsonText = (row: unknown, protoIndex: ProtoIndex): { readonly text: string
     }
   }
   if (flat) {
-    const n = plain ? 0 : protoIndex(p!)
+    const n = protoNumber(row, protoIndex)
     if (n <= PROTO) return { text: JSON.stringify(row), form: JSON_ROW | n }
   }
   const marks: Array<Array<string>> = []
   const copy = plainCopy(row, [], marks, 0, protoIndex)
   if (copy === undefined) return undefined
-  if (!plain) marks.push([`p${protoIndex(p!)}`])
+  const n = protoNumber(row, protoIndex)
+  if (n !== 0) marks.push([`p${n}`])
   return { text: JSON.stringify([marks, copy]), form: JSON_ROW | MARKED }
 }
 
@@ -226,8 +232,7 @@ const bodyOf = (row: unknown, protoIndex: ProtoIndex): { readonly body: string |
   const json = jsonText(row, protoIndex)
   // JSON text is written straight into the record; anything else is serialized by V8 first
   if (json !== undefined) return { body: json.text, p: json.form }
-  const p = row !== null && typeof row === "object" && !Array.isArray(row) ? Object.getPrototypeOf(row) as object | null : null
-  const n = p === null || p === Object.prototype ? 0 : protoIndex(p)
+  const n = protoNumber(row, protoIndex)
   return { body: V8.serialize(row), p: n <= PROTO ? n : 0 }
 }
 
@@ -482,6 +487,12 @@ export class RunReader {
   }
 }
 
+/** A run file and how many records were written to it (a file found to hold others is an error, `RunReader`). */
+interface RunFile {
+  readonly path: string
+  readonly records: number
+}
+
 /** A binary min-heap of readers by (head key, run index): the run index keeps ties in input order. */
 class Heap {
   private readonly items: Array<{ readonly r: RunReader; readonly i: number }> = []
@@ -592,7 +603,7 @@ export const sortedBy = <A, E, R>(
     /** Rows read so far (the index of a row that cannot be stored, in an error). */
     let rowsRead = 0
     /** The run files, in input order, and how many records each holds (a file found shorter is an error). */
-    const files: Array<{ readonly path: string; readonly records: number }> = []
+    const files: Array<RunFile> = []
     /** Writes the run, sorted, to a new run file, and empties it (written through a block: no copy of the run). */
     const writeRun = () => {
       const path = Path.join(dirOf(), `run-${files.length}.bin`)
@@ -677,7 +688,7 @@ export const sortedBy = <A, E, R>(
     const fanIn = Math.max(2, limits.fanIn ?? FAN_IN)
     const readError = (e: unknown) => new InvalidInputError({ what: `cannot read a sort file (orderByParent): ${String(e)}${fdHint(e)}` })
     /** Opens the runs as readers; on a failure part way, the ones opened are closed again. */
-    const openAll = (runs: ReadonlyArray<{ readonly path: string; readonly records: number }>): Array<RunReader> => {
+    const openAll = (runs: ReadonlyArray<RunFile>): Array<RunReader> => {
       const rs: Array<RunReader> = []
       try {
         for (const f of runs) rs.push(new RunReader(Fs.openSync(f.path, "r"), f.records))
@@ -698,7 +709,7 @@ export const sortedBy = <A, E, R>(
      * however it ends, and removed once merged. Each record is copied into the writer's block as
      * it is taken (a reader's block is read into again on its next record).
      */
-    const mergeGroup = (group: ReadonlyArray<{ readonly path: string; readonly records: number }>, path: string) =>
+    const mergeGroup = (group: ReadonlyArray<RunFile>, path: string) =>
       Effect.acquireUseRelease(
         Effect.gen(function*() {
           const rs = yield* Effect.try({ try: () => openAll(group), catch: readError })
@@ -749,7 +760,7 @@ export const sortedBy = <A, E, R>(
       )
     // merge passes: consecutive groups of runs into one run each, until one merge can take them all
     while (files.length > fanIn) {
-      const merged: Array<{ readonly path: string; readonly records: number }> = []
+      const merged: Array<RunFile> = []
       for (let g = 0; g < files.length; g += fanIn) {
         const group = files.slice(g, g + fanIn)
         const path = Path.join(dirOf(), `run-p${files.length}-${merged.length}.bin`)
